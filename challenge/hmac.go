@@ -1,6 +1,7 @@
 package challenge
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -35,6 +36,7 @@ type algorithm struct {
 	new   func() hash.Hash
 	size  int
 	block int
+	rawOK bool      // the marshaled state holds the digest where stepMAC reads it
 	pool  sync.Pool // of *scratch
 }
 
@@ -49,9 +51,36 @@ func newAlgorithm(h crypto.Hash, f func() hash.Hash) *algorithm {
 	a.block = f().BlockSize()
 	a.pool.New = func() any {
 		h := f()
-		return &scratch{h: h, un: h.(encoding.BinaryUnmarshaler), ap: h.(encoding.BinaryAppender)}
+		s := &scratch{h: h, un: h.(encoding.BinaryUnmarshaler), ap: h.(encoding.BinaryAppender)}
+		// The outer hash takes K^opad (one block) and the inner digest:
+		// its padding never changes.
+		a.pad(s.outer[:], a.size, uint64(a.block+a.size))
+		return s
 	}
+	a.rawOK = a.selfTest()
 	return a
+}
+
+// selfTest checks that hashing a padded block and reading the marshaled
+// state gives the digest, as stepMAC assumes.
+func (a *algorithm) selfTest() bool {
+	h := a.new()
+	if _, ok := h.(encoding.BinaryAppender); !ok {
+		return false
+	}
+	if _, ok := h.(encoding.BinaryUnmarshaler); !ok {
+		return false
+	}
+	msg := []byte("keyline self-test")
+	h.Reset()
+	h.Write(msg)
+	want := h.Sum(nil)
+	var b [maxBlockSize]byte
+	n := copy(b[:], msg)
+	h.Reset()
+	h.Write(b[:a.pad(b[:], n, uint64(n))])
+	st, err := h.(encoding.BinaryAppender).AppendBinary(nil)
+	return err == nil && len(st) >= stateDigestOff+a.size && bytes.Equal(st[stateDigestOff:stateDigestOff+a.size], want)
 }
 
 func algorithmFor(h crypto.Hash) *algorithm {
@@ -70,13 +99,21 @@ func algorithmFor(h crypto.Hash) *algorithm {
 // hash (an interface, so its arguments escape) lives here, on the heap
 // already, so that nothing is allocated per call.
 type scratch struct {
-	h     hash.Hash
-	un    encoding.BinaryUnmarshaler
-	ap    encoding.BinaryAppender
-	state [maxStateSize]byte // inner state after the message prefix
-	inner [maxHashSize]byte
-	mac   [maxHashSize]byte
-	msg   [maxMessage]byte
+	h  hash.Hash
+	un encoding.BinaryUnmarshaler
+	ap encoding.BinaryAppender
+
+	msg [maxMessage]byte // the message being verified
+
+	// Set up by prepare for one message:
+	state    [maxStateSize]byte // inner state after the message's whole blocks before the step
+	stateLen int
+	last     [maxMessage + 2*maxBlockSize]byte // the rest of the message, padded
+	lastLen  int
+	stepPos  int // offset of the step field in last, or -1
+
+	outer [maxBlockSize]byte // inner digest, padded: the outer hash's only block
+	out   [maxStateSize]byte // marshaled state, read for the digest
 }
 
 func (a *algorithm) get() *scratch { return a.pool.Get().(*scratch) }
@@ -85,14 +122,17 @@ func (a *algorithm) get() *scratch { return a.pool.Get().(*scratch) }
 // it to the pool.
 func (a *algorithm) put(s *scratch) {
 	s.h.Reset()
-	clear(s.state[:])
-	clear(s.inner[:])
-	clear(s.mac[:])
+	clear(s.state[:s.stateLen])
+	clear(s.last[:s.lastLen])
+	clear(s.outer[:a.size])
+	clear(s.out[:])
+	s.stateLen, s.lastLen = 0, 0
 	a.pool.Put(s)
 }
 
 // errHashState cannot happen with the standard library's hashes; it is
-// returned rather than panicking should a hash ever refuse its own state.
+// returned rather than panicking should a hash ever refuse its own state
+// or lay it out differently (the self-test in newAlgorithm).
 var errHashState = errors.New("challenge: internal error: hash state refused")
 
 // hmacKey is a key schedule: the marshaled hash states after the inner and
@@ -107,6 +147,9 @@ type hmacKey struct {
 }
 
 func newHMACKey(a *algorithm, key []byte, digits int) (*hmacKey, error) {
+	if !a.rawOK {
+		return nil, errHashState
+	}
 	k := &hmacKey{alg: a, digits: digits, respSize: digits}
 	if digits == 0 {
 		k.respSize = 2 * a.size
@@ -143,34 +186,88 @@ func newHMACKey(a *algorithm, key []byte, digits int) (*hmacKey, error) {
 	return k, nil
 }
 
-// begin resumes the inner state, feeds prefix and returns the resulting
-// state, kept in s.state.
-func (k *hmacKey) begin(s *scratch, prefix []byte) ([]byte, error) {
-	if err := s.un.UnmarshalBinary(k.inner[:k.n]); err != nil {
-		return nil, errHashState
+// pad writes the Merkle–Damgård padding for a message of total bytes after
+// the n bytes already in b, and returns the padded length (a multiple of
+// the block size).
+func (a *algorithm) pad(b []byte, n int, total uint64) int {
+	lenBytes := 8
+	if a.block == 128 {
+		lenBytes = 16 // SHA-512 ends with a 128-bit length
 	}
-	s.h.Write(prefix)
-	st, err := s.ap.AppendBinary(s.state[:0])
-	if err != nil {
-		return nil, errHashState
-	}
-	return st, nil
+	end := (n + 1 + lenBytes + a.block - 1) / a.block * a.block
+	b[n] = 0x80
+	clear(b[n+1 : end-8])
+	binary.BigEndian.PutUint64(b[end-8:end], total*8)
+	return end
 }
 
-// finish completes the HMAC of prefix||tail from the state begin returned
-// and returns it, kept in s.mac.
-func (k *hmacKey) finish(s *scratch, state, tail []byte) ([]byte, error) {
-	if err := s.un.UnmarshalBinary(state); err != nil {
+// prepare sets s up to compute the HMAC of the message s.msg[:m.n] for
+// any value of its step field: it runs the inner hash over every whole
+// block before that field, once, and lays out the rest of the message,
+// padded, in s.last. Each step then costs the blocks of s.last and the one
+// block of the outer hash.
+func (k *hmacKey) prepare(s *scratch, m message) error {
+	a := k.alg
+	fixed := m.n // bytes that never change
+	if m.varOff >= 0 {
+		fixed = m.varOff
+	}
+	// The inner hash has already taken the one-block K^ipad, so message
+	// offsets and block boundaries agree.
+	aligned := fixed - fixed%a.block
+	if aligned == 0 {
+		s.stateLen = copy(s.state[:], k.inner[:k.n])
+	} else {
+		if err := s.un.UnmarshalBinary(k.inner[:k.n]); err != nil {
+			return errHashState
+		}
+		s.h.Write(s.msg[:aligned])
+		st, err := s.ap.AppendBinary(s.state[:0])
+		if err != nil || len(st) != k.n {
+			return errHashState
+		}
+		s.stateLen = len(st)
+	}
+	rest := copy(s.last[:], s.msg[aligned:m.n])
+	s.lastLen = a.pad(s.last[:], rest, uint64(a.block+m.n))
+	s.stepPos = -1
+	if m.varOff >= 0 {
+		s.stepPos = m.varOff - aligned
+	}
+	return nil
+}
+
+// stepMAC returns HMAC(key, message with step in its step field), kept in
+// s.out. It reads the digests from the marshaled states (their hash words,
+// big-endian, are the digest) instead of calling Sum, which would copy
+// the whole hash and pad it again on every step.
+func (k *hmacKey) stepMAC(s *scratch, step uint64) ([]byte, error) {
+	a := k.alg
+	if s.stepPos >= 0 {
+		putStep(s.last[s.stepPos:], step)
+	}
+	if err := s.un.UnmarshalBinary(s.state[:s.stateLen]); err != nil {
 		return nil, errHashState
 	}
-	s.h.Write(tail)
-	in := s.h.Sum(s.inner[:0])
+	s.h.Write(s.last[:s.lastLen])
+	st, err := s.ap.AppendBinary(s.out[:0])
+	if err != nil || len(st) != k.n {
+		return nil, errHashState
+	}
+	copy(s.outer[:a.size], st[stateDigestOff:])
 	if err := s.un.UnmarshalBinary(k.outer[:k.n]); err != nil {
 		return nil, errHashState
 	}
-	s.h.Write(in)
-	return s.h.Sum(s.mac[:0]), nil
+	s.h.Write(s.outer[:a.block])
+	if st, err = s.ap.AppendBinary(s.out[:0]); err != nil || len(st) != k.n {
+		return nil, errHashState
+	}
+	return st[stateDigestOff : stateDigestOff+a.size], nil
 }
+
+// stateDigestOff is where the hash words start in a marshaled state, after
+// the 4-byte magic; newAlgorithm checks this layout.
+const stateDigestOff = 4
 
 // render writes the response for mac into dst (k.respSize bytes): the
 // dynamic truncation of RFC 4226 §5.3 as decimal digits, or the lowercase

@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"time"
 )
 
@@ -248,6 +249,25 @@ func (s Suite) encodeQuestion(q []byte, q1, q2 string) {
 // encodeDecimal writes the decimal number q1||q2 (at most 128 digits, so
 // under 2^426) as left-aligned hex nibbles into q, without allocating.
 func encodeDecimal(q []byte, q1, q2 string) {
+	if len(q1)+len(q2) <= 19 {
+		// Fast path: the value fits a uint64 (10^19 < 2^64).
+		var v uint64
+		for _, str := range [2]string{q1, q2} {
+			for i := 0; i < len(str); i++ {
+				v = v*10 + uint64(str[i]-'0')
+			}
+		}
+		nibbles := (bits.Len64(v) + 3) / 4
+		if nibbles%2 == 1 {
+			v <<= 4 // left-align; v < 16^15 here, so nothing is lost
+			nibbles++
+		}
+		for i := nibbles/2 - 1; i >= 0; i-- {
+			q[i] = byte(v)
+			v >>= 8
+		}
+		return
+	}
 	// Little-endian base-256 accumulator: value = value*10 + digit.
 	var acc [56]byte
 	n := 0

@@ -137,24 +137,9 @@ func (v *Verifier) AppendResponses(dst []byte, in Input, w Window) ([]byte, erro
 // and returns the match nearest the centre. Steps below 0 or above the
 // largest value cannot have been answered and are skipped.
 func (k *hmacKey) verify(s *scratch, m message, resp *parsedResponse, w Window) (Match, error) {
-	var (
-		state []byte
-		err   error
-		tail  []byte
-	)
-	if m.varOff < 0 {
-		// No step varies: one computation over the whole message.
-		if state, err = k.begin(s, s.msg[:0]); err != nil {
-			return Match{}, err
-		}
-		tail = s.msg[:m.n]
-	} else {
-		if state, err = k.begin(s, s.msg[:m.varOff]); err != nil {
-			return Match{}, err
-		}
-		tail = s.msg[m.varOff:m.n]
+	if err := k.prepare(s, m); err != nil {
+		return Match{}, err
 	}
-	var want [2 * maxHashSize]byte
 	found, foundOff := 0, 0
 	// Offsets in order of distance from the centre: 0, -1, +1, -2, +2, ...
 	// so that the first match recorded is the nearest.
@@ -171,20 +156,15 @@ func (k *hmacKey) verify(s *scratch, m message, resp *parsedResponse, w Window) 
 			if !ok {
 				continue
 			}
-			if m.varOff >= 0 {
-				putStep(s.msg[m.varOff:], step)
-			}
-			mac, err := k.finish(s, state, tail)
+			mac, err := k.stepMAC(s, step)
 			if err != nil {
 				return Match{}, err
 			}
-			k.render(want[:k.respSize], mac)
-			eq := resp.equal(want[:k.respSize])
+			eq := resp.match(k, mac)
 			foundOff = subtle.ConstantTimeSelect(eq&^found, off, foundOff)
 			found |= eq
 		}
 	}
-	clear(want[:])
 	if found == 0 {
 		return Match{}, ErrMismatch
 	}
@@ -196,24 +176,12 @@ func (k *hmacKey) verify(s *scratch, m message, resp *parsedResponse, w Window) 
 }
 
 func (k *hmacKey) appendResponses(dst []byte, s *scratch, m message, w Window) ([]byte, error) {
-	var state, tail []byte
-	var err error
-	if m.varOff < 0 {
-		state, err = k.begin(s, s.msg[:0])
-		tail = s.msg[:m.n]
-	} else {
-		state, err = k.begin(s, s.msg[:m.varOff])
-		tail = s.msg[m.varOff:m.n]
-	}
-	if err != nil {
+	if err := k.prepare(s, m); err != nil {
 		return dst, err
 	}
 	for off := -w.Behind; off <= w.Ahead; off++ {
-		if m.varOff >= 0 {
-			step, _ := addOffset(m.centre, off)
-			putStep(s.msg[m.varOff:], step)
-		}
-		mac, err := k.finish(s, state, tail)
+		step, _ := addOffset(m.centre, off)
+		mac, err := k.stepMAC(s, step)
 		if err != nil {
 			return dst, err
 		}

@@ -9,10 +9,12 @@ import (
 // input is refused before any work.
 const maxResponseInput = 256
 
-// parsedResponse holds a response reduced to its canonical bytes.
+// parsedResponse holds a response reduced to what is compared: its value
+// for decimal responses, its bytes for hex ones.
 type parsedResponse struct {
-	b [2 * maxHashSize]byte
-	n int
+	value uint64            // decimal responses
+	raw   [maxHashSize]byte // hex responses, decoded
+	n     int               // len(raw) used
 }
 
 // parseResponse checks that s is a well-formed response and stores its
@@ -44,16 +46,16 @@ func parseResponse(p *parsedResponse, s string, digits, hexLen int) error {
 		}
 		for k := 0; k < len(s); k++ {
 			c := s[k]
-			switch {
-			case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
-			case c >= 'A' && c <= 'F':
-				c += 'a' - 'A'
-			default:
+			if !isDigit(c) && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
 				return malformed(fmt.Sprintf("character %d is not a hex digit", k+1))
 			}
-			p.b[k] = c
+			if k%2 == 0 {
+				p.raw[k/2] = hexValue(c) << 4
+			} else {
+				p.raw[k/2] |= hexValue(c)
+			}
 		}
-		p.n = len(s)
+		p.n = len(s) / 2
 		return nil
 	}
 	n := 0
@@ -64,7 +66,7 @@ func parseResponse(p *parsedResponse, s string, digits, hexLen int) error {
 			if n == digits {
 				return malformed(fmt.Sprintf("more than %d digits", digits))
 			}
-			p.b[n] = c
+			p.value = p.value*10 + uint64(c-'0')
 			n++
 		case c == ' ' || c == '-':
 			boundary := n%4 == 0 || (digits == 6 && n == 3)
@@ -80,13 +82,22 @@ func parseResponse(p *parsedResponse, s string, digits, hexLen int) error {
 	if n != digits {
 		return malformed(fmt.Sprintf("has %d digits, want %d", n, digits))
 	}
-	p.n = n
 	return nil
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// equal compares the parsed response with a computed one in constant time.
-func (p *parsedResponse) equal(want []byte) int {
-	return subtle.ConstantTimeCompare(p.b[:p.n], want)
+// match reports, in constant time, whether the response is the one key k
+// gives for mac: 1 if so, 0 if not.
+func (p *parsedResponse) match(k *hmacKey, mac []byte) int {
+	if k.digits == 0 {
+		return subtle.ConstantTimeCompare(p.raw[:p.n], mac)
+	}
+	d := uint64(truncate(mac)) % pow10[k.digits]
+	x := d ^ p.value
+	// x == 0 exactly when the values agree; fold it to one bit without a
+	// branch.
+	return int(((x | -x) >> 63) ^ 1)
 }
+
+var pow10 = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
