@@ -58,7 +58,7 @@ func parseResponse(p *parsedResponse, s string, digits, hexLen int) error {
 		p.n = len(s) / 2
 		return nil
 	}
-	n := 0
+	n, split3 := 0, false
 	for k := 0; k < len(s); k++ {
 		c := s[k]
 		switch {
@@ -69,10 +69,12 @@ func parseResponse(p *parsedResponse, s string, digits, hexLen int) error {
 			p.value = p.value*10 + uint64(c-'0')
 			n++
 		case c == ' ' || c == '-':
-			boundary := n%4 == 0 || (digits == 6 && n == 3)
+			// Groups of four, or 3+3 for six digits, never both.
+			boundary := (n%4 == 0 && !split3) || (digits == 6 && n == 3)
 			if n == 0 || n == digits || !boundary || k+1 == len(s) || !isDigit(s[k+1]) {
 				return malformed(fmt.Sprintf("misplaced separator at character %d", k+1))
 			}
+			split3 = n == 3
 		case c >= 0x80:
 			return malformed(fmt.Sprintf("character %d is not ASCII; only the digits 0-9 are accepted", k+1))
 		default:
