@@ -42,6 +42,7 @@ type SuiteError struct {
 	Reason string
 }
 
+// Error returns the message, naming the suite and the part that is wrong.
 func (e *SuiteError) Error() string {
 	return fmt.Sprintf("ocra suite %q: %s", e.Suite, e.Reason)
 }
