@@ -125,4 +125,3 @@ func checkSessionID(sid string, key []byte) error {
 	}
 	return nil
 }
-
