@@ -19,9 +19,10 @@
 //     whole RFC 6287 grammar, and only its canonical spelling, since the
 //     suite's bytes enter the HMAC.
 //   - Malformed input is refused loudly. A response is exactly the suite's
-//     number of ASCII digits; spaces around it and one space or dash
-//     between groups of four digits ("1234 5678", "1234-5678"; "123 456"
-//     for six-digit codes) are accepted; anything else — full-width or
+//     number of ASCII digits; spaces around it are accepted, and one
+//     space or dash after any fourth digit ("1234 5678", "1234-5678",
+//     "1234 56") or, in a six-digit code, after the third instead ("123
+//     456"); anything else — full-width or
 //     Arabic-Indic digits, signs, letters, tabs, too many or too few
 //     digits — wraps [ErrMalformed] and says why, and is never a silent
 //     mismatch. A suite with 0 digits (no truncation) answers with the

@@ -3,6 +3,7 @@ package challenge
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Every error this package returns matches exactly one of
@@ -53,7 +54,11 @@ func (e *SuiteError) Unwrap() error { return ErrInvalidSuite }
 func suiteErr(s, format string, args ...any) error {
 	const maxShown = 64
 	if len(s) > maxShown {
-		s = s[:maxShown] + "..."
+		cut := maxShown
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut-- // do not split a multi-byte character
+		}
+		s = s[:cut] + "..."
 	}
 	return &SuiteError{Suite: s, Reason: fmt.Sprintf(format, args...)}
 }

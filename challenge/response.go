@@ -20,8 +20,9 @@ type parsedResponse struct {
 // parseResponse checks that s is a well-formed response and stores its
 // canonical form in p. For digits > 0 a response is exactly that many
 // ASCII digits; spaces around it are ignored, and one space or dash may
-// separate groups of four digits ("1234 5678", "1234-5678"; for six-digit
-// codes also the 3+3 grouping that authenticator apps display, "123 456").
+// follow any fourth digit ("1234 5678", "1234-5678", "1234 56") or, in a
+// six-digit code, the third instead (the 3+3 grouping authenticator apps
+// display, "123 456").
 // For digits == 0 it is hexLen hex digits in either case, spaces around
 // ignored. Anything else is ErrMalformed with a reason that never repeats
 // the input.

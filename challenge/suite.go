@@ -58,7 +58,7 @@ const (
 	minQuestionLen = 4
 	maxQuestionLen = 64
 	maxSessionLen  = 999
-	maxSuiteLen    = 64 // the longest valid suite is 47 bytes
+	maxSuiteLen    = 64 // the longest valid suite is 46 bytes
 )
 
 // ParseSuite parses an OCRA suite string such as
