@@ -108,6 +108,7 @@ type scratch struct {
 	// Set up by prepare for one message:
 	state    [maxStateSize]byte // inner state after the message's whole blocks before the step
 	stateLen int
+	start    []byte // the state each step resumes: state[:stateLen], or the key's inner state
 	last     [maxMessage + 2*maxBlockSize]byte // the rest of the message, padded
 	lastLen  int
 	stepPos  int // offset of the step field in last, or -1
@@ -125,8 +126,8 @@ func (a *algorithm) put(s *scratch) {
 	clear(s.state[:s.stateLen])
 	clear(s.last[:s.lastLen])
 	clear(s.outer[:a.size])
-	clear(s.out[:])
-	s.stateLen, s.lastLen = 0, 0
+	clear(s.out[:s.stateLen])
+	s.stateLen, s.lastLen, s.start = 0, 0, nil
 	a.pool.Put(s)
 }
 
@@ -216,7 +217,8 @@ func (k *hmacKey) prepare(s *scratch, m message) error {
 	// offsets and block boundaries agree.
 	aligned := fixed - fixed%a.block
 	if aligned == 0 {
-		s.stateLen = copy(s.state[:], k.inner[:k.n])
+		s.start = k.inner[:k.n] // nothing to add: resume from the key's state
+		s.stateLen = k.n
 	} else {
 		if err := s.un.UnmarshalBinary(k.inner[:k.n]); err != nil {
 			return errHashState
@@ -227,6 +229,7 @@ func (k *hmacKey) prepare(s *scratch, m message) error {
 			return errHashState
 		}
 		s.stateLen = len(st)
+		s.start = st
 	}
 	rest := copy(s.last[:], s.msg[aligned:m.n])
 	s.lastLen = a.pad(s.last[:], rest, uint64(a.block+m.n))
@@ -246,7 +249,7 @@ func (k *hmacKey) stepMAC(s *scratch, step uint64) ([]byte, error) {
 	if s.stepPos >= 0 {
 		putStep(s.last[s.stepPos:], step)
 	}
-	if err := s.un.UnmarshalBinary(s.state[:s.stateLen]); err != nil {
+	if err := s.un.UnmarshalBinary(s.start); err != nil {
 		return nil, errHashState
 	}
 	s.h.Write(s.last[:s.lastLen])
