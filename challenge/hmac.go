@@ -108,7 +108,7 @@ type scratch struct {
 	// Set up by prepare for one message:
 	state    [maxStateSize]byte // inner state after the message's whole blocks before the step
 	stateLen int
-	start    []byte // the state each step resumes: state[:stateLen], or the key's inner state
+	start    []byte                            // the state each step resumes: state[:stateLen], or the key's inner state
 	last     [maxMessage + 2*maxBlockSize]byte // the rest of the message, padded
 	lastLen  int
 	stepPos  int // offset of the step field in last, or -1
