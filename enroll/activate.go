@@ -251,7 +251,13 @@ func Start(issuer, user string, opts StartOptions) (*Pending, error) {
 	}
 	var raw [keyLen]byte
 	rand.Read(raw[:])
-	priv, err := ecdh.X25519().NewPrivateKey(raw[:])
+	defer clear(raw[:])
+	return startWith(raw[:], issuer, user, opts)
+}
+
+// startWith is Start with the private key given: the known-answer tests fix it.
+func startWith(raw []byte, issuer, user string, opts StartOptions) (*Pending, error) {
+	priv, err := ecdh.X25519().NewPrivateKey(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -266,9 +272,8 @@ func Start(issuer, user string, opts StartOptions) (*Pending, error) {
 			ServerKey:   pub,
 			ExpiresAt:   opts.Now.Add(opts.TTL).Truncate(time.Second).UTC(),
 		},
-		priv: Secret(raw[:]).clone(),
+		priv: Secret(raw).clone(),
 	}
-	clear(raw[:])
 	if err := p.offer.validate(); err != nil {
 		p.Zero()
 		return nil, wrap(ErrInvalidInput, "%v", err)
@@ -389,6 +394,14 @@ func (e Enrollment) PairingCode() string {
 // Complete does not make the activation single-use: the store that holds
 // the Pending must take it once (and the authn package does).
 func (p *Pending) Complete(req Request, now time.Time) (Enrollment, error) {
+	id := make([]byte, deviceIDLen)
+	rand.Read(id)
+	return p.complete(req, now, id)
+}
+
+// complete is Complete with the device ID given: the known-answer tests
+// fix it.
+func (p *Pending) complete(req Request, now time.Time, id []byte) (Enrollment, error) {
 	if req.SessionID != p.offer.SessionID {
 		return Enrollment{}, ErrWrongSession
 	}
@@ -421,8 +434,6 @@ func (p *Pending) Complete(req Request, now time.Time) (Enrollment, error) {
 		root.Zero()
 		return Enrollment{}, wrap(ErrDeviceIntegrity, "the device reports itself rooted")
 	}
-	id := make([]byte, deviceIDLen)
-	rand.Read(id)
 	keys := DeriveKeys(root, p.offer.Suite)
 	defer keys.Zero()
 	ah := sha256.Sum256(req.Device.Attestation)
@@ -477,12 +488,18 @@ func Activate(offer Offer, dev DeviceInfo, now time.Time) (*Credential, Request,
 	if err := dev.validate(); err != nil {
 		return nil, Request{}, err
 	}
-	offer.ServerKey = bytes.Clone(offer.ServerKey)
-	dev.Attestation = bytes.Clone(dev.Attestation)
 	var raw [keyLen]byte
 	rand.Read(raw[:])
-	priv, err := ecdh.X25519().NewPrivateKey(raw[:])
-	clear(raw[:])
+	defer clear(raw[:])
+	return activateWith(raw[:], offer, dev, now)
+}
+
+// activateWith is Activate, after its checks, with the phone's private key
+// given: the known-answer tests fix it.
+func activateWith(raw []byte, offer Offer, dev DeviceInfo, now time.Time) (*Credential, Request, error) {
+	offer.ServerKey = bytes.Clone(offer.ServerKey)
+	dev.Attestation = bytes.Clone(dev.Attestation)
+	priv, err := ecdh.X25519().NewPrivateKey(raw)
 	if err != nil {
 		return nil, Request{}, err
 	}
