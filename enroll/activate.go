@@ -234,6 +234,14 @@ type Pending struct {
 // Start begins an activation of user at issuer: an ephemeral X25519 key
 // pair and the offer naming it.
 func Start(issuer, user string, opts StartOptions) (*Pending, error) {
+	var raw [keyLen]byte
+	rand.Read(raw[:])
+	defer clear(raw[:])
+	return startWith(raw[:], issuer, user, opts)
+}
+
+// startWith is Start with the private key given: the known-answer tests fix it.
+func startWith(raw []byte, issuer, user string, opts StartOptions) (*Pending, error) {
 	if opts.Suite.IsZero() {
 		opts.Suite = challenge.Default
 	}
@@ -249,14 +257,6 @@ func Start(issuer, user string, opts StartOptions) (*Pending, error) {
 	case opts.TTL < time.Second || opts.TTL > 24*time.Hour:
 		return nil, wrap(ErrInvalidInput, "TTL %v out of range 1s..24h", opts.TTL)
 	}
-	var raw [keyLen]byte
-	rand.Read(raw[:])
-	defer clear(raw[:])
-	return startWith(raw[:], issuer, user, opts)
-}
-
-// startWith is Start with the private key given: the known-answer tests fix it.
-func startWith(raw []byte, issuer, user string, opts StartOptions) (*Pending, error) {
 	priv, err := ecdh.X25519().NewPrivateKey(raw)
 	if err != nil {
 		return nil, err
