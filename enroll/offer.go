@@ -141,7 +141,15 @@ func (o Offer) validate() error {
 	if _, err := ParseSessionID(o.SessionID); err != nil {
 		return wrap(ErrInvalidOffer, "session ID is not canonical")
 	}
-	return checkSessionID(o.SessionID, o.ServerKey)
+	if err := checkSessionID(o.SessionID, o.ServerKey); err != nil {
+		return err
+	}
+	// Percent-encoding can triple a label's length: an offer must still
+	// fit the URI that carries it.
+	if len(o.URI()) > maxURI {
+		return wrap(ErrInvalidOffer, "URI longer than %d bytes; shorten the issuer, user or account name", maxURI)
+	}
+	return nil
 }
 
 // Check is what a phone that typed the session ID does with the offer it
