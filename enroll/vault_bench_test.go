@@ -1,0 +1,110 @@
+package enroll
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// benchVault returns a vault of two credentials sealed with opts, and its
+// blob.
+func benchVault(b *testing.B, opts VaultOptions) (*Vault, []byte) {
+	b.Helper()
+	v, err := NewVault(testPIN, opts)
+	require.NoError(b, err)
+	for _, u := range []string{"user-1", "user-2"} {
+		c, _ := confirmed(b, "Example Bank", u)
+		require.NoError(b, v.Add(c))
+	}
+	blob, err := v.Seal()
+	require.NoError(b, err)
+	return v, blob
+}
+
+// BenchmarkOpenVault measures what one PIN guess costs: "default" is the
+// library's parameters (t=3, 64 MiB, p=4), the figure the cost comment in
+// vault.go rests on; "test" is the light parameters of the tests.
+func BenchmarkOpenVault(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts VaultOptions
+	}{
+		{"default", VaultOptions{}},
+		{"test", lightOpts()},
+		{"test-keywrapper", VaultOptions{Argon2: lightArgon2, MinArgon2: lightArgon2, KeyWrapper: newFakeWrapper()}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			_, blob := benchVault(b, bc.opts)
+			b.SetBytes(int64(len(blob)))
+			b.ReportAllocs()
+			for b.Loop() {
+				v, err := OpenVault(blob, testPIN, bc.opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				v.Zero()
+			}
+		})
+	}
+}
+
+// BenchmarkOpenVaultWrongPIN is the attacker's loop: derive, check,
+// refuse.
+func BenchmarkOpenVaultWrongPIN(b *testing.B) {
+	_, blob := benchVault(b, VaultOptions{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := OpenVault(blob, otherPIN, VaultOptions{}); err == nil {
+			b.Fatal("opened with the wrong PIN")
+		}
+	}
+}
+
+// BenchmarkSeal: sealing runs no Argon2id (the PIN key is kept), so it is
+// the same at any parameters.
+func BenchmarkSeal(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts VaultOptions
+	}{
+		{"plain", lightOpts()},
+		{"keywrapper", VaultOptions{Argon2: lightArgon2, MinArgon2: lightArgon2, KeyWrapper: newFakeWrapper()}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			v, blob := benchVault(b, bc.opts)
+			b.SetBytes(int64(len(blob)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Seal(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNewVault is one Argon2id at the default parameters: the cost
+// of setting a PIN (ChangePIN pays it twice).
+func BenchmarkNewVault(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := NewVault(testPIN, VaultOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		v.Zero()
+	}
+}
+
+// BenchmarkOpenVaultRefusedParams: a blob asking for more than the cap is
+// refused before any work.
+func BenchmarkOpenVaultRefusedParams(b *testing.B) {
+	_, blob := benchVault(b, lightOpts())
+	forged := forgeParams(blob, Argon2Params{Time: 1, MemoryKiB: 1<<20 + 1, Threads: 1})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := OpenVault(forged, testPIN, lightOpts()); err == nil {
+			b.Fatal("opened")
+		}
+	}
+}
