@@ -83,8 +83,26 @@ func ParseSessionID(typed string) (string, error) {
 	if len(typed) > 64 {
 		return "", wrap(ErrSessionIDTypo, "too long")
 	}
-	var vals [sidChars + 1]byte
-	n := 0
+	vals, bad := crockfordValues(typed)
+	switch {
+	case bad > 0:
+		return "", wrap(ErrSessionIDTypo, "character %d is not a session ID character", bad)
+	case len(vals) > sidChars+1:
+		return "", wrap(ErrSessionIDTypo, "more than %d characters", sidChars+1)
+	case len(vals) != sidChars+1:
+		return "", wrap(ErrSessionIDTypo, "has %d characters, want %d", len(vals), sidChars+1)
+	}
+	if luhn32Check(vals[:sidChars]) != vals[sidChars] {
+		return "", wrap(ErrSessionIDTypo, "check character does not match; a character is mistyped")
+	}
+	return formatSessionID(vals), nil
+}
+
+// crockfordValues reads Crockford base32 as people type it: case, spaces
+// and dashes ignored, O read as 0, I and L as 1. It returns the values, or
+// the 1-based position of the first character outside the alphabet.
+func crockfordValues(typed string) (vals []byte, bad int) {
+	vals = make([]byte, 0, len(typed))
 	for i := 0; i < len(typed); i++ {
 		c := typed[i]
 		switch {
@@ -101,21 +119,11 @@ func ParseSessionID(typed string) (string, error) {
 		}
 		v := strings.IndexByte(crockford, c)
 		if v < 0 {
-			return "", wrap(ErrSessionIDTypo, "character %d is not a session ID character", i+1)
+			return nil, i + 1
 		}
-		if n == len(vals) {
-			return "", wrap(ErrSessionIDTypo, "more than %d characters", len(vals))
-		}
-		vals[n] = byte(v)
-		n++
+		vals = append(vals, byte(v))
 	}
-	if n != len(vals) {
-		return "", wrap(ErrSessionIDTypo, "has %d characters, want %d", n, len(vals))
-	}
-	if luhn32Check(vals[:sidChars]) != vals[sidChars] {
-		return "", wrap(ErrSessionIDTypo, "check character does not match; a character is mistyped")
-	}
-	return formatSessionID(vals[:]), nil
+	return vals, 0
 }
 
 // checkSessionID reports whether sid is the canonical session ID of key.

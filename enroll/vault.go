@@ -1162,26 +1162,9 @@ func parsePassphrase(typed string) (string, error) {
 	if len(typed) > 128 {
 		return "", wrap(ErrWrongPassphrase, "too long")
 	}
-	vals := make([]byte, 0, passphraseChars+1)
-	for i := 0; i < len(typed); i++ {
-		c := typed[i]
-		switch {
-		case c == ' ' || c == '-':
-			continue
-		case c >= 'a' && c <= 'z':
-			c -= 'a' - 'A'
-		}
-		switch c {
-		case 'O':
-			c = '0'
-		case 'I', 'L':
-			c = '1'
-		}
-		v := strings.IndexByte(crockford, c)
-		if v < 0 {
-			return "", wrap(ErrWrongPassphrase, "it holds a character that is not in the passphrase alphabet")
-		}
-		vals = append(vals, byte(v))
+	vals, bad := crockfordValues(typed)
+	if bad > 0 {
+		return "", wrap(ErrWrongPassphrase, "it holds a character that is not in the passphrase alphabet")
 	}
 	if len(vals) != passphraseChars+1 {
 		return "", wrap(ErrWrongPassphrase, "it has %d characters, want %d", len(vals), passphraseChars+1)
