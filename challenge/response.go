@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 )
 
@@ -104,3 +105,28 @@ func (p *parsedResponse) match(k *hmacKey, mac []byte) int {
 }
 
 var pow10 = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+
+// CanonicalResponse checks that response is well formed for the suite,
+// by the rules Verify applies, and returns it reduced to its digits (or,
+// for a suite with 0 digits, to lowercase hex). A malformed response wraps
+// ErrMalformed and says why. It is for callers that compare responses by
+// other means, such as keyed tags of precomputed responses.
+func (s Suite) CanonicalResponse(response string) (string, error) {
+	if s.s == "" {
+		return "", zeroSuite()
+	}
+	var p parsedResponse
+	if err := parseResponse(&p, response, int(s.digits), s.ResponseLen()); err != nil {
+		return "", err
+	}
+	if s.digits == 0 {
+		return hex.EncodeToString(p.raw[:p.n]), nil
+	}
+	out := make([]byte, s.digits)
+	v := p.value
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(out), nil
+}

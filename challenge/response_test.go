@@ -140,3 +140,19 @@ func TestErrorsCarryNoResponse(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalResponse(t *testing.T) {
+	for in, want := range map[string]string{"01501458": "01501458", " 0150-1458 ": "01501458", "0150 1458": "01501458"} {
+		got, err := Default.CanonicalResponse(in)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	}
+	_, err := Default.CanonicalResponse("0150145")
+	require.ErrorIs(t, err, ErrMalformed)
+	hexSuite := MustParseSuite("OCRA-1:HOTP-SHA1-0:QH08")
+	got, err := hexSuite.CanonicalResponse(" " + strings.Repeat("AB", 20))
+	require.NoError(t, err)
+	require.Equal(t, strings.Repeat("ab", 20), got)
+	_, err = Suite{}.CanonicalResponse("1")
+	require.ErrorIs(t, err, ErrInvalidSuite)
+}
