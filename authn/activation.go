@@ -1,0 +1,397 @@
+package authn
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+
+	"github.com/keyline/keyline/enroll"
+)
+
+// ActivationOption tunes StartActivation.
+type ActivationOption func(*activationOptions)
+
+type activationOptions struct {
+	accountName string
+	replacing   string
+}
+
+// AccountName sets the label the phone shows for the user (default: the
+// user ID).
+func AccountName(label string) ActivationOption {
+	return func(o *activationOptions) { o.accountName = label }
+}
+
+// Replacing makes the new device replace deviceID: the old device is
+// revoked when the new one is paired, in the same store step — both or
+// neither.
+func Replacing(deviceID string) ActivationOption {
+	return func(o *activationOptions) { o.replacing = deviceID }
+}
+
+// Activation is a completed activation: the device (pending until paired,
+// unless SkipPairing) and the server confirmation for the phone.
+type Activation struct {
+	Device        Device
+	ServerConfirm []byte
+}
+
+// ActivationStatus is what the portal shows while it waits.
+type ActivationStatus string
+
+// Activation statuses.
+const (
+	StatusWaiting   ActivationStatus = "waiting"   // no phone yet
+	StatusCompleted ActivationStatus = "completed" // a phone completed it; type its pairing code
+	StatusActive    ActivationStatus = "active"    // paired
+	StatusExpired   ActivationStatus = "expired"
+	StatusCancelled ActivationStatus = "cancelled"
+)
+
+// StartActivation starts activating a phone for user and returns the
+// offer to show (as a QR code, and its session ID for typing). A user who
+// already has an active device must present a step-up proof; a user with
+// none starts without one — trust on first use: whoever holds the first
+// factor then enrolls the first device. Starting voids the user's earlier
+// waiting activations.
+func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof, opts ...ActivationOption) (enroll.Offer, error) {
+	if err := checkUser(user); err != nil {
+		return enroll.Offer{}, err
+	}
+	var o activationOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	now := s.now()
+	devs, err := s.activeDevices(ctx, user)
+	if err != nil {
+		return enroll.Offer{}, err
+	}
+	if len(devs) > 0 || o.replacing != "" {
+		if err := s.checkProof(user, proof, now); err != nil {
+			s.event(ctx, "activation_refused", user, "", "proof")
+			return enroll.Offer{}, err
+		}
+	}
+	if o.replacing != "" {
+		if _, err := s.store.Device(ctx, user, o.replacing); err != nil {
+			if errors.Is(err, ErrStoreNotFound) {
+				return enroll.Offer{}, fmt.Errorf("%w: device to replace", ErrNotFound)
+			}
+			return enroll.Offer{}, storeErr(err)
+		}
+	}
+	p, err := enroll.Start(s.cfg.Issuer, user, enroll.StartOptions{AccountName: o.accountName, Suite: s.cfg.Suite, Now: now, TTL: s.cfg.ActivationTTL})
+	if err != nil {
+		return enroll.Offer{}, err
+	}
+	defer p.Zero()
+	raw, err := p.MarshalBinary()
+	if err != nil {
+		return enroll.Offer{}, err
+	}
+	sealed, err := s.keys.Seal(kindPending, user, p.SessionID(), raw)
+	clear(raw)
+	if err != nil {
+		return enroll.Offer{}, err
+	}
+	offer := p.Offer()
+	rec := ActivationRecord{SessionID: offer.SessionID, User: user, State: ActivationWaiting, Pending: sealed,
+		ExpiresAt: offer.ExpiresAt, Replacing: o.replacing, CreatedAt: now}
+	if err := s.store.PutActivation(ctx, rec, now); err != nil {
+		return enroll.Offer{}, storeErr(err)
+	}
+	s.event(ctx, "activation_started", user, "", "")
+	return offer, nil
+}
+
+// activation finds an activation by a session ID as typed or scanned.
+func (s *Service) activation(ctx context.Context, sessionID string) (ActivationRecord, error) {
+	sid, err := enroll.ParseSessionID(sessionID)
+	if err != nil {
+		return ActivationRecord{}, err
+	}
+	a, err := s.store.GetActivation(ctx, sid, s.now())
+	switch {
+	case errors.Is(err, ErrStoreNotFound):
+		return ActivationRecord{}, enroll.ErrUnknownSession
+	case err != nil:
+		return ActivationRecord{}, storeErr(err)
+	}
+	return a, nil
+}
+
+// pending unseals a waiting activation's enroll.Pending.
+func (s *Service) pending(a ActivationRecord) (*enroll.Pending, error) {
+	switch a.State {
+	case ActivationWaiting:
+	case ActivationExpired:
+		return nil, ErrExpired
+	case ActivationCancelled:
+		return nil, fmt.Errorf("%w: cancelled", enroll.ErrUnknownSession)
+	default:
+		return nil, ErrAlreadyUsed
+	}
+	raw, err := s.keys.Open(kindPending, a.User, a.SessionID, a.Pending)
+	if err != nil {
+		return nil, fmt.Errorf("authn: pending activation does not open: %w", err)
+	}
+	defer clear(raw)
+	return enroll.UnmarshalPending(raw)
+}
+
+// Offer returns the offer of a waiting activation, for a phone whose user
+// typed the session ID: a typo is ErrSessionIDTypo, an unknown session
+// ErrUnknownSession. The phone checks it with enroll.Offer.Check.
+func (s *Service) Offer(ctx context.Context, sessionID string) (enroll.Offer, error) {
+	a, err := s.activation(ctx, sessionID)
+	if err != nil {
+		return enroll.Offer{}, err
+	}
+	p, err := s.pending(a)
+	if err != nil {
+		return enroll.Offer{}, err
+	}
+	defer p.Zero()
+	return p.Offer(), nil
+}
+
+// CompleteActivation completes an activation with a phone's request. It
+// is take-once: of concurrent completions one wins and the rest get
+// ErrAlreadyUsed — except a byte-identical retry of the winner (a phone
+// whose reply was lost), which gets *enroll.AlreadyUsedError carrying the
+// same device and server confirmation. The device is pending until
+// paired (ConfirmActivation), unless Config.SkipPairing.
+func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (Activation, error) {
+	a, err := s.activation(ctx, req.SessionID)
+	if err != nil {
+		return Activation{}, err
+	}
+	now := s.now()
+	if a.State == ActivationCompleted || a.State == ActivationActive {
+		return Activation{}, s.alreadyUsed(ctx, a, req)
+	}
+	p, err := s.pending(a)
+	if err != nil {
+		return Activation{}, err
+	}
+	defer p.Zero()
+	e, err := p.Complete(req, now)
+	if err != nil {
+		s.event(ctx, "activation_failed", a.User, "", reasonOf(err))
+		return Activation{}, err
+	}
+	defer e.Secret.Zero()
+	if s.cfg.VerifyDevice != nil {
+		if err := s.cfg.VerifyDevice(ctx, a.User, req.Device); err != nil {
+			s.event(ctx, "activation_failed", a.User, "", "attestation")
+			return Activation{}, fmt.Errorf("%w: %w", ErrDeviceIntegrity, err)
+		}
+	}
+	all, err := s.store.Devices(ctx, a.User)
+	if err != nil {
+		return Activation{}, storeErr(err)
+	}
+	for _, d := range all {
+		// The same install already holds this user (and is not the device
+		// being replaced).
+		if d.ID != a.Replacing && d.InstallID == e.Device.InstallID {
+			s.event(ctx, "activation_failed", a.User, d.ID, "already_enrolled")
+			return Activation{}, ErrAlreadyEnrolled
+		}
+	}
+	sealed, err := s.keys.Seal(kindDeviceRoot, a.User, e.Device.ID, e.Secret)
+	if err != nil {
+		return Activation{}, err
+	}
+	rec := DeviceRecord{ID: e.Device.ID, User: a.User, Name: e.Device.Name, Platform: e.Device.Platform,
+		AccountName: e.Device.AccountName, Suite: e.Device.Suite.String(), InstallID: e.Device.InstallID,
+		State: DevicePending, Secret: sealed, SessionID: a.SessionID, Replacing: a.Replacing, CreatedAt: now}
+	won, err := s.store.CompleteActivation(ctx, a.SessionID, req.Hash(), e.ServerConfirm, rec, s.cfg.MaxDevicesPerUser, now)
+	switch {
+	case errors.Is(err, ErrStoreConflict):
+		return Activation{}, s.alreadyUsed(ctx, won, req)
+	case errors.Is(err, ErrStoreLimit):
+		return Activation{}, ErrTooManyDevices
+	case errors.Is(err, ErrStoreNotFound):
+		return Activation{}, ErrExpired
+	case err != nil:
+		return Activation{}, storeErr(err)
+	}
+	s.event(ctx, "activation_completed", a.User, rec.ID, "")
+	if s.cfg.SkipPairing {
+		if rec, err = s.store.ActivateDevice(ctx, a.User, rec.ID, now); err != nil {
+			return Activation{}, storeErr(err)
+		}
+		s.event(ctx, "activation_paired", a.User, rec.ID, "pairing_skipped")
+	}
+	return Activation{Device: deviceOf(rec), ServerConfirm: bytes.Clone(e.ServerConfirm)}, nil
+}
+
+// alreadyUsed answers a completion of an activation completed before.
+func (s *Service) alreadyUsed(ctx context.Context, a ActivationRecord, req enroll.Request) error {
+	if subtle.ConstantTimeCompare(a.RequestHash, req.Hash()) == 1 {
+		d, err := s.store.Device(ctx, a.User, a.DeviceID)
+		if err != nil {
+			return ErrAlreadyUsed
+		}
+		return &enroll.AlreadyUsedError{Device: enrollDevice(d), ServerConfirm: bytes.Clone(a.ServerConfirm)}
+	}
+	s.event(ctx, "activation_race", a.User, "", "second_completion")
+	return ErrAlreadyUsed
+}
+
+func enrollDevice(d DeviceRecord) enroll.Device {
+	return enroll.Device{ID: d.ID, User: d.User, AccountName: d.AccountName, Name: d.Name, Platform: d.Platform,
+		InstallID: d.InstallID, SessionID: d.SessionID, CreatedAt: d.CreatedAt}
+}
+
+func reasonOf(err error) string {
+	for _, r := range []struct {
+		err    error
+		reason string
+	}{
+		{enroll.ErrExpired, "expired"}, {enroll.ErrBadConfirmation, "bad_confirmation"},
+		{enroll.ErrOfferMismatch, "offer_mismatch"}, {enroll.ErrDeviceIntegrity, "integrity"},
+		{enroll.ErrWrongSession, "wrong_session"}, {enroll.ErrInvalidRequest, "invalid_request"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.reason
+		}
+	}
+	return "other"
+}
+
+// ConfirmActivation pairs the device a phone completed: the portal
+// session that started the activation types the 6-digit code the phone
+// shows. Each try is counted before it is checked; after 3 wrong codes
+// the device is discarded, the activation cancelled, and an alert event
+// logged. A device that replaces another revokes it in the same step.
+func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairingCode string) (Device, error) {
+	a, err := s.activation(ctx, sessionID)
+	if err != nil {
+		return Device{}, err
+	}
+	if a.User != user {
+		return Device{}, enroll.ErrUnknownSession
+	}
+	switch a.State {
+	case ActivationCompleted:
+	case ActivationWaiting:
+		return Device{}, fmt.Errorf("%w: no phone has completed this activation yet", ErrNotFound)
+	case ActivationExpired:
+		return Device{}, ErrExpired
+	case ActivationActive:
+		return Device{}, ErrAlreadyUsed
+	default:
+		return Device{}, fmt.Errorf("%w: cancelled", enroll.ErrUnknownSession)
+	}
+	now := s.now()
+	if _, err := s.store.CountPairingTry(ctx, user, a.DeviceID, maxPairingTries, now); err != nil {
+		if errors.Is(err, ErrStoreLimit) {
+			s.event(ctx, "activation_discarded", user, a.DeviceID, "pairing_tries")
+			return Device{}, fmt.Errorf("%w: too many tries; the device was discarded", ErrWrongPairingCode)
+		}
+		if errors.Is(err, ErrStoreNotFound) {
+			return Device{}, ErrNotFound
+		}
+		return Device{}, storeErr(err)
+	}
+	d, err := s.store.Device(ctx, user, a.DeviceID)
+	if err != nil {
+		return Device{}, storeErr(err)
+	}
+	root, err := s.openRoot(d)
+	if err != nil {
+		return Device{}, fmt.Errorf("authn: device secret does not open: %w", err)
+	}
+	k := enroll.DeriveKeys(root, s.cfg.Suite)
+	clear(root)
+	want := k.PairingCode(d.ID)
+	k.Zero()
+	if subtle.ConstantTimeCompare([]byte(want), []byte(pairingCode)) != 1 {
+		s.event(ctx, "pairing_failed", user, d.ID, "wrong_code")
+		return Device{}, ErrWrongPairingCode
+	}
+	d, err = s.store.ActivateDevice(ctx, user, d.ID, now)
+	if err != nil {
+		return Device{}, storeErr(err)
+	}
+	s.event(ctx, "activation_paired", user, d.ID, "")
+	return deviceOf(d), nil
+}
+
+// ActivationStatus reports where an activation of user is.
+func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationStatus, error) {
+	a, err := s.activation(ctx, sessionID)
+	if err != nil {
+		return "", err
+	}
+	if a.User != user {
+		return "", enroll.ErrUnknownSession
+	}
+	return ActivationStatus(a.State), nil
+}
+
+// CancelActivation cancels a waiting or completed (unpaired) activation
+// of user; a device it created is discarded.
+func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) error {
+	sid, err := enroll.ParseSessionID(sessionID)
+	if err != nil {
+		return err
+	}
+	if err := s.store.CancelActivation(ctx, user, sid, s.now()); err != nil {
+		if errors.Is(err, ErrStoreNotFound) {
+			return enroll.ErrUnknownSession
+		}
+		return storeErr(err)
+	}
+	s.event(ctx, "activation_cancelled", user, "", "")
+	return nil
+}
+
+// Devices returns the user's devices, pending ones included.
+func (s *Service) Devices(ctx context.Context, user string) ([]Device, error) {
+	all, err := s.store.Devices(ctx, user)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]Device, 0, len(all))
+	for _, d := range all {
+		out = append(out, deviceOf(d))
+	}
+	return out, nil
+}
+
+// RenameDevice sets the name a device shows under.
+func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string) error {
+	if len(name) > 128 {
+		return fmt.Errorf("%w: name longer than 128 bytes", enroll.ErrInvalidInput)
+	}
+	if err := s.store.RenameDevice(ctx, user, deviceID, name); err != nil {
+		if errors.Is(err, ErrStoreNotFound) {
+			return ErrNotFound
+		}
+		return storeErr(err)
+	}
+	return nil
+}
+
+// RevokeDevice deletes a device, given a step-up proof of the user. The
+// user's epoch moves in the same store step, so no challenge issued
+// before — on any instance — can be answered by it.
+func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof *Proof) error {
+	if err := s.checkProof(user, proof, s.now()); err != nil {
+		return err
+	}
+	if err := s.store.RevokeDevice(ctx, user, deviceID, s.now()); err != nil {
+		if errors.Is(err, ErrStoreNotFound) {
+			return ErrNotFound
+		}
+		return storeErr(err)
+	}
+	s.event(ctx, "device_revoked", user, deviceID, "")
+	return nil
+}

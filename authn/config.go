@@ -1,0 +1,179 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll"
+)
+
+// Config configures a Service. It is validated once, by New; a field out
+// of range is an error naming it. The zero value of every optional field
+// is the safe default: lockout, replay protection and pairing are never
+// off by omission.
+type Config struct {
+	// Store keeps devices, activations, challenges and counters. Required.
+	Store Store
+	// Keys seal secrets at rest and key the MACs. Required.
+	Keys *Keyring
+	// Issuer is the service's name, as phones show it. Required.
+	Issuer string
+
+	// Suite is the OCRA suite of new devices: time-based, without a
+	// counter, at least 6 digits. Default challenge.Default.
+	Suite challenge.Suite
+	// Window is how many time steps either side of a device's expected
+	// step a response may be: the zero value means 1, at most 2.
+	Window int
+	// ResyncWindow is how far (in steps) a drifted phone is still found
+	// and offered resynchronisation: default 10, at most 10.
+	ResyncWindow int
+	// DisableResync turns resynchronisation off.
+	DisableResync bool
+
+	// ChallengeTTL is how long a challenge can be answered: default 2 min.
+	ChallengeTTL time.Duration
+	// ActivationTTL is how long an offer is valid: default 10 min.
+	ActivationTTL time.Duration
+
+	// MaxFailures is how many consecutive failures lock a user: default 5.
+	MaxFailures int
+	// LockoutBase is the first lock's length, doubled at each further
+	// lock up to LockoutMax: defaults 1 min and 1 h.
+	LockoutBase, LockoutMax time.Duration
+	// MaxAttemptsPerChallenge: default 3.
+	MaxAttemptsPerChallenge int
+	// MaxDevicesPerUser: default 5.
+	MaxDevicesPerUser int
+	// ChallengeBudget limits issuance per user: default 3 outstanding
+	// (the oldest is voided beyond) and 10 per minute.
+	ChallengeBudget Budget
+	// ProofTTL is how long a step-up proof is accepted: default 5 min.
+	ProofTTL time.Duration
+
+	// SkipPairing makes a completed activation active at once, without
+	// the pairing code. Off by default; turning it on lets whoever sees a
+	// QR code or session ID enroll their own phone.
+	SkipPairing bool
+	// VerifyDevice, when set, checks a phone's attestation at
+	// activation; an error refuses the device (ErrDeviceIntegrity).
+	// Without it devices are recorded as unattested.
+	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo) error
+
+	// Clock is the time source: default time.Now.
+	Clock func() time.Time
+	// Logger receives the audit events: default slog.Default().
+	Logger *slog.Logger
+	// Observer, when set, sees every audit event, for metrics.
+	Observer Observer
+}
+
+// Budget limits challenge issuance for one user.
+type Budget struct {
+	Outstanding int // live challenges at most (the oldest is voided beyond)
+	PerMinute   int // challenges per minute at most
+}
+
+// Defaults and limits.
+const (
+	DefaultWindow            = 1
+	MaxWindowConfig          = 2
+	DefaultResyncWindow      = 10
+	DefaultChallengeTTL      = 2 * time.Minute
+	DefaultMaxFailures       = 5
+	DefaultLockoutBase       = time.Minute
+	DefaultLockoutMax        = time.Hour
+	DefaultMaxAttempts       = 3
+	DefaultMaxDevices        = 5
+	DefaultProofTTL          = 5 * time.Minute
+	maxPairingTries          = 3
+	failureWindow            = 24 * time.Hour
+	defaultBudgetOutstanding = 3
+	defaultBudgetPerMinute   = 10
+)
+
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+}
+
+// resolve validates c and fills in the defaults.
+func (c Config) resolve() (Config, error) {
+	if c.Store == nil {
+		return c, invalid("Store", "required")
+	}
+	if c.Keys == nil {
+		return c, invalid("Keys", "required")
+	}
+	if c.Issuer == "" {
+		return c, invalid("Issuer", "required")
+	}
+	if c.Suite.IsZero() {
+		c.Suite = challenge.Default
+	}
+	if !c.Suite.TakesTime() || c.Suite.TakesCounter() || c.Suite.Digits() < 6 || c.Suite.TakesPIN() || c.Suite.SessionLength() > 0 {
+		return c, invalid("Suite", "%s: want a time-based suite without C, P or S, with at least 6 digits", c.Suite)
+	}
+	switch {
+	case c.Window == 0:
+		c.Window = DefaultWindow
+	case c.Window < 0 || c.Window > MaxWindowConfig:
+		return c, invalid("Window", "%d out of range 1..%d", c.Window, MaxWindowConfig)
+	}
+	switch {
+	case c.ResyncWindow == 0:
+		c.ResyncWindow = DefaultResyncWindow
+	case c.ResyncWindow < c.Window || c.ResyncWindow > DefaultResyncWindow:
+		return c, invalid("ResyncWindow", "%d out of range %d..%d", c.ResyncWindow, c.Window, DefaultResyncWindow)
+	}
+	durations := []struct {
+		name     string
+		v        *time.Duration
+		def, max time.Duration
+	}{
+		{"ChallengeTTL", &c.ChallengeTTL, DefaultChallengeTTL, 10 * time.Minute},
+		{"ActivationTTL", &c.ActivationTTL, enroll.DefaultActivationTTL, 24 * time.Hour},
+		{"LockoutBase", &c.LockoutBase, DefaultLockoutBase, 24 * time.Hour},
+		{"LockoutMax", &c.LockoutMax, DefaultLockoutMax, 30 * 24 * time.Hour},
+		{"ProofTTL", &c.ProofTTL, DefaultProofTTL, time.Hour},
+	}
+	for _, d := range durations {
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < time.Second || *d.v > d.max:
+			return c, invalid(d.name, "%v out of range 1s..%v", *d.v, d.max)
+		}
+	}
+	if c.LockoutMax < c.LockoutBase {
+		return c, invalid("LockoutMax", "%v is less than LockoutBase %v", c.LockoutMax, c.LockoutBase)
+	}
+	ints := []struct {
+		name     string
+		v        *int
+		def, max int
+	}{
+		{"MaxFailures", &c.MaxFailures, DefaultMaxFailures, 20},
+		{"MaxAttemptsPerChallenge", &c.MaxAttemptsPerChallenge, DefaultMaxAttempts, 10},
+		{"MaxDevicesPerUser", &c.MaxDevicesPerUser, DefaultMaxDevices, 100},
+		{"ChallengeBudget.Outstanding", &c.ChallengeBudget.Outstanding, defaultBudgetOutstanding, 20},
+		{"ChallengeBudget.PerMinute", &c.ChallengeBudget.PerMinute, defaultBudgetPerMinute, 100},
+	}
+	for _, f := range ints {
+		switch {
+		case *f.v == 0:
+			*f.v = f.def
+		case *f.v < 1 || *f.v > f.max:
+			return c, invalid(f.name, "%d out of range 1..%d", *f.v, f.max)
+		}
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}

@@ -1,0 +1,101 @@
+// Package authn is keyline's server: a [Service] that activates phones
+// (with pairing), issues and checks challenges, locks out guessers,
+// follows drifting clocks, refuses replays, hands out step-up proofs, keeps
+// every secret sealed, and logs what happens — over a [Store] that may be
+// shared by many instances.
+//
+// For most uses: build a Service with [New] from a [Config] holding a
+// Store (package memstore for tests and one process), a [Keyring] and
+// the Issuer. Enroll a phone with [Service.StartActivation] (show the
+// offer's QR code), [Service.CompleteActivation] (the phone's request)
+// and [Service.ConfirmActivation] (the pairing code the user types). At
+// login, after the password: [Service.BeginChallenge], show the question,
+// then [Service.FinishChallenge] with the phone's answer.
+//
+// # Counting before checking
+//
+// At BeginChallenge the Service computes, for every active device of the
+// user, the response it would give at every time step the challenge can
+// be answered in (its lifetime, widened by the window around the device's
+// drift), and stores keyed tags of them: HMAC-SHA256 under a keyring
+// purpose key of the challenge ID and the response, with the device, the
+// step and the drift: about 6 SHA-256 blocks per step and device, 7
+// steps for the default 2-minute lifetime and ±1 window. FinishChallenge computes one tag of the response and makes one
+// atomic store call, [Store.Attempt], that checks the lock, counts the
+// attempt against the challenge and as a user failure, and only then
+// compares the tag with the stored ones; a match consumes the challenge
+// and resets the failures in the same step. A second call,
+// [Store.CommitStep], records the step and drift by compare-and-set. So a
+// login costs two store round trips and no secret is unsealed on its hot
+// path, and under any concurrency no more responses are compared than
+// the lock allows: MaxFailures before the lock engages, then one per lock
+// period. (The alternative, reserve-then-commit, unseals keys on every
+// attempt and needs the device records on the hot path; tags keep those
+// in durable storage only.) A response that matches nowhere is looked for
+// in the wide resync window, with the device keys unsealed: a slow path,
+// taken only after the failure was counted.
+//
+// # Errors
+//
+// Every error of FinishChallenge, what it means for the challenge and the
+// user, and whether its text may be shown to the person logging in:
+//
+//	error                 challenge still live  counted as failure  safe to show
+//	nil (success)         no (consumed)         no (resets)         -
+//	ErrInvalidCode        yes, if attempts left yes                 yes: "wrong code"
+//	ErrReplay             no (consumed)         yes                 no: show as ErrInvalidCode
+//	ErrMalformed          yes, if attempts left yes                 yes: says what is wrong
+//	*LockedError          untouched             no (nothing checked) yes, with RetryAfter
+//	ErrTooManyAttempts    no (void)             yes                 yes: begin a new challenge
+//	ErrExpired            no (void)             no                  yes: begin a new challenge
+//	*ResyncError          yes; and Next issued  yes                 yes: answer Next
+//	ErrStoreUnavailable   unknown               unknown             no: a generic failure
+//
+// ErrReplay wraps ErrInvalidCode, so errors.Is(err, ErrInvalidCode) holds:
+// a caller must not tell the user that the code was right. Another user's
+// challenge ID fails exactly like a wrong code.
+//
+// # Security considerations
+//
+// Guessing. An 8-digit response is guessed with probability at most
+// 1.0245·10^-8 per time step tried (the bias of HOTP truncation, see
+// package challenge). A guess is tried against 2·Window+1 steps of each
+// active device: 3 steps at the default ±1. With MaxFailures = 5, then
+// one guess per lock period (1, 2, 4, ... minutes, at most LockoutMax = 1
+// hour), an attacker who never succeeds gets about 34 guesses on the
+// first day (5, then one after each lock of 1, 2, ... 32 minutes, then
+// one an hour) and 24 a day after: with one device and the default
+// window, a success probability of about 1.0·10^-6 on the first day and
+// 7.4·10^-7 a day after (3 · 1.0245·10^-8 per guess), times the number of
+// devices. The level of the lock persists until a success: waiting does
+// not reset it.
+//
+// Enumeration. Unknown users and users without an active device get
+// challenges made with the same work (a sealed dummy key), their answers
+// are counted and lock like real ones, and their failures read the same.
+//
+// What the store sees. Sealed root secrets (AES-256-GCM under the
+// Keyring, bound to kind, user and record ID), sealed pending activation
+// keys (zeroed at completion), tags (keyed MACs; without the keyring a
+// tag reveals nothing of the response), questions, device metadata, and
+// counters. It never sees a key, a response or a pairing code in the
+// clear. Whoever holds both the store and the keyring holds every device
+// secret.
+//
+// Replay. Challenges are take-once in the store; a response for a time
+// step before the device's last accepted one never passes; questions are
+// not reissued to a user while an answer could still be accepted, and
+// issuance is budgeted, so a captured response cannot be farmed.
+//
+// Enrollment. The first device of a user is enrolled on trust: whoever
+// holds the first factor then enrolls it. Every later factor change needs
+// a step-up [Proof] from a second-factor success of the same user within
+// ProofTTL. A completed activation answers nothing until the portal
+// session that started it types the pairing code the phone shows, so
+// whoever only saw the QR code or session ID cannot enroll their phone.
+//
+// Phishing. A real-time phishing proxy that relays the question to the
+// victim and the answer to the server defeats challenge/response, as it
+// defeats every factor a person types; so does a compromised first-factor
+// session. WebAuthn is the answer for the highest-value actions.
+package authn

@@ -1,0 +1,485 @@
+// Package memstore is an in-process authn.Store: a map behind a mutex.
+// It is for tests, examples and single-process services that accept
+// losing their devices on restart. Every operation is atomic: it holds
+// the one lock from start to end.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/keyline/keyline/authn"
+)
+
+// Store is an in-memory authn.Store. The zero value is not usable; call
+// New.
+type Store struct {
+	mu          sync.Mutex
+	activations map[string]*authn.ActivationRecord
+	devices     map[string][]*authn.DeviceRecord // by user, oldest first
+	users       map[string]*authn.UserState
+	challenges  map[string]*authn.ChallengeRecord
+	questions   map[string]map[string]time.Time // user → question → reusable from
+	issued      map[string][]time.Time          // user → issue times within the last minute
+}
+
+var _ authn.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		activations: map[string]*authn.ActivationRecord{},
+		devices:     map[string][]*authn.DeviceRecord{},
+		users:       map[string]*authn.UserState{},
+		challenges:  map[string]*authn.ChallengeRecord{},
+		questions:   map[string]map[string]time.Time{},
+		issued:      map[string][]time.Time{},
+	}
+}
+
+func cloneActivation(a *authn.ActivationRecord) authn.ActivationRecord {
+	c := *a
+	c.Pending = bytes.Clone(a.Pending)
+	c.RequestHash = bytes.Clone(a.RequestHash)
+	c.ServerConfirm = bytes.Clone(a.ServerConfirm)
+	return c
+}
+
+func cloneDevice(d *authn.DeviceRecord) authn.DeviceRecord {
+	c := *d
+	c.Secret = bytes.Clone(d.Secret)
+	return c
+}
+
+func cloneChallenge(ch *authn.ChallengeRecord) authn.ChallengeRecord {
+	c := *ch
+	c.Tags = slices.Clone(ch.Tags)
+	c.Names = maps.Clone(ch.Names)
+	return c
+}
+
+// expire marks an activation past its expiry as expired.
+func expire(a *authn.ActivationRecord, now time.Time) {
+	if (a.State == authn.ActivationWaiting) && !now.Before(a.ExpiresAt) {
+		a.State = authn.ActivationExpired
+		clear(a.Pending)
+		a.Pending = nil
+	}
+}
+
+// PutActivation implements authn.Store.
+func (s *Store) PutActivation(_ context.Context, a authn.ActivationRecord, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.activations[a.SessionID]; ok {
+		return authn.ErrStoreConflict
+	}
+	for _, old := range s.activations {
+		if old.User == a.User && old.State == authn.ActivationWaiting {
+			old.State = authn.ActivationCancelled
+			clear(old.Pending)
+			old.Pending = nil
+		}
+	}
+	c := cloneActivation(&a)
+	s.activations[a.SessionID] = &c
+	return nil
+}
+
+// GetActivation implements authn.Store.
+func (s *Store) GetActivation(_ context.Context, sessionID string, now time.Time) (authn.ActivationRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.activations[sessionID]
+	if !ok {
+		return authn.ActivationRecord{}, authn.ErrStoreNotFound
+	}
+	expire(a, now)
+	return cloneActivation(a), nil
+}
+
+// CompleteActivation implements authn.Store.
+func (s *Store) CompleteActivation(_ context.Context, sessionID string, requestHash, serverConfirm []byte, dev authn.DeviceRecord, maxDevices int, now time.Time) (authn.ActivationRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.activations[sessionID]
+	if !ok {
+		return authn.ActivationRecord{}, authn.ErrStoreNotFound
+	}
+	expire(a, now)
+	switch a.State {
+	case authn.ActivationWaiting:
+	case authn.ActivationCompleted, authn.ActivationActive:
+		return cloneActivation(a), authn.ErrStoreConflict
+	default:
+		return authn.ActivationRecord{}, authn.ErrStoreNotFound
+	}
+	if len(s.devices[a.User]) >= maxDevices {
+		return authn.ActivationRecord{}, authn.ErrStoreLimit
+	}
+	a.State = authn.ActivationCompleted
+	clear(a.Pending)
+	a.Pending = nil
+	a.RequestHash = bytes.Clone(requestHash)
+	a.ServerConfirm = bytes.Clone(serverConfirm)
+	a.DeviceID = dev.ID
+	d := cloneDevice(&dev)
+	d.State = authn.DevicePending
+	s.devices[a.User] = append(s.devices[a.User], &d)
+	return cloneActivation(a), nil
+}
+
+// CancelActivation implements authn.Store.
+func (s *Store) CancelActivation(_ context.Context, user, sessionID string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.activations[sessionID]
+	if !ok || a.User != user {
+		return authn.ErrStoreNotFound
+	}
+	expire(a, now)
+	if a.State != authn.ActivationWaiting && a.State != authn.ActivationCompleted {
+		return authn.ErrStoreNotFound
+	}
+	s.cancel(a)
+	return nil
+}
+
+// cancel cancels an activation and drops the pending device it made.
+func (s *Store) cancel(a *authn.ActivationRecord) {
+	a.State = authn.ActivationCancelled
+	clear(a.Pending)
+	a.Pending = nil
+	if a.DeviceID != "" {
+		s.devices[a.User] = slices.DeleteFunc(s.devices[a.User], func(d *authn.DeviceRecord) bool {
+			return d.ID == a.DeviceID && d.State == authn.DevicePending
+		})
+	}
+}
+
+func (s *Store) device(user, id string) *authn.DeviceRecord {
+	for _, d := range s.devices[user] {
+		if d.ID == id {
+			return d
+		}
+	}
+	return nil
+}
+
+// CountPairingTry implements authn.Store.
+func (s *Store) CountPairingTry(_ context.Context, user, deviceID string, max int, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.device(user, deviceID)
+	if d == nil || d.State != authn.DevicePending {
+		return 0, authn.ErrStoreNotFound
+	}
+	d.PairTries++
+	if d.PairTries > max {
+		if a, ok := s.activations[d.SessionID]; ok {
+			s.cancel(a)
+		}
+		s.devices[user] = slices.DeleteFunc(s.devices[user], func(x *authn.DeviceRecord) bool { return x.ID == deviceID })
+		return d.PairTries, authn.ErrStoreLimit
+	}
+	return d.PairTries, nil
+}
+
+// ActivateDevice implements authn.Store.
+func (s *Store) ActivateDevice(_ context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.device(user, deviceID)
+	if d == nil || d.State != authn.DevicePending {
+		return authn.DeviceRecord{}, authn.ErrStoreNotFound
+	}
+	d.State = authn.DeviceActive
+	if a, ok := s.activations[d.SessionID]; ok && a.State == authn.ActivationCompleted {
+		a.State = authn.ActivationActive
+	}
+	if d.Replacing != "" {
+		if old := s.device(user, d.Replacing); old != nil {
+			s.devices[user] = slices.DeleteFunc(s.devices[user], func(x *authn.DeviceRecord) bool { return x.ID == d.Replacing })
+			s.user(user).Epoch++
+		}
+		d.Replacing = ""
+	}
+	return cloneDevice(d), nil
+}
+
+// Devices implements authn.Store.
+func (s *Store) Devices(_ context.Context, user string) ([]authn.DeviceRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]authn.DeviceRecord, 0, len(s.devices[user]))
+	for _, d := range s.devices[user] {
+		out = append(out, cloneDevice(d))
+	}
+	return out, nil
+}
+
+// Device implements authn.Store.
+func (s *Store) Device(_ context.Context, user, deviceID string) (authn.DeviceRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.device(user, deviceID)
+	if d == nil {
+		return authn.DeviceRecord{}, authn.ErrStoreNotFound
+	}
+	return cloneDevice(d), nil
+}
+
+// RenameDevice implements authn.Store.
+func (s *Store) RenameDevice(_ context.Context, user, deviceID, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.device(user, deviceID)
+	if d == nil {
+		return authn.ErrStoreNotFound
+	}
+	d.Name = name
+	return nil
+}
+
+// RevokeDevice implements authn.Store.
+func (s *Store) RevokeDevice(_ context.Context, user, deviceID string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.device(user, deviceID)
+	if d == nil {
+		return authn.ErrStoreNotFound
+	}
+	if a, ok := s.activations[d.SessionID]; ok && a.State == authn.ActivationCompleted {
+		a.State = authn.ActivationCancelled
+	}
+	s.devices[user] = slices.DeleteFunc(s.devices[user], func(x *authn.DeviceRecord) bool { return x.ID == deviceID })
+	s.user(user).Epoch++
+	return nil
+}
+
+// UpdateSecret implements authn.Store.
+func (s *Store) UpdateSecret(_ context.Context, user, deviceID string, old, sealed []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.device(user, deviceID)
+	if d == nil {
+		return authn.ErrStoreNotFound
+	}
+	if !bytes.Equal(d.Secret, old) {
+		return authn.ErrStoreConflict
+	}
+	d.Secret = bytes.Clone(sealed)
+	return nil
+}
+
+func (s *Store) user(user string) *authn.UserState {
+	u, ok := s.users[user]
+	if !ok {
+		u = &authn.UserState{}
+		s.users[user] = u
+	}
+	return u
+}
+
+// User implements authn.Store.
+func (s *Store) User(_ context.Context, user string, now time.Time) (authn.UserState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[user]; ok {
+		return *u, nil
+	}
+	return authn.UserState{}, nil
+}
+
+// PutChallenge implements authn.Store.
+func (s *Store) PutChallenge(_ context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.challenges[c.ID]; ok {
+		return authn.ErrStoreConflict
+	}
+	if s.user(c.User).Epoch != c.Epoch {
+		return authn.ErrStoreConflict
+	}
+	qs := s.questions[c.User]
+	if until, ok := qs[c.Question]; ok && now.Before(until) {
+		return authn.ErrStoreConflict
+	}
+	recent := slices.DeleteFunc(s.issued[c.User], func(t time.Time) bool { return !now.Before(t.Add(time.Minute)) })
+	if len(recent) >= lim.PerMinute {
+		s.issued[c.User] = recent
+		return authn.ErrStoreLimit
+	}
+	// Void the oldest live challenges beyond the outstanding budget.
+	var live []*authn.ChallengeRecord
+	for _, ch := range s.challenges {
+		if ch.User == c.User && now.Before(ch.ExpiresAt) {
+			live = append(live, ch)
+		}
+	}
+	slices.SortFunc(live, func(a, b *authn.ChallengeRecord) int { return a.IssuedAt.Compare(b.IssuedAt) })
+	for len(live) > 0 && len(live) >= lim.Outstanding {
+		delete(s.challenges, live[0].ID)
+		live = live[1:]
+	}
+	if qs == nil {
+		qs = map[string]time.Time{}
+		s.questions[c.User] = qs
+	}
+	qs[c.Question] = now.Add(lim.Horizon)
+	s.issued[c.User] = append(recent, now)
+	cc := cloneChallenge(&c)
+	s.challenges[c.ID] = &cc
+	return nil
+}
+
+// fail counts one failure under the policy and locks the user when the
+// failures reach the maximum. It returns the lock duration, if it locked.
+func fail(u *authn.UserState, p authn.LockPolicy, now time.Time) time.Duration {
+	if !u.LastFailure.IsZero() && now.Sub(u.LastFailure) >= p.Window {
+		u.Failures = 0 // outside the counting window; the level stays
+	}
+	u.Failures++
+	u.LastFailure = now
+	if u.Failures < p.MaxFailures {
+		return 0
+	}
+	d := p.Max
+	if u.Level < 32 && p.Base<<u.Level > 0 && p.Base<<u.Level < p.Max {
+		d = p.Base << u.Level
+	}
+	u.Level++
+	u.LockedUntil = now.Add(d)
+	// Failures stay at the maximum: once the lock lifts, the next failure
+	// locks again, at the next level.
+	u.Failures = p.MaxFailures
+	return d
+}
+
+// Attempt implements authn.Store.
+func (s *Store) Attempt(_ context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(user)
+	if now.Before(u.LockedUntil) {
+		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, nil
+	}
+	ch, ok := s.challenges[challengeID]
+	if ok && ch.User != user {
+		ok = false
+	}
+	if ok && (!now.Before(ch.ExpiresAt) || ch.Epoch != u.Epoch) {
+		delete(s.challenges, challengeID)
+		return authn.AttemptResult{Outcome: authn.AttemptExpired, Failures: u.Failures}, nil
+	}
+	// Counted before checked.
+	lock := fail(u, p, now)
+	res := authn.AttemptResult{RetryAfter: lock, Failures: u.Failures}
+	if !ok {
+		res.Outcome = authn.AttemptNoChallenge
+		return res, nil
+	}
+	ch.Attempts++
+	if ch.Attempts > p.MaxAttempts {
+		delete(s.challenges, challengeID)
+		res.Outcome = authn.AttemptExhausted
+		return res, nil
+	}
+	res.Challenge = *ch
+	res.Challenge.Tags = nil // the caller needs the question and epoch, not the tags
+	match := -1
+	for i, t := range ch.Tags {
+		eq := subtle.ConstantTimeCompare(mac[:], t.MAC[:])
+		if eq == 1 && match < 0 && admissible(t, serverStep, ch.Window) {
+			match = i
+		}
+	}
+	if match < 0 {
+		res.Outcome = authn.AttemptMismatch
+		return res, nil
+	}
+	delete(s.challenges, challengeID)
+	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+	res.Outcome = authn.AttemptMatch
+	res.Match = ch.Tags[match]
+	res.RetryAfter, res.Failures = 0, 0
+	return res, nil
+}
+
+// admissible reports whether a tag's step is within window of the step
+// its device is expected at now.
+func admissible(t authn.Tag, serverStep uint64, window int) bool {
+	want := int64(serverStep) + int64(t.Drift)
+	d := int64(t.Step) - want
+	return d >= -int64(window) && d <= int64(window)
+}
+
+// CommitStep implements authn.Store.
+func (s *Store) CommitStep(_ context.Context, user, deviceID string, epoch, step uint64, drift int, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.device(user, deviceID)
+	if d == nil || d.State != authn.DeviceActive {
+		return authn.ErrStoreNotFound
+	}
+	if s.user(user).Epoch != epoch || step < d.LastStep {
+		return authn.ErrStoreConflict
+	}
+	d.LastStep, d.Drift = step, drift
+	return nil
+}
+
+// RecordFailure implements authn.Store.
+func (s *Store) RecordFailure(_ context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(user)
+	fail(u, p, now)
+	return *u, nil
+}
+
+// Sweep implements authn.Store.
+func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, ch := range s.challenges {
+		if !now.Before(ch.ExpiresAt) {
+			delete(s.challenges, id)
+			n++
+		}
+	}
+	for id, a := range s.activations {
+		expire(a, now)
+		// Keep finished activations a day as tombstones, then drop them.
+		if a.State != authn.ActivationWaiting && a.State != authn.ActivationCompleted && now.Sub(a.ExpiresAt) > 24*time.Hour {
+			delete(s.activations, id)
+			n++
+		}
+	}
+	for user, qs := range s.questions {
+		for q, until := range qs {
+			if !now.Before(until) {
+				delete(qs, q)
+				n++
+			}
+		}
+		if len(qs) == 0 {
+			delete(s.questions, user)
+		}
+	}
+	for user, ts := range s.issued {
+		ts = slices.DeleteFunc(ts, func(t time.Time) bool { return !now.Before(t.Add(time.Minute)) })
+		if len(ts) == 0 {
+			delete(s.issued, user)
+		} else {
+			s.issued[user] = ts
+		}
+	}
+	return n, nil
+}

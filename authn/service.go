@@ -1,0 +1,421 @@
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll"
+)
+
+// Service is the server's side of keyline: activation with pairing,
+// challenge/response with lockout, drift and replay protection, step-up
+// proofs, sealed secrets and audit. It holds no state beyond what its
+// Store keeps, so many instances may share one store. It is safe for
+// concurrent use.
+type Service struct {
+	cfg   Config
+	store Store
+	keys  *Keyring
+	now   func() time.Time
+	log   *slog.Logger
+	dummy []byte // a sealed root secret for users without devices: the same work, no device
+	macs  *macKeys
+}
+
+// Sealed record kinds (associated data of Keyring.Seal).
+const (
+	kindDeviceRoot = "device-root"
+	kindPending    = "pending-activation"
+	kindDummy      = "dummy"
+)
+
+// MAC purposes (Keyring.MACKey).
+const (
+	purposeTag   = "challenge-tag"
+	purposeProof = "proof"
+)
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	c, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: c, store: c.Store, keys: c.Keys, now: c.Clock, log: c.Logger}
+	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof); err != nil {
+		return nil, err
+	}
+	root := make([]byte, 32)
+	rand.Read(root)
+	s.dummy, err = c.Keys.Seal(kindDummy, "", "", root)
+	clear(root)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Method is how a user proved the second factor; its String is the RFC
+// 8176 "amr" value.
+type Method string
+
+// Methods.
+const (
+	MethodChallenge Method = "otp" // OCRA challenge/response (RFC 8176: one-time password)
+)
+
+// Result is a second-factor success.
+type Result struct {
+	User       string
+	DeviceID   string
+	DeviceName string
+	Method     Method
+	Step       uint64 // the time step the device answered for
+	Drift      int    // the device's drift, in steps, as now stored
+	At         time.Time
+	Proof      *Proof // a step-up proof from this success, valid for ProofTTL
+}
+
+// Device is a device as the Service shows it: no secret.
+type Device struct {
+	ID          string
+	User        string
+	Name        string
+	Platform    string
+	AccountName string
+	State       DeviceState
+	Drift       int
+	CreatedAt   time.Time
+}
+
+func deviceOf(r DeviceRecord) Device {
+	return Device{ID: r.ID, User: r.User, Name: r.Name, Platform: r.Platform, AccountName: r.AccountName,
+		State: r.State, Drift: r.Drift, CreatedAt: r.CreatedAt}
+}
+
+// Challenge is what the login page shows: the question to type into the
+// phone, and what to send back with the answer.
+type Challenge struct {
+	ID        string
+	Question  string
+	ExpiresAt time.Time
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func checkUser(user string) error {
+	if user == "" || len(user) > 256 {
+		return fmt.Errorf("%w: user ID must be 1..256 bytes", enroll.ErrInvalidInput)
+	}
+	return nil
+}
+
+// activeDevices returns the user's active devices.
+func (s *Service) activeDevices(ctx context.Context, user string) ([]DeviceRecord, error) {
+	all, err := s.store.Devices(ctx, user)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := all[:0]
+	for _, d := range all {
+		if d.State == DeviceActive {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// openRoot unseals a device's root secret.
+func (s *Service) openRoot(d DeviceRecord) (enroll.Secret, error) {
+	b, err := s.keys.Open(kindDeviceRoot, d.User, d.ID, d.Secret)
+	if err != nil {
+		return nil, err
+	}
+	return enroll.Secret(b), nil
+}
+
+// tagMAC is the keyed MAC the store compares: HMAC-SHA256 under the
+// keyring's tag key of the challenge ID and the canonical response,
+// truncated to 128 bits.
+func (s *Service) tagMAC(challengeID, response string) [16]byte {
+	var buf [sha256.Size]byte
+	var idLen [1]byte
+	idLen[0] = byte(len(challengeID))
+	sum := s.macs.primary[purposeTag].sum(buf[:0], []byte("keyline/v1/tag"), idLen[:], []byte(challengeID), []byte(response))
+	var out [16]byte
+	copy(out[:], sum)
+	return out
+}
+
+func (s *Service) serverStep(t time.Time) uint64 {
+	return uint64(t.Unix()) / uint64(s.cfg.Suite.TimeStep()/time.Second)
+}
+
+func (s *Service) lockPolicy() LockPolicy {
+	return LockPolicy{MaxFailures: s.cfg.MaxFailures, Base: s.cfg.LockoutBase, Max: s.cfg.LockoutMax,
+		Window: failureWindow, MaxAttempts: s.cfg.MaxAttemptsPerChallenge}
+}
+
+// BeginChallenge issues a challenge to user: a fresh question, and, in
+// the store, keyed tags of every response the user's active devices could
+// give to it while it is live. Unknown users and users without a device
+// get a challenge too, made with the same work, so that the answer does
+// not say whether the user exists; it can never be answered.
+func (s *Service) BeginChallenge(ctx context.Context, user string) (Challenge, error) {
+	if err := checkUser(user); err != nil {
+		return Challenge{}, err
+	}
+	now := s.now()
+	st, err := s.store.User(ctx, user, now)
+	if err != nil {
+		return Challenge{}, storeErr(err)
+	}
+	devs, err := s.activeDevices(ctx, user)
+	if err != nil {
+		return Challenge{}, err
+	}
+	return s.issue(ctx, user, st.Epoch, devs, "", 0, now)
+}
+
+// issue draws a question and stores the challenge with its tags. With
+// resync set, only that device is tagged, at drift resyncDrift, and a
+// response must match exactly.
+func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []DeviceRecord, resync string, resyncDrift int, now time.Time) (Challenge, error) {
+	window := s.cfg.Window
+	if resync != "" {
+		window = 0
+	}
+	expires := now.Add(s.cfg.ChallengeTTL)
+	first, last := s.serverStep(now), s.serverStep(expires)
+	step := s.cfg.Suite.TimeStep()
+	lim := ChallengeLimits{
+		Outstanding: s.cfg.ChallengeBudget.Outstanding,
+		PerMinute:   s.cfg.ChallengeBudget.PerMinute,
+		// A question is not reissued while an answer to it could still be
+		// accepted: the TTL and the window either side.
+		Horizon: s.cfg.ChallengeTTL + time.Duration(2*(s.cfg.Window+1))*step,
+	}
+	type keyed struct {
+		id    string
+		drift int
+		v     *challenge.Verifier
+	}
+	var verifiers []keyed
+	names := map[string]string{}
+	if len(devs) == 0 {
+		devs = []DeviceRecord{{ID: "", User: "", Secret: s.dummy}}
+	}
+	for _, d := range devs {
+		if resync != "" && d.ID != resync {
+			continue
+		}
+		var root []byte
+		var err error
+		if d.ID == "" {
+			root, err = s.keys.Open(kindDummy, "", "", d.Secret)
+		} else {
+			root, err = s.openRoot(d)
+		}
+		if err != nil {
+			return Challenge{}, fmt.Errorf("authn: device secret does not open: %w", err)
+		}
+		k := enroll.DeriveKeys(root, s.cfg.Suite)
+		clear(root)
+		v, err := challenge.NewVerifier(s.cfg.Suite, k.OCRA)
+		k.Zero()
+		if err != nil {
+			return Challenge{}, err
+		}
+		drift := d.Drift
+		if resync != "" {
+			drift = resyncDrift
+		}
+		verifiers = append(verifiers, keyed{id: d.ID, drift: drift, v: v})
+		if d.ID != "" {
+			names[d.ID] = d.Name
+		}
+	}
+	for range 8 { // a question reused within the horizon is drawn again
+		c := ChallengeRecord{ID: newID(), User: user, Question: s.cfg.Suite.NewQuestion(), Epoch: epoch,
+			Window: window, IssuedAt: now, ExpiresAt: expires, Resync: resync, ResyncDrift: resyncDrift, Names: names}
+		rl := s.cfg.Suite.ResponseLen()
+		for _, kv := range verifiers {
+			lo := int64(first) + int64(kv.drift) - int64(window)
+			hi := int64(last) + int64(kv.drift) + int64(window)
+			if lo < 0 {
+				lo = 0
+			}
+			centre := uint64(lo)
+			w := challenge.Window{Ahead: int(hi - lo)}
+			resp, err := kv.v.AppendResponses(nil, challenge.Input{Question: c.Question, Time: time.Unix(int64(centre)*int64(step/time.Second), 0)}, w)
+			if err != nil {
+				return Challenge{}, err
+			}
+			for i := 0; i*rl < len(resp); i++ {
+				t := Tag{MAC: s.tagMAC(c.ID, string(resp[i*rl:(i+1)*rl])), Device: kv.id, Step: centre + uint64(i), Drift: kv.drift}
+				if kv.id != "" {
+					c.Tags = append(c.Tags, t)
+				}
+			}
+			clear(resp)
+		}
+		err := s.store.PutChallenge(ctx, c, lim, now)
+		switch {
+		case err == nil:
+			s.event(ctx, "challenge_issued", user, "", "")
+			return Challenge{ID: c.ID, Question: c.Question, ExpiresAt: c.ExpiresAt}, nil
+		case errors.Is(err, ErrStoreConflict):
+			continue
+		case errors.Is(err, ErrStoreLimit):
+			s.event(ctx, "challenge_refused", user, "", "budget")
+			return Challenge{}, ErrTooManyChallenges
+		default:
+			return Challenge{}, storeErr(err)
+		}
+	}
+	return Challenge{}, fmt.Errorf("%w: no fresh question could be drawn", ErrStoreUnavailable)
+}
+
+// FinishChallenge checks the response to a challenge of user, once. The
+// attempt is counted (against the challenge and as a user failure) in
+// the same atomic store step that compares it, before its result is
+// used; a success resets the failures. See the package documentation for
+// what each error means for the challenge and the user.
+func (s *Service) FinishChallenge(ctx context.Context, user, id, response string) (Result, error) {
+	if err := checkUser(user); err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	canon, perr := s.cfg.Suite.CanonicalResponse(response)
+	var mac [16]byte // a malformed response is counted, and matches nothing
+	if len(id) > 64 {
+		id = id[:64] // IDs are 32 hex digits; a longer one names nothing
+	}
+	if perr == nil {
+		mac = s.tagMAC(id, canon)
+	}
+	serverStep := s.serverStep(now)
+	res, err := s.store.Attempt(ctx, user, id, mac, serverStep, s.lockPolicy(), now)
+	if err != nil {
+		return Result{}, storeErr(err)
+	}
+	switch res.Outcome {
+	case AttemptLocked:
+		s.event(ctx, "login_refused", user, "", "locked")
+		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
+	case AttemptExpired:
+		s.event(ctx, "login_failed", user, "", "expired")
+		return Result{}, ErrExpired
+	}
+	if res.Outcome == AttemptMatch || res.Outcome == AttemptMismatch {
+		// One response compared with what the devices could answer.
+		s.observe(ctx, "check", user, "")
+	}
+	// failed reports a failure; if it locked the user, the error says so
+	// too.
+	failed := func(reason string, err error) (Result, error) {
+		s.event(ctx, "login_failed", user, "", reason)
+		if res.RetryAfter > 0 {
+			s.event(ctx, "user_locked", user, "", "failures")
+			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: err}
+		}
+		return Result{}, err
+	}
+	switch res.Outcome {
+	case AttemptNoChallenge:
+		return failed("no_challenge", ErrInvalidCode)
+	case AttemptExhausted:
+		return failed("attempts_exhausted", ErrTooManyAttempts)
+	case AttemptMismatch:
+		if perr != nil {
+			return failed("malformed", perr)
+		}
+		if res.RetryAfter == 0 {
+			if rerr := s.tryResync(ctx, user, res.Challenge, canon, now); rerr != nil {
+				return Result{}, rerr
+			}
+		}
+		return failed("mismatch", ErrInvalidCode)
+	case AttemptMatch:
+	default:
+		return Result{}, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
+	}
+	t := res.Match
+	drift := int(int64(t.Step) - int64(serverStep))
+	err = s.store.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
+	switch {
+	case errors.Is(err, ErrStoreConflict) || errors.Is(err, ErrStoreNotFound):
+		st, ferr := s.store.RecordFailure(ctx, user, s.lockPolicy(), now)
+		if ferr != nil {
+			return Result{}, storeErr(ferr)
+		}
+		s.event(ctx, "login_failed", user, t.Device, "replay")
+		if now.Before(st.LockedUntil) {
+			s.event(ctx, "user_locked", user, "", "failures")
+			return Result{}, &LockedError{RetryAfter: st.LockedUntil.Sub(now), cause: ErrReplay}
+		}
+		return Result{}, ErrReplay
+	case err != nil:
+		return Result{}, storeErr(err)
+	}
+	name := res.Challenge.Names[t.Device]
+	if res.Challenge.Resync != "" {
+		s.event(ctx, "device_resynced", user, t.Device, "")
+	}
+	s.event(ctx, "login_succeeded", user, t.Device, "")
+	r := Result{User: user, DeviceID: t.Device, DeviceName: name, Method: MethodChallenge, Step: t.Step, Drift: drift, At: now}
+	r.Proof = s.newProof(user, MethodChallenge, now)
+	return r, nil
+}
+
+// tryResync looks for the response in the wide resync window of each
+// active device. A match moves nothing: it returns a *ResyncError with a
+// challenge that must match exactly at the drift found. It returns nil
+// when there is no match (or resync is off).
+func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord, canon string, now time.Time) error {
+	if s.cfg.DisableResync || ch.Resync != "" {
+		return nil
+	}
+	devs, err := s.activeDevices(ctx, user)
+	if err != nil {
+		return err
+	}
+	serverStep := s.serverStep(now)
+	for _, d := range devs {
+		root, err := s.openRoot(d)
+		if err != nil {
+			continue
+		}
+		k := enroll.DeriveKeys(root, s.cfg.Suite)
+		clear(root)
+		v, err := challenge.NewVerifier(s.cfg.Suite, k.OCRA)
+		k.Zero()
+		if err != nil {
+			continue
+		}
+		m, err := v.Verify(challenge.Input{Question: ch.Question, Time: now}, canon,
+			challenge.Window{Behind: s.cfg.ResyncWindow, Ahead: s.cfg.ResyncWindow})
+		if err != nil || m.Step < d.LastStep {
+			continue
+		}
+		drift := int(int64(m.Step) - int64(serverStep))
+		next, err := s.issue(ctx, user, ch.Epoch, []DeviceRecord{d}, d.ID, drift, now)
+		if err != nil {
+			return err
+		}
+		s.event(ctx, "resync_offered", user, d.ID, "drift")
+		return &ResyncError{Next: next}
+	}
+	return nil
+}

@@ -1,0 +1,278 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store errors. Implementations return exactly these (wrapped or not) for
+// the outcomes they name, and any other error only for system failures
+// (the Service reports those as ErrStoreUnavailable).
+var (
+	// ErrStoreNotFound: the record does not exist, has expired, or
+	// belongs to another user.
+	ErrStoreNotFound = errors.New("authn store: not found")
+	// ErrStoreConflict: a take-once record was taken already, or a
+	// compare-and-set found another value.
+	ErrStoreConflict = errors.New("authn store: conflict")
+	// ErrStoreLimit: a budget or limit refused the operation.
+	ErrStoreLimit = errors.New("authn store: limit reached")
+)
+
+// DeviceState is where a device is in its life.
+type DeviceState string
+
+// Device states.
+const (
+	// DevicePending: activated by a phone but not yet paired by the
+	// portal session that started it; it answers nothing.
+	DevicePending DeviceState = "pending"
+	// DeviceActive: paired; it answers challenges.
+	DeviceActive DeviceState = "active"
+)
+
+// DeviceRecord is a device as the store keeps it. Secret is sealed by the
+// Keyring; the store never sees a key in the clear.
+type DeviceRecord struct {
+	ID          string
+	User        string
+	Name        string
+	Platform    string
+	AccountName string
+	Suite       string
+	InstallID   string // the phone's install ID, as bound into the activation
+	State       DeviceState
+	Secret      []byte // the root secret, sealed (kind "device-root", record ID = device ID)
+	LastStep    uint64 // the last time step accepted (0: none yet)
+	Drift       int    // steps: phone minus server, as last measured
+	PairTries   int    // wrong pairing codes so far
+	SessionID   string // the activation that created it
+	Replacing   string // a device to revoke when this one is paired
+	CreatedAt   time.Time
+}
+
+// ActivationState is where an activation is.
+type ActivationState string
+
+// Activation states.
+const (
+	ActivationWaiting   ActivationState = "waiting"   // offered; no phone yet
+	ActivationCompleted ActivationState = "completed" // a phone completed it; pairing pending
+	ActivationActive    ActivationState = "active"    // paired
+	ActivationExpired   ActivationState = "expired"
+	ActivationCancelled ActivationState = "cancelled" // cancelled, voided by a newer one, or pairing failed
+)
+
+// ActivationRecord is an activation as the store keeps it.
+type ActivationRecord struct {
+	SessionID     string
+	User          string
+	State         ActivationState
+	Pending       []byte // the enroll.Pending, sealed (kind "pending-activation"); nil once completed
+	ExpiresAt     time.Time
+	Replacing     string
+	RequestHash   []byte // the winning request's hash, once completed
+	DeviceID      string // once completed
+	ServerConfirm []byte // once completed
+	CreatedAt     time.Time
+}
+
+// Tag is a keyed MAC of one response a device could give to one
+// challenge at one time step (see the package documentation), with the
+// device, the step and the device's drift when the challenge was issued.
+// The store compares MACs, never responses, and never holds a key.
+type Tag struct {
+	MAC    [16]byte
+	Device string
+	Step   uint64
+	Drift  int
+}
+
+// ChallengeRecord is an outstanding challenge.
+type ChallengeRecord struct {
+	ID        string
+	User      string
+	Question  string
+	Epoch     uint64 // the user's epoch when issued; a revocation voids it
+	Tags      []Tag  // every response the user's devices could give, as tags
+	Window    int    // steps either side of a device's expected step a match may be
+	Attempts  int
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// Names are the devices' names when the challenge was issued, for
+	// the Result (so that a login reads no device record).
+	Names map[string]string
+	// Resync, when set, names the device whose drift this challenge
+	// confirms: it was issued by a ResyncError.
+	Resync      string
+	ResyncDrift int
+}
+
+// ChallengeLimits bound issuance for one user.
+type ChallengeLimits struct {
+	Outstanding int           // live challenges at most; the oldest is voided beyond
+	PerMinute   int           // challenges issued in the last minute at most
+	Horizon     time.Duration // a question is not reissued to the user within this
+}
+
+// LockPolicy is the lockout policy the store applies atomically.
+type LockPolicy struct {
+	MaxFailures int           // consecutive failures before the lock
+	Base, Max   time.Duration // lock durations: Base·2^level, at most Max
+	Window      time.Duration // failures older than this no longer count (the level stays)
+	MaxAttempts int           // attempts per challenge
+}
+
+// AttemptOutcome is what an attempt found.
+type AttemptOutcome int
+
+// Attempt outcomes.
+const (
+	// AttemptMismatch: counted as a failure; no tag matched. The
+	// challenge stays live unless its attempts are exhausted.
+	AttemptMismatch AttemptOutcome = iota
+	// AttemptMatch: a tag matched; the challenge is consumed.
+	AttemptMatch
+	// AttemptLocked: the user is locked; nothing was counted or compared.
+	AttemptLocked
+	// AttemptNoChallenge: no live challenge of that ID for this user
+	// (unknown, another user's, consumed); counted as a failure.
+	AttemptNoChallenge
+	// AttemptExpired: the challenge expired or was voided by a
+	// revocation; not counted.
+	AttemptExpired
+	// AttemptExhausted: this attempt was one too many for the challenge;
+	// counted, and the challenge is void.
+	AttemptExhausted
+)
+
+// AttemptResult is the outcome of Store.Attempt.
+type AttemptResult struct {
+	Outcome    AttemptOutcome
+	Match      Tag             // for AttemptMatch
+	Challenge  ChallengeRecord // the challenge as it was, without its tags (for AttemptMatch and AttemptMismatch)
+	RetryAfter time.Duration   // for AttemptLocked, and when this failure locked the user
+	Failures   int             // consecutive failures after this attempt
+}
+
+// UserState is a user's lockout state and epoch.
+type UserState struct {
+	Failures    int
+	Level       int
+	LockedUntil time.Time
+	LastFailure time.Time
+	Epoch       uint64
+}
+
+// Store keeps what the Service needs between calls, and makes each step
+// that must be atomic one operation. Every method receives now from the
+// Service and must not read a clock for its logic. Methods return
+// ErrStoreNotFound, ErrStoreConflict or ErrStoreLimit for the outcomes
+// they document, and other errors only for system failures.
+//
+// Round trips: FinishChallenge costs Attempt and, on a match, CommitStep:
+// two operations, each one statement or script in the engines of package
+// sqlstore and redisstore. In PostgreSQL, Attempt is one statement: a CTE
+// that locks the user row (INSERT ... ON CONFLICT DO UPDATE for phantom
+// users), increments attempts on the challenge row, compares the
+// candidate tags with the challenge's, deletes the challenge on a match
+// and updates the failure counters, RETURNING the outcome; CommitStep is
+// UPDATE devices SET last_step, drift WHERE id AND user AND last_step <=
+// step AND the user's epoch matches, RETURNING. In Redis, Attempt is one
+// Lua script over keys that share the user's hash tag (user state,
+// challenge, tags); CommitStep goes to SQL, where devices live.
+type Store interface {
+	// PutActivation stores a new activation and voids (state cancelled)
+	// the user's earlier waiting ones.
+	PutActivation(ctx context.Context, a ActivationRecord, now time.Time) error
+
+	// GetActivation returns an activation by session ID; one past its
+	// expiry reads as ActivationExpired. ErrStoreNotFound if none.
+	GetActivation(ctx context.Context, sessionID string, now time.Time) (ActivationRecord, error)
+
+	// CompleteActivation takes a waiting activation once: it records the
+	// winning request's hash, the device ID and the server confirmation,
+	// drops the sealed pending key, and inserts dev (state pending) — all
+	// or nothing. If the activation was completed before, it returns
+	// ErrStoreConflict and the record as it stands (so that the caller can
+	// recognise a retry of the winning request). ErrStoreNotFound if there
+	// is no such activation or it is not waiting or has expired;
+	// ErrStoreLimit if the user already has maxDevices devices.
+	CompleteActivation(ctx context.Context, sessionID string, requestHash, serverConfirm []byte, dev DeviceRecord, maxDevices int, now time.Time) (ActivationRecord, error)
+
+	// CancelActivation sets a waiting or completed activation cancelled
+	// and deletes the pending device it created, if any.
+	// ErrStoreNotFound if none is waiting or completed.
+	CancelActivation(ctx context.Context, user, sessionID string, now time.Time) error
+
+	// CountPairingTry counts one pairing attempt on a pending device
+	// before the code is checked and returns the count including this
+	// one. At more than max tries it deletes the device, cancels its
+	// activation and returns ErrStoreLimit. ErrStoreNotFound if the
+	// device is not pending for that user.
+	CountPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error)
+
+	// ActivateDevice makes a pending device active and its activation
+	// active; if the device replaces another, that one is deleted and
+	// the user's epoch bumped in the same step. ErrStoreNotFound if the
+	// device is not pending for that user.
+	ActivateDevice(ctx context.Context, user, deviceID string, now time.Time) (DeviceRecord, error)
+
+	// Devices returns the user's devices, any state, oldest first.
+	Devices(ctx context.Context, user string) ([]DeviceRecord, error)
+
+	// Device returns one device of the user. ErrStoreNotFound if none.
+	Device(ctx context.Context, user, deviceID string) (DeviceRecord, error)
+
+	// RenameDevice sets a device's name. ErrStoreNotFound if none.
+	RenameDevice(ctx context.Context, user, deviceID, name string) error
+
+	// RevokeDevice deletes a device and bumps the user's epoch in the
+	// same step, so that no challenge issued before can be answered by it.
+	// ErrStoreNotFound if none.
+	RevokeDevice(ctx context.Context, user, deviceID string, now time.Time) error
+
+	// UpdateSecret replaces a device's sealed secret if it still equals
+	// old (key rotation). ErrStoreConflict if it changed meanwhile.
+	UpdateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error
+
+	// User returns the user's lockout state and epoch; a user never seen
+	// reads as the zero UserState.
+	User(ctx context.Context, user string, now time.Time) (UserState, error)
+
+	// PutChallenge stores a challenge within the limits, atomically: it
+	// refuses a question issued to the same user within lim.Horizon
+	// (ErrStoreConflict: draw another), refuses when lim.PerMinute
+	// challenges were issued in the last minute (ErrStoreLimit), and voids
+	// the user's oldest live challenges beyond lim.Outstanding - 1. It
+	// also refuses a challenge whose Epoch is not the user's current one
+	// (ErrStoreConflict).
+	PutChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, now time.Time) error
+
+	// Attempt is one answer to a challenge, counted before it is checked,
+	// in one atomic step: if the user is locked, nothing happens
+	// (AttemptLocked). Otherwise the attempt is counted on the challenge
+	// and as a user failure (locking the user when it reaches the policy's
+	// maximum), and only then is mac compared, in constant time, with the
+	// MACs of the challenge's tags whose step is admissible now: within
+	// the challenge's Window of serverStep + the tag's Drift. On a match
+	// the challenge is consumed and the user's failures and level are
+	// reset.
+	Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, policy LockPolicy, now time.Time) (AttemptResult, error)
+
+	// CommitStep records a device's accepted step and drift if step is
+	// not before its last accepted one and epoch is still the user's
+	// (compare-and-set). ErrStoreConflict if the step is older (a replay)
+	// or the epoch moved; ErrStoreNotFound if the device is gone or not
+	// active.
+	CommitStep(ctx context.Context, user, deviceID string, epoch, step uint64, drift int, now time.Time) error
+
+	// RecordFailure counts one failure for the user outside an attempt
+	// (a replay detected at commit) and returns the resulting state.
+	RecordFailure(ctx context.Context, user string, policy LockPolicy, now time.Time) (UserState, error)
+
+	// Sweep removes what has expired: activations, challenges, recent
+	// questions, budgets. It returns how many records it removed.
+	Sweep(ctx context.Context, now time.Time) (int, error)
+}
