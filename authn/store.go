@@ -233,6 +233,11 @@ type Store interface {
 	// ErrStoreNotFound if none.
 	RevokeDevice(ctx context.Context, user, deviceID string, now time.Time) error
 
+	// DevicesPage returns up to limit devices of any user, in (User, ID)
+	// order, after the device (afterUser, afterID) ("", "" for the first
+	// page): for maintenance such as key rotation.
+	DevicesPage(ctx context.Context, afterUser, afterID string, limit int) ([]DeviceRecord, error)
+
 	// UpdateSecret replaces a device's sealed secret if it still equals
 	// old (key rotation). ErrStoreConflict if it changed meanwhile.
 	UpdateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error

@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -260,6 +261,31 @@ func (s *Store) RevokeDevice(_ context.Context, user, deviceID string, now time.
 	s.devices[user] = slices.DeleteFunc(s.devices[user], func(x *authn.DeviceRecord) bool { return x.ID == deviceID })
 	s.user(user).Epoch++
 	return nil
+}
+
+// DevicesPage implements authn.Store.
+func (s *Store) DevicesPage(_ context.Context, afterUser, afterID string, limit int) ([]authn.DeviceRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []*authn.DeviceRecord
+	for _, ds := range s.devices {
+		for _, d := range ds {
+			if d.User > afterUser || (d.User == afterUser && d.ID > afterID) {
+				all = append(all, d)
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b *authn.DeviceRecord) int {
+		if c := strings.Compare(a.User, b.User); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	out := make([]authn.DeviceRecord, 0, min(limit, len(all)))
+	for _, d := range all[:min(limit, len(all))] {
+		out = append(out, cloneDevice(d))
+	}
+	return out, nil
 }
 
 // UpdateSecret implements authn.Store.

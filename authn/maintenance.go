@@ -1,0 +1,106 @@
+package authn
+
+import (
+	"context"
+	"time"
+)
+
+// RotationReport says what RotateKeys did.
+type RotationReport struct {
+	Resealed int            // device secrets moved to the primary key
+	Current  int            // already under the primary key
+	Retired  map[string]int // key ID → device secrets still under it (failed or raced; run again)
+}
+
+// RotateKeys re-seals every device secret under the keyring's primary
+// key, page by page; each record is replaced by compare-and-set, so it is
+// safe while logins run, and resumable: run it again after an
+// interruption and it picks up what is left. The report counts what still
+// uses retired keys; a retired key may be dropped from the keyring once
+// that is empty. Pending activations, which live minutes, are not
+// re-sealed: wait ActivationTTL after adding the new primary.
+func (s *Service) RotateKeys(ctx context.Context) (RotationReport, error) {
+	rep := RotationReport{Retired: map[string]int{}}
+	const page = 200
+	afterUser, afterID := "", ""
+	for {
+		devs, err := s.store.DevicesPage(ctx, afterUser, afterID, page)
+		if err != nil {
+			return rep, storeErr(err)
+		}
+		for _, d := range devs {
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			if !s.keys.NeedsReseal(d.Secret) {
+				rep.Current++
+				continue
+			}
+			if err := s.reseal(ctx, d); err != nil {
+				id, _ := SealedKeyID(d.Secret)
+				rep.Retired[id]++
+				continue
+			}
+			rep.Resealed++
+		}
+		if len(devs) < page {
+			break
+		}
+		afterUser, afterID = devs[len(devs)-1].User, devs[len(devs)-1].ID
+	}
+	s.event(ctx, "keys_rotated", "", "", "")
+	return rep, nil
+}
+
+func (s *Service) reseal(ctx context.Context, d DeviceRecord) error {
+	root, err := s.openRoot(d)
+	if err != nil {
+		return err
+	}
+	defer root.Zero()
+	sealed, err := s.keys.Seal(kindDeviceRoot, d.User, d.ID, root)
+	if err != nil {
+		return err
+	}
+	return s.store.UpdateSecret(ctx, d.User, d.ID, d.Secret, sealed)
+}
+
+// Factors is what a user has enrolled, for the portal's security page and
+// for choosing the second factor to offer. Call it only after the first
+// factor: it tells whoever asks whether the user has a device.
+type Factors struct {
+	Devices    []Device // active devices
+	Pending    []Device // completed activations awaiting pairing
+	Locked     bool     // locked out now
+	LockedFor  time.Duration
+	LockLevel  int // how many locks since the last success
+	RecentFail int // consecutive failures counted now
+}
+
+// Factors reports what user has enrolled and their lockout state.
+func (s *Service) Factors(ctx context.Context, user string) (Factors, error) {
+	if err := checkUser(user); err != nil {
+		return Factors{}, err
+	}
+	now := s.now()
+	all, err := s.store.Devices(ctx, user)
+	if err != nil {
+		return Factors{}, storeErr(err)
+	}
+	st, err := s.store.User(ctx, user, now)
+	if err != nil {
+		return Factors{}, storeErr(err)
+	}
+	f := Factors{LockLevel: st.Level, RecentFail: st.Failures}
+	if now.Before(st.LockedUntil) {
+		f.Locked, f.LockedFor = true, st.LockedUntil.Sub(now)
+	}
+	for _, d := range all {
+		if d.State == DeviceActive {
+			f.Devices = append(f.Devices, deviceOf(d))
+		} else {
+			f.Pending = append(f.Pending, deviceOf(d))
+		}
+	}
+	return f, nil
+}
