@@ -74,6 +74,7 @@ func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof
 			s.event(ctx, "activation_refused", user, "", "proof")
 			return enroll.Offer{}, err
 		}
+		s.event(ctx, "proof_used", user, "", "start_activation")
 	}
 	if o.replacing != "" {
 		if _, err := s.store.Device(ctx, user, o.replacing); err != nil {
@@ -384,8 +385,10 @@ func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string)
 // before — on any instance — can be answered by it.
 func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof *Proof) error {
 	if err := s.checkProof(user, proof, s.now()); err != nil {
+		s.event(ctx, "revoke_refused", user, deviceID, "proof")
 		return err
 	}
+	s.event(ctx, "proof_used", user, deviceID, "revoke_device")
 	if err := s.store.RevokeDevice(ctx, user, deviceID, s.now()); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return ErrNotFound
