@@ -69,7 +69,9 @@ func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof
 	if err != nil {
 		return enroll.Offer{}, err
 	}
-	if len(devs) > 0 || o.replacing != "" {
+	// A proof is needed once the user has a factor; one given is checked
+	// anyway, so that a stale or foreign proof is never silently taken.
+	if len(devs) > 0 || o.replacing != "" || proof != nil {
 		if err := s.checkProof(user, proof, now); err != nil {
 			s.event(ctx, "activation_refused", user, "", "proof")
 			return enroll.Offer{}, err

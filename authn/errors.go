@@ -99,9 +99,12 @@ func (e *LockedError) Unwrap() []error {
 
 // ResyncError is ErrResyncNeeded with the challenge to answer next: it
 // must match exactly at the drift just seen, and then logs the user in
-// and stores the drift.
+// and stores the drift. When the failure that found the drift also locked
+// the user, RetryAfter says when Next can be answered (it stays live
+// until the challenge TTL after that).
 type ResyncError struct {
-	Next Challenge
+	Next       Challenge
+	RetryAfter time.Duration
 }
 
 // Error returns the message of ErrResyncNeeded.

@@ -293,3 +293,47 @@ func TestConfigValidation(t *testing.T) {
 	_, err := authn.New(base())
 	require.NoError(t, err)
 }
+
+// A phone whose clock ran off after a lockout still resynchronises: the
+// failure that finds the drift may lock the user, and the next challenge
+// then outlives the lock.
+func TestResyncAfterLockout(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	p, _ := e.enrollPhone(t, "alice", nil)
+	for range 5 {
+		ch, err := e.svc.BeginChallenge(ctx, "alice")
+		require.NoError(t, err)
+		_, err = e.svc.FinishChallenge(ctx, "alice", ch.ID, "00000000")
+		require.ErrorIs(t, err, authn.ErrInvalidCode)
+	}
+	e.clock.Advance(time.Minute)
+	p.skew = 3 * 30 * time.Second
+	ch, err := e.svc.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	_, err = e.svc.FinishChallenge(ctx, "alice", ch.ID, p.respond(t, ch.Question))
+	var re *authn.ResyncError
+	require.ErrorAs(t, err, &re)
+	require.Greater(t, re.RetryAfter, time.Duration(0), "this failure locked the user again")
+
+	_, err = e.svc.FinishChallenge(ctx, "alice", re.Next.ID, p.respond(t, re.Next.Question))
+	require.ErrorIs(t, err, authn.ErrLocked, "nothing is checked while locked")
+	e.clock.Advance(re.RetryAfter)
+	res, err := e.svc.FinishChallenge(ctx, "alice", re.Next.ID, p.respond(t, re.Next.Question))
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Drift)
+}
+
+func TestForeignProofRefusedEvenForFirstDevice(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	p, _ := e.enrollPhone(t, "alice", nil)
+	ch, err := e.svc.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	res, err := e.svc.FinishChallenge(ctx, "alice", ch.ID, p.respond(t, ch.Question))
+	require.NoError(t, err)
+	_, err = e.svc.StartActivation(ctx, "newcomer", res.Proof)
+	require.ErrorIs(t, err, authn.ErrProofRequired)
+	_, err = e.svc.StartActivation(ctx, "newcomer", nil)
+	require.NoError(t, err)
+}

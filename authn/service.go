@@ -185,18 +185,18 @@ func (s *Service) BeginChallenge(ctx context.Context, user string) (Challenge, e
 	if err != nil {
 		return Challenge{}, err
 	}
-	return s.issue(ctx, user, st.Epoch, devs, "", 0, now)
+	return s.issue(ctx, user, st.Epoch, devs, "", 0, s.cfg.ChallengeTTL, now)
 }
 
-// issue draws a question and stores the challenge with its tags. With
-// resync set, only that device is tagged, at drift resyncDrift, and a
-// response must match exactly.
-func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []DeviceRecord, resync string, resyncDrift int, now time.Time) (Challenge, error) {
+// issue draws a question and stores the challenge, live for life, with
+// its tags. With resync set, only that device is tagged, at drift
+// resyncDrift, and a response must match exactly.
+func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []DeviceRecord, resync string, resyncDrift int, life time.Duration, now time.Time) (Challenge, error) {
 	window := s.cfg.Window
 	if resync != "" {
 		window = 0
 	}
-	expires := now.Add(s.cfg.ChallengeTTL)
+	expires := now.Add(life)
 	first, last := s.serverStep(now), s.serverStep(expires)
 	step := s.cfg.Suite.TimeStep()
 	lim := ChallengeLimits{
@@ -204,7 +204,7 @@ func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []D
 		PerMinute:   s.cfg.ChallengeBudget.PerMinute,
 		// A question is not reissued while an answer to it could still be
 		// accepted: the TTL and the window either side.
-		Horizon: s.cfg.ChallengeTTL + time.Duration(2*(s.cfg.Window+1))*step,
+		Horizon: life + time.Duration(2*(s.cfg.Window+1))*step,
 	}
 	type keyed struct {
 		id    string
@@ -341,10 +341,14 @@ func (s *Service) FinishChallenge(ctx context.Context, user, id, response string
 		if perr != nil {
 			return failed("malformed", perr)
 		}
-		if res.RetryAfter == 0 {
-			if rerr := s.tryResync(ctx, user, res.Challenge, canon, now); rerr != nil {
-				return Result{}, rerr
+		// A drifted phone is looked for even when this failure locked the
+		// user: otherwise a phone whose clock ran off after a lock could
+		// never resynchronise. Its next challenge then outlives the lock.
+		if rerr := s.tryResync(ctx, user, res.Challenge, canon, res.RetryAfter, now); rerr != nil {
+			if res.RetryAfter > 0 {
+				s.event(ctx, "user_locked", user, "", "failures")
 			}
+			return Result{}, rerr
 		}
 		return failed("mismatch", ErrInvalidCode)
 	case AttemptMatch:
@@ -381,9 +385,10 @@ func (s *Service) FinishChallenge(ctx context.Context, user, id, response string
 
 // tryResync looks for the response in the wide resync window of each
 // active device. A match moves nothing: it returns a *ResyncError with a
-// challenge that must match exactly at the drift found. It returns nil
-// when there is no match (or resync is off).
-func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord, canon string, now time.Time) error {
+// challenge that must match exactly at the drift found, live for the
+// challenge TTL after the lock (locked, if this failure locked the user)
+// lifts. It returns nil when there is no match (or resync is off).
+func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord, canon string, locked time.Duration, now time.Time) error {
 	if s.cfg.DisableResync || ch.Resync != "" {
 		return nil
 	}
@@ -410,12 +415,12 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 			continue
 		}
 		drift := int(int64(m.Step) - int64(serverStep))
-		next, err := s.issue(ctx, user, ch.Epoch, []DeviceRecord{d}, d.ID, drift, now)
+		next, err := s.issue(ctx, user, ch.Epoch, []DeviceRecord{d}, d.ID, drift, s.cfg.ChallengeTTL+locked, now)
 		if err != nil {
 			return err
 		}
 		s.event(ctx, "resync_offered", user, d.ID, "drift")
-		return &ResyncError{Next: next}
+		return &ResyncError{Next: next, RetryAfter: locked}
 	}
 	return nil
 }

@@ -1,0 +1,291 @@
+// Quickstart runs keyline's whole flow in one process, with nothing to
+// set up: a server (an authn.Service on an in-memory store) and a
+// simulated phone. It enrolls the phone with a typed session ID and
+// pairing, keeps its credential in a PIN vault, logs in by
+// challenge/response, and shows a replay refused, a lockout, and a phone
+// whose clock has drifted being resynchronised.
+//
+//	go run ./examples/quickstart
+//
+// Time is a fake clock, moved by the program, so the run is instant and
+// its outcome always the same. It exits 0 when every step turned out as
+// expected, and 1 with a message otherwise.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/memstore"
+	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll"
+)
+
+func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart: FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+// clock is a fake clock that moves only when told.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+const (
+	issuer = "Example Bank"
+	user   = "alice"
+	pin    = "4739" // the phone user's PIN for the vault
+)
+
+// vaultOptions make the vault's Argon2id cheap, so that the demo runs at
+// once. Real apps leave VaultOptions' Argon2 and MinArgon2 at zero: the
+// defaults (t=3, 64 MiB) are what protect a stolen vault.
+var vaultOptions = enroll.VaultOptions{
+	Argon2:    enroll.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
+	MinArgon2: enroll.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
+}
+
+func run(w io.Writer) error {
+	ctx := context.Background()
+	say := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+
+	// The server: a Service on an in-memory store, with a fresh master key.
+	// A real one keeps its master keys in a secret manager, and its devices
+	// in a durable Store that all its instances share.
+	step := challenge.Default.TimeStep() // 30 s
+	clk := &clock{t: time.Now().UTC().Truncate(step).Add(step / 2)}
+	master := make([]byte, authn.MasterKeySize)
+	rand.Read(master)
+	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": master})
+	clear(master)
+	if err != nil {
+		return err
+	}
+	svc, err := authn.New(authn.Config{
+		Store:  memstore.New(),
+		Keys:   keys,
+		Issuer: issuer,
+		Clock:  clk.Now,
+		Logger: slog.New(slog.DiscardHandler), // the audit log; a real server keeps it
+	})
+	if err != nil {
+		return err
+	}
+
+	// 1. The portal starts an activation.
+	offer, err := svc.StartActivation(ctx, user, nil) // the first device: no step-up proof needed
+	if err != nil {
+		return fmt.Errorf("step 1: %w", err)
+	}
+	say("1. The server starts an activation for %q; the portal shows this QR code:", user)
+	say("")
+	fmt.Fprint(w, offer.TerminalQR())
+	say("")
+	say("   and, for a phone that cannot scan, the session ID %s (valid until %s)", offer.SessionID, offer.ExpiresAt.Format("15:04:05 MST"))
+
+	// 2. The phone: the user types the session ID; the app fetches the
+	// offer from its server, checks it, activates and keeps the credential.
+	typed := strings.ToLower(strings.ReplaceAll(offer.SessionID, "-", " ")) // as a person types it
+	sid, err := enroll.ParseSessionID(typed)
+	if err != nil {
+		return fmt.Errorf("step 2: the typed session ID: %w", err)
+	}
+	fetched, err := svc.Offer(ctx, sid) // in a real app: a request to the server
+	if err != nil {
+		return fmt.Errorf("step 2: fetching the offer: %w", err)
+	}
+	if err := fetched.Check(typed); err != nil {
+		return fmt.Errorf("step 2: checking the offer: %w", err)
+	}
+	say("2. The phone: the user types %q; it reads as %s, and the offer fetched for it checks out", typed, sid)
+	cred, req, err := enroll.Activate(fetched, enroll.DeviceInfo{InstallID: "quickstart-" + rand.Text(), Name: "Alice's phone", Platform: "android", Integrity: enroll.Intact}, clk.Now())
+	if err != nil {
+		return fmt.Errorf("step 2: activating: %w", err)
+	}
+	act, err := svc.CompleteActivation(ctx, req) // in a real app: the phone posts req
+	if err != nil {
+		return fmt.Errorf("step 2: completing the activation: %w", err)
+	}
+	if err := cred.CheckServerConfirm(act.ServerConfirm); err != nil {
+		return fmt.Errorf("step 2: the server's confirmation: %w", err)
+	}
+	say("   it activates; the server's confirmation holds; device %s is %s until paired", act.Device.ID, act.Device.State)
+	if err := enroll.CheckPIN("1234", user); err == nil {
+		return errors.New("step 2: the PIN 1234 was accepted")
+	} else {
+		say("   the app refuses the PIN 1234 (%v)", err)
+	}
+	if err := enroll.CheckPIN(pin, user); err != nil {
+		return fmt.Errorf("step 2: the PIN: %w", err)
+	}
+	vault, err := enroll.NewVault(pin, vaultOptions)
+	if err != nil {
+		return fmt.Errorf("step 2: the vault: %w", err)
+	}
+	if err := vault.Add(cred); err != nil {
+		return fmt.Errorf("step 2: adding to the vault: %w", err)
+	}
+	blob, err := vault.Seal()
+	if err != nil {
+		return fmt.Errorf("step 2: sealing the vault: %w", err)
+	}
+	vault.Zero()
+	cred.Zero()
+	vault, err = enroll.OpenVault(blob, pin, vaultOptions) // the next time the app starts
+	if err != nil {
+		return fmt.Errorf("step 2: opening the vault: %w", err)
+	}
+	phone, err := vault.Get(issuer, user)
+	vault.Zero()
+	if err != nil {
+		return fmt.Errorf("step 2: the credential from the vault: %w", err)
+	}
+	defer phone.Zero()
+	say("   it seals the credential in a vault under the PIN (%d bytes), reopens it with the PIN and gets it back", len(blob))
+	say("   (the vault here uses light Argon2id parameters, to run at once; real apps use the defaults)")
+
+	// 3. The portal pairs the device with the code the phone shows.
+	status, err := svc.ActivationStatus(ctx, user, offer.SessionID)
+	if err != nil || status != authn.StatusCompleted {
+		return fmt.Errorf("step 3: activation status %q, %v; want %q", status, err, authn.StatusCompleted)
+	}
+	code := phone.PairingCode()
+	dev, err := svc.ConfirmActivation(ctx, user, offer.SessionID, code)
+	if err != nil {
+		return fmt.Errorf("step 3: pairing: %w", err)
+	}
+	if dev.State != authn.DeviceActive {
+		return fmt.Errorf("step 3: device is %s after pairing", dev.State)
+	}
+	say("3. The phone shows the pairing code %s; typed into the portal, it pairs %q: the device is %s", code, dev.Name, dev.State)
+
+	// respond is the phone answering a question, by its own clock.
+	skew := time.Duration(0)
+	respond := func(question string) (string, error) { return phone.Respond(question, clk.Now().Add(skew)) }
+
+	// 4. Login by challenge/response.
+	ch, err := svc.BeginChallenge(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 4: %w", err)
+	}
+	clk.Advance(5 * time.Second) // the user types the question into the phone
+	resp, err := respond(ch.Question)
+	if err != nil {
+		return fmt.Errorf("step 4: the phone: %w", err)
+	}
+	res, err := svc.FinishChallenge(ctx, user, ch.ID, resp)
+	if err != nil {
+		return fmt.Errorf("step 4: the right response was refused: %w", err)
+	}
+	say("4. Login: the server asks %s, the phone answers %s: logged in as %q with %q (drift %d)", ch.Question, resp, res.User, res.DeviceName, res.Drift)
+
+	// 5. The same response again.
+	_, err = svc.FinishChallenge(ctx, user, ch.ID, resp)
+	if !errors.Is(err, authn.ErrInvalidCode) {
+		return fmt.Errorf("step 5: the replayed response gave %v; want %v", err, authn.ErrInvalidCode)
+	}
+	say("5. The same response replayed is refused, its challenge used up: %v", err)
+	// The refusal counted as a failure; the user's next login resets it.
+	ch, err = svc.BeginChallenge(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 5: %w", err)
+	}
+	if resp, err = respond(ch.Question); err != nil {
+		return fmt.Errorf("step 5: the phone: %w", err)
+	}
+	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); err != nil {
+		return fmt.Errorf("step 5: the next login: %w", err)
+	}
+	say("   (the refusal counted as a failure; the user's next login, with a fresh challenge, succeeds and resets the count)")
+
+	// 6. Wrong codes until the user is locked.
+	var locked *authn.LockedError
+	for tries := 1; locked == nil; tries++ {
+		if tries > authn.DefaultMaxFailures {
+			return fmt.Errorf("step 6: not locked after %d wrong codes", authn.DefaultMaxFailures)
+		}
+		ch, err := svc.BeginChallenge(ctx, user)
+		if err != nil {
+			return fmt.Errorf("step 6: %w", err)
+		}
+		_, err = svc.FinishChallenge(ctx, user, ch.ID, "00000000")
+		switch {
+		case errors.As(err, &locked):
+			if tries != authn.DefaultMaxFailures {
+				return fmt.Errorf("step 6: wrong code %d locked the user; want %d", tries, authn.DefaultMaxFailures)
+			}
+			say("6. Wrong codes, each on a fresh challenge: wrong code %d locks the user: %v", tries, err)
+		case !errors.Is(err, authn.ErrInvalidCode):
+			return fmt.Errorf("step 6: wrong code %d gave %v; want %v", tries, err, authn.ErrInvalidCode)
+		}
+	}
+	say("   the *authn.LockedError's RetryAfter is %v", locked.RetryAfter)
+	ch, err = svc.BeginChallenge(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 6: %w", err)
+	}
+	if resp, err = respond(ch.Question); err != nil {
+		return fmt.Errorf("step 6: the phone: %w", err)
+	}
+	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); !errors.Is(err, authn.ErrLocked) {
+		return fmt.Errorf("step 6: the right code while locked gave %v; want %v", err, authn.ErrLocked)
+	}
+	say("   while locked, even the right code is refused: %v", err)
+	clk.Advance(locked.RetryAfter + time.Second)
+	ch, err = svc.BeginChallenge(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 6: %w", err)
+	}
+	if resp, err = respond(ch.Question); err != nil {
+		return fmt.Errorf("step 6: the phone: %w", err)
+	}
+	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); err != nil {
+		return fmt.Errorf("step 6: after the lock: %w", err)
+	}
+	say("   %v later the lock has lifted, and the right code logs in (which resets the failures)", locked.RetryAfter+time.Second)
+
+	// 7. The phone's clock runs three steps fast.
+	skew = 3 * step
+	ch, err = svc.BeginChallenge(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 7: %w", err)
+	}
+	if resp, err = respond(ch.Question); err != nil {
+		return fmt.Errorf("step 7: the phone: %w", err)
+	}
+	_, err = svc.FinishChallenge(ctx, user, ch.ID, resp)
+	var resync *authn.ResyncError
+	if !errors.As(err, &resync) {
+		return fmt.Errorf("step 7: a phone 3 steps fast gave %v; want a %T", err, resync)
+	}
+	say("7. The phone's clock now runs %v (3 steps) fast. Its answer is refused: %v", skew, err)
+	if resp, err = respond(resync.Next.Question); err != nil {
+		return fmt.Errorf("step 7: the phone: %w", err)
+	}
+	res, err = svc.FinishChallenge(ctx, user, resync.Next.ID, resp)
+	if err != nil {
+		return fmt.Errorf("step 7: the resync challenge: %w", err)
+	}
+	if res.Drift != 3 {
+		return fmt.Errorf("step 7: logged in with drift %d; want 3", res.Drift)
+	}
+	say("   it answers the next challenge, %s, with %s: logged in, and the server now expects the phone at drift %d", resync.Next.Question, resp, res.Drift)
+	say("Done: every step turned out as expected.")
+	return nil
+}
