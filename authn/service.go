@@ -230,9 +230,9 @@ func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []D
 		if err != nil {
 			return Challenge{}, fmt.Errorf("authn: device secret does not open: %w", err)
 		}
-		k := enroll.DeriveKeys(root, s.cfg.Suite)
+		k := enroll.OCRAKey(root, s.cfg.Suite)
 		clear(root)
-		v, err := challenge.NewVerifier(s.cfg.Suite, k.OCRA)
+		v, err := challenge.NewVerifier(s.cfg.Suite, k)
 		k.Zero()
 		if err != nil {
 			return Challenge{}, err
@@ -402,9 +402,9 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 		if err != nil {
 			continue
 		}
-		k := enroll.DeriveKeys(root, s.cfg.Suite)
+		k := enroll.OCRAKey(root, s.cfg.Suite)
 		clear(root)
-		v, err := challenge.NewVerifier(s.cfg.Suite, k.OCRA)
+		v, err := challenge.NewVerifier(s.cfg.Suite, k)
 		k.Zero()
 		if err != nil {
 			continue

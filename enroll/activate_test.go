@@ -70,6 +70,7 @@ func TestPurposeKeysDiffer(t *testing.T) {
 			require.False(t, bytes.Equal(all[i], all[j]), "keys %d and %d", i, j)
 		}
 	}
+	require.Equal(t, k.OCRA, OCRAKey(root, challenge.Default))
 	require.Len(t, DeriveKeys(root, challenge.MustParseSuite("OCRA-1:HOTP-SHA1-8:QN06-T30S")).OCRA, 20)
 	require.Len(t, DeriveKeys(root, challenge.MustParseSuite("OCRA-1:HOTP-SHA512-8:QN06-T30S")).OCRA, 64)
 }

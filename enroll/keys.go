@@ -47,6 +47,16 @@ func DeriveKeys(root Secret, suite challenge.Suite) Keys {
 	}
 }
 
+// OCRAKey derives only the OCRA key of [DeriveKeys]: what a server needs
+// to check responses, without deriving the four keys it does not use.
+func OCRAKey(root Secret, suite challenge.Suite) Secret {
+	n := 32
+	if !suite.IsZero() {
+		n = suite.Hash().Size()
+	}
+	return hkdfKey(root, LabelOCRA, n)
+}
+
 func hkdfKey(root Secret, label string, n int) Secret {
 	k := make(Secret, n)
 	// Reading at most 255·32 bytes from HKDF cannot fail.
