@@ -177,16 +177,25 @@ func (s *Service) BeginChallenge(ctx context.Context, user string) (Challenge, e
 		return Challenge{}, err
 	}
 	now := s.now()
-	st, err := s.store.User(ctx, user, now)
-	if err != nil {
-		return Challenge{}, storeErr(err)
+	for range 3 { // a revocation between reading the devices and storing: read again
+		st, err := s.store.User(ctx, user, now)
+		if err != nil {
+			return Challenge{}, storeErr(err)
+		}
+		devs, err := s.activeDevices(ctx, user)
+		if err != nil {
+			return Challenge{}, err
+		}
+		ch, err := s.issue(ctx, user, st.Epoch, devs, "", 0, s.cfg.ChallengeTTL, now)
+		if !errors.Is(err, errEpochMoved) {
+			return ch, err
+		}
 	}
-	devs, err := s.activeDevices(ctx, user)
-	if err != nil {
-		return Challenge{}, err
-	}
-	return s.issue(ctx, user, st.Epoch, devs, "", 0, s.cfg.ChallengeTTL, now)
+	return Challenge{}, fmt.Errorf("%w: the user's devices keep changing", ErrStoreUnavailable)
 }
+
+// errEpochMoved: the user's devices changed while a challenge was made.
+var errEpochMoved = errors.New("authn: the user's epoch moved")
 
 // issue draws a question and stores the challenge, live for life, with
 // its tags. With resync set, only that device is tagged, at drift
@@ -276,6 +285,14 @@ func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []D
 			s.event(ctx, "challenge_issued", user, "", "")
 			return Challenge{ID: c.ID, Question: c.Question, ExpiresAt: c.ExpiresAt}, nil
 		case errors.Is(err, ErrStoreConflict):
+			// A question used within the horizon, or the epoch moved.
+			st, uerr := s.store.User(ctx, user, now)
+			if uerr != nil {
+				return Challenge{}, storeErr(uerr)
+			}
+			if st.Epoch != epoch {
+				return Challenge{}, errEpochMoved
+			}
 			continue
 		case errors.Is(err, ErrStoreLimit):
 			s.event(ctx, "challenge_refused", user, "", "budget")
@@ -359,7 +376,13 @@ func (s *Service) FinishChallenge(ctx context.Context, user, id, response string
 	drift := int(int64(t.Step) - int64(serverStep))
 	err = s.store.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
 	switch {
-	case errors.Is(err, ErrStoreConflict) || errors.Is(err, ErrStoreNotFound):
+	case errors.Is(err, ErrStoreNotFound):
+		// The device was revoked between the match and the commit: the
+		// login fails, but it is not the user's doing, so no failure is
+		// counted.
+		s.event(ctx, "login_failed", user, t.Device, "device_gone")
+		return Result{}, ErrInvalidCode
+	case errors.Is(err, ErrStoreConflict):
 		st, ferr := s.store.RecordFailure(ctx, user, s.lockPolicy(), now)
 		if ferr != nil {
 			return Result{}, storeErr(ferr)
@@ -416,6 +439,9 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 		}
 		drift := int(int64(m.Step) - int64(serverStep))
 		next, err := s.issue(ctx, user, ch.Epoch, []DeviceRecord{d}, d.ID, drift, s.cfg.ChallengeTTL+locked, now)
+		if errors.Is(err, errEpochMoved) {
+			return nil // a device was revoked meanwhile: no resync
+		}
 		if err != nil {
 			return err
 		}

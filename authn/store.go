@@ -120,7 +120,7 @@ type ChallengeLimits struct {
 type LockPolicy struct {
 	MaxFailures int           // consecutive failures before the lock
 	Base, Max   time.Duration // lock durations: Base·2^level, at most Max
-	Window      time.Duration // failures older than this no longer count (the level stays)
+	Window      time.Duration // consecutive failures are forgotten after this long without one (the level stays)
 	MaxAttempts int           // attempts per challenge
 }
 

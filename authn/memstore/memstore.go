@@ -418,6 +418,7 @@ func (s *Store) Attempt(_ context.Context, user, challengeID string, mac [16]byt
 	}
 	res.Challenge = *ch
 	res.Challenge.Tags = nil // the caller needs the question and epoch, not the tags
+	res.Challenge.Names = maps.Clone(ch.Names)
 	match := -1
 	for i, t := range ch.Tags {
 		eq := subtle.ConstantTimeCompare(mac[:], t.MAC[:])

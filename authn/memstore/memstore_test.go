@@ -1,0 +1,14 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/memstore"
+	"github.com/keyline/keyline/authn/storetest"
+)
+
+// TestConformance runs the Store conformance suite on memstore.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(*testing.T) authn.Store { return memstore.New() })
+}
