@@ -277,6 +277,18 @@ type Store interface {
 	// (a replay detected at commit) and returns the resulting state.
 	RecordFailure(ctx context.Context, user string, policy LockPolicy, now time.Time) (UserState, error)
 
+	// TakeOnce records key as used until expiresAt, once: a second take
+	// of a live key is ErrStoreConflict. For single-use values of later
+	// features (device API nonces, push answers). Keys are chosen by the
+	// Service and carry the user's encoding.
+	TakeOnce(ctx context.Context, key string, expiresAt, now time.Time) error
+
+	// Spend takes one unit from the budget key, which allows limit units
+	// per window (a fixed window starting at the first spend): it returns
+	// the units left after this one, or ErrStoreLimit, spending nothing,
+	// when none is left. For rate limits of later features (pushes).
+	Spend(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (int, error)
+
 	// Sweep removes what has expired: activations, challenges, recent
 	// questions, budgets. It returns how many records it removed.
 	Sweep(ctx context.Context, now time.Time) (int, error)

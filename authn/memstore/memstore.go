@@ -27,6 +27,13 @@ type Store struct {
 	challenges  map[string]*authn.ChallengeRecord
 	questions   map[string]map[string]time.Time // user → question → reusable from
 	issued      map[string][]time.Time          // user → issue times within the last minute
+	taken       map[string]time.Time            // TakeOnce key → expiry
+	budgets     map[string]*budget              // Spend key → budget
+}
+
+type budget struct {
+	used int
+	ends time.Time
 }
 
 var _ authn.Store = (*Store)(nil)
@@ -40,7 +47,36 @@ func New() *Store {
 		challenges:  map[string]*authn.ChallengeRecord{},
 		questions:   map[string]map[string]time.Time{},
 		issued:      map[string][]time.Time{},
+		taken:       map[string]time.Time{},
+		budgets:     map[string]*budget{},
 	}
+}
+
+// TakeOnce implements authn.Store.
+func (s *Store) TakeOnce(_ context.Context, key string, expiresAt, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until, ok := s.taken[key]; ok && now.Before(until) {
+		return authn.ErrStoreConflict
+	}
+	s.taken[key] = expiresAt
+	return nil
+}
+
+// Spend implements authn.Store.
+func (s *Store) Spend(_ context.Context, key string, limit int, window time.Duration, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.budgets[key]
+	if !ok || !now.Before(b.ends) {
+		b = &budget{ends: now.Add(window)}
+		s.budgets[key] = b
+	}
+	if b.used >= limit {
+		return 0, authn.ErrStoreLimit
+	}
+	b.used++
+	return limit - b.used, nil
 }
 
 func cloneActivation(a *authn.ActivationRecord) authn.ActivationRecord {
@@ -498,6 +534,18 @@ func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
 		}
 		if len(qs) == 0 {
 			delete(s.questions, user)
+		}
+	}
+	for k, until := range s.taken {
+		if !now.Before(until) {
+			delete(s.taken, k)
+			n++
+		}
+	}
+	for k, b := range s.budgets {
+		if !now.Before(b.ends) {
+			delete(s.budgets, k)
+			n++
 		}
 	}
 	for user, ts := range s.issued {
