@@ -65,13 +65,13 @@ func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof
 		f(&o)
 	}
 	now := s.now()
-	devs, err := s.activeDevices(ctx, user)
+	has, err := s.hasFactor(ctx, user)
 	if err != nil {
 		return enroll.Offer{}, err
 	}
 	// A proof is needed once the user has a factor; one given is checked
 	// anyway, so that a stale or foreign proof is never silently taken.
-	if len(devs) > 0 || o.replacing != "" || proof != nil {
+	if has || o.replacing != "" || proof != nil {
 		if err := s.checkProof(user, proof, now); err != nil {
 			s.event(ctx, "activation_refused", user, "", "proof")
 			return enroll.Offer{}, err

@@ -49,7 +49,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: c, store: c.Store, keys: c.Keys, now: c.Clock, log: c.Logger}
-	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof); err != nil {
+	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof, purposeRecov); err != nil {
 		return nil, err
 	}
 	root := make([]byte, 32)
@@ -62,14 +62,27 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Method is how a user proved the second factor; its String is the RFC
-// 8176 "amr" value.
+// Method is how a user proved the second factor.
 type Method string
 
 // Methods.
 const (
-	MethodChallenge Method = "otp" // OCRA challenge/response (RFC 8176: one-time password)
+	MethodChallenge Method = "challenge" // OCRA challenge/response with a keyline phone
+	MethodTOTP      Method = "totp"      // an authenticator app's TOTP code
+	MethodRecovery  Method = "recovery"  // a single-use recovery code
+	MethodOperator  Method = "operator"  // an operator's decision (OperatorProof), no factor
 )
+
+// AMR returns the method's RFC 8176 authentication method reference:
+// "otp" for challenge/response, TOTP and recovery codes (each a one-time
+// value), "" for an operator's proof, which authenticates nobody.
+func (m Method) AMR() string {
+	switch m {
+	case MethodChallenge, MethodTOTP, MethodRecovery:
+		return "otp"
+	}
+	return ""
+}
 
 // Result is a second-factor success.
 type Result struct {

@@ -109,6 +109,21 @@ type ChallengeRecord struct {
 	ResyncDrift int
 }
 
+// TOTPRecord is a user's TOTP key (RFC 6238). Secret is sealed (kind
+// "totp", record ID = ID).
+type TOTPRecord struct {
+	ID        string
+	User      string
+	Secret    []byte
+	Hash      string // "SHA1", "SHA256" or "SHA512"
+	Digits    int
+	Period    time.Duration
+	ShortKey  bool // imported with a key under 16 bytes
+	Active    bool
+	LastStep  uint64 // the last accepted step (0: none)
+	CreatedAt time.Time
+}
+
 // ChallengeLimits bound issuance for one user.
 type ChallengeLimits struct {
 	Outstanding int           // live challenges at most; the oldest is voided beyond
@@ -276,6 +291,55 @@ type Store interface {
 	// RecordFailure counts one failure for the user outside an attempt
 	// (a replay detected at commit) and returns the resulting state.
 	RecordFailure(ctx context.Context, user string, policy LockPolicy, now time.Time) (UserState, error)
+
+	// PutTOTP stores a new, inactive TOTP key for the user, replacing an
+	// inactive one. ErrStoreConflict if the user has an active one.
+	PutTOTP(ctx context.Context, t TOTPRecord, now time.Time) error
+
+	// AttemptTOTP is one TOTP code, counted before it is checked: if the
+	// user is locked, nothing happens (AttemptLocked); otherwise it
+	// counts one failure (locking at the policy's maximum) and returns
+	// the user's TOTP record with AttemptMismatch, for the Service to
+	// check. ErrStoreNotFound, after counting, if the user has no TOTP
+	// key (active, or inactive with wantInactive).
+	AttemptTOTP(ctx context.Context, user string, wantInactive bool, policy LockPolicy, now time.Time) (TOTPRecord, AttemptResult, error)
+
+	// CommitTOTP records a TOTP success, by compare-and-set: the record
+	// id must still be the user's, and step must be after its last
+	// accepted step (RFC 6238 §5.2: a code is used once); it sets the
+	// record active and resets the user's failures and level.
+	// ErrStoreConflict for a step not after the last; ErrStoreNotFound
+	// if the record is gone.
+	CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error
+
+	// DeleteTOTP removes the user's TOTP key. ErrStoreNotFound if none.
+	DeleteTOTP(ctx context.Context, user string) error
+
+	// TOTP returns the user's TOTP record. ErrStoreNotFound if none.
+	TOTP(ctx context.Context, user string) (TOTPRecord, error)
+
+	// PutRecoveryCodes replaces the user's recovery codes with macs (keyed
+	// MACs of the codes; the store never sees a code).
+	PutRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error
+
+	// UseRecoveryCode is one recovery code, counted before it is checked,
+	// in one atomic step like Attempt: AttemptLocked changes nothing;
+	// otherwise a failure is counted, then candidates are compared (in
+	// constant time) with the user's codes; a match consumes that code
+	// and resets failures and level (AttemptMatch), else AttemptMismatch.
+	UseRecoveryCode(ctx context.Context, user string, candidates [][32]byte, policy LockPolicy, now time.Time) (AttemptResult, int, error)
+
+	// RecoveryCodesLeft returns how many unused codes the user has.
+	RecoveryCodesLeft(ctx context.Context, user string) (int, error)
+
+	// ResetUser clears the user's failures, level and lock (an operator's
+	// unlock). The epoch is kept.
+	ResetUser(ctx context.Context, user string, now time.Time) error
+
+	// DeleteUser erases every record of the user: devices, activations,
+	// challenges, questions, budgets of the user's challenges, TOTP key,
+	// recovery codes and lockout state.
+	DeleteUser(ctx context.Context, user string, now time.Time) error
 
 	// TakeOnce records key as used until expiresAt, once: a second take
 	// of a live key is ErrStoreConflict. For single-use values of later

@@ -29,6 +29,8 @@ type Store struct {
 	issued      map[string][]time.Time          // user → issue times within the last minute
 	taken       map[string]time.Time            // TakeOnce key → expiry
 	budgets     map[string]*budget              // Spend key → budget
+	totp        map[string]*authn.TOTPRecord    // by user
+	recovery    map[string][][32]byte           // by user
 }
 
 type budget struct {
@@ -49,7 +51,157 @@ func New() *Store {
 		issued:      map[string][]time.Time{},
 		taken:       map[string]time.Time{},
 		budgets:     map[string]*budget{},
+		totp:        map[string]*authn.TOTPRecord{},
+		recovery:    map[string][][32]byte{},
 	}
+}
+
+func cloneTOTP(t *authn.TOTPRecord) authn.TOTPRecord {
+	c := *t
+	c.Secret = bytes.Clone(t.Secret)
+	return c
+}
+
+// PutTOTP implements authn.Store.
+func (s *Store) PutTOTP(_ context.Context, t authn.TOTPRecord, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.totp[t.User]; ok && old.Active {
+		return authn.ErrStoreConflict
+	}
+	c := cloneTOTP(&t)
+	c.Active = false
+	s.totp[t.User] = &c
+	return nil
+}
+
+// AttemptTOTP implements authn.Store.
+func (s *Store) AttemptTOTP(_ context.Context, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(user)
+	if now.Before(u.LockedUntil) {
+		return authn.TOTPRecord{}, authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, nil
+	}
+	lock := fail(u, p, now)
+	res := authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}
+	t, ok := s.totp[user]
+	if !ok || t.Active == wantInactive {
+		return authn.TOTPRecord{}, res, authn.ErrStoreNotFound
+	}
+	return cloneTOTP(t), res, nil
+}
+
+// CommitTOTP implements authn.Store.
+func (s *Store) CommitTOTP(_ context.Context, user, id string, step uint64, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.totp[user]
+	if !ok || t.ID != id {
+		return authn.ErrStoreNotFound
+	}
+	if t.Active && step <= t.LastStep {
+		return authn.ErrStoreConflict
+	}
+	t.Active, t.LastStep = true, step
+	u := s.user(user)
+	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+	return nil
+}
+
+// DeleteTOTP implements authn.Store.
+func (s *Store) DeleteTOTP(_ context.Context, user string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.totp[user]; !ok {
+		return authn.ErrStoreNotFound
+	}
+	delete(s.totp, user)
+	return nil
+}
+
+// TOTP implements authn.Store.
+func (s *Store) TOTP(_ context.Context, user string) (authn.TOTPRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.totp[user]
+	if !ok {
+		return authn.TOTPRecord{}, authn.ErrStoreNotFound
+	}
+	return cloneTOTP(t), nil
+}
+
+// PutRecoveryCodes implements authn.Store.
+func (s *Store) PutRecoveryCodes(_ context.Context, user string, macs [][32]byte, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recovery[user] = slices.Clone(macs)
+	return nil
+}
+
+// UseRecoveryCode implements authn.Store.
+func (s *Store) UseRecoveryCode(_ context.Context, user string, candidates [][32]byte, p authn.LockPolicy, now time.Time) (authn.AttemptResult, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(user)
+	codes := s.recovery[user]
+	if now.Before(u.LockedUntil) {
+		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, len(codes), nil
+	}
+	lock := fail(u, p, now)
+	match := -1
+	for i := range codes {
+		for _, c := range candidates {
+			if subtle.ConstantTimeCompare(codes[i][:], c[:]) == 1 && match < 0 {
+				match = i
+			}
+		}
+	}
+	if match < 0 {
+		return authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}, len(codes), nil
+	}
+	s.recovery[user] = slices.Delete(slices.Clone(codes), match, match+1)
+	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+	return authn.AttemptResult{Outcome: authn.AttemptMatch}, len(s.recovery[user]), nil
+}
+
+// RecoveryCodesLeft implements authn.Store.
+func (s *Store) RecoveryCodesLeft(_ context.Context, user string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.recovery[user]), nil
+}
+
+// ResetUser implements authn.Store.
+func (s *Store) ResetUser(_ context.Context, user string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(user)
+	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+	return nil
+}
+
+// DeleteUser implements authn.Store.
+func (s *Store) DeleteUser(_ context.Context, user string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, a := range s.activations {
+		if a.User == user {
+			delete(s.activations, id)
+		}
+	}
+	for id, ch := range s.challenges {
+		if ch.User == user {
+			delete(s.challenges, id)
+		}
+	}
+	delete(s.devices, user)
+	delete(s.users, user)
+	delete(s.questions, user)
+	delete(s.issued, user)
+	delete(s.totp, user)
+	delete(s.recovery, user)
+	return nil
 }
 
 // TakeOnce implements authn.Store.

@@ -1,0 +1,131 @@
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+const (
+	recoveryCodes = 10
+	recoveryChars = 16 // 80 bits of Crockford base32
+	crockford     = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	purposeRecov  = "recovery-code"
+)
+
+// NewRecoveryCodes makes the user's recovery codes: 10 single-use codes
+// of 80 random bits, written as 16 Crockford base32 characters in groups
+// of four. Show them once; the store keeps only keyed MACs of them
+// (HMAC-SHA256 under the keyring's recovery key, over the user and the
+// code). A new set voids the old. It takes a step-up proof.
+func (s *Service) NewRecoveryCodes(ctx context.Context, user string, proof *Proof) ([]string, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	if err := s.checkProof(user, proof, s.now()); err != nil {
+		return nil, err
+	}
+	codes := make([]string, recoveryCodes)
+	macs := make([][32]byte, recoveryCodes)
+	for i := range codes {
+		var raw [recoveryChars]byte
+		for j := range raw {
+			var b [1]byte
+			rand.Read(b[:])
+			raw[j] = crockford[b[0]&31] // 32 letters: 5 uniform bits of each byte
+		}
+		canon := string(raw[:])
+		macs[i] = s.recoveryMAC(s.macs.primary[purposeRecov], user, canon)
+		codes[i] = canon[0:4] + "-" + canon[4:8] + "-" + canon[8:12] + "-" + canon[12:16]
+	}
+	if err := s.store.PutRecoveryCodes(ctx, user, macs, s.now()); err != nil {
+		return nil, storeErr(err)
+	}
+	s.event(ctx, "proof_used", user, "", "new_recovery_codes")
+	s.event(ctx, "recovery_codes_issued", user, "", "")
+	return codes, nil
+}
+
+func (s *Service) recoveryMAC(key *macKey, user, canon string) [32]byte {
+	var l [4]byte
+	binary.BigEndian.PutUint32(l[:], uint32(len(user)))
+	var out [32]byte
+	key.sum(out[:0], []byte("keyline/v1/recovery"), l[:], []byte(user), []byte(canon))
+	return out
+}
+
+// parseRecoveryCode reads a code as typed: case, spaces and dashes are
+// ignored, O reads as 0, I and L as 1.
+func parseRecoveryCode(typed string) (string, bool) {
+	if len(typed) > 64 {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 0; i < len(typed); i++ {
+		c := typed[i]
+		switch {
+		case c == ' ' || c == '-':
+			continue
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		switch c {
+		case 'O':
+			c = '0'
+		case 'I', 'L':
+			c = '1'
+		}
+		if strings.IndexByte(crockford, c) < 0 {
+			return "", false
+		}
+		b.WriteByte(c)
+	}
+	if b.Len() != recoveryChars {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// UseRecoveryCode logs the user in with one of their recovery codes,
+// once, counted before it is checked under the same lockout as every
+// factor. A use raises an alert event. Its Result carries a step-up Proof,
+// with which a user who lost their phone starts an activation that
+// replaces it (StartActivation with Replacing).
+func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Result, error) {
+	if err := checkUser(user); err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	var candidates [][32]byte
+	if canon, ok := parseRecoveryCode(code); ok {
+		// One MAC per key in the ring: the set may predate a rotation.
+		for _, byPurpose := range s.macs.byID {
+			candidates = append(candidates, s.recoveryMAC(byPurpose[purposeRecov], user, canon))
+		}
+	}
+	res, left, err := s.store.UseRecoveryCode(ctx, user, candidates, s.lockPolicy(), now)
+	if err != nil {
+		return Result{}, storeErr(err)
+	}
+	switch res.Outcome {
+	case AttemptLocked:
+		s.event(ctx, "login_refused", user, "", "locked")
+		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
+	case AttemptMatch:
+	default:
+		s.observe(ctx, "check", user, "")
+		s.event(ctx, "recovery_failed", user, "", "mismatch")
+		if res.RetryAfter > 0 {
+			s.event(ctx, "user_locked", user, "", "failures")
+			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: ErrInvalidCode}
+		}
+		return Result{}, ErrInvalidCode
+	}
+	s.observe(ctx, "check", user, "")
+	s.event(ctx, "recovery_code_used", user, "", fmt.Sprintf("%d_left", left))
+	r := Result{User: user, Method: MethodRecovery, At: now}
+	r.Proof = s.newProof(user, MethodRecovery, now)
+	return r, nil
+}

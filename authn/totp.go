@@ -1,0 +1,252 @@
+package authn
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll"
+)
+
+const kindTOTP = "totp"
+
+// TOTPOptions tune StartTOTP.
+type TOTPOptions struct {
+	// AccountName labels the key in the authenticator app. Required: the
+	// opaque user ID is never shown there.
+	AccountName string
+	// Key sets the algorithm, digits, period and secret size; the zero
+	// value is what authenticator apps accept (SHA1, 6 digits, 30 s).
+	Key enroll.TOTPKeyOptions
+}
+
+// ImportOptions tune ImportTOTP.
+type ImportOptions struct {
+	// LastStep is the last time step the old system accepted: codes for
+	// it and before are refused, as they would have been there.
+	LastStep uint64
+}
+
+var totpWindow = challenge.Window{Behind: 1, Ahead: 1}
+
+func hashName(h crypto.Hash) string {
+	switch h {
+	case crypto.SHA256:
+		return "SHA256"
+	case crypto.SHA512:
+		return "SHA512"
+	}
+	return "SHA1"
+}
+
+func hashOf(name string) crypto.Hash {
+	switch name {
+	case "SHA256":
+		return crypto.SHA256
+	case "SHA512":
+		return crypto.SHA512
+	}
+	return crypto.SHA1
+}
+
+// hasFactor reports whether the user has an active device or TOTP key.
+func (s *Service) hasFactor(ctx context.Context, user string) (bool, error) {
+	devs, err := s.activeDevices(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	if len(devs) > 0 {
+		return true, nil
+	}
+	t, err := s.store.TOTP(ctx, user)
+	switch {
+	case err == nil:
+		return t.Active, nil
+	case errors.Is(err, ErrStoreNotFound):
+		return false, nil
+	}
+	return false, storeErr(err)
+}
+
+// StartTOTP makes a new TOTP key for user, to show once as an otpauth URI
+// or QR code; it answers nothing until CompleteTOTP has seen a code from
+// it. A user with a factor must present a step-up proof; one who already
+// has an active TOTP key must remove it first.
+func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*enroll.TOTPKey, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	if opts.AccountName == "" {
+		return nil, fmt.Errorf("%w: TOTPOptions.AccountName is required (the user ID is never shown)", ErrInvalidInput)
+	}
+	now := s.now()
+	has, err := s.hasFactor(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	if has || proof != nil {
+		if err := s.checkProof(user, proof, now); err != nil {
+			return nil, err
+		}
+		s.event(ctx, "proof_used", user, "", "start_totp")
+	}
+	key, err := enroll.NewTOTPKey(s.cfg.Issuer, opts.AccountName, opts.Key)
+	if err != nil {
+		return nil, err
+	}
+	secret := key.Secret()
+	defer secret.Zero()
+	id := newID()
+	sealed, err := s.keys.Seal(kindTOTP, user, id, secret)
+	if err != nil {
+		return nil, err
+	}
+	p := key.TOTP()
+	rec := TOTPRecord{ID: id, User: user, Secret: sealed, Hash: hashName(p.Hash), Digits: p.Digits, Period: p.Period, CreatedAt: now}
+	if err := s.store.PutTOTP(ctx, rec, now); err != nil {
+		if errors.Is(err, ErrStoreConflict) {
+			return nil, fmt.Errorf("%w: the user has an active TOTP key; remove it first", ErrAlreadyEnrolled)
+		}
+		return nil, storeErr(err)
+	}
+	s.event(ctx, "totp_started", user, "", "")
+	return key, nil
+}
+
+// ImportTOTP stores an existing TOTP key for user, active at once: for
+// services migrating from another TOTP store. Keys under 16 bytes need
+// p.AllowShortKey. It replaces an inactive key and refuses over an
+// active one.
+func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p challenge.TOTP, opts ImportOptions) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	if _, err := p.NewVerifier(key); err != nil {
+		return err
+	}
+	if p.Hash == 0 {
+		p.Hash = crypto.SHA1
+	}
+	if p.Digits == 0 {
+		p.Digits = 6
+	}
+	if p.Period == 0 {
+		p.Period = 30 * time.Second
+	}
+	now := s.now()
+	id := newID()
+	sealed, err := s.keys.Seal(kindTOTP, user, id, key)
+	if err != nil {
+		return err
+	}
+	rec := TOTPRecord{ID: id, User: user, Secret: sealed, Hash: hashName(p.Hash), Digits: p.Digits, Period: p.Period,
+		ShortKey: p.AllowShortKey, CreatedAt: now}
+	if err := s.store.PutTOTP(ctx, rec, now); err != nil {
+		if errors.Is(err, ErrStoreConflict) {
+			return fmt.Errorf("%w: the user has an active TOTP key", ErrAlreadyEnrolled)
+		}
+		return storeErr(err)
+	}
+	if err := s.store.CommitTOTP(ctx, user, id, opts.LastStep, now); err != nil {
+		return storeErr(err)
+	}
+	s.event(ctx, "totp_imported", user, "", "")
+	return nil
+}
+
+// CompleteTOTP activates the user's new TOTP key with a code from the
+// authenticator app, counted before it is checked like every code.
+func (s *Service) CompleteTOTP(ctx context.Context, user, code string) error {
+	_, err := s.useTOTP(ctx, user, code, true)
+	if err == nil {
+		s.event(ctx, "totp_activated", user, "", "")
+	}
+	return err
+}
+
+// VerifyTOTP checks a TOTP code within one step either side, once (RFC
+// 6238 §5.2: a step at or before the last accepted one never passes),
+// counted before it is checked, under the same lockout as every factor.
+func (s *Service) VerifyTOTP(ctx context.Context, user, code string) (Result, error) {
+	return s.useTOTP(ctx, user, code, false)
+}
+
+func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool) (Result, error) {
+	if err := checkUser(user); err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	rec, res, err := s.store.AttemptTOTP(ctx, user, activate, s.lockPolicy(), now)
+	switch {
+	case res.Outcome == AttemptLocked:
+		s.event(ctx, "login_refused", user, "", "locked")
+		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
+	case errors.Is(err, ErrStoreNotFound):
+		// No key: the failure is counted all the same, and the answer
+		// reads like a wrong code.
+		rec = TOTPRecord{ID: "", Secret: s.dummy, Hash: "SHA1", Digits: 6, Period: 30 * time.Second}
+	case err != nil:
+		return Result{}, storeErr(err)
+	}
+	failed := func(reason string, err error) (Result, error) {
+		s.event(ctx, "totp_failed", user, "", reason)
+		if res.RetryAfter > 0 {
+			s.event(ctx, "user_locked", user, "", "failures")
+			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: err}
+		}
+		return Result{}, err
+	}
+	p := challenge.TOTP{Hash: hashOf(rec.Hash), Digits: rec.Digits, Period: rec.Period, AllowShortKey: rec.ShortKey}
+	var key []byte
+	if rec.ID == "" {
+		key, err = s.keys.Open(kindDummy, "", "", rec.Secret)
+	} else {
+		key, err = s.keys.Open(kindTOTP, user, rec.ID, rec.Secret)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("authn: TOTP key does not open: %w", err)
+	}
+	v, err := p.NewVerifier(key)
+	clear(key)
+	if err != nil {
+		return Result{}, err
+	}
+	s.observe(ctx, "check", user, "")
+	m, err := v.Verify(now, code, totpWindow)
+	switch {
+	case errors.Is(err, challenge.ErrMalformed):
+		return failed("malformed", err)
+	case err != nil || rec.ID == "":
+		return failed("mismatch", ErrInvalidCode)
+	}
+	switch err := s.store.CommitTOTP(ctx, user, rec.ID, m.Step, now); {
+	case errors.Is(err, ErrStoreConflict):
+		return failed("replay", ErrReplay)
+	case errors.Is(err, ErrStoreNotFound):
+		return failed("removed", ErrInvalidCode)
+	case err != nil:
+		return Result{}, storeErr(err)
+	}
+	s.event(ctx, "login_succeeded", user, "", "totp")
+	r := Result{User: user, Method: MethodTOTP, Step: m.Step, Drift: m.Offset, At: now}
+	r.Proof = s.newProof(user, MethodTOTP, now)
+	return r, nil
+}
+
+// RemoveTOTP removes the user's TOTP key, given a step-up proof.
+func (s *Service) RemoveTOTP(ctx context.Context, user string, proof *Proof) error {
+	if err := s.checkProof(user, proof, s.now()); err != nil {
+		return err
+	}
+	if err := s.store.DeleteTOTP(ctx, user); err != nil {
+		if errors.Is(err, ErrStoreNotFound) {
+			return ErrNotFound
+		}
+		return storeErr(err)
+	}
+	s.event(ctx, "totp_removed", user, "", "")
+	return nil
+}
