@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -69,12 +70,14 @@ func (s *Service) reseal(ctx context.Context, d DeviceRecord) error {
 // for choosing the second factor to offer. Call it only after the first
 // factor: it tells whoever asks whether the user has a device.
 type Factors struct {
-	Devices    []Device // active devices
-	Pending    []Device // completed activations awaiting pairing
-	Locked     bool     // locked out now
-	LockedFor  time.Duration
-	LockLevel  int // how many locks since the last success
-	RecentFail int // consecutive failures counted now
+	Devices       []Device // active devices
+	Pending       []Device // completed activations awaiting pairing
+	TOTP          bool     // an active TOTP key
+	RecoveryCodes int      // unused recovery codes
+	Locked        bool     // locked out now
+	LockedFor     time.Duration
+	LockLevel     int // how many locks since the last success
+	RecentFail    int // consecutive failures counted now
 }
 
 // Factors reports what user has enrolled and their lockout state.
@@ -94,6 +97,14 @@ func (s *Service) Factors(ctx context.Context, user string) (Factors, error) {
 	f := Factors{LockLevel: st.Level, RecentFail: st.Failures}
 	if now.Before(st.LockedUntil) {
 		f.Locked, f.LockedFor = true, st.LockedUntil.Sub(now)
+	}
+	if t, err := s.store.TOTP(ctx, user); err == nil {
+		f.TOTP = t.Active
+	} else if !errors.Is(err, ErrStoreNotFound) {
+		return Factors{}, storeErr(err)
+	}
+	if f.RecoveryCodes, err = s.store.RecoveryCodesLeft(ctx, user); err != nil {
+		return Factors{}, storeErr(err)
 	}
 	for _, d := range all {
 		if d.State == DeviceActive {
