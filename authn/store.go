@@ -301,13 +301,17 @@ type Store interface {
 	// counts one failure (locking at the policy's maximum) and returns
 	// the user's TOTP record with AttemptMismatch, for the Service to
 	// check. ErrStoreNotFound, after counting, if the user has no TOTP
-	// key (active, or inactive with wantInactive).
+	// key (active, or inactive with wantInactive); the AttemptResult is
+	// then still filled in, so that the caller can report a lock this
+	// attempt caused.
 	AttemptTOTP(ctx context.Context, user string, wantInactive bool, policy LockPolicy, now time.Time) (TOTPRecord, AttemptResult, error)
 
 	// CommitTOTP records a TOTP success, by compare-and-set: the record
 	// id must still be the user's, and step must be after its last
-	// accepted step (RFC 6238 §5.2: a code is used once); it sets the
-	// record active and resets the user's failures and level.
+	// accepted step (RFC 6238 §5.2: a code is used once) — for an
+	// inactive record, any step, including 0, activates it; it sets the
+	// record active and resets the user's failures, level and lock. A
+	// refused commit changes nothing.
 	// ErrStoreConflict for a step not after the last; ErrStoreNotFound
 	// if the record is gone.
 	CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error

@@ -10,12 +10,15 @@
 // sealed secret is arbitrary bytes at this level): take-once activation,
 // pairing tries, devices and epochs, challenge issuance limits, the
 // lockout arithmetic of Attempt, the compare-and-set of CommitStep and
-// Sweep. Second, what the Service promises when it runs on the store, with
-// two Services sharing the one store, keyring and clock, as a
-// load-balanced pair of instances would: a challenge is answered once, no
-// guess is compared past the lock, a question is not reissued within its
-// horizon, an activation is completed once, and a revocation voids the
-// challenges issued before it.
+// Sweep; TOTP keys (AttemptTOTP counted before the check, the once-only
+// step of CommitTOTP), recovery codes (each consumed once, under the same
+// lockout), and the operator's ResetUser and DeleteUser. Second, what the
+// Service promises when it runs on the store, with two Services sharing
+// the one store, keyring and clock, as a load-balanced pair of instances
+// would: a challenge is answered once, no guess is compared past the lock
+// (responses, TOTP codes or recovery codes), a TOTP code is accepted once,
+// a question is not reissued within its horizon, an activation is
+// completed once, and a revocation voids the challenges issued before it.
 //
 // Every time is injected: the suite never sleeps and never reads the
 // clock. Times are whole seconds, so that stores keeping microseconds (or
@@ -62,7 +65,11 @@ func Run(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	t.Run("CommitStep", func(t *testing.T) { testCommitStep(t, newStore) })
 	t.Run("Sweep", func(t *testing.T) { testSweep(t, newStore) })
 	t.Run("Generic", func(t *testing.T) { testGeneric(t, newStore) })
+	t.Run("TOTP", func(t *testing.T) { testTOTP(t, newStore) })
+	t.Run("RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, newStore) })
+	t.Run("Operator", func(t *testing.T) { testOperator(t, newStore) })
 	t.Run("Service", func(t *testing.T) { testService(t, newStore) })
+	t.Run("ServiceFactors", func(t *testing.T) { testServiceFactors(t, newStore) })
 }
 
 // t0 is the suite's epoch: every time is t0 plus whole seconds.
@@ -1823,5 +1830,840 @@ func testGeneric(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		left, err = s.Spend(ctx, "push:race", 10, time.Minute, t0.Add(time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, 9, left)
+	})
+}
+
+// ---------------------------------------------------------------------
+// TOTP keys, recovery codes and operator functions: the Store methods.
+
+// strict is a lockout policy that locks after three failures, for the
+// subtests that reach the lock.
+var strict = authn.LockPolicy{MaxFailures: 3, Base: time.Minute, Max: 5 * time.Minute, Window: 24 * time.Hour, MaxAttempts: 100}
+
+func totpRecord(user, id string, now time.Time) authn.TOTPRecord {
+	return authn.TOTPRecord{ID: id, User: user, Secret: []byte("sealed totp of " + id), Hash: "SHA1", Digits: 6,
+		Period: 30 * time.Second, CreatedAt: now}
+}
+
+func putTOTP(t *testing.T, s authn.Store, r authn.TOTPRecord, now time.Time) {
+	t.Helper()
+	require.NoError(t, s.PutTOTP(t.Context(), r, now), "PutTOTP %s of %s", r.ID, r.User)
+}
+
+// activeTOTP puts a TOTP key of user and activates it at step.
+func activeTOTP(t *testing.T, s authn.Store, user, id string, step uint64, now time.Time) {
+	t.Helper()
+	putTOTP(t, s, totpRecord(user, id, now), now)
+	require.NoError(t, s.CommitTOTP(t.Context(), user, id, step, now), "CommitTOTP %s of %s", id, user)
+}
+
+func getTOTP(t *testing.T, s authn.Store, user string) authn.TOTPRecord {
+	t.Helper()
+	r, err := s.TOTP(t.Context(), user)
+	require.NoError(t, err, "TOTP of %s", user)
+	return r
+}
+
+// attemptTOTP is an AttemptTOTP that finds a key (or the lock).
+func attemptTOTP(t *testing.T, s authn.Store, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult) {
+	t.Helper()
+	rec, r, err := s.AttemptTOTP(t.Context(), user, wantInactive, p, now)
+	require.NoError(t, err, "AttemptTOTP of %s (wantInactive %v)", user, wantInactive)
+	return rec, r
+}
+
+// codeMAC is the MAC of a recovery code, as the store sees it.
+func codeMAC(b byte) (m [32]byte) {
+	for i := range m {
+		m[i] = b
+	}
+	return m
+}
+
+func putCodes(t *testing.T, s authn.Store, user string, now time.Time, bs ...byte) {
+	t.Helper()
+	macs := make([][32]byte, 0, len(bs))
+	for _, b := range bs {
+		macs = append(macs, codeMAC(b))
+	}
+	require.NoError(t, s.PutRecoveryCodes(t.Context(), user, macs, now))
+}
+
+// useCode is one UseRecoveryCode with the candidate MACs bs.
+func useCode(t *testing.T, s authn.Store, user string, p authn.LockPolicy, now time.Time, bs ...byte) (authn.AttemptResult, int) {
+	t.Helper()
+	var cands [][32]byte
+	for _, b := range bs {
+		cands = append(cands, codeMAC(b))
+	}
+	r, left, err := s.UseRecoveryCode(t.Context(), user, cands, p, now)
+	require.NoError(t, err, "UseRecoveryCode of %s", user)
+	return r, left
+}
+
+func codesLeft(t *testing.T, s authn.Store, user string) int {
+	t.Helper()
+	n, err := s.RecoveryCodesLeft(t.Context(), user)
+	require.NoError(t, err)
+	return n
+}
+
+// requireReset checks that the user's failures and level are reset and
+// that no lock is in force at now.
+func requireReset(t *testing.T, s authn.Store, user string, now time.Time, msgAndArgs ...any) {
+	t.Helper()
+	u := userState(t, s, user, now)
+	require.Zero(t, u.Failures, msgAndArgs...)
+	require.Zero(t, u.Level, msgAndArgs...)
+	require.False(t, u.LockedUntil.After(now), msgAndArgs...)
+}
+
+func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
+	t.Run("PutTOTP", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.TOTP(t.Context(), "alice")
+		require.ErrorIs(t, err, authn.ErrStoreNotFound, "no key yet")
+
+		r1 := totpRecord("alice", "totp-1", t0)
+		r1.Active = true // ignored: PutTOTP stores an inactive key
+		putTOTP(t, s, r1, t0)
+		got := getTOTP(t, s, "alice")
+		require.Equal(t, "totp-1", got.ID)
+		require.Equal(t, "alice", got.User)
+		require.False(t, got.Active, "PutTOTP stores the key inactive")
+		require.Zero(t, got.LastStep)
+
+		// An inactive key is replaced, every field with it.
+		now := t0.Add(time.Second)
+		r2 := authn.TOTPRecord{ID: "totp-2", User: "alice", Secret: []byte("sealed totp of totp-2"), Hash: "SHA512", Digits: 8,
+			Period: time.Minute, ShortKey: true, CreatedAt: now}
+		putTOTP(t, s, r2, now)
+		got = getTOTP(t, s, "alice")
+		require.Equal(t, "totp-2", got.ID, "a new key replaces an inactive one")
+		require.Equal(t, r2.Secret, got.Secret)
+		require.Equal(t, "SHA512", got.Hash)
+		require.Equal(t, 8, got.Digits)
+		require.Equal(t, time.Minute, got.Period)
+		require.True(t, got.ShortKey)
+		require.False(t, got.Active)
+		require.True(t, now.Equal(got.CreatedAt), "CreatedAt %v, want %v", got.CreatedAt, now)
+
+		// Over an active key: refused, and the key stays.
+		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-2", step0, now))
+		require.ErrorIs(t, s.PutTOTP(t.Context(), totpRecord("alice", "totp-3", now), now), authn.ErrStoreConflict, "a new key over an active one")
+		got = getTOTP(t, s, "alice")
+		require.Equal(t, "totp-2", got.ID, "a refused PutTOTP changes nothing")
+		require.True(t, got.Active)
+		require.Equal(t, uint64(step0), got.LastStep)
+
+		// Keys are per user.
+		putTOTP(t, s, totpRecord("bob", "totp-b", now), now)
+		require.Equal(t, "totp-b", getTOTP(t, s, "bob").ID)
+		require.Equal(t, "totp-2", getTOTP(t, s, "alice").ID)
+	})
+
+	t.Run("RecordsAreCopied", func(t *testing.T) {
+		s := newStore(t)
+		r := totpRecord("alice", "totp-1", t0)
+		putTOTP(t, s, r, t0)
+		r.Secret[0] ^= 0xff
+		want := []byte("sealed totp of totp-1")
+		got := getTOTP(t, s, "alice")
+		require.Equal(t, want, got.Secret, "PutTOTP keeps its own copy")
+		got.Secret[0] ^= 0xff
+		require.Equal(t, want, getTOTP(t, s, "alice").Secret, "TOTP returns a copy")
+		rec, _ := attemptTOTP(t, s, "alice", true, policy, t0)
+		require.Equal(t, want, rec.Secret)
+		rec.Secret[0] ^= 0xff
+		require.Equal(t, want, getTOTP(t, s, "alice").Secret, "AttemptTOTP returns a copy")
+	})
+
+	t.Run("AttemptTOTP", func(t *testing.T) {
+		s := newStore(t)
+		putTOTP(t, s, totpRecord("alice", "totp-1", t0), t0)
+
+		rec, r := attemptTOTP(t, s, "alice", true, policy, t0)
+		requireOutcome(t, authn.AttemptMismatch, r, "AttemptTOTP returns the key for the caller to check")
+		require.Equal(t, 1, r.Failures)
+		require.Zero(t, r.RetryAfter)
+		require.Equal(t, "totp-1", rec.ID)
+		require.Equal(t, "alice", rec.User)
+		require.Equal(t, []byte("sealed totp of totp-1"), rec.Secret)
+		require.False(t, rec.Active)
+		u := userState(t, s, "alice", t0)
+		require.Equal(t, 1, u.Failures, "counted before it is checked")
+		require.True(t, t0.Equal(u.LastFailure), "LastFailure %v", u.LastFailure)
+
+		// An active key is not found by an activation, nor an inactive one
+		// by a verification; both are counted.
+		_, _, err := s.AttemptTOTP(t.Context(), "alice", false, policy, t0)
+		require.ErrorIs(t, err, authn.ErrStoreNotFound, "verifying with an inactive key")
+		require.Equal(t, 2, userState(t, s, "alice", t0).Failures, "a key not found is counted")
+
+		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0, t0))
+		rec, r = attemptTOTP(t, s, "alice", false, policy, t0)
+		requireOutcome(t, authn.AttemptMismatch, r)
+		require.Equal(t, 1, r.Failures)
+		require.True(t, rec.Active)
+		require.Equal(t, uint64(step0), rec.LastStep, "the key carries its last step")
+		_, _, err = s.AttemptTOTP(t.Context(), "alice", true, policy, t0)
+		require.ErrorIs(t, err, authn.ErrStoreNotFound, "activating when the key is active")
+		require.Equal(t, 2, userState(t, s, "alice", t0).Failures, "a key not found is counted")
+
+		// No key at all: not found, counted all the same.
+		for _, want := range []bool{false, true} {
+			_, _, err = s.AttemptTOTP(t.Context(), "mallory", want, policy, t0)
+			require.ErrorIs(t, err, authn.ErrStoreNotFound, "a user without a key (wantInactive %v)", want)
+		}
+		require.Equal(t, 2, userState(t, s, "mallory", t0).Failures, "a user without a key is counted")
+		require.Equal(t, 2, userState(t, s, "alice", t0).Failures, "failures are per user")
+	})
+
+	t.Run("AttemptTOTPLockout", func(t *testing.T) {
+		s := newStore(t)
+		p := strict
+		activeTOTP(t, s, "alice", "totp-1", step0, t0)
+		now := t0
+		for i := 1; i < p.MaxFailures; i++ {
+			_, r := attemptTOTP(t, s, "alice", false, p, now)
+			requireOutcome(t, authn.AttemptMismatch, r)
+			require.Equal(t, i, r.Failures)
+			require.Zero(t, r.RetryAfter, "failure %d does not lock", i)
+		}
+		// The attempt that locks still returns the key: counted before
+		// checked, the right code may yet be on it.
+		rec, r := attemptTOTP(t, s, "alice", false, p, now)
+		requireOutcome(t, authn.AttemptMismatch, r, "the attempt that locks")
+		require.Equal(t, "totp-1", rec.ID)
+		require.Equal(t, p.Base, r.RetryAfter, "the first lock is Base")
+		u := userState(t, s, "alice", now)
+		require.True(t, now.Add(p.Base).Equal(u.LockedUntil), "LockedUntil now+%v, want now+%v", u.LockedUntil.Sub(now), p.Base)
+
+		// While locked: nothing counted, whichever key is asked for.
+		mid := now.Add(30 * time.Second)
+		for _, want := range []bool{false, true} {
+			_, r, err := s.AttemptTOTP(t.Context(), "alice", want, p, mid)
+			require.NoError(t, err, "locked (wantInactive %v)", want)
+			requireOutcome(t, authn.AttemptLocked, r, "locked (wantInactive %v)", want)
+			require.Equal(t, p.Base-30*time.Second, r.RetryAfter)
+		}
+		_, r = attemptTOTP(t, s, "alice", false, p, now.Add(p.Base-time.Second))
+		requireOutcome(t, authn.AttemptLocked, r, "a second before the lock ends")
+		require.Equal(t, time.Second, r.RetryAfter)
+		require.Equal(t, u, userState(t, s, "alice", mid), "a locked attempt changes nothing")
+
+		// After the lock, the next failure locks again, at the next level.
+		now = now.Add(p.Base + time.Second)
+		_, r = attemptTOTP(t, s, "alice", false, p, now)
+		requireOutcome(t, authn.AttemptMismatch, r)
+		require.Equal(t, 2*p.Base, r.RetryAfter, "Base·2^level, as Attempt")
+		require.Greater(t, userState(t, s, "alice", now).Level, u.Level)
+	})
+
+	t.Run("AttemptTOTPConcurrent", func(t *testing.T) {
+		// Many codes at once, half of them for a key that is not there:
+		// exactly MaxFailures are counted, the rest find the lock.
+		s := newStore(t)
+		p := strict
+		activeTOTP(t, s, "alice", "totp-1", step0, t0)
+		const n = 300
+		results := make([]authn.AttemptResult, n)
+		errs := concurrently(n, func(i int) error {
+			var err error
+			_, results[i], err = s.AttemptTOTP(context.Background(), "alice", i%2 == 1, p, t0)
+			return err
+		})
+		counted := 0
+		for i, err := range errs {
+			if results[i].Outcome == authn.AttemptLocked {
+				require.NoError(t, err, "locked attempt %d", i)
+				continue
+			}
+			counted++
+			if i%2 == 1 {
+				require.ErrorIs(t, err, authn.ErrStoreNotFound, "attempt %d for an inactive key", i)
+			} else {
+				require.NoError(t, err, "attempt %d", i)
+				requireOutcome(t, authn.AttemptMismatch, results[i], "attempt %d", i)
+			}
+		}
+		require.Equal(t, p.MaxFailures, counted, "attempts not refused by the lock, of %d at once", n)
+		require.True(t, userState(t, s, "alice", t0).LockedUntil.After(t0))
+	})
+
+	t.Run("CommitTOTP", func(t *testing.T) {
+		s := newStore(t)
+		p := strict
+		putTOTP(t, s, totpRecord("alice", "totp-1", t0), t0)
+		// A lock, then a failure after it: failures, level and a last
+		// failure for the commit to reset.
+		for range p.MaxFailures {
+			attemptTOTP(t, s, "alice", true, p, t0)
+		}
+		now := t0.Add(p.Base + time.Second)
+		attemptTOTP(t, s, "alice", true, p, now)
+		u := userState(t, s, "alice", now)
+		require.Positive(t, u.Failures)
+		require.Positive(t, u.Level)
+
+		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0, now))
+		got := getTOTP(t, s, "alice")
+		require.True(t, got.Active, "a commit activates the key")
+		require.Equal(t, uint64(step0), got.LastStep)
+		requireReset(t, s, "alice", now, "a commit resets the failures and the level")
+
+		// A step at or before the last: a replay.
+		attemptTOTP(t, s, "alice", false, p, now)
+		for _, st := range []uint64{step0, step0 - 1, 0} {
+			require.ErrorIs(t, s.CommitTOTP(t.Context(), "alice", "totp-1", st, now), authn.ErrStoreConflict, "step %d after step %d", st, step0)
+		}
+		require.Equal(t, uint64(step0), getTOTP(t, s, "alice").LastStep, "a conflict changes nothing")
+		require.Equal(t, 1, userState(t, s, "alice", now).Failures, "a replay does not reset the failures")
+
+		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0+1, now))
+		require.Equal(t, uint64(step0+1), getTOTP(t, s, "alice").LastStep)
+		require.Zero(t, userState(t, s, "alice", now).Failures)
+
+		// The record must still be the user's.
+		require.ErrorIs(t, s.CommitTOTP(t.Context(), "alice", "totp-none", step0+5, now), authn.ErrStoreNotFound, "another record ID")
+		require.ErrorIs(t, s.CommitTOTP(t.Context(), "bob", "totp-1", step0+5, now), authn.ErrStoreNotFound, "another user's record")
+		require.Equal(t, uint64(step0+1), getTOTP(t, s, "alice").LastStep)
+		_, err := s.TOTP(t.Context(), "bob")
+		require.ErrorIs(t, err, authn.ErrStoreNotFound)
+
+		// A key removed (and another put in its place) is gone for good.
+		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"))
+		require.ErrorIs(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0+5, now), authn.ErrStoreNotFound, "a removed key")
+		putTOTP(t, s, totpRecord("alice", "totp-2", now), now)
+		require.ErrorIs(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0+5, now), authn.ErrStoreNotFound, "a removed key, replaced")
+		// An inactive key replaced by another.
+		putTOTP(t, s, totpRecord("alice", "totp-3", now), now)
+		require.ErrorIs(t, s.CommitTOTP(t.Context(), "alice", "totp-2", step0+5, now), authn.ErrStoreNotFound, "an inactive key replaced")
+		require.False(t, getTOTP(t, s, "alice").Active)
+	})
+
+	t.Run("CommitTOTPActivation", func(t *testing.T) {
+		// Activating takes any step: the new key has no last step, and an
+		// import may commit step 0 (the old system's last step unknown).
+		s := newStore(t)
+		putTOTP(t, s, totpRecord("alice", "totp-1", t0), t0)
+		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", 0, t0), "activating at step 0")
+		got := getTOTP(t, s, "alice")
+		require.True(t, got.Active)
+		require.Zero(t, got.LastStep)
+		require.ErrorIs(t, s.CommitTOTP(t.Context(), "alice", "totp-1", 0, t0), authn.ErrStoreConflict, "step 0 again, once active")
+		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", 1, t0))
+
+		// A new key after a removal does not inherit the old one's step.
+		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0, t0))
+		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"))
+		putTOTP(t, s, totpRecord("alice", "totp-2", t0), t0)
+		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-2", 5, t0), "a new key at a step before the old key's last")
+		got = getTOTP(t, s, "alice")
+		require.Equal(t, "totp-2", got.ID)
+		require.True(t, got.Active)
+		require.Equal(t, uint64(5), got.LastStep)
+	})
+
+	t.Run("CommitTOTPConcurrent", func(t *testing.T) {
+		// The same step committed at once, on an active key (alice) and on
+		// a key being activated (bob): one commit each.
+		s := newStore(t)
+		activeTOTP(t, s, "alice", "totp-a", step0, t0)
+		putTOTP(t, s, totpRecord("bob", "totp-b", t0), t0)
+		const n = 100
+		errs := concurrently(2*n, func(i int) error {
+			if i%2 == 0 {
+				return s.CommitTOTP(context.Background(), "alice", "totp-a", step0+1, t0)
+			}
+			return s.CommitTOTP(context.Background(), "bob", "totp-b", step0, t0)
+		})
+		wins := map[string]int{}
+		for i, err := range errs {
+			user := []string{"alice", "bob"}[i%2]
+			if err == nil {
+				wins[user]++
+				continue
+			}
+			require.ErrorIs(t, err, authn.ErrStoreConflict, "commit %d of %s", i, user)
+		}
+		require.Equal(t, map[string]int{"alice": 1, "bob": 1}, wins, "commits of one step, %d at once per user", n)
+		require.Equal(t, uint64(step0+1), getTOTP(t, s, "alice").LastStep)
+		got := getTOTP(t, s, "bob")
+		require.True(t, got.Active)
+		require.Equal(t, uint64(step0), got.LastStep)
+	})
+
+	t.Run("DeleteTOTP", func(t *testing.T) {
+		s := newStore(t)
+		require.ErrorIs(t, s.DeleteTOTP(t.Context(), "alice"), authn.ErrStoreNotFound, "no key")
+
+		putTOTP(t, s, totpRecord("alice", "totp-1", t0), t0)
+		putTOTP(t, s, totpRecord("bob", "totp-b", t0), t0)
+		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"), "an inactive key")
+		_, err := s.TOTP(t.Context(), "alice")
+		require.ErrorIs(t, err, authn.ErrStoreNotFound)
+		require.ErrorIs(t, s.DeleteTOTP(t.Context(), "alice"), authn.ErrStoreNotFound, "removed already")
+		require.Equal(t, "totp-b", getTOTP(t, s, "bob").ID, "another user's key stays")
+
+		activeTOTP(t, s, "alice", "totp-2", step0, t0)
+		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"), "an active key")
+		_, err = s.TOTP(t.Context(), "alice")
+		require.ErrorIs(t, err, authn.ErrStoreNotFound)
+		_, _, err = s.AttemptTOTP(t.Context(), "alice", false, policy, t0)
+		require.ErrorIs(t, err, authn.ErrStoreNotFound, "a removed key answers nothing")
+		require.Equal(t, 1, userState(t, s, "alice", t0).Failures)
+		putTOTP(t, s, totpRecord("alice", "totp-3", t0), t0) // no conflict once removed
+	})
+}
+
+func testRecoveryCodes(t *testing.T, newStore func(t *testing.T) authn.Store) {
+	t.Run("UseRecoveryCode", func(t *testing.T) {
+		s := newStore(t)
+		require.Zero(t, codesLeft(t, s, "alice"), "no codes yet")
+		putCodes(t, s, "alice", t0, 1, 2, 3)
+		require.Equal(t, 3, codesLeft(t, s, "alice"))
+		require.Zero(t, codesLeft(t, s, "bob"), "codes are per user")
+
+		r, _ := useCode(t, s, "alice", policy, t0, 9)
+		requireOutcome(t, authn.AttemptMismatch, r)
+		require.Equal(t, 1, r.Failures)
+		require.Zero(t, r.RetryAfter)
+		u := userState(t, s, "alice", t0)
+		require.Equal(t, 1, u.Failures, "a mismatch is counted")
+		require.True(t, t0.Equal(u.LastFailure), "LastFailure %v", u.LastFailure)
+		r, _ = useCode(t, s, "alice", policy, t0)
+		requireOutcome(t, authn.AttemptMismatch, r, "no candidates (a code that does not parse)")
+		require.Equal(t, 2, userState(t, s, "alice", t0).Failures, "no candidates is counted")
+		require.Equal(t, 3, codesLeft(t, s, "alice"), "mismatches consume nothing")
+
+		// Another user's code: a mismatch for the one who tried.
+		r, _ = useCode(t, s, "bob", policy, t0, 2)
+		requireOutcome(t, authn.AttemptMismatch, r, "another user's code")
+		require.Equal(t, 3, codesLeft(t, s, "alice"))
+		require.Equal(t, 2, userState(t, s, "alice", t0).Failures)
+
+		// One candidate of several (one MAC per key of the ring) matches:
+		// that code, and only it, is consumed.
+		r, left := useCode(t, s, "alice", policy, t0, 9, 2, 8)
+		requireOutcome(t, authn.AttemptMatch, r)
+		require.Equal(t, 2, left, "codes left after the match")
+		require.Equal(t, 2, codesLeft(t, s, "alice"))
+		requireReset(t, s, "alice", t0, "a match resets the failures")
+
+		r, _ = useCode(t, s, "alice", policy, t0, 2)
+		requireOutcome(t, authn.AttemptMismatch, r, "a code works once")
+		require.Equal(t, 1, userState(t, s, "alice", t0).Failures)
+		for i, b := range []byte{3, 1} {
+			r, left = useCode(t, s, "alice", policy, t0, b)
+			requireOutcome(t, authn.AttemptMatch, r, "code %d", b)
+			require.Equal(t, 1-i, left)
+		}
+		require.Zero(t, codesLeft(t, s, "alice"))
+		for _, b := range []byte{1, 2, 3} {
+			r, _ = useCode(t, s, "alice", policy, t0, b)
+			requireOutcome(t, authn.AttemptMismatch, r, "code %d, used", b)
+		}
+	})
+
+	t.Run("NewSetVoidsOld", func(t *testing.T) {
+		s := newStore(t)
+		putCodes(t, s, "alice", t0, 1, 2)
+		putCodes(t, s, "bob", t0, 1, 2)
+		putCodes(t, s, "alice", t0, 3, 4, 5)
+		require.Equal(t, 3, codesLeft(t, s, "alice"))
+		r, _ := useCode(t, s, "alice", policy, t0, 1)
+		requireOutcome(t, authn.AttemptMismatch, r, "a code of the old set")
+		r, left := useCode(t, s, "alice", policy, t0, 4)
+		requireOutcome(t, authn.AttemptMatch, r, "a code of the new set")
+		require.Equal(t, 2, left)
+		require.Equal(t, 2, codesLeft(t, s, "bob"), "another user's set stays")
+
+		require.NoError(t, s.PutRecoveryCodes(t.Context(), "alice", nil, t0))
+		require.Zero(t, codesLeft(t, s, "alice"), "an empty set")
+		r, _ = useCode(t, s, "alice", policy, t0, 3)
+		requireOutcome(t, authn.AttemptMismatch, r)
+	})
+
+	t.Run("RecordsAreCopied", func(t *testing.T) {
+		s := newStore(t)
+		macs := [][32]byte{codeMAC(1), codeMAC(2)}
+		require.NoError(t, s.PutRecoveryCodes(t.Context(), "alice", macs, t0))
+		macs[0] = codeMAC(7)
+		r, _ := useCode(t, s, "alice", policy, t0, 7)
+		requireOutcome(t, authn.AttemptMismatch, r, "PutRecoveryCodes keeps its own copy")
+		r, _ = useCode(t, s, "alice", policy, t0, 1)
+		requireOutcome(t, authn.AttemptMatch, r)
+	})
+
+	t.Run("Lockout", func(t *testing.T) {
+		s := newStore(t)
+		p := strict
+		putCodes(t, s, "alice", t0, 1, 2)
+		for i := 1; i <= p.MaxFailures; i++ {
+			r, _ := useCode(t, s, "alice", p, t0, 9)
+			requireOutcome(t, authn.AttemptMismatch, r)
+			require.Equal(t, i, r.Failures)
+			if i < p.MaxFailures {
+				require.Zero(t, r.RetryAfter, "failure %d does not lock", i)
+			} else {
+				require.Equal(t, p.Base, r.RetryAfter, "the failure that locks")
+			}
+		}
+		u := userState(t, s, "alice", t0)
+		require.True(t, t0.Add(p.Base).Equal(u.LockedUntil), "LockedUntil t0+%v", u.LockedUntil.Sub(t0))
+
+		// While locked: nothing counted, nothing compared, nothing consumed.
+		mid := t0.Add(30 * time.Second)
+		for _, cands := range [][]byte{{1}, {9}, nil} {
+			r, _ := useCode(t, s, "alice", p, mid, cands...)
+			requireOutcome(t, authn.AttemptLocked, r, "candidates %v", cands)
+			require.Equal(t, p.Base-30*time.Second, r.RetryAfter)
+		}
+		require.Equal(t, u, userState(t, s, "alice", mid), "a locked use changes nothing")
+		require.Equal(t, 2, codesLeft(t, s, "alice"), "a locked use consumes nothing")
+
+		// After the lock the right code still works, and resets.
+		now := t0.Add(p.Base + time.Second)
+		r, left := useCode(t, s, "alice", p, now, 1)
+		requireOutcome(t, authn.AttemptMatch, r, "the code refused while locked")
+		require.Equal(t, 1, left)
+		requireReset(t, s, "alice", now, "a match resets the failures and the level")
+	})
+
+	t.Run("MatchOnTheLastFailure", func(t *testing.T) {
+		s := newStore(t)
+		p := strict
+		putCodes(t, s, "alice", t0, 1)
+		for range p.MaxFailures - 1 {
+			useCode(t, s, "alice", p, t0, 9)
+		}
+		r, left := useCode(t, s, "alice", p, t0, 1)
+		requireOutcome(t, authn.AttemptMatch, r, "counted before checked: the attempt that reaches the maximum is compared")
+		require.Zero(t, left)
+		requireReset(t, s, "alice", t0, "a match lifts the lock its own counting set")
+	})
+
+	t.Run("OneLockoutForEveryFactor", func(t *testing.T) {
+		// Attempt, AttemptTOTP and UseRecoveryCode count the same failures
+		// and honour the same lock.
+		s := newStore(t)
+		p := strict
+		putCodes(t, s, "alice", t0, 1)
+		activeTOTP(t, s, "alice", "totp-1", step0, t0)
+		requireOutcome(t, authn.AttemptNoChallenge, attempt(t, s, "alice", "ch-none", wrongMAC, step0, p, t0))
+		r, _ := useCode(t, s, "alice", p, t0, 9)
+		requireOutcome(t, authn.AttemptMismatch, r)
+		require.Equal(t, 2, r.Failures, "a recovery code after a challenge failure")
+		_, r = attemptTOTP(t, s, "alice", false, p, t0)
+		require.Equal(t, 3, r.Failures, "a TOTP code after both")
+		require.Equal(t, p.Base, r.RetryAfter, "the third failure, of any factor, locks")
+
+		mid := t0.Add(time.Second)
+		requireOutcome(t, authn.AttemptLocked, attempt(t, s, "alice", "ch-none", wrongMAC, step0, p, mid))
+		r, _ = useCode(t, s, "alice", p, mid, 1)
+		requireOutcome(t, authn.AttemptLocked, r)
+		_, r = attemptTOTP(t, s, "alice", false, p, mid)
+		requireOutcome(t, authn.AttemptLocked, r)
+		require.Equal(t, 1, codesLeft(t, s, "alice"))
+	})
+
+	t.Run("Concurrent", func(t *testing.T) {
+		// One code used many times at once: one match.
+		s := newStore(t)
+		putCodes(t, s, "alice", t0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+		const n = 100
+		results := make([]authn.AttemptResult, n)
+		errs := concurrently(n, func(i int) error {
+			var err error
+			results[i], _, err = s.UseRecoveryCode(context.Background(), "alice", [][32]byte{codeMAC(5)}, policy, t0)
+			return err
+		})
+		matches := 0
+		for i, err := range errs {
+			require.NoError(t, err)
+			switch results[i].Outcome {
+			case authn.AttemptMatch:
+				matches++
+			case authn.AttemptMismatch, authn.AttemptLocked:
+			default:
+				require.Fail(t, "unexpected outcome", outcomeName(results[i].Outcome))
+			}
+		}
+		require.Equal(t, 1, matches, "matches of one code used %d times at once", n)
+		require.Equal(t, 9, codesLeft(t, s, "alice"), "one code consumed")
+		r, _ := useCode(t, s, "alice", policy, t0, 5)
+		requireOutcome(t, authn.AttemptMismatch, r)
+	})
+}
+
+func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
+	t.Run("ResetUser", func(t *testing.T) {
+		s := newStore(t)
+		p := strict
+		activeDevice(t, s, "alice", "dev-1", t0)
+		activeDevice(t, s, "alice", "dev-2", t0)
+		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", t0))
+		e := userState(t, s, "alice", t0).Epoch
+		require.NotZero(t, e, "a revocation moved the epoch")
+		_, err := s.RecordFailure(t.Context(), "bob", p, t0)
+		require.NoError(t, err)
+
+		// Locked, and once the lock lifted, locked again: level 2, locked
+		// at now.
+		for range p.MaxFailures {
+			_, err := s.RecordFailure(t.Context(), "alice", p, t0)
+			require.NoError(t, err)
+		}
+		now := t0.Add(p.Base + time.Second)
+		_, err = s.RecordFailure(t.Context(), "alice", p, now)
+		require.NoError(t, err)
+		u := userState(t, s, "alice", now)
+		require.True(t, u.LockedUntil.After(now))
+		require.Equal(t, 2, u.Level)
+		putChallenge(t, s, newChallenge("alice", "ch-1", e, now, tag(1, "dev-1", step0, 0)), now)
+
+		require.NoError(t, s.ResetUser(t.Context(), "alice", now))
+		requireReset(t, s, "alice", now, "ResetUser clears the failures, the level and the lock")
+		require.Equal(t, e, userState(t, s, "alice", now).Epoch, "ResetUser keeps the epoch")
+		require.Equal(t, []string{"dev-1"}, deviceIDs(t, s, "alice"), "ResetUser keeps the devices")
+		require.Equal(t, 1, userState(t, s, "bob", now).Failures, "another user's failures stay")
+
+		requireOutcome(t, authn.AttemptMatch, attempt(t, s, "alice", "ch-1", mac(1), step0, p, now), "unlocked, and the challenge of the epoch kept")
+		for i := 1; i <= p.MaxFailures; i++ {
+			r := attempt(t, s, "alice", "ch-none", wrongMAC, step0, p, now)
+			if i == p.MaxFailures {
+				require.Equal(t, p.Base, r.RetryAfter, "the first lock after a reset is Base")
+			}
+		}
+
+		require.NoError(t, s.ResetUser(t.Context(), "nobody", now), "a user never seen")
+		require.Equal(t, authn.UserState{}, userState(t, s, "nobody", now))
+	})
+
+	t.Run("DeleteUser", func(t *testing.T) {
+		s := newStore(t)
+		lim := authn.ChallengeLimits{Outstanding: 20, PerMinute: 2, Horizon: 4 * time.Minute}
+		for _, user := range []string{"alice", "bob"} {
+			dev := func(n string) string { return "dev-" + user + "-" + n }
+			activeDevice(t, s, user, dev("1"), t0)
+			activeDevice(t, s, user, dev("2"), t0)
+			require.NoError(t, s.RevokeDevice(t.Context(), user, dev("2"), t0))
+			pendingDevice(t, s, user, dev("p"), t0)
+			require.NoError(t, s.PutActivation(t.Context(), waitingActivation(user, "sid-"+user+"-w", t0), t0))
+			e := userState(t, s, user, t0).Epoch
+			for i := byte(1); i <= 2; i++ {
+				c := newChallenge(user, fmt.Sprintf("ch-%s-%d", user, i), e, t0, tag(i, dev("1"), step0, 0))
+				require.NoError(t, s.PutChallenge(t.Context(), c, lim, t0))
+			}
+			activeTOTP(t, s, user, "totp-"+user, step0, t0)
+			putCodes(t, s, user, t0, 1, 2)
+			for range 2 {
+				_, err := s.RecordFailure(t.Context(), user, policy, t0)
+				require.NoError(t, err)
+			}
+		}
+		bobBefore := userState(t, s, "bob", t0)
+
+		now := t0.Add(time.Second)
+		require.NoError(t, s.DeleteUser(t.Context(), "alice", now))
+
+		// Alice: nothing left.
+		u := userState(t, s, "alice", now)
+		require.Zero(t, u.Failures, "lockout state erased")
+		require.Zero(t, u.Level)
+		require.True(t, u.LastFailure.IsZero(), "LastFailure %v", u.LastFailure)
+		require.Equal(t, []string{}, deviceIDs(t, s, "alice"), "devices erased")
+		for _, id := range []string{"dev-alice-1", "dev-alice-p"} {
+			_, err := s.Device(t.Context(), "alice", id)
+			require.ErrorIs(t, err, authn.ErrStoreNotFound, "device %s", id)
+		}
+		for _, sid := range []string{"sid-dev-alice-1", "sid-dev-alice-p", "sid-alice-w"} {
+			_, err := s.GetActivation(t.Context(), sid, now)
+			require.ErrorIs(t, err, authn.ErrStoreNotFound, "activation %s erased", sid)
+		}
+		_, err := s.CompleteActivation(t.Context(), "sid-alice-w", requestHash("x"), serverConfirm("x"), deviceRecord("alice", "dev-x", "sid-alice-w", now), 100, now)
+		require.ErrorIs(t, err, authn.ErrStoreNotFound, "a waiting activation erased")
+		_, err = s.TOTP(t.Context(), "alice")
+		require.ErrorIs(t, err, authn.ErrStoreNotFound, "TOTP key erased")
+		require.Zero(t, codesLeft(t, s, "alice"), "recovery codes erased")
+		ds, err := s.DevicesPage(t.Context(), "", "", 100)
+		require.NoError(t, err)
+		for _, d := range ds {
+			require.Equal(t, "bob", d.User, "DevicesPage after DeleteUser")
+		}
+		// Challenges, questions and the per-minute budget erased.
+		e := userState(t, s, "alice", now).Epoch
+		require.NoError(t, s.PutChallenge(t.Context(), newChallenge("alice", "ch-alice-3", e, now), lim, now), "the per-minute budget erased")
+		again := newChallenge("alice", "ch-alice-4", e, now)
+		again.Question = "q-ch-alice-1"
+		require.NoError(t, s.PutChallenge(t.Context(), again, lim, now), "the questions' horizon erased")
+		for i, m := range [][16]byte{mac(1), mac(2)} {
+			r := attempt(t, s, "alice", fmt.Sprintf("ch-alice-%d", i+1), m, step0, policy, now)
+			requireOutcome(t, authn.AttemptNoChallenge, r, "challenge ch-alice-%d erased", i+1)
+		}
+		putTOTP(t, s, totpRecord("alice", "totp-new", now), now) // the active key is gone: no conflict
+
+		// Bob: untouched.
+		require.Equal(t, bobBefore, userState(t, s, "bob", now), "another user's state")
+		require.Equal(t, []string{"dev-bob-1", "dev-bob-p"}, deviceIDs(t, s, "bob"))
+		requireActivationState(t, s, "sid-dev-bob-1", now, authn.ActivationActive)
+		requireActivationState(t, s, "sid-dev-bob-p", now, authn.ActivationCompleted)
+		requireActivationState(t, s, "sid-bob-w", now, authn.ActivationWaiting)
+		got := getTOTP(t, s, "bob")
+		require.True(t, got.Active)
+		require.Equal(t, uint64(step0), got.LastStep)
+		require.Equal(t, 2, codesLeft(t, s, "bob"))
+		require.ErrorIs(t, s.PutChallenge(t.Context(), newChallenge("bob", "ch-bob-3", bobBefore.Epoch, now), lim, now), authn.ErrStoreLimit,
+			"another user's per-minute budget")
+		requireOutcome(t, authn.AttemptMatch, attempt(t, s, "bob", "ch-bob-1", mac(1), step0, policy, now), "another user's challenge")
+
+		require.NoError(t, s.DeleteUser(t.Context(), "nobody", now), "a user never seen")
+	})
+}
+
+// ---------------------------------------------------------------------
+// TOTP and recovery codes through the Service: two instances on one
+// store.
+
+// importTOTP imports a fresh TOTP key (SHA1, 6 digits, 30 s) for user,
+// active, and returns it.
+func (c *cluster) importTOTP(t *testing.T, user string) []byte {
+	t.Helper()
+	key := make([]byte, 20)
+	rand.Read(key)
+	require.NoError(t, c.svc[0].ImportTOTP(t.Context(), user, key, challenge.TOTP{}, authn.ImportOptions{}))
+	return key
+}
+
+func totpCode(t *testing.T, key []byte, at time.Time) string {
+	t.Helper()
+	code, err := challenge.TOTP{}.Code(key, at)
+	require.NoError(t, err)
+	return code
+}
+
+// wrongTOTP is a well-formed code that key gives at no step near now.
+func wrongTOTP(t *testing.T, key []byte, now time.Time) string {
+	t.Helper()
+	right := map[string]bool{}
+	for i := -3; i <= 3; i++ {
+		right[totpCode(t, key, now.Add(time.Duration(i)*30*time.Second))] = true
+	}
+	for n := 0; ; n++ {
+		if w := fmt.Sprintf("%06d", n); !right[w] {
+			return w
+		}
+	}
+}
+
+func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
+	const maxFailures = authn.DefaultMaxFailures
+
+	t.Run("TOTPNoGuessPastTheLock", func(t *testing.T) {
+		c := newCluster(t, newStore(t), nil)
+		key := c.importTOTP(t, "alice")
+		wrong := wrongTOTP(t, key, c.clock.Now())
+		checks := c.obs.count("check")
+
+		const n = 500
+		errs := concurrently(n, func(i int) error {
+			_, err := c.svc[i%2].VerifyTOTP(context.Background(), "alice", wrong)
+			return err
+		})
+		var ty tally
+		for _, err := range errs {
+			ty.add(err)
+		}
+		require.Empty(t, ty.other, "only ErrInvalidCode or ErrLocked")
+		require.Zero(t, ty.ok)
+		require.LessOrEqual(t, c.obs.count("check")-checks, maxFailures, "codes checked (the store must refuse before the check once locked)")
+		require.LessOrEqual(t, ty.invalid, maxFailures, "failures reported as such")
+		require.Equal(t, n-ty.invalid, ty.locked)
+
+		u, err := c.store.User(t.Context(), "alice", c.clock.Now())
+		require.NoError(t, err)
+		require.True(t, u.LockedUntil.After(c.clock.Now()), "the user ends locked")
+		_, err = c.svc[1].VerifyTOTP(t.Context(), "alice", totpCode(t, key, c.clock.Now()))
+		var le *authn.LockedError
+		require.ErrorAs(t, err, &le, "the right code while locked")
+		require.Positive(t, le.RetryAfter)
+		rec, err := c.store.TOTP(t.Context(), "alice")
+		require.NoError(t, err)
+		require.Zero(t, rec.LastStep, "the right code refused by the lock is not spent")
+	})
+
+	t.Run("RecoveryNoGuessPastTheLock", func(t *testing.T) {
+		c := newCluster(t, newStore(t), nil)
+		proof, err := c.svc[0].OperatorProof(t.Context(), "alice", "op-1", "conformance suite")
+		require.NoError(t, err)
+		codes, err := c.svc[1].NewRecoveryCodes(t.Context(), "alice", proof)
+		require.NoError(t, err)
+		wrong := "0000-0000-0000-0000"
+		require.NotContains(t, codes, wrong)
+		checks := c.obs.count("check")
+
+		const n = 500
+		errs := concurrently(n, func(i int) error {
+			typed := wrong
+			if i%5 == 0 {
+				typed = "not a code" // no candidates: counted all the same
+			}
+			_, err := c.svc[i%2].UseRecoveryCode(context.Background(), "alice", typed)
+			return err
+		})
+		var ty tally
+		for _, err := range errs {
+			ty.add(err)
+		}
+		require.Empty(t, ty.other, "only ErrInvalidCode or ErrLocked")
+		require.Zero(t, ty.ok)
+		require.LessOrEqual(t, c.obs.count("check")-checks, maxFailures, "codes checked (the store must refuse before comparing once locked)")
+		require.LessOrEqual(t, ty.invalid, maxFailures, "failures reported as such")
+		require.Equal(t, n-ty.invalid, ty.locked)
+
+		u, err := c.store.User(t.Context(), "alice", c.clock.Now())
+		require.NoError(t, err)
+		require.True(t, u.LockedUntil.After(c.clock.Now()), "the user ends locked")
+		_, err = c.svc[0].UseRecoveryCode(t.Context(), "alice", codes[0])
+		var le *authn.LockedError
+		require.ErrorAs(t, err, &le, "a right code while locked")
+		left, err := c.store.RecoveryCodesLeft(t.Context(), "alice")
+		require.NoError(t, err)
+		require.Equal(t, len(codes), left, "no code consumed")
+	})
+
+	t.Run("TOTPCodeUsedOnce", func(t *testing.T) {
+		c := newCluster(t, newStore(t), nil)
+		key := c.importTOTP(t, "alice")
+		now := c.clock.Now()
+		code := totpCode(t, key, now)
+		succeeded := c.obs.count("login_succeeded")
+
+		const n = 50
+		results := make([]authn.Result, n)
+		errs := concurrently(n, func(i int) error {
+			var err error
+			results[i], err = c.svc[i%2].VerifyTOTP(context.Background(), "alice", code)
+			return err
+		})
+		var ty tally
+		for i, err := range errs {
+			ty.add(err)
+			if err == nil {
+				require.Equal(t, authn.MethodTOTP, results[i].Method)
+				require.NotNil(t, results[i].Proof)
+			}
+		}
+		require.Empty(t, ty.other, "only ErrInvalidCode (ErrReplay) or ErrLocked besides the success")
+		require.Equal(t, 1, ty.ok, "successes of one TOTP code submitted %d times at once (invalid %d, locked %d)", n, ty.invalid, ty.locked)
+		require.Equal(t, n-1, ty.invalid+ty.locked)
+		require.Equal(t, succeeded+1, c.obs.count("login_succeeded"))
+
+		step, err := challenge.TOTP{}.Step(now)
+		require.NoError(t, err)
+		rec, err := c.store.TOTP(t.Context(), "alice")
+		require.NoError(t, err)
+		require.Equal(t, step, rec.LastStep, "the code's step is the last accepted")
 	})
 }
