@@ -127,7 +127,7 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return wrap(ErrInvalidRequest, "json: %v", err)
 	}
-	if dec.More() {
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
 		return wrap(ErrInvalidRequest, "json: trailing data")
 	}
 	if err := Request(v).validate(); err != nil {

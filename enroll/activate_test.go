@@ -230,4 +230,7 @@ func TestRequestJSON(t *testing.T) {
 	require.Equal(t, Request{}, r)
 	require.Error(t, json.Unmarshal(append(bytes.Clone(b[:len(b)-1]), []byte(`,"extra":1}`)...), &r))
 	require.Equal(t, Request{}, r)
+	// Called directly, a trailing bracket is trailing data too.
+	require.ErrorIs(t, r.UnmarshalJSON(append(bytes.Clone(b), '}')), ErrInvalidRequest)
+	require.Equal(t, Request{}, r)
 }
