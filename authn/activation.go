@@ -211,7 +211,8 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 	}
 	rec := DeviceRecord{ID: e.Device.ID, User: a.User, Name: e.Device.Name, Platform: e.Device.Platform,
 		AccountName: e.Device.AccountName, Suite: e.Device.Suite.String(), InstallID: e.Device.InstallID,
-		State: DevicePending, Secret: sealed, SessionID: a.SessionID, Replacing: a.Replacing, CreatedAt: now}
+		State: DevicePending, Secret: sealed, SessionID: a.SessionID, Replacing: a.Replacing,
+		PushToken: req.Device.PushToken, CreatedAt: now}
 	won, err := s.store.CompleteActivation(ctx, a.SessionID, req.Hash(), e.ServerConfirm, rec, s.cfg.MaxDevicesPerUser, now)
 	switch {
 	case errors.Is(err, ErrStoreConflict):

@@ -63,6 +63,17 @@ type Config struct {
 	// Without it devices are recorded as unattested.
 	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo) error
 
+	// Notifier delivers push notifications; without one, push is
+	// unavailable (BeginPush returns ErrPushUnavailable).
+	Notifier Notifier
+	// PushTTL is how long a push request can be answered: default 2 min.
+	PushTTL time.Duration
+	// PushSuspend is how long push stays suspended for a user who denied
+	// a request: default 1 h.
+	PushSuspend time.Duration
+	// NotifyTimeout bounds each Notify call: default 5 s.
+	NotifyTimeout time.Duration
+
 	// Clock is the time source: default time.Now.
 	Clock func() time.Time
 	// Logger receives the audit events: default slog.Default().
@@ -138,6 +149,9 @@ func (c Config) resolve() (Config, error) {
 		{"LockoutBase", &c.LockoutBase, DefaultLockoutBase, 24 * time.Hour},
 		{"LockoutMax", &c.LockoutMax, DefaultLockoutMax, 30 * 24 * time.Hour},
 		{"ProofTTL", &c.ProofTTL, DefaultProofTTL, time.Hour},
+		{"PushTTL", &c.PushTTL, enroll.DefaultPushTTL, 10 * time.Minute},
+		{"PushSuspend", &c.PushSuspend, time.Hour, 7 * 24 * time.Hour},
+		{"NotifyTimeout", &c.NotifyTimeout, 5 * time.Second, time.Minute},
 	}
 	for _, d := range durations {
 		switch {

@@ -70,16 +70,20 @@ const (
 	MethodChallenge Method = "challenge" // OCRA challenge/response with a keyline phone
 	MethodTOTP      Method = "totp"      // an authenticator app's TOTP code
 	MethodRecovery  Method = "recovery"  // a single-use recovery code
+	MethodPush      Method = "push"      // a push approval with the number typed on the phone
 	MethodOperator  Method = "operator"  // an operator's decision (OperatorProof), no factor
 )
 
 // AMR returns the method's RFC 8176 authentication method reference:
 // "otp" for challenge/response, TOTP and recovery codes (each a one-time
-// value), "" for an operator's proof, which authenticates nobody.
+// value), "swk" for a push approval (proof of a software-held key), ""
+// for an operator's proof, which authenticates nobody.
 func (m Method) AMR() string {
 	switch m {
 	case MethodChallenge, MethodTOTP, MethodRecovery:
 		return "otp"
+	case MethodPush:
+		return "swk"
 	}
 	return ""
 }

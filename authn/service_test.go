@@ -93,7 +93,7 @@ func (e *env) enrollPhone(t testing.TB, user string, proof *authn.Proof, opts ..
 	require.NoError(t, err)
 	o, err := enroll.ParseOffer(offer.URI())
 	require.NoError(t, err)
-	cred, req, err := enroll.Activate(o, enroll.DeviceInfo{InstallID: "install-" + rand.Text(), Name: "phone", Platform: "android", Integrity: enroll.Intact}, e.clock.Now())
+	cred, req, err := enroll.Activate(o, enroll.DeviceInfo{InstallID: "install-" + rand.Text(), Name: "phone", Platform: "android", Integrity: enroll.Intact, PushToken: "token-" + rand.Text()}, e.clock.Now())
 	require.NoError(t, err)
 	act, err := e.svc.CompleteActivation(ctx, req)
 	require.NoError(t, err)

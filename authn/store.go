@@ -49,6 +49,7 @@ type DeviceRecord struct {
 	PairTries   int    // wrong pairing codes so far
 	SessionID   string // the activation that created it
 	Replacing   string // a device to revoke when this one is paired
+	PushToken   string // the OS push token, for the Notifier ("" : no push)
 	CreatedAt   time.Time
 }
 
@@ -124,6 +125,37 @@ type TOTPRecord struct {
 	CreatedAt time.Time
 }
 
+// PushState is where a push request is.
+type PushState string
+
+// Push states.
+const (
+	PushPending     PushState = "pending"     // delivered; no answer yet
+	PushApproved    PushState = "approved"    // approved with the right number; FinishPush logs in
+	PushDenied      PushState = "denied"      // the user said no
+	PushFailed      PushState = "failed"      // approved with a wrong number: counted as a failure
+	PushExpired     PushState = "expired"     // no answer in time
+	PushCancelled   PushState = "cancelled"   // withdrawn (the user chose another factor)
+	PushUndelivered PushState = "undelivered" // no device could be notified
+	PushFinished    PushState = "finished"    // approved and taken by FinishPush
+)
+
+// PushRecord is a push request: what was shown on the login page (the
+// number) and what each notified device is asked to approve.
+type PushRecord struct {
+	ID        string
+	User      string
+	Number    string // the 2 digits the login page shows
+	Nonce     []byte
+	Context   [4]string // action, IP, place, browser, as the server saw them
+	Devices   []string  // the devices notified
+	State     PushState
+	Answered  string // the device that answered
+	Epoch     uint64 // the user's epoch when it was made; a revocation voids it
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 // ChallengeLimits bound issuance for one user.
 type ChallengeLimits struct {
 	Outstanding int           // live challenges at most; the oldest is voided beyond
@@ -171,13 +203,15 @@ type AttemptResult struct {
 	Failures   int             // consecutive failures after this attempt
 }
 
-// UserState is a user's lockout state and epoch.
+// UserState is a user's lockout state, epoch and push mode.
 type UserState struct {
-	Failures    int
-	Level       int
-	LockedUntil time.Time
-	LastFailure time.Time
-	Epoch       uint64
+	Failures      int
+	Level         int
+	LockedUntil   time.Time
+	LastFailure   time.Time
+	Epoch         uint64
+	PushOff       bool      // the user turned push off
+	PushSuspended time.Time // push is suspended until then (after a denial)
 }
 
 // Store keeps what the Service needs between calls, and makes each step
@@ -242,6 +276,9 @@ type Store interface {
 
 	// RenameDevice sets a device's name. ErrStoreNotFound if none.
 	RenameDevice(ctx context.Context, user, deviceID, name string) error
+
+	// SetPushToken sets a device's OS push token. ErrStoreNotFound if none.
+	SetPushToken(ctx context.Context, user, deviceID, token string) error
 
 	// RevokeDevice deletes a device and bumps the user's epoch in the
 	// same step, so that no challenge issued before can be answered by it.
@@ -344,6 +381,30 @@ type Store interface {
 	// challenges, questions, budgets of the user's challenges, TOTP key,
 	// recovery codes and lockout state.
 	DeleteUser(ctx context.Context, user string, now time.Time) error
+
+	// PutPush stores a new push request.
+	PutPush(ctx context.Context, p PushRecord, now time.Time) error
+
+	// Push returns a push request by ID; a pending one past its expiry,
+	// or whose epoch is no longer the user's, reads as PushExpired.
+	// ErrStoreNotFound if there is none.
+	Push(ctx context.Context, id string, now time.Time) (PushRecord, error)
+
+	// PendingPushes returns the live, pending push requests that notified
+	// the device, oldest first.
+	PendingPushes(ctx context.Context, user, deviceID string, now time.Time) ([]PushRecord, error)
+
+	// SetPushState moves a push request from one state to another, by
+	// compare-and-set, recording the device that answered (if any): the
+	// step that makes an answer, a FinishPush or a cancellation
+	// take-once. A pending request past its expiry or epoch cannot move.
+	// ErrStoreConflict if the request is not in state from;
+	// ErrStoreNotFound if there is none for that user.
+	SetPushState(ctx context.Context, user, id string, from, to PushState, device string, now time.Time) (PushRecord, error)
+
+	// SetPushMode turns push off or on for the user and sets (or, with
+	// the zero time, clears) its suspension.
+	SetPushMode(ctx context.Context, user string, off bool, suspendedUntil time.Time, now time.Time) error
 
 	// TakeOnce records key as used until expiresAt, once: a second take
 	// of a live key is ErrStoreConflict. For single-use values of later

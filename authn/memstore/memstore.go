@@ -31,6 +31,7 @@ type Store struct {
 	budgets     map[string]*budget              // Spend key → budget
 	totp        map[string]*authn.TOTPRecord    // by user
 	recovery    map[string][][32]byte           // by user
+	pushes      map[string]*authn.PushRecord    // by ID
 }
 
 type budget struct {
@@ -53,7 +54,90 @@ func New() *Store {
 		budgets:     map[string]*budget{},
 		totp:        map[string]*authn.TOTPRecord{},
 		recovery:    map[string][][32]byte{},
+		pushes:      map[string]*authn.PushRecord{},
 	}
+}
+
+func clonePush(p *authn.PushRecord) authn.PushRecord {
+	c := *p
+	c.Nonce = bytes.Clone(p.Nonce)
+	c.Devices = slices.Clone(p.Devices)
+	return c
+}
+
+// expirePush marks a pending push past its expiry, or from an old epoch,
+// as expired.
+func (s *Store) expirePush(p *authn.PushRecord, now time.Time) {
+	if p.State == authn.PushPending && (!now.Before(p.ExpiresAt) || s.user(p.User).Epoch != p.Epoch) {
+		p.State = authn.PushExpired
+	}
+}
+
+// PutPush implements authn.Store.
+func (s *Store) PutPush(_ context.Context, p authn.PushRecord, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.pushes[p.ID]; ok {
+		return authn.ErrStoreConflict
+	}
+	c := clonePush(&p)
+	s.pushes[p.ID] = &c
+	return nil
+}
+
+// Push implements authn.Store.
+func (s *Store) Push(_ context.Context, id string, now time.Time) (authn.PushRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pushes[id]
+	if !ok {
+		return authn.PushRecord{}, authn.ErrStoreNotFound
+	}
+	s.expirePush(p, now)
+	return clonePush(p), nil
+}
+
+// PendingPushes implements authn.Store.
+func (s *Store) PendingPushes(_ context.Context, user, deviceID string, now time.Time) ([]authn.PushRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []authn.PushRecord
+	for _, p := range s.pushes {
+		s.expirePush(p, now)
+		if p.User == user && p.State == authn.PushPending && slices.Contains(p.Devices, deviceID) {
+			out = append(out, clonePush(p))
+		}
+	}
+	slices.SortFunc(out, func(a, b authn.PushRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// SetPushState implements authn.Store.
+func (s *Store) SetPushState(_ context.Context, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pushes[id]
+	if !ok || p.User != user {
+		return authn.PushRecord{}, authn.ErrStoreNotFound
+	}
+	s.expirePush(p, now)
+	if p.State != from {
+		return clonePush(p), authn.ErrStoreConflict
+	}
+	p.State = to
+	if device != "" {
+		p.Answered = device
+	}
+	return clonePush(p), nil
+}
+
+// SetPushMode implements authn.Store.
+func (s *Store) SetPushMode(_ context.Context, user string, off bool, suspendedUntil, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(user)
+	u.PushOff, u.PushSuspended = off, suspendedUntil
+	return nil
 }
 
 func cloneTOTP(t *authn.TOTPRecord) authn.TOTPRecord {
@@ -201,6 +285,11 @@ func (s *Store) DeleteUser(_ context.Context, user string, now time.Time) error 
 	delete(s.issued, user)
 	delete(s.totp, user)
 	delete(s.recovery, user)
+	for id, p := range s.pushes {
+		if p.User == user {
+			delete(s.pushes, id)
+		}
+	}
 	return nil
 }
 
@@ -432,6 +521,18 @@ func (s *Store) RenameDevice(_ context.Context, user, deviceID, name string) err
 		return authn.ErrStoreNotFound
 	}
 	d.Name = name
+	return nil
+}
+
+// SetPushToken implements authn.Store.
+func (s *Store) SetPushToken(_ context.Context, user, deviceID, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.device(user, deviceID)
+	if d == nil {
+		return authn.ErrStoreNotFound
+	}
+	d.PushToken = token
 	return nil
 }
 
@@ -686,6 +787,12 @@ func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
 		}
 		if len(qs) == 0 {
 			delete(s.questions, user)
+		}
+	}
+	for id, p := range s.pushes {
+		if now.Sub(p.ExpiresAt) > time.Hour {
+			delete(s.pushes, id)
+			n++
 		}
 	}
 	for k, until := range s.taken {

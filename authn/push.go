@@ -1,0 +1,448 @@
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyline/keyline/enroll"
+)
+
+// Push errors.
+var (
+	// ErrPushUnavailable reports that push cannot be used now: it is off
+	// or suspended for the user, the user has no device with push, every
+	// delivery failed, the push budget is spent, or the user is locked.
+	// Fall back to challenge/response.
+	ErrPushUnavailable = errors.New("authn: push unavailable")
+	// ErrPushDenied reports a request the user denied.
+	ErrPushDenied = errors.New("authn: push denied")
+	// ErrPushPending reports a request not answered yet.
+	ErrPushPending = errors.New("authn: push not answered yet")
+	// ErrWrongNumber reports an approval with a number other than the one
+	// the login page showed: the request is over and a failure counted.
+	ErrWrongNumber = errors.New("authn: push approved with the wrong number")
+	// ErrInvalidPushAnswer reports an answer that no notified device made.
+	ErrInvalidPushAnswer = errors.New("authn: invalid push answer")
+)
+
+// Push limits.
+const (
+	pushBudget       = 3
+	pushBudgetWindow = 15 * time.Minute
+)
+
+// Notifier delivers push notifications to phones. Notify is called once
+// per device, with its own timeout. The OS notification itself should
+// carry no content: the phone fetches its pending prompts (PendingPushes,
+// through the device API) and shows what they say. Delivery.Prompt is
+// there for in-process notifiers (tests, examples).
+type Notifier interface {
+	Notify(ctx context.Context, d Delivery) error
+}
+
+// Delivery is one notification: a new prompt for a device, or, with
+// Retract, word that a request is over and its prompt should go.
+type Delivery struct {
+	User      string
+	Device    string
+	PushToken string
+	RequestID string
+	Prompt    []byte // the sealed prompt (enroll.SealPrompt); nil for a retraction
+	Retract   bool
+}
+
+// ChanNotifier is an in-process Notifier: every delivery is sent on C.
+// For tests and examples.
+type ChanNotifier struct {
+	C chan Delivery
+}
+
+// NewChanNotifier returns a ChanNotifier whose channel buffers size
+// deliveries.
+func NewChanNotifier(size int) *ChanNotifier { return &ChanNotifier{C: make(chan Delivery, size)} }
+
+// Notify sends d on C, or fails when ctx ends first.
+func (n *ChanNotifier) Notify(ctx context.Context, d Delivery) error {
+	select {
+	case n.C <- d:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// PushRequest is what the login page shows while the phone buzzes: the
+// number the user must type on the phone.
+type PushRequest struct {
+	ID        string
+	Number    string // 2 digits
+	ExpiresAt time.Time
+}
+
+// SetPush turns push on or off for the user. Turning it off is a factor
+// change and takes a step-up proof; turning it on does not lift a
+// suspension.
+func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proof) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	now := s.now()
+	if !on {
+		if err := s.checkProof(user, proof, now); err != nil {
+			return err
+		}
+		s.event(ctx, "proof_used", user, "", "push_off")
+	}
+	st, err := s.store.User(ctx, user, now)
+	if err != nil {
+		return storeErr(err)
+	}
+	if err := s.store.SetPushMode(ctx, user, !on, st.PushSuspended, now); err != nil {
+		return storeErr(err)
+	}
+	s.event(ctx, "push_mode", user, "", map[bool]string{true: "on", false: "off"}[on])
+	return nil
+}
+
+// UpdatePushToken records a device's rotated OS push token.
+func (s *Service) UpdatePushToken(ctx context.Context, user, deviceID, token string) error {
+	if len(token) > 4096 {
+		return fmt.Errorf("%w: push token longer than 4096 bytes", ErrInvalidInput)
+	}
+	if err := s.store.SetPushToken(ctx, user, deviceID, token); err != nil {
+		if errors.Is(err, ErrStoreNotFound) {
+			return ErrNotFound
+		}
+		return storeErr(err)
+	}
+	return nil
+}
+
+func pushUnavailable(reason string) error {
+	return fmt.Errorf("%w: %s", ErrPushUnavailable, reason)
+}
+
+// BeginPush asks the user's phones to approve a login: it makes a
+// request, with a 2-digit number for the login page, and notifies every
+// active device with a push token. The phone shows pc (what the server
+// saw: action, IP, place, browser) and asks the user to type the number.
+// At most 3 pushes per 15 minutes per user.
+func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext) (PushRequest, error) {
+	if err := checkUser(user); err != nil {
+		return PushRequest{}, err
+	}
+	now := s.now()
+	st, err := s.store.User(ctx, user, now)
+	if err != nil {
+		return PushRequest{}, storeErr(err)
+	}
+	switch {
+	case now.Before(st.LockedUntil):
+		return PushRequest{}, pushUnavailable("the user is locked")
+	case st.PushOff:
+		return PushRequest{}, pushUnavailable("push is off")
+	case now.Before(st.PushSuspended):
+		return PushRequest{}, pushUnavailable("push is suspended after a denial")
+	case s.cfg.Notifier == nil:
+		return PushRequest{}, pushUnavailable("no notifier")
+	}
+	devs, err := s.activeDevices(ctx, user)
+	if err != nil {
+		return PushRequest{}, err
+	}
+	var push []DeviceRecord
+	for _, d := range devs {
+		if d.PushToken != "" {
+			push = append(push, d)
+		}
+	}
+	if len(push) == 0 {
+		return PushRequest{}, pushUnavailable("no device with push")
+	}
+	if _, err := s.store.Spend(ctx, "push:"+user, pushBudget, pushBudgetWindow, now); err != nil {
+		if errors.Is(err, ErrStoreLimit) {
+			return PushRequest{}, pushUnavailable("too many pushes; at most 3 in 15 minutes")
+		}
+		return PushRequest{}, storeErr(err)
+	}
+	var nb [1]byte
+	for {
+		rand.Read(nb[:])
+		if nb[0] < 200 { // uniform over 00..99
+			break
+		}
+	}
+	rec := PushRecord{ID: newID(), User: user, Number: fmt.Sprintf("%02d", nb[0]%100), Nonce: make([]byte, enroll.PushNonceSize),
+		Context: [4]string{pc.Action, pc.IP, pc.Place, pc.Browser}, State: PushPending, Epoch: st.Epoch,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.PushTTL).Truncate(time.Second)}
+	rand.Read(rec.Nonce)
+	prompts := make([][]byte, len(push))
+	for i, d := range push {
+		rec.Devices = append(rec.Devices, d.ID)
+		if prompts[i], err = s.sealPrompt(rec, d); err != nil {
+			return PushRequest{}, err
+		}
+	}
+	if err := s.store.PutPush(ctx, rec, now); err != nil {
+		return PushRequest{}, storeErr(err)
+	}
+	delivered := 0
+	for i, d := range push {
+		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
+		err := s.cfg.Notifier.Notify(nctx, Delivery{User: user, Device: d.ID, PushToken: d.PushToken, RequestID: rec.ID, Prompt: prompts[i]})
+		cancel()
+		if err != nil {
+			s.event(ctx, "push_undelivered", user, d.ID, "notify_failed")
+			continue
+		}
+		delivered++
+	}
+	if delivered == 0 {
+		_, _ = s.store.SetPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
+		return PushRequest{}, pushUnavailable("no device could be notified")
+	}
+	s.event(ctx, "push_sent", user, "", "")
+	return PushRequest{ID: rec.ID, Number: rec.Number, ExpiresAt: rec.ExpiresAt}, nil
+}
+
+// promptOf is the prompt a device of rec is shown.
+func (s *Service) promptOf(rec PushRecord, deviceID string) enroll.PushPrompt {
+	return enroll.PushPrompt{RequestID: rec.ID, Nonce: rec.Nonce, Issuer: s.cfg.Issuer, User: rec.User, DeviceID: deviceID,
+		Context:   enroll.PushContext{Action: rec.Context[0], IP: rec.Context[1], Place: rec.Context[2], Browser: rec.Context[3]},
+		ExpiresAt: rec.ExpiresAt}
+}
+
+// deviceKeys unseals a device's root secret and derives its keys.
+func (s *Service) deviceKeys(d DeviceRecord) (enroll.Keys, error) {
+	root, err := s.openRoot(d)
+	if err != nil {
+		return enroll.Keys{}, fmt.Errorf("authn: device secret does not open: %w", err)
+	}
+	defer root.Zero()
+	return enroll.DeriveKeys(root, s.cfg.Suite), nil
+}
+
+func (s *Service) sealPrompt(rec PushRecord, d DeviceRecord) ([]byte, error) {
+	keys, err := s.deviceKeys(d)
+	if err != nil {
+		return nil, err
+	}
+	defer keys.Zero()
+	return enroll.SealPrompt(keys, s.promptOf(rec, d.ID))
+}
+
+// PendingPushes returns the sealed prompts waiting for a device, for the
+// device API (which authenticates the device before it asks).
+func (s *Service) PendingPushes(ctx context.Context, user, deviceID string) ([][]byte, error) {
+	now := s.now()
+	recs, err := s.store.PendingPushes(ctx, user, deviceID, now)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	d, err := s.store.Device(ctx, user, deviceID)
+	if err != nil {
+		if errors.Is(err, ErrStoreNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, storeErr(err)
+	}
+	out := make([][]byte, 0, len(recs))
+	for _, rec := range recs {
+		p, err := s.sealPrompt(rec, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// AnswerPush takes a phone's answer. The answer's MAC says which notified
+// device made it; a denial ends the request and suspends push for the
+// user (PushSuspend) with an alert — it is not a lockout failure, so a
+// victim who says no cannot lock themselves out; an approval with the
+// wrong number ends the request and counts as a failure (ErrWrongNumber).
+func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
+	now := s.now()
+	rec, err := s.store.Push(ctx, a.RequestID, now)
+	switch {
+	case errors.Is(err, ErrStoreNotFound):
+		return ErrInvalidPushAnswer
+	case err != nil:
+		return storeErr(err)
+	}
+	var device string
+	for _, id := range rec.Devices {
+		d, err := s.store.Device(ctx, rec.User, id)
+		if err != nil {
+			continue
+		}
+		keys, err := s.deviceKeys(d)
+		if err != nil {
+			continue
+		}
+		verr := enroll.VerifyPushAnswer(keys, s.promptOf(rec, id), a, now, 0)
+		keys.Zero()
+		if verr == nil {
+			device = id
+			break
+		}
+	}
+	if device == "" {
+		s.event(ctx, "push_answer_refused", rec.User, "", "invalid")
+		return ErrInvalidPushAnswer
+	}
+	if rec.State != PushPending {
+		if rec.State == PushExpired {
+			return ErrExpired
+		}
+		return ErrAlreadyUsed
+	}
+	switch {
+	case !a.Approve:
+		if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushDenied, device, now); err != nil {
+			return s.pushStateErr(err)
+		}
+		st, err := s.store.User(ctx, rec.User, now)
+		if err != nil {
+			return storeErr(err)
+		}
+		if err := s.store.SetPushMode(ctx, rec.User, st.PushOff, now.Add(s.cfg.PushSuspend), now); err != nil {
+			return storeErr(err)
+		}
+		s.event(ctx, "push_denied", rec.User, device, "user_denied")
+		s.retract(ctx, rec, device)
+		return nil
+	case subtle.ConstantTimeCompare([]byte(a.TypedNumber), []byte(rec.Number)) != 1:
+		if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); err != nil {
+			return s.pushStateErr(err)
+		}
+		if _, err := s.store.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
+			return storeErr(err)
+		}
+		s.event(ctx, "push_failed", rec.User, device, "wrong_number")
+		s.retract(ctx, rec, device)
+		return ErrWrongNumber
+	}
+	if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
+		return s.pushStateErr(err)
+	}
+	s.event(ctx, "push_approved", rec.User, device, "")
+	s.retract(ctx, rec, device)
+	return nil
+}
+
+func (s *Service) pushStateErr(err error) error {
+	switch {
+	case errors.Is(err, ErrStoreConflict):
+		return ErrAlreadyUsed
+	case errors.Is(err, ErrStoreNotFound):
+		return ErrNotFound
+	}
+	return storeErr(err)
+}
+
+// retract tells the other notified devices that the request is over.
+func (s *Service) retract(ctx context.Context, rec PushRecord, except string) {
+	if s.cfg.Notifier == nil {
+		return
+	}
+	for _, id := range rec.Devices {
+		if id == except {
+			continue
+		}
+		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
+		_ = s.cfg.Notifier.Notify(nctx, Delivery{User: rec.User, Device: id, RequestID: rec.ID, Retract: true})
+		cancel()
+	}
+}
+
+// PushStatus reports where a push request of user is.
+func (s *Service) PushStatus(ctx context.Context, user, id string) (PushState, error) {
+	rec, err := s.store.Push(ctx, id, s.now())
+	if errors.Is(err, ErrStoreNotFound) || (err == nil && rec.User != user) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", storeErr(err)
+	}
+	return rec.State, nil
+}
+
+// WaitPush waits until a push request of user is no longer pending, or
+// ctx ends, polling the store every poll interval (the store is shared
+// by instances; the answer may arrive at another).
+func (s *Service) WaitPush(ctx context.Context, user, id string, poll time.Duration) (PushState, error) {
+	if poll <= 0 {
+		poll = 250 * time.Millisecond
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		st, err := s.PushStatus(ctx, user, id)
+		if err != nil || st != PushPending {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// FinishPush logs the user in with an approved push request, once: two
+// polls never both succeed. The lock is checked first: the push path
+// never bypasses it.
+func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, error) {
+	now := s.now()
+	st, err := s.store.User(ctx, user, now)
+	if err != nil {
+		return Result{}, storeErr(err)
+	}
+	if now.Before(st.LockedUntil) {
+		return Result{}, &LockedError{RetryAfter: st.LockedUntil.Sub(now)}
+	}
+	rec, err := s.store.SetPushState(ctx, user, id, PushApproved, PushFinished, "", now)
+	switch {
+	case errors.Is(err, ErrStoreNotFound):
+		return Result{}, ErrNotFound
+	case errors.Is(err, ErrStoreConflict):
+		switch rec.State {
+		case PushPending:
+			return Result{}, ErrPushPending
+		case PushDenied:
+			return Result{}, ErrPushDenied
+		case PushFailed:
+			return Result{}, ErrWrongNumber
+		case PushExpired, PushCancelled, PushUndelivered:
+			return Result{}, ErrExpired
+		}
+		return Result{}, ErrAlreadyUsed
+	case err != nil:
+		return Result{}, storeErr(err)
+	}
+	s.event(ctx, "login_succeeded", user, rec.Answered, "push")
+	r := Result{User: user, DeviceID: rec.Answered, Method: MethodPush, At: now}
+	if d, err := s.store.Device(ctx, user, rec.Answered); err == nil {
+		r.DeviceName = d.Name
+	}
+	r.Proof = s.newProof(user, MethodPush, now)
+	return r, nil
+}
+
+// CancelPush withdraws a pending request (the user chose another factor)
+// and retracts its prompts.
+func (s *Service) CancelPush(ctx context.Context, user, id string) error {
+	rec, err := s.store.SetPushState(ctx, user, id, PushPending, PushCancelled, "", s.now())
+	if err != nil {
+		return s.pushStateErr(err)
+	}
+	s.event(ctx, "push_cancelled", user, "", "")
+	s.retract(ctx, rec, "")
+	return nil
+}

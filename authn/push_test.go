@@ -1,0 +1,194 @@
+package authn_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/enroll"
+)
+
+var loginCtx = enroll.PushContext{Action: "Login", IP: "203.0.113.7", Place: "Zürich, CH", Browser: "Firefox on macOS"}
+
+func pushEnv(t *testing.T) (*env, *authn.ChanNotifier) {
+	n := authn.NewChanNotifier(16)
+	e := newEnv(t, func(c *authn.Config) { c.Notifier = n })
+	return e, n
+}
+
+// receive takes the next non-retraction delivery for the phone and opens
+// its prompt.
+func receive(t *testing.T, n *authn.ChanNotifier, p *phone, now time.Time) enroll.PushPrompt {
+	for {
+		select {
+		case d := <-n.C:
+			if d.Retract {
+				continue
+			}
+			pr, err := p.cred.OpenPrompt(d.Prompt, now)
+			require.NoError(t, err)
+			return pr
+		default:
+			t.Fatal("no delivery")
+		}
+	}
+}
+
+func TestPushApproved(t *testing.T) {
+	ctx := context.Background()
+	e, n := pushEnv(t)
+	p, dev := e.enrollPhone(t, "alice", nil)
+	req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+	require.Len(t, req.Number, 2)
+	pr := receive(t, n, p, e.clock.Now())
+	require.Equal(t, loginCtx, pr.Context, "the phone shows what the server saw")
+
+	st, err := e.svc.PushStatus(ctx, "alice", req.ID)
+	require.NoError(t, err)
+	require.Equal(t, authn.PushPending, st)
+	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
+	require.ErrorIs(t, err, authn.ErrPushPending)
+
+	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
+	require.NoError(t, err)
+	require.NoError(t, e.svc.AnswerPush(ctx, a))
+	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrAlreadyUsed, "a replayed answer")
+
+	st, err = e.svc.WaitPush(ctx, "alice", req.ID, time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, authn.PushApproved, st)
+
+	// Two polls never both log in.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if res, err := e.svc.FinishPush(ctx, "alice", req.ID); err == nil {
+				require.Equal(t, dev.ID, res.DeviceID)
+				require.Equal(t, authn.MethodPush, res.Method)
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, int32(1), wins.Load())
+}
+
+func TestPushWrongNumberAndDenial(t *testing.T) {
+	ctx := context.Background()
+	e, n := pushEnv(t)
+	p, _ := e.enrollPhone(t, "alice", nil)
+
+	req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+	pr := receive(t, n, p, e.clock.Now())
+	wrong := "00"
+	if req.Number == wrong {
+		wrong = "01"
+	}
+	a, err := p.cred.AnswerPush(pr, true, wrong, e.clock.Now())
+	require.NoError(t, err)
+	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrWrongNumber)
+	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
+	require.ErrorIs(t, err, authn.ErrWrongNumber)
+	ls, err := e.svc.LockState(ctx, "alice")
+	require.NoError(t, err)
+	require.Equal(t, 1, ls.Failures, "a wrong number counts as a failure")
+
+	// An answer for another request, or with another context, is refused.
+	req2, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+	pr2 := receive(t, n, p, e.clock.Now())
+	forged := pr2
+	forged.Context.Place = "Somewhere else"
+	a2, err := p.cred.AnswerPush(forged, true, req2.Number, e.clock.Now())
+	require.NoError(t, err)
+	require.ErrorIs(t, e.svc.AnswerPush(ctx, a2), authn.ErrInvalidPushAnswer)
+	a1, err := p.cred.AnswerPush(pr, true, req2.Number, e.clock.Now())
+	require.NoError(t, err)
+	a1.RequestID = req2.ID
+	require.ErrorIs(t, e.svc.AnswerPush(ctx, a1), authn.ErrInvalidPushAnswer)
+
+	// A denial suspends push but is not a lockout failure.
+	d, err := p.cred.AnswerPush(pr2, false, "", e.clock.Now())
+	require.NoError(t, err)
+	require.NoError(t, e.svc.AnswerPush(ctx, d))
+	_, err = e.svc.FinishPush(ctx, "alice", req2.ID)
+	require.ErrorIs(t, err, authn.ErrPushDenied)
+	ls, err = e.svc.LockState(ctx, "alice")
+	require.NoError(t, err)
+	require.Equal(t, 1, ls.Failures)
+	_, err = e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.ErrorIs(t, err, authn.ErrPushUnavailable)
+	e.clock.Advance(time.Hour)
+	_, err = e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+}
+
+func TestPushLimitsAndLock(t *testing.T) {
+	ctx := context.Background()
+	e, n := pushEnv(t)
+	p, _ := e.enrollPhone(t, "alice", nil)
+	for range 3 {
+		_, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+		require.NoError(t, err)
+	}
+	_, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.ErrorIs(t, err, authn.ErrPushUnavailable, "at most 3 in 15 minutes")
+	for len(n.C) > 0 {
+		<-n.C
+	}
+
+	// A locked user gets no push: the Notifier is never called.
+	e.clock.Advance(15 * time.Minute)
+	for range 5 {
+		ch, err := e.svc.BeginChallenge(ctx, "alice")
+		require.NoError(t, err)
+		_, _ = e.svc.FinishChallenge(ctx, "alice", ch.ID, "00000000")
+	}
+	_, err = e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.ErrorIs(t, err, authn.ErrPushUnavailable)
+	require.Zero(t, len(n.C))
+	_ = p
+
+	// Push off takes a proof; a user without push devices gets none.
+	require.ErrorIs(t, e.svc.SetPush(ctx, "alice", false, nil), authn.ErrProofRequired)
+	_, err = e.svc.BeginPush(ctx, "nobody", loginCtx)
+	require.ErrorIs(t, err, authn.ErrPushUnavailable)
+}
+
+func TestPushCancelAndExpiry(t *testing.T) {
+	ctx := context.Background()
+	e, n := pushEnv(t)
+	p, _ := e.enrollPhone(t, "alice", nil)
+	req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+	pr := receive(t, n, p, e.clock.Now())
+	require.NoError(t, e.svc.CancelPush(ctx, "alice", req.ID))
+	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
+	require.NoError(t, err)
+	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrAlreadyUsed)
+	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
+	require.ErrorIs(t, err, authn.ErrExpired)
+
+	req, err = e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+	pending, err := e.svc.PendingPushes(ctx, "alice", p.cred.DeviceID())
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	e.clock.Advance(enroll.DefaultPushTTL)
+	st, err := e.svc.PushStatus(ctx, "alice", req.ID)
+	require.NoError(t, err)
+	require.Equal(t, authn.PushExpired, st)
+	pending, err = e.svc.PendingPushes(ctx, "alice", p.cred.DeviceID())
+	require.NoError(t, err)
+	require.Empty(t, pending)
+}
