@@ -37,6 +37,10 @@
 //
 // # Errors
 //
+// (Push has its own errors — ErrPushUnavailable, ErrPushDenied,
+// ErrPushPending, ErrWrongNumber — each meaning "fall back to
+// challenge/response"; only ErrWrongNumber counted a failure.)
+//
 // Every error of FinishChallenge, what it means for the challenge and the
 // user, and whether its text may be shown to the person logging in:
 //
@@ -94,8 +98,27 @@
 // session that started it types the pairing code the phone shows, so
 // whoever only saw the QR code or session ID cannot enroll their phone.
 //
+// Push. [Service.BeginPush] notifies the user's phones; the login page
+// shows a 2-digit number that the user must type on the phone, so that an
+// approval given without looking succeeds 1 time in 100, not 1 in 2 or 3
+// as with picking among shown numbers. The prompt, MAC'd under the
+// device's srv key, shows the context as the server saw it — the action,
+// the client's IP address and its place, the browser — so that a user can
+// notice a login that is not theirs. A wrong number ends the request and
+// counts as a failure. A denial ends it and suspends push for the user
+// (PushSuspend, an hour by default), with an alert; it is not a lockout
+// failure, so a victim who keeps saying no cannot lock themselves out —
+// and a flood of prompts stops after the first no. At most 3 pushes in 15
+// minutes; a locked user gets none, and FinishPush checks the lock too.
+// Every failure of push falls back to challenge/response (see the
+// example), which is always available.
+//
 // Phishing. A real-time phishing proxy that relays the question to the
 // victim and the answer to the server defeats challenge/response, as it
-// defeats every factor a person types; so does a compromised first-factor
-// session. WebAuthn is the answer for the highest-value actions.
+// defeats every factor a person types; and with push, the proxy's own
+// login triggers the prompt, and the number it relays is the real one —
+// number matching proves the user looked at a login page, not which. The
+// context shows the proxy's address and place, which is the user's only
+// clue. A compromised first-factor session is as bad. WebAuthn is the
+// answer for the highest-value actions.
 package authn
