@@ -2,8 +2,10 @@
 // set up: a server (an authn.Service on an in-memory store) and a
 // simulated phone. It enrolls the phone with a typed session ID and
 // pairing, keeps its credential in a PIN vault, logs in by
-// challenge/response, and shows a replay refused, a lockout, and a phone
-// whose clock has drifted being resynchronised.
+// challenge/response and by push approval (approved with the number the
+// login page shows; denied, falling back to challenge/response), and
+// shows a replay refused, a lockout, and a phone whose clock has drifted
+// being resynchronised.
 //
 //	go run ./examples/quickstart
 //
@@ -77,12 +79,17 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The Notifier delivers pushes to phones. This one hands each delivery
+	// to the simulated phone over a channel; a real one calls the OS push
+	// service (APNs, FCM) with the device's push token.
+	notifier := authn.NewChanNotifier(8)
 	svc, err := authn.New(authn.Config{
-		Store:  memstore.New(),
-		Keys:   keys,
-		Issuer: issuer,
-		Clock:  clk.Now,
-		Logger: slog.New(slog.DiscardHandler), // the audit log; a real server keeps it
+		Store:    memstore.New(),
+		Keys:     keys,
+		Issuer:   issuer,
+		Clock:    clk.Now,
+		Notifier: notifier,
+		Logger:   slog.New(slog.DiscardHandler), // the audit log; a real server keeps it
 	})
 	if err != nil {
 		return err
@@ -114,7 +121,14 @@ func run(w io.Writer) error {
 		return fmt.Errorf("step 2: checking the offer: %w", err)
 	}
 	say("2. The phone: the user types %q; it reads as %s, and the offer fetched for it checks out", typed, sid)
-	cred, req, err := enroll.Activate(fetched, enroll.DeviceInfo{InstallID: "quickstart-" + rand.Text(), Name: "Alice's phone", Platform: "android", Integrity: enroll.Intact}, clk.Now())
+	info := enroll.DeviceInfo{
+		InstallID: "quickstart-" + rand.Text(),
+		Name:      "Alice's phone",
+		Platform:  "android",
+		Integrity: enroll.Intact,
+		PushToken: "fcm-quickstart-" + rand.Text(), // the token the OS gave the app, so that the server can push to it
+	}
+	cred, req, err := enroll.Activate(fetched, info, clk.Now())
 	if err != nil {
 		return fmt.Errorf("step 2: activating: %w", err)
 	}
@@ -193,75 +207,141 @@ func run(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("step 4: the right response was refused: %w", err)
 	}
-	say("4. Login: the server asks %s, the phone answers %s: logged in as %q with %q (drift %d)", ch.Question, resp, res.User, res.DeviceName, res.Drift)
+	say("4. Login by challenge/response: the server asks %s, the phone answers %s: logged in as %q with %q (drift %d)", ch.Question, resp, res.User, res.DeviceName, res.Drift)
 
-	// 5. The same response again.
-	_, err = svc.FinishChallenge(ctx, user, ch.ID, resp)
-	if !errors.Is(err, authn.ErrInvalidCode) {
-		return fmt.Errorf("step 5: the replayed response gave %v; want %v", err, authn.ErrInvalidCode)
+	// receive is the phone getting a push: it takes the delivery and opens
+	// its prompt, which checks the server's MAC, that the prompt is for
+	// this device, and that it has not expired. (A real phone gets an
+	// empty OS notification and fetches the sealed prompt from the server,
+	// through PendingPushes; the in-process notifier hands it over.)
+	receive := func() (enroll.PushPrompt, error) {
+		for {
+			select {
+			case d := <-notifier.C:
+				if d.Retract { // another phone answered: nothing to show
+					continue
+				}
+				if d.PushToken != info.PushToken {
+					return enroll.PushPrompt{}, fmt.Errorf("a delivery for push token %q", d.PushToken)
+				}
+				return phone.OpenPrompt(d.Prompt, clk.Now().Add(skew))
+			default:
+				return enroll.PushPrompt{}, errors.New("no push delivered")
+			}
+		}
 	}
-	say("5. The same response replayed is refused, its challenge used up: %v", err)
-	// The refusal counted as a failure; the user's next login resets it.
-	ch, err = svc.BeginChallenge(ctx, user)
+	// What the server saw of the browser that is logging in; the phone
+	// shows it so that the user can tell whether the login is theirs.
+	seen := enroll.PushContext{Action: "Login", IP: "203.0.113.42", Place: "Zürich, CH", Browser: "Firefox on macOS"}
+
+	// 5. Login by push: the page shows a number, the user types it on the phone.
+	preq, err := svc.BeginPush(ctx, user, seen)
 	if err != nil {
 		return fmt.Errorf("step 5: %w", err)
 	}
-	if resp, err = respond(ch.Question); err != nil {
+	say("5. Login by push: the login page shows the number %s and asks the user to type it on the phone", preq.Number)
+	prompt, err := receive()
+	if err != nil {
 		return fmt.Errorf("step 5: the phone: %w", err)
 	}
-	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); err != nil {
-		return fmt.Errorf("step 5: the next login: %w", err)
+	if prompt.Context != seen {
+		return fmt.Errorf("step 5: the phone shows %+v; the server saw %+v", prompt.Context, seen)
 	}
-	say("   (the refusal counted as a failure; the user's next login, with a fresh challenge, succeeds and resets the count)")
+	say("   the phone buzzes and shows: %s? from %s (%s), %s; expires %s",
+		prompt.Context.Action, prompt.Context.IP, prompt.Context.Place, prompt.Context.Browser, prompt.ExpiresAt.Format("15:04:05 MST"))
+	if pst, err := svc.PushStatus(ctx, user, preq.ID); err != nil || pst != authn.PushPending {
+		return fmt.Errorf("step 5: push status %q, %v before the answer; want %q", pst, err, authn.PushPending)
+	}
+	if _, err := svc.FinishPush(ctx, user, preq.ID); !errors.Is(err, authn.ErrPushPending) {
+		return fmt.Errorf("step 5: finishing before the answer gave %v; want %v", err, authn.ErrPushPending)
+	}
+	clk.Advance(5 * time.Second) // the user reads the prompt and types the number
+	answer, err := phone.AnswerPush(prompt, true, preq.Number, clk.Now().Add(skew))
+	if err != nil {
+		return fmt.Errorf("step 5: the phone's answer: %w", err)
+	}
+	if err := svc.AnswerPush(ctx, answer); err != nil { // in a real app: the phone posts its answer
+		return fmt.Errorf("step 5: the server took the answer: %w", err)
+	}
+	say("   the user types %s and approves; the server takes the phone's answer", answer.TypedNumber)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	pst, err := svc.WaitPush(wctx, user, preq.ID, 10*time.Millisecond) // the login page polls
+	cancel()
+	if err != nil || pst != authn.PushApproved {
+		return fmt.Errorf("step 5: push status %q, %v after the answer; want %q", pst, err, authn.PushApproved)
+	}
+	res, err = svc.FinishPush(ctx, user, preq.ID)
+	if err != nil {
+		return fmt.Errorf("step 5: finishing the approved push: %w", err)
+	}
+	if res.Method != authn.MethodPush || res.DeviceID != dev.ID {
+		return fmt.Errorf("step 5: logged in by %q with device %s; want %q with %s", res.Method, res.DeviceID, authn.MethodPush, dev.ID)
+	}
+	say("   the page, polling, sees the push %s (it was %s before the answer); FinishPush logs in %q: method %s, device %q",
+		pst, authn.PushPending, res.User, res.Method, res.DeviceName)
 
-	// 6. Wrong codes until the user is locked.
-	var locked *authn.LockedError
-	for tries := 1; locked == nil; tries++ {
-		if tries > authn.DefaultMaxFailures {
-			return fmt.Errorf("step 6: not locked after %d wrong codes", authn.DefaultMaxFailures)
-		}
-		ch, err := svc.BeginChallenge(ctx, user)
-		if err != nil {
-			return fmt.Errorf("step 6: %w", err)
-		}
-		_, err = svc.FinishChallenge(ctx, user, ch.ID, "00000000")
-		switch {
-		case errors.As(err, &locked):
-			if tries != authn.DefaultMaxFailures {
-				return fmt.Errorf("step 6: wrong code %d locked the user; want %d", tries, authn.DefaultMaxFailures)
-			}
-			say("6. Wrong codes, each on a fresh challenge: wrong code %d locks the user: %v", tries, err)
-		case !errors.Is(err, authn.ErrInvalidCode):
-			return fmt.Errorf("step 6: wrong code %d gave %v; want %v", tries, err, authn.ErrInvalidCode)
-		}
-	}
-	say("   the *authn.LockedError's RetryAfter is %v", locked.RetryAfter)
-	ch, err = svc.BeginChallenge(ctx, user)
+	// 6. A push the user did not start: denied; the page falls back.
+	before, err := svc.LockState(ctx, user)
 	if err != nil {
 		return fmt.Errorf("step 6: %w", err)
 	}
-	if resp, err = respond(ch.Question); err != nil {
-		return fmt.Errorf("step 6: the phone: %w", err)
-	}
-	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); !errors.Is(err, authn.ErrLocked) {
-		return fmt.Errorf("step 6: the right code while locked gave %v; want %v", err, authn.ErrLocked)
-	}
-	say("   while locked, even the right code is refused: %v", err)
-	clk.Advance(locked.RetryAfter + time.Second)
-	ch, err = svc.BeginChallenge(ctx, user)
+	seen.IP, seen.Place = "203.0.113.199", "Lagos, NG"
+	preq, err = svc.BeginPush(ctx, user, seen)
 	if err != nil {
 		return fmt.Errorf("step 6: %w", err)
 	}
+	if prompt, err = receive(); err != nil {
+		return fmt.Errorf("step 6: the phone: %w", err)
+	}
+	if answer, err = phone.AnswerPush(prompt, false, "", clk.Now().Add(skew)); err != nil {
+		return fmt.Errorf("step 6: the phone's answer: %w", err)
+	}
+	if err := svc.AnswerPush(ctx, answer); err != nil {
+		return fmt.Errorf("step 6: the server took the denial: %w", err)
+	}
+	_, err = svc.FinishPush(ctx, user, preq.ID)
+	if !errors.Is(err, authn.ErrPushDenied) {
+		return fmt.Errorf("step 6: finishing the denied push gave %v; want %v", err, authn.ErrPushDenied)
+	}
+	say("6. Push denied: the phone shows a login from %s (%s), which the user did not start, and denies it: %v",
+		prompt.Context.IP, prompt.Context.Place, err)
+	after, err := svc.LockState(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 6: %w", err)
+	}
+	// Step 4's login reset the failures and the approved push added none;
+	// a denial adds none either, so that an attacker's pushes cannot lock
+	// out a user who says no. (Only an approval with a wrong number counts.)
+	if before.Failures != 0 || after.Failures != before.Failures || after.Locked {
+		return fmt.Errorf("step 6: failures %d before the denial, %d (locked %v) after; want 0 and 0", before.Failures, after.Failures, after.Locked)
+	}
+	ch, err = svc.BeginChallenge(ctx, user) // the login page falls back at once
+	if err != nil {
+		return fmt.Errorf("step 6: the fallback: %w", err)
+	}
+	clk.Advance(5 * time.Second) // the user types the question into the phone
 	if resp, err = respond(ch.Question); err != nil {
 		return fmt.Errorf("step 6: the phone: %w", err)
 	}
-	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); err != nil {
-		return fmt.Errorf("step 6: after the lock: %w", err)
+	if res, err = svc.FinishChallenge(ctx, user, ch.ID, resp); err != nil {
+		return fmt.Errorf("step 6: the fallback login: %w", err)
 	}
-	say("   %v later the lock has lifted, and the right code logs in (which resets the failures)", locked.RetryAfter+time.Second)
+	say("   the page falls back to challenge/response: it asks %s, the phone answers %s: logged in with %q by %s",
+		ch.Question, resp, res.DeviceName, res.Method)
+	if _, err = svc.BeginPush(ctx, user, seen); !errors.Is(err, authn.ErrPushUnavailable) {
+		return fmt.Errorf("step 6: a push after the denial gave %v; want %v", err, authn.ErrPushUnavailable)
+	}
+	say("   push is now suspended for %q: %v", user, err)
+	say("   the denial was not a lockout failure: LockState.Failures is %d, as before it", after.Failures)
 
-	// 7. The phone's clock runs three steps fast.
-	skew = 3 * step
+	// 7. The fallback login's response again.
+	_, err = svc.FinishChallenge(ctx, user, ch.ID, resp)
+	if !errors.Is(err, authn.ErrInvalidCode) {
+		return fmt.Errorf("step 7: the replayed response gave %v; want %v", err, authn.ErrInvalidCode)
+	}
+	say("7. The same response replayed is refused, its challenge used up: %v", err)
+	say("   (the response %s that just logged in, in step 6's fallback)", resp)
+	// The refusal counted as a failure; the user's next login resets it.
 	ch, err = svc.BeginChallenge(ctx, user)
 	if err != nil {
 		return fmt.Errorf("step 7: %w", err)
@@ -269,21 +349,81 @@ func run(w io.Writer) error {
 	if resp, err = respond(ch.Question); err != nil {
 		return fmt.Errorf("step 7: the phone: %w", err)
 	}
+	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); err != nil {
+		return fmt.Errorf("step 7: the next login: %w", err)
+	}
+	say("   (the refusal counted as a failure; the user's next login, with a fresh challenge, succeeds and resets the count)")
+
+	// 8. Wrong codes until the user is locked.
+	var locked *authn.LockedError
+	for tries := 1; locked == nil; tries++ {
+		if tries > authn.DefaultMaxFailures {
+			return fmt.Errorf("step 8: not locked after %d wrong codes", authn.DefaultMaxFailures)
+		}
+		ch, err := svc.BeginChallenge(ctx, user)
+		if err != nil {
+			return fmt.Errorf("step 8: %w", err)
+		}
+		_, err = svc.FinishChallenge(ctx, user, ch.ID, "00000000")
+		switch {
+		case errors.As(err, &locked):
+			if tries != authn.DefaultMaxFailures {
+				return fmt.Errorf("step 8: wrong code %d locked the user; want %d", tries, authn.DefaultMaxFailures)
+			}
+			say("8. Wrong codes, each on a fresh challenge: wrong code %d locks the user: %v", tries, err)
+		case !errors.Is(err, authn.ErrInvalidCode):
+			return fmt.Errorf("step 8: wrong code %d gave %v; want %v", tries, err, authn.ErrInvalidCode)
+		}
+	}
+	say("   the *authn.LockedError's RetryAfter is %v", locked.RetryAfter)
+	ch, err = svc.BeginChallenge(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 8: %w", err)
+	}
+	if resp, err = respond(ch.Question); err != nil {
+		return fmt.Errorf("step 8: the phone: %w", err)
+	}
+	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); !errors.Is(err, authn.ErrLocked) {
+		return fmt.Errorf("step 8: the right code while locked gave %v; want %v", err, authn.ErrLocked)
+	}
+	say("   while locked, even the right code is refused: %v", err)
+	clk.Advance(locked.RetryAfter + time.Second)
+	ch, err = svc.BeginChallenge(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 8: %w", err)
+	}
+	if resp, err = respond(ch.Question); err != nil {
+		return fmt.Errorf("step 8: the phone: %w", err)
+	}
+	if _, err = svc.FinishChallenge(ctx, user, ch.ID, resp); err != nil {
+		return fmt.Errorf("step 8: after the lock: %w", err)
+	}
+	say("   %v later the lock has lifted, and the right code logs in (which resets the failures)", locked.RetryAfter+time.Second)
+
+	// 9. The phone's clock runs three steps fast.
+	skew = 3 * step
+	ch, err = svc.BeginChallenge(ctx, user)
+	if err != nil {
+		return fmt.Errorf("step 9: %w", err)
+	}
+	if resp, err = respond(ch.Question); err != nil {
+		return fmt.Errorf("step 9: the phone: %w", err)
+	}
 	_, err = svc.FinishChallenge(ctx, user, ch.ID, resp)
 	var resync *authn.ResyncError
 	if !errors.As(err, &resync) {
-		return fmt.Errorf("step 7: a phone 3 steps fast gave %v; want a %T", err, resync)
+		return fmt.Errorf("step 9: a phone 3 steps fast gave %v; want a %T", err, resync)
 	}
-	say("7. The phone's clock now runs %v (3 steps) fast. Its answer is refused: %v", skew, err)
+	say("9. The phone's clock now runs %v (3 steps) fast. Its answer is refused: %v", skew, err)
 	if resp, err = respond(resync.Next.Question); err != nil {
-		return fmt.Errorf("step 7: the phone: %w", err)
+		return fmt.Errorf("step 9: the phone: %w", err)
 	}
 	res, err = svc.FinishChallenge(ctx, user, resync.Next.ID, resp)
 	if err != nil {
-		return fmt.Errorf("step 7: the resync challenge: %w", err)
+		return fmt.Errorf("step 9: the resync challenge: %w", err)
 	}
 	if res.Drift != 3 {
-		return fmt.Errorf("step 7: logged in with drift %d; want 3", res.Drift)
+		return fmt.Errorf("step 9: logged in with drift %d; want 3", res.Drift)
 	}
 	say("   it answers the next challenge, %s, with %s: logged in, and the server now expects the phone at drift %d", resync.Next.Question, resp, res.Drift)
 	say("Done: every step turned out as expected.")
