@@ -1377,12 +1377,20 @@ func (p *phone) respond(t *testing.T, question string) string {
 // completed and paired on the other.
 func (c *cluster) enroll(t *testing.T, user string, proof *authn.Proof) (*phone, authn.Device) {
 	t.Helper()
+	return c.enrollPhone(t, user, proof, "")
+}
+
+// enrollPhone is enroll for a phone with the OS push token pushToken
+// ("": no push).
+func (c *cluster) enrollPhone(t *testing.T, user string, proof *authn.Proof, pushToken string) (*phone, authn.Device) {
+	t.Helper()
 	ctx := t.Context()
 	offer, err := c.svc[0].StartActivation(ctx, user, proof)
 	require.NoError(t, err)
 	o, err := enroll.ParseOffer(offer.URI())
 	require.NoError(t, err)
-	cred, req, err := enroll.Activate(o, enroll.DeviceInfo{InstallID: "install-" + rand.Text(), Name: "phone", Platform: "android", Integrity: enroll.Intact}, c.clock.Now())
+	cred, req, err := enroll.Activate(o, enroll.DeviceInfo{InstallID: "install-" + rand.Text(), Name: "phone", Platform: "android", Integrity: enroll.Intact,
+		PushToken: pushToken}, c.clock.Now())
 	require.NoError(t, err)
 	act, err := c.svc[1].CompleteActivation(ctx, req)
 	require.NoError(t, err)
