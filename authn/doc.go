@@ -113,6 +113,15 @@
 // Every failure of push falls back to challenge/response (see the
 // example), which is always available.
 //
+// Transactions. [Service.BeginTransaction] binds a challenge to a
+// transaction's canonical bytes and a fresh server nonce: the phone shows
+// the transaction and computes the question itself (a hash, under its own
+// suite and its own transaction key), so a typed 6-digit question never
+// approves a transaction, a login response never finishes a transaction
+// challenge nor the reverse (the kind enters every tag), and the same
+// details signed twice need two approvals. FinishTransaction returns the
+// transaction that was signed: execute that, not a copy kept elsewhere.
+//
 // Phishing. A real-time phishing proxy that relays the question to the
 // victim and the answer to the server defeats challenge/response, as it
 // defeats every factor a person types; and with push, the proxy's own

@@ -90,14 +90,15 @@ func (m Method) AMR() string {
 
 // Result is a second-factor success.
 type Result struct {
-	User       string
-	DeviceID   string
-	DeviceName string
-	Method     Method
-	Step       uint64 // the time step the device answered for
-	Drift      int    // the device's drift, in steps, as now stored
-	At         time.Time
-	Proof      *Proof // a step-up proof from this success, valid for ProofTTL
+	User        string
+	DeviceID    string
+	DeviceName  string
+	Method      Method
+	Step        uint64 // the time step the device answered for
+	Drift       int    // the device's drift, in steps, as now stored
+	At          time.Time
+	Proof       *Proof              // a step-up proof from this success, valid for ProofTTL
+	Transaction *enroll.Transaction // the transaction signed, for FinishTransaction
 }
 
 // Device is a device as the Service shows it: no secret.
@@ -162,21 +163,35 @@ func (s *Service) openRoot(d DeviceRecord) (enroll.Secret, error) {
 	return enroll.Secret(b), nil
 }
 
+// challengeKind is what a challenge is for: a login or a transaction.
+// The kind enters every tag, so that a response of one kind never
+// matches a challenge of the other, even with the same ID.
+type challengeKind struct {
+	tag   byte
+	suite challenge.Suite
+	key   func(root enroll.Secret) enroll.Secret
+}
+
+func (s *Service) login() challengeKind {
+	return challengeKind{tag: 1, suite: s.cfg.Suite, key: func(r enroll.Secret) enroll.Secret { return enroll.OCRAKey(r, s.cfg.Suite) }}
+}
+
+var transactionKind = challengeKind{tag: 2, suite: enroll.TransactionSuite, key: enroll.TransactionKey}
+
 // tagMAC is the keyed MAC the store compares: HMAC-SHA256 under the
-// keyring's tag key of the challenge ID and the canonical response,
-// truncated to 128 bits.
-func (s *Service) tagMAC(challengeID, response string) [16]byte {
+// keyring's tag key of the kind, the challenge ID and the canonical
+// response, truncated to 128 bits.
+func (s *Service) tagMAC(kind byte, challengeID, response string) [16]byte {
 	var buf [sha256.Size]byte
-	var idLen [1]byte
-	idLen[0] = byte(len(challengeID))
-	sum := s.macs.primary[purposeTag].sum(buf[:0], []byte("keyline/v1/tag"), idLen[:], []byte(challengeID), []byte(response))
+	hdr := [2]byte{kind, byte(len(challengeID))}
+	sum := s.macs.primary[purposeTag].sum(buf[:0], []byte("keyline/v1/tag"), hdr[:], []byte(challengeID), []byte(response))
 	var out [16]byte
 	copy(out[:], sum)
 	return out
 }
 
-func (s *Service) serverStep(t time.Time) uint64 {
-	return uint64(t.Unix()) / uint64(s.cfg.Suite.TimeStep()/time.Second)
+func serverStep(suite challenge.Suite, t time.Time) uint64 {
+	return uint64(t.Unix()) / uint64(suite.TimeStep()/time.Second)
 }
 
 func (s *Service) lockPolicy() LockPolicy {
@@ -203,7 +218,7 @@ func (s *Service) BeginChallenge(ctx context.Context, user string) (Challenge, e
 		if err != nil {
 			return Challenge{}, err
 		}
-		ch, err := s.issue(ctx, user, st.Epoch, devs, "", 0, s.cfg.ChallengeTTL, now)
+		ch, err := s.issue(ctx, s.login(), user, st.Epoch, devs, issueOptions{life: s.cfg.ChallengeTTL}, now)
 		if !errors.Is(err, errEpochMoved) {
 			return ch, err
 		}
@@ -214,23 +229,32 @@ func (s *Service) BeginChallenge(ctx context.Context, user string) (Challenge, e
 // errEpochMoved: the user's devices changed while a challenge was made.
 var errEpochMoved = errors.New("authn: the user's epoch moved")
 
-// issue draws a question and stores the challenge, live for life, with
-// its tags. With resync set, only that device is tagged, at drift
-// resyncDrift, and a response must match exactly.
-func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []DeviceRecord, resync string, resyncDrift int, life time.Duration, now time.Time) (Challenge, error) {
+// issueOptions are the parts of a challenge beyond its kind and user.
+type issueOptions struct {
+	life        time.Duration
+	question    string // fixed (a transaction's); "" draws one
+	payload     []byte // kept with the challenge (a transaction's nonce and bytes)
+	resync      string // only this device, at drift resyncDrift, matching exactly
+	resyncDrift int
+}
+
+// issue draws a question (or takes o.question) and stores the challenge,
+// live for o.life, with its tags.
+func (s *Service) issue(ctx context.Context, kind challengeKind, user string, epoch uint64, devs []DeviceRecord, o issueOptions, now time.Time) (Challenge, error) {
+	resync, resyncDrift := o.resync, o.resyncDrift
 	window := s.cfg.Window
 	if resync != "" {
 		window = 0
 	}
-	expires := now.Add(life)
-	first, last := s.serverStep(now), s.serverStep(expires)
-	step := s.cfg.Suite.TimeStep()
+	expires := now.Add(o.life)
+	first, last := serverStep(kind.suite, now), serverStep(kind.suite, expires)
+	step := kind.suite.TimeStep()
 	lim := ChallengeLimits{
 		Outstanding: s.cfg.ChallengeBudget.Outstanding,
 		PerMinute:   s.cfg.ChallengeBudget.PerMinute,
 		// A question is not reissued while an answer to it could still be
 		// accepted: the TTL and the window either side.
-		Horizon: life + time.Duration(2*(s.cfg.Window+1))*step,
+		Horizon: o.life + time.Duration(2*(s.cfg.Window+1))*step,
 	}
 	type keyed struct {
 		id    string
@@ -256,9 +280,9 @@ func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []D
 		if err != nil {
 			return Challenge{}, fmt.Errorf("authn: device secret does not open: %w", err)
 		}
-		k := enroll.OCRAKey(root, s.cfg.Suite)
+		k := kind.key(root)
 		clear(root)
-		v, err := challenge.NewVerifier(s.cfg.Suite, k)
+		v, err := challenge.NewVerifier(kind.suite, k)
 		k.Zero()
 		if err != nil {
 			return Challenge{}, err
@@ -273,9 +297,13 @@ func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []D
 		}
 	}
 	for range 8 { // a question reused within the horizon is drawn again
-		c := ChallengeRecord{ID: newID(), User: user, Question: s.cfg.Suite.NewQuestion(), Epoch: epoch,
-			Window: window, IssuedAt: now, ExpiresAt: expires, Resync: resync, ResyncDrift: resyncDrift, Names: names}
-		rl := s.cfg.Suite.ResponseLen()
+		q := o.question
+		if q == "" {
+			q = kind.suite.NewQuestion()
+		}
+		c := ChallengeRecord{ID: newID(), User: user, Question: q, Epoch: epoch, Window: window, IssuedAt: now,
+			ExpiresAt: expires, Resync: resync, ResyncDrift: resyncDrift, Names: names, Payload: o.payload}
+		rl := kind.suite.ResponseLen()
 		for _, kv := range verifiers {
 			lo := int64(first) + int64(kv.drift) - int64(window)
 			hi := int64(last) + int64(kv.drift) + int64(window)
@@ -289,7 +317,7 @@ func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []D
 				return Challenge{}, err
 			}
 			for i := 0; i*rl < len(resp); i++ {
-				t := Tag{MAC: s.tagMAC(c.ID, string(resp[i*rl:(i+1)*rl])), Device: kv.id, Step: centre + uint64(i), Drift: kv.drift}
+				t := Tag{MAC: s.tagMAC(kind.tag, c.ID, string(resp[i*rl:(i+1)*rl])), Device: kv.id, Step: centre + uint64(i), Drift: kv.drift}
 				if kv.id != "" {
 					c.Tags = append(c.Tags, t)
 				}
@@ -327,30 +355,37 @@ func (s *Service) issue(ctx context.Context, user string, epoch uint64, devs []D
 // used; a success resets the failures. See the package documentation for
 // what each error means for the challenge and the user.
 func (s *Service) FinishChallenge(ctx context.Context, user, id, response string) (Result, error) {
+	r, _, err := s.finish(ctx, s.login(), user, id, response)
+	return r, err
+}
+
+// finish is FinishChallenge for a kind; it also returns the challenge's
+// payload.
+func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, response string) (Result, []byte, error) {
 	if err := checkUser(user); err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	now := s.now()
-	canon, perr := s.cfg.Suite.CanonicalResponse(response)
+	canon, perr := kind.suite.CanonicalResponse(response)
 	var mac [16]byte // a malformed response is counted, and matches nothing
 	if len(id) > 64 {
 		id = id[:64] // IDs are 32 hex digits; a longer one names nothing
 	}
 	if perr == nil {
-		mac = s.tagMAC(id, canon)
+		mac = s.tagMAC(kind.tag, id, canon)
 	}
-	serverStep := s.serverStep(now)
+	serverStep := serverStep(kind.suite, now)
 	res, err := s.store.Attempt(ctx, user, id, mac, serverStep, s.lockPolicy(), now)
 	if err != nil {
-		return Result{}, storeErr(err)
+		return Result{}, nil, storeErr(err)
 	}
 	switch res.Outcome {
 	case AttemptLocked:
 		s.event(ctx, "login_refused", user, "", "locked")
-		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
+		return Result{}, nil, &LockedError{RetryAfter: res.RetryAfter}
 	case AttemptExpired:
 		s.event(ctx, "login_failed", user, "", "expired")
-		return Result{}, ErrExpired
+		return Result{}, nil, ErrExpired
 	}
 	if res.Outcome == AttemptMatch || res.Outcome == AttemptMismatch {
 		// One response compared with what the devices could answer.
@@ -358,13 +393,13 @@ func (s *Service) FinishChallenge(ctx context.Context, user, id, response string
 	}
 	// failed reports a failure; if it locked the user, the error says so
 	// too.
-	failed := func(reason string, err error) (Result, error) {
+	failed := func(reason string, err error) (Result, []byte, error) {
 		s.event(ctx, "login_failed", user, "", reason)
 		if res.RetryAfter > 0 {
 			s.event(ctx, "user_locked", user, "", "failures")
-			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: err}
+			return Result{}, nil, &LockedError{RetryAfter: res.RetryAfter, cause: err}
 		}
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	switch res.Outcome {
 	case AttemptNoChallenge:
@@ -378,16 +413,19 @@ func (s *Service) FinishChallenge(ctx context.Context, user, id, response string
 		// A drifted phone is looked for even when this failure locked the
 		// user: otherwise a phone whose clock ran off after a lock could
 		// never resynchronise. Its next challenge then outlives the lock.
+		if kind.tag != s.login().tag {
+			return failed("mismatch", ErrInvalidCode) // transactions are never resynchronised
+		}
 		if rerr := s.tryResync(ctx, user, res.Challenge, canon, res.RetryAfter, now); rerr != nil {
 			if res.RetryAfter > 0 {
 				s.event(ctx, "user_locked", user, "", "failures")
 			}
-			return Result{}, rerr
+			return Result{}, nil, rerr
 		}
 		return failed("mismatch", ErrInvalidCode)
 	case AttemptMatch:
 	default:
-		return Result{}, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
+		return Result{}, nil, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
 	}
 	t := res.Match
 	drift := int(int64(t.Step) - int64(serverStep))
@@ -398,20 +436,20 @@ func (s *Service) FinishChallenge(ctx context.Context, user, id, response string
 		// login fails, but it is not the user's doing, so no failure is
 		// counted.
 		s.event(ctx, "login_failed", user, t.Device, "device_gone")
-		return Result{}, ErrInvalidCode
+		return Result{}, nil, ErrInvalidCode
 	case errors.Is(err, ErrStoreConflict):
 		st, ferr := s.store.RecordFailure(ctx, user, s.lockPolicy(), now)
 		if ferr != nil {
-			return Result{}, storeErr(ferr)
+			return Result{}, nil, storeErr(ferr)
 		}
 		s.event(ctx, "login_failed", user, t.Device, "replay")
 		if now.Before(st.LockedUntil) {
 			s.event(ctx, "user_locked", user, "", "failures")
-			return Result{}, &LockedError{RetryAfter: st.LockedUntil.Sub(now), cause: ErrReplay}
+			return Result{}, nil, &LockedError{RetryAfter: st.LockedUntil.Sub(now), cause: ErrReplay}
 		}
-		return Result{}, ErrReplay
+		return Result{}, nil, ErrReplay
 	case err != nil:
-		return Result{}, storeErr(err)
+		return Result{}, nil, storeErr(err)
 	}
 	name := res.Challenge.Names[t.Device]
 	if res.Challenge.Resync != "" {
@@ -420,7 +458,7 @@ func (s *Service) FinishChallenge(ctx context.Context, user, id, response string
 	s.event(ctx, "login_succeeded", user, t.Device, "")
 	r := Result{User: user, DeviceID: t.Device, DeviceName: name, Method: MethodChallenge, Step: t.Step, Drift: drift, At: now}
 	r.Proof = s.newProof(user, MethodChallenge, now)
-	return r, nil
+	return r, res.Challenge.Payload, nil
 }
 
 // tryResync looks for the response in the wide resync window of each
@@ -436,7 +474,7 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 	if err != nil {
 		return err
 	}
-	serverStep := s.serverStep(now)
+	serverStep := serverStep(s.cfg.Suite, now)
 	for _, d := range devs {
 		root, err := s.openRoot(d)
 		if err != nil {
@@ -455,7 +493,7 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 			continue
 		}
 		drift := int(int64(m.Step) - int64(serverStep))
-		next, err := s.issue(ctx, user, ch.Epoch, []DeviceRecord{d}, d.ID, drift, s.cfg.ChallengeTTL+locked, now)
+		next, err := s.issue(ctx, s.login(), user, ch.Epoch, []DeviceRecord{d}, issueOptions{life: s.cfg.ChallengeTTL + locked, resync: d.ID, resyncDrift: drift}, now)
 		if errors.Is(err, errEpochMoved) {
 			return nil // a device was revoked meanwhile: no resync
 		}

@@ -101,6 +101,9 @@ type ChallengeRecord struct {
 	Attempts  int
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// Payload is kept with the challenge and returned with a match: a
+	// transaction's nonce and canonical bytes.
+	Payload []byte
 	// Names are the devices' names when the challenge was issued, for
 	// the Result (so that a login reads no device record).
 	Names map[string]string

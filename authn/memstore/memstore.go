@@ -338,6 +338,7 @@ func cloneChallenge(ch *authn.ChallengeRecord) authn.ChallengeRecord {
 	c := *ch
 	c.Tags = slices.Clone(ch.Tags)
 	c.Names = maps.Clone(ch.Names)
+	c.Payload = bytes.Clone(ch.Payload)
 	return c
 }
 
@@ -708,6 +709,7 @@ func (s *Store) Attempt(_ context.Context, user, challengeID string, mac [16]byt
 	res.Challenge = *ch
 	res.Challenge.Tags = nil // the caller needs the question and epoch, not the tags
 	res.Challenge.Names = maps.Clone(ch.Names)
+	res.Challenge.Payload = bytes.Clone(ch.Payload)
 	match := -1
 	for i, t := range ch.Tags {
 		eq := subtle.ConstantTimeCompare(mac[:], t.MAC[:])
