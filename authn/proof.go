@@ -4,6 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -51,4 +54,29 @@ func (s *Service) checkProof(user string, p *Proof, now time.Time) error {
 		return ErrProofRequired
 	}
 	return nil
+}
+
+// String describes the proof without its MAC: a proof is a bearer token
+// for ProofTTL, so it is never printed whole.
+func (p Proof) String() string {
+	return fmt.Sprintf("authn.Proof{User: %q, Method: %s, At: %s, KeyID: %q, MAC: [redacted]}",
+		p.User, p.Method, p.At.UTC().Format(time.RFC3339), p.KeyID)
+}
+
+// GoString is String.
+func (p Proof) GoString() string { return p.String() }
+
+// Format prints String for every verb.
+func (p Proof) Format(f fmt.State, _ rune) { fmt.Fprint(f, p.String()) }
+
+// LogValue describes the proof to slog without its MAC.
+func (p Proof) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("user", p.User), slog.String("method", string(p.Method)),
+		slog.Time("at", p.At), slog.String("key_id", p.KeyID))
+}
+
+// MarshalJSON refuses: a proof is kept server-side (in the user's session
+// store), never serialised by accident.
+func (p Proof) MarshalJSON() ([]byte, error) {
+	return nil, errors.New("authn: a Proof is not serialised; keep it server-side")
 }

@@ -29,6 +29,18 @@ type Service struct {
 	macs  *macKeys
 }
 
+// String names the Service without its keys or store.
+func (s *Service) String() string { return fmt.Sprintf("authn.Service{Issuer: %q}", s.cfg.Issuer) }
+
+// GoString is String.
+func (s *Service) GoString() string { return s.String() }
+
+// Format prints String for every verb.
+func (s *Service) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
+
+// LogValue names the Service to slog.
+func (s *Service) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // Sealed record kinds (associated data of Keyring.Seal).
 const (
 	kindDeviceRoot = "device-root"

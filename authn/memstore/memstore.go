@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -40,6 +41,13 @@ type budget struct {
 }
 
 var _ authn.Store = (*Store)(nil)
+
+// String describes the store without its records (sealed secrets and
+// MACs are not for printing either).
+func (s *Store) String() string { return "memstore.Store" }
+
+// Format prints String for every verb.
+func (s *Store) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 
 // New returns an empty store.
 func New() *Store {
