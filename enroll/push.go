@@ -466,8 +466,9 @@ func pushStepAt(t time.Time) (uint64, bool) {
 //
 // The answer binds the prompt's request ID and nonce, the hash of the
 // context the phone showed, the decision, the typed number and the time
-// step. TxResponse is left empty: the transaction response is computed
-// elsewhere, and the MAC must then be made again over it.
+// step. When the prompt carries a transaction, an approval also signs it:
+// TxResponse is the OCRA response over the transaction suite, with the
+// prompt's nonce as the server nonce, and the MAC covers it.
 func (c *Credential) AnswerPush(p PushPrompt, approve bool, typedNumber string, now time.Time) (PushAnswer, error) {
 	if !c.confirmed {
 		return PushAnswer{}, ErrUnconfirmed
@@ -496,6 +497,19 @@ func (c *Credential) AnswerPush(p PushPrompt, approve bool, typedNumber string, 
 		TypedNumber: typedNumber,
 		Step:        step,
 	}
+	if approve && len(p.Transaction) > 0 {
+		// The prompt carries a transaction: the approval is also its
+		// signature, the OCRA response over the transaction suite with the
+		// prompt's nonce as the server nonce (PROTOCOL.md, section 9) — the
+		// same check as a transaction signed from a QR code.
+		tx, err := ParseTransaction(p.Transaction)
+		if err != nil {
+			return PushAnswer{}, wrap(ErrInvalidInput, "push prompt: transaction: %v", err)
+		}
+		if a.TxResponse, err = c.RespondTransaction(p.Nonce, tx, now); err != nil {
+			return PushAnswer{}, err
+		}
+	}
 	a.MAC = answerMAC(c.keys.Push, a)
 	return a, nil
 }
@@ -521,8 +535,9 @@ func (c *Credential) AnswerPush(p PushPrompt, approve bool, typedNumber string, 
 //   - accept one answer per request, whatever it says: VerifyPushAnswer
 //     remembers nothing, and verifies the same answer again, so the store
 //     must take the request once;
-//   - check a.TxResponse when the prompt carried a transaction (not done
-//     here yet).
+//   - when the prompt carried a transaction, check a.TxResponse as a
+//     transaction response (package authn does it with the same tags as
+//     a transaction signed from a QR code).
 func VerifyPushAnswer(keys Keys, p PushPrompt, a PushAnswer, now time.Time, maxSkew time.Duration) error {
 	if len(keys.Push) != sha256.Size {
 		return wrap(ErrInvalidInput, "push key is not 32 bytes")

@@ -33,7 +33,7 @@ func FuzzOpenPrompt(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1})
 	q := p
-	q.Transaction = []byte("tx")
+	q.Transaction, _ = txWithdrawal.Canonical()
 	q.Context = PushContext{Action: "Payment", IP: "2001:db8::1"}
 	if w, err := SealPrompt(c.keys, q); err == nil {
 		f.Add(w)

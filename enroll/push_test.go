@@ -48,7 +48,7 @@ func pushPromptFor(e Enrollment, id string) PushPrompt {
 func TestPushRoundTrip(t *testing.T) {
 	c, e, keys := pushConfirmed(t)
 	p := pushPromptFor(e, "req-1")
-	p.Transaction = []byte("opaque canonical transaction")
+	p.Transaction = mustCanonical(t, txWithdrawal)
 	wire, err := SealPrompt(keys, p)
 	require.NoError(t, err)
 
@@ -468,7 +468,7 @@ func TestPushAnswerJSON(t *testing.T) {
 func TestPushNothingPrintsKeys(t *testing.T) {
 	c, e, keys := pushConfirmed(t)
 	p := pushPromptFor(e, "req-1")
-	p.Transaction = []byte("tx")
+	p.Transaction = mustCanonical(t, txWithdrawal)
 	wire, err := SealPrompt(keys, p)
 	require.NoError(t, err)
 	opened, err := c.OpenPrompt(wire, t0)
@@ -565,8 +565,8 @@ var pushVecInputs = []pushVector{
 		Issuer:     "Börse AG", User: "8f14e45f", DeviceID: "fedcba98765432100123456789abcdef",
 		RequestID: "tx_0001.b~", Nonce: "00000000000000000000000000000001",
 		Action: "Payment", IP: "2001:db8::1", Place: "", Browser: "Safari on iOS",
-		Transaction: "6f70617175652074726164696e67207472616e73616374696f6e20627974657321",
-		ExpiresAt:   1800000300, Time: 1800000029, Approve: true, TypedNumber: "07", TxResponse: "20945571",
+		Transaction: "6b65796c696e652f76312f7478010100000001010200000008000000000001e240030000000345555204000000085531323334353637050000001644453839333730343030343430353332303133303030060000000c416461204c6f76656c6163650a0000000a52656e74204d61726368",
+		ExpiresAt:   1800000300, Time: 1800000029, Approve: true, TypedNumber: "07", TxResponse: "16135181",
 	}},
 	{Name: "login denied, no number, minimal context", Input: pushVecInput{
 		RootSecret: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
@@ -696,10 +696,8 @@ func pushByPackage(t *testing.T, in pushVecInput) pushVecOutput {
 	require.Equal(t, p, opened)
 	a, err := c.AnswerPush(opened, in.Approve, in.TypedNumber, now)
 	require.NoError(t, err)
-	if in.TxResponse != "" {
-		a.TxResponse = in.TxResponse
-		a.MAC = answerMAC(c.keys.Push, a)
-	}
+	// An approval of a prompt with a transaction signs it.
+	require.Equal(t, in.TxResponse, a.TxResponse)
 	require.NoError(t, VerifyPushAnswer(keys, p, a, now, 0))
 	js, err := json.Marshal(a)
 	require.NoError(t, err)
@@ -754,4 +752,11 @@ func TestPushVectors(t *testing.T) {
 		keys := DeriveKeys(Secret(mustHex(t, v.Input.RootSecret)), challenge.MustParseSuite(v.Input.Suite))
 		require.NoError(t, VerifyPushAnswer(keys, pushVecPrompt(t, v.Input), a, time.Unix(v.Input.Time, 0), 0))
 	}
+}
+
+func mustCanonical(t testing.TB, tx Transaction) []byte {
+	t.Helper()
+	b, err := tx.Canonical()
+	require.NoError(t, err)
+	return b
 }
