@@ -132,6 +132,24 @@ func pushUnavailable(reason string) error {
 // saw: action, IP, place, browser) and asks the user to type the number.
 // At most 3 pushes per 15 minutes per user.
 func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext) (PushRequest, error) {
+	return s.beginPush(ctx, user, pc, nil)
+}
+
+// BeginTransactionPush asks the user's phones to approve and sign a
+// transaction: the prompt carries the transaction, the phone shows it,
+// and an approval (with the typed number) carries the OCRA response over
+// the transaction suite, with the prompt's nonce as the server nonce. The
+// response is checked by the same tags as a transaction signed from a QR
+// code (BeginTransaction), counted before it is checked; FinishPush then
+// returns the transaction in its Result.
+func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx enroll.Transaction, pc enroll.PushContext) (PushRequest, error) {
+	if _, err := tx.Canonical(); err != nil {
+		return PushRequest{}, err
+	}
+	return s.beginPush(ctx, user, pc, &tx)
+}
+
+func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *enroll.Transaction) (PushRequest, error) {
 	if err := checkUser(user); err != nil {
 		return PushRequest{}, err
 	}
@@ -180,6 +198,23 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 		Context: [4]string{pc.Action, pc.IP, pc.Place, pc.Browser}, State: PushPending, Epoch: st.Epoch,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.PushTTL).Truncate(time.Second)}
 	rand.Read(rec.Nonce)
+	if tx != nil {
+		// The transaction challenge, keyed to the prompt's nonce.
+		canon, err := tx.Canonical()
+		if err != nil {
+			return PushRequest{}, err
+		}
+		q, err := enroll.TransactionQuestion(rec.Nonce, *tx)
+		if err != nil {
+			return PushRequest{}, err
+		}
+		payload := append(append([]byte{byte(len(rec.Nonce))}, rec.Nonce...), canon...)
+		ch, err := s.issue(ctx, transactionKind, user, st.Epoch, push, issueOptions{life: s.cfg.PushTTL, question: q, payload: payload}, now)
+		if err != nil {
+			return PushRequest{}, err
+		}
+		rec.Transaction, rec.Challenge = canon, ch.ID
+	}
 	prompts := make([][]byte, len(push))
 	for i, d := range push {
 		rec.Devices = append(rec.Devices, d.ID)
@@ -212,8 +247,8 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // promptOf is the prompt a device of rec is shown.
 func (s *Service) promptOf(rec PushRecord, deviceID string) enroll.PushPrompt {
 	return enroll.PushPrompt{RequestID: rec.ID, Nonce: rec.Nonce, Issuer: s.cfg.Issuer, User: rec.User, DeviceID: deviceID,
-		Context:   enroll.PushContext{Action: rec.Context[0], IP: rec.Context[1], Place: rec.Context[2], Browser: rec.Context[3]},
-		ExpiresAt: rec.ExpiresAt}
+		Context:     enroll.PushContext{Action: rec.Context[0], IP: rec.Context[1], Place: rec.Context[2], Browser: rec.Context[3]},
+		Transaction: rec.Transaction, ExpiresAt: rec.ExpiresAt}
 }
 
 // deviceKeys unseals a device's root secret and derives its keys.
@@ -328,6 +363,18 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 		s.retract(ctx, rec, device)
 		return ErrWrongNumber
 	}
+	if rec.Challenge != "" {
+		// A transaction push: the approval must also be the signature,
+		// checked like any transaction response (counted, take-once).
+		if _, _, err := s.finish(ctx, transactionKind, rec.User, rec.Challenge, a.TxResponse); err != nil {
+			if _, serr := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
+				return s.pushStateErr(serr)
+			}
+			s.event(ctx, "push_failed", rec.User, device, "transaction_signature")
+			s.retract(ctx, rec, device)
+			return err
+		}
+	}
 	if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
 		return s.pushStateErr(err)
 	}
@@ -430,6 +477,13 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 	r := Result{User: user, DeviceID: rec.Answered, Method: MethodPush, At: now}
 	if d, err := s.store.Device(ctx, user, rec.Answered); err == nil {
 		r.DeviceName = d.Name
+	}
+	if len(rec.Transaction) > 0 {
+		tx, err := enroll.ParseTransaction(rec.Transaction)
+		if err != nil {
+			return Result{}, fmt.Errorf("authn: stored transaction does not parse: %w", err)
+		}
+		r.Transaction = &tx
 	}
 	r.Proof = s.newProof(user, MethodPush, now)
 	return r, nil

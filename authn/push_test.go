@@ -192,3 +192,61 @@ func TestPushCancelAndExpiry(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, pending)
 }
+
+func TestTransactionPush(t *testing.T) {
+	ctx := context.Background()
+	e, n := pushEnv(t)
+	p, dev := e.enrollPhone(t, "alice", nil)
+	req, err := e.svc.BeginTransactionPush(ctx, "alice", withdrawal, enroll.PushContext{Action: "Withdrawal", IP: "203.0.113.7"})
+	require.NoError(t, err)
+	pr := receive(t, n, p, e.clock.Now())
+	shown, err := enroll.ParseTransaction(pr.Transaction)
+	require.NoError(t, err)
+	require.Equal(t, withdrawal, shown, "the phone shows the transaction the server will execute")
+
+	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
+	require.NoError(t, err)
+	require.NotEmpty(t, a.TxResponse)
+	require.NoError(t, e.svc.AnswerPush(ctx, a))
+	res, err := e.svc.FinishPush(ctx, "alice", req.ID)
+	require.NoError(t, err)
+	require.Equal(t, dev.ID, res.DeviceID)
+	require.NotNil(t, res.Transaction)
+	require.Equal(t, withdrawal, *res.Transaction)
+
+	// A phone that signed something else: the approval fails, and counts.
+	req, err = e.svc.BeginTransactionPush(ctx, "alice", withdrawal, enroll.PushContext{Action: "Withdrawal"})
+	require.NoError(t, err)
+	pr = receive(t, n, p, e.clock.Now())
+	altered := withdrawal
+	altered.Amount++
+	pr.Transaction, err = altered.Canonical()
+	require.NoError(t, err)
+	a, err = p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
+	require.NoError(t, err)
+	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrInvalidCode)
+	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
+	require.Error(t, err)
+}
+
+// An approval not finished in time, or whose device was revoked, does
+// not log in.
+func TestApprovedPushExpires(t *testing.T) {
+	ctx := context.Background()
+	e, n := pushEnv(t)
+	p, dev := e.enrollPhone(t, "alice", nil)
+	ch, err := e.svc.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	res, err := e.svc.FinishChallenge(ctx, "alice", ch.ID, p.respond(t, ch.Question))
+	require.NoError(t, err)
+
+	req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+	pr := receive(t, n, p, e.clock.Now())
+	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
+	require.NoError(t, err)
+	require.NoError(t, e.svc.AnswerPush(ctx, a))
+	require.NoError(t, e.svc.RevokeDevice(ctx, "alice", dev.ID, res.Proof))
+	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
+	require.ErrorIs(t, err, authn.ErrExpired)
+}

@@ -146,17 +146,22 @@ const (
 // PushRecord is a push request: what was shown on the login page (the
 // number) and what each notified device is asked to approve.
 type PushRecord struct {
-	ID        string
-	User      string
-	Number    string // the 2 digits the login page shows
-	Nonce     []byte
-	Context   [4]string // action, IP, place, browser, as the server saw them
-	Devices   []string  // the devices notified
-	State     PushState
-	Answered  string // the device that answered
-	Epoch     uint64 // the user's epoch when it was made; a revocation voids it
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	ID       string
+	User     string
+	Number   string // the 2 digits the login page shows
+	Nonce    []byte
+	Context  [4]string // action, IP, place, browser, as the server saw them
+	Devices  []string  // the devices notified
+	State    PushState
+	Answered string // the device that answered
+	Epoch    uint64 // the user's epoch when it was made; a revocation voids it
+	// Transaction, for a transaction push: its canonical bytes (signed
+	// with Nonce as the server nonce) and the transaction challenge that
+	// checks the signature.
+	Transaction []byte
+	Challenge   string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
 }
 
 // ChallengeLimits bound issuance for one user.
@@ -388,9 +393,10 @@ type Store interface {
 	// PutPush stores a new push request.
 	PutPush(ctx context.Context, p PushRecord, now time.Time) error
 
-	// Push returns a push request by ID; a pending one past its expiry,
-	// or whose epoch is no longer the user's, reads as PushExpired.
-	// ErrStoreNotFound if there is none.
+	// Push returns a push request by ID; a pending or approved one past
+	// its expiry, or whose epoch is no longer the user's, reads as
+	// PushExpired (an approval must be finished in time, and a revocation
+	// voids it). ErrStoreNotFound if there is none.
 	Push(ctx context.Context, id string, now time.Time) (PushRecord, error)
 
 	// PendingPushes returns the live, pending push requests that notified
@@ -400,7 +406,8 @@ type Store interface {
 	// SetPushState moves a push request from one state to another, by
 	// compare-and-set, recording the device that answered (if any): the
 	// step that makes an answer, a FinishPush or a cancellation
-	// take-once. A pending request past its expiry or epoch cannot move.
+	// take-once. A pending or approved request past its expiry or epoch
+	// cannot move.
 	// ErrStoreConflict if the request is not in state from;
 	// ErrStoreNotFound if there is none for that user.
 	SetPushState(ctx context.Context, user, id string, from, to PushState, device string, now time.Time) (PushRecord, error)

@@ -70,13 +70,15 @@ func clonePush(p *authn.PushRecord) authn.PushRecord {
 	c := *p
 	c.Nonce = bytes.Clone(p.Nonce)
 	c.Devices = slices.Clone(p.Devices)
+	c.Transaction = bytes.Clone(p.Transaction)
 	return c
 }
 
-// expirePush marks a pending push past its expiry, or from an old epoch,
-// as expired.
+// expirePush marks a pending or approved push past its expiry, or from an
+// old epoch, as expired.
 func (s *Store) expirePush(p *authn.PushRecord, now time.Time) {
-	if p.State == authn.PushPending && (!now.Before(p.ExpiresAt) || s.user(p.User).Epoch != p.Epoch) {
+	live := p.State == authn.PushPending || p.State == authn.PushApproved
+	if live && (!now.Before(p.ExpiresAt) || s.user(p.User).Epoch != p.Epoch) {
 		p.State = authn.PushExpired
 	}
 }
