@@ -97,11 +97,7 @@ func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proo
 		}
 		s.event(ctx, "proof_used", user, "", "push_off")
 	}
-	st, err := s.store.User(ctx, user, now)
-	if err != nil {
-		return storeErr(err)
-	}
-	if err := s.store.SetPushMode(ctx, user, !on, st.PushSuspended, now); err != nil {
+	if err := s.store.SetPushOff(ctx, user, !on, now); err != nil {
 		return storeErr(err)
 	}
 	s.event(ctx, "push_mode", user, "", map[bool]string{true: "on", false: "off"}[on])
@@ -342,11 +338,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 		if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushDenied, device, now); err != nil {
 			return s.pushStateErr(err)
 		}
-		st, err := s.store.User(ctx, rec.User, now)
-		if err != nil {
-			return storeErr(err)
-		}
-		if err := s.store.SetPushMode(ctx, rec.User, st.PushOff, now.Add(s.cfg.PushSuspend), now); err != nil {
+		if err := s.store.SuspendPush(ctx, rec.User, now.Add(s.cfg.PushSuspend), now); err != nil {
 			return storeErr(err)
 		}
 		s.event(ctx, "push_denied", rec.User, device, "user_denied")

@@ -412,9 +412,14 @@ type Store interface {
 	// ErrStoreNotFound if there is none for that user.
 	SetPushState(ctx context.Context, user, id string, from, to PushState, device string, now time.Time) (PushRecord, error)
 
-	// SetPushMode turns push off or on for the user and sets (or, with
-	// the zero time, clears) its suspension.
-	SetPushMode(ctx context.Context, user string, off bool, suspendedUntil time.Time, now time.Time) error
+	// SetPushOff turns push off or on for the user, leaving a suspension
+	// as it is.
+	SetPushOff(ctx context.Context, user string, off bool, now time.Time) error
+
+	// SuspendPush suspends push for the user until the time given (the
+	// zero time lifts a suspension), leaving the on/off mode as it is.
+	// The two are separate steps so that neither undoes the other.
+	SuspendPush(ctx context.Context, user string, until time.Time, now time.Time) error
 
 	// TakeOnce records key as used until expiresAt, once: a second take
 	// of a live key is ErrStoreConflict. For single-use values of later

@@ -141,12 +141,19 @@ func (s *Store) SetPushState(_ context.Context, user, id string, from, to authn.
 	return clonePush(p), nil
 }
 
-// SetPushMode implements authn.Store.
-func (s *Store) SetPushMode(_ context.Context, user string, off bool, suspendedUntil, now time.Time) error {
+// SetPushOff implements authn.Store.
+func (s *Store) SetPushOff(_ context.Context, user string, off bool, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.user(user)
-	u.PushOff, u.PushSuspended = off, suspendedUntil
+	s.user(user).PushOff = off
+	return nil
+}
+
+// SuspendPush implements authn.Store.
+func (s *Store) SuspendPush(_ context.Context, user string, until, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user(user).PushSuspended = until
 	return nil
 }
 

@@ -2983,12 +2983,12 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		mode := func(off bool, until time.Time) authn.UserState {
 			t.Helper()
-			require.NoError(t, s.SetPushMode(t.Context(), "alice", off, until, t0))
+			require.NoError(t, setPushMode(t, s, "alice", off, until, t0))
 			u := userState(t, s, "alice", t0)
 			require.Equal(t, off, u.PushOff)
 			require.True(t, u.PushSuspended.Equal(until), "PushSuspended %v, want %v", u.PushSuspended, until)
-			require.Equal(t, before.Epoch, u.Epoch, "SetPushMode keeps the epoch")
-			require.Equal(t, before.Failures, u.Failures, "SetPushMode keeps the failures")
+			require.Equal(t, before.Epoch, u.Epoch, "setting the push mode keeps the epoch")
+			require.Equal(t, before.Failures, u.Failures, "setting the push mode keeps the failures")
 			require.Equal(t, before.Level, u.Level)
 			require.True(t, before.LockedUntil.Equal(u.LockedUntil))
 			return u
@@ -3010,7 +3010,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.False(t, u.PushOff, "another user")
 		require.True(t, u.PushSuspended.IsZero(), "another user")
 
-		require.NoError(t, s.SetPushMode(t.Context(), "bob", true, time.Time{}, t0), "a user never seen")
+		require.NoError(t, setPushMode(t, s, "bob", true, time.Time{}, t0), "a user never seen")
 		require.True(t, userState(t, s, "bob", t0).PushOff)
 	})
 
@@ -3064,7 +3064,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			putPush(t, s, newPush(user, "push-"+user+"-2", 0, t0, "dev-1"), t0)
 			_, err := s.SetPushState(t.Context(), user, "push-"+user+"-2", authn.PushPending, authn.PushApproved, "dev-1", t0)
 			require.NoError(t, err)
-			require.NoError(t, s.SetPushMode(t.Context(), user, true, t0.Add(time.Hour), t0))
+			require.NoError(t, setPushMode(t, s, user, true, t0.Add(time.Hour), t0))
 		}
 		now := t0.Add(time.Second)
 		require.NoError(t, s.DeleteUser(t.Context(), "alice", now))
@@ -3257,4 +3257,13 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.NoError(t, err, "a new window")
 		receive(t, nt, p)
 	})
+}
+
+// setPushMode sets both halves of a user's push mode.
+func setPushMode(t *testing.T, s authn.Store, user string, off bool, until, now time.Time) error {
+	t.Helper()
+	if err := s.SetPushOff(t.Context(), user, off, now); err != nil {
+		return err
+	}
+	return s.SuspendPush(t.Context(), user, until, now)
 }
