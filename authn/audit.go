@@ -33,7 +33,8 @@ func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
 func (s *Service) event(ctx context.Context, name, user, device, reason string) {
 	level := slog.LevelInfo
 	switch name {
-	case "user_locked", "activation_race", "activation_discarded", "login_failed":
+	case "user_locked", "activation_race", "activation_discarded", "login_failed", "push_denied",
+		"recovery_code_used", "operator_proof", "operator_unlock", "user_deleted":
 		level = slog.LevelWarn
 	}
 	if s.log.Enabled(ctx, level) {

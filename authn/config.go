@@ -73,6 +73,8 @@ type Config struct {
 	PushSuspend time.Duration
 	// NotifyTimeout bounds each Notify call: default 5 s.
 	NotifyTimeout time.Duration
+	// PushPoll is how often WaitPush reads the store: default 250 ms.
+	PushPoll time.Duration
 
 	// Clock is the time source: default time.Now.
 	Clock func() time.Time
@@ -160,6 +162,12 @@ func (c Config) resolve() (Config, error) {
 		case *d.v < time.Second || *d.v > d.max:
 			return c, invalid(d.name, "%v out of range 1s..%v", *d.v, d.max)
 		}
+	}
+	switch {
+	case c.PushPoll == 0:
+		c.PushPoll = 250 * time.Millisecond
+	case c.PushPoll < time.Millisecond || c.PushPoll > 10*time.Second:
+		return c, invalid("PushPoll", "%v out of range 1ms..10s", c.PushPoll)
 	}
 	if c.LockoutMax < c.LockoutBase {
 		return c, invalid("LockoutMax", "%v is less than LockoutBase %v", c.LockoutMax, c.LockoutBase)

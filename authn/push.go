@@ -413,13 +413,11 @@ func (s *Service) PushStatus(ctx context.Context, user, id string) (PushState, e
 }
 
 // WaitPush waits until a push request of user is no longer pending, or
-// ctx ends, polling the store every poll interval (the store is shared
-// by instances; the answer may arrive at another).
-func (s *Service) WaitPush(ctx context.Context, user, id string, poll time.Duration) (PushState, error) {
-	if poll <= 0 {
-		poll = 250 * time.Millisecond
-	}
-	t := time.NewTicker(poll)
+// ctx ends (give it a deadline), polling the store every
+// Config.PushPoll (the store is shared by instances; the answer may
+// arrive at another).
+func (s *Service) WaitPush(ctx context.Context, user, id string) (PushState, error) {
+	t := time.NewTicker(s.cfg.PushPoll)
 	defer t.Stop()
 	for {
 		st, err := s.PushStatus(ctx, user, id)

@@ -60,7 +60,7 @@ func TestPushApproved(t *testing.T) {
 	require.NoError(t, e.svc.AnswerPush(ctx, a))
 	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrAlreadyUsed, "a replayed answer")
 
-	st, err = e.svc.WaitPush(ctx, "alice", req.ID, time.Millisecond)
+	st, err = e.svc.WaitPush(ctx, "alice", req.ID)
 	require.NoError(t, err)
 	require.Equal(t, authn.PushApproved, st)
 

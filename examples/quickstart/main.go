@@ -265,7 +265,7 @@ func run(w io.Writer) error {
 	}
 	say("   the user types %s and approves; the server takes the phone's answer", answer.TypedNumber)
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	pst, err := svc.WaitPush(wctx, user, preq.ID, 10*time.Millisecond) // the login page polls
+	pst, err := svc.WaitPush(wctx, user, preq.ID) // the login page polls
 	cancel()
 	if err != nil || pst != authn.PushApproved {
 		return fmt.Errorf("step 5: push status %q, %v after the answer; want %q", pst, err, authn.PushApproved)
