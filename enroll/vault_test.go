@@ -260,7 +260,10 @@ func TestVaultDamage(t *testing.T) {
 				case errors.Is(err, ErrWrongPIN):
 					counts["wrong PIN"]++
 				case errors.Is(err, ErrKeyWrapper):
-					require.NotNil(t, wrapper, "byte %d", i)
+					// With a wrapper, or without one when the flip sets
+					// the header's "wrapped" flag and the bytes after it
+					// happen to parse as a wrapped key (it depends on the
+					// random salt).
 					counts["key wrapper"]++
 				default:
 					t.Fatalf("byte %d: unexpected error %v", i, err)
