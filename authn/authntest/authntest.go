@@ -110,6 +110,10 @@ type Kit struct {
 	Service *authn.Service
 	Store   *memstore.Store
 	Clock   *Clock
+	// Inbox receives every push delivery (it is the Service's
+	// Notifier): what a test's phones would be sent. Phones of the kit
+	// take theirs with Phone.ApprovePush and Phone.DenyPush.
+	Inbox *authn.ChanNotifier
 
 	t      testing.TB
 	mu     sync.Mutex
@@ -134,12 +138,12 @@ func New(t testing.TB, opts ...Option) *Kit {
 	if err != nil {
 		t.Fatalf("authntest: keyring: %v", err)
 	}
-	k := &Kit{Store: memstore.New(), Clock: NewClock(start), t: t, phones: map[string][]*Phone{}}
+	k := &Kit{Store: memstore.New(), Clock: NewClock(start), Inbox: authn.NewChanNotifier(256), t: t, phones: map[string][]*Phone{}}
 	logger := o.logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg := authn.Config{Store: k.Store, Keys: keys, Issuer: Issuer, Clock: k.Clock.Now, Logger: logger}
+	cfg := authn.Config{Store: k.Store, Keys: keys, Issuer: Issuer, Clock: k.Clock.Now, Logger: logger, Notifier: k.Inbox}
 	for _, f := range o.config {
 		f(&cfg)
 	}
@@ -156,6 +160,7 @@ type Phone struct {
 	clock *Clock
 	user  string
 	cred  *enroll.Credential
+	kit   *Kit
 
 	mu   sync.Mutex
 	skew time.Duration
@@ -199,7 +204,7 @@ func (k *Kit) EnrollWithProof(user string, proof *authn.Proof) *Phone {
 		k.t.Fatalf("authntest: enrolling a phone for %q: ParseOffer: %v", user, err)
 	}
 	info := enroll.DeviceInfo{InstallID: "authntest-" + rand.Text(), Name: fmt.Sprintf("phone %d", n),
-		Platform: "authntest", Integrity: enroll.Intact}
+		Platform: "authntest", Integrity: enroll.Intact, PushToken: "authntest-push-" + rand.Text()}
 	cred, req, err := enroll.Activate(scanned, info, k.Clock.Now())
 	if err != nil {
 		k.t.Fatalf("authntest: enrolling a phone for %q: Activate: %v", user, err)
@@ -220,7 +225,7 @@ func (k *Kit) EnrollWithProof(user string, proof *authn.Proof) *Phone {
 			k.t.Fatalf("authntest: enrolling a phone for %q: device is %s after pairing", user, d.State)
 		}
 	}
-	p := &Phone{t: k.t, clock: k.Clock, user: user, cred: cred}
+	p := &Phone{t: k.t, clock: k.Clock, user: user, cred: cred, kit: k}
 	k.mu.Lock()
 	k.phones[user] = append(k.phones[user], p)
 	k.mu.Unlock()
@@ -315,3 +320,57 @@ func (p *Phone) DeviceID() string { return p.cred.DeviceID() }
 // Credential returns the phone's credential itself, for tests of the
 // phone's side (a vault, say). Zeroing it breaks the phone.
 func (p *Phone) Credential() *enroll.Credential { return p.cred }
+
+// prompt takes from the kit's Inbox the newest prompt for this phone,
+// dropping retractions and other phones' deliveries, and opens it as the
+// phone would. It fails the test if there is none.
+func (p *Phone) prompt() enroll.PushPrompt {
+	p.t.Helper()
+	var found []byte
+	for {
+		select {
+		case d := <-p.kit.Inbox.C:
+			if !d.Retract && d.Device == p.DeviceID() {
+				found = d.Prompt
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if found == nil {
+		p.t.Fatalf("authntest: no push prompt for %s's %s in the inbox", p.user, p.DeviceID())
+	}
+	pr, err := p.cred.OpenPrompt(found, p.Now())
+	if err != nil {
+		p.t.Fatalf("authntest: opening the push prompt: %v", err)
+	}
+	return pr
+}
+
+// ApprovePush takes this phone's newest push prompt from the kit's Inbox,
+// approves it with the number the user types (the login page's, or a
+// wrong one to test that path), and sends the answer to the Service. It
+// returns the prompt (what the phone showed) and the Service's answer to
+// the approval (nil, ErrWrongNumber, ...).
+func (p *Phone) ApprovePush(typedNumber string) (enroll.PushPrompt, error) {
+	p.t.Helper()
+	return p.answerPush(true, typedNumber)
+}
+
+// DenyPush takes this phone's newest push prompt from the kit's Inbox and
+// denies it.
+func (p *Phone) DenyPush() (enroll.PushPrompt, error) {
+	p.t.Helper()
+	return p.answerPush(false, "")
+}
+
+func (p *Phone) answerPush(approve bool, typed string) (enroll.PushPrompt, error) {
+	p.t.Helper()
+	pr := p.prompt()
+	a, err := p.cred.AnswerPush(pr, approve, typed, p.Now())
+	if err != nil {
+		p.t.Fatalf("authntest: answering the push: %v", err)
+	}
+	return pr, p.kit.Service.AnswerPush(context.Background(), a)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll"
 )
 
 // fatalT records the kit's failures instead of failing the test: Fatalf
@@ -358,4 +359,25 @@ func TestConcurrentUse(t *testing.T) {
 		require.Len(t, devs, 2)
 		require.True(t, strings.HasPrefix(devs[0].Name, "phone "))
 	}
+}
+
+func TestPushThroughTheInbox(t *testing.T) {
+	ctx := context.Background()
+	k := authntest.New(t)
+	phone := k.Enroll("alice")
+	req, err := k.Service.BeginPush(ctx, "alice", enroll.PushContext{Action: "Login", IP: "203.0.113.7"})
+	require.NoError(t, err)
+	shown, err := phone.ApprovePush(req.Number)
+	require.NoError(t, err)
+	require.Equal(t, "Login", shown.Context.Action)
+	res, err := k.Service.FinishPush(ctx, "alice", req.ID)
+	require.NoError(t, err)
+	require.Equal(t, phone.DeviceID(), res.DeviceID)
+
+	req, err = k.Service.BeginPush(ctx, "alice", enroll.PushContext{Action: "Login"})
+	require.NoError(t, err)
+	_, err = phone.DenyPush()
+	require.NoError(t, err)
+	_, err = k.Service.FinishPush(ctx, "alice", req.ID)
+	require.ErrorIs(t, err, authn.ErrPushDenied)
 }
