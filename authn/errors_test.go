@@ -337,3 +337,24 @@ func TestForeignProofRefusedEvenForFirstDevice(t *testing.T) {
 	_, err = e.svc.StartActivation(ctx, "newcomer", nil)
 	require.NoError(t, err)
 }
+
+// A device enrolled under another suite (Config.Suite changed since) is
+// not asked: it could not answer with the service's suite.
+func TestDeviceOfAnotherSuiteIsSkipped(t *testing.T) {
+	ctx := context.Background()
+	kr := newKeyring(t)
+	e := newEnv(t, func(c *authn.Config) { c.Suite = mustSuite("OCRA-1:HOTP-SHA1-8:QN06-T30S"); c.Keys = kr })
+	p, _ := e.enrollPhone(t, "alice", nil)
+	ch, err := e.svc.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	_, err = e.svc.FinishChallenge(ctx, "alice", ch.ID, p.respond(t, ch.Question))
+	require.NoError(t, err, "under its own suite it answers")
+
+	svc2, err := authn.New(authn.Config{Store: e.store, Keys: kr, Issuer: "Example Bank", Clock: e.clock.Now})
+	require.NoError(t, err)
+	e.clock.Advance(time.Minute)
+	ch, err = svc2.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	_, err = svc2.FinishChallenge(ctx, "alice", ch.ID, p.respond(t, ch.Question))
+	require.ErrorIs(t, err, authn.ErrInvalidCode)
+}

@@ -282,6 +282,11 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 		if resync != "" && d.ID != resync {
 			continue
 		}
+		if d.ID != "" && d.Suite != "" && d.Suite != s.cfg.Suite.String() {
+			// Enrolled under another suite (Config.Suite changed since):
+			// it cannot answer this question; it must be re-enrolled.
+			continue
+		}
 		var root []byte
 		var err error
 		if d.ID == "" {

@@ -367,6 +367,12 @@ func (c *Credential) OpenPrompt(wire []byte, now time.Time) (PushPrompt, error) 
 	if reason != "" {
 		return PushPrompt{}, wrap(ErrBadPrompt, "%s", reason)
 	}
+	if len(p.Transaction) > 0 {
+		// A transaction the phone cannot show is not one it may approve.
+		if _, err := ParseTransaction(p.Transaction); err != nil {
+			return PushPrompt{}, wrap(ErrBadPrompt, "transaction: %v", err)
+		}
+	}
 	if !p.addressedTo(c) {
 		return PushPrompt{}, ErrPromptNotForDevice
 	}

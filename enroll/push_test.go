@@ -98,7 +98,7 @@ func TestPushRoundTrip(t *testing.T) {
 func TestOpenPromptRefusals(t *testing.T) {
 	c, e, keys := pushConfirmed(t)
 	p := pushPromptFor(e, "req-1")
-	p.Transaction = []byte{1, 2, 3}
+	p.Transaction = mustCanonical(t, txWithdrawal)
 	wire, err := SealPrompt(keys, p)
 	require.NoError(t, err)
 	now := t0.Add(time.Minute)
@@ -759,4 +759,16 @@ func mustCanonical(t testing.TB, tx Transaction) []byte {
 	b, err := tx.Canonical()
 	require.NoError(t, err)
 	return b
+}
+
+// A prompt whose transaction the phone cannot parse, and so cannot show,
+// is refused: it is not one the user may approve.
+func TestOpenPromptRefusesUnshowableTransaction(t *testing.T) {
+	c, e, keys := pushConfirmed(t)
+	p := pushPromptFor(e, "req-9")
+	p.Transaction = []byte("not a keyline transaction")
+	wire, err := SealPrompt(keys, p)
+	require.NoError(t, err)
+	_, err = c.OpenPrompt(wire, t0.Add(time.Minute))
+	require.ErrorIs(t, err, ErrBadPrompt)
 }
