@@ -51,14 +51,14 @@ func appendCredential(b []byte, c *Credential) []byte {
 	return binary.BigEndian.AppendUint32(b, uint32(c.createdAt.Nanosecond()))
 }
 
-// credReader reads the fields of an encoded credential; the first
-// failure sticks.
-type credReader struct {
+// fieldReader reads length-prefixed and fixed-size fields (of an encoded
+// credential, of a push prompt); the first failure sticks.
+type fieldReader struct {
 	b   []byte
 	bad string // what failed to read, or ""
 }
 
-func (r *credReader) field(name string, max int) []byte {
+func (r *fieldReader) field(name string, max int) []byte {
 	if r.bad != "" {
 		return nil
 	}
@@ -71,7 +71,7 @@ func (r *credReader) field(name string, max int) []byte {
 	return f
 }
 
-func (r *credReader) fixed(name string, n int) []byte {
+func (r *fieldReader) fixed(name string, n int) []byte {
 	if r.bad != "" {
 		return nil
 	}
@@ -88,7 +88,7 @@ func (r *credReader) fixed(name string, n int) []byte {
 // [ErrCorrupt], naming the field but no content. The result shares no
 // memory with b.
 func decodeCredential(b []byte) (*Credential, error) {
-	r := &credReader{b: b}
+	r := &fieldReader{b: b}
 	if v := r.fixed("version", 1); r.bad == "" && v[0] != credentialVersion {
 		return nil, wrap(ErrCorrupt, "credential: unknown version %d", v[0])
 	}

@@ -270,32 +270,13 @@ func SealPrompt(keys Keys, p PushPrompt) ([]byte, error) {
 	return append(b, promptMAC(keys.Server, b)...), nil
 }
 
-// pushReader reads the fields of a prompt's body; the first failure sticks.
-type pushReader struct {
-	b   []byte
-	bad string
-}
-
-func (r *pushReader) field(name string, max int) []byte {
-	if r.bad != "" {
-		return nil
-	}
-	f, rest, ok := cutField(r.b)
-	if !ok || len(f) > max {
-		r.bad = name
-		return nil
-	}
-	r.b = rest
-	return f
-}
-
 // parsePromptBody decodes a body that body() wrote. The prompt shares no
 // memory with b.
 func parsePromptBody(b []byte) (PushPrompt, string) {
 	if len(b) < 1 || b[0] != pushVersion {
 		return PushPrompt{}, "unknown version"
 	}
-	r := &pushReader{b: b[1:]}
+	r := &fieldReader{b: b[1:]}
 	reqID := r.field("request ID", maxRequestIDLen)
 	nonce := r.field("nonce", PushNonceSize)
 	issuer := r.field("issuer", maxTextLen)
