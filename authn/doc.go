@@ -1,7 +1,9 @@
 // Package authn is keyline's server: a [Service] that activates phones
 // (with pairing), issues and checks challenges, locks out guessers,
-// follows drifting clocks, refuses replays, hands out step-up proofs, keeps
-// every secret sealed, and logs what happens — over a [Store] that may be
+// follows drifting clocks, refuses replays, sends push approvals with
+// typed number matching, has transactions signed, serves authenticator
+// apps (TOTP) and recovery codes, hands out step-up proofs, keeps every
+// secret sealed, and logs what happens — over a [Store] that may be
 // shared by many instances.
 //
 // For most uses: build a Service with [New] from a [Config] holding a
@@ -50,6 +52,8 @@
 //	ErrReplay             no (consumed)         yes                 no: show as ErrInvalidCode
 //	ErrMalformed          yes, if attempts left yes                 yes: says what is wrong
 //	*LockedError          untouched             no (nothing checked) yes, with RetryAfter
+//	  (when this very failure locked the user, the *LockedError also
+//	  matches it, ErrInvalidCode say, and it was counted)
 //	ErrTooManyAttempts    no (void)             yes                 yes: begin a new challenge
 //	ErrExpired            no (void)             no                  yes: begin a new challenge
 //	*ResyncError          yes; and Next issued  yes                 yes: answer Next
