@@ -229,8 +229,9 @@ type UserState struct {
 // they document, and other errors only for system failures.
 //
 // Round trips: FinishChallenge costs Attempt and, on a match, CommitStep:
-// two operations, each one statement or script in the engines of package
-// sqlstore and redisstore. In PostgreSQL, Attempt is one statement: a CTE
+// two operations. On SQLite (package sqlstore) Attempt is one IMMEDIATE
+// transaction of a few statements on the embedded engine; for the
+// networked engines each must be one statement or script. In PostgreSQL, Attempt is one statement: a CTE
 // that locks the user row (INSERT ... ON CONFLICT DO UPDATE for phantom
 // users), increments attempts on the challenge row, compares the
 // candidate tags with the challenge's, deletes the challenge on a match
@@ -436,4 +437,44 @@ type Store interface {
 	// Sweep removes what has expired: activations, challenges, recent
 	// questions, budgets. It returns how many records it removed.
 	Sweep(ctx context.Context, now time.Time) (int, error)
+}
+
+// Fail counts one failure of u under the policy, at now: failures older
+// than Window are forgotten first (the level stays); at MaxFailures the
+// user is locked for Base·2^Level (at most Max) and the level rises, and
+// the failures stay at the maximum, so that once the lock lifts the next
+// failure locks again. It returns the lock's length when it locked, else
+// 0. Stores written in Go apply it inside their atomic step; others (a Lua
+// script) must do exactly the same.
+func (p LockPolicy) Fail(u *UserState, now time.Time) time.Duration {
+	if !u.LastFailure.IsZero() && now.Sub(u.LastFailure) >= p.Window {
+		u.Failures = 0
+	}
+	u.Failures++
+	u.LastFailure = now
+	if u.Failures < p.MaxFailures {
+		return 0
+	}
+	d := p.Max
+	if u.Level < 32 && p.Base<<u.Level > 0 && p.Base<<u.Level < p.Max {
+		d = p.Base << u.Level
+	}
+	u.Level++
+	u.LockedUntil = now.Add(d)
+	u.Failures = p.MaxFailures
+	return d
+}
+
+// Reset clears u's failures, level and lock: what a success does.
+func (u *UserState) Reset() {
+	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+}
+
+// Admissible reports whether a tag's step is within window of the step
+// its device is expected at when the server is at serverStep: the rule
+// Store.Attempt applies before a tag may match.
+func (t Tag) Admissible(serverStep uint64, window int) bool {
+	want := int64(serverStep) + int64(t.Drift)
+	d := int64(t.Step) - want
+	return d >= -int64(window) && d <= int64(window)
 }

@@ -184,7 +184,7 @@ func (s *Store) AttemptTOTP(_ context.Context, user string, wantInactive bool, p
 	if now.Before(u.LockedUntil) {
 		return authn.TOTPRecord{}, authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, nil
 	}
-	lock := fail(u, p, now)
+	lock := p.Fail(u, now)
 	res := authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}
 	t, ok := s.totp[user]
 	if !ok || t.Active == wantInactive {
@@ -206,7 +206,7 @@ func (s *Store) CommitTOTP(_ context.Context, user, id string, step uint64, now 
 	}
 	t.Active, t.LastStep = true, step
 	u := s.user(user)
-	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+	u.Reset()
 	return nil
 }
 
@@ -249,7 +249,7 @@ func (s *Store) UseRecoveryCode(_ context.Context, user string, candidates [][32
 	if now.Before(u.LockedUntil) {
 		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, len(codes), nil
 	}
-	lock := fail(u, p, now)
+	lock := p.Fail(u, now)
 	match := -1
 	for i := range codes {
 		for _, c := range candidates {
@@ -262,7 +262,7 @@ func (s *Store) UseRecoveryCode(_ context.Context, user string, candidates [][32
 		return authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}, len(codes), nil
 	}
 	s.recovery[user] = slices.Delete(slices.Clone(codes), match, match+1)
-	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+	u.Reset()
 	return authn.AttemptResult{Outcome: authn.AttemptMatch}, len(s.recovery[user]), nil
 }
 
@@ -278,7 +278,7 @@ func (s *Store) ResetUser(_ context.Context, user string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.user(user)
-	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+	u.Reset()
 	return nil
 }
 
@@ -671,29 +671,6 @@ func (s *Store) PutChallenge(_ context.Context, c authn.ChallengeRecord, lim aut
 	return nil
 }
 
-// fail counts one failure under the policy and locks the user when the
-// failures reach the maximum. It returns the lock duration, if it locked.
-func fail(u *authn.UserState, p authn.LockPolicy, now time.Time) time.Duration {
-	if !u.LastFailure.IsZero() && now.Sub(u.LastFailure) >= p.Window {
-		u.Failures = 0 // outside the counting window; the level stays
-	}
-	u.Failures++
-	u.LastFailure = now
-	if u.Failures < p.MaxFailures {
-		return 0
-	}
-	d := p.Max
-	if u.Level < 32 && p.Base<<u.Level > 0 && p.Base<<u.Level < p.Max {
-		d = p.Base << u.Level
-	}
-	u.Level++
-	u.LockedUntil = now.Add(d)
-	// Failures stay at the maximum: once the lock lifts, the next failure
-	// locks again, at the next level.
-	u.Failures = p.MaxFailures
-	return d
-}
-
 // Attempt implements authn.Store.
 func (s *Store) Attempt(_ context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	s.mu.Lock()
@@ -711,7 +688,7 @@ func (s *Store) Attempt(_ context.Context, user, challengeID string, mac [16]byt
 		return authn.AttemptResult{Outcome: authn.AttemptExpired, Failures: u.Failures}, nil
 	}
 	// Counted before checked.
-	lock := fail(u, p, now)
+	lock := p.Fail(u, now)
 	res := authn.AttemptResult{RetryAfter: lock, Failures: u.Failures}
 	if !ok {
 		res.Outcome = authn.AttemptNoChallenge
@@ -730,7 +707,7 @@ func (s *Store) Attempt(_ context.Context, user, challengeID string, mac [16]byt
 	match := -1
 	for i, t := range ch.Tags {
 		eq := subtle.ConstantTimeCompare(mac[:], t.MAC[:])
-		if eq == 1 && match < 0 && admissible(t, serverStep, ch.Window) {
+		if eq == 1 && match < 0 && t.Admissible(serverStep, ch.Window) {
 			match = i
 		}
 	}
@@ -739,19 +716,11 @@ func (s *Store) Attempt(_ context.Context, user, challengeID string, mac [16]byt
 		return res, nil
 	}
 	delete(s.challenges, challengeID)
-	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
+	u.Reset()
 	res.Outcome = authn.AttemptMatch
 	res.Match = ch.Tags[match]
 	res.RetryAfter, res.Failures = 0, 0
 	return res, nil
-}
-
-// admissible reports whether a tag's step is within window of the step
-// its device is expected at now.
-func admissible(t authn.Tag, serverStep uint64, window int) bool {
-	want := int64(serverStep) + int64(t.Drift)
-	d := int64(t.Step) - want
-	return d >= -int64(window) && d <= int64(window)
 }
 
 // CommitStep implements authn.Store.
@@ -774,7 +743,7 @@ func (s *Store) RecordFailure(_ context.Context, user string, p authn.LockPolicy
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.user(user)
-	fail(u, p, now)
+	p.Fail(u, now)
 	return *u, nil
 }
 
