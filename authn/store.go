@@ -229,17 +229,17 @@ type UserState struct {
 // they document, and other errors only for system failures.
 //
 // Round trips: FinishChallenge costs Attempt and, on a match, CommitStep:
-// two operations. On SQLite (package sqlstore) Attempt is one IMMEDIATE
-// transaction of a few statements on the embedded engine; for the
-// networked engines each must be one statement or script. In PostgreSQL, Attempt is one statement: a CTE
-// that locks the user row (INSERT ... ON CONFLICT DO UPDATE for phantom
-// users), increments attempts on the challenge row, compares the
-// candidate tags with the challenge's, deletes the challenge on a match
-// and updates the failure counters, RETURNING the outcome; CommitStep is
-// UPDATE devices SET last_step, drift WHERE id AND user AND last_step <=
-// step AND the user's epoch matches, RETURNING. In Redis, Attempt is one
-// Lua script over keys that share the user's hash tag (user state,
-// challenge, tags); CommitStep goes to SQL, where devices live.
+// two operations, which the networked engines should each make one
+// statement or script. The design for PostgreSQL: Attempt as one CTE
+// that locks the user row (INSERT ... ON CONFLICT DO UPDATE, for phantom
+// users too), increments the challenge's attempts, compares the tag with
+// the challenge's, deletes the challenge on a match and updates the
+// failure counters, RETURNING the outcome; CommitStep as one UPDATE of the
+// device WHERE last_step <= step AND the user's epoch matches, RETURNING.
+// For Redis: Attempt as one Lua script over keys that share the user's
+// hash tag, CommitStep in SQL, where devices live. Where package sqlstore
+// stands today (a locked transaction for Attempt) is in its
+// documentation.
 type Store interface {
 	// PutActivation stores a new activation and voids (state cancelled)
 	// the user's earlier waiting ones.

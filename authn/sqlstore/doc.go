@@ -1,10 +1,10 @@
-// Package sqlstore is a durable authn.Store on database/sql. This version
-// has one engine, SQLite (through modernc.org/sqlite, pure Go, no cgo);
-// a PostgreSQL dialect (pgx/v5 stdlib) is the next one planned, and the
-// package is laid out for it: what differs between engines (the
-// statements, the migrations, how a unique violation is recognised) is in
-// one dialect value per engine (sqlite.go), and every Store method is Go
-// logic over those statements, shared.
+// Package sqlstore is a durable authn.Store on database/sql, on two
+// engines: SQLite (through modernc.org/sqlite, pure Go, no cgo) and
+// PostgreSQL (through github.com/jackc/pgx/v5, its database/sql driver).
+// What differs between engines (the statements, the migrations, how a
+// unique violation is recognised, how a step is serialised) is in one
+// dialect value per engine (sqlite.go, postgres.go), and every Store
+// method is Go logic over those statements, shared.
 //
 // # Opening
 //
@@ -23,12 +23,24 @@
 // each migration once. A file whose schema is newer than the package's is
 // refused.
 //
+//	s, err := sqlstore.OpenPostgres(ctx, "postgres://keyline@db:5432/keyline?sslmode=verify-full",
+//		sqlstore.WithSchema("authn"))
+//
+// OpenPostgres takes a pgx DSN (a URL or key=value pairs). Its
+// migrations (migrations/postgres/NNNN_*.sql) are applied the same way,
+// in one transaction that first takes pg_advisory_xact_lock on a key of
+// keyline's, so that stores opening one database at once apply each
+// migration once. WithSchema keeps the tables in a schema of their own
+// (created if missing, under the same lock): every connection runs with
+// its search_path set to it. The pool opens at most WithMaxConns
+// connections (default 16).
+//
 // # Guarantees
 //
-// Every Store method is one atomic step, as package authn requires: a
-// read-modify-write step (Attempt, PutChallenge, CompleteActivation,
-// CountPairingTry, AttemptTOTP, UseRecoveryCode, Spend, SetPushState, ...)
-// runs in one BEGIN IMMEDIATE transaction, which takes the database's
+// Every Store method is one atomic step, as package authn requires. On
+// SQLite a read-modify-write step (Attempt, PutChallenge,
+// CompleteActivation, CountPairingTry, AttemptTOTP, UseRecoveryCode,
+// Spend, SetPushState, ...) runs in one BEGIN IMMEDIATE transaction, which takes the database's
 // write lock before it reads; the others are single statements
 // (CommitStep's compare-and-set, TakeOnce, RenameDevice, ...). In one
 // process, writes go through a single connection and queue in the pool
@@ -37,10 +49,38 @@
 // the attempt on the challenge and as a user failure, then compares the
 // MAC with the challenge's tags in constant time (crypto/subtle), and on a
 // match consumes the challenge and resets the user, all in its one
-// transaction; a locked user's attempt changes nothing.
+// transaction (on either engine); a locked user's attempt changes
+// nothing.
 //
-// Every committed step is durable: connections run with synchronous=FULL,
-// so a step that returned survives a process crash or a power loss. Time
+// On PostgreSQL a write transaction runs at READ COMMITTED, and a
+// read-modify-write step first locks the row of the user it concerns
+// (INSERT INTO authn_users ... ON CONFLICT DO UPDATE ... RETURNING, one
+// statement that creates a missing row and waits for and locks an
+// existing one), so that the steps of one user run one after the other,
+// across pools and processes; each step locks one user's row, and first,
+// so that steps do not deadlock. These are transactions of several
+// statements: Attempt, RecordFailure, AttemptTOTP, CommitTOTP, PutTOTP,
+// UseRecoveryCode, PutRecoveryCodes, PutChallenge, PutActivation,
+// CompleteActivation (which reads the activation to learn its user, locks
+// the user, then reads it again), CancelActivation, CountPairingTry,
+// ActivateDevice, RevokeDevice, UpdateSecret, SetPushState and DeleteUser.
+// Spend is a transaction that locks the budget's row the same way; Sweep
+// a transaction of independent deletes, which locks no user. Single
+// statements: CommitStep (its compare-and-set reads the user's epoch FOR
+// SHARE, so that a revocation in progress is waited for; a refusal takes
+// a second statement, to tell ErrStoreNotFound from ErrStoreConflict),
+// TakeOnce, PutPush, RenameDevice, SetPushToken, DeleteTOTP, ResetUser,
+// SetPushOff, SuspendPush, and every read (User, GetActivation, Devices,
+// Device, DevicesPage, TOTP, RecoveryCodesLeft, Push, PendingPushes).
+// Round trips: a FinishChallenge costs Attempt (BEGIN, the lock, the
+// challenge's read, its update or delete, the user's update, COMMIT: six)
+// and CommitStep (one), seven in all; the goal of two (Attempt as one
+// statement) is not reached yet.
+//
+// Every committed step is durable: SQLite connections run with
+// synchronous=FULL, so a step that returned survives a process crash or a
+// power loss (PostgreSQL: as the server's synchronous_commit and fsync
+// settings make it). Time
 // is never read for the store's logic: the now the Service passes is.
 //
 // Users, device IDs and every other value are bound parameters, never
@@ -53,19 +93,30 @@
 // instants between 1678 and 2262 round-trip exactly, the zero time is
 // stored as 0 (so the instant 1970-01-01T00:00:00Z reads back as the
 // zero time). Epochs and time steps (uint64) are stored as their int64 bit
-// pattern. A challenge's tags are one binary column and its device names
-// JSON text; a push request's devices are JSON text.
+// pattern. A challenge's tags are one binary column (BLOB; BYTEA in
+// PostgreSQL) and its device names JSON text; a push request's devices
+// are JSON text. Both engines keep times, counters and flags as BIGINT,
+// and the Go side reads them alike. In PostgreSQL users, device IDs and
+// other keys are TEXT COLLATE "C", compared and ordered bytewise as in
+// SQLite (DevicesPage pages in byte order); a value PostgreSQL's TEXT
+// cannot hold (a NUL byte, invalid UTF-8 in a UTF8 database) fails the
+// step.
 //
 // # Failures
 //
 // The documented outcomes are authn.ErrStoreNotFound, ErrStoreConflict and
 // ErrStoreLimit. Any other error is a failure of the database, wrapped
-// with the operation ("sqlstore (sqlite): Attempt: ..."), which the
+// with the operation ("sqlstore (sqlite): Attempt: ...", "sqlstore
+// (postgres): ..."), which the
 // Service reports as authn.ErrStoreUnavailable; the step it was in is
 // rolled back. When another process holds the database's write lock, a
 // step waits for it up to the busy timeout (WithBusyTimeout, default 5 s)
 // and then fails so; a file that cannot be opened or written (a missing
 // directory, permissions, a full disk, a read-only file system) fails the
 // same way, at Open or at the step. A cancelled context ends the wait
-// for the connection and rolls back the transaction.
+// for the connection and rolls back the transaction. On PostgreSQL, a
+// lost connection, a full pool past the context's deadline, or a
+// statement the server cancels (statement_timeout, lock_timeout, a
+// deadlock it detects) fails the step so; PostgreSQL recognises a unique
+// violation by its SQLSTATE, 23505.
 package sqlstore

@@ -26,14 +26,17 @@ import (
 const (
 	DefaultBusyTimeout = 5 * time.Second
 	DefaultReadConns   = 4
+	DefaultMaxConns    = 16
 )
 
-// Option configures OpenSQLite.
+// Option configures OpenSQLite or OpenPostgres.
 type Option func(*options)
 
 type options struct {
 	busyTimeout time.Duration
 	readConns   int
+	schema      string // PostgreSQL: the schema to keep the tables in ("": the DSN's search_path)
+	maxConns    int    // PostgreSQL: the pool's most connections
 }
 
 // WithBusyTimeout sets how long a statement waits for a database locked
@@ -56,8 +59,8 @@ func WithReadConns(n int) Option {
 	}
 }
 
-// Store is an authn.Store on database/sql. Open one with OpenSQLite; it is
-// safe for concurrent use.
+// Store is an authn.Store on database/sql. Open one with OpenSQLite or
+// OpenPostgres; it is safe for concurrent use.
 type Store struct {
 	d    *dialect
 	w    *sql.DB // every write and read-modify-write step
@@ -110,7 +113,15 @@ type dialect struct {
 	migrations  fs.FS  // NNNN_name.sql files, applied in order
 	migrateLock string // run first in the migration transaction ("" : none)
 	isUnique    func(error) bool
-	q           queries
+	// rowLocks: a write transaction does not lock the database by
+	// itself (PostgreSQL at READ COMMITTED), so every read-modify-write
+	// step first locks the row of the user it concerns with userLock
+	// (which must then create a missing row and lock it): such steps of
+	// one user run one after the other. SQLite's BEGIN IMMEDIATE already
+	// serialises every write.
+	rowLocks  bool
+	txOptions *sql.TxOptions // of write transactions (nil: the driver's default)
+	q         queries
 }
 
 // queries are the statements of a dialect, with $N placeholders.
@@ -246,17 +257,31 @@ func outcome(err error) bool {
 	return errors.Is(err, authn.ErrStoreNotFound) || errors.Is(err, authn.ErrStoreConflict) || errors.Is(err, authn.ErrStoreLimit)
 }
 
-// write runs f in one write transaction (BEGIN IMMEDIATE in SQLite). A
-// nil error or a Store outcome commits what f did; any other error rolls
-// it back and is returned wrapped.
+// refusal is a Store outcome that rolls back what the step did (a
+// write transaction commits other outcomes).
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+// write runs f in one write transaction (BEGIN IMMEDIATE in SQLite; READ
+// COMMITTED in PostgreSQL, where f locks the user's row first: see
+// lockRow). A nil error or a Store outcome commits what f did; a refusal
+// rolls it back and returns its outcome; any other error rolls it back
+// and is returned wrapped.
 func (s *Store) write(ctx context.Context, op string, f func(c *conn) error) error {
 	s.trips.Add(1)
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, s.d.txOptions)
 	if err != nil {
 		return s.fail(op, err)
 	}
 	err = f(&conn{s: s, ctx: ctx, db: tx, tx: tx, pool: s.wStmts})
 	s.trips.Add(1)
+	var r *refusal
+	if errors.As(err, &r) {
+		tx.Rollback()
+		return r.err
+	}
 	if err != nil && !outcome(err) {
 		tx.Rollback()
 		return s.fail(op, err)
@@ -483,6 +508,18 @@ func (s *Store) lockUser(c *conn, user string) (authn.UserState, error) {
 	return u, err
 }
 
+// lockRow serialises a read-modify-write step with the others of the
+// user, where the dialect needs it (rowLocks): it locks the user's row,
+// creating it if missing, until the transaction ends. Every step locks
+// at most one user's row, and first, so that steps cannot deadlock.
+func (s *Store) lockRow(c *conn, user string) error {
+	if !s.d.rowLocks {
+		return nil
+	}
+	_, err := s.lockUser(c, user)
+	return err
+}
+
 func (s *Store) saveUser(c *conn, user string, u authn.UserState) error {
 	_, err := c.exec(s.d.q.userSave, user, int64(u.Failures), int64(u.Level), nanos(u.LockedUntil), nanos(u.LastFailure),
 		int64(u.Epoch), flag(u.PushOff), nanos(u.PushSuspended))
@@ -564,6 +601,9 @@ func (s *Store) SuspendPush(ctx context.Context, user string, until, now time.Ti
 func (s *Store) DeleteUser(ctx context.Context, user string, now time.Time) error {
 	q := &s.d.q
 	return s.write(ctx, "DeleteUser", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		for _, st := range []string{q.actDeleteUser, q.devDeleteUser, q.chDeleteUser, q.qDeleteUser, q.isDeleteUser,
 			q.totpDelete, q.rcDeleteUser, q.pushDeleteUsr, q.userDelete} {
 			if _, err := c.exec(st, user); err != nil {
@@ -608,6 +648,9 @@ func (s *Store) getActivation(c *conn, sessionID string, now time.Time) (authn.A
 // PutActivation implements authn.Store.
 func (s *Store) PutActivation(ctx context.Context, a authn.ActivationRecord, now time.Time) error {
 	return s.write(ctx, "PutActivation", func(c *conn) error {
+		if err := s.lockRow(c, a.User); err != nil {
+			return err
+		}
 		n, err := c.exec(s.d.q.actInsert, a.SessionID, a.User, string(a.State), blob(a.Pending), nanos(a.ExpiresAt),
 			a.Replacing, blob(a.RequestHash), a.DeviceID, blob(a.ServerConfirm), nanos(a.CreatedAt))
 		if err != nil {
@@ -649,6 +692,19 @@ func (s *Store) CompleteActivation(ctx context.Context, sessionID string, reques
 		if !ok {
 			return authn.ErrStoreNotFound
 		}
+		if s.d.rowLocks {
+			// The activation names the user: lock that user's row, then
+			// read the activation again, as it stands under the lock.
+			if err := s.lockRow(c, a.User); err != nil {
+				return err
+			}
+			if a, ok, err = s.getActivation(c, sessionID, now); err != nil {
+				return err
+			}
+			if !ok {
+				return authn.ErrStoreNotFound
+			}
+		}
 		switch a.State {
 		case authn.ActivationWaiting:
 		case authn.ActivationCompleted, authn.ActivationActive:
@@ -664,8 +720,14 @@ func (s *Store) CompleteActivation(ctx context.Context, sessionID string, reques
 		if n >= maxDevices {
 			return authn.ErrStoreLimit
 		}
-		if _, err := c.exec(s.d.q.actComplete, sessionID, blob(requestHash), blob(serverConfirm), dev.ID); err != nil {
+		done, err := c.exec(s.d.q.actComplete, sessionID, blob(requestHash), blob(serverConfirm), dev.ID)
+		if err != nil {
 			return err
+		}
+		if done == 0 {
+			// Moved meanwhile by a step that does not lock the user
+			// (Sweep expiring it): not waiting any more.
+			return &refusal{authn.ErrStoreNotFound}
 		}
 		if _, err := c.exec(s.d.q.devInsert, dev.ID, a.User, dev.Name, dev.Platform, dev.AccountName, dev.Suite,
 			dev.InstallID, string(authn.DevicePending), blob(dev.Secret), int64(dev.LastStep), int64(dev.Drift),
@@ -693,6 +755,9 @@ func (s *Store) CompleteActivation(ctx context.Context, sessionID string, reques
 // CancelActivation implements authn.Store.
 func (s *Store) CancelActivation(ctx context.Context, user, sessionID string, now time.Time) error {
 	return s.write(ctx, "CancelActivation", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		a, ok, err := s.getActivation(c, sessionID, now)
 		if err != nil {
 			return err
@@ -757,6 +822,9 @@ func (s *Store) devices(c *conn, q string, args ...any) ([]authn.DeviceRecord, e
 func (s *Store) CountPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
 	var tries int
 	err := s.write(ctx, "CountPairingTry", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		d, ok, err := s.device(c, user, deviceID)
 		if err != nil {
 			return err
@@ -793,6 +861,9 @@ func (s *Store) CountPairingTry(ctx context.Context, user, deviceID string, max 
 func (s *Store) ActivateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
 	var out authn.DeviceRecord
 	err := s.write(ctx, "ActivateDevice", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		d, ok, err := s.device(c, user, deviceID)
 		if err != nil {
 			return err
@@ -879,6 +950,9 @@ func (s *Store) SetPushToken(ctx context.Context, user, deviceID, token string) 
 // RevokeDevice implements authn.Store.
 func (s *Store) RevokeDevice(ctx context.Context, user, deviceID string, now time.Time) error {
 	return s.write(ctx, "RevokeDevice", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		d, ok, err := s.device(c, user, deviceID)
 		if err != nil {
 			return err
@@ -914,6 +988,9 @@ func (s *Store) DevicesPage(ctx context.Context, afterUser, afterID string, limi
 // UpdateSecret implements authn.Store.
 func (s *Store) UpdateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error {
 	return s.write(ctx, "UpdateSecret", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		d, ok, err := s.device(c, user, deviceID)
 		if err != nil {
 			return err
@@ -965,6 +1042,9 @@ func (s *Store) PutChallenge(ctx context.Context, ch authn.ChallengeRecord, lim 
 		return s.fail("PutChallenge", err)
 	}
 	return s.write(ctx, "PutChallenge", func(c *conn) error {
+		if err := s.lockRow(c, ch.User); err != nil {
+			return err
+		}
 		var n int
 		if err := c.row(q.chExists, ch.ID).Scan(&n); err != nil {
 			return err
@@ -1017,6 +1097,11 @@ func (s *Store) PutChallenge(ctx context.Context, ch authn.ChallengeRecord, lim 
 		_, err = c.exec(q.chInsert, ch.ID, ch.User, ch.Question, int64(ch.Epoch), tags, int64(ch.Window),
 			int64(ch.Attempts), nanos(ch.IssuedAt), nanos(ch.ExpiresAt), blob(ch.Payload), names, ch.Resync,
 			int64(ch.ResyncDrift))
+		if err != nil && s.d.isUnique(err) {
+			// Another user's challenge of that ID, stored meanwhile
+			// (chExists saw none): refused, and nothing recorded.
+			return &refusal{authn.ErrStoreConflict}
+		}
 		return err
 	})
 }
@@ -1145,6 +1230,9 @@ func scanTOTP(sc scanner) (authn.TOTPRecord, error) {
 // PutTOTP implements authn.Store.
 func (s *Store) PutTOTP(ctx context.Context, t authn.TOTPRecord, now time.Time) error {
 	return s.write(ctx, "PutTOTP", func(c *conn) error {
+		if err := s.lockRow(c, t.User); err != nil {
+			return err
+		}
 		var active int64
 		ok, err := found(c.row(s.d.q.totpActive, t.User).Scan(&active))
 		if err != nil {
@@ -1197,6 +1285,9 @@ func (s *Store) AttemptTOTP(ctx context.Context, user string, wantInactive bool,
 // CommitTOTP implements authn.Store.
 func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error {
 	return s.write(ctx, "CommitTOTP", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		var gotID string
 		var active, last int64
 		ok, err := found(c.row(s.d.q.totpStep, user).Scan(&gotID, &active, &last))
@@ -1251,6 +1342,9 @@ func (s *Store) TOTP(ctx context.Context, user string) (authn.TOTPRecord, error)
 // PutRecoveryCodes implements authn.Store.
 func (s *Store) PutRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error {
 	return s.write(ctx, "PutRecoveryCodes", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		if _, err := c.exec(s.d.q.rcDeleteUser, user); err != nil {
 			return err
 		}
@@ -1425,6 +1519,9 @@ func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, now ti
 func (s *Store) SetPushState(ctx context.Context, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
 	var out authn.PushRecord
 	err := s.write(ctx, "SetPushState", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		p, err := scanPush(c.row(s.d.q.pushGet, id), now)
 		ok, err := found(err)
 		if err != nil {
