@@ -4,7 +4,9 @@
 // What differs between engines (the statements, the migrations, how a
 // unique violation is recognised, how a step is serialised) is in one
 // dialect value per engine (sqlite.go, postgres.go), and every Store
-// method is Go logic over those statements, shared.
+// method is Go logic over those statements, shared, but two: on
+// PostgreSQL, Attempt and CommitStep each call a PL/pgSQL function that
+// does the step in one statement (see Guarantees).
 //
 // # Opening
 //
@@ -33,7 +35,12 @@
 // migration once. WithSchema keeps the tables in a schema of their own
 // (created if missing, under the same lock): every connection runs with
 // its search_path set to it. The pool opens at most WithMaxConns
-// connections (default 16).
+// connections (default 16). PostgreSQL's schema is at version 2 (SQLite's
+// at 1): migration 0002_attempt.sql adds the PL/pgSQL functions
+// authn_attempt and authn_commit_step (and a helper, authn_wrap64), in
+// the same schema as the tables; they name the tables unqualified, so
+// they are called, as the store calls them, with that schema on the
+// search_path.
 //
 // # Guarantees
 //
@@ -47,10 +54,10 @@
 // rather than contend for SQLite's lock; reads use a small pool of their
 // own (WithReadConns), which WAL runs beside the writer. Attempt counts
 // the attempt on the challenge and as a user failure, then compares the
-// MAC with the challenge's tags in constant time (crypto/subtle), and on a
-// match consumes the challenge and resets the user, all in its one
-// transaction (on either engine); a locked user's attempt changes
-// nothing.
+// MAC with the challenge's tags, and on a match consumes the challenge
+// and resets the user, all in one atomic step (on either engine); a
+// locked user's attempt changes nothing. On SQLite the comparison is in
+// Go and in constant time (crypto/subtle); on PostgreSQL see below.
 //
 // On PostgreSQL a write transaction runs at READ COMMITTED, and a
 // read-modify-write step first locks the row of the user it concerns
@@ -58,24 +65,66 @@
 // statement that creates a missing row and waits for and locks an
 // existing one), so that the steps of one user run one after the other,
 // across pools and processes; each step locks one user's row, and first,
-// so that steps do not deadlock. These are transactions of several
-// statements: Attempt, RecordFailure, AttemptTOTP, CommitTOTP, PutTOTP,
+// so that steps do not deadlock. Every connection runs with
+// default_transaction_isolation set to READ COMMITTED (a startup
+// parameter), whatever the server's, database's or role's default, so
+// that the single statements below run at it too (at REPEATABLE READ or
+// SERIALIZABLE, concurrent Attempts of one user would fail with
+// serialization errors instead of waiting for each other).
+//
+// Attempt is one statement, SELECT * FROM authn_attempt(...), run
+// outside an explicit transaction: one round trip. The function does
+// what Attempt's transaction does on SQLite, in the same order and with
+// the same arithmetic (authn.LockPolicy.Fail, with its Base<<level
+// guard and Go's wrapping int64 arithmetic; authn.Tag.Admissible): it
+// locks the user's row as above (under READ COMMITTED each statement in
+// a VOLATILE function takes a fresh snapshot, so what it reads next is
+// what stands once the lock is held), reads the challenge FOR UPDATE,
+// decodes its tags (the encoding of encodeTags), counts the attempt,
+// compares, and updates or deletes the challenge and saves the user; an
+// error (a malformed tag list) rolls the statement back. A test checks
+// it against the Go of SQLite's Attempt on random sequences.
+//
+// PostgreSQL compares the MAC with each tag's by bytea equality, which
+// is not constant time. That leaks nothing useful: the tags are keyed
+// MACs (a keyed hash of the Service's, truncated to 16 bytes, under a key the store never sees) of the responses, so
+// how long a comparison took tells an attacker at most how many leading
+// bytes of the MAC of their guess agree with a stored MAC, and an
+// attacker who cannot compute MACs cannot turn that into a better next
+// guess (each guess's MAC is an unrelated value to them); and every
+// attempt is counted, toward the lock, before it is compared. The
+// comparison's timing is also lost in a network round trip's jitter.
+//
+// CommitStep is one statement too, SELECT authn_commit_step(...): the
+// compare-and-set (the device active, the step not before its last, the
+// user's epoch read FOR SHARE, so that a revocation in progress is waited
+// for) and, if it is refused, a read of the device as it stands then, to
+// tell ErrStoreNotFound from ErrStoreConflict, in the same function.
+//
+// The other read-modify-write steps are transactions of several
+// statements: RecordFailure, AttemptTOTP, CommitTOTP, PutTOTP,
 // UseRecoveryCode, PutRecoveryCodes, PutChallenge, PutActivation,
 // CompleteActivation (which reads the activation to learn its user, locks
 // the user, then reads it again), CancelActivation, CountPairingTry,
 // ActivateDevice, RevokeDevice, UpdateSecret, SetPushState and DeleteUser.
 // Spend is a transaction that locks the budget's row the same way; Sweep
 // a transaction of independent deletes, which locks no user. Single
-// statements: CommitStep (its compare-and-set reads the user's epoch FOR
-// SHARE, so that a revocation in progress is waited for; a refusal takes
-// a second statement, to tell ErrStoreNotFound from ErrStoreConflict),
-// TakeOnce, PutPush, RenameDevice, SetPushToken, DeleteTOTP, ResetUser,
-// SetPushOff, SuspendPush, and every read (User, GetActivation, Devices,
-// Device, DevicesPage, TOTP, RecoveryCodesLeft, Push, PendingPushes).
-// Round trips: a FinishChallenge costs Attempt (BEGIN, the lock, the
-// challenge's read, its update or delete, the user's update, COMMIT: six)
-// and CommitStep (one), seven in all; the goal of two (Attempt as one
-// statement) is not reached yet.
+// statements: Attempt, CommitStep, TakeOnce, PutPush, RenameDevice,
+// SetPushToken, DeleteTOTP, ResetUser, SetPushOff, SuspendPush, and every
+// read (User, GetActivation, Devices, Device, DevicesPage, TOTP,
+// RecoveryCodesLeft, Push, PendingPushes).
+//
+// Round trips: a FinishChallenge that succeeds costs two (Attempt and
+// CommitStep, one statement each), one that fails one Attempt (the
+// Service may then read the user's devices, to look for a drifted
+// phone), as counted by a pgx tracer in TestPostgresFinishChallengeRoundTrips
+// and BenchmarkPostgresFinishChallenge. That is once pgx has prepared
+// the statements on the connection (its statement cache: the first use
+// of a statement on a connection costs one more round trip, to prepare
+// it), and not counting database/sql's liveness ping of a connection
+// that sat idle in the pool for over a second. (Before schema version
+// 2, Attempt was a transaction of six round trips, and a FinishChallenge
+// seven.)
 //
 // Every committed step is durable: SQLite connections run with
 // synchronous=FULL, so a step that returned survives a process crash or a

@@ -40,6 +40,13 @@ func WithMaxConns(n int) Option {
 	}
 }
 
+// withTracer (PostgreSQL) sets a pgx tracer on every connection: the
+// tests count round trips with it (a pgx.PrepareTracer too is told of
+// the statements pgx prepares).
+func withTracer(t pgx.QueryTracer) Option {
+	return func(o *options) { o.tracer = t }
+}
+
 // OpenPostgres opens a PostgreSQL database through pgx (its database/sql
 // driver) and brings its schema up to date. dsn is a pgx connection
 // string: a URL (postgres://user@host:5432/db?sslmode=verify-full) or
@@ -57,6 +64,15 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: postgres DSN: %w", err)
 	}
+	if o.tracer != nil {
+		cfg.Tracer = o.tracer
+	}
+	// READ COMMITTED for the statements run outside a transaction too
+	// (Attempt's and CommitStep's functions, whatever the server's,
+	// database's or role's default): under it each statement in the
+	// functions sees the rows as they stand once the user's row is
+	// locked. A startup parameter: no round trip.
+	cfg.RuntimeParams["default_transaction_isolation"] = "read committed"
 	if o.schema != "" {
 		cfg.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
 	}
@@ -104,7 +120,9 @@ const pgUniqueViolation = "23505"
 // but for the locks and byte order: a write transaction runs at READ
 // COMMITTED and locks the user's row first (rowLocks; userLock creates
 // and locks it in one statement), budgets lock their row the same way,
-// CommitStep reads the user's epoch FOR SHARE, CompleteActivation's
+// Attempt and CommitStep are one call each of a function of migration
+// 0002 (attemptFn, commitStepFn; CommitStep's reads the user's epoch FOR
+// SHARE), CompleteActivation's
 // update is conditional on the activation still waiting (Sweep does not
 // lock the user), and DevicesPage compares and orders COLLATE "C". Text
 // columns that are keys are COLLATE "C" in the schema too.
@@ -187,18 +205,7 @@ var postgresDialect = &dialect{
 		devRename:        `UPDATE authn_devices SET name = $3 WHERE user_id = $1 AND id = $2`,
 		devPushToken:     `UPDATE authn_devices SET push_token = $3 WHERE user_id = $1 AND id = $2`,
 		devSecret:        `UPDATE authn_devices SET secret = $3 WHERE user_id = $1 AND id = $2`,
-		// The compare-and-set of CommitStep in one statement: the device
-		// active, the step not before its last, the epoch the user's. The
-		// user's row is read FOR SHARE: a revocation in progress (which
-		// holds it) is waited for and its epoch seen; two commits of one
-		// user do not wait for each other there, and the device row's
-		// lock orders them (the second re-checks last_step).
-		devCommitStep: `WITH u AS (SELECT epoch FROM authn_users WHERE user_id = $1 FOR SHARE)
-			UPDATE authn_devices SET last_step = $4, drift = $5
-			WHERE user_id = $1 AND id = $2 AND state = 'active' AND last_step <= $4
-				AND COALESCE((SELECT epoch FROM u), 0) = $3`,
-		devStepState:  `SELECT state FROM authn_devices WHERE user_id = $1 AND id = $2`,
-		devDeleteUser: `DELETE FROM authn_devices WHERE user_id = $1`,
+		devDeleteUser:    `DELETE FROM authn_devices WHERE user_id = $1`,
 
 		chExists: `SELECT COUNT(*) FROM authn_challenges WHERE id = $1`,
 		chInsert: `INSERT INTO authn_challenges (id, user_id, question, epoch, tags, win, attempts, issued_at,
@@ -246,4 +253,8 @@ var postgresDialect = &dialect{
 		pushSetState:  `UPDATE authn_pushes SET state = $2, answered = $3 WHERE id = $1`,
 		pushDeleteUsr: `DELETE FROM authn_pushes WHERE user_id = $1`,
 		pushSweep:     `DELETE FROM authn_pushes WHERE expires_at < $1`,
+		// Functions of migration 0002_attempt.sql: Attempt and CommitStep
+		// in one statement each.
+		attemptFn:    `SELECT * FROM authn_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		commitStepFn: `SELECT authn_commit_step($1, $2, $3, $4, $5)`,
 	}}

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/storetest"
+	"github.com/keyline/keyline/enroll"
 )
 
 // postgresEnv names the environment variable that holds the DSN of a
@@ -98,7 +103,7 @@ func TestPostgresOpeners(t *testing.T) {
 	}
 	v, err := stores[0].SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 1, v)
+	require.Equal(t, 2, v)
 	for i := range n {
 		wg.Go(func() {
 			for range 25 {
@@ -247,4 +252,216 @@ func TestPostgresCancelledContext(t *testing.T) {
 	u, err := s.RecordFailure(context.Background(), "alice", lenient, t0)
 	require.NoError(t, err)
 	require.Equal(t, 1, u.Failures)
+}
+
+// tripCounter is a pgx tracer that counts what goes to the server: each
+// query (a statement, BEGIN, COMMIT: one round trip each with a cached
+// statement) and each statement pgx prepares (a round trip of its own,
+// once per connection and statement). It does not see database/sql's
+// pings of a connection idle for over a second.
+type tripCounter struct{ queries, prepares atomic.Int64 }
+
+func (tc *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	tc.queries.Add(1)
+	return ctx
+}
+
+func (tc *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (tc *tripCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	tc.prepares.Add(1)
+	return ctx
+}
+
+func (tc *tripCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+// trips returns the round trips counted so far.
+func (tc *tripCounter) trips() int64 { return tc.queries.Load() + tc.prepares.Load() }
+
+var _ pgx.PrepareTracer = (*tripCounter)(nil)
+
+// pgService opens a store (with a trip counter and opts) in a fresh
+// schema and a Service on it, with an enrolled phone for alice.
+func pgService(t testing.TB, opts ...Option) (*Store, *tripCounter, *authn.Service, *clock, *enroll.Credential) {
+	t.Helper()
+	dsn := postgresDSN(t)
+	schema := testSchema(t, dsn)
+	tc := &tripCounter{}
+	s, err := OpenPostgres(context.Background(), dsn, append([]Option{WithSchema(schema), withTracer(tc)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	clk := &clock{t: t0.Add(5 * time.Second)}
+	key := make([]byte, authn.MasterKeySize)
+	rand.Read(key)
+	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
+	require.NoError(t, err)
+	svc, err := authn.New(authn.Config{Store: s, Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
+		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
+	require.NoError(t, err)
+	return s, tc, svc, clk, enrollPhone(t, svc, clk, "alice")
+}
+
+// TestPostgresFinishChallengeRoundTrips: once the connection has its
+// statements prepared, a FinishChallenge that succeeds is two round
+// trips (Attempt, CommitStep); an Attempt that fails, and a CommitStep
+// refused, are one each. (A wrong answer through the Service also reads
+// the user's devices, to look for a drifted phone: a third.)
+func TestPostgresFinishChallengeRoundTrips(t *testing.T) {
+	s, tc, svc, clk, cred := pgService(t, WithMaxConns(1))
+	ctx := context.Background()
+	for i := range 3 {
+		clk.Advance(15 * time.Second)
+		ch, err := svc.BeginChallenge(ctx, "alice")
+		require.NoError(t, err)
+		resp, err := cred.Respond(ch.Question, clk.Now())
+		require.NoError(t, err)
+		q0, p0 := tc.queries.Load(), tc.prepares.Load()
+		_, err = svc.FinishChallenge(ctx, "alice", ch.ID, resp)
+		require.NoError(t, err)
+		if i > 0 { // the first prepares the statements
+			require.Equal(t, int64(2), tc.queries.Load()-q0, "queries of a FinishChallenge")
+			require.Equal(t, int64(0), tc.prepares.Load()-p0, "prepares of a warm FinishChallenge")
+		}
+	}
+	clk.Advance(15 * time.Second)
+	ch, err := svc.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	n0 := tc.trips()
+	res, err := s.Attempt(ctx, "alice", ch.ID, [16]byte{1}, 1, lenient, clk.Now())
+	require.NoError(t, err)
+	require.Equal(t, authn.AttemptMismatch, res.Outcome)
+	require.Equal(t, int64(1), tc.trips()-n0, "round trips of a wrong Attempt")
+	devs, err := s.Devices(ctx, "alice")
+	require.NoError(t, err)
+	n0 = tc.trips()
+	require.ErrorIs(t, s.CommitStep(ctx, "alice", devs[0].ID, 0, 0, 0, clk.Now()), authn.ErrStoreConflict)
+	require.ErrorIs(t, s.CommitStep(ctx, "alice", "nobody", 0, 0, 0, clk.Now()), authn.ErrStoreNotFound)
+	require.Equal(t, int64(2), tc.trips()-n0, "round trips of two refused CommitSteps")
+}
+
+// BenchmarkPostgresFinishChallenge measures FinishChallenge through a
+// Service on PostgreSQL, as BenchmarkFinishChallenge does on SQLite:
+// batches of 20 challenges begun with the timer stopped, then answered.
+// It reports the round trips (counted by pgx's tracer, prepares
+// included) and the p50 and p99 of one FinishChallenge's duration.
+func BenchmarkPostgresFinishChallenge(b *testing.B) {
+	s, tc, svc, clk, cred := pgService(b)
+	ctx := context.Background()
+	const batch = 20
+	type pending struct{ id, resp string }
+	todo := make([]pending, 0, batch)
+	durs := make([]time.Duration, 0, b.N)
+	var trips, stmts int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		b.StopTimer()
+		clk.Advance(15 * time.Second)
+		todo = todo[:0]
+		for range min(batch, b.N-i) {
+			ch, err := svc.BeginChallenge(ctx, "alice")
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := cred.Respond(ch.Question, clk.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			todo = append(todo, pending{ch.ID, r})
+		}
+		n0, st0 := tc.trips(), s.stmts.Load()
+		b.StartTimer()
+		for _, t := range todo {
+			start := time.Now()
+			if _, err := svc.FinishChallenge(ctx, "alice", t.id, t.resp); err != nil {
+				b.Fatal(err)
+			}
+			durs = append(durs, time.Since(start))
+		}
+		b.StopTimer()
+		trips += tc.trips() - n0
+		stmts += s.stmts.Load() - st0
+		b.StartTimer()
+		i += len(todo)
+	}
+	b.StopTimer()
+	slices.Sort(durs)
+	b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(stmts)/float64(b.N), "stmts/op")
+	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(durs[min(len(durs)-1, len(durs)*99/100)].Nanoseconds()), "p99-ns")
+}
+
+// TestPostgresAttemptMatchesSQLite runs one random sequence of
+// challenges and Attempts on SQLite (Attempt in Go) and on PostgreSQL
+// (Attempt in PL/pgSQL) and requires the same results and user states
+// throughout: lock levels up to and past the Base<<level guard, window
+// resets, tags at the edges of the window, exhaustion, expiry.
+func TestPostgresAttemptMatchesSQLite(t *testing.T) {
+	dsn := postgresDSN(t)
+	pg := openPostgres(t, dsn, testSchema(t, dsn))
+	lite, _ := openTemp(t)
+	stores := []*Store{lite, pg}
+	ctx := context.Background()
+	rng := mrand.New(mrand.NewPCG(1, 1)) // fixed: the sequence (and what it covers) is the same each run
+	policies := []authn.LockPolicy{
+		{MaxFailures: 1, Base: 1, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, // level >= 32: Max, not Base<<level
+		{MaxFailures: 3, Base: time.Minute, Max: time.Hour, Window: 10 * time.Minute, MaxAttempts: 5},
+		{MaxFailures: 2, Base: 1<<40 + 1, Max: time.Hour, Window: time.Second, MaxAttempts: 2}, // Base<<24 wraps to 2^24
+		{MaxFailures: 1, Base: 0, Max: time.Millisecond, Window: 0, MaxAttempts: 1},
+	}
+	users := []string{"alice", "bob"}
+	now := t0
+	ids := map[string][]string{}
+	seen := map[authn.AttemptOutcome]int{}
+	maxLevel := 0
+	for i := range 2000 {
+		now = now.Add(time.Duration(rng.Int64N(int64(20 * time.Second))))
+		user := users[rng.IntN(2)]
+		if rng.IntN(4) == 0 || len(ids[user]) == 0 {
+			var tags []authn.Tag
+			for j := range rng.IntN(4) {
+				tags = append(tags, authn.Tag{MAC: [16]byte{byte(rng.IntN(2))}, Device: fmt.Sprintf("dev-%d", j),
+					Step: uint64(1000 + rng.IntN(7) - 3), Drift: rng.IntN(5) - 2})
+			}
+			ch := authn.ChallengeRecord{ID: fmt.Sprintf("ch-%d", i), User: user, Question: fmt.Sprintf("q%d", i), Tags: tags,
+				Window: rng.IntN(3), IssuedAt: now, ExpiresAt: now.Add(time.Duration(rng.Int64N(int64(10 * time.Minute)))),
+				Payload: []byte{byte(i)}, Names: map[string]string{"dev-0": "phone"}, Resync: "", ResyncDrift: i % 3}
+			lim := authn.ChallengeLimits{Outstanding: 5, PerMinute: 1000, Horizon: time.Second}
+			for _, s := range stores {
+				require.NoError(t, s.PutChallenge(ctx, ch, lim, now))
+			}
+			ids[user] = append(ids[user], ch.ID)
+			continue
+		}
+		id := ids[user][rng.IntN(len(ids[user]))]
+		if other := ids[users[1-slices.Index(users, user)]]; rng.IntN(10) == 0 && len(other) > 0 {
+			id = other[0] // another user's
+		}
+		mac := [16]byte{byte(rng.IntN(2))}
+		if user == "bob" {
+			mac[0] = 99 // bob never matches: his lock level climbs
+		}
+		step := uint64(1000 + rng.IntN(5) - 2)
+		p := policies[rng.IntN(len(policies))]
+		var res [2]authn.AttemptResult
+		var us [2]authn.UserState
+		for k, s := range stores {
+			var err error
+			res[k], err = s.Attempt(ctx, user, id, mac, step, p, now)
+			require.NoError(t, err)
+			us[k], err = s.User(ctx, user, now)
+			require.NoError(t, err)
+		}
+		require.Equal(t, res[0], res[1], "Attempt %d (%s on %s)", i, user, id)
+		require.Equal(t, us[0], us[1], "user after attempt %d", i)
+		seen[res[0].Outcome]++
+		if res[0].Outcome == authn.AttemptLocked && rng.IntN(2) == 0 {
+			now = now.Add(res[0].RetryAfter)
+		}
+		maxLevel = max(maxLevel, us[0].Level)
+	}
+	t.Logf("outcomes %v, highest level %d", seen, maxLevel)
+	require.Len(t, seen, 6, "every outcome was tried")
+	require.Greater(t, maxLevel, 32, "the Base<<level guard was reached")
 }

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/keyline/keyline/authn"
 )
 
@@ -35,8 +37,9 @@ type Option func(*options)
 type options struct {
 	busyTimeout time.Duration
 	readConns   int
-	schema      string // PostgreSQL: the schema to keep the tables in ("": the DSN's search_path)
-	maxConns    int    // PostgreSQL: the pool's most connections
+	schema      string          // PostgreSQL: the schema to keep the tables in ("": the DSN's search_path)
+	maxConns    int             // PostgreSQL: the pool's most connections
+	tracer      pgx.QueryTracer // PostgreSQL: traces every connection's queries (tests: round trips)
 }
 
 // WithBusyTimeout sets how long a statement waits for a database locked
@@ -147,6 +150,10 @@ type queries struct {
 	rcList, rcInsert, rcDeleteOne, rcDeleteUser, rcCount           string
 
 	pushInsert, pushGet, pushPending, pushSetState, pushDeleteUsr, pushSweep string
+
+	// attemptFn and commitStepFn, where set (PostgreSQL), make Attempt
+	// and CommitStep one statement each: see attemptOne and commitOne.
+	attemptFn, commitStepFn string
 }
 
 // ---------------------------------------------------------------------
@@ -1008,6 +1015,9 @@ func (s *Store) UpdateSecret(ctx context.Context, user, deviceID string, old, se
 
 // CommitStep implements authn.Store.
 func (s *Store) CommitStep(ctx context.Context, user, deviceID string, epoch, step uint64, drift int, now time.Time) error {
+	if s.d.q.commitStepFn != "" {
+		return s.commitOne(ctx, user, deviceID, epoch, step, drift)
+	}
 	// One statement is the compare-and-set; a refusal reads why after it
 	// (the reason as it stands then: both are refusals).
 	return s.single(ctx, "CommitStep", func(c *conn) error {
@@ -1143,6 +1153,9 @@ func scanChallenge(sc scanner) (authn.ChallengeRecord, []byte, error) {
 
 // Attempt implements authn.Store.
 func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	if s.d.q.attemptFn != "" {
+		return s.attemptOne(ctx, user, challengeID, mac, serverStep, p, now)
+	}
 	q := &s.d.q
 	var res authn.AttemptResult
 	err := s.write(ctx, "Attempt", func(c *conn) error {
@@ -1213,6 +1226,83 @@ func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]b
 		return authn.AttemptResult{}, err
 	}
 	return res, nil
+}
+
+// attemptOne is Attempt in one statement, a call of a function that
+// does in the database what Attempt's transaction does (the PostgreSQL
+// migration 0002_attempt.sql has it), run in autocommit: one round trip.
+func (s *Store) attemptOne(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	var res authn.AttemptResult
+	err := s.single(ctx, "Attempt", func(c *conn) error {
+		var outcome int64
+		var retry, failures int64
+		var dev []byte
+		var step, drift, epoch, win, attempts, issued, exp, rdrift sql.NullInt64
+		var id, chUser, question, resync, names sql.NullString
+		var payload []byte
+		err := c.row(s.d.q.attemptFn, user, challengeID, mac[:], int64(serverStep), int64(p.MaxFailures),
+			int64(p.Base), int64(p.Max), int64(p.Window), int64(p.MaxAttempts), nanos(now)).Scan(
+			&outcome, &retry, &failures, &dev, &step, &drift, &id, &chUser, &question, &epoch, &win, &attempts,
+			&issued, &exp, &payload, &names, &resync, &rdrift)
+		if err != nil {
+			return err
+		}
+		res = authn.AttemptResult{RetryAfter: time.Duration(retry), Failures: int(failures)}
+		switch outcome {
+		case 0:
+			res.Outcome = authn.AttemptMismatch
+		case 1:
+			res.Outcome = authn.AttemptMatch
+			res.Match = authn.Tag{MAC: mac, Device: string(dev), Step: uint64(step.Int64), Drift: int(drift.Int64)}
+		case 2:
+			res.Outcome = authn.AttemptLocked
+			return nil
+		case 3:
+			res.Outcome = authn.AttemptNoChallenge
+			return nil
+		case 4:
+			res.Outcome = authn.AttemptExpired
+			return nil
+		case 5:
+			res.Outcome = authn.AttemptExhausted
+			return nil
+		default:
+			return fmt.Errorf("unknown attempt outcome %d", outcome)
+		}
+		ch := authn.ChallengeRecord{ID: id.String, User: chUser.String, Question: question.String,
+			Epoch: uint64(epoch.Int64), Window: int(win.Int64), Attempts: int(attempts.Int64),
+			IssuedAt: at(issued.Int64), ExpiresAt: at(exp.Int64), Payload: payload, Resync: resync.String,
+			ResyncDrift: int(rdrift.Int64)}
+		if err := fromJSON(names, &ch.Names); err != nil {
+			return fmt.Errorf("challenge %q: names: %w", ch.ID, err)
+		}
+		res.Challenge = ch
+		return nil
+	})
+	if err != nil {
+		return authn.AttemptResult{}, err
+	}
+	return res, nil
+}
+
+// commitOne is CommitStep in one statement (a function call that tells
+// a refusal's reason too): one round trip.
+func (s *Store) commitOne(ctx context.Context, user, deviceID string, epoch, step uint64, drift int) error {
+	return s.single(ctx, "CommitStep", func(c *conn) error {
+		var r int64
+		if err := c.row(s.d.q.commitStepFn, user, deviceID, int64(epoch), int64(step), int64(drift)).Scan(&r); err != nil {
+			return err
+		}
+		switch r {
+		case 0:
+			return nil
+		case 1:
+			return authn.ErrStoreNotFound
+		case 2:
+			return authn.ErrStoreConflict
+		}
+		return fmt.Errorf("unknown commit result %d", r)
+	})
 }
 
 // ---------------------------------------------------------------------
