@@ -1,0 +1,86 @@
+// Package redisstore is an authn.Store for many Service instances: the
+// hot, short-lived state lives in Redis, as Lua scripts that each make one
+// atomic step, and the durable records live in another Store handed to
+// Open — an sqlstore (PostgreSQL for a cluster of instances).
+//
+// # The split
+//
+// In Redis: outstanding challenges with their tags, the recent questions
+// and issue counts that limit them, the user's failure counter, lock
+// level and lock expiry, push requests and their states, take-once marks
+// (nonces, replay marks) and budgets (rate limits), and a mirror of the
+// user's epoch.
+//
+// In the durable store: devices with their sealed secrets, last accepted
+// step and drift, activations, TOTP keys, recovery codes, the user's
+// epoch (bumped with a revocation, in the same statement) and push
+// settings.
+//
+// # Round trips
+//
+// FinishChallenge costs one script (Attempt: the lock check, the count,
+// the constant-time tag comparison, the consumption of the challenge and
+// the reset, atomically) and, on a match, one durable statement
+// (CommitStep: the compare-and-set of the device's step, drift and the
+// user's epoch): 2 round trips, 1 for a wrong response. The first call
+// of each script on a server sends its source once (EVALSHA, then EVAL on
+// NOSCRIPT). BeginChallenge reads the durable epoch and devices and runs
+// one script; push steps read the durable epoch and run one script, so
+// that a revocation voids pending approvals even if the epoch mirror
+// missed it.
+//
+// # Keys and Redis Cluster
+//
+// Every key of one user is "<prefix>:{u<base64url(user)>}:<kind>". The
+// encoding has no brace or colon, so a user ID cannot end the hash tag
+// early or reach another user's keys, and every script that touches a
+// user's keys stays within one slot: the store works unchanged through
+// redis.NewClusterClient or a failover client (any redis.UniversalClient
+// that is a *redis.Client or *redis.ClusterClient). Take-once marks,
+// budgets and the push-ID pointers (a push is looked up by ID alone) each
+// have a tag of their own and are touched one key per script.
+// Exactly-once holds per Redis primary.
+//
+// # What the server needs
+//
+// Redis 6.0 or later (MinVersion; tested on 7.0) with Lua scripting
+// (EVAL, EVALSHA and SCRIPT enabled for the client's user) and
+// maxmemory-policy noeviction: Open reads the policy with CONFIG GET on
+// every primary and refuses any other (ErrEvictionPolicy), because an
+// evicted key would silently reset failure counters and forget replay
+// marks. Where CONFIG is disabled (managed services) Open fails with
+// ErrUnverifiedPolicy unless the caller vouches with AssumeNoEviction().
+// Keys expire only to collect garbage, an hour after their logical
+// expiry; the logic reads the Service's clock, never Redis's. The user hash
+// (failures, level, lock, epoch mirror) is kept until the user is
+// deleted.
+//
+// # When Redis is down, restarts or fails over
+//
+// Every call that needs Redis returns its error (the Service reports
+// ErrStoreUnavailable wrapping it) and accepts nothing; go-redis
+// reconnects by itself, so the same Store works again once the server is
+// back. What a restart without persistence, a failover to a replica that
+// had not received the latest writes, or a FLUSHALL can lose: live
+// challenges (the user asks for a new one), pending pushes (the login
+// page falls back to challenge/response), failure counters and lock
+// levels (an attacker regains at most MaxFailures guesses per loss — run
+// Redis with appendonly yes and appendfsync everysec or always to bound
+// this), take-once marks and budgets. It cannot lose a device, a secret,
+// a drift or a last accepted step, which are durable: so a response
+// already accepted can never be accepted again, because the durable
+// CommitStep refuses a step not after the last. If the epoch mirror
+// misses a revocation (Redis unreachable right after the durable
+// revocation), challenges of the old epoch may still match in Redis, but
+// CommitStep refuses them, and the next PutChallenge raises the mirror.
+//
+// # Atomicity across the two stores
+//
+// No step needs both stores atomically. The hot paths are one store each.
+// A TOTP or recovery-code attempt counts the failure in Redis first and
+// then reads or consumes in the durable store, so it is still counted
+// before it is checked; on a success the Redis reset comes last, so a
+// lost reset leaves the user with failures, never the reverse. The
+// durable store's own failure counters are unused (the recovery-code
+// step is handed a policy that never locks).
+package redisstore

@@ -1,0 +1,963 @@
+package redisstore
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/keyline/keyline/authn"
+)
+
+//go:embed scripts/*.lua
+var scriptFS embed.FS
+
+// script is one Lua script with the shared library prepended.
+func script(name string) *redis.Script {
+	lib, err := scriptFS.ReadFile("scripts/lib.lua")
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
+	if err != nil {
+		panic(err)
+	}
+	return redis.NewScript(string(lib) + "\n" + string(body))
+}
+
+var (
+	scriptAttempt      = script("attempt")
+	scriptPutChallenge = script("put_challenge")
+	scriptFail         = script("fail")
+	scriptCount        = script("count")
+	scriptReset        = script("reset")
+	scriptEpoch        = script("epoch")
+	scriptPushPut      = script("push_put")
+	scriptPushGet      = script("push_get")
+	scriptPushSet      = script("push_set")
+	scriptPushPending  = script("push_pending")
+	scriptSweepUser    = script("sweep_user")
+	scriptSweepKey     = script("sweep_key")
+	scriptDeleteUser   = script("delete_user")
+	scriptOnce         = script("once")
+	scriptSpend        = script("spend")
+)
+
+// MinVersion is the oldest Redis server Open accepts. The scripts need
+// nothing newer than 5.0 (script effects replication by default); 6.0 is
+// the oldest release still receiving fixes when this was written, and
+// the tests run on 7.
+const MinVersion = "6.0"
+
+// slack is how long a record outlives its logical expiry before Redis
+// drops it. Expiry only collects garbage (logic reads the Service's
+// clock), so it must be generous enough for clock skew between the
+// instances and Redis.
+const slack = time.Hour
+
+// Errors Open returns.
+var (
+	// ErrEvictionPolicy: the server may evict keys (its maxmemory-policy
+	// is not noeviction), which would silently reset failure counters
+	// and forget replay marks.
+	ErrEvictionPolicy = errors.New("redisstore: the Redis server may evict keys")
+	// ErrUnverifiedPolicy: the server refused CONFIG GET, so Open cannot
+	// see the eviction policy; AssumeNoEviction vouches for it.
+	ErrUnverifiedPolicy = errors.New("redisstore: cannot read the Redis eviction policy")
+	// ErrServerVersion: the server is older than MinVersion.
+	ErrServerVersion = errors.New("redisstore: Redis server too old")
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	prefix        string
+	assumeNoEvict bool
+}
+
+// WithPrefix sets the prefix of every key (default "keyline"), so that
+// several deployments, or tests, can share one server. It must not be
+// empty or contain '{' or '}'.
+func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
+
+// AssumeNoEviction is for servers that refuse CONFIG (managed Redis): the
+// caller vouches that the server's maxmemory-policy is noeviction, which
+// Open then does not check. Where CONFIG works, Open checks regardless
+// and refuses any other policy.
+func AssumeNoEviction() Option { return func(o *options) { o.assumeNoEvict = true } }
+
+// Store is an authn.Store that keeps hot state in Redis and durable
+// records in another Store (an sqlstore). See the package documentation
+// for the split. It is safe for concurrent use. It does not own the
+// Redis client or the durable store: the caller closes them.
+type Store struct {
+	rdb     redis.UniversalClient
+	durable authn.Store
+	prefix  string
+}
+
+var _ authn.Store = (*Store)(nil)
+
+// String names the store without its addresses.
+func (s *Store) String() string { return "redisstore.Store" }
+
+// Format prints the same as String for every verb.
+func (s *Store) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
+
+// Open checks the Redis server behind rdb (reachable, at least
+// MinVersion, maxmemory-policy noeviction) and returns a Store over it
+// and durable, which keeps devices, activations, TOTP keys, recovery
+// codes, the user's epoch and push settings.
+func Open(ctx context.Context, rdb redis.UniversalClient, durable authn.Store, opts ...Option) (*Store, error) {
+	o := options{prefix: "keyline"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case rdb == nil:
+		return nil, errors.New("redisstore: nil Redis client")
+	case durable == nil:
+		return nil, errors.New("redisstore: nil durable store")
+	case o.prefix == "" || strings.ContainsAny(o.prefix, "{}"):
+		return nil, fmt.Errorf("redisstore: key prefix %q is empty or contains a brace", o.prefix)
+	}
+	if err := forEachPrimary(ctx, rdb, func(ctx context.Context, c *redis.Client) error {
+		return checkServer(ctx, c, o.assumeNoEvict)
+	}); err != nil {
+		return nil, err
+	}
+	return &Store{rdb: rdb, durable: durable, prefix: o.prefix}, nil
+}
+
+// forEachPrimary runs fn on every primary of a Cluster, or on the one
+// server of any other client.
+func forEachPrimary(ctx context.Context, rdb redis.UniversalClient, fn func(context.Context, *redis.Client) error) error {
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, fn)
+	case *redis.Client:
+		return fn(ctx, c)
+	}
+	return fmt.Errorf("redisstore: unsupported client type %T", rdb)
+}
+
+func checkServer(ctx context.Context, c *redis.Client, assume bool) error {
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return fmt.Errorf("redisstore: %w: %w", authn.ErrStoreUnavailable, err)
+	}
+	if v := infoField(info, "redis_version"); !atLeast(v, MinVersion) {
+		return fmt.Errorf("%w: %q, need %s or later", ErrServerVersion, v, MinVersion)
+	}
+	cfg, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		if assume {
+			return nil
+		}
+		return fmt.Errorf("%w (CONFIG GET maxmemory-policy: %w); if the server's maxmemory-policy is noeviction, say so with redisstore.AssumeNoEviction()", ErrUnverifiedPolicy, err)
+	}
+	if p := cfg["maxmemory-policy"]; p != "noeviction" {
+		return fmt.Errorf("%w: its maxmemory-policy is %q; keyline needs noeviction, because an evicted key silently resets failure counters and forgets replay marks", ErrEvictionPolicy, p)
+	}
+	return nil
+}
+
+func infoField(info, name string) string {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// atLeast compares dotted versions numerically.
+func atLeast(v, min string) bool {
+	a, b := strings.Split(v, "."), strings.Split(min, ".")
+	for i := range b {
+		if i >= len(a) {
+			return false
+		}
+		x, err1 := strconv.Atoi(a[i])
+		y, err2 := strconv.Atoi(b[i])
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		if x != y {
+			return x > y
+		}
+	}
+	return true
+}
+
+// ---------------------------------------------------------------------
+// Keys. Every key of one user carries the hash tag {u<base64url(user)>}:
+// the encoding has no brace or colon, so no user ID can end the tag early
+// or reach another user's keys, and all of a user's keys share one slot.
+
+var b64 = base64.RawURLEncoding
+
+type userKeys struct {
+	user, ch, chIdx, questions, issued, push, pushIdx string
+}
+
+func (k userKeys) all() []string {
+	return []string{k.user, k.ch, k.chIdx, k.questions, k.issued, k.push, k.pushIdx}
+}
+
+func (s *Store) keys(user string) userKeys {
+	t := s.prefix + ":{u" + b64.EncodeToString([]byte(user)) + "}:"
+	return userKeys{user: t + "u", ch: t + "c", chIdx: t + "ci", questions: t + "q", issued: t + "i", push: t + "p", pushIdx: t + "pi"}
+}
+
+// userFromKey recovers the user from any key of the user's.
+func (s *Store) userFromKey(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, s.prefix+":{u")
+	if !ok {
+		return "", false
+	}
+	enc, _, ok := strings.Cut(rest, "}:")
+	if !ok {
+		return "", false
+	}
+	u, err := b64.DecodeString(enc)
+	return string(u), err == nil
+}
+
+// pushPointer is the key that maps a push ID to its user (a push is
+// looked up by ID alone). It has the ID's own hash tag.
+func (s *Store) pushPointer(id string) string {
+	return s.prefix + ":pid:{" + b64.EncodeToString([]byte(id)) + "}"
+}
+
+func (s *Store) onceKey(key string) string {
+	return s.prefix + ":once:{" + b64.EncodeToString([]byte(key)) + "}"
+}
+
+func (s *Store) spendKey(key string) string {
+	return s.prefix + ":spend:{" + b64.EncodeToString([]byte(key)) + "}"
+}
+
+// ---------------------------------------------------------------------
+// Numbers. Instants and durations cross into Lua as integer microseconds:
+// Lua numbers are doubles, exact for integers below 2^53 µs (the year
+// 2255). The zero time is 0.
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func instant(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func durMicros(d time.Duration) int64 { return d.Microseconds() }
+
+// ttlMillis is the garbage-collection lifetime of a record that expires
+// at expires, seen at now.
+func ttlMillis(expires, now time.Time) int64 {
+	return max(expires.Sub(now), 0).Milliseconds() + slack.Milliseconds()
+}
+
+func policyArgs(p authn.LockPolicy) []any {
+	return []any{p.MaxFailures, durMicros(p.Base), durMicros(p.Max), durMicros(p.Window)}
+}
+
+// wrap labels a Redis error with the operation; redis.Nil never reaches
+// it.
+func wrap(op string, err error) error {
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+func ints(v any, n int) ([]int64, []any, error) {
+	arr, ok := v.([]any)
+	if !ok || len(arr) < n {
+		return nil, nil, fmt.Errorf("unexpected script reply %T", v)
+	}
+	out := make([]int64, n)
+	for i := range n {
+		x, ok := arr[i].(int64)
+		if !ok {
+			return nil, nil, fmt.Errorf("unexpected script reply element %T", arr[i])
+		}
+		out[i] = x
+	}
+	return out, arr[n:], nil
+}
+
+// ---------------------------------------------------------------------
+// Challenges and attempts (Redis).
+
+// challengeBlob is what a challenge keeps beside its tags' MACs, returned
+// with a match or a mismatch.
+type challengeBlob struct {
+	ID          string            `json:"id"`
+	User        string            `json:"user"`
+	Question    string            `json:"q"`
+	Epoch       uint64            `json:"e"`
+	Window      int               `json:"w"`
+	IssuedAt    time.Time         `json:"i"`
+	ExpiresAt   time.Time         `json:"x"`
+	Payload     []byte            `json:"p,omitempty"`
+	Names       map[string]string `json:"n,omitempty"`
+	Resync      string            `json:"rs,omitempty"`
+	ResyncDrift int               `json:"rd,omitempty"`
+	Devices     []string          `json:"d"` // per tag
+	Steps       []uint64          `json:"s"` // per tag
+	Drifts      []int             `json:"r"` // per tag
+}
+
+const maxLuaInt = 1 << 53
+
+// PutChallenge implements authn.Store: one read of the durable epoch and
+// one script.
+func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
+	if c.Epoch >= maxLuaInt {
+		return fmt.Errorf("redisstore: epoch %d out of range", c.Epoch)
+	}
+	st, err := s.durable.User(ctx, c.User, now)
+	if err != nil {
+		return err
+	}
+	blob := challengeBlob{ID: c.ID, User: c.User, Question: c.Question, Epoch: c.Epoch, Window: c.Window,
+		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Payload: c.Payload, Names: c.Names,
+		Resync: c.Resync, ResyncDrift: c.ResyncDrift,
+		Devices: make([]string, len(c.Tags)), Steps: make([]uint64, len(c.Tags)), Drifts: make([]int, len(c.Tags))}
+	var tags strings.Builder
+	tags.WriteByte('[')
+	for i, t := range c.Tags {
+		if t.Step >= maxLuaInt || t.Drift > math.MaxInt32 || t.Drift < math.MinInt32 {
+			return fmt.Errorf("redisstore: tag %d: step or drift out of range", i)
+		}
+		if i > 0 {
+			tags.WriteByte(',')
+		}
+		fmt.Fprintf(&tags, `["%s",%d,%d]`, hex.EncodeToString(t.MAC[:]), t.Step, t.Drift)
+		blob.Devices[i], blob.Steps[i], blob.Drifts[i] = t.Device, t.Step, t.Drift
+	}
+	tags.WriteByte(']')
+	rec, err := json.Marshal(blob)
+	if err != nil {
+		return fmt.Errorf("redisstore: encoding a challenge: %w", err)
+	}
+	k := s.keys(c.User)
+	r, err := scriptPutChallenge.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx, k.questions, k.issued},
+		micros(now), c.ID, c.Epoch, st.Epoch, c.Question, durMicros(lim.Horizon), lim.PerMinute, lim.Outstanding,
+		micros(c.ExpiresAt), c.Window, tags.String(), rec, slack.Milliseconds()).Int()
+	if err != nil {
+		return wrap("put challenge", err)
+	}
+	switch r {
+	case 1:
+		return authn.ErrStoreConflict
+	case 2:
+		return authn.ErrStoreLimit
+	}
+	return nil
+}
+
+// Attempt implements authn.Store: one script.
+func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	if serverStep >= maxLuaInt {
+		return authn.AttemptResult{}, fmt.Errorf("redisstore: server step %d out of range", serverStep)
+	}
+	k := s.keys(user)
+	args := append([]any{micros(now), challengeID, hex.EncodeToString(mac[:]), serverStep}, policyArgs(p)...)
+	args = append(args, p.MaxAttempts)
+	v, err := scriptAttempt.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx}, args...).Result()
+	if err != nil {
+		return authn.AttemptResult{}, wrap("attempt", err)
+	}
+	n, rest, err := ints(v, 4)
+	if err != nil || len(rest) != 1 {
+		return authn.AttemptResult{}, wrap("attempt", fmt.Errorf("malformed reply: %v", err))
+	}
+	res := authn.AttemptResult{Outcome: authn.AttemptOutcome(n[0]), Failures: int(n[2]), RetryAfter: time.Duration(n[3]) * time.Microsecond}
+	if res.Outcome != authn.AttemptMatch && res.Outcome != authn.AttemptMismatch {
+		return res, nil
+	}
+	raw, ok := rest[0].(string)
+	if !ok {
+		return authn.AttemptResult{}, wrap("attempt", errors.New("reply without the challenge"))
+	}
+	var b challengeBlob
+	if err := json.Unmarshal([]byte(raw), &b); err != nil {
+		return authn.AttemptResult{}, wrap("attempt", fmt.Errorf("stored challenge does not decode: %w", err))
+	}
+	res.Challenge = authn.ChallengeRecord{ID: b.ID, User: b.User, Question: b.Question, Epoch: b.Epoch, Window: b.Window,
+		IssuedAt: b.IssuedAt, ExpiresAt: b.ExpiresAt, Payload: b.Payload, Names: b.Names,
+		Resync: b.Resync, ResyncDrift: b.ResyncDrift}
+	if res.Outcome == authn.AttemptMatch {
+		i := int(n[1])
+		if i < 0 || i >= len(b.Devices) || i >= len(b.Steps) || i >= len(b.Drifts) {
+			return authn.AttemptResult{}, wrap("attempt", errors.New("match index out of range"))
+		}
+		res.Match = authn.Tag{MAC: mac, Device: b.Devices[i], Step: b.Steps[i], Drift: b.Drifts[i]}
+	}
+	return res, nil
+}
+
+// RecordFailure implements authn.Store: one script. The state returned
+// carries the lockout fields and the epoch, not the push settings.
+func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
+	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, append([]any{micros(now)}, policyArgs(p)...)...).Result()
+	if err != nil {
+		return authn.UserState{}, wrap("record failure", err)
+	}
+	n, _, err := ints(v, 5)
+	if err != nil {
+		return authn.UserState{}, wrap("record failure", err)
+	}
+	return authn.UserState{Failures: int(n[0]), Level: int(n[1]), LockedUntil: instant(n[2]), LastFailure: instant(n[3]), Epoch: uint64(n[4])}, nil
+}
+
+// User implements authn.Store: the lockout state from Redis, the epoch
+// and push settings from the durable store.
+func (s *Store) User(ctx context.Context, user string, now time.Time) (authn.UserState, error) {
+	st, err := s.durable.User(ctx, user, now)
+	if err != nil {
+		return authn.UserState{}, err
+	}
+	v, err := s.rdb.HMGet(ctx, s.keys(user).user, "f", "l", "lu", "lf").Result()
+	if err != nil {
+		return authn.UserState{}, wrap("user", err)
+	}
+	n := make([]int64, len(v))
+	for i, x := range v {
+		if x == nil {
+			continue
+		}
+		str, _ := x.(string)
+		if n[i], err = strconv.ParseInt(str, 10, 64); err != nil {
+			return authn.UserState{}, wrap("user", fmt.Errorf("malformed field: %w", err))
+		}
+	}
+	st.Failures, st.Level, st.LockedUntil, st.LastFailure = int(n[0]), int(n[1]), instant(n[2]), instant(n[3])
+	return st, nil
+}
+
+// ResetUser implements authn.Store.
+func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error {
+	if err := s.durable.ResetUser(ctx, user, now); err != nil {
+		return err
+	}
+	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
+		return wrap("reset user", err)
+	}
+	return nil
+}
+
+// raiseEpoch brings the Redis mirror of the user's epoch up to the
+// durable one, after a step that bumped it.
+func (s *Store) raiseEpoch(ctx context.Context, user string, now time.Time) error {
+	st, err := s.durable.User(ctx, user, now)
+	if err != nil {
+		return err
+	}
+	if err := scriptEpoch.Run(ctx, s.rdb, []string{s.keys(user).user}, st.Epoch).Err(); err != nil {
+		return wrap("epoch", err)
+	}
+	return nil
+}
+
+// count is the Redis half of a TOTP or recovery-code attempt: the lock
+// check and one failure.
+func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, append([]any{micros(now)}, policyArgs(p)...)...).Result()
+	if err != nil {
+		return authn.AttemptResult{}, wrap("count attempt", err)
+	}
+	n, _, err := ints(v, 3)
+	if err != nil {
+		return authn.AttemptResult{}, wrap("count attempt", err)
+	}
+	res := authn.AttemptResult{Outcome: authn.AttemptMismatch, Failures: int(n[1]), RetryAfter: time.Duration(n[2]) * time.Microsecond}
+	if n[0] == 1 {
+		res.Outcome = authn.AttemptLocked
+	}
+	return res, nil
+}
+
+// neverLock is the policy handed to the durable store where its own
+// step counts a failure: the counting that matters happened in Redis, so
+// the durable copy must never lock (failures are forgotten at once).
+var neverLock = authn.LockPolicy{MaxFailures: math.MaxInt32, Base: time.Nanosecond, Max: time.Nanosecond, Window: time.Nanosecond, MaxAttempts: math.MaxInt32}
+
+// AttemptTOTP implements authn.Store: the lock check and the count in
+// Redis, then the key read from the durable store.
+func (s *Store) AttemptTOTP(ctx context.Context, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult, error) {
+	res, err := s.count(ctx, user, p, now)
+	if err != nil || res.Outcome == authn.AttemptLocked {
+		return authn.TOTPRecord{}, res, err
+	}
+	t, err := s.durable.TOTP(ctx, user)
+	if err != nil {
+		return authn.TOTPRecord{}, res, err
+	}
+	if t.Active == wantInactive {
+		return authn.TOTPRecord{}, res, authn.ErrStoreNotFound
+	}
+	return t, res, nil
+}
+
+// CommitTOTP implements authn.Store: the compare-and-set in the durable
+// store, then the reset in Redis.
+func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error {
+	if err := s.durable.CommitTOTP(ctx, user, id, step, now); err != nil {
+		return err
+	}
+	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
+		return wrap("reset after TOTP", err)
+	}
+	return nil
+}
+
+// UseRecoveryCode implements authn.Store: the lock check and the count
+// in Redis, the code consumed in the durable store, and on a match the
+// reset in Redis.
+func (s *Store) UseRecoveryCode(ctx context.Context, user string, candidates [][32]byte, p authn.LockPolicy, now time.Time) (authn.AttemptResult, int, error) {
+	res, err := s.count(ctx, user, p, now)
+	if err != nil {
+		return authn.AttemptResult{}, 0, err
+	}
+	if res.Outcome == authn.AttemptLocked {
+		left, err := s.durable.RecoveryCodesLeft(ctx, user)
+		return res, left, err
+	}
+	dres, left, err := s.durable.UseRecoveryCode(ctx, user, candidates, neverLock, now)
+	if err != nil {
+		return authn.AttemptResult{}, 0, err
+	}
+	if dres.Outcome != authn.AttemptMatch {
+		return res, left, nil
+	}
+	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
+		return authn.AttemptResult{}, 0, wrap("reset after recovery code", err)
+	}
+	return authn.AttemptResult{Outcome: authn.AttemptMatch}, left, nil
+}
+
+// ---------------------------------------------------------------------
+// Push requests (Redis; the epoch that voids them is read from the
+// durable store).
+
+type pushBlob struct {
+	ID          string    `json:"id"`
+	User        string    `json:"u"`
+	Number      string    `json:"n"`
+	Nonce       []byte    `json:"o"`
+	Context     [4]string `json:"c"`
+	Devices     []string  `json:"d"`
+	Epoch       uint64    `json:"e"`
+	Transaction []byte    `json:"t,omitempty"`
+	Challenge   string    `json:"ch,omitempty"`
+	CreatedAt   time.Time `json:"ca"`
+	ExpiresAt   time.Time `json:"x"`
+}
+
+func decodePush(blob, state, answered any) (authn.PushRecord, error) {
+	raw, ok1 := blob.(string)
+	st, ok2 := state.(string)
+	ans, _ := answered.(string)
+	if !ok1 || !ok2 {
+		return authn.PushRecord{}, errors.New("malformed push reply")
+	}
+	var b pushBlob
+	if err := json.Unmarshal([]byte(raw), &b); err != nil {
+		return authn.PushRecord{}, fmt.Errorf("stored push does not decode: %w", err)
+	}
+	return authn.PushRecord{ID: b.ID, User: b.User, Number: b.Number, Nonce: b.Nonce, Context: b.Context, Devices: b.Devices,
+		State: authn.PushState(st), Answered: ans, Epoch: b.Epoch, Transaction: b.Transaction, Challenge: b.Challenge,
+		CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt}, nil
+}
+
+// PutPush implements authn.Store: the ID pointer, then the record.
+func (s *Store) PutPush(ctx context.Context, p authn.PushRecord, now time.Time) error {
+	if p.Epoch >= maxLuaInt {
+		return fmt.Errorf("redisstore: epoch %d out of range", p.Epoch)
+	}
+	blob, err := json.Marshal(pushBlob{ID: p.ID, User: p.User, Number: p.Number, Nonce: p.Nonce, Context: p.Context, Devices: p.Devices,
+		Epoch: p.Epoch, Transaction: p.Transaction, Challenge: p.Challenge, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt})
+	if err != nil {
+		return fmt.Errorf("redisstore: encoding a push: %w", err)
+	}
+	life := time.Duration(ttlMillis(p.ExpiresAt, now)+time.Hour.Milliseconds()) * time.Millisecond
+	ok, err := s.rdb.SetNX(ctx, s.pushPointer(p.ID), p.User, life).Result()
+	if err != nil {
+		return wrap("put push", err)
+	}
+	if !ok {
+		return authn.ErrStoreConflict
+	}
+	k := s.keys(p.User)
+	r, err := scriptPushPut.Run(ctx, s.rdb, []string{k.push, k.pushIdx}, micros(now), p.ID, blob, string(p.State),
+		micros(p.ExpiresAt), p.Epoch, micros(p.CreatedAt), slack.Milliseconds()).Int()
+	if err != nil {
+		return wrap("put push", err)
+	}
+	if r == 1 {
+		return authn.ErrStoreConflict
+	}
+	return nil
+}
+
+// Push implements authn.Store: the ID pointer, the durable epoch, the
+// record.
+func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushRecord, error) {
+	user, err := s.rdb.Get(ctx, s.pushPointer(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return authn.PushRecord{}, authn.ErrStoreNotFound
+	} else if err != nil {
+		return authn.PushRecord{}, wrap("push", err)
+	}
+	st, err := s.durable.User(ctx, user, now)
+	if err != nil {
+		return authn.PushRecord{}, err
+	}
+	v, err := scriptPushGet.Run(ctx, s.rdb, []string{s.keys(user).push}, micros(now), id, st.Epoch).Slice()
+	if errors.Is(err, redis.Nil) {
+		return authn.PushRecord{}, authn.ErrStoreNotFound
+	} else if err != nil {
+		return authn.PushRecord{}, wrap("push", err)
+	}
+	if len(v) != 3 {
+		return authn.PushRecord{}, wrap("push", errors.New("malformed reply"))
+	}
+	rec, err := decodePush(v[0], v[1], v[2])
+	if err != nil {
+		return authn.PushRecord{}, wrap("push", err)
+	}
+	return rec, nil
+}
+
+// PendingPushes implements authn.Store.
+func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, now time.Time) ([]authn.PushRecord, error) {
+	st, err := s.durable.User(ctx, user, now)
+	if err != nil {
+		return nil, err
+	}
+	k := s.keys(user)
+	v, err := scriptPushPending.Run(ctx, s.rdb, []string{k.push, k.pushIdx}, micros(now), st.Epoch).Slice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, wrap("pending pushes", err)
+	}
+	var out []authn.PushRecord
+	for i := 0; i+1 < len(v); i += 2 {
+		rec, err := decodePush(v[i], "pending", v[i+1])
+		if err != nil {
+			return nil, wrap("pending pushes", err)
+		}
+		for _, d := range rec.Devices {
+			if d == deviceID {
+				out = append(out, rec)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// SetPushState implements authn.Store: the durable epoch, then one
+// compare-and-set script.
+func (s *Store) SetPushState(ctx context.Context, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
+	st, err := s.durable.User(ctx, user, now)
+	if err != nil {
+		return authn.PushRecord{}, err
+	}
+	v, err := scriptPushSet.Run(ctx, s.rdb, []string{s.keys(user).push}, micros(now), id, st.Epoch, string(from), string(to), device).Slice()
+	if errors.Is(err, redis.Nil) {
+		return authn.PushRecord{}, authn.ErrStoreNotFound
+	} else if err != nil {
+		return authn.PushRecord{}, wrap("set push state", err)
+	}
+	if len(v) != 4 {
+		return authn.PushRecord{}, wrap("set push state", errors.New("malformed reply"))
+	}
+	rec, err := decodePush(v[1], v[2], v[3])
+	if err != nil {
+		return authn.PushRecord{}, wrap("set push state", err)
+	}
+	if code, _ := v[0].(int64); code == 1 {
+		return rec, authn.ErrStoreConflict
+	}
+	return rec, nil
+}
+
+// ---------------------------------------------------------------------
+// Take-once marks and budgets (Redis; each key its own slot).
+
+// TakeOnce implements authn.Store: one script.
+func (s *Store) TakeOnce(ctx context.Context, key string, expiresAt, now time.Time) error {
+	r, err := scriptOnce.Run(ctx, s.rdb, []string{s.onceKey(key)}, micros(now), micros(expiresAt), ttlMillis(expiresAt, now)).Int()
+	if err != nil {
+		return wrap("take once", err)
+	}
+	if r == 1 {
+		return authn.ErrStoreConflict
+	}
+	return nil
+}
+
+// Spend implements authn.Store: one script.
+func (s *Store) Spend(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (int, error) {
+	left, err := scriptSpend.Run(ctx, s.rdb, []string{s.spendKey(key)}, micros(now), limit, durMicros(window), window.Milliseconds()+slack.Milliseconds()).Int()
+	if err != nil {
+		return 0, wrap("spend", err)
+	}
+	if left < 0 {
+		return 0, authn.ErrStoreLimit
+	}
+	return left, nil
+}
+
+// ---------------------------------------------------------------------
+// Both sides.
+
+// DeleteUser implements authn.Store: the durable records, then the hot
+// ones.
+func (s *Store) DeleteUser(ctx context.Context, user string, now time.Time) error {
+	if err := s.durable.DeleteUser(ctx, user, now); err != nil {
+		return err
+	}
+	ids, err := scriptDeleteUser.Run(ctx, s.rdb, s.keys(user).all()).StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return wrap("delete user", err)
+	}
+	return s.dropPointers(ctx, ids)
+}
+
+func (s *Store) dropPointers(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	for _, id := range ids {
+		pipe.Del(ctx, s.pushPointer(id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrap("drop push pointers", err)
+	}
+	return nil
+}
+
+// Sweep implements authn.Store: the durable store's sweep, then every
+// user's hot records (found with SCAN on each primary) and every expired
+// mark and budget. Redis expiry collects the same records later anyway;
+// Sweep makes the logical expiry exact.
+func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.durable.Sweep(ctx, now)
+	if err != nil {
+		return n, err
+	}
+	seen := map[string]bool{}
+	err = s.scan(ctx, globEscape(s.prefix)+":{u*}:*", func(ctx context.Context, key string) error {
+		user, ok := s.userFromKey(key)
+		if !ok || seen[user] {
+			return nil
+		}
+		seen[user] = true
+		v, err := scriptSweepUser.Run(ctx, s.rdb, s.keys(user).all(), micros(now)).Slice()
+		if err != nil {
+			return wrap("sweep", err)
+		}
+		if len(v) == 0 {
+			return wrap("sweep", errors.New("malformed reply"))
+		}
+		c, _ := v[0].(int64)
+		n += int(c)
+		ids := make([]string, 0, len(v)-1)
+		for _, x := range v[1:] {
+			if id, ok := x.(string); ok {
+				ids = append(ids, id)
+			}
+		}
+		return s.dropPointers(ctx, ids)
+	})
+	if err != nil {
+		return n, err
+	}
+	for _, kind := range []string{":once:{*", ":spend:{*"} {
+		err = s.scan(ctx, globEscape(s.prefix)+kind, func(ctx context.Context, key string) error {
+			c, err := scriptSweepKey.Run(ctx, s.rdb, []string{key}, micros(now)).Int()
+			if err != nil {
+				return wrap("sweep", err)
+			}
+			n += c
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// scan calls fn for every key matching pattern on every primary.
+func (s *Store) scan(ctx context.Context, pattern string, fn func(context.Context, string) error) error {
+	return forEachPrimary(ctx, s.rdb, func(ctx context.Context, c *redis.Client) error {
+		it := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for it.Next(ctx) {
+			if err := fn(ctx, it.Val()); err != nil {
+				return err
+			}
+		}
+		if err := it.Err(); err != nil {
+			return wrap("scan", err)
+		}
+		return nil
+	})
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ---------------------------------------------------------------------
+// Durable records (the durable store), with the epoch mirror raised where
+// they bump the epoch.
+
+// RevokeDevice implements authn.Store: the durable revocation (which
+// bumps the epoch), then the Redis mirror. If the mirror update fails the
+// error is returned; the revocation stands, CommitStep (durable) refuses
+// any challenge of the old epoch, and the next PutChallenge raises the
+// mirror.
+func (s *Store) RevokeDevice(ctx context.Context, user, deviceID string, now time.Time) error {
+	if err := s.durable.RevokeDevice(ctx, user, deviceID, now); err != nil {
+		return err
+	}
+	return s.raiseEpoch(ctx, user, now)
+}
+
+// ActivateDevice implements authn.Store; a replacement bumps the epoch,
+// which the Redis mirror follows.
+func (s *Store) ActivateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
+	d, err := s.durable.ActivateDevice(ctx, user, deviceID, now)
+	if err != nil {
+		return d, err
+	}
+	// The record returned need not say whether it replaced another (the
+	// replacement is done), so the mirror is raised after every
+	// activation: a read and a script, once per paired phone.
+	if err := s.raiseEpoch(ctx, user, now); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// CommitStep implements authn.Store: one durable statement.
+func (s *Store) CommitStep(ctx context.Context, user, deviceID string, epoch, step uint64, drift int, now time.Time) error {
+	return s.durable.CommitStep(ctx, user, deviceID, epoch, step, drift, now)
+}
+
+// PutActivation implements authn.Store (durable).
+func (s *Store) PutActivation(ctx context.Context, a authn.ActivationRecord, now time.Time) error {
+	return s.durable.PutActivation(ctx, a, now)
+}
+
+// GetActivation implements authn.Store (durable).
+func (s *Store) GetActivation(ctx context.Context, sessionID string, now time.Time) (authn.ActivationRecord, error) {
+	return s.durable.GetActivation(ctx, sessionID, now)
+}
+
+// CompleteActivation implements authn.Store (durable).
+func (s *Store) CompleteActivation(ctx context.Context, sessionID string, requestHash, serverConfirm []byte, dev authn.DeviceRecord, maxDevices int, now time.Time) (authn.ActivationRecord, error) {
+	return s.durable.CompleteActivation(ctx, sessionID, requestHash, serverConfirm, dev, maxDevices, now)
+}
+
+// CancelActivation implements authn.Store (durable).
+func (s *Store) CancelActivation(ctx context.Context, user, sessionID string, now time.Time) error {
+	return s.durable.CancelActivation(ctx, user, sessionID, now)
+}
+
+// CountPairingTry implements authn.Store (durable).
+func (s *Store) CountPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
+	return s.durable.CountPairingTry(ctx, user, deviceID, max, now)
+}
+
+// Devices implements authn.Store (durable).
+func (s *Store) Devices(ctx context.Context, user string) ([]authn.DeviceRecord, error) {
+	return s.durable.Devices(ctx, user)
+}
+
+// Device implements authn.Store (durable).
+func (s *Store) Device(ctx context.Context, user, deviceID string) (authn.DeviceRecord, error) {
+	return s.durable.Device(ctx, user, deviceID)
+}
+
+// RenameDevice implements authn.Store (durable).
+func (s *Store) RenameDevice(ctx context.Context, user, deviceID, name string) error {
+	return s.durable.RenameDevice(ctx, user, deviceID, name)
+}
+
+// SetPushToken implements authn.Store (durable).
+func (s *Store) SetPushToken(ctx context.Context, user, deviceID, token string) error {
+	return s.durable.SetPushToken(ctx, user, deviceID, token)
+}
+
+// DevicesPage implements authn.Store (durable).
+func (s *Store) DevicesPage(ctx context.Context, afterUser, afterID string, limit int) ([]authn.DeviceRecord, error) {
+	return s.durable.DevicesPage(ctx, afterUser, afterID, limit)
+}
+
+// UpdateSecret implements authn.Store (durable).
+func (s *Store) UpdateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error {
+	return s.durable.UpdateSecret(ctx, user, deviceID, old, sealed)
+}
+
+// PutTOTP implements authn.Store (durable).
+func (s *Store) PutTOTP(ctx context.Context, t authn.TOTPRecord, now time.Time) error {
+	return s.durable.PutTOTP(ctx, t, now)
+}
+
+// DeleteTOTP implements authn.Store (durable).
+func (s *Store) DeleteTOTP(ctx context.Context, user string) error {
+	return s.durable.DeleteTOTP(ctx, user)
+}
+
+// TOTP implements authn.Store (durable).
+func (s *Store) TOTP(ctx context.Context, user string) (authn.TOTPRecord, error) {
+	return s.durable.TOTP(ctx, user)
+}
+
+// PutRecoveryCodes implements authn.Store (durable).
+func (s *Store) PutRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error {
+	return s.durable.PutRecoveryCodes(ctx, user, macs, now)
+}
+
+// RecoveryCodesLeft implements authn.Store (durable).
+func (s *Store) RecoveryCodesLeft(ctx context.Context, user string) (int, error) {
+	return s.durable.RecoveryCodesLeft(ctx, user)
+}
+
+// SetPushOff implements authn.Store (durable: a setting).
+func (s *Store) SetPushOff(ctx context.Context, user string, off bool, now time.Time) error {
+	return s.durable.SetPushOff(ctx, user, off, now)
+}
+
+// SuspendPush implements authn.Store (durable, with the setting).
+func (s *Store) SuspendPush(ctx context.Context, user string, until, now time.Time) error {
+	return s.durable.SuspendPush(ctx, user, until, now)
+}

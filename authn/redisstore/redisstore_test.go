@@ -1,0 +1,83 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/redisstore"
+	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/storetest"
+)
+
+const redisEnv = "KEYLINE_TEST_REDIS"
+
+// redisAddr returns the test server's address, skipping the test when
+// there is none (and failing it in CI, where the server must be there).
+func redisAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv(redisEnv)
+	if addr == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set: the Redis tests need a server in CI", redisEnv)
+		}
+		t.Skipf("%s is not set: skipping the Redis tests (set it to a server's host:port to run them)", redisEnv)
+	}
+	return addr
+}
+
+// newClient returns a client of the test server, closed when t ends.
+func newClient(t testing.TB, addr string) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// testPrefix is a key prefix of its own for t; its keys are deleted when
+// t ends.
+func testPrefix(t testing.TB, c *redis.Client) string {
+	t.Helper()
+	p := "keyline-test-" + strings.ToLower(rand.Text()[:12])
+	t.Cleanup(func() {
+		ctx := context.Background()
+		it := c.Scan(ctx, 0, p+":*", 1000).Iterator()
+		for it.Next(ctx) {
+			_ = c.Del(ctx, it.Val()).Err()
+		}
+	})
+	return p
+}
+
+// openSQLite opens a durable store in a temporary directory.
+func openSQLite(t testing.TB) *sqlstore.Store {
+	t.Helper()
+	d, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "keyline.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, d.Close()) })
+	return d
+}
+
+func open(t testing.TB, c redis.UniversalClient, durable authn.Store, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.Open(context.Background(), c, durable, opts...)
+	require.NoError(t, err)
+	return s
+}
+
+// TestConformance runs the Store conformance suite on Redis with SQLite
+// for the durable records.
+func TestConformance(t *testing.T) {
+	c := newClient(t, redisAddr(t))
+	storetest.Run(t, func(t *testing.T) authn.Store {
+		return open(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
+	})
+}
