@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -445,7 +446,14 @@ type Store interface {
 // the failures stay at the maximum, so that once the lock lifts the next
 // failure locks again. It returns the lock's length when it locked, else
 // 0. Stores written in Go apply it inside their atomic step; others (a Lua
-// script) must do exactly the same.
+// script, a PL/pgSQL function) must do exactly the same.
+//
+// The lock's length is computed without overflow: it is Base<<Level only
+// when 0 <= Level < 63, Base > 0, Base <= math.MaxInt64>>Level (so that
+// the shift loses no bit) and Base<<Level < Max; in every other case it
+// is Max. A Base·2^Level beyond the int64 range is more than any Max, so
+// it locks for Max, never for a wrapped, shorter time; a Base of 0 or
+// less, and a negative Level (which Fail never makes), lock for Max too.
 func (p LockPolicy) Fail(u *UserState, now time.Time) time.Duration {
 	if !u.LastFailure.IsZero() && now.Sub(u.LastFailure) >= p.Window {
 		u.Failures = 0
@@ -456,7 +464,7 @@ func (p LockPolicy) Fail(u *UserState, now time.Time) time.Duration {
 		return 0
 	}
 	d := p.Max
-	if u.Level < 32 && p.Base<<u.Level > 0 && p.Base<<u.Level < p.Max {
+	if u.Level >= 0 && u.Level < 63 && p.Base > 0 && p.Base <= math.MaxInt64>>u.Level && p.Base<<u.Level < p.Max {
 		d = p.Base << u.Level
 	}
 	u.Level++

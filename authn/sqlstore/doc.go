@@ -35,9 +35,11 @@
 // migration once. WithSchema keeps the tables in a schema of their own
 // (created if missing, under the same lock): every connection runs with
 // its search_path set to it. The pool opens at most WithMaxConns
-// connections (default 16). PostgreSQL's schema is at version 2 (SQLite's
+// connections (default 16). PostgreSQL's schema is at version 3 (SQLite's
 // at 1): migration 0002_attempt.sql adds the PL/pgSQL functions
-// authn_attempt and authn_commit_step (and a helper, authn_wrap64), in
+// authn_attempt and authn_commit_step (and a helper, authn_wrap64), and
+// 0003_lock_overflow.sql replaces authn_attempt with one whose lock
+// length cannot overflow (authn.LockPolicy.Fail's rule), in
 // the same schema as the tables; they name the tables unqualified, so
 // they are called, as the store calls them, with that schema on the
 // search_path.

@@ -40,10 +40,11 @@ func WithMaxConns(n int) Option {
 	}
 }
 
-// withTracer (PostgreSQL) sets a pgx tracer on every connection: the
-// tests count round trips with it (a pgx.PrepareTracer too is told of
-// the statements pgx prepares).
-func withTracer(t pgx.QueryTracer) Option {
+// WithTracer (PostgreSQL) sets a pgx tracer on every connection: for
+// tracing and metrics, and for the tests, which count round trips with it
+// (a tracer that is also a pgx.PrepareTracer is told of the statements
+// pgx prepares). SQLite ignores it.
+func WithTracer(t pgx.QueryTracer) Option {
 	return func(o *options) { o.tracer = t }
 }
 
@@ -121,7 +122,7 @@ const pgUniqueViolation = "23505"
 // COMMITTED and locks the user's row first (rowLocks; userLock creates
 // and locks it in one statement), budgets lock their row the same way,
 // Attempt and CommitStep are one call each of a function of migration
-// 0002 (attemptFn, commitStepFn; CommitStep's reads the user's epoch FOR
+// 0002, authn_attempt as 0003 replaced it (attemptFn, commitStepFn; CommitStep's reads the user's epoch FOR
 // SHARE), CompleteActivation's
 // update is conditional on the activation still waiting (Sweep does not
 // lock the user), and DevicesPage compares and orders COLLATE "C". Text
@@ -165,7 +166,7 @@ func postgresQueries() queries {
 	// locked until the transaction ends: Spends of one key serialise.
 	q.budgetGet = `INSERT INTO authn_budgets AS b (budget_key, used, ends) VALUES ($1, 0, 0)
 			ON CONFLICT (budget_key) DO UPDATE SET used = b.used RETURNING used, ends`
-	// Functions of migration 0002_attempt.sql: Attempt and CommitStep
+	// Functions of migrations 0002 and 0003: Attempt and CommitStep
 	// in one statement each.
 	q.attemptFn = `SELECT * FROM authn_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	q.commitStepFn = `SELECT authn_commit_step($1, $2, $3, $4, $5)`

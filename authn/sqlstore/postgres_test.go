@@ -103,7 +103,7 @@ func TestPostgresOpeners(t *testing.T) {
 	}
 	v, err := stores[0].SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 2, v)
+	require.Equal(t, 3, v)
 	for i := range n {
 		wg.Go(func() {
 			for range 25 {
@@ -287,7 +287,7 @@ func pgService(t testing.TB, opts ...Option) (*Store, *tripCounter, *authn.Servi
 	dsn := postgresDSN(t)
 	schema := testSchema(t, dsn)
 	tc := &tripCounter{}
-	s, err := OpenPostgres(context.Background(), dsn, append([]Option{WithSchema(schema), withTracer(tc)}, opts...)...)
+	s, err := OpenPostgres(context.Background(), dsn, append([]Option{WithSchema(schema), WithTracer(tc)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	clk := &clock{t: t0.Add(5 * time.Second)}
@@ -405,9 +405,9 @@ func TestPostgresAttemptMatchesSQLite(t *testing.T) {
 	ctx := context.Background()
 	rng := mrand.New(mrand.NewPCG(1, 1)) // fixed: the sequence (and what it covers) is the same each run
 	policies := []authn.LockPolicy{
-		{MaxFailures: 1, Base: 1, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, // level >= 32: Max, not Base<<level
+		{MaxFailures: 1, Base: 1, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, // Base<<level up to level 41, then Max
 		{MaxFailures: 3, Base: time.Minute, Max: time.Hour, Window: 10 * time.Minute, MaxAttempts: 5},
-		{MaxFailures: 2, Base: 1<<40 + 1, Max: time.Hour, Window: time.Second, MaxAttempts: 2}, // Base<<24 wraps to 2^24
+		{MaxFailures: 2, Base: 1<<40 + 1, Max: time.Hour, Window: time.Second, MaxAttempts: 2}, // Base<<24 would wrap to 2^24: Max
 		{MaxFailures: 1, Base: 0, Max: time.Millisecond, Window: 0, MaxAttempts: 1},
 	}
 	users := []string{"alice", "bob"}
