@@ -275,8 +275,10 @@ func ttlMillis(expires, now time.Time) int64 {
 	return max(expires.Sub(now), 0).Milliseconds() + slack.Milliseconds()
 }
 
+// policyArgs are a lock policy's figures for the scripts: its durations
+// in nanoseconds, as LockPolicy.Fail computes.
 func policyArgs(p authn.LockPolicy) []any {
-	return []any{p.MaxFailures, durMicros(p.Base), durMicros(p.Max), durMicros(p.Window)}
+	return []any{p.MaxFailures, int64(p.Base), int64(p.Max), int64(p.Window)}
 }
 
 // wrap labels a Redis error with the operation; redis.Nil never reaches
@@ -388,7 +390,7 @@ func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]b
 	if err != nil || len(rest) != 1 {
 		return authn.AttemptResult{}, wrap("attempt", fmt.Errorf("malformed reply: %v", err))
 	}
-	res := authn.AttemptResult{Outcome: authn.AttemptOutcome(n[0]), Failures: int(n[2]), RetryAfter: time.Duration(n[3]) * time.Microsecond}
+	res := authn.AttemptResult{Outcome: authn.AttemptOutcome(n[0]), Failures: int(n[2]), RetryAfter: time.Duration(n[3])}
 	if res.Outcome != authn.AttemptMatch && res.Outcome != authn.AttemptMismatch {
 		return res, nil
 	}
@@ -487,7 +489,7 @@ func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now 
 	if err != nil {
 		return authn.AttemptResult{}, wrap("count attempt", err)
 	}
-	res := authn.AttemptResult{Outcome: authn.AttemptMismatch, Failures: int(n[1]), RetryAfter: time.Duration(n[2]) * time.Microsecond}
+	res := authn.AttemptResult{Outcome: authn.AttemptMismatch, Failures: int(n[1]), RetryAfter: time.Duration(n[2])}
 	if n[0] == 1 {
 		res.Outcome = authn.AttemptLocked
 	}

@@ -3,10 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,67 +11,8 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/testnet"
 )
-
-// proxy is a loopback TCP proxy the test can cut and restore: the server
-// behind it stays up, and other tests using it are unaffected.
-type proxy struct {
-	ln      net.Listener
-	backend string
-
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-}
-
-func newProxy(t *testing.T, backend string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &proxy{ln: ln, backend: backend, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.setCut(true) })
-	return p
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		cut := p.cut
-		p.mu.Unlock()
-		if cut {
-			c.Close()
-			continue
-		}
-		b, err := net.Dial("tcp", p.backend)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[b] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(b, c); b.Close(); c.Close() }()
-		go func() { _, _ = io.Copy(c, b); b.Close(); c.Close() }()
-	}
-}
-
-// setCut cuts every connection and refuses new ones, or lets them through
-// again.
-func (p *proxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
-}
 
 // A cut connection makes every call fail with ErrStoreUnavailable (and
 // its cause), accepts nothing, and once the connection returns the same
@@ -84,8 +22,8 @@ func TestPostgresConnectionCut(t *testing.T) {
 	schema := testSchema(t, dsn)
 	u, err := url.Parse(dsn)
 	require.NoError(t, err)
-	px := newProxy(t, u.Host)
-	u.Host = px.ln.Addr().String()
+	px := testnet.NewProxy(t, u.Host)
+	u.Host = px.Addr()
 	q := u.Query()
 	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
@@ -110,7 +48,7 @@ func TestPostgresConnectionCut(t *testing.T) {
 	resp, err := cred.Respond(ch.Question, now)
 	require.NoError(t, err)
 
-	px.setCut(true)
+	px.SetCut(true)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err = svc.FinishChallenge(cctx, "alice", ch.ID, resp)
@@ -123,7 +61,7 @@ func TestPostgresConnectionCut(t *testing.T) {
 	require.ErrorIs(t, err, authn.ErrStoreUnavailable)
 
 	// Back: nothing was accepted while cut, so the same answer logs in now.
-	px.setCut(false)
+	px.SetCut(false)
 	var res authn.Result
 	require.Eventually(t, func() bool {
 		res, err = svc.FinishChallenge(ctx, "alice", ch.ID, resp)

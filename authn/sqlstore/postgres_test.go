@@ -124,6 +124,16 @@ func TestPostgresOpeners(t *testing.T) {
 	require.ErrorContains(t, err, "newer")
 }
 
+// TestPostgresShared races two Services, each on a store with a pool of
+// its own, on one schema.
+func TestPostgresShared(t *testing.T) {
+	dsn := postgresDSN(t)
+	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
+		schema := testSchema(t, dsn)
+		return [2]authn.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
+	})
+}
+
 // TestPostgresTwoPools runs logins through two Services, each on a store
 // with a pool of its own (as two processes would), on one schema: one
 // challenge is answered once, and concurrent wrong answers stop at the

@@ -1230,7 +1230,7 @@ func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]b
 
 // attemptOne is Attempt in one statement, a call of a function that
 // does in the database what Attempt's transaction does (the PostgreSQL
-// migration 0002_attempt.sql has it), run in autocommit: one round trip.
+// migrations 0002 and 0003 define it), run in autocommit: one round trip.
 func (s *Store) attemptOne(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	var res authn.AttemptResult
 	err := s.single(ctx, "Attempt", func(c *conn) error {

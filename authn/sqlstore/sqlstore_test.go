@@ -30,6 +30,18 @@ func openTemp(t testing.TB) (*Store, string) {
 	return s, path
 }
 
+// TestSharedSQLite races two Services, each on its own handle (its own
+// connections) on one SQLite file, as two processes on one host would.
+func TestSharedSQLite(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
+		a, path := openTemp(t)
+		b, err := OpenSQLite(context.Background(), path)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, b.Close()) })
+		return [2]authn.Store{a, b}
+	})
+}
+
 // TestConformance runs the Store conformance suite on SQLite files.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) authn.Store {

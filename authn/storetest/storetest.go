@@ -58,6 +58,17 @@ import (
 	"github.com/keyline/keyline/enroll"
 )
 
+// RunShared runs the tests of two Services racing on one store's data —
+// one right response sent 200 times, 500 wrong guesses, one activation
+// completed by eight phones — with each Service on its own store value
+// from newPair: two handles on the same data with separate connections,
+// as two processes would have.
+func RunShared(t *testing.T, newPair func(t *testing.T) [2]authn.Store) {
+	testSharedService(t, func(t *testing.T, mod func(*authn.Config)) *cluster {
+		return newClusterOn(t, newPair(t), mod)
+	})
+}
+
 // Run runs the conformance suite, calling newStore for a fresh, empty
 // store in each subtest. The store is the only thing shared by the
 // subtest's calls; newStore may register cleanups on the t it is given.
@@ -1351,6 +1362,14 @@ type cluster struct {
 
 func newCluster(t *testing.T, store authn.Store, mod func(*authn.Config)) *cluster {
 	t.Helper()
+	return newClusterOn(t, [2]authn.Store{store, store}, mod)
+}
+
+// newClusterOn is two Services, the first on stores[0] and the second on
+// stores[1]: two handles on one store's data.
+func newClusterOn(t *testing.T, stores [2]authn.Store, mod func(*authn.Config)) *cluster {
+	t.Helper()
+	store := stores[0]
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
@@ -1362,7 +1381,9 @@ func newCluster(t *testing.T, store authn.Store, mod func(*authn.Config)) *clust
 		mod(&c.cfg)
 	}
 	for i := range c.svc {
-		c.svc[i], err = authn.New(c.cfg)
+		cfg := c.cfg
+		cfg.Store = stores[i]
+		c.svc[i], err = authn.New(cfg)
 		require.NoError(t, err)
 	}
 	return c
@@ -1526,9 +1547,12 @@ func (s *countingStore) setHook(h *func(), f func()) {
 	s.mu.Unlock()
 }
 
-func testService(t *testing.T, newStore func(t *testing.T) authn.Store) {
+// testSharedService is what two Services must show when they share one
+// store's data: through one store value, or (RunShared) through two, each
+// with its own connections. mk makes the two Services.
+func testSharedService(t *testing.T, mk func(t *testing.T, mod func(*authn.Config)) *cluster) {
 	t.Run("AnsweredOnce", func(t *testing.T) {
-		c := newCluster(t, newStore(t), nil)
+		c := mk(t, nil)
 		p, dev := c.enroll(t, "alice", nil)
 		ch, err := c.svc[0].BeginChallenge(t.Context(), "alice")
 		require.NoError(t, err)
@@ -1560,7 +1584,7 @@ func testService(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	})
 
 	t.Run("NoGuessPastTheLock", func(t *testing.T) {
-		c := newCluster(t, newStore(t), func(cfg *authn.Config) {
+		c := mk(t, func(cfg *authn.Config) {
 			cfg.MaxAttemptsPerChallenge = 10
 			cfg.ChallengeBudget = authn.Budget{Outstanding: 5, PerMinute: 20}
 		})
@@ -1603,38 +1627,8 @@ func testService(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Positive(t, le.RetryAfter)
 	})
 
-	t.Run("QuestionHorizon", func(t *testing.T) {
-		// Four-digit questions (9,375 of them) so that draws collide and
-		// the store's refusal is exercised.
-		suite := challenge.MustParseSuite("OCRA-1:HOTP-SHA256-8:QN04-T30S")
-		cs := &countingStore{Store: newStore(t)}
-		c := newCluster(t, cs, func(cfg *authn.Config) {
-			cfg.Suite = suite
-			cfg.ChallengeBudget = authn.Budget{Outstanding: 20, PerMinute: 100}
-		})
-		// The Service's horizon: the TTL and the window either side.
-		horizon := authn.DefaultChallengeTTL + time.Duration(2*(authn.DefaultWindow+1))*suite.TimeStep()
-		last := map[string]time.Time{}
-		const n = 600
-		for i := range n {
-			now := c.clock.Now()
-			ch, err := c.svc[i%2].BeginChallenge(t.Context(), "alice")
-			require.NoError(t, err, "challenge %d", i)
-			if prev, ok := last[ch.Question]; ok {
-				require.GreaterOrEqual(t, now.Sub(prev), horizon, "question %s reissued after %v", ch.Question, now.Sub(prev))
-			}
-			last[ch.Question] = now
-			c.clock.Advance(time.Second)
-		}
-		cs.mu.Lock()
-		conflicts := cs.conflicts
-		cs.mu.Unlock()
-		require.Positive(t, conflicts, "no draw collided: the horizon was not exercised")
-		t.Logf("%d challenges, %d questions drawn again", n, conflicts)
-	})
-
 	t.Run("ActivationCompletedOnce", func(t *testing.T) {
-		c := newCluster(t, newStore(t), nil)
+		c := mk(t, nil)
 		offer, err := c.svc[0].StartActivation(t.Context(), "dave", nil)
 		require.NoError(t, err)
 		o, err := enroll.ParseOffer(offer.URI())
@@ -1685,6 +1679,41 @@ func testService(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		_, err = c.svc[1].ConfirmActivation(t.Context(), "dave", offer.SessionID, creds[winner].PairingCode())
 		require.NoError(t, err)
+	})
+
+}
+
+func testService(t *testing.T, newStore func(t *testing.T) authn.Store) {
+	testSharedService(t, func(t *testing.T, mod func(*authn.Config)) *cluster { return newCluster(t, newStore(t), mod) })
+
+	t.Run("QuestionHorizon", func(t *testing.T) {
+		// Four-digit questions (9,375 of them) so that draws collide and
+		// the store's refusal is exercised.
+		suite := challenge.MustParseSuite("OCRA-1:HOTP-SHA256-8:QN04-T30S")
+		cs := &countingStore{Store: newStore(t)}
+		c := newCluster(t, cs, func(cfg *authn.Config) {
+			cfg.Suite = suite
+			cfg.ChallengeBudget = authn.Budget{Outstanding: 20, PerMinute: 100}
+		})
+		// The Service's horizon: the TTL and the window either side.
+		horizon := authn.DefaultChallengeTTL + time.Duration(2*(authn.DefaultWindow+1))*suite.TimeStep()
+		last := map[string]time.Time{}
+		const n = 600
+		for i := range n {
+			now := c.clock.Now()
+			ch, err := c.svc[i%2].BeginChallenge(t.Context(), "alice")
+			require.NoError(t, err, "challenge %d", i)
+			if prev, ok := last[ch.Question]; ok {
+				require.GreaterOrEqual(t, now.Sub(prev), horizon, "question %s reissued after %v", ch.Question, now.Sub(prev))
+			}
+			last[ch.Question] = now
+			c.clock.Advance(time.Second)
+		}
+		cs.mu.Lock()
+		conflicts := cs.conflicts
+		cs.mu.Unlock()
+		require.Positive(t, conflicts, "no draw collided: the horizon was not exercised")
+		t.Logf("%d challenges, %d questions drawn again", n, conflicts)
 	})
 
 	t.Run("RevocationVoidsChallenges", func(t *testing.T) {

@@ -3,12 +3,12 @@
 -- ARGV: now, challenge ID, MAC (hex), server step, max failures, base,
 -- max, window, max attempts.
 -- Reply: {outcome, match index (0-based, -1 none), failures, retry after
--- (µs), record blob or false}. Outcomes as authn.AttemptOutcome.
+-- (ns), record blob or false}. Outcomes as authn.AttemptOutcome.
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local u = user(KEYS[1])
 if now < u.lu then
-	return {2, -1, u.f, u.lu - now, false}
+	return {2, -1, u.f, (u.lu - now) * 1000, false}
 end
 local v = redis.call('HMGET', KEYS[2], id .. '|e', id .. '|x', id .. '|w', id .. '|k', id .. '|r')
 local found = v[1] ~= false

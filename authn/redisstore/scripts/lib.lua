@@ -20,11 +20,13 @@ end
 
 -- fail is authn.LockPolicy.Fail, to the letter: failures older than the
 -- window are forgotten (the level stays); at the maximum the user is
--- locked for base*2^level, at most max (computed without overflow), the
--- level rises and the failures stay at the maximum. It returns the lock's
--- length, or 0.
+-- locked for min(base*2^level, max), the level rises and the failures
+-- stay at the maximum. base, max and window are nanoseconds (base*2^level
+-- is exact in a double: a power of two only moves the exponent; max is
+-- exact below 2^53 ns, 104 days). It returns the lock's length in
+-- nanoseconds, or 0.
 local function fail(u, now, maxf, base, max, window)
-	if u.lf ~= 0 and now - u.lf >= window then
+	if u.lf ~= 0 and (now - u.lf) * 1000 >= window then
 		u.f = 0
 	end
 	u.f = u.f + 1
@@ -33,14 +35,14 @@ local function fail(u, now, maxf, base, max, window)
 		return 0
 	end
 	local d = max
-	if u.l < 63 and base > 0 then
+	if u.l >= 0 and u.l < 63 and base > 0 then
 		local b = base * (2 ^ u.l)
 		if b < max then
 			d = b
 		end
 	end
 	u.l = u.l + 1
-	u.lu = now + d
+	u.lu = now + math.floor(d / 1000)
 	u.f = maxf
 	return d
 end

@@ -1,0 +1,80 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// privateServer is a redis-server of the test's own, which the test may
+// stop and start again on the same port, and whose settings it chooses.
+type privateServer struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	port int
+	args []string
+	cmd  *exec.Cmd
+}
+
+// newPrivateServer starts a redis-server on a free loopback port with
+// extra settings args; it stops when t ends. Without the binary the test
+// fails in CI and is skipped elsewhere.
+func newPrivateServer(t testing.TB, args ...string) *privateServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redis-server is not installed: the private-server tests need it in CI")
+		}
+		t.Skip("redis-server is not installed: skipping the private-server tests")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	s := &privateServer{t: t, bin: bin, dir: t.TempDir(), port: port, args: args}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *privateServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+func (s *privateServer) start() {
+	s.t.Helper()
+	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--logfile", filepath.Join(s.dir, "redis.log")}, s.args...)
+	s.cmd = exec.Command(s.bin, args...)
+	require.NoError(s.t, s.cmd.Start())
+	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			s.t.Fatalf("the private redis-server did not start: %s", log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *privateServer) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+func (s *privateServer) String() string { return fmt.Sprintf("redis-server on %s", s.addr()) }
