@@ -170,4 +170,23 @@
 // statement the server cancels (statement_timeout, lock_timeout, a
 // deadlock it detects) fails the step so; PostgreSQL recognises a unique
 // violation by its SQLSTATE, 23505.
+//
+// When the database server is down or unreachable every step fails so and
+// accepts nothing; pgx opens new connections on the next call, so the same
+// Store (and Service) works again once the server is back, without a
+// restart (TestPostgresConnectionCut cuts a loopback proxy and restores
+// it).
+//
+// # What PostgreSQL needs
+//
+// Tested on PostgreSQL 15; no extension. The role needs to connect, to
+// take session advisory locks (allowed to every role), and to create the
+// schema, or, where it exists, to create tables and functions in it (Open
+// applies the migrations on first use, under the advisory lock). The
+// schema is chosen with WithSchema and sent as the search_path startup
+// parameter: behind a pooler, use session pooling, or make the schema
+// the role's default search_path where the pooler drops startup
+// parameters (not tested here). Each verification takes two short
+// autocommit statements; size the pool (WithMaxConns) to the concurrency
+// the server can take.
 package sqlstore

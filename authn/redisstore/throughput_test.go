@@ -1,0 +1,222 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/memstore"
+	"github.com/keyline/keyline/authn/redisstore"
+	"github.com/keyline/keyline/authn/sqlstore"
+)
+
+// BenchmarkThroughput measures verifications (FinishChallenge with the
+// right response) per second with 64 goroutines, on every store: through
+// one Service, and through two Services on separate connections sharing
+// PostgreSQL or Redis+PostgreSQL. It lives here because this package's
+// tests can reach every store.
+//
+// Each op is one FinishChallenge; the challenges are begun before the
+// timer starts (20 per user, the budget's maximum, so ⌈N/20⌉ users are
+// enrolled first): run it with a fixed count, e.g. -benchtime 6400x.
+// Besides ns/op (wall time divided by N, so 1e9/ns/op is the throughput)
+// it reports verifies/s, the round trips per op to Redis and PostgreSQL
+// (memstore and SQLite have none), and the p50 and p99 of one
+// FinishChallenge under that load.
+func BenchmarkThroughput(b *testing.B) {
+	b.Run("memstore", func(b *testing.B) {
+		runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
+			s := memstore.New()
+			return [2]authn.Store{s, s}, &counters{}
+		}, 1)
+	})
+	b.Run("sqlite", func(b *testing.B) {
+		runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
+			s := openSQLite(b)
+			return [2]authn.Store{s, s}, &counters{}
+		}, 1)
+	})
+	for _, services := range []int{1, 2} {
+		b.Run(fmt.Sprintf("postgres/services=%d", services), func(b *testing.B) {
+			runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
+				dsn := postgresDSN(b)
+				schema := pgSchema(b, dsn)
+				c := &counters{pg: &pgTrips{}}
+				var st [2]authn.Store
+				for i := range st {
+					st[i] = openPostgres(b, dsn, schema, sqlstore.WithTracer(c.pg))
+				}
+				return st, c
+			}, services)
+		})
+		b.Run(fmt.Sprintf("redis+postgres/services=%d", services), func(b *testing.B) {
+			runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
+				addr, dsn := redisAddr(b), postgresDSN(b)
+				schema := pgSchema(b, dsn)
+				c := &counters{pg: &pgTrips{}, redis: &redisTrips{}}
+				var st [2]authn.Store
+				var prefix string
+				for i := range st {
+					rc := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64})
+					b.Cleanup(func() { _ = rc.Close() })
+					rc.AddHook(c.redis)
+					if i == 0 {
+						prefix = testPrefix(b, rc)
+					}
+					st[i] = open(b, rc, openPostgres(b, dsn, schema, sqlstore.WithTracer(c.pg)), redisstore.WithPrefix(prefix))
+				}
+				return st, c
+			}, services)
+		})
+	}
+}
+
+type counters struct {
+	pg    *pgTrips
+	redis *redisTrips
+}
+
+func (c *counters) trips() (pg, rd int64) {
+	if c.pg != nil {
+		pg = c.pg.n.Load()
+	}
+	if c.redis != nil {
+		rd = c.redis.n.Load()
+	}
+	return pg, rd
+}
+
+func runThroughput(b *testing.B, open func(*testing.B) ([2]authn.Store, *counters), services int) {
+	const goroutines, perUser = 64, 20
+	stores, cnt := open(b)
+	clk := &clock{t: t0.Add(5 * time.Second)}
+	key := make([]byte, authn.MasterKeySize)
+	rand.Read(key)
+	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
+	require.NoError(b, err)
+	var svcs [2]*authn.Service
+	for i := range svcs {
+		svcs[i], err = authn.New(authn.Config{Store: stores[i%services], Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
+			Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: perUser, PerMinute: 100}})
+		require.NoError(b, err)
+	}
+	ctx := context.Background()
+
+	// Untimed: enroll ⌈N/20⌉ users and begin N challenges.
+	type pending struct {
+		svc            *authn.Service
+		user, id, resp string
+	}
+	work := make([]pending, 0, b.N)
+	for u := 0; len(work) < b.N; u++ {
+		user := fmt.Sprintf("user-%d", u)
+		svc := svcs[u%services]
+		cred := enrollPhone(b, svc, clk, user)
+		for range min(perUser, b.N-len(work)) {
+			ch, err := svc.BeginChallenge(ctx, user)
+			require.NoError(b, err)
+			resp, err := cred.Respond(ch.Question, clk.Now())
+			require.NoError(b, err)
+			work = append(work, pending{svc: svcs[len(work)%services], user: user, id: ch.ID, resp: resp})
+		}
+	}
+	clk.Advance(10 * time.Second)
+
+	durs := make([][]time.Duration, goroutines)
+	pg0, rd0 := cnt.trips()
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := g; i < len(work); i += goroutines {
+				w := work[i]
+				t := time.Now()
+				if _, err := w.svc.FinishChallenge(ctx, w.user, w.id, w.resp); err != nil {
+					b.Error(err)
+					return
+				}
+				durs[g] = append(durs[g], time.Since(t))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	pg1, rd1 := cnt.trips()
+	all := slices.Sorted(slices.Values(slices.Concat(durs...)))
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "verifies/s")
+	if cnt.pg != nil {
+		b.ReportMetric(float64(pg1-pg0)/float64(b.N), "pg-roundtrips/op")
+	}
+	if cnt.redis != nil {
+		b.ReportMetric(float64(rd1-rd0)/float64(b.N), "redis-roundtrips/op")
+	}
+	if len(all) > 0 {
+		b.ReportMetric(float64(all[len(all)/2].Nanoseconds()), "p50-ns")
+		b.ReportMetric(float64(all[min(len(all)-1, len(all)*99/100)].Nanoseconds()), "p99-ns")
+	}
+}
+
+// BenchmarkFinishChallenge is one FinishChallenge at a time through a
+// Service on Redis+PostgreSQL (no concurrency): the latency of one
+// verification on loopback, its p50 and p99, and its round trips.
+func BenchmarkFinishChallenge(b *testing.B) {
+	r := newRig(b, redisAddr(b))
+	ctx := context.Background()
+	const batch = 20
+	type pending struct{ id, resp string }
+	todo := make([]pending, 0, batch)
+	durs := make([]time.Duration, 0, b.N)
+	var redisN, pgN int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; {
+		b.StopTimer()
+		r.clock.Advance(15 * time.Second)
+		todo = todo[:0]
+		for range min(batch, b.N-i) {
+			ch, err := r.svc.BeginChallenge(ctx, "alice")
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp, err := r.cred.Respond(ch.Question, r.clock.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			todo = append(todo, pending{ch.ID, resp})
+		}
+		rd0, pg0 := r.trips()
+		b.StartTimer()
+		for _, t := range todo {
+			start := time.Now()
+			if _, err := r.svc.FinishChallenge(ctx, "alice", t.id, t.resp); err != nil {
+				b.Fatal(err)
+			}
+			durs = append(durs, time.Since(start))
+		}
+		b.StopTimer()
+		rd1, pg1 := r.trips()
+		redisN += rd1 - rd0
+		pgN += pg1 - pg0
+		b.StartTimer()
+		i += len(todo)
+	}
+	b.StopTimer()
+	slices.Sort(durs)
+	b.ReportMetric(float64(redisN+pgN)/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(redisN)/float64(b.N), "redis-roundtrips/op")
+	b.ReportMetric(float64(pgN)/float64(b.N), "pg-roundtrips/op")
+	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(durs[min(len(durs)-1, len(durs)*99/100)].Nanoseconds()), "p99-ns")
+}
+
