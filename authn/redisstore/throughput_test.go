@@ -219,4 +219,3 @@ func BenchmarkFinishChallenge(b *testing.B) {
 	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(durs[min(len(durs)-1, len(durs)*99/100)].Nanoseconds()), "p99-ns")
 }
-
