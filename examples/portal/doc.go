@@ -1,0 +1,110 @@
+// Portal is a login web service built on keyline: a password, then a
+// second factor from a keyline phone — a push approval with the number
+// typed on the phone, or the phone's answer to a 6-digit challenge —
+// or from an authenticator app (TOTP) or a recovery code; a security page
+// to activate, rename, replace and revoke phones, turn push on and off,
+// enroll TOTP and make recovery codes, each change behind a fresh
+// second-factor confirmation (step-up); and a withdrawal page whose
+// transaction is signed on the phone and executed from what was signed.
+//
+//	go run ./examples/portal -insecure-demo
+//
+// then open http://127.0.0.1:8080 and sign in as alice (password
+// "alice-demo-password") or bob ("bob-demo-password").
+//
+// # What it shows
+//
+//   - The order of factors: nothing about a user's second factor is shown
+//     before the password; an unknown user and a wrong password read
+//     the same and cost the same Argon2id work.
+//   - Push with fallback: the page shows the number to type on the phone
+//     and polls its status; "Use challenge/response instead" is offered at
+//     once, and taken by itself when the push is denied, expires or cannot
+//     be delivered (the push is then cancelled).
+//   - Challenge/response with every outcome the library distinguishes:
+//     wrong, malformed, expired, too many tries, locked (with the time it
+//     lifts), and a drifted phone clock ("once more, with the new
+//     challenge").
+//   - Activation with pairing: a QR code served from a route bound to the
+//     browser session, the session ID behind "Can't scan?", the offer's
+//     expiry, and the pairing code the phone shows typed into the page
+//     that started it.
+//   - Signed transactions: the withdrawal executed is the one in the
+//     Result of FinishPush or FinishTransaction, never the form's values.
+//   - The web hygiene a login service needs: server-side sessions whose ID
+//     changes at every privilege change, CSRF tokens, strict cookies and
+//     headers (CSP without inline script), per-IP rate limits, an audit log
+//     without secrets and Prometheus metrics.
+//
+// # Flags
+//
+//	-addr ADDR           listen address (default 127.0.0.1:8080)
+//	-data DIR            data directory: the SQLite database (keyline.db)
+//	                     and, with -insecure-demo, the demo keys
+//	                     (default ./portal-data)
+//	-postgres DSN        keep the store in PostgreSQL instead of SQLite, so
+//	                     that several portal processes share it
+//	-keys FILE           the sealing keys (see below); mode 0600 (or 0400)
+//	                     required, and never inside the data directory
+//	-insecure-demo       without -keys: generate throwaway keys and keep them
+//	                     in the data directory, beside what they protect
+//	-users FILE          more users (see below)
+//	-demo-users          the demo users alice and bob (default true)
+//	-issuer NAME         the service name phones show (default "Keyline Portal")
+//	-tls-cert FILE       serve HTTPS with this certificate chain (PEM) ...
+//	-tls-key FILE        ... and this private key; cookies are then Secure
+//	-trusted-proxy CIDR  trust X-Forwarded-For from these addresses (comma
+//	                     separated; the flag may be repeated)
+//	-hash-password       read a password on standard input, print its
+//	                     Argon2id hash for a users file, and exit
+//
+// The portal stops gracefully on SIGINT or SIGTERM: it stops accepting
+// connections, lets requests in flight finish (up to 10 seconds), and
+// closes the store.
+//
+// # The keys file
+//
+// One master key per line, "ID BASE64", where ID is 1 to 64 characters of
+// A-Z a-z 0-9 . _ - and BASE64 the 32 random bytes of the key in standard
+// base64; blank lines and lines starting with # are ignored. The first key
+// is the primary: it seals new secrets; the others only open what they
+// sealed (see authn.Keyring). Make one with
+//
+//	printf 'k1 %s\n' "$(head -c 32 /dev/urandom | base64)" > keys && chmod 600 keys
+//
+// The file must not be readable by group or others, and must not sit in
+// the data directory: a copy of the data directory (a backup) must not
+// carry the keys that open it. Portals sharing a store share the file.
+//
+// # The users file
+//
+// One user per line, fields separated by colons:
+//
+//	username:argon2id-hash[:display name[:account]]
+//
+// The username is 1 to 64 characters of a-z 0-9 . _ -; the hash is the
+// PHC string that -hash-password prints
+// ($argon2id$v=19$m=65536,t=3,p=4$salt$hash); the display name (default:
+// the username) is what the pages greet; the account (default
+// DEMO-USERNAME) is the account a withdrawal debits; neither may contain
+// a colon. Blank lines and lines starting with # are ignored. A username
+// given twice, or one of the demo users while they are on, is refused.
+// Make a hash with
+//
+//	echo 'the password' | go run ./examples/portal -hash-password
+//
+// # Sessions and several processes
+//
+// Browser sessions live in the memory of the process that created them.
+// Portals sharing a PostgreSQL store share devices, challenges, pushes and
+// lockouts, so a user can log in at any of them, but a browser must stay
+// with one (sticky sessions at the load balancer) until a shared session
+// store is added.
+//
+// # Push delivery
+//
+// The portal delivers no OS notification itself: a push request waits in
+// the store until the phone fetches it through the device API
+// (authn/deviceapi, mounted at /device/ on the same mux). A real service
+// wakes the phone through APNs or FCM in its authn.Notifier.
+package main

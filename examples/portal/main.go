@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(2)
+	}
+	if cfg.HashPassword {
+		if err := hashPasswordCommand(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "portal:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	cfg.Logger = logger
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, nil); err != nil {
+		logger.Error("portal: stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+// prefixList is a flag.Value collecting CIDR prefixes, comma separated,
+// the flag repeatable.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	s := make([]string, len(*l))
+	for i, p := range *l {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *prefixList) Set(v string) error {
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			// A bare address is a prefix of its full length.
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				return fmt.Errorf("not a CIDR prefix or address: %q", part)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		*l = append(*l, p.Masked())
+	}
+	return nil
+}
+
+// parseFlags reads the command line into a config. It writes usage to
+// out on -h.
+func parseFlags(args []string, out io.Writer) (config, error) {
+	cfg := config{}
+	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen `address`")
+	fs.StringVar(&cfg.DataDir, "data", "portal-data", "data `directory` (SQLite database; demo keys with -insecure-demo)")
+	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `DSN`: a store shared by several portals, instead of SQLite")
+	fs.StringVar(&cfg.KeysFile, "keys", "", "sealing keys `file` (\"ID BASE64\" lines; mode 0600; outside the data directory)")
+	fs.BoolVar(&cfg.InsecureDemo, "insecure-demo", false, "without -keys: generate throwaway keys and keep them in the data directory")
+	fs.StringVar(&cfg.UsersFile, "users", "", "more users: a `file` of username:argon2id-hash[:display name[:account]] lines")
+	fs.BoolVar(&cfg.DemoUsers, "demo-users", true, "add the demo users alice and bob")
+	fs.StringVar(&cfg.Issuer, "issuer", "Keyline Portal", "the service `name` phones show")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS private key `file` (PEM)")
+	fs.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxy", "trust X-Forwarded-For from these `CIDR`s (comma separated, repeatable)")
+	fs.BoolVar(&cfg.HashPassword, "hash-password", false, "read a password on stdin, print its Argon2id hash for -users, and exit")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return config{}, errors.New("-tls-cert and -tls-key go together")
+	}
+	cfg.SecureCookies = cfg.TLSCert != ""
+	return cfg, nil
+}
+
+// hashPasswordCommand reads one line (the password) from in and prints
+// its Argon2id PHC string.
+func hashPasswordCommand(in io.Reader, out io.Writer) error {
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return errors.New("no password on standard input")
+	}
+	_, err = fmt.Fprintln(out, hashPassword(pw, defaultArgon))
+	return err
+}
+
+// run builds the portal and serves it until ctx ends, then shuts down
+// gracefully. ready, when not nil, receives the listening address.
+func run(ctx context.Context, cfg config, ready chan<- string) error {
+	p, err := newPortal(cfg)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, p, cfg, ln, ready)
+}
+
+// shutdownGrace is how long requests in flight may take to finish once a
+// signal has come.
+const shutdownGrace = 10 * time.Second
+
+// serve serves p on ln (TLS when cfg says so) until ctx ends.
+func serve(ctx context.Context, p *portal, cfg config, ln net.Listener, ready chan<- string) error {
+	srv := &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	p.log.Info("portal: listening", "event", "portal_listening", "url", scheme+"://"+ln.Addr().String(), "store", p.storeName)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	p.log.Info("portal: shutting down", "event", "portal_shutdown")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

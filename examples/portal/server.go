@@ -1,0 +1,533 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyline/keyline/authn"
+)
+
+// config is what the flags set, plus what a test or an embedder may
+// inject instead.
+type config struct {
+	Addr           string
+	DataDir        string
+	Postgres       string
+	KeysFile       string
+	InsecureDemo   bool
+	UsersFile      string
+	DemoUsers      bool
+	Issuer         string
+	TLSCert        string
+	TLSKey         string
+	TrustedProxies []netip.Prefix
+	HashPassword   bool
+	SecureCookies  bool // Secure cookies and HSTS: set when serving TLS
+
+	// Not flags.
+	Logger     *slog.Logger            // the audit log; default: JSON on stderr
+	Stderr     io.Writer               // where loud warnings go; default os.Stderr
+	Store      authn.Store             // used instead of openStore (the caller closes it)
+	Clock      func() time.Time        // default time.Now
+	Notifier   authn.Notifier          // default pollNotifier
+	Argon      argonParams             // for the demo users; default defaultArgon
+	LoginRate  rate                    // default defaultLoginRate
+	FactorRate rate                    // default defaultFactorRate
+	Tune       func(cfg *authn.Config) // adjusts the Service's configuration last
+}
+
+// pollNotifier is the portal's authn.Notifier: it wakes nobody. A push
+// request waits in the store, and the phone fetches it through the
+// device API (authn.Service.PendingPushes). A service with an app in the
+// stores sends an empty APNs or FCM notification here, to wake the phone.
+type pollNotifier struct{}
+
+func (pollNotifier) Notify(context.Context, authn.Delivery) error { return nil }
+
+// portal is the login service: an authn.Service, the users, the browser
+// sessions, and the pages, on one http.ServeMux.
+type portal struct {
+	cfg        config
+	log        *slog.Logger
+	clock      func() time.Time
+	svc        *authn.Service
+	store      authn.Store
+	storeName  string
+	closeStore func() error
+	proofTTL   time.Duration
+
+	users   map[string]*user
+	dummy   phc           // hashed for unknown users, so they cost what real ones do
+	hashSem chan struct{} // bounds concurrent Argon2id hashes (each takes 64 MiB)
+
+	sessions    *sessions
+	loginLimit  *limiter
+	factorLimit *limiter
+	metrics     *metrics
+	pages       *template.Template
+	ledger      *ledger
+
+	// mux routes every page; the device API (authn/deviceapi) is to be
+	// mounted on it at /device/. handler is mux behind the security
+	// headers.
+	mux     *http.ServeMux
+	handler http.Handler
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// newPortal builds the portal from cfg: keys, store, users, Service,
+// routes. Close releases what it opened.
+func newPortal(cfg config) (_ *portal, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Notifier == nil {
+		cfg.Notifier = pollNotifier{}
+	}
+	if cfg.Argon == (argonParams{}) {
+		cfg.Argon = defaultArgon
+	}
+	if cfg.LoginRate == (rate{}) {
+		cfg.LoginRate = defaultLoginRate
+	}
+	if cfg.FactorRate == (rate{}) {
+		cfg.FactorRate = defaultFactorRate
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "Keyline Portal"
+	}
+	p := &portal{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{}), ledger: newLedger(),
+		hashSem: make(chan struct{}, max(1, runtime.NumCPU()))}
+
+	keys, err := loadKeyring(cfg, p.log)
+	if err != nil {
+		return nil, err
+	}
+	p.users, err = loadUsers(cfg, cfg.Argon)
+	if err != nil {
+		return nil, err
+	}
+	if p.dummy, err = parsePHC(hashPassword("no user has this password", cfg.Argon)); err != nil {
+		return nil, err
+	}
+	if cfg.Store != nil {
+		p.store, p.storeName, p.closeStore = cfg.Store, "injected", func() error { return nil }
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		p.store, p.storeName, p.closeStore, err = openStore(ctx, cfg)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer func() {
+		if err != nil {
+			_ = p.closeStore()
+		}
+	}()
+
+	p.sessions = newSessions(p.clock, cfg.SecureCookies)
+	p.metrics = newMetrics(p.sessions.count)
+	p.loginLimit = newLimiter("login", cfg.LoginRate, p.clock)
+	p.factorLimit = newLimiter("second_factor", cfg.FactorRate, p.clock)
+
+	acfg := authn.Config{Store: p.store, Keys: keys, Issuer: cfg.Issuer, Clock: p.clock, Logger: p.log,
+		Observer: p.metrics, Notifier: cfg.Notifier}
+	if cfg.Tune != nil {
+		cfg.Tune(&acfg)
+	}
+	p.proofTTL = acfg.ProofTTL
+	if p.proofTTL == 0 {
+		p.proofTTL = authn.DefaultProofTTL
+	}
+	if p.svc, err = authn.New(acfg); err != nil {
+		return nil, err
+	}
+	if p.pages, err = parseTemplates(); err != nil {
+		return nil, err
+	}
+	p.mux = http.NewServeMux()
+	if err := p.routes(); err != nil {
+		return nil, err
+	}
+	p.handler = p.secureHeaders(p.mux)
+
+	p.wg.Add(1)
+	go p.maintain()
+	return p, nil
+}
+
+// ServeHTTP serves every request through the security headers.
+func (p *portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }
+
+// Close stops the background work and closes the store the portal opened.
+func (p *portal) Close() error {
+	var err error
+	p.closeOnce.Do(func() {
+		close(p.stop)
+		p.wg.Wait()
+		err = p.closeStore()
+	})
+	return err
+}
+
+// maintain sweeps expired records from the store, and expired sessions
+// and rate-limit buckets from memory, once a minute.
+func (p *portal) maintain() {
+	defer p.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if n, err := p.store.Sweep(ctx, p.clock()); err != nil {
+			p.log.Warn("portal: sweep failed", "event", "portal_sweep_failed", "error", err.Error())
+		} else if n > 0 {
+			p.log.Debug("portal: swept", "event", "portal_swept", "records", n)
+		}
+		cancel()
+		p.sessions.sweep()
+		p.loginLimit.sweep()
+		p.factorLimit.sweep()
+	}
+}
+
+// The Content-Security-Policy: scripts, styles and images from this
+// origin only, no inline script or style, no framing, forms posting only
+// here.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// secureHeaders sets the headers every response carries.
+func (p *portal) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if p.cfg.SecureCookies {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			// Pages show codes, QR codes and account data: no cache keeps them.
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// access is what a route needs of the session.
+type access int
+
+const (
+	anyone   access = iota // a session is made for a GET that has none
+	inFactor               // the password passed and a second-factor ceremony is on (login or step-up)
+	signedIn               // the login is complete
+)
+
+type sessionHandler func(w http.ResponseWriter, r *http.Request, s *session)
+
+// maxForm bounds a form post's body.
+const maxForm = 64 << 10
+
+// route registers a page. Every POST must come from this origin, with
+// the session's CSRF token; the handler runs with the session locked.
+// Routes mounted on the mux directly (the device API) have none of this.
+func (p *portal) route(pattern string, need access, h sessionHandler) {
+	post := strings.HasPrefix(pattern, "POST ")
+	jsonAPI := strings.HasSuffix(pattern, "/status")
+	p.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if post {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if !sameOrigin(r) {
+				p.csrfRefused(w, r, nil, "origin")
+				return
+			}
+		}
+		s := p.sessions.load(r)
+		if s == nil && need == anyone && !post {
+			var err error
+			if s, err = p.sessions.create(w); err != nil {
+				p.fail(w, nil, http.StatusServiceUnavailable, "The service is busy; try again in a moment.")
+				return
+			}
+		}
+		if s == nil {
+			switch {
+			case post:
+				// Without a session there is no token the form could match.
+				p.csrfRefused(w, r, nil, "no_session")
+			case jsonAPI:
+				writeJSON(w, http.StatusUnauthorized, statusReply{State: "signed_out", Action: "reload"})
+			default:
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+			}
+			return
+		}
+		defer s.mu.Unlock()
+		if post && !s.checkCSRF(r) {
+			p.csrfRefused(w, r, s, "token")
+			return
+		}
+		switch need {
+		case inFactor:
+			if s.user == nil || s.factor == nil {
+				p.notThere(w, r, s, jsonAPI)
+				return
+			}
+		case signedIn:
+			if !s.signedIn {
+				p.notThere(w, r, s, jsonAPI)
+				return
+			}
+		}
+		h(w, r, s)
+	})
+}
+
+// notThere answers a request for a page the session is not at.
+func (p *portal) notThere(w http.ResponseWriter, r *http.Request, s *session, jsonAPI bool) {
+	if jsonAPI {
+		writeJSON(w, http.StatusUnauthorized, statusReply{State: "signed_out", Action: "reload"})
+		return
+	}
+	switch {
+	case s.signedIn:
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	case s.user != nil && s.factor != nil:
+		http.Redirect(w, r, "/2fa", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	}
+}
+
+// sameOrigin refuses a post whose Origin header names another origin (a
+// check beside the token: browsers send Origin on every POST).
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+func (p *portal) csrfRefused(w http.ResponseWriter, r *http.Request, s *session, why string) {
+	p.metrics.csrfRefused.Inc()
+	p.log.Warn("portal: form refused", "event", "portal_csrf_refused", "reason", why, "path", r.URL.Path, "ip", p.clientIP(r).String())
+	p.fail(w, s, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
+}
+
+// routes registers every page.
+func (p *portal) routes() error {
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return err
+	}
+	p.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	p.mux.Handle("GET /metrics", p.metrics.handler())
+	p.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+
+	p.route("GET /{$}", anyone, p.home)
+	p.route("GET /login", anyone, p.loginPage)
+	p.route("POST /login", anyone, p.loginPost)
+	p.route("POST /logout", anyone, p.logout)
+
+	p.route("GET /2fa", inFactor, p.factorPage)
+	p.route("POST /2fa/method", inFactor, p.factorMethod)
+	p.route("POST /2fa/challenge", inFactor, p.factorChallenge)
+	p.route("POST /2fa/totp", inFactor, p.factorTOTP)
+	p.route("POST /2fa/recovery", inFactor, p.factorRecovery)
+	p.route("GET /2fa/push/status", inFactor, p.factorPushStatus)
+	p.route("POST /2fa/push/finish", inFactor, p.factorPushFinish)
+
+	p.route("GET /account", signedIn, p.account)
+
+	p.route("GET /security", signedIn, p.security)
+	p.route("POST /security/stepup", signedIn, p.stepUp)
+	p.route("POST /security/activate", signedIn, p.activateStart)
+	p.route("GET /security/activate", signedIn, p.activatePage)
+	p.route("GET /security/activate/qr.png", signedIn, p.activateQR)
+	p.route("GET /security/activate/status", signedIn, p.activateStatus)
+	p.route("POST /security/activate/confirm", signedIn, p.activateConfirm)
+	p.route("POST /security/activate/cancel", signedIn, p.activateCancel)
+	p.route("POST /security/devices/rename", signedIn, p.deviceRename)
+	p.route("POST /security/devices/revoke", signedIn, p.deviceRevoke)
+	p.route("POST /security/devices/replace", signedIn, p.deviceReplace)
+	p.route("POST /security/push", signedIn, p.pushMode)
+	p.route("POST /security/totp/start", signedIn, p.totpStart)
+	p.route("GET /security/totp", signedIn, p.totpPage)
+	p.route("GET /security/totp/qr.png", signedIn, p.totpQR)
+	p.route("POST /security/totp/complete", signedIn, p.totpComplete)
+	p.route("POST /security/totp/remove", signedIn, p.totpRemove)
+	p.route("POST /security/recovery", signedIn, p.recoveryCodes)
+
+	p.route("GET /withdraw", signedIn, p.withdrawPage)
+	p.route("POST /withdraw", signedIn, p.withdrawStart)
+	p.route("GET /withdraw/confirm", signedIn, p.withdrawConfirmPage)
+	p.route("GET /withdraw/qr.png", signedIn, p.withdrawQR)
+	p.route("POST /withdraw/confirm", signedIn, p.withdrawConfirm)
+	p.route("POST /withdraw/qr", signedIn, p.withdrawUseQR)
+	p.route("GET /withdraw/push/status", signedIn, p.withdrawPushStatus)
+	p.route("POST /withdraw/push/finish", signedIn, p.withdrawPushFinish)
+	p.route("POST /withdraw/cancel", signedIn, p.withdrawCancel)
+	p.route("GET /withdraw/done", signedIn, p.withdrawDone)
+
+	p.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.fail(w, nil, http.StatusNotFound, "There is no such page.")
+	})
+	return nil
+}
+
+// clientIP is the request's client address (see clientIP).
+func (p *portal) clientIP(r *http.Request) netip.Addr { return clientIP(r, p.cfg.TrustedProxies) }
+
+// allow takes a token from l for the client's address; when none is
+// left it answers 429 and returns false.
+func (p *portal) allow(w http.ResponseWriter, r *http.Request, s *session, l *limiter) bool {
+	ip := p.clientIP(r)
+	ok, wait := l.allow(ipKey(ip))
+	if ok {
+		return true
+	}
+	p.metrics.rateLimited.WithLabelValues(l.name).Inc()
+	p.log.Warn("portal: rate limited", "event", "portal_rate_limited", "limiter", l.name, "ip", ip.String())
+	w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
+	p.fail(w, s, http.StatusTooManyRequests,
+		fmt.Sprintf("Too many attempts from your network. Wait %s and try again.", humanDuration(wait)))
+	return false
+}
+
+// view is what every page template gets.
+type view struct {
+	Title    string
+	Issuer   string
+	CSRF     string
+	User     *user
+	SignedIn bool
+	Notice   string
+	Error    string
+	D        any // the page's own data
+}
+
+// render executes the page template name with v, filling in what comes
+// from the session.
+func (p *portal) render(w http.ResponseWriter, s *session, status int, name string, v view) {
+	v.Issuer = p.cfg.Issuer
+	if s != nil && !s.dead {
+		v.CSRF, v.User, v.SignedIn = s.csrf, s.user, s.signedIn
+		if n := s.popNotice(); n != "" && v.Notice == "" {
+			v.Notice = n
+		}
+	}
+	var b bytes.Buffer
+	if err := p.pages.ExecuteTemplate(&b, name, v); err != nil {
+		p.log.Error("portal: template failed", "event", "portal_template_failed", "template", name, "error", err.Error())
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// fail shows an error page.
+func (p *portal) fail(w http.ResponseWriter, s *session, status int, msg string) {
+	p.render(w, s, status, "error", view{Title: http.StatusText(status), Error: msg})
+}
+
+// internal reports an unexpected error: a store that is down reads as
+// 503, anything else as 500; the details go to the log only.
+func (p *portal) internal(w http.ResponseWriter, s *session, what string, err error) {
+	if errors.Is(err, authn.ErrStoreUnavailable) {
+		p.log.Error("portal: store unavailable", "event", "portal_store_unavailable", "during", what, "error", err.Error())
+		p.fail(w, s, http.StatusServiceUnavailable, "The service is unavailable right now; try again in a moment.")
+		return
+	}
+	p.log.Error("portal: unexpected error", "event", "portal_error", "during", what, "error", err.Error())
+	p.fail(w, s, http.StatusInternalServerError, "Something went wrong on our side; try again.")
+}
+
+// statusReply is what the status endpoints answer, for portal.js:
+// Action says what the page does next ("wait", "finish", "fallback" or
+// "reload"), Message what it shows meanwhile.
+type statusReply struct {
+	State   string `json:"state"`
+	Action  string `json:"action"`
+	Message string `json:"message,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, path string) {
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// humanDuration writes d for people: "45 seconds", "2 min 05 s",
+// "1 h 00 min", rounded up to the second.
+func humanDuration(d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second)
+	switch {
+	case secs < 60:
+		if secs == 1 {
+			return "1 second"
+		}
+		return fmt.Sprintf("%d seconds", secs)
+	case secs < 3600:
+		return fmt.Sprintf("%d min %02d s", secs/60, secs%60)
+	}
+	return fmt.Sprintf("%d h %02d min", secs/3600, secs%3600/60)
+}
+
+// remaining is the number of whole seconds from now until t, at least 0.
+func remaining(now, t time.Time) int {
+	if !t.After(now) {
+		return 0
+	}
+	return int(t.Sub(now) / time.Second)
+}
+
+// stripSpaces removes every space from what a person typed: "1234 5678"
+// is "12345678".
+func stripSpaces(s string) string {
+	return strings.Join(strings.Fields(s), "")
+}

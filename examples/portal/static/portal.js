@@ -1,0 +1,83 @@
+// The portal's only script. It is a file of its own because the
+// Content-Security-Policy allows no inline script. Every page works
+// without it: it counts down expiries, and it polls a status endpoint so
+// that the page moves on by itself when a push is answered or a phone
+// completes an activation.
+//
+// Countdowns: an element with data-remaining="N" shows the time left of
+// N seconds, counted from when the page loaded.
+//
+// Polling: the element with data-poll="URL" has the URL polled; the JSON
+// answer is {state, action, message}. "wait" polls again (showing the
+// message in the element whose id is data-status-el), "finish" submits
+// the form whose id is data-finish, "fallback" the form whose id is
+// data-fallback, and "reload" reloads the page.
+"use strict";
+(function () {
+	var loaded = Date.now();
+
+	function format(secs) {
+		var m = Math.floor(secs / 60), s = secs % 60;
+		return m + ":" + (s < 10 ? "0" : "") + s;
+	}
+
+	var counters = document.querySelectorAll("[data-remaining]");
+	function tick() {
+		var gone = (Date.now() - loaded) / 1000;
+		counters.forEach(function (el) {
+			var left = Math.round(Number(el.getAttribute("data-remaining")) - gone);
+			el.textContent = left > 0 ? format(left) : "expired";
+		});
+	}
+	if (counters.length > 0) {
+		tick();
+		setInterval(tick, 1000);
+	}
+
+	var poller = document.querySelector("[data-poll]");
+	if (!poller) {
+		return;
+	}
+	var url = poller.getAttribute("data-poll");
+	var statusEl = document.getElementById(poller.getAttribute("data-status-el") || "");
+
+	function submit(attr) {
+		var form = document.getElementById(poller.getAttribute(attr) || "");
+		if (form) {
+			form.submit();
+		} else {
+			window.location.reload();
+		}
+	}
+
+	function poll() {
+		fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+			.then(function (resp) {
+				if (!resp.ok && resp.status !== 401) {
+					throw new Error("status " + resp.status);
+				}
+				return resp.json();
+			})
+			.then(function (reply) {
+				if (statusEl && reply.message) {
+					statusEl.textContent = reply.message;
+				}
+				switch (reply.action) {
+				case "finish":
+					submit("data-finish");
+					return;
+				case "fallback":
+					submit("data-fallback");
+					return;
+				case "reload":
+					window.location.reload();
+					return;
+				}
+				setTimeout(poll, 1500);
+			})
+			.catch(function () {
+				setTimeout(poll, 5000);
+			});
+	}
+	setTimeout(poll, 1000);
+})();
