@@ -74,6 +74,11 @@
 // revocation), challenges of the old epoch may still match in Redis, but
 // CommitStep refuses them, and the next PutChallenge raises the mirror.
 //
+// The epoch mirror only rises. After restoring the durable store from a
+// backup (which can take epochs back), delete the store's Redis keys
+// (everything under its prefix) too, or users whose epoch went back
+// cannot be given challenges until it rises past the mirror again.
+//
 // # Atomicity across the two stores
 //
 // No step needs both stores atomically. The hot paths are one store each.

@@ -44,6 +44,11 @@
 //	                     (default ./portal-data)
 //	-postgres DSN        keep the store in PostgreSQL instead of SQLite, so
 //	                     that several portal processes share it
+//	-redis ADDR          with -postgres: keep the hot state (challenges,
+//	                     attempts, lockout counters, pushes) in Redis at
+//	                     host:port, the durable records in PostgreSQL
+//	                     (authn/redisstore); the server must run with
+//	                     maxmemory-policy noeviction
 //	-keys FILE           the sealing keys (see below); mode 0600 (or 0400)
 //	                     required, and never inside the data directory
 //	-insecure-demo       without -keys: generate throwaway keys and keep them

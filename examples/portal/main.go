@@ -85,6 +85,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen `address`")
 	fs.StringVar(&cfg.DataDir, "data", "portal-data", "data `directory` (SQLite database; demo keys with -insecure-demo)")
 	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `DSN`: a store shared by several portals, instead of SQLite")
+	fs.StringVar(&cfg.Redis, "redis", "", "Redis `host:port` for the hot state (challenges, attempts, pushes); needs -postgres for the durable records")
 	fs.StringVar(&cfg.KeysFile, "keys", "", "sealing keys `file` (\"ID BASE64\" lines; mode 0600; outside the data directory)")
 	fs.BoolVar(&cfg.InsecureDemo, "insecure-demo", false, "without -keys: generate throwaway keys and keep them in the data directory")
 	fs.StringVar(&cfg.UsersFile, "users", "", "more users: a `file` of username:argon2id-hash[:display name[:account]] lines")
@@ -102,6 +103,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return config{}, errors.New("-tls-cert and -tls-key go together")
+	}
+	if cfg.Redis != "" && cfg.Postgres == "" {
+		return config{}, errors.New("-redis keeps only the hot state: give -postgres for the durable records the portals share")
 	}
 	cfg.SecureCookies = cfg.TLSCert != ""
 	return cfg, nil

@@ -28,6 +28,7 @@ type config struct {
 	Addr           string
 	DataDir        string
 	Postgres       string
+	Redis          string
 	KeysFile       string
 	InsecureDemo   bool
 	UsersFile      string
@@ -40,15 +41,16 @@ type config struct {
 	SecureCookies  bool // Secure cookies and HSTS: set when serving TLS
 
 	// Not flags.
-	Logger     *slog.Logger            // the audit log; default: JSON on stderr
-	Stderr     io.Writer               // where loud warnings go; default os.Stderr
-	Store      authn.Store             // used instead of openStore (the caller closes it)
-	Clock      func() time.Time        // default time.Now
-	Notifier   authn.Notifier          // default pollNotifier
-	Argon      argonParams             // for the demo users; default defaultArgon
-	LoginRate  rate                    // default defaultLoginRate
-	FactorRate rate                    // default defaultFactorRate
-	Tune       func(cfg *authn.Config) // adjusts the Service's configuration last
+	RedisPrefix string                  // the Redis key prefix with -redis (default "keyline")
+	Logger      *slog.Logger            // the audit log; default: JSON on stderr
+	Stderr      io.Writer               // where loud warnings go; default os.Stderr
+	Store       authn.Store             // used instead of openStore (the caller closes it)
+	Clock       func() time.Time        // default time.Now
+	Notifier    authn.Notifier          // default pollNotifier
+	Argon       argonParams             // for the demo users; default defaultArgon
+	LoginRate   rate                    // default defaultLoginRate
+	FactorRate  rate                    // default defaultFactorRate
+	Tune        func(cfg *authn.Config) // adjusts the Service's configuration last
 }
 
 // pollNotifier is the portal's authn.Notifier: it wakes nobody. A push

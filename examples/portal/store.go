@@ -2,25 +2,44 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/redisstore"
 	"github.com/keyline/keyline/authn/sqlstore"
 )
 
 // openStore opens the store the flags name: PostgreSQL with -postgres
-// (a store several portals share), else SQLite in the data directory. It
-// returns the store, a name for the log (never the DSN, which may hold a
-// password), and the function that closes it.
+// (a store several portals share), with Redis for the hot state when
+// -redis is given too, else SQLite in the data directory. It returns the
+// store, a name for the log (never the DSN, which may hold a password),
+// and the function that closes it.
 func openStore(ctx context.Context, cfg config) (authn.Store, string, func() error, error) {
 	if cfg.Postgres != "" {
 		s, err := sqlstore.OpenPostgres(ctx, cfg.Postgres)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}
-		return s, "postgres", s.Close, nil
+		if cfg.Redis == "" {
+			return s, "postgres", s.Close, nil
+		}
+		rc := redis.NewClient(&redis.Options{Addr: cfg.Redis})
+		var opts []redisstore.Option
+		if cfg.RedisPrefix != "" {
+			opts = append(opts, redisstore.WithPrefix(cfg.RedisPrefix))
+		}
+		rs, err := redisstore.Open(ctx, rc, s, opts...)
+		if err != nil {
+			_ = rc.Close()
+			_ = s.Close()
+			return nil, "", nil, fmt.Errorf("opening Redis: %w", err)
+		}
+		return rs, "redis+postgres", func() error { return errors.Join(rc.Close(), s.Close()) }, nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, "", nil, err
