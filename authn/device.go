@@ -1,0 +1,379 @@
+package authn
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/keyline/keyline/enroll"
+)
+
+// The device API's side of the Service: package deviceapi authenticates
+// each request a phone makes with [Service.AuthenticateDevice], then acts
+// for the [AuthenticatedDevice] it returns. The request MAC itself is
+// package enroll's ([enroll.APIRequest]), shared with the phone.
+
+// Device API errors. Those shared with package enroll are the same values.
+var (
+	// ErrDeviceAuth reports a device API request that does not
+	// authenticate: an unknown device, a revoked one, one not yet paired,
+	// or a MAC that does not verify. AuthenticateDevice returns this very
+	// value for each, after the same work, and logs the reason.
+	ErrDeviceAuth = enroll.ErrDeviceAuth
+
+	// ErrAPIRequestTime reports a request whose time is more than
+	// enroll.APIMaxSkew from the Service's clock.
+	ErrAPIRequestTime = enroll.ErrAPIRequestTime
+
+	// ErrAPIReplay reports a request whose nonce was taken before, on
+	// any instance sharing the store.
+	ErrAPIReplay = enroll.ErrAPIReplay
+
+	// ErrInvalidAPIRequest reports a request that is not well formed.
+	ErrInvalidAPIRequest = enroll.ErrInvalidAPIRequest
+
+	// ErrDeviceRateLimited reports a device over its request budget
+	// ([DeviceLimit]); it may try again when the window ends.
+	ErrDeviceRateLimited = errors.New("authn: too many device API requests")
+)
+
+// MethodDeviceAPI is the method of the step-up proof an authenticated
+// device API request stands for: possession of the device's api key. It
+// only ever lets that device start its own replacement
+// ([Service.StartMigration]); it never logs anybody in, and it is never
+// handed out.
+const MethodDeviceAPI Method = "device_api"
+
+// Device request budget defaults.
+const (
+	DefaultDeviceRequests = 60          // requests per device per DefaultDeviceWindow
+	DefaultDeviceWindow   = time.Minute // the budget's window
+)
+
+// DeviceLimit is a device's request budget: at most Requests per Window,
+// counted in the store (Store.Spend), so that it holds across every
+// instance sharing it. The zero value is the default, 60 a minute; a
+// field of 0 or less takes its default.
+type DeviceLimit struct {
+	Requests int           // requests allowed per window
+	Window   time.Duration // the window, fixed from the first request in it
+}
+
+func (l DeviceLimit) resolve() DeviceLimit {
+	if l.Requests <= 0 {
+		l.Requests = DefaultDeviceRequests
+	}
+	if l.Window <= 0 {
+		l.Window = DefaultDeviceWindow
+	}
+	return l
+}
+
+// AuthenticatedDevice is a device whose device API request
+// [Service.AuthenticateDevice] accepted: active, with a MAC that verified,
+// a fresh time and an unused nonce. Only AuthenticateDevice makes one; the
+// zero value, or one built by hand, is refused (ErrDeviceAuth) by every
+// method that takes it. Use it for the request it came with.
+type AuthenticatedDevice struct {
+	Device
+	at time.Time // when the request was authenticated; zero: it was not
+}
+
+// apiUserKey is the user as it appears in store keys of the device API:
+// base64url, never raw.
+func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToString([]byte(user)) }
+
+// AuthenticateDevice checks a device API request: r as the server
+// received it (the method, path, raw query and body hash it served, and
+// the user, device ID, time and nonce of the Authorization header, see
+// enroll.ParseAPIAuthorization) and the header's MAC. In this order:
+//
+//  1. r is well formed (ErrInvalidAPIRequest);
+//  2. its time is within enroll.APIMaxSkew of the Service's clock
+//     (ErrAPIRequestTime);
+//  3. the device exists, its MAC verifies under the device's api key
+//     (constant time), and it is active — ErrDeviceAuth otherwise, the
+//     same value after the same work (an unknown device costs a dummy
+//     unseal and a MAC too), so that the answer does not say which
+//     devices exist; a revoked device no longer exists;
+//  4. the nonce was not taken before, on any instance (ErrAPIReplay);
+//  5. the device is within its budget lim (ErrDeviceRateLimited).
+//
+// Nothing is stored for a request refused before step 4, so a stranger
+// cannot fill the store or spend a device's budget. The reason of every
+// refusal goes to the audit log (event "device_auth_failed"), never a
+// MAC or nonce.
+func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit) (AuthenticatedDevice, error) {
+	if _, err := r.Canonical(); err != nil {
+		return AuthenticatedDevice{}, err
+	}
+	now := s.now()
+	if d := now.Sub(r.Time); d > enroll.APIMaxSkew || d < -enroll.APIMaxSkew {
+		s.event(ctx, "device_auth_failed", r.User, r.DeviceID, "time")
+		return AuthenticatedDevice{}, ErrAPIRequestTime
+	}
+	d, err := s.store.Device(ctx, r.User, r.DeviceID)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrStoreNotFound) {
+		return AuthenticatedDevice{}, storeErr(err)
+	}
+	// The same work whether or not the device exists: unseal a root
+	// secret, derive an api key, compute the MAC.
+	var root []byte
+	if found {
+		root, err = s.keys.Open(kindDeviceRoot, d.User, d.ID, d.Secret)
+	} else {
+		root, err = s.keys.Open(kindDummy, "", "", s.dummy)
+	}
+	if err != nil {
+		return AuthenticatedDevice{}, fmt.Errorf("authn: device secret does not open: %w", err)
+	}
+	key := enroll.APIKey(root)
+	clear(root)
+	verr := enroll.VerifyAPIRequest(key, r, mac)
+	key.Zero()
+	reason := ""
+	switch {
+	case !found:
+		reason = "unknown_device"
+	case verr != nil:
+		reason = "bad_mac"
+	case d.State != DeviceActive:
+		reason = "not_active"
+	}
+	if reason != "" {
+		s.event(ctx, "device_auth_failed", r.User, r.DeviceID, reason)
+		return AuthenticatedDevice{}, ErrDeviceAuth
+	}
+	// Only an authentic request reaches the store's single-use marks and
+	// budgets: a replay is refused before it spends the device's budget.
+	if err := s.UseDeviceNonce(ctx, d.User, d.ID, r.Nonce, r.Time); err != nil {
+		if errors.Is(err, ErrAPIReplay) {
+			s.event(ctx, "device_auth_failed", d.User, d.ID, "replay")
+		}
+		return AuthenticatedDevice{}, err
+	}
+	lim = lim.resolve()
+	if _, err := s.store.Spend(ctx, "api-rate:"+apiUserKey(d.User)+":"+d.ID, lim.Requests, lim.Window, now); err != nil {
+		if errors.Is(err, ErrStoreLimit) {
+			s.event(ctx, "device_rate_limited", d.User, d.ID, "")
+			return AuthenticatedDevice{}, ErrDeviceRateLimited
+		}
+		return AuthenticatedDevice{}, storeErr(err)
+	}
+	return AuthenticatedDevice{Device: deviceOf(d), at: now}, nil
+}
+
+// UseDeviceNonce takes a device API request's nonce once, for the device
+// of user, across every instance sharing the store (Store.TakeOnce): a
+// second use while a request with that time could still be accepted is
+// ErrAPIReplay. The mark lives until requestTime + enroll.APIMaxSkew + 1s,
+// after which the time check refuses the request anyway; a nonce whose
+// request is already too old for that is ErrAPIRequestTime. A nonce other
+// than enroll.APINonceSize bytes, or a device ID other than 32 hex digits,
+// is ErrInvalidAPIRequest. AuthenticateDevice calls it; call it directly
+// only for a nonce of your own that the device signed.
+func (s *Service) UseDeviceNonce(ctx context.Context, user, deviceID string, nonce []byte, requestTime time.Time) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	if len(nonce) != enroll.APINonceSize || len(deviceID) != 32 {
+		return fmt.Errorf("%w: nonce or device ID of the wrong size", ErrInvalidAPIRequest)
+	}
+	if _, err := hex.DecodeString(deviceID); err != nil {
+		return fmt.Errorf("%w: device ID is not hex", ErrInvalidAPIRequest)
+	}
+	now := s.now()
+	until := requestTime.Add(enroll.APIMaxSkew + time.Second)
+	if !until.After(now) {
+		return ErrAPIRequestTime
+	}
+	key := "api-nonce:" + apiUserKey(user) + ":" + deviceID + ":" + hex.EncodeToString(nonce)
+	switch err := s.store.TakeOnce(ctx, key, until, now); {
+	case errors.Is(err, ErrStoreConflict):
+		return ErrAPIReplay
+	case err != nil:
+		return storeErr(err)
+	}
+	return nil
+}
+
+// authenticated refuses an AuthenticatedDevice that AuthenticateDevice
+// did not make.
+func (d AuthenticatedDevice) authenticated() error {
+	if d.at.IsZero() || d.ID == "" || d.User == "" {
+		return ErrDeviceAuth
+	}
+	return nil
+}
+
+// DevicePushes returns the sealed prompts waiting for the device
+// ([Service.PendingPushes]), oldest first.
+func (s *Service) DevicePushes(ctx context.Context, d AuthenticatedDevice) ([][]byte, error) {
+	if err := d.authenticated(); err != nil {
+		return nil, err
+	}
+	return s.PendingPushes(ctx, d.User, d.ID)
+}
+
+// DevicePush returns the sealed prompt of one push request for the
+// device: how a phone whose notification carried only the request ID
+// fetches it, transaction included (a transaction push carries the
+// canonical transaction in its prompt). A request that is not the user's,
+// did not notify this device, or does not exist is ErrNotFound; one that
+// expired is ErrExpired; one already answered, finished or withdrawn is
+// ErrAlreadyUsed.
+func (s *Service) DevicePush(ctx context.Context, d AuthenticatedDevice, requestID string) ([]byte, error) {
+	if err := d.authenticated(); err != nil {
+		return nil, err
+	}
+	if requestID == "" || len(requestID) > 64 {
+		return nil, ErrNotFound
+	}
+	rec, err := s.store.Push(ctx, requestID, s.now())
+	switch {
+	case errors.Is(err, ErrStoreNotFound):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, storeErr(err)
+	case rec.User != d.User || !slices.Contains(rec.Devices, d.ID):
+		return nil, ErrNotFound
+	}
+	switch rec.State {
+	case PushPending:
+	case PushExpired:
+		return nil, ErrExpired
+	default:
+		return nil, fmt.Errorf("%w: the push request is over", ErrAlreadyUsed)
+	}
+	dev, err := s.store.Device(ctx, d.User, d.ID)
+	switch {
+	case errors.Is(err, ErrStoreNotFound):
+		return nil, ErrDeviceAuth // revoked since it authenticated
+	case err != nil:
+		return nil, storeErr(err)
+	}
+	return s.sealPrompt(rec, dev)
+}
+
+// AnswerDevicePush takes a push answer the device posted: the request
+// must be one of the user's that notified this device (ErrInvalidPushAnswer
+// otherwise, as for an answer no device made), and then it is
+// [Service.AnswerPush]'s, whose MAC check says which notified device
+// answered.
+func (s *Service) AnswerDevicePush(ctx context.Context, d AuthenticatedDevice, a enroll.PushAnswer) error {
+	if err := d.authenticated(); err != nil {
+		return err
+	}
+	rec, err := s.store.Push(ctx, a.RequestID, s.now())
+	switch {
+	case errors.Is(err, ErrStoreNotFound):
+		return ErrInvalidPushAnswer
+	case err != nil:
+		return storeErr(err)
+	case rec.User != d.User || !slices.Contains(rec.Devices, d.ID):
+		s.event(ctx, "push_answer_refused", d.User, d.ID, "not_notified")
+		return ErrInvalidPushAnswer
+	}
+	return s.AnswerPush(ctx, a)
+}
+
+// SetDevicePushToken records the device's rotated OS push token: at most
+// 4096 bytes of UTF-8 without control or bidi characters
+// (ErrInvalidInput), "" for none (the device then gets no pushes).
+func (s *Service) SetDevicePushToken(ctx context.Context, d AuthenticatedDevice, token string) error {
+	if err := d.authenticated(); err != nil {
+		return err
+	}
+	if len(token) > 4096 || !utf8.ValidString(token) || strings.ContainsFunc(token, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+	}) {
+		return fmt.Errorf("%w: push token is not at most 4096 bytes of printable text", ErrInvalidInput)
+	}
+	if err := s.UpdatePushToken(ctx, d.User, d.ID, token); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrDeviceAuth // revoked since it authenticated
+		}
+		return err
+	}
+	s.event(ctx, "push_token_updated", d.User, d.ID, "")
+	return nil
+}
+
+// StartMigration starts an activation that replaces the device d, for
+// the user moving to a new phone: the old phone asks, its authenticated
+// request is the step-up proof (of method MethodDeviceAPI, dated when it
+// was authenticated, so it lapses after ProofTTL like any proof), and the
+// offer it gets — shown on the old phone for the new one to scan or type —
+// carries the old device's account name. The new phone completes it like
+// any activation; it is paired by the code it shows, typed on the old
+// phone ([Service.ConfirmMigration]), and the old device is revoked in the
+// same store step as the new one becomes active. Like StartActivation,
+// it voids the user's earlier waiting activations; the new device counts
+// toward MaxDevicesPerUser until the old one goes.
+func (s *Service) StartMigration(ctx context.Context, d AuthenticatedDevice) (enroll.Offer, error) {
+	if err := d.authenticated(); err != nil {
+		return enroll.Offer{}, err
+	}
+	proof := s.newProof(d.User, MethodDeviceAPI, d.at)
+	offer, err := s.StartActivation(ctx, d.User, proof, Replacing(d.ID), AccountName(d.AccountName))
+	if err != nil {
+		return enroll.Offer{}, err
+	}
+	s.event(ctx, "migration_started", d.User, d.ID, "")
+	return offer, nil
+}
+
+// migration finds an activation that replaces d: one of another user, or
+// that replaces another device or none, is ErrUnknownSession, as an
+// unknown one is.
+func (s *Service) migration(ctx context.Context, d AuthenticatedDevice, sessionID string) (ActivationRecord, error) {
+	if err := d.authenticated(); err != nil {
+		return ActivationRecord{}, err
+	}
+	a, err := s.activation(ctx, sessionID)
+	if err != nil {
+		return ActivationRecord{}, err
+	}
+	if a.User != d.User || a.Replacing != d.ID {
+		return ActivationRecord{}, ErrUnknownSession
+	}
+	return a, nil
+}
+
+// MigrationStatus reports where an activation that replaces d is: the
+// old phone polls it until a new phone has completed it
+// (StatusCompleted), then asks the user for the new phone's pairing code.
+func (s *Service) MigrationStatus(ctx context.Context, d AuthenticatedDevice, sessionID string) (ActivationStatus, error) {
+	a, err := s.migration(ctx, d, sessionID)
+	if err != nil {
+		return "", err
+	}
+	return ActivationStatus(a.State), nil
+}
+
+// ConfirmMigration pairs the new device of an activation that replaces
+// d, with the pairing code the new phone shows, typed on the old phone:
+// [Service.ConfirmActivation], restricted to activations d started. On
+// success the new device is active and d is revoked (the user's epoch
+// moves in the same step); it returns the new device. Wrong codes count
+// as ConfirmActivation's do: after 3 the new device is discarded.
+func (s *Service) ConfirmMigration(ctx context.Context, d AuthenticatedDevice, sessionID, pairingCode string) (Device, error) {
+	a, err := s.migration(ctx, d, sessionID)
+	if err != nil {
+		return Device{}, err
+	}
+	nd, err := s.ConfirmActivation(ctx, d.User, a.SessionID, pairingCode)
+	if err != nil {
+		return Device{}, err
+	}
+	s.event(ctx, "device_migrated", d.User, d.ID, "")
+	return nd, nil
+}

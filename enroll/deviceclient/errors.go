@@ -1,0 +1,131 @@
+package deviceclient
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/keyline/keyline/enroll"
+)
+
+// Sentinel errors, matched with errors.Is. An error answer of the server
+// is an *Error, which matches the sentinel of its code (see Error.Unwrap):
+// one of these, or one of package enroll's where the meaning is the
+// protocol's (enroll.ErrDeviceAuth, enroll.ErrExpired, ...).
+var (
+	// ErrUnreachable reports that no answer of the device API came back:
+	// the network failed, the context ended, or what answered was not
+	// the device API (a proxy's error page, another server). The request
+	// may or may not have been served.
+	ErrUnreachable = errors.New("deviceclient: device API unreachable")
+
+	// ErrRateLimited reports that the device or the phone's address made
+	// too many requests; Error.RetryAfter says when to try again.
+	ErrRateLimited = errors.New("deviceclient: too many requests")
+
+	// ErrLocked reports that the user is locked out after too many
+	// failures; Error.RetryAfter says for how long.
+	ErrLocked = errors.New("deviceclient: user locked out")
+
+	// ErrBadRequest reports a request the server found malformed: a bug
+	// in the app, or an app and a server that disagree on the protocol.
+	ErrBadRequest = errors.New("deviceclient: request refused as malformed")
+
+	// ErrNotFound reports a push request or device that does not exist
+	// (or no longer does), or an endpoint the server does not have.
+	ErrNotFound = errors.New("deviceclient: not found")
+
+	// ErrWrongNumber reports an approval with another number than the
+	// login page showed: the request is over.
+	ErrWrongNumber = errors.New("deviceclient: wrong number; the request is over")
+
+	// ErrWrongPairingCode reports a pairing code that does not match;
+	// after 3 the new device is discarded.
+	ErrWrongPairingCode = errors.New("deviceclient: wrong pairing code")
+
+	// ErrInvalidCode reports a transaction signature the server refused:
+	// the request is over.
+	ErrInvalidCode = errors.New("deviceclient: transaction response refused")
+
+	// ErrTooManyDevices reports a user who has as many devices as the
+	// server allows.
+	ErrTooManyDevices = errors.New("deviceclient: too many devices")
+
+	// ErrForbidden reports an action that needs a step-up proof.
+	ErrForbidden = errors.New("deviceclient: step-up proof required")
+
+	// ErrServer reports a server that failed (internal error, store
+	// unavailable): try again later.
+	ErrServer = errors.New("deviceclient: server error")
+
+	// ErrBadAnswer reports a success answer that is not what the protocol
+	// says: malformed, or not about what was asked. Nothing from it is
+	// kept.
+	ErrBadAnswer = errors.New("deviceclient: malformed answer from the server")
+)
+
+// codes maps the error table's codes (PROTOCOL.md §10) to sentinels.
+var codes = map[string]error{
+	"bad_authorization":      ErrBadRequest,
+	"unauthorized":           enroll.ErrDeviceAuth,
+	"clock_skew":             enroll.ErrAPIRequestTime,
+	"replay":                 enroll.ErrAPIReplay,
+	"rate_limited":           ErrRateLimited,
+	"locked":                 ErrLocked,
+	"session_id_typo":        enroll.ErrSessionIDTypo,
+	"unknown_session":        enroll.ErrUnknownSession,
+	"expired":                enroll.ErrExpired,
+	"already_used":           enroll.ErrAlreadyUsed,
+	"already_enrolled":       enroll.ErrAlreadyEnrolled,
+	"too_many_devices":       ErrTooManyDevices,
+	"offer_mismatch":         enroll.ErrOfferMismatch,
+	"bad_confirmation":       enroll.ErrBadConfirmation,
+	"device_integrity":       enroll.ErrDeviceIntegrity,
+	"wrong_number":           ErrWrongNumber,
+	"invalid_push_answer":    enroll.ErrBadPushAnswer,
+	"invalid_code":           ErrInvalidCode,
+	"pairing_code":           ErrWrongPairingCode,
+	"forbidden":              ErrForbidden,
+	"not_found":              ErrNotFound,
+	"method_not_allowed":     ErrBadRequest,
+	"too_large":              ErrBadRequest,
+	"unsupported_media_type": ErrBadRequest,
+	"bad_request":            ErrBadRequest,
+	"unavailable":            ErrServer,
+	"internal":               ErrServer,
+}
+
+// Error is an error answer of the device API: its HTTP status, its code
+// from the error table, the server's message (for logs and support
+// screens; it carries no secret), and, for rate_limited, locked and
+// unavailable, how long to wait.
+type Error struct {
+	Status     int           // the HTTP status
+	Code       string        // the table's code: "unauthorized", "rate_limited", ...
+	Message    string        // the server's text, for people
+	RetryAfter time.Duration // from Retry-After; 0 when there is none
+}
+
+// Error returns "deviceclient: <status> <code>: <message>".
+func (e *Error) Error() string {
+	return fmt.Sprintf("deviceclient: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Unwrap returns the sentinel of the error's code; a code this client
+// does not know is read by its status: 401 as enroll.ErrDeviceAuth, 429
+// as ErrRateLimited, 5xx as ErrServer, any other as ErrBadRequest.
+func (e *Error) Unwrap() error {
+	if s, ok := codes[e.Code]; ok {
+		return s
+	}
+	switch {
+	case e.Status == http.StatusUnauthorized:
+		return enroll.ErrDeviceAuth
+	case e.Status == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case e.Status >= 500:
+		return ErrServer
+	}
+	return ErrBadRequest
+}
