@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/deviceapi"
 )
 
 // config is what the flags set, plus what a test or an embedder may
@@ -84,8 +85,8 @@ type portal struct {
 	pages       *template.Template
 	ledger      *ledger
 
-	// mux routes every page; the device API (authn/deviceapi) is to be
-	// mounted on it at /device/. handler is mux behind the security
+	// mux routes every page and the device API (authn/deviceapi, at
+	// /device/). handler is mux behind the security
 	// headers.
 	mux     *http.ServeMux
 	handler http.Handler
@@ -360,6 +361,21 @@ func (p *portal) routes() error {
 	}
 	p.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	p.mux.Handle("GET /metrics", p.metrics.handler())
+	// The phones' API (authn/deviceapi), mounted as any service would:
+	// the same Service, the client address as the pages see it (so that
+	// -trusted-proxy applies), refusals in the audit log. Its requests
+	// carry no cookie and need no CSRF token: each is signed by the
+	// device, or (offer, activation) carries a secret session ID.
+	p.mux.Handle("/device/", http.StripPrefix("/device", deviceapi.NewHandler(p.svc, deviceapi.Options{
+		ClientIP: func(r *http.Request) string {
+			a := p.clientIP(r)
+			if a.Is6() && !a.Is4In6() {
+				return netip.PrefixFrom(a, 64).Masked().String() // one host holds a /64
+			}
+			return a.String()
+		},
+		Logger: p.log,
+	})))
 	p.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

@@ -53,7 +53,6 @@ func sharedServers(t *testing.T) (dsn, redisAddr string) {
 	return u.String(), redisAddr
 }
 
-
 // Two portal processes' worth of portals on one PostgreSQL database and
 // one Redis: a phone activated through the first answers a challenge
 // issued by the second, and a response accepted by one is refused by the
