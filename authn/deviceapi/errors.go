@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/devicewire"
 )
 
 // Refusals of the HTTP layer itself; the others are authn's and enroll's.
@@ -106,18 +107,13 @@ func classify(err error) row {
 	return internal
 }
 
-// errorBody is every error answer: the code from the table and a message
-// for people (logs, a support screen), never for programs to parse.
-type errorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
-// answerOf returns the body of an error's answer.
-func answerOf(r row, err error) errorBody {
+// answerOf returns the body of an error's answer: the code from the
+// table and a message for people (logs, a support screen), never for
+// programs to parse.
+func answerOf(r row, err error) devicewire.ErrorBody {
 	msg := r.message
 	if r.detail {
 		msg += ": " + err.Error()
 	}
-	return errorBody{Error: r.code, Message: msg}
+	return devicewire.ErrorBody{Error: r.code, Message: msg}
 }

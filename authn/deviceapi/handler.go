@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/devicewire"
 )
 
 // Options tune NewHandler. The zero value is the default for every field,
@@ -111,15 +112,15 @@ func (o Options) resolve() Options {
 
 // Endpoint paths, below the handler's mount point.
 const (
-	PathOffer            = "/v1/offer"
-	PathActivate         = "/v1/activate"
-	PathPushes           = "/v1/pushes"
-	PathPush             = "/v1/push"
-	PathPushAnswer       = "/v1/push/answer"
-	PathPushToken        = "/v1/push-token"
-	PathMigration        = "/v1/migration"
-	PathMigrationStatus  = "/v1/migration/status"
-	PathMigrationConfirm = "/v1/migration/confirm"
+	PathOffer            = devicewire.PathOffer
+	PathActivate         = devicewire.PathActivate
+	PathPushes           = devicewire.PathPushes
+	PathPush             = devicewire.PathPush
+	PathPushAnswer       = devicewire.PathPushAnswer
+	PathPushToken        = devicewire.PathPushToken
+	PathMigration        = devicewire.PathMigration
+	PathMigrationStatus  = devicewire.PathMigrationStatus
+	PathMigrationConfirm = devicewire.PathMigrationConfirm
 )
 
 // route is one endpoint.
@@ -389,49 +390,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// The answers.
-type (
-	offerAnswer struct {
-		Offer string `json:"offer"` // the offer URI, as its QR code carries it
-	}
-	activationAnswer struct {
-		DeviceID      string `json:"device_id"`
-		ServerConfirm []byte `json:"server_confirm"`
-		Paired        bool   `json:"paired"`
-	}
-	promptsAnswer struct {
-		Prompts [][]byte `json:"prompts"`
-	}
-	promptAnswer struct {
-		Prompt []byte `json:"prompt"`
-	}
-	resultAnswer struct {
-		Result string `json:"result"`
-	}
-	statusAnswer struct {
-		Status string `json:"status"`
-	}
-	deviceAnswer struct {
-		DeviceID string `json:"device_id"`
-	}
-)
-
-// The requests of the small bodies.
-type (
-	sessionRequest struct {
-		SessionID string `json:"sid"`
-	}
-	pushTokenRequest struct {
-		PushToken string `json:"push_token"`
-	}
-	confirmationRequest struct {
-		SessionID   string `json:"sid"`
-		PairingCode string `json:"pairing_code"`
-	}
-)
-
 func (h *handler) offer(c *call) (int, any, error) {
-	var in sessionRequest
+	var in devicewire.SessionRequest
 	if err := decodeStrict(c.body, shapeSession, &in); err != nil {
 		return 0, nil, err
 	}
@@ -439,7 +399,7 @@ func (h *handler) offer(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, offerAnswer{Offer: o.URI()}, nil
+	return http.StatusOK, devicewire.OfferAnswer{Offer: o.URI()}, nil
 }
 
 func (h *handler) activate(c *call) (int, any, error) {
@@ -458,12 +418,12 @@ func (h *handler) activate(c *call) (int, any, error) {
 				paired = paired || (d.ID == retry.Device.ID && d.State == authn.DeviceActive)
 			}
 		}
-		return http.StatusOK, activationAnswer{DeviceID: retry.Device.ID, ServerConfirm: retry.ServerConfirm, Paired: paired}, nil
+		return http.StatusOK, devicewire.ActivationAnswer{DeviceID: retry.Device.ID, ServerConfirm: retry.ServerConfirm, Paired: paired}, nil
 	}
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, activationAnswer{DeviceID: act.Device.ID, ServerConfirm: act.ServerConfirm,
+	return http.StatusOK, devicewire.ActivationAnswer{DeviceID: act.Device.ID, ServerConfirm: act.ServerConfirm,
 		Paired: act.Device.State == authn.DeviceActive}, nil
 }
 
@@ -475,7 +435,7 @@ func (h *handler) pushes(c *call) (int, any, error) {
 	if p == nil {
 		p = [][]byte{}
 	}
-	return http.StatusOK, promptsAnswer{Prompts: p}, nil
+	return http.StatusOK, devicewire.PromptsAnswer{Prompts: p}, nil
 }
 
 func (h *handler) push(c *call) (int, any, error) {
@@ -483,7 +443,7 @@ func (h *handler) push(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, promptAnswer{Prompt: p}, nil
+	return http.StatusOK, devicewire.PromptAnswer{Prompt: p}, nil
 }
 
 func (h *handler) answer(c *call) (int, any, error) {
@@ -498,11 +458,11 @@ func (h *handler) answer(c *call) (int, any, error) {
 	if a.Approve {
 		result = "approved"
 	}
-	return http.StatusOK, resultAnswer{Result: result}, nil
+	return http.StatusOK, devicewire.ResultAnswer{Result: result}, nil
 }
 
 func (h *handler) pushToken(c *call) (int, any, error) {
-	var in pushTokenRequest
+	var in devicewire.PushTokenRequest
 	if err := decodeStrict(c.body, shapePushToken, &in); err != nil {
 		return 0, nil, err
 	}
@@ -521,11 +481,11 @@ func (h *handler) migrate(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, offerAnswer{Offer: o.URI()}, nil
+	return http.StatusOK, devicewire.OfferAnswer{Offer: o.URI()}, nil
 }
 
 func (h *handler) migrationStatus(c *call) (int, any, error) {
-	var in sessionRequest
+	var in devicewire.SessionRequest
 	if err := decodeStrict(c.body, shapeSession, &in); err != nil {
 		return 0, nil, err
 	}
@@ -533,11 +493,11 @@ func (h *handler) migrationStatus(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, statusAnswer{Status: string(st)}, nil
+	return http.StatusOK, devicewire.StatusAnswer{Status: string(st)}, nil
 }
 
 func (h *handler) migrationConfirm(c *call) (int, any, error) {
-	var in confirmationRequest
+	var in devicewire.ConfirmationRequest
 	if err := decodeStrict(c.body, shapeConfirmation, &in); err != nil {
 		return 0, nil, err
 	}
@@ -545,5 +505,5 @@ func (h *handler) migrationConfirm(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, deviceAnswer{DeviceID: d.ID}, nil
+	return http.StatusOK, devicewire.DeviceAnswer{DeviceID: d.ID}, nil
 }

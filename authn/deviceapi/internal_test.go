@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/devicewire"
 )
 
 // The error table is one: the code's, shown in the package documentation
@@ -109,7 +110,7 @@ func TestClassify(t *testing.T) {
 	b := answerOf(classify(fmt.Errorf("%w: %w", authn.ErrStoreUnavailable, secret)), secret)
 	require.NotContains(t, b.Message, "7K3M")
 	b = answerOf(classify(enroll.ErrDeviceAuth), enroll.ErrDeviceAuth)
-	require.Equal(t, errorBody{Error: "unauthorized", Message: "the device is not recognised"}, b)
+	require.Equal(t, devicewire.ErrorBody{Error: "unauthorized", Message: "the device is not recognised"}, b)
 }
 
 func TestCheckShape(t *testing.T) {

@@ -15,19 +15,7 @@ import (
 	"time"
 
 	"github.com/keyline/keyline/enroll"
-)
-
-// Endpoint paths below the API's base URL (PROTOCOL.md §10).
-const (
-	pathOffer            = "/v1/offer"
-	pathActivate         = "/v1/activate"
-	pathPushes           = "/v1/pushes"
-	pathPush             = "/v1/push"
-	pathPushAnswer       = "/v1/push/answer"
-	pathPushToken        = "/v1/push-token"
-	pathMigration        = "/v1/migration"
-	pathMigrationStatus  = "/v1/migration/status"
-	pathMigrationConfirm = "/v1/migration/confirm"
+	"github.com/keyline/keyline/internal/devicewire"
 )
 
 // maxAnswer bounds an answer's body, in bytes: the largest the protocol
@@ -95,8 +83,8 @@ func (c *Client) FetchOffer(ctx context.Context, typedSessionID string) (enroll.
 	if err != nil {
 		return enroll.Offer{}, err
 	}
-	var ans offerAnswer
-	if err := c.do(ctx, nil, http.MethodPost, pathOffer, "", sessionRequest{SessionID: sid}, &ans); err != nil {
+	var ans devicewire.OfferAnswer
+	if err := c.do(ctx, nil, http.MethodPost, devicewire.PathOffer, "", devicewire.SessionRequest{SessionID: sid}, &ans); err != nil {
 		return enroll.Offer{}, err
 	}
 	offer, err := enroll.ParseOffer(ans.Offer)
@@ -136,9 +124,9 @@ func (c *Client) Activate(ctx context.Context, offer enroll.Offer, dev enroll.De
 	if err != nil {
 		return Activation{}, err
 	}
-	var ans activationAnswer
+	var ans devicewire.ActivationAnswer
 	for try := 1; ; try++ {
-		err = c.do(ctx, nil, http.MethodPost, pathActivate, "", req, &ans)
+		err = c.do(ctx, nil, http.MethodPost, devicewire.PathActivate, "", req, &ans)
 		if err == nil || try == activationTries || !retryable(err) {
 			break
 		}
@@ -146,7 +134,7 @@ func (c *Client) Activate(ctx context.Context, offer enroll.Offer, dev enroll.De
 		select {
 		case <-ctx.Done():
 			wait.Stop()
-			err = fmt.Errorf("%w: %s %s: %w", ErrUnreachable, http.MethodPost, pathActivate, ctx.Err())
+			err = fmt.Errorf("%w: %s %s: %w", ErrUnreachable, http.MethodPost, devicewire.PathActivate, ctx.Err())
 		case <-wait.C:
 			continue
 		}
@@ -179,8 +167,8 @@ func retryable(err error) bool {
 // that does not open — altered, for another device, expired by the
 // phone's clock — is left out: the phone shows nothing of it.
 func (c *Client) Pushes(ctx context.Context, cred *enroll.Credential) ([]enroll.PushPrompt, error) {
-	var ans promptsAnswer
-	if err := c.do(ctx, cred, http.MethodGet, pathPushes, "", nil, &ans); err != nil {
+	var ans devicewire.PromptsAnswer
+	if err := c.do(ctx, cred, http.MethodGet, devicewire.PathPushes, "", nil, &ans); err != nil {
 		return nil, err
 	}
 	now := c.now()
@@ -201,8 +189,8 @@ func (c *Client) Pushes(ctx context.Context, cred *enroll.Credential) ([]enroll.
 // A request that is not this device's is ErrNotFound; one over,
 // enroll.ErrAlreadyUsed; one expired, enroll.ErrExpired.
 func (c *Client) Push(ctx context.Context, cred *enroll.Credential, requestID string) (enroll.PushPrompt, error) {
-	var ans promptAnswer
-	if err := c.do(ctx, cred, http.MethodGet, pathPush, "id="+url.QueryEscape(requestID), nil, &ans); err != nil {
+	var ans devicewire.PromptAnswer
+	if err := c.do(ctx, cred, http.MethodGet, devicewire.PathPush, "id="+url.QueryEscape(requestID), nil, &ans); err != nil {
 		return enroll.PushPrompt{}, err
 	}
 	p, err := cred.OpenPrompt(ans.Prompt, c.now())
@@ -227,8 +215,8 @@ func (c *Client) AnswerPush(ctx context.Context, cred *enroll.Credential, p enro
 	if err != nil {
 		return err
 	}
-	var ans resultAnswer
-	if err := c.do(ctx, cred, http.MethodPost, pathPushAnswer, "", a, &ans); err != nil {
+	var ans devicewire.ResultAnswer
+	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathPushAnswer, "", a, &ans); err != nil {
 		return err
 	}
 	if want := map[bool]string{true: "approved", false: "denied"}[approve]; ans.Result != want {
@@ -240,7 +228,7 @@ func (c *Client) AnswerPush(ctx context.Context, cred *enroll.Credential, p enro
 // UpdatePushToken sends the OS push token after it rotated ("" for none:
 // the device then gets no pushes).
 func (c *Client) UpdatePushToken(ctx context.Context, cred *enroll.Credential, token string) error {
-	return c.do(ctx, cred, http.MethodPost, pathPushToken, "", pushTokenRequest{PushToken: token}, nil)
+	return c.do(ctx, cred, http.MethodPost, devicewire.PathPushToken, "", devicewire.PushTokenRequest{PushToken: token}, nil)
 }
 
 // StartMigration asks for an activation that will replace this device:
@@ -249,8 +237,8 @@ func (c *Client) UpdatePushToken(ctx context.Context, cred *enroll.Credential, t
 // user types the new phone's pairing code here (ConfirmMigration), and
 // this device is revoked: delete its credential.
 func (c *Client) StartMigration(ctx context.Context, cred *enroll.Credential) (enroll.Offer, error) {
-	var ans offerAnswer
-	if err := c.do(ctx, cred, http.MethodPost, pathMigration, "", struct{}{}, &ans); err != nil {
+	var ans devicewire.OfferAnswer
+	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathMigration, "", struct{}{}, &ans); err != nil {
 		return enroll.Offer{}, err
 	}
 	offer, err := enroll.ParseOffer(ans.Offer)
@@ -267,8 +255,8 @@ func (c *Client) StartMigration(ctx context.Context, cred *enroll.Credential) (e
 // "waiting" (no new phone yet), "completed" (a new phone activated: ask
 // for its pairing code), "active" (done), "expired" or "cancelled".
 func (c *Client) MigrationStatus(ctx context.Context, cred *enroll.Credential, sessionID string) (string, error) {
-	var ans statusAnswer
-	if err := c.do(ctx, cred, http.MethodPost, pathMigrationStatus, "", sessionRequest{SessionID: sessionID}, &ans); err != nil {
+	var ans devicewire.StatusAnswer
+	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathMigrationStatus, "", devicewire.SessionRequest{SessionID: sessionID}, &ans); err != nil {
 		return "", err
 	}
 	switch ans.Status {
@@ -284,9 +272,9 @@ func (c *Client) MigrationStatus(ctx context.Context, cred *enroll.Credential, s
 // credential), and it returns the new device's ID. A wrong code is
 // ErrWrongPairingCode; after 3 the new device is discarded.
 func (c *Client) ConfirmMigration(ctx context.Context, cred *enroll.Credential, sessionID, pairingCode string) (string, error) {
-	var ans deviceAnswer
-	if err := c.do(ctx, cred, http.MethodPost, pathMigrationConfirm, "",
-		confirmationRequest{SessionID: sessionID, PairingCode: pairingCode}, &ans); err != nil {
+	var ans devicewire.DeviceAnswer
+	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathMigrationConfirm, "",
+		devicewire.ConfirmationRequest{SessionID: sessionID, PairingCode: pairingCode}, &ans); err != nil {
 		return "", err
 	}
 	if _, err := hex.DecodeString(ans.DeviceID); err != nil || len(ans.DeviceID) != 32 || ans.DeviceID == cred.DeviceID() {
@@ -361,7 +349,7 @@ func (c *Client) do(ctx context.Context, cred *enroll.Credential, method, path, 
 // ErrUnreachable for anything else that answered (a proxy, another
 // server).
 func answerError(resp *http.Response, raw []byte, method, path string) error {
-	var e errorBody
+	var e devicewire.ErrorBody
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || len(raw) > maxAnswer ||
 		json.Unmarshal(raw, &e) != nil || e.Error == "" {
 		return fmt.Errorf("%w: %s %s: HTTP %d from something other than the device API", ErrUnreachable, method, path, resp.StatusCode)
@@ -372,44 +360,3 @@ func answerError(resp *http.Response, raw []byte, method, path string) error {
 	}
 	return err
 }
-
-// The messages (PROTOCOL.md §10).
-type (
-	errorBody struct {
-		Error   string `json:"error"`
-		Message string `json:"message"`
-	}
-	sessionRequest struct {
-		SessionID string `json:"sid"`
-	}
-	pushTokenRequest struct {
-		PushToken string `json:"push_token"`
-	}
-	confirmationRequest struct {
-		SessionID   string `json:"sid"`
-		PairingCode string `json:"pairing_code"`
-	}
-	offerAnswer struct {
-		Offer string `json:"offer"`
-	}
-	activationAnswer struct {
-		DeviceID      string `json:"device_id"`
-		ServerConfirm []byte `json:"server_confirm"`
-		Paired        bool   `json:"paired"`
-	}
-	promptsAnswer struct {
-		Prompts [][]byte `json:"prompts"`
-	}
-	promptAnswer struct {
-		Prompt []byte `json:"prompt"`
-	}
-	resultAnswer struct {
-		Result string `json:"result"`
-	}
-	statusAnswer struct {
-		Status string `json:"status"`
-	}
-	deviceAnswer struct {
-		DeviceID string `json:"device_id"`
-	}
-)

@@ -1,6 +1,7 @@
 // Package deviceclient is the phone's client of the keyline device API
 // (PROTOCOL.md §10; the server is package authn/deviceapi). It depends on
-// package enroll only, so a phone app's Go core carries no server code.
+// package enroll and the API's message types (shared with the server, and
+// nothing else of it), so a phone app's Go core carries no server code.
 //
 // For most uses: make a [Client] with [New] and the API's base URL, which
 // the app knows (it never takes a server address from a QR code). Then:
