@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,6 +24,7 @@ import (
 	"github.com/keyline/keyline/authn/sqlstore"
 	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/testenv"
 	"github.com/keyline/keyline/internal/testnet"
 )
 
@@ -176,38 +175,6 @@ func b64(s string) string {
 // ---------------------------------------------------------------------
 // Redis with PostgreSQL for the durable records.
 
-const postgresEnv = "KEYLINE_TEST_POSTGRES"
-
-func postgresDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(postgresEnv)
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set: the PostgreSQL tests need a server in CI", postgresEnv)
-		}
-		t.Skipf("%s is not set: skipping the PostgreSQL tests", postgresEnv)
-	}
-	return dsn
-}
-
-// pgSchema is a fresh schema name, dropped when t ends.
-func pgSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	name := "keyline_test_" + strings.ToLower(rand.Text()[:16])
-	t.Cleanup(func() {
-		cfg, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		db := stdlib.OpenDB(*cfg)
-		defer db.Close()
-		_, err = db.ExecContext(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{name}.Sanitize()+` CASCADE`)
-		assert.NoError(t, err, "dropping the test schema %s", name)
-	})
-	return name
-}
-
 func openPostgres(t testing.TB, dsn, schema string, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.OpenPostgres(context.Background(), dsn, append([]sqlstore.Option{sqlstore.WithSchema(schema)}, opts...)...)
@@ -222,9 +189,9 @@ func openPostgres(t testing.TB, dsn, schema string, opts ...sqlstore.Option) *sq
 // MaxFailures compared, then the lock; one activation, eight phones →
 // one winner.
 func TestSharedRedisPostgres(t *testing.T) {
-	addr, dsn := redisAddr(t), postgresDSN(t)
+	addr, dsn := redisAddr(t), testenv.PostgresDSN(t)
 	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
-		schema := pgSchema(t, dsn)
+		schema := testenv.PostgresSchema(t, dsn)
 		c0, c1 := newClient(t, addr), newClient(t, addr)
 		prefix := testPrefix(t, c0)
 		return [2]authn.Store{
@@ -286,12 +253,12 @@ type rig struct {
 
 func newRig(t testing.TB, redisAddr string, opts ...sqlstore.Option) *rig {
 	t.Helper()
-	dsn := postgresDSN(t)
+	dsn := testenv.PostgresDSN(t)
 	r := &rig{redis: &redisTrips{}, pg: &pgTrips{}, clock: &clock{t: t0.Add(5 * time.Second)}}
 	r.client = redis.NewClient(&redis.Options{Addr: redisAddr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	t.Cleanup(func() { _ = r.client.Close() })
 	r.client.AddHook(r.redis)
-	durable := openPostgres(t, dsn, pgSchema(t, dsn), append([]sqlstore.Option{sqlstore.WithTracer(r.pg)}, opts...)...)
+	durable := openPostgres(t, dsn, testenv.PostgresSchema(t, dsn), append([]sqlstore.Option{sqlstore.WithTracer(r.pg)}, opts...)...)
 	r.store = open(t, r.client, durable, redisstore.WithPrefix(testPrefix(t, r.client)))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)

@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"crypto/rand"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,23 +15,11 @@ import (
 	"github.com/keyline/keyline/authn/redisstore"
 	"github.com/keyline/keyline/authn/sqlstore"
 	"github.com/keyline/keyline/authn/storetest"
+	"github.com/keyline/keyline/internal/testenv"
 )
 
-const redisEnv = "KEYLINE_TEST_REDIS"
-
-// redisAddr returns the test server's address, skipping the test when
-// there is none (and failing it in CI, where the server must be there).
-func redisAddr(t testing.TB) string {
-	t.Helper()
-	addr := os.Getenv(redisEnv)
-	if addr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set: the Redis tests need a server in CI", redisEnv)
-		}
-		t.Skipf("%s is not set: skipping the Redis tests (set it to a server's host:port to run them)", redisEnv)
-	}
-	return addr
-}
+// redisAddr is the test server (see package testenv).
+var redisAddr = testenv.RedisAddr
 
 // newClient returns a client of the test server, closed when t ends.
 func newClient(t testing.TB, addr string) *redis.Client {

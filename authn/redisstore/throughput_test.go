@@ -17,6 +17,7 @@ import (
 	"github.com/keyline/keyline/authn/memstore"
 	"github.com/keyline/keyline/authn/redisstore"
 	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/internal/testenv"
 )
 
 // BenchmarkThroughput measures verifications (FinishChallenge with the
@@ -48,8 +49,8 @@ func BenchmarkThroughput(b *testing.B) {
 	for _, services := range []int{1, 2} {
 		b.Run(fmt.Sprintf("postgres/services=%d", services), func(b *testing.B) {
 			runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
-				dsn := postgresDSN(b)
-				schema := pgSchema(b, dsn)
+				dsn := testenv.PostgresDSN(b)
+				schema := testenv.PostgresSchema(b, dsn)
 				c := &counters{pg: &pgTrips{}}
 				var st [2]authn.Store
 				for i := range st {
@@ -60,8 +61,8 @@ func BenchmarkThroughput(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("redis+postgres/services=%d", services), func(b *testing.B) {
 			runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
-				addr, dsn := redisAddr(b), postgresDSN(b)
-				schema := pgSchema(b, dsn)
+				addr, dsn := testenv.RedisAddr(b), testenv.PostgresDSN(b)
+				schema := testenv.PostgresSchema(b, dsn)
 				c := &counters{pg: &pgTrips{}, redis: &redisTrips{}}
 				var st [2]authn.Store
 				var prefix string
@@ -171,7 +172,7 @@ func runThroughput(b *testing.B, open func(*testing.B) ([2]authn.Store, *counter
 // Service on Redis+PostgreSQL (no concurrency): the latency of one
 // verification on loopback, its p50 and p99, and its round trips.
 func BenchmarkFinishChallenge(b *testing.B) {
-	r := newRig(b, redisAddr(b))
+	r := newRig(b, testenv.RedisAddr(b))
 	ctx := context.Background()
 	const batch = 20
 	type pending struct{ id, resp string }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/testenv"
 )
 
 // The durability tests run a child process (this test binary again) that
@@ -50,7 +51,7 @@ func durabilityChild(t *testing.T, spec string) {
 	if kind == "sqlite" {
 		s, err = OpenSQLite(ctx, arg)
 	} else {
-		s, err = OpenPostgres(ctx, os.Getenv(postgresEnv), WithSchema(arg))
+		s, err = OpenPostgres(ctx, os.Getenv(testenv.PostgresEnv), WithSchema(arg))
 	}
 	require.NoError(t, err)
 	now := durabilityStart

@@ -7,62 +7,28 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/testenv"
 )
 
-// postgresEnv names the environment variable that holds the DSN of a
-// PostgreSQL server for the tests (for example
-// postgres://keyline@127.0.0.1:5432/postgres?sslmode=disable). Each test
-// works in a schema of its own, which it drops at the end.
-const postgresEnv = "KEYLINE_TEST_POSTGRES"
-
-// postgresDSN returns the test server's DSN, or skips the test when there
-// is none (and fails it in CI, where the server must be there).
-func postgresDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(postgresEnv)
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set: the PostgreSQL tests need a server in CI", postgresEnv)
-		}
-		t.Skipf("%s is not set: skipping the PostgreSQL tests (set it to a server's DSN to run them)", postgresEnv)
-	}
-	return dsn
-}
-
-// testSchema makes a fresh schema name and drops that schema when t ends
-// (after the stores of t have closed: cleanups run last-in first-out).
-func testSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	name := "keyline_test_" + strings.ToLower(rand.Text()[:16])
-	t.Cleanup(func() {
-		cfg, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		db := stdlib.OpenDB(*cfg)
-		defer db.Close()
-		_, err = db.ExecContext(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{name}.Sanitize()+` CASCADE`)
-		assert.NoError(t, err, "dropping the test schema %s", name)
-	})
-	return name
-}
+// postgresDSN and testSchema are the test server and a schema of the
+// test's own (see package testenv).
+var (
+	postgresDSN = testenv.PostgresDSN
+	testSchema  = testenv.PostgresSchema
+)
 
 // openPostgres opens a store in schema and closes it when t ends.
 func openPostgres(t testing.TB, dsn, schema string) *Store {

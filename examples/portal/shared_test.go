@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,20 +15,15 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/keyline/keyline/authn/authntest"
+	"github.com/keyline/keyline/internal/testenv"
 )
 
 // sharedServers returns a PostgreSQL DSN of a fresh database (dropped
 // when t ends) and a Redis address, from the test servers scripts/test
-// starts; without them the test fails in CI and is skipped elsewhere.
+// starts (see package testenv).
 func sharedServers(t *testing.T) (dsn, redisAddr string) {
 	t.Helper()
-	base, redisAddr := os.Getenv("KEYLINE_TEST_POSTGRES"), os.Getenv("KEYLINE_TEST_REDIS")
-	if base == "" || redisAddr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("KEYLINE_TEST_POSTGRES and KEYLINE_TEST_REDIS must be set in CI")
-		}
-		t.Skip("KEYLINE_TEST_POSTGRES or KEYLINE_TEST_REDIS is not set: skipping the shared-store portal test")
-	}
+	base, redisAddr := testenv.PostgresDSN(t), testenv.RedisAddr(t)
 	cfg, err := pgx.ParseConfig(base)
 	if err != nil {
 		t.Fatal(err)
