@@ -1,0 +1,249 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/keyline/keyline/enroll"
+)
+
+// users lists the vault's accounts: account name, issuer, user ID and
+// device ID. None of these is a secret; the credentials' keys never leave
+// the vault.
+func (a *app) users() error {
+	v, _, err := a.openVault()
+	if err != nil {
+		return err
+	}
+	defer v.Zero()
+	list := v.List()
+	if len(list) == 0 {
+		fmt.Fprintln(a.out, "The vault holds no account.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tISSUER\tUSER ID\tDEVICE ID")
+	for _, e := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.AccountName, e.Issuer, e.User, e.DeviceID)
+	}
+	return tw.Flush()
+}
+
+// respond answers a login challenge with the chosen account's credential
+// and prints the response in groups of four digits.
+func (a *app) respond(args []string, sel selection) error {
+	if len(args) == 0 {
+		return usagef("give the challenge the login page shows")
+	}
+	// People copy "123 456" or "123-456"; the question is its digits.
+	question := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.Join(args, ""))
+	v, _, err := a.openVault()
+	if err != nil {
+		return err
+	}
+	defer v.Zero()
+	e, err := a.choose(v, sel)
+	if err != nil {
+		return err
+	}
+	c, err := credential(v, e)
+	if err != nil {
+		return err
+	}
+	defer c.Zero()
+	r, err := c.Respond(question, a.now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "Response for %s at %s: %s\n", accountLabel(e.AccountName, e.User), e.Issuer, group(r))
+	return nil
+}
+
+// group writes a code in groups of four characters: "1234 5678".
+func group(code string) string {
+	var b strings.Builder
+	for i, r := range code {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// removeUser deletes an account from the vault. Its device stays
+// registered at the portal until revoked there: the phone cannot revoke
+// itself through the device API.
+func (a *app) removeUser(args []string, issuer string) error {
+	if len(args) == 0 {
+		return usagef("give the account to remove (see the users command)")
+	}
+	sel := selection{user: strings.Join(args, " "), issuer: issuer}
+	v, f, err := a.openVault()
+	if err != nil {
+		return err
+	}
+	defer v.Zero()
+	e, err := a.choose(v, sel)
+	if err != nil {
+		return err
+	}
+	if err := v.Remove(e.Issuer, e.User); err != nil {
+		return err
+	}
+	if err := a.seal(v, f); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "Removed %s at %s from the vault.\n", accountLabel(e.AccountName, e.User), e.Issuer)
+	fmt.Fprintf(a.out, "Its device %s is still registered at the portal: revoke it there.\n", e.DeviceID)
+	return nil
+}
+
+// changePIN replaces the vault's PIN, applying the PIN policy for every
+// account it holds.
+func (a *app) changePIN() error {
+	f, err := readVaultFile(a.vault)
+	if err != nil {
+		return err
+	}
+	if !f.exists {
+		return errNoVault
+	}
+	// The old PIN is asked once, to open the vault and again for
+	// ChangePIN, which checks it itself.
+	old, err := a.con.secret(a.ctx, "Current PIN: ")
+	if err != nil {
+		return err
+	}
+	v, err := enroll.OpenVault(f.blob, old, vaultOptions)
+	if err != nil {
+		return err
+	}
+	defer v.Zero()
+	var names []string
+	for _, e := range v.List() {
+		names = append(names, e.User, e.AccountName)
+	}
+	pin, err := a.newPIN(names...)
+	if err != nil {
+		return err
+	}
+	if err := v.ChangePIN(old, pin); err != nil {
+		return err
+	}
+	if err := a.seal(v, f); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.out, "The PIN is changed.")
+	fmt.Fprintln(a.out, "Copies of the vault file taken before still open with the old PIN.")
+	return nil
+}
+
+// export writes a backup of the vault to a new file and shows its
+// passphrase, once.
+func (a *app) export(args []string) error {
+	if len(args) != 1 {
+		return usagef("give the backup file to write")
+	}
+	v, _, err := a.openVault()
+	if err != nil {
+		return err
+	}
+	defer v.Zero()
+	blob, pass, err := v.Export()
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(args[0], blob, false); err != nil {
+		return during("writing the backup", err)
+	}
+	fmt.Fprintf(a.out, "Backup of %d account(s) written to %s.\n", v.Len(), args[0])
+	fmt.Fprintf(a.out, "Passphrase: %s\n", pass)
+	fmt.Fprintln(a.out, "It is shown this once. Keep it apart from the file: whoever has both has every account.")
+	fmt.Fprintln(a.out, "A restored backup is a clone of these devices, not a move: to move to a new phone, use migrate.")
+	return nil
+}
+
+// importBackup restores a backup: merged into the vault when there is
+// one (its PIN opens it), or as a new vault under a new PIN.
+func (a *app) importBackup(args []string) error {
+	if len(args) != 1 {
+		return usagef("give the backup file to read")
+	}
+	blob, err := readSmallFile(args[0])
+	if err != nil {
+		return during("reading the backup", err)
+	}
+	f, err := readVaultFile(a.vault)
+	if err != nil {
+		return err
+	}
+	var v *enroll.Vault
+	var added []enroll.Entry
+	if f.exists {
+		if v, err = a.unlock(f, "PIN: "); err != nil {
+			return err
+		}
+		defer v.Zero()
+		pass, err := a.con.secret(a.ctx, "Backup passphrase: ")
+		if err != nil {
+			return err
+		}
+		if added, err = v.Import(blob, pass); err != nil {
+			return err
+		}
+	} else {
+		pass, err := a.con.secret(a.ctx, "Backup passphrase: ")
+		if err != nil {
+			return err
+		}
+		a.con.say("The backup becomes the vault %s: choose its PIN.", a.vault)
+		pin, err := a.newPIN() // ImportVault checks it against the backup's names
+		if err != nil {
+			return err
+		}
+		if v, err = enroll.ImportVault(blob, pass, pin, vaultOptions); err != nil {
+			return err
+		}
+		defer v.Zero()
+		added = v.List()
+	}
+	if err := a.seal(v, f); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "Imported %d account(s) into %s:\n", len(added), a.vault)
+	for _, e := range added {
+		fmt.Fprintf(a.out, "  %s\n", entryLabel(e))
+	}
+	fmt.Fprintln(a.out, "They answer as the devices they were backed up from: do not keep both copies in use.")
+	return nil
+}
+
+// qr draws an activation offer URI as a QR code in the terminal, for a
+// phone to scan.
+func (a *app) qr(args []string) error {
+	if len(args) != 1 {
+		return usagef("give one keyline://activate URI")
+	}
+	offer, err := enroll.ParseOffer(strings.TrimSpace(args[0]))
+	if err != nil {
+		if strings.HasPrefix(strings.ToLower(args[0]), "keyline://tx") {
+			return errors.New("only activation offers are drawn; a transaction QR code is signed with the sign command")
+		}
+		return err
+	}
+	art := offer.TerminalQR()
+	if art == "" {
+		return errors.New("this offer cannot be drawn as a QR code")
+	}
+	fmt.Fprint(a.out, art)
+	fmt.Fprintf(a.out, "%s at %s, session ID %s\n", accountLabel(offer.AccountName, offer.User), offer.Issuer, offer.SessionID)
+	return nil
+}

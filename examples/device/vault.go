@@ -1,0 +1,214 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/keyline/keyline/enroll"
+)
+
+// pollPushToken is the push token this program registers: it has no OS
+// push service to be woken through, so it asks the portal for pending
+// requests (watch, sign). A server sends pushes only to devices with a
+// token; the portal's notifier wakes nobody and leaves each request in
+// the store for the device API.
+const pollPushToken = "keyline-device-cli:poll"
+
+// maxDeviceName is the longest device name the protocol accepts, in bytes.
+const maxDeviceName = 128
+
+// openVault reads the vault file and opens it with the PIN the user types.
+// A missing file is errNoVault.
+func (a *app) openVault() (*enroll.Vault, *vaultFile, error) {
+	f, err := readVaultFile(a.vault)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !f.exists {
+		return nil, nil, errNoVault
+	}
+	v, err := a.unlock(f, "PIN: ")
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, f, nil
+}
+
+// unlock opens the vault file f with the PIN the user types at prompt.
+func (a *app) unlock(f *vaultFile, prompt string) (*enroll.Vault, error) {
+	pin, err := a.con.secret(a.ctx, prompt)
+	if err != nil {
+		return nil, err
+	}
+	return enroll.OpenVault(f.blob, pin, vaultOptions)
+}
+
+// newPIN asks for a new PIN twice and applies enroll's policy to it, for
+// each name it will protect (the user IDs and account names known; the
+// vault checks those it holds again where it can).
+func (a *app) newPIN(names ...string) (string, error) {
+	pin, err := a.con.secret(a.ctx, "New PIN (4 to 6 characters): ")
+	if err != nil {
+		return "", err
+	}
+	for _, n := range append([]string{""}, names...) {
+		if err := enroll.CheckPIN(pin, n); err != nil {
+			return "", err
+		}
+	}
+	again, err := a.con.secret(a.ctx, "The new PIN again: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pin {
+		return "", errors.New("the two PINs differ: nothing was changed")
+	}
+	return pin, nil
+}
+
+// seal seals v and saves it over f.
+func (a *app) seal(v *enroll.Vault, f *vaultFile) error {
+	blob, err := v.Seal()
+	if err != nil {
+		return err
+	}
+	return during("saving the vault", f.save(blob))
+}
+
+// choose picks one account of the vault: the one sel names, the only one,
+// or the one the user picks from a list.
+func (a *app) choose(v *enroll.Vault, sel selection) (enroll.Entry, error) {
+	all := v.List()
+	if len(all) == 0 {
+		return enroll.Entry{}, errors.New("the vault holds no account: activate one first")
+	}
+	matches := filterEntries(all, sel)
+	switch {
+	case len(matches) == 0:
+		return enroll.Entry{}, fmt.Errorf("the vault holds no account %s (see the users command)", describeSelection(sel))
+	case len(matches) == 1:
+		return matches[0], nil
+	case sel.user != "":
+		return enroll.Entry{}, fmt.Errorf("several accounts match %s: add -issuer", describeSelection(sel))
+	}
+	a.con.say("The vault holds several accounts:")
+	for i, e := range matches {
+		a.con.say("  %d. %s", i+1, entryLabel(e))
+	}
+	ans, err := a.con.ask(a.ctx, fmt.Sprintf("Which account (1-%d, or its name)? ", len(matches)))
+	if err != nil {
+		return enroll.Entry{}, err
+	}
+	if n, err := strconv.Atoi(ans); err == nil && n >= 1 && n <= len(matches) {
+		return matches[n-1], nil
+	}
+	if picked := filterEntries(matches, selection{user: ans}); len(picked) == 1 {
+		return picked[0], nil
+	}
+	return enroll.Entry{}, errors.New("no such account in the list")
+}
+
+// filterEntries keeps the entries sel names: by account name, or else by
+// user ID, exactly, then ignoring case; and by issuer when sel has one.
+func filterEntries(all []enroll.Entry, sel selection) []enroll.Entry {
+	var byIssuer []enroll.Entry
+	for _, e := range all {
+		if sel.issuer == "" || e.Issuer == sel.issuer || strings.EqualFold(e.Issuer, sel.issuer) {
+			byIssuer = append(byIssuer, e)
+		}
+	}
+	if sel.user == "" {
+		return byIssuer
+	}
+	for _, match := range []func(e enroll.Entry) bool{
+		func(e enroll.Entry) bool { return e.AccountName == sel.user },
+		func(e enroll.Entry) bool { return e.User == sel.user },
+		func(e enroll.Entry) bool { return strings.EqualFold(e.AccountName, sel.user) },
+		func(e enroll.Entry) bool { return strings.EqualFold(e.User, sel.user) },
+	} {
+		var out []enroll.Entry
+		for _, e := range byIssuer {
+			if match(e) {
+				out = append(out, e)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return nil
+}
+
+func describeSelection(sel selection) string {
+	switch {
+	case sel.user != "" && sel.issuer != "":
+		return fmt.Sprintf("%q at %q", sel.user, sel.issuer)
+	case sel.user != "":
+		return fmt.Sprintf("%q", sel.user)
+	case sel.issuer != "":
+		return fmt.Sprintf("at %q", sel.issuer)
+	}
+	return ""
+}
+
+// entryLabel names an account as the lists show it.
+func entryLabel(e enroll.Entry) string {
+	if e.AccountName == e.User || e.User == "" {
+		return fmt.Sprintf("%s (%s)", e.AccountName, e.Issuer)
+	}
+	return fmt.Sprintf("%s (%s, user %s)", e.AccountName, e.Issuer, e.User)
+}
+
+// credential returns a copy of the entry's credential; zero it when done.
+func credential(v *enroll.Vault, e enroll.Entry) (*enroll.Credential, error) {
+	return v.Get(e.Issuer, e.User)
+}
+
+// deviceInfo describes this program to the portal for a new activation.
+// The install ID is the vault's: every credential of a vault carries the
+// same one, so that the portal can tell that this vault already holds a
+// device of a user (already_enrolled). A new or empty vault gets a fresh
+// one. The name is -name, else the vault's, else "CLI on HOST".
+func deviceInfo(v *enroll.Vault, name string) (enroll.DeviceInfo, error) {
+	info := enroll.DeviceInfo{Platform: "cli", Integrity: enroll.Unknown, PushToken: pollPushToken}
+	if list := v.List(); len(list) > 0 {
+		c, err := credential(v, list[0])
+		if err != nil {
+			return enroll.DeviceInfo{}, err
+		}
+		d := c.Device()
+		c.Zero()
+		info.InstallID, info.Name = d.InstallID, d.Name
+	} else {
+		info.InstallID = "cli-" + rand.Text()
+	}
+	if name != "" {
+		info.Name = name
+	}
+	if info.Name == "" {
+		info.Name = "keyline device CLI"
+		if h, err := os.Hostname(); err == nil && h != "" {
+			info.Name = truncate("CLI on "+h, maxDeviceName)
+		}
+	}
+	if len(info.Name) > maxDeviceName {
+		return enroll.DeviceInfo{}, &usageError{fmt.Sprintf("-name: at most %d bytes", maxDeviceName)}
+	}
+	return info, nil
+}
+
+// truncate cuts s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
