@@ -337,11 +337,19 @@ func (p *portal) notThere(w http.ResponseWriter, r *http.Request, s *session, js
 }
 
 // sameOrigin refuses a post whose Origin header names another origin (a
-// check beside the token: browsers send Origin on every POST).
+// check beside the token: browsers send Origin on every POST). Under this
+// portal's Referrer-Policy (no-referrer) a browser sends "Origin: null"
+// even for its own forms, as it does from an opaque origin (a sandboxed
+// frame): there Fetch Metadata tells them apart where the browser sends
+// it, and the token decides where it does not.
 func sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
+	}
+	if o == "null" {
+		site := r.Header.Get("Sec-Fetch-Site")
+		return site == "" || site == "same-origin"
 	}
 	u, err := url.Parse(o)
 	return err == nil && u.Host == r.Host
