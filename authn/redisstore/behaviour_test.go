@@ -273,6 +273,30 @@ func newRig(t testing.TB, redisAddr string, opts ...sqlstore.Option) *rig {
 
 func (r *rig) trips() (int64, int64) { return r.redis.n.Load(), r.pg.n.Load() }
 
+// begin begins a challenge for alice and returns its ID and the phone's
+// answer.
+func (r *rig) begin(t *testing.T) (id, resp string) {
+	t.Helper()
+	ch, err := r.svc.BeginChallenge(context.Background(), "alice")
+	require.NoError(t, err)
+	resp, err = r.cred.Respond(ch.Question, r.clock.Now())
+	require.NoError(t, err)
+	return ch.ID, resp
+}
+
+// finishWhenBack answers a challenge, retrying while the store is still
+// unavailable (go-redis reconnects on the next command), for at most 5 s.
+func (r *rig) finishWhenBack(id, resp string) error {
+	var err error
+	for range 50 {
+		if _, err = r.svc.FinishChallenge(context.Background(), "alice", id, resp); !errors.Is(err, authn.ErrStoreUnavailable) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
 // enrollPhone activates and pairs a phone for user.
 func enrollPhone(t testing.TB, svc *authn.Service, clk *clock, user string) *enroll.Credential {
 	t.Helper()
@@ -348,21 +372,10 @@ func checkDown(t *testing.T, r *rig, chID, resp string) {
 // challenge begun before the fault, which is still live).
 func checkUp(t *testing.T, r *rig, chID, resp string) {
 	t.Helper()
-	ctx := context.Background()
-	var err error
-	for range 50 { // go-redis reconnects on the next command
-		if _, err = r.svc.FinishChallenge(ctx, "alice", chID, resp); !errors.Is(err, authn.ErrStoreUnavailable) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	require.NoError(t, err, "the response given during the fault is accepted once the store is back")
+	require.NoError(t, r.finishWhenBack(chID, resp), "the response given during the fault is accepted once the store is back")
 	r.clock.Advance(30 * time.Second)
-	ch, err := r.svc.BeginChallenge(ctx, "alice")
-	require.NoError(t, err)
-	resp2, err := r.cred.Respond(ch.Question, r.clock.Now())
-	require.NoError(t, err)
-	_, err = r.svc.FinishChallenge(ctx, "alice", ch.ID, resp2)
+	id, resp2 := r.begin(t)
+	_, err := r.svc.FinishChallenge(context.Background(), "alice", id, resp2)
 	require.NoError(t, err)
 }
 
@@ -371,17 +384,13 @@ func checkUp(t *testing.T, r *rig, chID, resp string) {
 func TestRedisConnectionCut(t *testing.T) {
 	px := testnet.NewProxy(t, redisAddr(t))
 	r := newRig(t, px.Addr())
-	ctx := context.Background()
 	r.clock.Advance(15 * time.Second)
-	ch, err := r.svc.BeginChallenge(ctx, "alice")
-	require.NoError(t, err)
-	resp, err := r.cred.Respond(ch.Question, r.clock.Now())
-	require.NoError(t, err)
+	id, resp := r.begin(t)
 
 	px.SetCut(true)
-	checkDown(t, r, ch.ID, resp)
+	checkDown(t, r, id, resp)
 	px.SetCut(false)
-	checkUp(t, r, ch.ID, resp)
+	checkUp(t, r, id, resp)
 }
 
 // A private server stopped and started again (its data lost: no
@@ -394,39 +403,22 @@ func TestRedisServerRestart(t *testing.T) {
 	r := newRig(t, srv.addr())
 	ctx := context.Background()
 	r.clock.Advance(15 * time.Second)
-	ch, err := r.svc.BeginChallenge(ctx, "alice")
+	id, resp := r.begin(t)
+	_, err := r.svc.FinishChallenge(ctx, "alice", id, resp)
 	require.NoError(t, err)
-	resp, err := r.cred.Respond(ch.Question, r.clock.Now())
-	require.NoError(t, err)
-	_, err = r.svc.FinishChallenge(ctx, "alice", ch.ID, resp)
-	require.NoError(t, err)
-	ch2, err := r.svc.BeginChallenge(ctx, "alice")
-	require.NoError(t, err)
-	resp2, err := r.cred.Respond(ch2.Question, r.clock.Now())
-	require.NoError(t, err)
+	id2, resp2 := r.begin(t)
 
 	srv.stop()
-	checkDown(t, r, ch2.ID, resp2)
+	checkDown(t, r, id2, resp2)
 	srv.start()
 
 	// The restarted server lost the challenge: refused, not accepted.
-	var lastErr error
-	for range 50 {
-		if _, lastErr = r.svc.FinishChallenge(ctx, "alice", ch2.ID, resp2); !errors.Is(lastErr, authn.ErrStoreUnavailable) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	require.ErrorIs(t, lastErr, authn.ErrInvalidCode, "a challenge lost with the server")
+	require.ErrorIs(t, r.finishWhenBack(id2, resp2), authn.ErrInvalidCode, "a challenge lost with the server")
 	// A fresh login works, and its response is accepted once.
 	r.clock.Advance(30 * time.Second)
-	ch3, err := r.svc.BeginChallenge(ctx, "alice")
+	id3, resp3 := r.begin(t)
+	_, err = r.svc.FinishChallenge(ctx, "alice", id3, resp3)
 	require.NoError(t, err)
-	resp3, err := r.cred.Respond(ch3.Question, r.clock.Now())
-	require.NoError(t, err)
-	_, err = r.svc.FinishChallenge(ctx, "alice", ch3.ID, resp3)
-	require.NoError(t, err)
-	_, err = r.svc.FinishChallenge(ctx, "alice", ch3.ID, resp3)
+	_, err = r.svc.FinishChallenge(ctx, "alice", id3, resp3)
 	require.Error(t, err, "a replay after the restart")
-
 }
