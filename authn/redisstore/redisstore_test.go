@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,4 +68,25 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) authn.Store {
 		return open(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
 	})
+}
+
+// TestCluster runs the conformance suite through a Redis Cluster of three
+// primaries: every script's keys must share a slot (the server refuses
+// CROSSSLOT otherwise), and Sweep must find keys on every primary.
+func TestCluster(t *testing.T) {
+	c := newPrivateCluster(t, 3)
+	n := 0
+	storetest.Run(t, func(t *testing.T) authn.Store {
+		n++
+		return open(t, c, openSQLite(t), redisstore.WithPrefix(fmt.Sprintf("cluster-%d", n)))
+	})
+	// The suite's keys landed on more than one primary.
+	masters := 0
+	require.NoError(t, c.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
+		if k, err := m.DBSize(ctx).Result(); err == nil && k > 0 {
+			masters++
+		}
+		return nil
+	}))
+	require.Greater(t, masters, 1, "keys on more than one primary")
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,3 +79,43 @@ func (s *privateServer) stop() {
 }
 
 func (s *privateServer) String() string { return fmt.Sprintf("redis-server on %s", s.addr()) }
+
+// newPrivateCluster starts n redis-server nodes in cluster mode, joins
+// them into one cluster of n primaries (no replicas) with redis-cli, and
+// returns a client of it once every slot is served.
+func newPrivateCluster(t testing.TB, n int) *redis.ClusterClient {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redis-cli is not installed: the cluster test needs it in CI")
+		}
+		t.Skip("redis-cli is not installed: skipping the cluster test")
+	}
+	args := []string{"--cluster", "create"}
+	var addrs []string
+	for range n {
+		s := newPrivateServer(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
+		addrs = append(addrs, s.addr())
+	}
+	args = append(args, addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { _ = c.Close() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := c.ClusterInfo(context.Background()).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster did not come up: %v %s", err, info)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.ReloadState(context.Background())
+	return c
+}
