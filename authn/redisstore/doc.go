@@ -39,7 +39,8 @@
 // that is a *redis.Client or *redis.ClusterClient). Take-once marks,
 // budgets and the push-ID pointers (a push is looked up by ID alone) each
 // have a tag of their own and are touched one key per script.
-// Exactly-once holds per Redis primary.
+// Exactly-once holds per Redis primary. TestCluster runs the conformance
+// suite through a cluster of three primaries.
 //
 // # What the server needs
 //
