@@ -60,6 +60,13 @@
 //	-tls-key FILE        ... and this private key; cookies are then Secure
 //	-trusted-proxy CIDR  trust X-Forwarded-For from these addresses (comma
 //	                     separated; the flag may be repeated)
+//	-challenges-per-minute N
+//	                     how many challenges one user may be issued in a
+//	                     minute: keyline's per-user budget
+//	                     (authn.Config.ChallengeBudget.PerMinute; default
+//	                     10, at most 100). Raise it only for a load run
+//	                     (examples/portal/loadtest), where a few synthetic
+//	                     users answer many challenges each
 //	-hash-password       read a password on standard input, print its
 //	                     Argon2id hash for a users file, and exit
 //

@@ -94,6 +94,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS private key `file` (PEM)")
 	fs.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxy", "trust X-Forwarded-For from these `CIDR`s (comma separated, repeatable)")
+	fs.IntVar(&cfg.ChallengesPerMinute, "challenges-per-minute", defaultChallengesPerMinute,
+		fmt.Sprintf("challenges one user may be issued per minute (`N`, 1..%d)", maxChallengesPerMinute))
 	fs.BoolVar(&cfg.HashPassword, "hash-password", false, "read a password on stdin, print its Argon2id hash for -users, and exit")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -103,6 +105,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return config{}, errors.New("-tls-cert and -tls-key go together")
+	}
+	if cfg.ChallengesPerMinute < 1 || cfg.ChallengesPerMinute > maxChallengesPerMinute {
+		return config{}, fmt.Errorf("-challenges-per-minute %d: want 1 to %d", cfg.ChallengesPerMinute, maxChallengesPerMinute)
 	}
 	if cfg.Redis != "" && cfg.Postgres == "" {
 		return config{}, errors.New("-redis keeps only the hot state: give -postgres for the durable records the portals share")

@@ -40,6 +40,10 @@ type config struct {
 	TrustedProxies []netip.Prefix
 	HashPassword   bool
 	SecureCookies  bool // Secure cookies and HSTS: set when serving TLS
+	// ChallengesPerMinute is the per-user challenge budget
+	// (authn.Config.ChallengeBudget.PerMinute); 0 is the Service's
+	// default.
+	ChallengesPerMinute int
 
 	// Not flags.
 	RedisPrefix string                  // the Redis key prefix with -redis (default "keyline")
@@ -53,6 +57,13 @@ type config struct {
 	FactorRate  rate                    // default defaultFactorRate
 	Tune        func(cfg *authn.Config) // adjusts the Service's configuration last
 }
+
+// The flag -challenges-per-minute: its default is the Service's, and the
+// Service refuses more than 100 (authn.Config.ChallengeBudget).
+const (
+	defaultChallengesPerMinute = 10
+	maxChallengesPerMinute     = 100
+)
 
 // pollNotifier is the portal's authn.Notifier: it wakes nobody. A push
 // request waits in the store, and the phone fetches it through the
@@ -159,7 +170,8 @@ func newPortal(cfg config) (_ *portal, err error) {
 	p.factorLimit = newLimiter("second_factor", cfg.FactorRate, p.clock)
 
 	acfg := authn.Config{Store: p.store, Keys: keys, Issuer: cfg.Issuer, Clock: p.clock, Logger: p.log,
-		Observer: p.metrics, Notifier: cfg.Notifier}
+		Observer: p.metrics, Notifier: cfg.Notifier,
+		ChallengeBudget: authn.Budget{PerMinute: cfg.ChallengesPerMinute}}
 	if cfg.Tune != nil {
 		cfg.Tune(&acfg)
 	}
