@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -810,12 +811,18 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
 	return n, nil
 }
 
-// scan calls fn for every key matching pattern on every primary.
+// scan calls fn for every key matching pattern on every primary. A
+// Cluster client scans its primaries concurrently; fn is called under a
+// lock, one key at a time, so that it may keep counts.
 func (s *Store) scan(ctx context.Context, pattern string, fn func(context.Context, string) error) error {
+	var mu sync.Mutex
 	return forEachPrimary(ctx, s.rdb, func(ctx context.Context, c *redis.Client) error {
 		it := c.Scan(ctx, 0, pattern, 1000).Iterator()
 		for it.Next(ctx) {
-			if err := fn(ctx, it.Val()); err != nil {
+			mu.Lock()
+			err := fn(ctx, it.Val())
+			mu.Unlock()
+			if err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -81,12 +82,12 @@ func TestCluster(t *testing.T) {
 		return open(t, c, openSQLite(t), redisstore.WithPrefix(fmt.Sprintf("cluster-%d", n)))
 	})
 	// The suite's keys landed on more than one primary.
-	masters := 0
+	var masters atomic.Int32 // ForEachMaster calls its function concurrently
 	require.NoError(t, c.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
 		if k, err := m.DBSize(ctx).Result(); err == nil && k > 0 {
-			masters++
+			masters.Add(1)
 		}
 		return nil
 	}))
-	require.Greater(t, masters, 1, "keys on more than one primary")
+	require.Greater(t, masters.Load(), int32(1), "keys on more than one primary")
 }
