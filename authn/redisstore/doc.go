@@ -68,9 +68,11 @@
 // levels (an attacker regains at most MaxFailures guesses per loss — run
 // Redis with appendonly yes and appendfsync everysec or always to bound
 // this), take-once marks and budgets. It cannot lose a device, a secret,
-// a drift or a last accepted step, which are durable: so a response
-// already accepted can never be accepted again, because the durable
-// CommitStep refuses a step not after the last. If the epoch mirror
+// a drift or a last accepted step, which are durable. A response already
+// accepted is not accepted again after a loss either: its challenge was
+// consumed (or lost, and an answer to a lost challenge is refused), and a
+// new challenge is a new question; and the durable CommitStep refuses any
+// step before the device's last. If the epoch mirror
 // misses a revocation (Redis unreachable right after the durable
 // revocation), challenges of the old epoch may still match in Redis, but
 // CommitStep refuses them, and the next PutChallenge raises the mirror.
