@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/redis/go-redis/v9"
 
@@ -31,7 +32,12 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	keys, err := authn.NewKeyring("2026-11", map[string][]byte{"2026-11": masterKeyFromYourSecretStore()})
+	master, err := os.ReadFile("/run/secrets/keyline-2026-11") // 32 bytes from your secret store
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	keys, err := authn.NewKeyring("2026-11", map[string][]byte{"2026-11": master})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -43,5 +49,3 @@ func Example() {
 	}
 	_ = svc // every instance builds the same; they share the stores
 }
-
-func masterKeyFromYourSecretStore() []byte { return make([]byte, authn.MasterKeySize) }
