@@ -34,7 +34,8 @@ func (s *Service) event(ctx context.Context, name, user, device, reason string) 
 	level := slog.LevelInfo
 	switch name {
 	case "user_locked", "activation_race", "activation_discarded", "login_failed", "push_denied",
-		"recovery_code_used", "operator_proof", "operator_unlock", "user_deleted":
+		"recovery_code_used", "operator_proof", "operator_unlock", "user_deleted",
+		"device_auth_failed", "device_rate_limited", "device_migrated":
 		level = slog.LevelWarn
 	}
 	if s.log.Enabled(ctx, level) {

@@ -545,6 +545,11 @@ func TestDeviceAPILogsNoSecrets(t *testing.T) {
 		strings.ReplaceAll(offer.SessionID, "-", ""), hex.EncodeToString(bad))
 	text := k.log.String() + fmt.Sprintf("%v %+v", k.events.all, d)
 	require.Contains(t, text, "device_auth_failed")
+	for line := range strings.Lines(k.log.String()) {
+		if strings.Contains(line, "event=device_auth_failed") {
+			require.Contains(t, line, "level=WARN", "a refused device request is a warning")
+		}
+	}
 	for _, s := range secrets {
 		require.NotContains(t, text, s)
 	}
