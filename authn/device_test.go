@@ -545,11 +545,14 @@ func TestDeviceAPILogsNoSecrets(t *testing.T) {
 		strings.ReplaceAll(offer.SessionID, "-", ""), hex.EncodeToString(bad))
 	text := k.log.String() + fmt.Sprintf("%v %+v", k.events.all, d)
 	require.Contains(t, text, "device_auth_failed")
+	warned := 0
 	for line := range strings.Lines(k.log.String()) {
 		if strings.Contains(line, "event=device_auth_failed") {
 			require.Contains(t, line, "level=WARN", "a refused device request is a warning")
+			warned++
 		}
 	}
+	require.Positive(t, warned, "the refusals are in the log")
 	for _, s := range secrets {
 		require.NotContains(t, text, s)
 	}
