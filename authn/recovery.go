@@ -5,13 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"strings"
+
+	"github.com/keyline/keyline/internal/crockford"
 )
 
 const (
 	recoveryCodes = 10
 	recoveryChars = 16 // 80 bits of Crockford base32
-	crockford     = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 	purposeRecov  = "recovery-code"
 )
 
@@ -34,7 +34,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, user string, proof *Proo
 		for j := range raw {
 			var b [1]byte
 			rand.Read(b[:])
-			raw[j] = crockford[b[0]&31] // 32 letters: 5 uniform bits of each byte
+			raw[j] = crockford.Alphabet[b[0]&31] // 32 letters: 5 uniform bits of each byte
 		}
 		canon := string(raw[:])
 		macs[i] = s.recoveryMAC(s.macs.primary[purposeRecov], user, canon)
@@ -62,30 +62,11 @@ func parseRecoveryCode(typed string) (string, bool) {
 	if len(typed) > 64 {
 		return "", false
 	}
-	var b strings.Builder
-	for i := 0; i < len(typed); i++ {
-		c := typed[i]
-		switch {
-		case c == ' ' || c == '-':
-			continue
-		case c >= 'a' && c <= 'z':
-			c -= 'a' - 'A'
-		}
-		switch c {
-		case 'O':
-			c = '0'
-		case 'I', 'L':
-			c = '1'
-		}
-		if strings.IndexByte(crockford, c) < 0 {
-			return "", false
-		}
-		b.WriteByte(c)
-	}
-	if b.Len() != recoveryChars {
+	vals, bad := crockford.Values(typed)
+	if bad > 0 || len(vals) != recoveryChars {
 		return "", false
 	}
-	return b.String(), true
+	return crockford.Encode(vals), true
 }
 
 // UseRecoveryCode logs the user in with one of their recovery codes,

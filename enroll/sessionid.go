@@ -3,6 +3,8 @@ package enroll
 import (
 	"crypto/sha256"
 	"strings"
+
+	"github.com/keyline/keyline/internal/crockford"
 )
 
 // Session IDs name an activation in a form a person can type: the first
@@ -18,7 +20,6 @@ const (
 	sidLabel   = "keyline/v1/sid"
 	sidChars   = 16 // 80 bits, 5 per character
 	sidGrouped = sidChars + sidChars/4 + 1
-	crockford  = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 )
 
 // sessionIDFor derives the session ID of a server public key.
@@ -52,7 +53,7 @@ func formatSessionID(vals []byte) string {
 		if i > 0 && i%4 == 0 {
 			b.WriteByte('-')
 		}
-		b.WriteByte(crockford[v])
+		b.WriteByte(crockford.Alphabet[v])
 	}
 	return b.String()
 }
@@ -83,7 +84,7 @@ func ParseSessionID(typed string) (string, error) {
 	if len(typed) > 64 {
 		return "", wrap(ErrSessionIDTypo, "too long")
 	}
-	vals, bad := crockfordValues(typed)
+	vals, bad := crockford.Values(typed)
 	switch {
 	case bad > 0:
 		return "", wrap(ErrSessionIDTypo, "character %d is not a session ID character", bad)
@@ -96,34 +97,6 @@ func ParseSessionID(typed string) (string, error) {
 		return "", wrap(ErrSessionIDTypo, "check character does not match; a character is mistyped")
 	}
 	return formatSessionID(vals), nil
-}
-
-// crockfordValues reads Crockford base32 as people type it: case, spaces
-// and dashes ignored, O read as 0, I and L as 1. It returns the values, or
-// the 1-based position of the first character outside the alphabet.
-func crockfordValues(typed string) (vals []byte, bad int) {
-	vals = make([]byte, 0, len(typed))
-	for i := 0; i < len(typed); i++ {
-		c := typed[i]
-		switch {
-		case c == ' ' || c == '-':
-			continue
-		case c >= 'a' && c <= 'z':
-			c -= 'a' - 'A'
-		}
-		switch c {
-		case 'O':
-			c = '0'
-		case 'I', 'L':
-			c = '1'
-		}
-		v := strings.IndexByte(crockford, c)
-		if v < 0 {
-			return nil, i + 1
-		}
-		vals = append(vals, byte(v))
-	}
-	return vals, 0
 }
 
 // checkSessionID reports whether sid is the canonical session ID of key.

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/keyline/keyline/internal/crockford"
 )
 
 func TestSessionIDShape(t *testing.T) {
@@ -39,7 +41,7 @@ func TestSessionIDTypos(t *testing.T) {
 		rand.Read(key)
 		sid := strings.ReplaceAll(sessionIDFor(key), "-", "")
 		for i := range len(sid) {
-			for _, c := range crockford {
+			for _, c := range crockford.Alphabet {
 				if byte(c) == sid[i] {
 					continue
 				}

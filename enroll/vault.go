@@ -23,6 +23,7 @@ import (
 	"golang.org/x/crypto/hkdf"
 
 	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/internal/crockford"
 )
 
 // What a stolen vault costs an attacker
@@ -1136,12 +1137,9 @@ func newPassphrase() string {
 	}
 	clear(raw[:])
 	vals = append(vals, luhn32Check(vals))
-	out := make([]byte, len(vals))
-	for i, v := range vals {
-		out[i] = crockford[v]
-	}
+	out := crockford.Encode(vals)
 	clear(vals)
-	return string(out)
+	return out
 }
 
 func groupPassphrase(canon string) string {
@@ -1162,7 +1160,7 @@ func parsePassphrase(typed string) (string, error) {
 	if len(typed) > 128 {
 		return "", wrap(ErrWrongPassphrase, "too long")
 	}
-	vals, bad := crockfordValues(typed)
+	vals, bad := crockford.Values(typed)
 	if bad > 0 {
 		return "", wrap(ErrWrongPassphrase, "it holds a character that is not in the passphrase alphabet")
 	}
@@ -1172,9 +1170,5 @@ func parsePassphrase(typed string) (string, error) {
 	if luhn32Check(vals[:passphraseChars]) != vals[passphraseChars] {
 		return "", wrap(ErrWrongPassphrase, "mistyped: the check character does not match")
 	}
-	out := make([]byte, len(vals))
-	for i, v := range vals {
-		out[i] = crockford[v]
-	}
-	return string(out), nil
+	return crockford.Encode(vals), nil
 }
