@@ -172,51 +172,11 @@ func runThroughput(b *testing.B, open func(*testing.B) ([2]authn.Store, *counter
 // Service on Redis+PostgreSQL (no concurrency): the latency of one
 // verification on loopback, its p50 and p99, and its round trips.
 func BenchmarkFinishChallenge(b *testing.B) {
-	r := newRig(b, testenv.RedisAddr(b))
-	ctx := context.Background()
-	const batch = 20
-	type pending struct{ id, resp string }
-	todo := make([]pending, 0, batch)
-	durs := make([]time.Duration, 0, b.N)
-	var redisN, pgN int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; {
-		b.StopTimer()
-		r.clock.Advance(15 * time.Second)
-		todo = todo[:0]
-		for range min(batch, b.N-i) {
-			ch, err := r.svc.BeginChallenge(ctx, "alice")
-			if err != nil {
-				b.Fatal(err)
-			}
-			resp, err := r.cred.Respond(ch.Question, r.clock.Now())
-			if err != nil {
-				b.Fatal(err)
-			}
-			todo = append(todo, pending{ch.ID, resp})
-		}
-		rd0, pg0 := r.trips()
-		b.StartTimer()
-		for _, t := range todo {
-			start := time.Now()
-			if _, err := r.svc.FinishChallenge(ctx, "alice", t.id, t.resp); err != nil {
-				b.Fatal(err)
-			}
-			durs = append(durs, time.Since(start))
-		}
-		b.StopTimer()
-		rd1, pg1 := r.trips()
-		redisN += rd1 - rd0
-		pgN += pg1 - pg0
-		b.StartTimer()
-		i += len(todo)
-	}
-	b.StopTimer()
-	slices.Sort(durs)
-	b.ReportMetric(float64(redisN+pgN)/float64(b.N), "roundtrips/op")
-	b.ReportMetric(float64(redisN)/float64(b.N), "redis-roundtrips/op")
-	b.ReportMetric(float64(pgN)/float64(b.N), "pg-roundtrips/op")
-	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(durs[min(len(durs)-1, len(durs)*99/100)].Nanoseconds()), "p99-ns")
+	r := newRig(b, redisAddr(b))
+	n, durs := testenv.FinishBatches(b, testenv.Login{Service: r.svc, User: "alice", Phone: r.cred, Now: r.clock.Now, Advance: r.clock.Advance},
+		r.redis.n.Load, r.pg.n.Load)
+	b.ReportMetric(float64(n[0]+n[1])/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(n[0])/float64(b.N), "redis-roundtrips/op")
+	b.ReportMetric(float64(n[1])/float64(b.N), "pg-roundtrips/op")
+	testenv.ReportLatency(b, durs)
 }

@@ -322,50 +322,11 @@ func TestPostgresFinishChallengeRoundTrips(t *testing.T) {
 // included) and the p50 and p99 of one FinishChallenge's duration.
 func BenchmarkPostgresFinishChallenge(b *testing.B) {
 	s, tc, svc, clk, cred := pgService(b)
-	ctx := context.Background()
-	const batch = 20
-	type pending struct{ id, resp string }
-	todo := make([]pending, 0, batch)
-	durs := make([]time.Duration, 0, b.N)
-	var trips, stmts int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; {
-		b.StopTimer()
-		clk.Advance(15 * time.Second)
-		todo = todo[:0]
-		for range min(batch, b.N-i) {
-			ch, err := svc.BeginChallenge(ctx, "alice")
-			if err != nil {
-				b.Fatal(err)
-			}
-			r, err := cred.Respond(ch.Question, clk.Now())
-			if err != nil {
-				b.Fatal(err)
-			}
-			todo = append(todo, pending{ch.ID, r})
-		}
-		n0, st0 := tc.trips(), s.stmts.Load()
-		b.StartTimer()
-		for _, t := range todo {
-			start := time.Now()
-			if _, err := svc.FinishChallenge(ctx, "alice", t.id, t.resp); err != nil {
-				b.Fatal(err)
-			}
-			durs = append(durs, time.Since(start))
-		}
-		b.StopTimer()
-		trips += tc.trips() - n0
-		stmts += s.stmts.Load() - st0
-		b.StartTimer()
-		i += len(todo)
-	}
-	b.StopTimer()
-	slices.Sort(durs)
-	b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
-	b.ReportMetric(float64(stmts)/float64(b.N), "stmts/op")
-	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(durs[min(len(durs)-1, len(durs)*99/100)].Nanoseconds()), "p99-ns")
+	n, durs := testenv.FinishBatches(b, testenv.Login{Service: svc, User: "alice", Phone: cred, Now: clk.Now, Advance: clk.Advance},
+		tc.trips, s.stmts.Load)
+	b.ReportMetric(float64(n[0])/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(n[1])/float64(b.N), "stmts/op")
+	testenv.ReportLatency(b, durs)
 }
 
 // TestPostgresAttemptMatchesSQLite runs one random sequence of

@@ -17,6 +17,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/testenv"
 )
 
 // openTemp opens a store on a fresh file in t's temporary directory and
@@ -252,7 +253,6 @@ func TestCancelledContext(t *testing.T) {
 // 20 challenges begun with the timer stopped, then answered.
 func BenchmarkFinishChallenge(b *testing.B) {
 	s, _ := openTemp(b)
-	ctx := context.Background()
 	clk := &clock{t: t0.Add(5 * time.Second)}
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
@@ -262,43 +262,10 @@ func BenchmarkFinishChallenge(b *testing.B) {
 		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
 	require.NoError(b, err)
 	cred := enrollPhone(b, svc, clk, "alice")
-
-	const batch = 20
-	type pending struct{ id, resp string }
-	todo := make([]pending, 0, batch)
-	var stmts, trips int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; {
-		b.StopTimer()
-		clk.Advance(15 * time.Second)
-		todo = todo[:0]
-		for range min(batch, b.N-i) {
-			ch, err := svc.BeginChallenge(ctx, "alice")
-			if err != nil {
-				b.Fatal(err)
-			}
-			r, err := cred.Respond(ch.Question, clk.Now())
-			if err != nil {
-				b.Fatal(err)
-			}
-			todo = append(todo, pending{ch.ID, r})
-		}
-		st0, tr0 := s.stmts.Load(), s.trips.Load()
-		b.StartTimer()
-		for _, t := range todo {
-			if _, err := svc.FinishChallenge(ctx, "alice", t.id, t.resp); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		stmts += s.stmts.Load() - st0
-		trips += s.trips.Load() - tr0
-		b.StartTimer()
-		i += len(todo)
-	}
-	b.ReportMetric(float64(stmts)/float64(b.N), "stmts/op")
-	b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
+	n, _ := testenv.FinishBatches(b, testenv.Login{Service: svc, User: "alice", Phone: cred, Now: clk.Now, Advance: clk.Advance},
+		s.stmts.Load, s.trips.Load)
+	b.ReportMetric(float64(n[0])/float64(b.N), "stmts/op")
+	b.ReportMetric(float64(n[1])/float64(b.N), "roundtrips/op")
 }
 
 type clock struct {
