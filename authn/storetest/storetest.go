@@ -1389,6 +1389,28 @@ func newClusterOn(t *testing.T, stores [2]authn.Store, mod func(*authn.Config)) 
 	return c
 }
 
+// requireStopped checks what a storm of wrong answers from both
+// Services left: only refusals, at most MaxFailures answers compared
+// (compared: what the check count measures) and reported as wrong, the
+// rest refused by the lock, and the user locked.
+func (c *cluster) requireStopped(t *testing.T, user string, errs []error, checks int, compared string) {
+	t.Helper()
+	const maxFailures = authn.DefaultMaxFailures
+	var ty tally
+	for _, err := range errs {
+		ty.add(err)
+	}
+	require.Empty(t, ty.other, "only ErrInvalidCode or ErrLocked")
+	require.Zero(t, ty.ok)
+	require.LessOrEqual(t, c.obs.count("check")-checks, maxFailures, compared)
+	require.LessOrEqual(t, ty.invalid, maxFailures, "failures reported as such")
+	require.Equal(t, len(errs)-ty.invalid, ty.locked)
+
+	u, err := c.store.User(t.Context(), user, c.clock.Now())
+	require.NoError(t, err)
+	require.True(t, u.LockedUntil.After(c.clock.Now()), "the user ends locked")
+}
+
 // phone is a simulated phone with an activated credential.
 type phone struct {
 	cred  *enroll.Credential
@@ -1605,20 +1627,7 @@ func testSharedService(t *testing.T, mk func(t *testing.T, mod func(*authn.Confi
 			_, err := c.svc[i%2].FinishChallenge(context.Background(), "alice", ids[i%len(ids)], wrong)
 			return err
 		})
-		var ty tally
-		for _, err := range errs {
-			ty.add(err)
-		}
-		const maxFailures = authn.DefaultMaxFailures
-		require.Empty(t, ty.other, "only ErrInvalidCode or ErrLocked")
-		require.Zero(t, ty.ok)
-		require.LessOrEqual(t, c.obs.count("check")-checks, maxFailures, "responses compared (the store must refuse before comparing once locked)")
-		require.LessOrEqual(t, ty.invalid, maxFailures, "failures reported as such")
-		require.Equal(t, n-ty.invalid, ty.locked)
-
-		u, err := c.store.User(t.Context(), "alice", c.clock.Now())
-		require.NoError(t, err)
-		require.True(t, u.LockedUntil.After(c.clock.Now()), "the user ends locked")
+		c.requireStopped(t, "alice", errs, checks, "responses compared (the store must refuse before comparing once locked)")
 		ch, err := c.svc[1].BeginChallenge(t.Context(), "alice")
 		require.NoError(t, err)
 		_, err = c.svc[0].FinishChallenge(t.Context(), "alice", ch.ID, p.respond(t, ch.Question))
@@ -2603,8 +2612,6 @@ func wrongTOTP(t *testing.T, key []byte, now time.Time) string {
 }
 
 func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
-	const maxFailures = authn.DefaultMaxFailures
-
 	t.Run("TOTPNoGuessPastTheLock", func(t *testing.T) {
 		c := newCluster(t, newStore(t), nil)
 		key := c.importTOTP(t, "alice")
@@ -2616,20 +2623,8 @@ func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			_, err := c.svc[i%2].VerifyTOTP(context.Background(), "alice", wrong)
 			return err
 		})
-		var ty tally
-		for _, err := range errs {
-			ty.add(err)
-		}
-		require.Empty(t, ty.other, "only ErrInvalidCode or ErrLocked")
-		require.Zero(t, ty.ok)
-		require.LessOrEqual(t, c.obs.count("check")-checks, maxFailures, "codes checked (the store must refuse before the check once locked)")
-		require.LessOrEqual(t, ty.invalid, maxFailures, "failures reported as such")
-		require.Equal(t, n-ty.invalid, ty.locked)
-
-		u, err := c.store.User(t.Context(), "alice", c.clock.Now())
-		require.NoError(t, err)
-		require.True(t, u.LockedUntil.After(c.clock.Now()), "the user ends locked")
-		_, err = c.svc[1].VerifyTOTP(t.Context(), "alice", totpCode(t, key, c.clock.Now()))
+		c.requireStopped(t, "alice", errs, checks, "codes checked (the store must refuse before the check once locked)")
+		_, err := c.svc[1].VerifyTOTP(t.Context(), "alice", totpCode(t, key, c.clock.Now()))
 		var le *authn.LockedError
 		require.ErrorAs(t, err, &le, "the right code while locked")
 		require.Positive(t, le.RetryAfter)
@@ -2657,19 +2652,7 @@ func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			_, err := c.svc[i%2].UseRecoveryCode(context.Background(), "alice", typed)
 			return err
 		})
-		var ty tally
-		for _, err := range errs {
-			ty.add(err)
-		}
-		require.Empty(t, ty.other, "only ErrInvalidCode or ErrLocked")
-		require.Zero(t, ty.ok)
-		require.LessOrEqual(t, c.obs.count("check")-checks, maxFailures, "codes checked (the store must refuse before comparing once locked)")
-		require.LessOrEqual(t, ty.invalid, maxFailures, "failures reported as such")
-		require.Equal(t, n-ty.invalid, ty.locked)
-
-		u, err := c.store.User(t.Context(), "alice", c.clock.Now())
-		require.NoError(t, err)
-		require.True(t, u.LockedUntil.After(c.clock.Now()), "the user ends locked")
+		c.requireStopped(t, "alice", errs, checks, "codes checked (the store must refuse before comparing once locked)")
 		_, err = c.svc[0].UseRecoveryCode(t.Context(), "alice", codes[0])
 		var le *authn.LockedError
 		require.ErrorAs(t, err, &le, "a right code while locked")
