@@ -131,11 +131,11 @@ func (s *Service) pending(a ActivationRecord) (*enroll.Pending, error) {
 	switch a.State {
 	case ActivationWaiting:
 	case ActivationExpired:
-		return nil, ErrExpired
+		return nil, errActivationExpired
 	case ActivationCancelled:
 		return nil, fmt.Errorf("%w: cancelled", enroll.ErrUnknownSession)
 	default:
-		return nil, ErrAlreadyUsed
+		return nil, errActivationUsed
 	}
 	raw, err := s.keys.Open(kindPending, a.User, a.SessionID, a.Pending)
 	if err != nil {
@@ -220,7 +220,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 	case errors.Is(err, ErrStoreLimit):
 		return Activation{}, ErrTooManyDevices
 	case errors.Is(err, ErrStoreNotFound):
-		return Activation{}, ErrExpired
+		return Activation{}, errActivationExpired
 	case err != nil:
 		return Activation{}, storeErr(err)
 	}
@@ -239,12 +239,12 @@ func (s *Service) alreadyUsed(ctx context.Context, a ActivationRecord, req enrol
 	if subtle.ConstantTimeCompare(a.RequestHash, req.Hash()) == 1 {
 		d, err := s.store.Device(ctx, a.User, a.DeviceID)
 		if err != nil {
-			return ErrAlreadyUsed
+			return errActivationUsed
 		}
 		return &enroll.AlreadyUsedError{Device: enrollDevice(d), ServerConfirm: bytes.Clone(a.ServerConfirm)}
 	}
 	s.event(ctx, "activation_race", a.User, "", "second_completion")
-	return ErrAlreadyUsed
+	return errActivationUsed
 }
 
 func enrollDevice(d DeviceRecord) enroll.Device {
@@ -286,9 +286,9 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 	case ActivationWaiting:
 		return Device{}, fmt.Errorf("%w: no phone has completed this activation yet", ErrNotFound)
 	case ActivationExpired:
-		return Device{}, ErrExpired
+		return Device{}, errActivationExpired
 	case ActivationActive:
-		return Device{}, ErrAlreadyUsed
+		return Device{}, errActivationUsed
 	default:
 		return Device{}, fmt.Errorf("%w: cancelled", enroll.ErrUnknownSession)
 	}
@@ -372,7 +372,7 @@ func (s *Service) Devices(ctx context.Context, user string) ([]Device, error) {
 // RenameDevice sets the name a device shows under.
 func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string) error {
 	if len(name) > 128 {
-		return fmt.Errorf("%w: name longer than 128 bytes", enroll.ErrInvalidInput)
+		return fmt.Errorf("authn: %w: name longer than 128 bytes", ErrInvalidInput)
 	}
 	if err := s.store.RenameDevice(ctx, user, deviceID, name); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/keyline/keyline"
 	"github.com/keyline/keyline/enroll"
 )
 
@@ -40,8 +41,9 @@ var (
 	ErrInvalidAPIRequest = enroll.ErrInvalidAPIRequest
 
 	// ErrDeviceRateLimited reports a device over its request budget
-	// ([DeviceLimit]); it may try again when the window ends.
-	ErrDeviceRateLimited = errors.New("authn: too many device API requests")
+	// ([DeviceLimit]); it may try again when the window ends. It is
+	// [keyline.ErrRateLimited], which the phone's client reads back.
+	ErrDeviceRateLimited = keyline.ErrRateLimited
 )
 
 // MethodDeviceAPI is the method of the step-up proof an authenticated
@@ -249,9 +251,9 @@ func (s *Service) DevicePush(ctx context.Context, d AuthenticatedDevice, request
 	switch rec.State {
 	case PushPending:
 	case PushExpired:
-		return nil, ErrExpired
+		return nil, errPushExpired
 	default:
-		return nil, fmt.Errorf("%w: the push request is over", ErrAlreadyUsed)
+		return nil, fmt.Errorf("%w: the push request is over", errPushUsed)
 	}
 	dev, err := s.store.Device(ctx, d.User, d.ID)
 	switch {
@@ -295,7 +297,7 @@ func (s *Service) SetDevicePushToken(ctx context.Context, d AuthenticatedDevice,
 	if len(token) > 4096 || !utf8.ValidString(token) || strings.ContainsFunc(token, func(r rune) bool {
 		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 	}) {
-		return fmt.Errorf("%w: push token is not at most 4096 bytes of printable text", ErrInvalidInput)
+		return fmt.Errorf("authn: %w: push token is not at most 4096 bytes of printable text", ErrInvalidInput)
 	}
 	if err := s.UpdatePushToken(ctx, d.User, d.ID, token); err != nil {
 		if errors.Is(err, ErrNotFound) {

@@ -44,20 +44,29 @@
 // challenge/response"; only ErrWrongNumber counted a failure.)
 //
 // Every error of FinishChallenge, what it means for the challenge and the
-// user, and whether its text may be shown to the person logging in:
+// user, and whether its text may be shown to the person logging in (a
+// text safe to show has no package prefix and quotes nothing: no code, no
+// ID, no reason from the store):
 //
 //	error                 challenge still live  counted as failure  safe to show
 //	nil (success)         no (consumed)         no (resets)         -
-//	ErrInvalidCode        yes, if attempts left yes                 yes: "wrong code"
+//	ErrInvalidCode        yes, if attempts left yes                 yes: "invalid code"
 //	ErrReplay             no (consumed)         yes                 no: show as ErrInvalidCode
-//	ErrMalformed          yes, if attempts left yes                 yes: says what is wrong
-//	*LockedError          untouched             no (nothing checked) yes, with RetryAfter
+//	ErrMalformed          yes, if attempts left yes                 yes: "malformed response: has 7 digits, want 8"
+//	*LockedError          untouched             no (nothing checked) yes: "locked after too many failures; retry after 2m0s"
 //	  (when this very failure locked the user, the *LockedError also
 //	  matches it, ErrInvalidCode say, and it was counted)
-//	ErrTooManyAttempts    no (void)             yes                 yes: begin a new challenge
-//	ErrExpired            no (void)             no                  yes: begin a new challenge
-//	*ResyncError          yes; and Next issued  yes                 yes: answer Next
+//	ErrTooManyAttempts    no (void)             yes                 yes: "too many attempts for this challenge"
+//	ErrExpired            no (void)             no                  yes: "challenge expired"
+//	*ResyncError          yes; and Next issued  yes                 yes: "clock drift; answer the next challenge to resynchronise"
 //	ErrStoreUnavailable   unknown               unknown             no: a generic failure
+//
+// ErrInvalidCode, ErrLocked and ErrExpired are package keyline's shared
+// values: an expired challenge is the value an expired activation or push
+// request also matches, wrapped with its own word ("challenge expired",
+// "activation expired", "push request expired"; "push request already
+// used" for a push request FinishPush took before). Any other error names
+// its package ("authn: store unavailable: ...") and is for logs.
 //
 // ErrReplay wraps ErrInvalidCode, so errors.Is(err, ErrInvalidCode) holds:
 // a caller must not tell the user that the code was right. Another user's

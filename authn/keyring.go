@@ -286,10 +286,10 @@ func (k *Keyring) Open(kind, user, recordID string, sealed []byte) ([]byte, erro
 // length.
 func keyringCheckInput(op, kind, user, recordID string) error {
 	if kind == "" {
-		return fmt.Errorf("%w: authn: Keyring.%s: empty kind", enroll.ErrInvalidInput, op)
+		return fmt.Errorf("authn: %w: Keyring.%s: empty kind", ErrInvalidInput, op)
 	}
 	if uint64(len(kind)) > math.MaxUint32 || uint64(len(user)) > math.MaxUint32 || uint64(len(recordID)) > math.MaxUint32 {
-		return fmt.Errorf("%w: authn: Keyring.%s: kind, user or record ID of 4 GiB or more", enroll.ErrInvalidInput, op)
+		return fmt.Errorf("authn: %w: Keyring.%s: kind, user or record ID of 4 GiB or more", ErrInvalidInput, op)
 	}
 	return nil
 }
@@ -405,10 +405,10 @@ func (k *Keyring) MACKeyByID(keyID, purpose string) (enroll.Secret, error) {
 // [A-Za-z0-9._-], or is the sealing key's.
 func keyringCheckPurpose(purpose string) error {
 	if !keyringValidName(purpose) {
-		return fmt.Errorf("%w: authn: MAC key purpose %q is not 1 to 64 characters of [A-Za-z0-9._-]", enroll.ErrInvalidInput, purpose)
+		return fmt.Errorf("authn: %w: MAC key purpose %q is not 1 to 64 characters of [A-Za-z0-9._-]", ErrInvalidInput, purpose)
 	}
 	if purpose == keyringSealPurpose {
-		return fmt.Errorf("%w: authn: MAC key purpose %q is reserved for sealing", enroll.ErrInvalidInput, purpose)
+		return fmt.Errorf("authn: %w: MAC key purpose %q is reserved for sealing", ErrInvalidInput, purpose)
 	}
 	return nil
 }

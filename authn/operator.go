@@ -65,7 +65,7 @@ func (s *Service) OperatorProof(ctx context.Context, user, operator, reason stri
 		return nil, err
 	}
 	if operator == "" || reason == "" {
-		return nil, fmt.Errorf("%w: operator and reason are required", ErrInvalidInput)
+		return nil, fmt.Errorf("authn: %w: operator and reason are required", ErrInvalidInput)
 	}
 	p := s.newProof(user, MethodOperator, s.now())
 	s.event(ctx, "operator_proof", user, "", "operator:"+operator+"; "+reason)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/keyline/keyline"
 	"github.com/keyline/keyline/enroll"
 )
 
@@ -24,9 +25,11 @@ var (
 	ErrPushPending = errors.New("authn: push not answered yet")
 	// ErrWrongNumber reports an approval with a number other than the one
 	// the login page showed: the request is over and a failure counted.
-	ErrWrongNumber = errors.New("authn: push approved with the wrong number")
+	// It is [keyline.ErrWrongNumber].
+	ErrWrongNumber = keyline.ErrWrongNumber
 	// ErrInvalidPushAnswer reports an answer that no notified device made.
-	ErrInvalidPushAnswer = errors.New("authn: invalid push answer")
+	// It is [enroll.ErrInvalidPushAnswer].
+	ErrInvalidPushAnswer = enroll.ErrInvalidPushAnswer
 )
 
 // Push limits.
@@ -107,7 +110,7 @@ func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proo
 // UpdatePushToken records a device's rotated OS push token.
 func (s *Service) UpdatePushToken(ctx context.Context, user, deviceID, token string) error {
 	if len(token) > 4096 {
-		return fmt.Errorf("%w: push token longer than 4096 bytes", ErrInvalidInput)
+		return fmt.Errorf("authn: %w: push token longer than 4096 bytes", ErrInvalidInput)
 	}
 	if err := s.store.SetPushToken(ctx, user, deviceID, token); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
@@ -329,9 +332,9 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 	}
 	if rec.State != PushPending {
 		if rec.State == PushExpired {
-			return ErrExpired
+			return errPushExpired
 		}
-		return ErrAlreadyUsed
+		return errPushUsed
 	}
 	switch {
 	case !a.Approve:
@@ -378,9 +381,9 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 func (s *Service) pushStateErr(err error) error {
 	switch {
 	case errors.Is(err, ErrStoreConflict):
-		return ErrAlreadyUsed
+		return errPushUsed
 	case errors.Is(err, ErrStoreNotFound):
-		return ErrNotFound
+		return errPushNotFound
 	}
 	return storeErr(err)
 }
@@ -447,7 +450,7 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 	rec, err := s.store.SetPushState(ctx, user, id, PushApproved, PushFinished, "", now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
-		return Result{}, ErrNotFound
+		return Result{}, errPushNotFound
 	case errors.Is(err, ErrStoreConflict):
 		switch rec.State {
 		case PushPending:
@@ -457,9 +460,9 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 		case PushFailed:
 			return Result{}, ErrWrongNumber
 		case PushExpired, PushCancelled, PushUndelivered:
-			return Result{}, ErrExpired
+			return Result{}, errPushExpired
 		}
-		return Result{}, ErrAlreadyUsed
+		return Result{}, errPushUsed
 	case err != nil:
 		return Result{}, storeErr(err)
 	}

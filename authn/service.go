@@ -146,7 +146,7 @@ func newID() string {
 
 func checkUser(user string) error {
 	if user == "" || len(user) > 256 {
-		return fmt.Errorf("%w: user ID must be 1..256 bytes", enroll.ErrInvalidInput)
+		return fmt.Errorf("authn: %w: user ID must be 1..256 bytes", ErrInvalidInput)
 	}
 	return nil
 }
@@ -402,7 +402,7 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		return Result{}, nil, &LockedError{RetryAfter: res.RetryAfter}
 	case AttemptExpired:
 		s.event(ctx, "login_failed", user, "", "expired")
-		return Result{}, nil, ErrExpired
+		return Result{}, nil, errChallengeExpired
 	}
 	if res.Outcome == AttemptMatch || res.Outcome == AttemptMismatch {
 		// One response compared with what the devices could answer.

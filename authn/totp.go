@@ -80,7 +80,7 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 		return nil, err
 	}
 	if opts.AccountName == "" {
-		return nil, fmt.Errorf("%w: TOTPOptions.AccountName is required (the user ID is never shown)", ErrInvalidInput)
+		return nil, fmt.Errorf("authn: %w: TOTPOptions.AccountName is required (the user ID is never shown)", ErrInvalidInput)
 	}
 	now := s.now()
 	has, err := s.hasFactor(ctx, user)

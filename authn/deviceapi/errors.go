@@ -87,7 +87,7 @@ var table = []row{
 	{http.StatusUnsupportedMediaType, "unsupported_media_type", "the request body must be application/json", false,
 		[]error{errMediaType}},
 	{http.StatusBadRequest, "bad_request", "the request is not well formed", true,
-		[]error{errBadRequest, enroll.ErrInvalidInput, enroll.ErrInvalidRequest, enroll.ErrInvalidPushAnswer, enroll.ErrWrongSession}},
+		[]error{errBadRequest, enroll.ErrInvalidInput, enroll.ErrInvalidRequest, enroll.ErrWrongSession}},
 	{http.StatusServiceUnavailable, "unavailable", "the service is unavailable; retry later", false,
 		[]error{authn.ErrStoreUnavailable}},
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
 )
@@ -33,6 +32,10 @@ func during(step string, err error) error {
 
 // errNoVault reports a command that needs a vault run before there is one.
 var errNoVault = errors.New("no vault")
+
+// errNotAQuestion reports a question the credential's suite does not take
+// (challenge.ErrInvalidInput from Respond).
+var errNotAQuestion = errors.New("not a challenge this account answers")
 
 // describe turns an error into the one line the user reads: what happened
 // and what to do, from the error's sentinel. The library's errors carry
@@ -96,7 +99,7 @@ func (a *app) explain(err error) string {
 		return "already used: the activation or request was completed before; start a new one at the portal"
 	case errors.Is(err, enroll.ErrAlreadyEnrolled):
 		return "already enrolled: this vault already holds a device of this user (see users; a removed account's device must also be revoked at the portal)"
-	case errors.Is(err, enroll.ErrExpired), errors.Is(err, enroll.ErrPromptExpired):
+	case errors.Is(err, enroll.ErrExpired):
 		return "expired: start again at the portal"
 	case errors.Is(err, enroll.ErrDeviceIntegrity):
 		return "the portal's device policy refused this device"
@@ -123,7 +126,7 @@ func (a *app) explain(err error) string {
 		return "wrong pairing code"
 	case errors.Is(err, deviceclient.ErrInvalidCode):
 		return "the portal refused the transaction's signature; the request is over"
-	case errors.Is(err, deviceclient.ErrForbidden):
+	case errors.Is(err, deviceclient.ErrProofRequired):
 		return "the portal asks for a fresh second-factor confirmation first"
 	case errors.Is(err, deviceclient.ErrNotFound):
 		return "the portal has no such request, or no device API at " + strings.TrimRight(a.portal, "/") + deviceMount
@@ -145,7 +148,7 @@ func (a *app) explain(err error) string {
 			return fmt.Sprintf("not a valid transaction QR payload: %s: %s", te.Field, te.Reason)
 		}
 		return "not a valid transaction QR payload: " + te.Reason
-	case errors.Is(err, challenge.ErrInvalidInput):
+	case errors.Is(err, errNotAQuestion):
 		return "that is not a challenge this account answers: type the digits the login page shows"
 	case errors.Is(err, fs.ErrNotExist):
 		return "no such file: " + pathOf(err)

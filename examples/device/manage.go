@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
 )
 
@@ -59,6 +60,9 @@ func (a *app) respond(args []string, sel selection) error {
 	}
 	defer c.Zero()
 	r, err := c.Respond(question, a.now())
+	if errors.Is(err, challenge.ErrInvalidInput) {
+		return fmt.Errorf("%w: %w", errNotAQuestion, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func TestRun(t *testing.T) {
 		`push is now suspended for "alice": authn: push unavailable`,
 		"the denial was not a lockout failure: LockState.Failures is 0",
 		"7. The same response replayed is refused",
-		"authn: invalid code",
+		"its challenge used up: invalid code",
 		"in step 6's fallback",
 		"8. Wrong codes",
 		"locks the user",
