@@ -40,10 +40,10 @@ var (
 	// ErrInvalidAPIRequest reports a request that is not well formed.
 	ErrInvalidAPIRequest = enroll.ErrInvalidAPIRequest
 
-	// ErrDeviceRateLimited reports a device over its request budget
+	// ErrRateLimited reports a device over its request budget
 	// ([DeviceLimit]); it may try again when the window ends. It is
 	// [keyline.ErrRateLimited], which the phone's client reads back.
-	ErrDeviceRateLimited = keyline.ErrRateLimited
+	ErrRateLimited = keyline.ErrRateLimited
 )
 
 // MethodDeviceAPI is the method of the step-up proof an authenticated
@@ -106,7 +106,7 @@ func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToStrin
 //     unseal and a MAC too), so that the answer does not say which
 //     devices exist; a revoked device no longer exists;
 //  4. the nonce was not taken before, on any instance (ErrAPIReplay);
-//  5. the device is within its budget lim (ErrDeviceRateLimited).
+//  5. the device is within its budget lim (ErrRateLimited).
 //
 // Nothing is stored for a request refused before step 4, so a stranger
 // cannot fill the store or spend a device's budget. The reason of every
@@ -166,7 +166,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 	if _, err := s.store.Spend(ctx, "api-rate:"+apiUserKey(d.User)+":"+d.ID, lim.Requests, lim.Window, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
 			s.event(ctx, "device_rate_limited", d.User, d.ID, "")
-			return AuthenticatedDevice{}, ErrDeviceRateLimited
+			return AuthenticatedDevice{}, ErrRateLimited
 		}
 		return AuthenticatedDevice{}, storeErr(err)
 	}

@@ -240,7 +240,7 @@ func TestAuthenticateDeviceRateLimit(t *testing.T) {
 	}
 	r, mac := signed(t, alice.Credential(), "GET", "/v1/pushes", "", nil, k.Clock.Now())
 	_, err := twin.AuthenticateDevice(ctx, r, mac, lim)
-	require.ErrorIs(t, err, authn.ErrDeviceRateLimited)
+	require.ErrorIs(t, err, authn.ErrRateLimited)
 
 	// Another device has its own budget; failures spend none.
 	r, _ = signed(t, bob.Credential(), "GET", "/v1/pushes", "", nil, k.Clock.Now())

@@ -321,7 +321,7 @@ func (h *handler) authenticate(r *http.Request, path string, body []byte) (authn
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, path string, dev *authn.AuthenticatedDevice, err error) {
 	row := classify(err)
 	switch {
-	case errors.Is(err, authn.ErrDeviceRateLimited):
+	case errors.Is(err, authn.ErrRateLimited):
 		h.retryAfter(w, h.opts.Device.Window)
 	case errors.Is(err, authn.ErrStoreUnavailable):
 		h.retryAfter(w, time.Second)

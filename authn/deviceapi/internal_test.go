@@ -65,7 +65,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("x: %w", enroll.ErrInvalidAPIRequest), "bad_authorization"},
 		{authn.ErrAPIRequestTime, "clock_skew"},
 		{authn.ErrAPIReplay, "replay"},
-		{authn.ErrDeviceRateLimited, "rate_limited"},
+		{authn.ErrRateLimited, "rate_limited"},
 		{errIPRateLimited, "rate_limited"},
 		{&authn.LockedError{RetryAfter: time.Minute}, "locked"},
 		{authn.ErrSessionIDTypo, "session_id_typo"},
