@@ -118,7 +118,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 	}
 	now := s.now()
 	if d := now.Sub(r.Time); d > enroll.APIMaxSkew || d < -enroll.APIMaxSkew {
-		s.event(ctx, "device_auth_failed", r.User, r.DeviceID, "time")
+		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, ReasonTime)
 		return AuthenticatedDevice{}, ErrAPIRequestTime
 	}
 	d, err := s.store.Device(ctx, r.User, r.DeviceID)
@@ -141,31 +141,31 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 	clear(root)
 	verr := enroll.VerifyAPIRequest(key, r, mac)
 	key.Zero()
-	reason := ""
+	var reason Reason
 	switch {
 	case !found:
-		reason = "unknown_device"
+		reason = ReasonUnknownDevice
 	case verr != nil:
-		reason = "bad_mac"
+		reason = ReasonBadMAC
 	case d.State != DeviceActive:
-		reason = "not_active"
+		reason = ReasonNotActive
 	}
 	if reason != "" {
-		s.event(ctx, "device_auth_failed", r.User, r.DeviceID, reason)
+		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, reason)
 		return AuthenticatedDevice{}, ErrDeviceAuth
 	}
 	// Only an authentic request reaches the store's single-use marks and
 	// budgets: a replay is refused before it spends the device's budget.
 	if err := s.UseDeviceNonce(ctx, d.User, d.ID, r.Nonce, r.Time); err != nil {
 		if errors.Is(err, ErrAPIReplay) {
-			s.event(ctx, "device_auth_failed", d.User, d.ID, "replay")
+			s.event(ctx, EventDeviceAuthFailed, "", d.User, d.ID, ReasonReplay)
 		}
 		return AuthenticatedDevice{}, err
 	}
 	lim = lim.resolve()
 	if _, err := s.store.Spend(ctx, "api-rate:"+apiUserKey(d.User)+":"+d.ID, lim.Requests, lim.Window, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
-			s.event(ctx, "device_rate_limited", d.User, d.ID, "")
+			s.event(ctx, EventDeviceRateLimited, "", d.User, d.ID, "")
 			return AuthenticatedDevice{}, ErrRateLimited
 		}
 		return AuthenticatedDevice{}, storeErr(err)
@@ -281,7 +281,7 @@ func (s *Service) AnswerDevicePush(ctx context.Context, d AuthenticatedDevice, a
 	case err != nil:
 		return storeErr(err)
 	case rec.User != d.User || !slices.Contains(rec.Devices, d.ID):
-		s.event(ctx, "push_answer_refused", d.User, d.ID, "not_notified")
+		s.event(ctx, EventPushAnswerRefused, MethodPush, d.User, d.ID, ReasonNotNotified)
 		return ErrInvalidPushAnswer
 	}
 	return s.AnswerPush(ctx, a)
@@ -305,7 +305,7 @@ func (s *Service) SetDevicePushToken(ctx context.Context, d AuthenticatedDevice,
 		}
 		return err
 	}
-	s.event(ctx, "push_token_updated", d.User, d.ID, "")
+	s.event(ctx, EventPushTokenUpdated, "", d.User, d.ID, "")
 	return nil
 }
 
@@ -329,7 +329,7 @@ func (s *Service) StartMigration(ctx context.Context, d AuthenticatedDevice) (en
 	if err != nil {
 		return enroll.Offer{}, err
 	}
-	s.event(ctx, "migration_started", d.User, d.ID, "")
+	s.event(ctx, EventMigrationStarted, "", d.User, d.ID, "")
 	return offer, nil
 }
 
@@ -376,6 +376,6 @@ func (s *Service) ConfirmMigration(ctx context.Context, d AuthenticatedDevice, s
 	if err != nil {
 		return Device{}, err
 	}
-	s.event(ctx, "device_migrated", d.User, d.ID, "")
+	s.event(ctx, EventDeviceMigrated, "", d.User, d.ID, "")
 	return nd, nil
 }

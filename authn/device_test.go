@@ -48,8 +48,8 @@ func (l *eventLog) reasons(name string) []string {
 	defer l.mu.Unlock()
 	var out []string
 	for _, e := range l.all {
-		if e.Name == name {
-			out = append(out, e.Reason)
+		if string(e.Name) == name {
+			out = append(out, string(e.Reason))
 		}
 	}
 	return out

@@ -72,6 +72,19 @@
 // a caller must not tell the user that the code was right. Another user's
 // challenge ID fails exactly like a wrong code.
 //
+// # Audit events
+//
+// Every decision is an [Event], logged to Config.Logger ("keyline:
+// <name>" with its attributes; alerts at slog's warning level) and shown
+// to Config.Observer for metrics. Its Name is one of the [EventName]
+// constants (48, each documented with its method and reasons), its Method
+// the factor concerned, its Reason one of the [Reason] constants: a fixed
+// set, so a metric label made of them has a bounded number of values.
+// Counts (the recovery codes left) and an operator's name and stated
+// reason are fields of their own, never part of the reason. The
+// high-volume [EventCheck], one per response compared, goes to the
+// Observer only.
+//
 // # Security considerations
 //
 // Guessing. An 8-digit response is guessed with probability at most

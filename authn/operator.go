@@ -37,7 +37,7 @@ func (s *Service) Unlock(ctx context.Context, user, operator string) error {
 	if err := s.store.ResetUser(ctx, user, s.now()); err != nil {
 		return storeErr(err)
 	}
-	s.event(ctx, "operator_unlock", user, "", "operator:"+operator)
+	s.emit(ctx, Event{Name: EventOperatorUnlock, Method: MethodOperator, User: user, Operator: operator})
 	return nil
 }
 
@@ -51,7 +51,7 @@ func (s *Service) DeleteUser(ctx context.Context, user, operator string) error {
 	if err := s.store.DeleteUser(ctx, user, s.now()); err != nil {
 		return storeErr(err)
 	}
-	s.event(ctx, "user_deleted", user, "", "operator:"+operator)
+	s.emit(ctx, Event{Name: EventUserDeleted, Method: MethodOperator, User: user, Operator: operator})
 	return nil
 }
 
@@ -68,6 +68,6 @@ func (s *Service) OperatorProof(ctx context.Context, user, operator, reason stri
 		return nil, fmt.Errorf("authn: %w: operator and reason are required", ErrInvalidInput)
 	}
 	p := s.newProof(user, MethodOperator, s.now())
-	s.event(ctx, "operator_proof", user, "", "operator:"+operator+"; "+reason)
+	s.emit(ctx, Event{Name: EventOperatorProof, Method: MethodOperator, User: user, Operator: operator, Note: reason})
 	return p, nil
 }

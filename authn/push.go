@@ -98,12 +98,12 @@ func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proo
 		if err := s.checkProof(user, proof, now); err != nil {
 			return err
 		}
-		s.event(ctx, "proof_used", user, "", "push_off")
+		s.event(ctx, EventProofUsed, "", user, "", ReasonPushOff)
 	}
 	if err := s.store.SetPushOff(ctx, user, !on, now); err != nil {
 		return storeErr(err)
 	}
-	s.event(ctx, "push_mode", user, "", map[bool]string{true: "on", false: "off"}[on])
+	s.event(ctx, EventPushMode, MethodPush, user, "", map[bool]Reason{true: ReasonOn, false: ReasonOff}[on])
 	return nil
 }
 
@@ -230,7 +230,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		err := s.cfg.Notifier.Notify(nctx, Delivery{User: user, Device: d.ID, PushToken: d.PushToken, RequestID: rec.ID, Prompt: prompts[i]})
 		cancel()
 		if err != nil {
-			s.event(ctx, "push_undelivered", user, d.ID, "notify_failed")
+			s.event(ctx, EventPushUndelivered, MethodPush, user, d.ID, ReasonNotifyFailed)
 			continue
 		}
 		delivered++
@@ -239,7 +239,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		_, _ = s.store.SetPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
 		return PushRequest{}, pushUnavailable("no device could be notified")
 	}
-	s.event(ctx, "push_sent", user, "", "")
+	s.event(ctx, EventPushSent, MethodPush, user, "", "")
 	return PushRequest{ID: rec.ID, Number: rec.Number, ExpiresAt: rec.ExpiresAt}, nil
 }
 
@@ -327,7 +327,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 		}
 	}
 	if device == "" {
-		s.event(ctx, "push_answer_refused", rec.User, "", "invalid")
+		s.event(ctx, EventPushAnswerRefused, MethodPush, rec.User, "", ReasonInvalid)
 		return ErrInvalidPushAnswer
 	}
 	if rec.State != PushPending {
@@ -344,7 +344,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 		if err := s.store.SuspendPush(ctx, rec.User, now.Add(s.cfg.PushSuspend), now); err != nil {
 			return storeErr(err)
 		}
-		s.event(ctx, "push_denied", rec.User, device, "user_denied")
+		s.event(ctx, EventPushDenied, MethodPush, rec.User, device, ReasonUserDenied)
 		s.retract(ctx, rec, device)
 		return nil
 	case subtle.ConstantTimeCompare([]byte(a.TypedNumber), []byte(rec.Number)) != 1:
@@ -354,7 +354,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 		if _, err := s.store.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
 			return storeErr(err)
 		}
-		s.event(ctx, "push_failed", rec.User, device, "wrong_number")
+		s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonWrongNumber)
 		s.retract(ctx, rec, device)
 		return ErrWrongNumber
 	}
@@ -365,7 +365,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 			if _, serr := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
 				return s.pushStateErr(serr)
 			}
-			s.event(ctx, "push_failed", rec.User, device, "transaction_signature")
+			s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonTransactionSignature)
 			s.retract(ctx, rec, device)
 			return err
 		}
@@ -373,7 +373,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 	if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
 		return s.pushStateErr(err)
 	}
-	s.event(ctx, "push_approved", rec.User, device, "")
+	s.event(ctx, EventPushApproved, MethodPush, rec.User, device, "")
 	s.retract(ctx, rec, device)
 	return nil
 }
@@ -466,7 +466,7 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 	case err != nil:
 		return Result{}, storeErr(err)
 	}
-	s.event(ctx, "login_succeeded", user, rec.Answered, "push")
+	s.event(ctx, EventLoginSucceeded, MethodPush, user, rec.Answered, "")
 	r := Result{User: user, DeviceID: rec.Answered, Method: MethodPush, At: now}
 	if d, err := s.store.Device(ctx, user, rec.Answered); err == nil {
 		r.DeviceName = d.Name
@@ -489,7 +489,7 @@ func (s *Service) CancelPush(ctx context.Context, user, id string) error {
 	if err != nil {
 		return s.pushStateErr(err)
 	}
-	s.event(ctx, "push_cancelled", user, "", "")
+	s.event(ctx, EventPushCancelled, MethodPush, user, "", "")
 	s.retract(ctx, rec, "")
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 
 	"github.com/keyline/keyline/internal/crockford"
 )
@@ -43,8 +42,8 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, user string, proof *Proo
 	if err := s.store.PutRecoveryCodes(ctx, user, macs, s.now()); err != nil {
 		return nil, storeErr(err)
 	}
-	s.event(ctx, "proof_used", user, "", "new_recovery_codes")
-	s.event(ctx, "recovery_codes_issued", user, "", "")
+	s.event(ctx, EventProofUsed, "", user, "", ReasonNewRecoveryCodes)
+	s.event(ctx, EventRecoveryCodesIssued, MethodRecovery, user, "", "")
 	return codes, nil
 }
 
@@ -92,20 +91,20 @@ func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Resul
 	}
 	switch res.Outcome {
 	case AttemptLocked:
-		s.event(ctx, "login_refused", user, "", "locked")
+		s.event(ctx, EventLoginRefused, MethodRecovery, user, "", ReasonLocked)
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
 	case AttemptMatch:
 	default:
-		s.observe(ctx, "check", user, "")
-		s.event(ctx, "recovery_failed", user, "", "mismatch")
+		s.observe(ctx, EventCheck, MethodRecovery, user, "")
+		s.event(ctx, EventRecoveryFailed, MethodRecovery, user, "", ReasonMismatch)
 		if res.RetryAfter > 0 {
-			s.event(ctx, "user_locked", user, "", "failures")
+			s.event(ctx, EventUserLocked, MethodRecovery, user, "", ReasonFailures)
 			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: ErrInvalidCode}
 		}
 		return Result{}, ErrInvalidCode
 	}
-	s.observe(ctx, "check", user, "")
-	s.event(ctx, "recovery_code_used", user, "", fmt.Sprintf("%d_left", left))
+	s.observe(ctx, EventCheck, MethodRecovery, user, "")
+	s.emit(ctx, Event{Name: EventRecoveryCodeUsed, Method: MethodRecovery, User: user, Count: left})
 	r := Result{User: user, Method: MethodRecovery, At: now}
 	r.Proof = s.newProof(user, MethodRecovery, now)
 	return r, nil

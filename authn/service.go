@@ -344,7 +344,7 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 		err := s.store.PutChallenge(ctx, c, lim, now)
 		switch {
 		case err == nil:
-			s.event(ctx, "challenge_issued", user, "", "")
+			s.event(ctx, EventChallengeIssued, MethodChallenge, user, "", "")
 			return Challenge{ID: c.ID, Question: c.Question, ExpiresAt: c.ExpiresAt}, nil
 		case errors.Is(err, ErrStoreConflict):
 			// A question used within the horizon, or the epoch moved.
@@ -357,7 +357,7 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 			}
 			continue
 		case errors.Is(err, ErrStoreLimit):
-			s.event(ctx, "challenge_refused", user, "", "budget")
+			s.event(ctx, EventChallengeRefused, MethodChallenge, user, "", ReasonBudget)
 			return Challenge{}, ErrTooManyChallenges
 		default:
 			return Challenge{}, storeErr(err)
@@ -398,48 +398,48 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 	}
 	switch res.Outcome {
 	case AttemptLocked:
-		s.event(ctx, "login_refused", user, "", "locked")
+		s.event(ctx, EventLoginRefused, MethodChallenge, user, "", ReasonLocked)
 		return Result{}, nil, &LockedError{RetryAfter: res.RetryAfter}
 	case AttemptExpired:
-		s.event(ctx, "login_failed", user, "", "expired")
+		s.event(ctx, EventLoginFailed, MethodChallenge, user, "", ReasonExpired)
 		return Result{}, nil, errChallengeExpired
 	}
 	if res.Outcome == AttemptMatch || res.Outcome == AttemptMismatch {
 		// One response compared with what the devices could answer.
-		s.observe(ctx, "check", user, "")
+		s.observe(ctx, EventCheck, MethodChallenge, user, "")
 	}
 	// failed reports a failure; if it locked the user, the error says so
 	// too.
-	failed := func(reason string, err error) (Result, []byte, error) {
-		s.event(ctx, "login_failed", user, "", reason)
+	failed := func(reason Reason, err error) (Result, []byte, error) {
+		s.event(ctx, EventLoginFailed, MethodChallenge, user, "", reason)
 		if res.RetryAfter > 0 {
-			s.event(ctx, "user_locked", user, "", "failures")
+			s.event(ctx, EventUserLocked, MethodChallenge, user, "", ReasonFailures)
 			return Result{}, nil, &LockedError{RetryAfter: res.RetryAfter, cause: err}
 		}
 		return Result{}, nil, err
 	}
 	switch res.Outcome {
 	case AttemptNoChallenge:
-		return failed("no_challenge", ErrInvalidCode)
+		return failed(ReasonNoChallenge, ErrInvalidCode)
 	case AttemptExhausted:
-		return failed("attempts_exhausted", ErrTooManyAttempts)
+		return failed(ReasonAttemptsExhausted, ErrTooManyAttempts)
 	case AttemptMismatch:
 		if perr != nil {
-			return failed("malformed", perr)
+			return failed(ReasonMalformed, perr)
 		}
 		// A drifted phone is looked for even when this failure locked the
 		// user: otherwise a phone whose clock ran off after a lock could
 		// never resynchronise. Its next challenge then outlives the lock.
 		if kind.tag != s.login().tag {
-			return failed("mismatch", ErrInvalidCode) // transactions are never resynchronised
+			return failed(ReasonMismatch, ErrInvalidCode) // transactions are never resynchronised
 		}
 		if rerr := s.tryResync(ctx, user, res.Challenge, canon, res.RetryAfter, now); rerr != nil {
 			if res.RetryAfter > 0 {
-				s.event(ctx, "user_locked", user, "", "failures")
+				s.event(ctx, EventUserLocked, MethodChallenge, user, "", ReasonFailures)
 			}
 			return Result{}, nil, rerr
 		}
-		return failed("mismatch", ErrInvalidCode)
+		return failed(ReasonMismatch, ErrInvalidCode)
 	case AttemptMatch:
 	default:
 		return Result{}, nil, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
@@ -452,16 +452,16 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		// The device was revoked between the match and the commit: the
 		// login fails, but it is not the user's doing, so no failure is
 		// counted.
-		s.event(ctx, "login_failed", user, t.Device, "device_gone")
+		s.event(ctx, EventLoginFailed, MethodChallenge, user, t.Device, ReasonDeviceGone)
 		return Result{}, nil, ErrInvalidCode
 	case errors.Is(err, ErrStoreConflict):
 		st, ferr := s.store.RecordFailure(ctx, user, s.lockPolicy(), now)
 		if ferr != nil {
 			return Result{}, nil, storeErr(ferr)
 		}
-		s.event(ctx, "login_failed", user, t.Device, "replay")
+		s.event(ctx, EventLoginFailed, MethodChallenge, user, t.Device, ReasonReplay)
 		if now.Before(st.LockedUntil) {
-			s.event(ctx, "user_locked", user, "", "failures")
+			s.event(ctx, EventUserLocked, MethodChallenge, user, "", ReasonFailures)
 			return Result{}, nil, &LockedError{RetryAfter: st.LockedUntil.Sub(now), cause: ErrReplay}
 		}
 		return Result{}, nil, ErrReplay
@@ -470,9 +470,9 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 	}
 	name := res.Challenge.Names[t.Device]
 	if res.Challenge.Resync != "" {
-		s.event(ctx, "device_resynced", user, t.Device, "")
+		s.event(ctx, EventDeviceResynced, MethodChallenge, user, t.Device, "")
 	}
-	s.event(ctx, "login_succeeded", user, t.Device, "")
+	s.event(ctx, EventLoginSucceeded, MethodChallenge, user, t.Device, "")
 	r := Result{User: user, DeviceID: t.Device, DeviceName: name, Method: MethodChallenge, Step: t.Step, Drift: drift, At: now}
 	r.Proof = s.newProof(user, MethodChallenge, now)
 	return r, res.Challenge.Payload, nil
@@ -517,7 +517,7 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 		if err != nil {
 			return err
 		}
-		s.event(ctx, "resync_offered", user, d.ID, "drift")
+		s.event(ctx, EventResyncOffered, MethodChallenge, user, d.ID, ReasonDrift)
 		return &ResyncError{Next: next, RetryAfter: locked}
 	}
 	return nil

@@ -33,6 +33,7 @@ func (c *clock) Advance(d time.Duration) {
 type counter struct {
 	mu     sync.Mutex
 	events map[string]int
+	all    []authn.Event // for checkDeclared
 }
 
 func (c *counter) Observe(_ context.Context, e authn.Event) {
@@ -41,7 +42,8 @@ func (c *counter) Observe(_ context.Context, e authn.Event) {
 	if c.events == nil {
 		c.events = map[string]int{}
 	}
-	c.events[e.Name]++
+	c.events[string(e.Name)]++
+	c.all = append(c.all, e)
 }
 
 func (c *counter) n(name string) int { c.mu.Lock(); defer c.mu.Unlock(); return c.events[name] }
@@ -71,6 +73,7 @@ func newEnv(t testing.TB, mod ...func(*authn.Config)) *env {
 	svc, err := authn.New(cfg)
 	require.NoError(t, err)
 	e.svc = svc
+	t.Cleanup(func() { e.obs.checkDeclared(t) })
 	return e
 }
 

@@ -91,7 +91,7 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 		if err := s.checkProof(user, proof, now); err != nil {
 			return nil, err
 		}
-		s.event(ctx, "proof_used", user, "", "start_totp")
+		s.event(ctx, EventProofUsed, "", user, "", ReasonStartTOTP)
 	}
 	key, err := enroll.NewTOTPKey(s.cfg.Issuer, opts.AccountName, opts.Key)
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 		}
 		return nil, storeErr(err)
 	}
-	s.event(ctx, "totp_started", user, "", "")
+	s.event(ctx, EventTOTPStarted, MethodTOTP, user, "", "")
 	return key, nil
 }
 
@@ -153,7 +153,7 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 	if err := s.store.CommitTOTP(ctx, user, id, opts.LastStep, now); err != nil {
 		return storeErr(err)
 	}
-	s.event(ctx, "totp_imported", user, "", "")
+	s.event(ctx, EventTOTPImported, MethodTOTP, user, "", "")
 	return nil
 }
 
@@ -162,7 +162,7 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 func (s *Service) CompleteTOTP(ctx context.Context, user, code string) error {
 	_, err := s.useTOTP(ctx, user, code, true)
 	if err == nil {
-		s.event(ctx, "totp_activated", user, "", "")
+		s.event(ctx, EventTOTPActivated, MethodTOTP, user, "", "")
 	}
 	return err
 }
@@ -182,7 +182,7 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	rec, res, err := s.store.AttemptTOTP(ctx, user, activate, s.lockPolicy(), now)
 	switch {
 	case res.Outcome == AttemptLocked:
-		s.event(ctx, "login_refused", user, "", "locked")
+		s.event(ctx, EventLoginRefused, MethodTOTP, user, "", ReasonLocked)
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
 	case errors.Is(err, ErrStoreNotFound):
 		// No key: the failure is counted all the same, and the answer
@@ -191,10 +191,10 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	case err != nil:
 		return Result{}, storeErr(err)
 	}
-	failed := func(reason string, err error) (Result, error) {
-		s.event(ctx, "totp_failed", user, "", reason)
+	failed := func(reason Reason, err error) (Result, error) {
+		s.event(ctx, EventTOTPFailed, MethodTOTP, user, "", reason)
 		if res.RetryAfter > 0 {
-			s.event(ctx, "user_locked", user, "", "failures")
+			s.event(ctx, EventUserLocked, MethodTOTP, user, "", ReasonFailures)
 			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: err}
 		}
 		return Result{}, err
@@ -214,23 +214,23 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	if err != nil {
 		return Result{}, err
 	}
-	s.observe(ctx, "check", user, "")
+	s.observe(ctx, EventCheck, MethodTOTP, user, "")
 	m, err := v.Verify(now, code, totpWindow)
 	switch {
 	case errors.Is(err, challenge.ErrMalformed):
-		return failed("malformed", err)
+		return failed(ReasonMalformed, err)
 	case err != nil || rec.ID == "":
-		return failed("mismatch", ErrInvalidCode)
+		return failed(ReasonMismatch, ErrInvalidCode)
 	}
 	switch err := s.store.CommitTOTP(ctx, user, rec.ID, m.Step, now); {
 	case errors.Is(err, ErrStoreConflict):
-		return failed("replay", ErrReplay)
+		return failed(ReasonReplay, ErrReplay)
 	case errors.Is(err, ErrStoreNotFound):
-		return failed("removed", ErrInvalidCode)
+		return failed(ReasonRemoved, ErrInvalidCode)
 	case err != nil:
 		return Result{}, storeErr(err)
 	}
-	s.event(ctx, "login_succeeded", user, "", "totp")
+	s.event(ctx, EventLoginSucceeded, MethodTOTP, user, "", "")
 	r := Result{User: user, Method: MethodTOTP, Step: m.Step, Drift: m.Offset, At: now}
 	r.Proof = s.newProof(user, MethodTOTP, now)
 	return r, nil
@@ -247,6 +247,6 @@ func (s *Service) RemoveTOTP(ctx context.Context, user string, proof *Proof) err
 		}
 		return storeErr(err)
 	}
-	s.event(ctx, "totp_removed", user, "", "")
+	s.event(ctx, EventTOTPRemoved, MethodTOTP, user, "", "")
 	return nil
 }

@@ -59,7 +59,7 @@ func (s *Service) BeginTransaction(ctx context.Context, user string, tx enroll.T
 		if err != nil {
 			return TransactionChallenge{}, err
 		}
-		s.event(ctx, "transaction_started", user, "", "")
+		s.event(ctx, EventTransactionStarted, MethodChallenge, user, "", "")
 		return TransactionChallenge{ID: ch.ID, Nonce: nonce, Transaction: tx, ExpiresAt: ch.ExpiresAt}, nil
 	}
 	return TransactionChallenge{}, fmt.Errorf("%w: the user's devices keep changing", ErrStoreUnavailable)
@@ -82,6 +82,6 @@ func (s *Service) FinishTransaction(ctx context.Context, user, id, response stri
 		return Result{}, fmt.Errorf("authn: stored transaction does not parse: %w", err)
 	}
 	r.Transaction = &tx
-	s.event(ctx, "transaction_signed", user, r.DeviceID, "")
+	s.event(ctx, EventTransactionSigned, MethodChallenge, user, r.DeviceID, "")
 	return r, nil
 }
