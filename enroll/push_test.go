@@ -782,3 +782,14 @@ func requirePushCheck(t *testing.T, err error, check PushCheck, msgAndArgs ...an
 	require.ErrorAs(t, err, &pe, msgAndArgs...)
 	require.Equal(t, check, pe.Check, msgAndArgs...)
 }
+
+// TestPushCheckString: every check prints its name.
+func TestPushCheckString(t *testing.T) {
+	require.Equal(t, "prompt", PushCheckPrompt.String())
+	require.Equal(t, "step", PushCheckStep.String())
+	require.Equal(t, "mac", PushCheckMAC.String())
+	require.Equal(t, "PushCheck(0)", PushCheck(0).String())
+	require.Equal(t, "enroll: push answer does not verify (step)", (&PushAnswerError{Check: PushCheckStep}).Error())
+	require.Equal(t, "enroll: push answer does not verify (prompt): another nonce",
+		(&PushAnswerError{Check: PushCheckPrompt, Detail: "another nonce"}).Error())
+}
