@@ -37,7 +37,8 @@ import (
 //   - a text is lowercase;
 //   - a text starts with its package's name and ": ", except the shared
 //     values of package keyline (neutral: no prefix) and the values whose
-//     doc comment calls their text "safe to show" (no prefix either);
+//     doc comment calls their text "safe to show" (no prefix either, and
+//     nothing quoted after a colon);
 //   - one name, one value: two exported names that are the same word
 //     (authn.ErrNotFound, deviceclient.ErrNotFound) are the same value,
 //     and a re-export keeps its value's name;
@@ -53,7 +54,6 @@ type errDecl struct {
 	doc                    string
 	expr                   ast.Expr
 	imports                map[string]string // local name -> import path
-	isMain                 bool
 
 	// Filled by resolve.
 	done, busy bool
@@ -406,8 +406,8 @@ func checkPrefix(t *testing.T, v *vocabulary, d *errDecl) {
 			t.Errorf("%s %s: a shared value's text %q is neutral: no prefix", d.pos, d.qual(), d.text)
 		}
 	case strings.Contains(d.doc, "safe to show"):
-		if strings.HasPrefix(d.text, prefix) {
-			t.Errorf("%s %s: text %q is documented as safe to show: no package prefix", d.pos, d.qual(), d.text)
+		if strings.Contains(d.text, ": ") {
+			t.Errorf("%s %s: text %q is documented as safe to show: no package prefix, nothing after it", d.pos, d.qual(), d.text)
 		}
 	default:
 		if !strings.HasPrefix(d.text, prefix) {

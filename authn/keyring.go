@@ -227,7 +227,7 @@ func (k *Keyring) IDs() []string { return slices.Clone(k.ids) }
 // any other kind, user or record ID fails. Each call draws a fresh random
 // nonce, so sealing the same plaintext twice gives two different values.
 //
-// An empty kind gives an error wrapping [enroll.ErrInvalidInput], a
+// An empty kind gives an error wrapping [ErrInvalidInput], a
 // zeroed keyring [ErrKeyringZeroed].
 func (k *Keyring) Seal(kind, user, recordID string, plaintext []byte) ([]byte, error) {
 	if err := keyringCheckInput("Seal", kind, user, recordID); err != nil {
@@ -379,7 +379,7 @@ func (k *Keyring) MACKey(purpose string) (keyID string, key enroll.Secret) {
 // no longer the primary. A key ID not in the keyring gives an error
 // wrapping [ErrUnknownKey], which names the ID only if it is well formed
 // (keyID may come off the wire); an invalid purpose (see
-// [Keyring.MACKey]) gives one wrapping [enroll.ErrInvalidInput], a zeroed
+// [Keyring.MACKey]) gives one wrapping [ErrInvalidInput], a zeroed
 // keyring [ErrKeyringZeroed].
 func (k *Keyring) MACKeyByID(keyID, purpose string) (enroll.Secret, error) {
 	if err := keyringCheckPurpose(purpose); err != nil {
