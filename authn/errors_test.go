@@ -174,7 +174,7 @@ func TestPairing(t *testing.T) {
 	require.Empty(t, devs)
 	st, err := e.svc.ActivationStatus(ctx, "alice", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusCancelled, st)
+	require.Equal(t, authn.ActivationCancelled, st)
 }
 
 func TestCompleteActivationOnce(t *testing.T) {

@@ -20,6 +20,8 @@ package authntest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -29,6 +31,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/memstore"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/devicewire"
 )
 
 // Issuer is the service name a Kit's Service has, unless an option sets
@@ -385,9 +388,11 @@ func (p *Phone) prompt() enroll.PushPrompt {
 
 // ApprovePush takes this phone's newest push prompt from the kit's Inbox,
 // approves it with the number the user types (the login page's, or a
-// wrong one to test that path), and sends the answer to the Service. It
-// returns the prompt (what the phone showed) and the Service's answer to
-// the approval (nil, ErrWrongNumber, ...).
+// wrong one to test that path), and sends the answer to the Service as
+// the device API would: through the device a signed request
+// authenticated ([Phone.Authenticate]). It returns the prompt (what the
+// phone showed) and the Service's answer to the approval (nil,
+// ErrWrongNumber, ...).
 func (p *Phone) ApprovePush(typedNumber string) (enroll.PushPrompt, error) {
 	p.t.Helper()
 	return p.answerPush(true, typedNumber)
@@ -407,5 +412,34 @@ func (p *Phone) answerPush(approve bool, typed string) (enroll.PushPrompt, error
 	if err != nil {
 		p.t.Fatalf("authntest: answering the push: %v", err)
 	}
-	return pr, p.kit.Service.AnswerPush(context.Background(), a)
+	body, err := json.Marshal(a)
+	if err != nil {
+		p.t.Fatalf("authntest: answering the push: %v", err)
+	}
+	return pr, p.Authenticate("POST", devicewire.PathPushAnswer, body).AnswerPush(context.Background(), a)
+}
+
+// Authenticate signs a device API request as the phone would, at its own
+// time (the kit's clock plus its skew), for method, path (as the device
+// API routes it, "/v1/pushes" say) and body, and has the kit's Service
+// authenticate it with the default budget: the
+// [authn.AuthenticatedDevice] that the calls of the device API (pending
+// pushes, answers, the push token, migration) hang off. It fails the
+// test if the Service refuses.
+func (p *Phone) Authenticate(method, path string, body []byte) *authn.AuthenticatedDevice {
+	p.t.Helper()
+	h, err := p.cred.SignAPIRequest(method, path, "", body, p.Now())
+	if err != nil {
+		p.t.Fatalf("authntest: phone of %q: SignAPIRequest: %v", p.user, err)
+	}
+	r, mac, err := enroll.ParseAPIAuthorization(h)
+	if err != nil {
+		p.t.Fatalf("authntest: phone of %q: ParseAPIAuthorization: %v", p.user, err)
+	}
+	r.Method, r.Path, r.BodyHash = method, path, sha256.Sum256(body)
+	d, err := p.kit.Service.AuthenticateDevice(context.Background(), r, mac, authn.DeviceLimit{})
+	if err != nil {
+		p.t.Fatalf("authntest: phone of %q: AuthenticateDevice: %v", p.user, err)
+	}
+	return d
 }
