@@ -136,7 +136,7 @@ func (a authenticatorApp) code(at time.Time) string {
 }
 
 // Enrolling an authenticator app (TOTP): StartTOTP makes the key and
-// returns it to show once; the app scans it; CompleteTOTP activates the
+// returns it to show once; the app scans it; ConfirmTOTP activates the
 // key with a code from the app; from then on VerifyTOTP checks the app's
 // codes, each once. (The server's clock is a variable here, so that the
 // example can move it.)
@@ -175,9 +175,9 @@ func Example_totpEnrollment() {
 
 	// Until a code from the app completes it, the key answers nothing.
 	_, err = svc.VerifyTOTP(ctx, "user-42", app.code(now))
-	fmt.Println("before CompleteTOTP:", errors.Is(err, authn.ErrInvalidCode))
-	err = svc.CompleteTOTP(ctx, "user-42", app.code(now))
-	fmt.Println("CompleteTOTP:", err)
+	fmt.Println("before ConfirmTOTP:", errors.Is(err, authn.ErrInvalidCode))
+	err = svc.ConfirmTOTP(ctx, "user-42", app.code(now))
+	fmt.Println("ConfirmTOTP:", err)
 
 	// The code that completed it does not log in: each code counts once.
 	_, err = svc.VerifyTOTP(ctx, "user-42", app.code(now))
@@ -190,8 +190,8 @@ func Example_totpEnrollment() {
 	// Output:
 	// portal shows a QR code for ada@example.com
 	// app shows: Example Bank:ada@example.com
-	// before CompleteTOTP: true
-	// CompleteTOTP: <nil>
+	// before ConfirmTOTP: true
+	// ConfirmTOTP: <nil>
 	// the same code again: true
 	// login: totp <nil> true
 }
