@@ -38,17 +38,9 @@ type Activation struct {
 	ServerConfirm []byte
 }
 
-// ActivationStatus is what the portal shows while it waits.
-type ActivationStatus string
-
-// Activation statuses.
-const (
-	StatusWaiting   ActivationStatus = "waiting"   // no phone yet
-	StatusCompleted ActivationStatus = "completed" // a phone completed it; type its pairing code
-	StatusActive    ActivationStatus = "active"    // paired
-	StatusExpired   ActivationStatus = "expired"
-	StatusCancelled ActivationStatus = "cancelled"
-)
+// String returns the state's name ("waiting", "completed", ...): what
+// the portal shows while it waits, and what the store keeps.
+func (st ActivationState) String() string { return string(st) }
 
 // StartActivation starts activating a phone for user and returns the
 // offer to show (as a QR code, and its session ID for typing). A user who
@@ -327,8 +319,12 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 	return deviceOf(d), nil
 }
 
-// ActivationStatus reports where an activation of user is.
-func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationStatus, error) {
+// ActivationStatus reports where an activation of user is, for the
+// portal page that waits for the phone: ActivationWaiting until a phone
+// completes it, then ActivationCompleted until its pairing code is typed
+// (ActivationActive), or ActivationExpired, or ActivationCancelled. An
+// activation of another user is ErrUnknownSession, as an unknown one is.
+func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationState, error) {
 	a, err := s.activation(ctx, sessionID)
 	if err != nil {
 		return "", err
@@ -336,7 +332,7 @@ func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) 
 	if a.User != user {
 		return "", enroll.ErrUnknownSession
 	}
-	return ActivationStatus(a.State), nil
+	return a.State, nil
 }
 
 // CancelActivation cancels a waiting or completed (unpaired) activation

@@ -14,6 +14,51 @@
 // login, after the password: [Service.BeginChallenge], show the question,
 // then [Service.FinishChallenge] with the phone's answer.
 //
+// # The Service's calls
+//
+// A call's verb says what kind of call it is, one verb per kind:
+//
+//   - Begin* and Finish* are a login ceremony around a take-once record
+//     in the store, Begin issuing it and Finish consuming it:
+//     [Service.BeginChallenge] / [Service.FinishChallenge],
+//     [Service.BeginTransaction] / [Service.FinishTransaction],
+//     [Service.BeginPush] and [Service.BeginTransactionPush] /
+//     [Service.FinishPush]. Cancel* withdraws one: [Service.CancelPush].
+//   - Start* and Confirm* are an enrollment ceremony that the portal
+//     runs: Start makes the new factor and shows it, Confirm activates it
+//     with a code the user reads off the new factor and types:
+//     [Service.StartActivation] / [Service.ConfirmActivation],
+//     [Service.StartTOTP] / [Service.ConfirmTOTP], and a phone's
+//     replacement, [AuthenticatedDevice.StartMigration] /
+//     [AuthenticatedDevice.ConfirmMigration]. Between Start and Confirm
+//     of an activation, the phone's own step is [Service.CompleteActivation]
+//     (package enroll's verb for it, [enroll.Pending.Complete]); a
+//     waiting activation is withdrawn with [Service.CancelActivation].
+//   - Verify* is a single check, done in one call: [Service.VerifyTOTP],
+//     [Service.VerifyRecoveryCode].
+//   - *Status reports where a ceremony is: [Service.ActivationStatus],
+//     [Service.PushStatus] (which also waits, for a login page's long
+//     poll), [AuthenticatedDevice.MigrationStatus]. Each reports one
+//     enum: [ActivationState] or [PushState], the values the store keeps.
+//   - The rest manage a user's factors, with plain verbs: Devices,
+//     RenameDevice, RevokeDevice, SetPush, ImportTOTP, RemoveTOTP,
+//     NewRecoveryCodes, Factors.
+//
+// The Service has only the calls an integrator makes. The device API's
+// calls hang off the device a request authenticated:
+// [Service.AuthenticateDevice] returns an [AuthenticatedDevice], a
+// capability that nothing else makes, which carries them (the phone's
+// pending pushes, one push prompt, its answer, its push token, and its
+// migration to a new phone), each acting for that device only; only the
+// device API's open endpoints, [Service.Offer] and
+// [Service.CompleteActivation], are on the Service. The help desk's
+// actions, audited under the operator's name, are on the [Operator] that
+// [Service.Operator] returns (Unlock, DeleteUser, Proof, LockState).
+// [Service.RotateKeys] is maintenance, run by a job rather than a person,
+// and stays on the Service. A Service prints as nothing but an address
+// (its state is behind a pointer), so it needs no String method to keep
+// its keyring out of a log.
+//
 // # Counting before checking
 //
 // At BeginChallenge the Service computes, for every active device of the

@@ -176,7 +176,7 @@ func TestPairing(t *testing.T) {
 	require.Empty(t, devs)
 	st, err := e.svc.ActivationStatus(ctx, "alice", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusCancelled, st)
+	require.Equal(t, authn.ActivationCancelled, st)
 }
 
 func TestCompleteActivationOnce(t *testing.T) {
@@ -394,7 +394,7 @@ func TestLoginErrorsNameTheLoginPath(t *testing.T) {
 	pr := receive(t, n, p, e.clock.Now())
 	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
 	require.NoError(t, err)
-	require.NoError(t, e.svc.AnswerPush(ctx, a))
+	require.NoError(t, e.device(t, p).AnswerPush(ctx, a))
 	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
 	require.NoError(t, err)
 	_, err = e.svc.FinishPush(ctx, "alice", req.ID)

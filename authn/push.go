@@ -40,8 +40,9 @@ const (
 
 // Notifier delivers push notifications to phones. Notify is called once
 // per device, with its own timeout. The OS notification itself should
-// carry no content: the phone fetches its pending prompts (PendingPushes,
-// through the device API) and shows what they say. Delivery.Prompt is
+// carry no content: the phone fetches its pending prompts
+// ([AuthenticatedDevice.PendingPushes], through the device API) and shows
+// what they say. Delivery.Prompt is
 // there for in-process notifiers (tests, examples).
 type Notifier interface {
 	Notify(ctx context.Context, d Delivery) error
@@ -78,6 +79,9 @@ func (n *ChanNotifier) Notify(ctx context.Context, d Delivery) error {
 	}
 }
 
+// String returns the state's name ("pending", "approved", ...).
+func (st PushState) String() string { return string(st) }
+
 // PushRequest is what the login page shows while the phone buzzes: the
 // number the user must type on the phone.
 type PushRequest struct {
@@ -107,8 +111,9 @@ func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proo
 	return nil
 }
 
-// UpdatePushToken records a device's rotated OS push token.
-func (s *Service) UpdatePushToken(ctx context.Context, user, deviceID, token string) error {
+// updatePushToken records a device's rotated OS push token; see
+// AuthenticatedDevice.SetPushToken, which checks it first.
+func (s *Service) updatePushToken(ctx context.Context, user, deviceID, token string) error {
 	if len(token) > 4096 {
 		return fmt.Errorf("authn: %w: push token longer than 4096 bytes", ErrInvalidInput)
 	}
@@ -269,9 +274,9 @@ func (s *Service) sealPrompt(rec PushRecord, d DeviceRecord) ([]byte, error) {
 	return enroll.SealPrompt(keys, s.promptOf(rec, d.ID))
 }
 
-// PendingPushes returns the sealed prompts waiting for a device, for the
-// device API (which authenticates the device before it asks).
-func (s *Service) PendingPushes(ctx context.Context, user, deviceID string) ([][]byte, error) {
+// pendingPushes returns the sealed prompts waiting for a device, for
+// AuthenticatedDevice.PendingPushes.
+func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][]byte, error) {
 	now := s.now()
 	recs, err := s.store.PendingPushes(ctx, user, deviceID, now)
 	if err != nil {
@@ -295,12 +300,14 @@ func (s *Service) PendingPushes(ctx context.Context, user, deviceID string) ([][
 	return out, nil
 }
 
-// AnswerPush takes a phone's answer. The answer's MAC says which notified
-// device made it; a denial ends the request and suspends push for the
-// user (PushSuspend) with an alert — it is not a lockout failure, so a
-// victim who says no cannot lock themselves out; an approval with the
-// wrong number ends the request and counts as a failure (ErrWrongNumber).
-func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
+// answerPush takes a phone's answer, for AuthenticatedDevice.AnswerPush,
+// which has checked that the request notified the device. The answer's
+// MAC says which notified device made it; a denial ends the request and
+// suspends push for the user (PushSuspend) with an alert — it is not a
+// lockout failure, so a victim who says no cannot lock themselves out; an
+// approval with the wrong number ends the request and counts as a failure
+// (ErrWrongNumber).
+func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	now := s.now()
 	rec, err := s.store.Push(ctx, a.RequestID, now)
 	switch {
@@ -403,8 +410,8 @@ func (s *Service) retract(ctx context.Context, rec PushRecord, except string) {
 	}
 }
 
-// PushStatus reports where a push request of user is.
-func (s *Service) PushStatus(ctx context.Context, user, id string) (PushState, error) {
+// pushState reports where a push request of user is.
+func (s *Service) pushState(ctx context.Context, user, id string) (PushState, error) {
 	rec, err := s.store.Push(ctx, id, s.now())
 	if errors.Is(err, ErrStoreNotFound) || (err == nil && rec.User != user) {
 		return "", ErrNotFound
@@ -415,21 +422,31 @@ func (s *Service) PushStatus(ctx context.Context, user, id string) (PushState, e
 	return rec.State, nil
 }
 
-// WaitPush waits until a push request of user is no longer pending, or
-// ctx ends (give it a deadline), polling the store every
-// Config.PushPoll (the store is shared by instances; the answer may
-// arrive at another).
-func (s *Service) WaitPush(ctx context.Context, user, id string) (PushState, error) {
+// PushStatus reports where a push request of user is: another user's
+// request, or an unknown one, is ErrNotFound. With wait > 0 it waits, for
+// a login page's long poll, until the request is no longer pending or
+// wait has passed (then it reports PushPending and no error), polling the
+// store every Config.PushPoll (the store is shared by instances; the
+// answer may arrive at another); if ctx ends first it reports the last
+// state read and ctx's error. With wait <= 0 it reads once.
+func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Duration) (PushState, error) {
+	if wait <= 0 {
+		return s.pushState(ctx, user, id)
+	}
 	t := time.NewTicker(s.cfg.PushPoll)
 	defer t.Stop()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
 	for {
-		st, err := s.PushStatus(ctx, user, id)
+		st, err := s.pushState(ctx, user, id)
 		if err != nil || st != PushPending {
 			return st, err
 		}
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()
+		case <-deadline.C:
+			return st, nil
 		case <-t.C:
 		}
 	}

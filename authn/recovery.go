@@ -68,12 +68,12 @@ func parseRecoveryCode(typed string) (string, bool) {
 	return crockford.Encode(vals), true
 }
 
-// UseRecoveryCode logs the user in with one of their recovery codes,
-// once, counted before it is checked under the same lockout as every
-// factor. A use raises an alert event. Its Result carries a step-up Proof,
+// VerifyRecoveryCode logs the user in with one of their recovery codes,
+// once (a code that passes is used up), counted before it is checked
+// under the same lockout as every factor. A use raises an alert event. Its Result carries a step-up Proof,
 // with which a user who lost their phone starts an activation that
 // replaces it (StartActivation with Replacing).
-func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Result, error) {
+func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string) (Result, error) {
 	if err := checkUser(user); err != nil {
 		return Result{}, err
 	}

@@ -19,7 +19,18 @@ import (
 // proofs, sealed secrets and audit. It holds no state beyond what its
 // Store keeps, so many instances may share one store. It is safe for
 // concurrent use.
+//
+// Printing a Service shows nothing of it: its one field is a pointer to
+// its state, which fmt, slog and encoding/json print as an address (or
+// not at all), so no method is needed to keep its keyring or store out of
+// a log.
 type Service struct {
+	*service
+}
+
+// service is a Service's state, behind a pointer so that printing a
+// Service, with any verb, never reaches it.
+type service struct {
 	cfg   Config
 	store Store
 	keys  *Keyring
@@ -28,18 +39,6 @@ type Service struct {
 	dummy []byte // a sealed root secret for users without devices: the same work, no device
 	macs  *macKeys
 }
-
-// String names the Service without its keys or store.
-func (s *Service) String() string { return fmt.Sprintf("authn.Service{Issuer: %q}", s.cfg.Issuer) }
-
-// GoString is String.
-func (s *Service) GoString() string { return s.String() }
-
-// Format prints String for every verb.
-func (s *Service) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
-
-// LogValue names the Service to slog.
-func (s *Service) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Sealed record kinds (associated data of Keyring.Seal).
 const (
@@ -60,7 +59,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: c, store: c.Store, keys: c.Keys, now: c.Clock, log: c.Logger}
+	s := &Service{&service{cfg: c, store: c.Store, keys: c.Keys, now: c.Clock, log: c.Logger}}
 	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof, purposeRecov); err != nil {
 		return nil, err
 	}
@@ -83,7 +82,7 @@ const (
 	MethodTOTP      Method = "totp"      // an authenticator app's TOTP code
 	MethodRecovery  Method = "recovery"  // a single-use recovery code
 	MethodPush      Method = "push"      // a push approval with the number typed on the phone
-	MethodOperator  Method = "operator"  // an operator's decision (OperatorProof), no factor
+	MethodOperator  Method = "operator"  // an operator's decision (Operator.Proof), no factor
 )
 
 // AMR returns the method's RFC 8176 authentication method reference:

@@ -89,6 +89,16 @@ func (p *phone) respond(t testing.TB, q string) string {
 	return r
 }
 
+// device is the phone's device as the device API sees it: a request the
+// phone signed at its own time, authenticated.
+func (e *env) device(t testing.TB, p *phone) *authn.AuthenticatedDevice {
+	t.Helper()
+	r, mac := signed(t, p.cred, "POST", "/v1/push/answer", "", []byte("{}"), p.c.Now().Add(p.skew))
+	d, err := e.svc.AuthenticateDevice(context.Background(), r, mac, authn.DeviceLimit{})
+	require.NoError(t, err)
+	return d
+}
+
 // enrollPhone runs a whole activation with pairing for user.
 func (e *env) enrollPhone(t testing.TB, user string, proof *authn.Proof, opts ...authn.ActivationOption) (*phone, authn.Device) {
 	ctx := context.Background()
@@ -104,7 +114,7 @@ func (e *env) enrollPhone(t testing.TB, user string, proof *authn.Proof, opts ..
 	require.NoError(t, cred.CheckServerConfirm(act.ServerConfirm))
 	st, err := e.svc.ActivationStatus(ctx, user, offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusCompleted, st)
+	require.Equal(t, authn.ActivationCompleted, st)
 	d, err := e.svc.ConfirmActivation(ctx, user, offer.SessionID, cred.PairingCode())
 	require.NoError(t, err)
 	require.Equal(t, authn.DeviceActive, d.State)

@@ -72,7 +72,7 @@ func (s *Service) hasFactor(ctx context.Context, user string) (bool, error) {
 }
 
 // StartTOTP makes a new TOTP key for user, to show once as an otpauth URI
-// or QR code; it answers nothing until CompleteTOTP has seen a code from
+// or QR code; it answers nothing until ConfirmTOTP has seen a code from
 // it. A user with a factor must present a step-up proof; one who already
 // has an active TOTP key must remove it first.
 func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*enroll.TOTPKey, error) {
@@ -157,9 +157,9 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 	return nil
 }
 
-// CompleteTOTP activates the user's new TOTP key with a code from the
+// ConfirmTOTP activates the user's new TOTP key with a code from the
 // authenticator app, counted before it is checked like every code.
-func (s *Service) CompleteTOTP(ctx context.Context, user, code string) error {
+func (s *Service) ConfirmTOTP(ctx context.Context, user, code string) error {
 	_, err := s.useTOTP(ctx, user, code, true)
 	if err == nil {
 		s.event(ctx, EventTOTPActivated, MethodTOTP, user, "", "")

@@ -30,8 +30,12 @@
 //
 // "device" marks the endpoints that need a device's Authorization header
 // (enroll.APIRequest: a MAC under the device's api key over the method,
-// path, raw query, body hash, user, device ID, time and nonce). The other
-// two are open: an offer is public (its session ID, 80 bits, is what
+// path, raw query, body hash, user, device ID, time and nonce), checked
+// by [authn.Service.AuthenticateDevice]; each such endpoint is then one
+// call of the [authn.AuthenticatedDevice] it returns (PendingPushes,
+// PushPrompt, AnswerPush, SetPushToken, StartMigration, MigrationStatus,
+// ConfirmMigration), which acts for that device only. The other two are
+// open: an offer is public (its session ID, 80 bits, is what
 // names it), and an activation request carries its own proof.
 //
 // Session IDs travel in bodies, never in URLs, so that no access log

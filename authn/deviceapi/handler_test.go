@@ -146,7 +146,7 @@ func TestActivationWithTypedSessionID(t *testing.T) {
 	require.True(t, cred.Confirmed())
 	st, err := e.kit.Service.ActivationStatus(ctx, "alice", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusCompleted, st)
+	require.Equal(t, authn.ActivationCompleted, st)
 
 	// The device answers nothing until paired.
 	_, err = e.client.Pushes(ctx, cred)
@@ -671,7 +671,7 @@ func TestStrictJSON(t *testing.T) {
 	}
 	st, err := e.kit.Service.ActivationStatus(ctx, "bob", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusWaiting, st)
+	require.Equal(t, authn.ActivationWaiting, st)
 	a := e.raw(t, "POST", deviceapi.PathActivate, "", good, nil)
 	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
 }

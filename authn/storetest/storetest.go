@@ -41,6 +41,7 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -2635,7 +2636,7 @@ func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 	t.Run("RecoveryNoGuessPastTheLock", func(t *testing.T) {
 		c := newCluster(t, newStore(t), nil)
-		proof, err := c.svc[0].OperatorProof(t.Context(), "alice", "op-1", "conformance suite")
+		proof, err := c.svc[0].Operator("op-1").Proof(t.Context(), "alice", "conformance suite")
 		require.NoError(t, err)
 		codes, err := c.svc[1].NewRecoveryCodes(t.Context(), "alice", proof)
 		require.NoError(t, err)
@@ -2649,11 +2650,11 @@ func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			if i%5 == 0 {
 				typed = "not a code" // no candidates: counted all the same
 			}
-			_, err := c.svc[i%2].UseRecoveryCode(context.Background(), "alice", typed)
+			_, err := c.svc[i%2].VerifyRecoveryCode(context.Background(), "alice", typed)
 			return err
 		})
 		c.requireStopped(t, "alice", errs, checks, "codes checked (the store must refuse before comparing once locked)")
-		_, err = c.svc[0].UseRecoveryCode(t.Context(), "alice", codes[0])
+		_, err = c.svc[0].VerifyRecoveryCode(t.Context(), "alice", codes[0])
 		var le *authn.LockedError
 		require.ErrorAs(t, err, &le, "a right code while locked")
 		left, err := c.store.RecoveryCodesLeft(t.Context(), "alice")
@@ -3161,6 +3162,20 @@ func receive(t *testing.T, nt *authn.ChanNotifier, p *phone) enroll.PushPrompt {
 	}
 }
 
+// device is the phone's device as instance i's device API sees it: a
+// request the phone signed now, authenticated there.
+func (c *cluster) device(t *testing.T, i int, p *phone) *authn.AuthenticatedDevice {
+	t.Helper()
+	h, err := p.cred.SignAPIRequest("POST", "/v1/push/answer", "", nil, c.clock.Now())
+	require.NoError(t, err)
+	r, mac, err := enroll.ParseAPIAuthorization(h)
+	require.NoError(t, err)
+	r.Method, r.Path, r.BodyHash = "POST", "/v1/push/answer", sha256.Sum256(nil)
+	d, err := c.svc[i].AuthenticateDevice(t.Context(), r, mac, authn.DeviceLimit{})
+	require.NoError(t, err)
+	return d
+}
+
 func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	t.Run("ApprovedAcrossInstances", func(t *testing.T) {
 		c, nt := newPushCluster(t, newStore(t))
@@ -3171,7 +3186,7 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		pr := receive(t, nt, p)
 		require.Equal(t, req.ID, pr.RequestID)
 		require.Equal(t, loginContext, pr.Context)
-		pending, err := c.svc[1].PendingPushes(ctx, "alice", dev.ID)
+		pending, err := c.device(t, 1, p).PendingPushes(ctx)
 		require.NoError(t, err)
 		require.Len(t, pending, 1, "the device API on the other instance")
 		_, err = c.svc[1].FinishPush(ctx, "alice", req.ID)
@@ -3180,9 +3195,9 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		c.clock.Advance(5 * time.Second)
 		a, err := p.cred.AnswerPush(pr, true, req.Number, c.clock.Now())
 		require.NoError(t, err)
-		require.NoError(t, c.svc[1].AnswerPush(ctx, a))
-		require.ErrorIs(t, c.svc[0].AnswerPush(ctx, a), authn.ErrAlreadyUsed, "the answer replayed on the other instance")
-		st, err := c.svc[0].PushStatus(ctx, "alice", req.ID)
+		require.NoError(t, c.device(t, 1, p).AnswerPush(ctx, a))
+		require.ErrorIs(t, c.device(t, 0, p).AnswerPush(ctx, a), authn.ErrAlreadyUsed, "the answer replayed on the other instance")
+		st, err := c.svc[0].PushStatus(ctx, "alice", req.ID, 0)
 		require.NoError(t, err)
 		require.Equal(t, authn.PushApproved, st, "the approval seen on the other instance")
 
@@ -3208,7 +3223,7 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		}
 		require.Equal(t, 1, wins, "successes of %d concurrent FinishPush of one approval", n)
 		require.Equal(t, succeeded+1, c.obs.count("login_succeeded"))
-		st, err = c.svc[1].PushStatus(ctx, "alice", req.ID)
+		st, err = c.svc[1].PushStatus(ctx, "alice", req.ID, 0)
 		require.NoError(t, err)
 		require.Equal(t, authn.PushFinished, st)
 	})
@@ -3221,7 +3236,7 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.NoError(t, err)
 		a, err := p.cred.AnswerPush(receive(t, nt, p), false, "", c.clock.Now())
 		require.NoError(t, err)
-		require.NoError(t, c.svc[1].AnswerPush(ctx, a))
+		require.NoError(t, c.device(t, 1, p).AnswerPush(ctx, a))
 		_, err = c.svc[0].FinishPush(ctx, "alice", req.ID)
 		require.ErrorIs(t, err, authn.ErrPushDenied)
 		_, err = c.svc[0].BeginPush(ctx, "alice", loginContext)

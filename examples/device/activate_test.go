@@ -159,7 +159,7 @@ func TestActivateNewPINPolicy(t *testing.T) {
 	if len(devs) != 0 {
 		t.Errorf("the portal has %d devices after refused PINs; want none", len(devs))
 	}
-	if st, _ := h.svc.ActivationStatus(ctx, "alice", offer.SessionID); st != authn.StatusWaiting {
+	if st, _ := h.svc.ActivationStatus(ctx, "alice", offer.SessionID); st != authn.ActivationWaiting {
 		t.Errorf("activation %s; want it still waiting", st)
 	}
 }
@@ -205,7 +205,7 @@ func TestActivateRefusals(t *testing.T) {
 	// portal makes a device.
 	h.enrollUser(h.vault, "alice", pin)
 	h.enrollUser(h.vault, "bob", pin)
-	proof, err := h.svc.OperatorProof(ctx, "alice", "test", "a second device")
+	proof, err := h.svc.Operator("test").Proof(ctx, "alice", "a second device")
 	if err != nil {
 		t.Fatal(err)
 	}

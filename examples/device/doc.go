@@ -3,8 +3,11 @@
 // service's device API (PROTOCOL.md §10) through enroll/deviceclient, as
 // an app would. Run it against examples/portal:
 //
-//	go run ./examples/portal -insecure-demo          # in one terminal
-//	go run ./examples/device activate ABCD-EFGH-...  # in another
+//	go -C examples/portal run . -insecure-demo          # in one terminal
+//	go -C examples/device run . activate ABCD-EFGH-...  # in another
+//
+// (from the repository's root: the device is a module of its own, so that
+// golang.org/x/term stays out of the library's module graph).
 //
 // # Commands
 //

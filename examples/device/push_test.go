@@ -62,7 +62,7 @@ func TestWatchOnce(t *testing.T) {
 	}
 	r = h.run(pin+"\n"+otherNumber(pr.Number)+"\n", "watch", "-once", "-interval", "20ms")
 	wantFailure(t, r, "watch", "wrong number", pin)
-	if st, _ := h.svc.PushStatus(ctx, "alice", pr.ID); st != authn.PushFailed {
+	if st, _ := h.svc.PushStatus(ctx, "alice", pr.ID, 0); st != authn.PushFailed {
 		t.Errorf("push status %s after a wrong number; want failed", st)
 	}
 
@@ -77,7 +77,7 @@ func TestWatchOnce(t *testing.T) {
 		!strings.Contains(r.stdout, "Denied.") {
 		t.Errorf("watch output:\n%s", r)
 	}
-	if st, _ := h.svc.PushStatus(ctx, "alice", pr.ID); st != authn.PushDenied {
+	if st, _ := h.svc.PushStatus(ctx, "alice", pr.ID, 0); st != authn.PushDenied {
 		t.Errorf("push status %s after d; want denied", st)
 	}
 	if _, err := h.svc.FinishPush(ctx, "alice", pr.ID); err == nil {
@@ -337,7 +337,7 @@ func TestMigrateRevokedDevice(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	dev := h.enrollUser(h.vault, "alice", pin)
-	proof, err := h.svc.OperatorProof(ctx, "alice", "test", "lost phone")
+	proof, err := h.svc.Operator("test").Proof(ctx, "alice", "lost phone")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -768,7 +768,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.open("/2fa") // reloading does not lift it
 	c.mustContain("error", "locked out until "+wantUntil)
 	c.mustLack("challenge")
-	ls, err := bp.p.svc.LockState(context.Background(), alice.ID)
+	ls, err := bp.p.svc.Operator("test").LockState(context.Background(), alice.ID)
 	if err != nil || !ls.Locked {
 		t.Fatalf("lock state %+v, %v; want locked", ls, err)
 	}

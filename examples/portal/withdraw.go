@@ -291,7 +291,7 @@ func (p *portal) withdrawUseQR(w http.ResponseWriter, r *http.Request, s *sessio
 		redirect(w, r, "/withdraw/confirm")
 		return
 	}
-	st, _ := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID)
+	st, _ := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(r.Context(), s)
 	if p.beginQR(w, r, s, wd.tx, txPushNote(st)) {
 		redirect(w, r, "/withdraw/confirm")
@@ -317,7 +317,7 @@ func (p *portal) withdrawPushStatus(w http.ResponseWriter, r *http.Request, s *s
 		writeJSON(w, http.StatusOK, statusReply{State: "none", Action: "reload"})
 		return
 	}
-	st, err := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID)
+	st, err := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID, 0)
 	if err != nil {
 		writeJSON(w, http.StatusOK, statusReply{State: "unknown", Action: "fallback"})
 		return
@@ -339,9 +339,7 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 		redirect(w, r, "/withdraw/confirm")
 		return
 	}
-	wctx, cancel := context.WithTimeout(ctx, pushWait)
-	_, _ = p.svc.WaitPush(wctx, s.user.ID, wd.pushID)
-	cancel()
+	_, _ = p.svc.PushStatus(ctx, s.user.ID, wd.pushID, pushWait)
 	res, err := p.svc.FinishPush(ctx, s.user.ID, wd.pushID)
 	var locked *authn.LockedError
 	switch {
@@ -363,7 +361,7 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 		p.internal(w, s, "finish transaction push", err)
 		return
 	}
-	st, _ := p.svc.PushStatus(ctx, s.user.ID, wd.pushID)
+	st, _ := p.svc.PushStatus(ctx, s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(ctx, s)
 	note := txPushNote(st)
 	if note == "" {

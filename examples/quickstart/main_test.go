@@ -36,7 +36,7 @@ func TestRun(t *testing.T) {
 		"the page falls back to challenge/response",
 		`logged in with "Alice's phone" by challenge`,
 		`push is now suspended for "alice": authn: push unavailable`,
-		"the denial was not a lockout failure: LockState.Failures is 0",
+		"the denial was not a lockout failure: Factors.RecentFail is 0",
 		"7. The same response replayed is refused",
 		"its challenge used up: invalid code",
 		"in step 6's fallback",
