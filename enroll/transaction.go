@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll/internal/qrcode"
 )
 
 // Transaction signing: the phone shows, and answers for, exactly the
@@ -841,18 +842,18 @@ func parseTransactionQR(payload string) ([]byte, Transaction, error) {
 // least that and at most [MaxQRSize] ([ErrInvalidInput]); 400 to 600 suits
 // a screen. Nonce and transaction are refused as by TransactionURI.
 func TransactionQR(serverNonce []byte, t Transaction, size int) ([]byte, error) {
-	if err := checkQRSize(size); err != nil {
+	if err := qrcode.CheckSize(size, ErrInvalidInput); err != nil {
 		return nil, err
 	}
 	uri, err := TransactionURI(serverNonce, t)
 	if err != nil {
 		return nil, err
 	}
-	s, err := encodeQR(uri, ErrInvalidTransaction)
+	s, err := qrcode.Encode(uri, ErrInvalidTransaction)
 	if err != nil {
 		return nil, err
 	}
-	return s.png(size)
+	return s.PNG(size, ErrInvalidInput)
 }
 
 // Display returns the lines the phone shows for the transaction, each to

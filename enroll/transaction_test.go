@@ -21,6 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll/internal/qrcode"
+	"github.com/keyline/keyline/enroll/internal/qrcode/qrtest"
 )
 
 // Sample transactions, in normal form: the vectors of
@@ -667,12 +669,12 @@ func TestTransactionQR(t *testing.T) {
 		require.Equal(t, tx, got)
 
 		// The PNG is the QR helper's drawing of this payload.
-		s, err := encodeQR(uri, ErrInvalidTransaction)
+		s, err := qrcode.Encode(uri, ErrInvalidTransaction)
 		require.NoError(t, err)
-		require.Equal(t, uri, s.code.Content())
+		require.Equal(t, uri, s.Code.Content())
 		b, err := TransactionQR(txNonce, tx, 512)
 		require.NoError(t, err)
-		want, err := s.png(512)
+		want, err := s.PNG(512, ErrInvalidInput)
 		require.NoError(t, err)
 		require.Equal(t, want, b)
 		img, err := png.Decode(bytes.NewReader(b))
@@ -688,27 +690,27 @@ func TestTransactionQR(t *testing.T) {
 	uri, err := TransactionURI(nonce, big)
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(uri), txnMaxURI)
-	s, err := encodeQR(uri, ErrInvalidTransaction)
+	s, err := qrcode.Encode(uri, ErrInvalidTransaction)
 	require.NoError(t, err)
-	require.Equal(t, "M", formatLevel(t, gridOf(t, s.code)))
-	_, err = TransactionQR(nonce, big, 2*s.n)
+	require.Equal(t, "M", qrtest.FormatLevel(t, qrtest.GridOf(t, s.Code)))
+	_, err = TransactionQR(nonce, big, 2*s.N)
 	require.NoError(t, err)
-	small, err := encodeQR(mustURI(t, txTransfer), ErrInvalidTransaction)
+	small, err := qrcode.Encode(mustURI(t, txTransfer), ErrInvalidTransaction)
 	require.NoError(t, err)
-	t.Logf("largest transaction URI: %d bytes, %d modules with the quiet zone; a transfer: %d modules", len(uri), s.n, small.n)
+	t.Logf("largest transaction URI: %d bytes, %d modules with the quiet zone; a transfer: %d modules", len(uri), s.N, small.N)
 	for _, tx := range []Transaction{txWithdrawal, txTransfer, txBuy, txSell, txSeparators} {
-		s, err := encodeQR(mustURI(t, tx), ErrInvalidTransaction)
+		s, err := qrcode.Encode(mustURI(t, tx), ErrInvalidTransaction)
 		require.NoError(t, err)
-		require.LessOrEqual(t, s.n, 73)
+		require.LessOrEqual(t, s.N, 73)
 	}
-	require.LessOrEqual(t, s.n, 121)
+	require.LessOrEqual(t, s.N, 121)
 
 	// Sizes.
 	for _, size := range []int{-1, 0, 28, MaxQRSize + 1} {
 		_, err := TransactionQR(txNonce, txWithdrawal, size)
 		require.ErrorIs(t, err, ErrInvalidInput, "size %d", size)
 	}
-	_, err = TransactionQR(nonce, big, s.n-1)
+	_, err = TransactionQR(nonce, big, s.N-1)
 	require.ErrorIs(t, err, ErrInvalidInput)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/totpkey"
 )
 
 // Session lifetimes and limits.
@@ -47,7 +48,7 @@ type session struct {
 
 	factor     *factorState     // a second-factor ceremony in progress (login or step-up)
 	activation *activationState // a phone activation started from this session
-	totp       *enroll.TOTPKey  // a TOTP key being enrolled, until confirmed
+	totp       *totpkey.Key     // a TOTP key being enrolled, until confirmed
 	withdrawal *withdrawalState // a withdrawal waiting for its signature
 	done       *withdrawal      // the withdrawal just executed, for its receipt
 
