@@ -101,7 +101,7 @@ func (c *Client) FetchOffer(ctx context.Context, typedSessionID string) (enroll.
 // it.
 type Activation struct {
 	// Credential is confirmed by the server (its confirmation checked):
-	// keep it, in the vault (enroll.Vault.Add).
+	// keep it, in the vault (vault.Vault.Add).
 	Credential *enroll.Credential
 	// Paired is true when the device is active already (a server that
 	// skips pairing). Otherwise show Credential.PairingCode() for the

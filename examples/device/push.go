@@ -8,18 +8,19 @@ import (
 
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // watched is an account whose pushes watch asks for.
 type watched struct {
-	entry enroll.Entry
+	entry vault.Entry
 	cred  *enroll.Credential
 }
 
 // openAccounts opens the vault and returns copies of the credentials of the
 // accounts sel names (every account when it names none). Zero them, and
 // the vault, when done.
-func (a *app) openAccounts(sel selection) (*enroll.Vault, []watched, error) {
+func (a *app) openAccounts(sel selection) (*vault.Vault, []watched, error) {
 	v, _, err := a.openVault()
 	if err != nil {
 		return nil, nil, err
