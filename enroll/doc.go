@@ -67,6 +67,8 @@
 //
 // The phone keeps its credentials in package
 // github.com/keyline/keyline/enroll/vault, sealed under a PIN; package
+// github.com/keyline/keyline/enroll/txn is the transaction model the
+// phone confirms with [Credential.RespondTransaction]; package
 // github.com/keyline/keyline/enroll/totpkey provisions TOTP keys for
 // authenticator apps on the server.
 package enroll

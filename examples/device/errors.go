@@ -11,6 +11,7 @@ import (
 	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/txn"
 	"github.com/keyline/keyline/enroll/vault"
 )
 
@@ -53,7 +54,7 @@ func (a *app) describe(err error) string {
 func (a *app) explain(err error) string {
 	var pe *vault.PINError
 	var de *deviceclient.Error
-	var te *enroll.TransactionError
+	var te *txn.Error
 	retry := ""
 	if errors.As(err, &de) && de.RetryAfter > 0 {
 		retry = fmt.Sprintf(" (try again in %s)", de.RetryAfter.Round(time.Second))
@@ -139,7 +140,7 @@ func (a *app) explain(err error) string {
 	case errors.Is(err, enroll.ErrBadPrompt), errors.Is(err, enroll.ErrPromptNotForDevice):
 		return "the push request does not verify for this device: it was not shown"
 	case errors.As(err, &te):
-		if errors.Is(err, enroll.ErrTxVersion) {
+		if errors.Is(err, txn.ErrTxVersion) {
 			return "the transaction is of a newer version than this program reads"
 		}
 		if te.Field != "" {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/keyline/keyline/authn"
-	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/totpkey"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // Session lifetimes and limits.
@@ -82,7 +82,7 @@ type activationState struct {
 
 // withdrawalState is a withdrawal waiting for the phone's signature.
 type withdrawalState struct {
-	tx         enroll.Transaction
+	tx         txn.Transaction
 	push       bool
 	pushID     string
 	pushNumber string
