@@ -69,9 +69,14 @@
 //
 // Such text is NFC: no accepted character has a combining class other
 // than 0 or can compose with a neighbour, and none is changed by NFC on its
-// own, so NFC's quick check answers Yes (UAX #15). This was checked, for
-// every code point, against golang.org/x/text/unicode/norm 15.0.0 when the
-// table was generated. The price: scripts that need combining marks
+// own, so NFC's quick check answers Yes (UAX #15). txnNotNFC is generated
+// (go generate, internal/ucdtable) from the Unicode Character Database
+// 15.0.0 files in testdata/ucd, which the generator also checks for the
+// two other claims; it was checked, for every code point, against
+// golang.org/x/text/unicode/norm 15.0.0 too. A test requires Go's unicode
+// tables, which give the categories, to be of the same version, so that
+// a toolchain with newer tables fails the test rather than drift. The
+// price: scripts that need combining marks
 // (Devanagari, Thai, Hebrew with points, Arabic with harakat) cannot be
 // written; Latin, Greek, Cyrillic, CJK, Hangul syllables, Hebrew and
 // Arabic letters can. Leading, trailing and doubled spaces are not normal
@@ -91,3 +96,5 @@
 // draws 32 bytes from crypto/rand); this package keeps no memory of
 // nonces.
 package txn
+
+//go:generate go run gen.go
