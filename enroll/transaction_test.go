@@ -82,7 +82,9 @@ func TestRespondTransaction(t *testing.T) {
 	bad := txBuy
 	bad.Side = 0
 	_, err = c.RespondTransaction(txNonce, bad, now)
-	require.ErrorIs(t, err, txn.ErrTxKind)
+	var te *txn.Error
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, txn.ClassKind, te.Class)
 	// A nonce of the wrong length is txn's invalid input (the shared
 	// "invalid input" meaning, from package txn, which enroll imports).
 	_, err = c.RespondTransaction(txNonce[:15], txBuy, now)

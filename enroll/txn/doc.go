@@ -42,7 +42,9 @@
 // re-encodes to the same bytes, and a refusal yields nothing partial.
 //
 // Every refusal matches [ErrInvalid] and is a *[Error] naming the field
-// and the class of fault; no error quotes a field's value, only, for a
+// and the class of fault ([Class]: kind, amount, currency, account,
+// instrument, text, control, bidi, format, separator, combining,
+// encoding, version); no error quotes a field's value, only, for a
 // refused character, its code point and byte offset.
 //
 // # Text
@@ -52,14 +54,14 @@
 // normalisation tables by a stricter rule. Beneficiary and memo take
 // letters, numbers, punctuation, symbols and U+0020 (Unicode categories L,
 // N, P, S), and refuse:
-//   - control characters (Cc): [ErrTxControl];
-//   - bidirectional controls (Bidi_Control, all Cf): [ErrTxBidi];
+//   - control characters (Cc): [ClassControl];
+//   - bidirectional controls (Bidi_Control, all Cf): [ClassBidi];
 //   - other format characters (Cf: zero-width joiners and spaces, soft
-//     hyphen, tags): [ErrTxFormat];
-//   - line and paragraph separators (Zl, Zp): [ErrTxSeparator];
-//   - combining marks (Mn, Mc, Me): [ErrTxCombining], so that accented
+//     hyphen, tags): [ClassFormat];
+//   - line and paragraph separators (Zl, Zp): [ClassSeparator];
+//   - combining marks (Mn, Mc, Me): [ClassCombining], so that accented
 //     letters are written precomposed, as NFC writes them;
-//   - and, with [ErrTxText]: other spaces than U+0020, private-use,
+//   - and, with [ClassText]: other spaces than U+0020, private-use,
 //     unassigned (in Go's Unicode tables, 15.0.0) and noncharacters,
 //     default-ignorable letters (Hangul fillers), conjoining Hangul jamo
 //     (NFC composes them; syllables are precomposed), and the 1,103

@@ -4,72 +4,100 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
-// Sentinel errors of transactions. Every refusal matches
-// [ErrInvalid] and one or two of the others, with
-// [errors.Is]; it is a *[Error] naming the field.
-var (
-	// ErrInvalid reports a transaction, canonical bytes or QR
-	// payload that is refused, whatever the reason.
-	ErrInvalid = errors.New("txn: invalid transaction")
+// ErrInvalid reports a transaction, canonical bytes or QR payload that
+// is refused, whatever the reason. Every refusal matches it with
+// [errors.Is] and is a *[Error], whose fields say which field was
+// refused and the class of fault.
+var ErrInvalid = errors.New("txn: invalid transaction")
 
-	// ErrTxKind reports an unknown kind or side, a field the kind
-	// requires that is missing, or one it does not take that is set.
-	ErrTxKind = errors.New("txn: transaction kind or shape")
+// ErrInvalidInput reports an argument out of range that is not a
+// transaction: a server nonce of the wrong length, a QR size.
+var ErrInvalidInput = errors.New("txn: invalid input")
 
-	// ErrTxAmount reports an amount or quantity that is not positive or
-	// out of range.
-	ErrTxAmount = errors.New("txn: transaction amount")
+// Class is the kind of fault that refused a transaction, as [Error]
+// reports it: an app branches on it to say what to fix. The zero value
+// is not a class.
+type Class uint8
 
-	// ErrTxCurrency reports a currency that is not three upper-case
-	// letters of the built-in table.
-	ErrTxCurrency = errors.New("txn: transaction currency")
+// The classes of fault.
+const (
+	// ClassKind: an unknown kind or side, a field the kind requires that
+	// is missing, or one it does not take that is set.
+	ClassKind Class = iota + 1
 
-	// ErrTxAccount reports an account identifier that is missing, too
-	// long, not printable ASCII, not in normal form, or an IBAN whose
-	// length or check digits are wrong.
-	ErrTxAccount = errors.New("txn: transaction account")
+	// ClassAmount: an amount or quantity that is not positive or out of
+	// range.
+	ClassAmount
 
-	// ErrTxInstrument reports an instrument that is missing, too long,
-	// not in the symbol repertoire or normal form, or an ISIN whose check
-	// digit is wrong.
-	ErrTxInstrument = errors.New("txn: transaction instrument")
+	// ClassCurrency: a currency that is not three upper-case letters of
+	// the built-in table.
+	ClassCurrency
 
-	// ErrTxText reports free text that is too long, not UTF-8, not in
-	// normal form (spaces), or has a character outside the repertoire
-	// that none of the more precise sentinels below names.
-	ErrTxText = errors.New("txn: transaction text")
+	// ClassAccount: an account identifier that is missing, too long, not
+	// printable ASCII, not in normal form, or an IBAN whose length or
+	// check digits are wrong.
+	ClassAccount
 
-	// ErrTxControl reports a control character (Unicode category Cc).
-	ErrTxControl = errors.New("txn: control character")
+	// ClassInstrument: an instrument that is missing, too long, not in
+	// the symbol repertoire or normal form, or an ISIN whose check digit
+	// is wrong.
+	ClassInstrument
 
-	// ErrTxBidi reports a bidirectional control character (Bidi_Control).
-	ErrTxBidi = errors.New("txn: bidirectional control character")
+	// ClassText: free text that is too long, not UTF-8, not in normal
+	// form (spaces), or has a character outside the repertoire that none
+	// of the more precise classes below names.
+	ClassText
 
-	// ErrTxFormat reports a format character (Cf) other than a bidi
-	// control: zero-width space and joiners, soft hyphen, tags.
-	ErrTxFormat = errors.New("txn: format character")
+	// ClassControl: a control character (Unicode category Cc).
+	ClassControl
 
-	// ErrTxSeparator reports a line or paragraph separator (Zl, Zp).
-	ErrTxSeparator = errors.New("txn: line or paragraph separator")
+	// ClassBidi: a bidirectional control character (Bidi_Control).
+	ClassBidi
 
-	// ErrTxCombining reports a combining mark (Mn, Mc, Me).
-	ErrTxCombining = errors.New("txn: combining mark")
+	// ClassFormat: a format character (Cf) other than a bidi control:
+	// zero-width space and joiners, soft hyphen, tags.
+	ClassFormat
 
-	// ErrTxEncoding reports canonical bytes or a QR payload that are not
-	// well formed: header, field tags, order or lengths, an empty field,
+	// ClassSeparator: a line or paragraph separator (Zl, Zp).
+	ClassSeparator
+
+	// ClassCombining: a combining mark (Mn, Mc, Me).
+	ClassCombining
+
+	// ClassEncoding: canonical bytes or a QR payload that are not well
+	// formed: header, field tags, order or lengths, an empty field,
 	// trailing data, base64.
-	ErrTxEncoding = errors.New("txn: transaction encoding")
+	ClassEncoding
 
-	// ErrTxVersion reports canonical bytes or a QR payload of a version
-	// this package does not know: the app needs an update.
-	ErrTxVersion = errors.New("txn: unknown transaction version")
+	// ClassVersion: canonical bytes or a QR payload of a version this
+	// package does not know: the app needs an update.
+	ClassVersion
 )
 
-// Error is a refused transaction: which field, and why. It
-// never quotes a field's value, only, for a refused character, its code
-// point and byte offset.
+var classNames = [...]string{
+	ClassKind: "kind", ClassAmount: "amount", ClassCurrency: "currency", ClassAccount: "account",
+	ClassInstrument: "instrument", ClassText: "text", ClassControl: "control", ClassBidi: "bidi",
+	ClassFormat: "format", ClassSeparator: "separator", ClassCombining: "combining",
+	ClassEncoding: "encoding", ClassVersion: "version",
+}
+
+// String returns the class's name ("kind", "amount", "currency",
+// "account", "instrument", "text", "control", "bidi", "format",
+// "separator", "combining", "encoding", "version"), or "Class(n)" for
+// another value.
+func (c Class) String() string {
+	if c > 0 && int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return "Class(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Error is a refused transaction: which field, and why. It never quotes
+// a field's value, only, for a refused character, its code point and
+// byte offset. It matches [ErrInvalid].
 type Error struct {
 	// Field names the field refused ("kind", "amount", "currency",
 	// "from", "to", "beneficiary", "instrument", "quantity", "side",
@@ -77,10 +105,21 @@ type Error struct {
 	// a payload's nonce).
 	Field string
 
+	// Class is the kind of fault. For a character refused in a text
+	// field (beneficiary, memo) it is the character's class
+	// (ClassControl, ClassBidi, ClassFormat, ClassSeparator,
+	// ClassCombining, or ClassText for the others).
+	Class Class
+
+	// Char is, for an account identifier or instrument refused for a
+	// character that is not printable ASCII, the class that character
+	// has in text when it is one of the precise ones (ClassControl,
+	// ClassBidi, ClassFormat, ClassSeparator, ClassCombining), so that an
+	// app can warn of the same hazards; otherwise zero.
+	Char Class
+
 	// Reason says what is wrong, in a few words.
 	Reason string
-
-	classes []error
 }
 
 // Error returns "txn: invalid transaction: field: reason".
@@ -91,18 +130,12 @@ func (e *Error) Error() string {
 	return ErrInvalid.Error() + ": " + e.Field + ": " + e.Reason
 }
 
-// Unwrap returns [ErrInvalid] and the error's classes.
-func (e *Error) Unwrap() []error {
-	return append([]error{ErrInvalid}, e.classes...)
-}
+// Unwrap returns [ErrInvalid].
+func (e *Error) Unwrap() error { return ErrInvalid }
 
-func txnErr(field, reason string, classes ...error) *Error {
-	return &Error{Field: field, Reason: reason, classes: classes}
+func txnErr(field, reason string, class Class) *Error {
+	return &Error{Field: field, Reason: reason, Class: class}
 }
-
-// ErrInvalidInput reports an argument out of range that is not a
-// transaction: a server nonce of the wrong length, a QR size.
-var ErrInvalidInput = errors.New("txn: invalid input")
 
 func wrap(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)

@@ -30,10 +30,10 @@ func CurrencyMinorUnits(code string) (int, bool) {
 
 func checkCurrency(c string) error {
 	if len(c) != 3 || !isUpperAlpha(c) {
-		return txnErr(txnFieldCurrency, "not three upper-case letters", ErrTxCurrency)
+		return txnErr(txnFieldCurrency, "not three upper-case letters", ClassCurrency)
 	}
 	if _, ok := currencies[c]; !ok {
-		return txnErr(txnFieldCurrency, "not a currency of keyline v1", ErrTxCurrency)
+		return txnErr(txnFieldCurrency, "not a currency of keyline v1", ClassCurrency)
 	}
 	return nil
 }
@@ -98,38 +98,38 @@ func ibanMod97(s string) int {
 // accountForm returns an account identifier's normal form, or why it
 // cannot be valid.
 func accountForm(field, s string) (string, error) {
-	if err := checkPrintableASCII(field, s, ErrTxAccount); err != nil {
+	if err := checkPrintableASCII(field, s, ClassAccount); err != nil {
 		return "", err
 	}
 	n := squeezeSpaces(s)
 	if compact := asciiUpper(strings.ReplaceAll(n, " ", "")); ibanLike(compact) {
 		if len(compact) != ibanLengths[compact[:2]] {
-			return "", txnErr(field, "IBAN length is wrong for its country", ErrTxAccount)
+			return "", txnErr(field, "IBAN length is wrong for its country", ClassAccount)
 		}
 		if ibanMod97(compact) != 1 {
-			return "", txnErr(field, "IBAN check digits do not verify", ErrTxAccount)
+			return "", txnErr(field, "IBAN check digits do not verify", ClassAccount)
 		}
 		return compact, nil
 	}
 	if n == "" {
-		return "", txnErr(field, "required", ErrTxAccount)
+		return "", txnErr(field, "required", ClassAccount)
 	}
 	if len(n) > txnMaxAccount {
-		return "", txnErr(field, "longer than "+strconv.Itoa(txnMaxAccount)+" bytes", ErrTxAccount)
+		return "", txnErr(field, "longer than "+strconv.Itoa(txnMaxAccount)+" bytes", ClassAccount)
 	}
 	return n, nil
 }
 
 func checkNormalAccount(field, s string) error {
 	if s == "" {
-		return txnErr(field, "required", ErrTxAccount)
+		return txnErr(field, "required", ClassAccount)
 	}
 	n, err := accountForm(field, s)
 	if err != nil {
 		return err
 	}
 	if n != s {
-		return txnErr(field, "not in normal form (see Normalize)", ErrTxAccount)
+		return txnErr(field, "not in normal form (see Normalize)", ClassAccount)
 	}
 	return nil
 }
@@ -137,24 +137,24 @@ func checkNormalAccount(field, s string) error {
 // instrumentForm returns an instrument's normal form, or why it cannot be
 // valid.
 func instrumentForm(s string) (string, error) {
-	if err := checkPrintableASCII(txnFieldInstrument, s, ErrTxInstrument); err != nil {
+	if err := checkPrintableASCII(txnFieldInstrument, s, ClassInstrument); err != nil {
 		return "", err
 	}
 	n := asciiUpper(squeezeSpaces(s))
 	if n == "" {
-		return "", txnErr(txnFieldInstrument, "required", ErrTxInstrument)
+		return "", txnErr(txnFieldInstrument, "required", ClassInstrument)
 	}
 	if len(n) > txnMaxInstrument {
-		return "", txnErr(txnFieldInstrument, "longer than "+strconv.Itoa(txnMaxInstrument)+" bytes", ErrTxInstrument)
+		return "", txnErr(txnFieldInstrument, "longer than "+strconv.Itoa(txnMaxInstrument)+" bytes", ClassInstrument)
 	}
 	for i := 0; i < len(n); i++ {
 		c := n[i]
 		if !txnIsDigit(c) && !(c >= 'A' && c <= 'Z') && !strings.ContainsRune(".-/: ", rune(c)) {
-			return "", txnErr(txnFieldInstrument, "character at byte "+strconv.Itoa(i)+" is not a letter, digit, space or .-/:", ErrTxInstrument)
+			return "", txnErr(txnFieldInstrument, "character at byte "+strconv.Itoa(i)+" is not a letter, digit, space or .-/:", ClassInstrument)
 		}
 	}
 	if isinShaped(n) && !isinValid(n) {
-		return "", txnErr(txnFieldInstrument, "ISIN check digit does not verify", ErrTxInstrument)
+		return "", txnErr(txnFieldInstrument, "ISIN check digit does not verify", ClassInstrument)
 	}
 	return n, nil
 }
@@ -200,7 +200,7 @@ func isinValid(s string) bool {
 
 // checkPrintableASCII refuses a byte outside 0x20..0x7e, classing the
 // character it starts as text would be.
-func checkPrintableASCII(field, s string, class error) error {
+func checkPrintableASCII(field, s string, class Class) error {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 0x20 && c <= 0x7e {
@@ -211,8 +211,8 @@ func checkPrintableASCII(field, s string, class error) error {
 		if !utf8.FullRuneInString(s[i:]) || r == utf8.RuneError {
 			reason = "byte " + strconv.Itoa(i) + " is not printable ASCII"
 		}
-		if _, char := runeClass(r); char != nil && char != ErrTxText {
-			return txnErr(field, reason, class, char)
+		if _, char := runeClass(r); char != 0 && char != ClassText {
+			return &Error{Field: field, Reason: reason, Class: class, Char: char}
 		}
 		return txnErr(field, reason, class)
 	}

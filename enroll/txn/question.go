@@ -84,7 +84,7 @@ func txnURI(nonce, canonical []byte) string {
 }
 
 // ParseQR reads a QR payload as [URI] writes it, and
-// nothing else: the scheme and host, "v=1" ([ErrTxVersion] for another
+// nothing else: the scheme and host, "v=1" ([ClassVersion] for another
 // version), then n and t, in this order, once each, in unpadded base64url
 // without any other character, a nonce of 16 to 64 bytes, and canonical
 // bytes that [Parse] accepts. A refusal is a
@@ -100,30 +100,30 @@ func ParseQR(payload string) (nonce []byte, t Transaction, err error) {
 
 func parseQR(payload string) ([]byte, Transaction, error) {
 	if len(payload) > txnMaxURI {
-		return nil, Transaction{}, txnErr("", "payload longer than "+strconv.Itoa(txnMaxURI)+" bytes", ErrTxEncoding)
+		return nil, Transaction{}, txnErr("", "payload longer than "+strconv.Itoa(txnMaxURI)+" bytes", ClassEncoding)
 	}
 	query, ok := strings.CutPrefix(payload, txnURIPrefix)
 	if !ok {
-		return nil, Transaction{}, txnErr("", "not a keyline://tx payload", ErrTxEncoding)
+		return nil, Transaction{}, txnErr("", "not a keyline://tx payload", ClassEncoding)
 	}
 	parts := strings.Split(query, "&")
 	if v, ok := strings.CutPrefix(parts[0], "v="); ok && v != "1" {
-		return nil, Transaction{}, txnErr("", "payload version is not 1", ErrTxVersion)
+		return nil, Transaction{}, txnErr("", "payload version is not 1", ClassVersion)
 	}
 	if len(parts) != 3 || parts[0] != "v=1" || !strings.HasPrefix(parts[1], "n=") || !strings.HasPrefix(parts[2], "t=") {
-		return nil, Transaction{}, txnErr("", "payload is not v=1&n=…&t=…", ErrTxEncoding)
+		return nil, Transaction{}, txnErr("", "payload is not v=1&n=…&t=…", ClassEncoding)
 	}
 	enc := base64.RawURLEncoding.Strict()
 	nonce, err := enc.DecodeString(parts[1][2:])
 	if err != nil {
-		return nil, Transaction{}, txnErr("nonce", "not unpadded base64url", ErrTxEncoding)
+		return nil, Transaction{}, txnErr("nonce", "not unpadded base64url", ClassEncoding)
 	}
 	if len(nonce) < txnMinNonce || len(nonce) > txnMaxNonce {
-		return nil, Transaction{}, txnErr("nonce", "not 16 to 64 bytes", ErrTxEncoding)
+		return nil, Transaction{}, txnErr("nonce", "not 16 to 64 bytes", ClassEncoding)
 	}
 	c, err := enc.DecodeString(parts[2][2:])
 	if err != nil {
-		return nil, Transaction{}, txnErr("", "transaction is not unpadded base64url", ErrTxEncoding)
+		return nil, Transaction{}, txnErr("", "transaction is not unpadded base64url", ClassEncoding)
 	}
 	t, err := parse(c)
 	if err != nil {
@@ -132,7 +132,7 @@ func parseQR(payload string) ([]byte, Transaction, error) {
 	// Strict base64 refuses non-zero padding bits, so this holds; check
 	// it rather than trust it.
 	if txnURI(nonce, c) != payload {
-		return nil, Transaction{}, txnErr("", "payload is not canonical", ErrTxEncoding)
+		return nil, Transaction{}, txnErr("", "payload is not canonical", ClassEncoding)
 	}
 	return nonce, t, nil
 }

@@ -14,55 +14,55 @@ func checkNormalText(field, s string, max int) error {
 		return nil
 	}
 	if len(s) > max {
-		return txnErr(field, "longer than "+strconv.Itoa(max)+" bytes", ErrTxText)
+		return txnErr(field, "longer than "+strconv.Itoa(max)+" bytes", ClassText)
 	}
 	if !utf8.ValidString(s) {
-		return txnErr(field, "not valid UTF-8", ErrTxText)
+		return txnErr(field, "not valid UTF-8", ClassText)
 	}
 	for i, r := range s {
-		if what, class := runeClass(r); class != nil {
+		if what, class := runeClass(r); class != 0 {
 			return txnErr(field, what+" "+codePoint(r)+" at byte "+strconv.Itoa(i), class)
 		}
 	}
 	if s[0] == ' ' || s[len(s)-1] == ' ' {
-		return txnErr(field, "leading or trailing space (see Normalize)", ErrTxText)
+		return txnErr(field, "leading or trailing space (see Normalize)", ClassText)
 	}
 	if strings.Contains(s, "  ") {
-		return txnErr(field, "doubled space (see Normalize)", ErrTxText)
+		return txnErr(field, "doubled space (see Normalize)", ClassText)
 	}
 	return nil
 }
 
-// runeClass returns what r is and the sentinel refusing it in text, or
-// nil. See the Text section above.
-func runeClass(r rune) (string, error) {
+// runeClass returns what r is and the class refusing it in text, or
+// zero. See the package documentation, Text.
+func runeClass(r rune) (string, Class) {
 	switch {
 	case r == ' ':
-		return "", nil
+		return "", 0
 	case unicode.Is(unicode.Bidi_Control, r):
-		return "bidi control", ErrTxBidi
+		return "bidi control", ClassBidi
 	case unicode.Is(unicode.Cc, r):
-		return "control character", ErrTxControl
+		return "control character", ClassControl
 	case unicode.Is(unicode.Cf, r):
-		return "format character", ErrTxFormat
+		return "format character", ClassFormat
 	case unicode.In(r, unicode.Zl, unicode.Zp):
-		return "line or paragraph separator", ErrTxSeparator
+		return "line or paragraph separator", ClassSeparator
 	case unicode.Is(unicode.M, r):
-		return "combining mark", ErrTxCombining
+		return "combining mark", ClassCombining
 	case unicode.Is(unicode.Zs, r):
-		return "space other than U+0020", ErrTxText
+		return "space other than U+0020", ClassText
 	case unicode.Is(unicode.Co, r):
-		return "private-use character", ErrTxText
+		return "private-use character", ClassText
 	case !unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S):
-		return "unassigned character or noncharacter", ErrTxText
+		return "unassigned character or noncharacter", ClassText
 	case unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
-		return "invisible character", ErrTxText
+		return "invisible character", ClassText
 	case unicode.Is(txnJamo, r):
-		return "conjoining Hangul jamo", ErrTxText
+		return "conjoining Hangul jamo", ClassText
 	case unicode.Is(txnNotNFC, r):
-		return "character that NFC replaces", ErrTxText
+		return "character that NFC replaces", ClassText
 	}
-	return "", nil
+	return "", 0
 }
 
 func codePoint(r rune) string {

@@ -51,7 +51,7 @@ func (k Kind) MarshalText() ([]byte, error) {
 		return []byte{}, nil
 	}
 	if k > KindTrade {
-		return nil, txnErr(txnFieldKind, "unknown kind", ErrTxKind)
+		return nil, txnErr(txnFieldKind, "unknown kind", ClassKind)
 	}
 	return []byte(k.String()), nil
 }
@@ -64,7 +64,7 @@ func (k *Kind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return txnErr(txnFieldKind, "unknown kind", ErrTxKind)
+	return txnErr(txnFieldKind, "unknown kind", ClassKind)
 }
 
 // Side says whether a trade buys or sells.
@@ -94,7 +94,7 @@ func (s Side) MarshalText() ([]byte, error) {
 		return []byte{}, nil
 	}
 	if s > SideSell {
-		return nil, txnErr(txnFieldSide, "unknown side", ErrTxKind)
+		return nil, txnErr(txnFieldSide, "unknown side", ClassKind)
 	}
 	return []byte(s.String()), nil
 }
@@ -109,7 +109,7 @@ func (s *Side) UnmarshalText(b []byte) error {
 	case "sell":
 		*s = SideSell
 	default:
-		return txnErr(txnFieldSide, "unknown side", ErrTxKind)
+		return txnErr(txnFieldSide, "unknown side", ClassKind)
 	}
 	return nil
 }
@@ -300,10 +300,10 @@ func txnAppend(b []byte, tag byte, v []byte) []byte {
 }
 
 // Parse reads canonical bytes strictly, as the exact inverse of
-// [Transaction.Canonical]: the header, version 1 ([ErrTxVersion]
+// [Transaction.Canonical]: the header, version 1 ([ClassVersion]
 // otherwise), known tags in increasing order, each at most once, values
 // of the right length and never empty, no trailing data
-// ([ErrTxEncoding]), and a transaction that Canonical would accept and
+// ([ClassEncoding]), and a transaction that Canonical would accept and
 // encode to the same bytes. A refusal is a *[Error] and yields
 // the zero Transaction.
 func Parse(b []byte) (Transaction, error) {
@@ -316,45 +316,45 @@ func Parse(b []byte) (Transaction, error) {
 
 func parse(b []byte) (Transaction, error) {
 	if len(b) > txnMaxCanonical {
-		return Transaction{}, txnErr("", "longer than "+strconv.Itoa(txnMaxCanonical)+" bytes", ErrTxEncoding)
+		return Transaction{}, txnErr("", "longer than "+strconv.Itoa(txnMaxCanonical)+" bytes", ClassEncoding)
 	}
 	rest, ok := bytes.CutPrefix(b, []byte(txnLabel))
 	if !ok {
-		return Transaction{}, txnErr("", "not a keyline transaction", ErrTxEncoding)
+		return Transaction{}, txnErr("", "not a keyline transaction", ClassEncoding)
 	}
 	if len(rest) == 0 {
-		return Transaction{}, txnErr("", "no version", ErrTxEncoding)
+		return Transaction{}, txnErr("", "no version", ClassEncoding)
 	}
 	if rest[0] != txnVersion {
-		return Transaction{}, txnErr("", "version "+strconv.Itoa(int(rest[0]))+" is not 1", ErrTxVersion)
+		return Transaction{}, txnErr("", "version "+strconv.Itoa(int(rest[0]))+" is not 1", ClassVersion)
 	}
 	rest = rest[1:]
 	var t Transaction
 	last := 0
 	for len(rest) > 0 {
 		if len(rest) < txnFieldHead {
-			return Transaction{}, txnErr("", "truncated field header", ErrTxEncoding)
+			return Transaction{}, txnErr("", "truncated field header", ClassEncoding)
 		}
 		tag := int(rest[0])
 		n := binary.BigEndian.Uint32(rest[1:txnFieldHead])
 		rest = rest[txnFieldHead:]
 		if tag < txnTagKind || tag > txnTagMemo {
-			return Transaction{}, txnErr("", "unknown field tag "+strconv.Itoa(tag), ErrTxEncoding)
+			return Transaction{}, txnErr("", "unknown field tag "+strconv.Itoa(tag), ClassEncoding)
 		}
 		if tag <= last {
-			return Transaction{}, txnErr("", "field tag "+strconv.Itoa(tag)+" repeated or out of order", ErrTxEncoding)
+			return Transaction{}, txnErr("", "field tag "+strconv.Itoa(tag)+" repeated or out of order", ClassEncoding)
 		}
 		last = tag
 		if uint64(n) > uint64(len(rest)) {
-			return Transaction{}, txnErr("", "field "+strconv.Itoa(tag)+" runs past the end", ErrTxEncoding)
+			return Transaction{}, txnErr("", "field "+strconv.Itoa(tag)+" runs past the end", ClassEncoding)
 		}
 		if n == 0 {
-			return Transaction{}, txnErr("", "field "+strconv.Itoa(tag)+" is empty (absent fields are omitted)", ErrTxEncoding)
+			return Transaction{}, txnErr("", "field "+strconv.Itoa(tag)+" is empty (absent fields are omitted)", ClassEncoding)
 		}
 		v := rest[:n]
 		rest = rest[n:]
 		if want := txnFixedLen(tag); want != 0 && len(v) != want {
-			return Transaction{}, txnErr("", "field "+strconv.Itoa(tag)+" has the wrong length ("+strconv.Itoa(len(v))+", not "+strconv.Itoa(want)+")", ErrTxEncoding)
+			return Transaction{}, txnErr("", "field "+strconv.Itoa(tag)+" has the wrong length ("+strconv.Itoa(len(v))+", not "+strconv.Itoa(want)+")", ClassEncoding)
 		}
 		switch tag {
 		case txnTagKind:
@@ -362,7 +362,7 @@ func parse(b []byte) (Transaction, error) {
 		case txnTagAmount:
 			u := binary.BigEndian.Uint64(v)
 			if u > math.MaxInt64 {
-				return Transaction{}, txnErr(txnFieldAmount, "above 2^63-1", ErrTxAmount)
+				return Transaction{}, txnErr(txnFieldAmount, "above 2^63-1", ClassAmount)
 			}
 			t.Amount = int64(u)
 		case txnTagCurrency:
@@ -378,7 +378,7 @@ func parse(b []byte) (Transaction, error) {
 		case txnTagQuantity:
 			u := binary.BigEndian.Uint64(v)
 			if u > math.MaxInt64 {
-				return Transaction{}, txnErr(txnFieldQuantity, "above 2^63-1", ErrTxAmount)
+				return Transaction{}, txnErr(txnFieldQuantity, "above 2^63-1", ClassAmount)
 			}
 			t.Quantity = int64(u)
 		case txnTagSide:
@@ -393,7 +393,7 @@ func parse(b []byte) (Transaction, error) {
 	// By construction the bytes are the encoding; say so rather than
 	// trust it.
 	if !bytes.Equal(t.encode(nil), b) {
-		return Transaction{}, txnErr("", "not the canonical encoding", ErrTxEncoding)
+		return Transaction{}, txnErr("", "not the canonical encoding", ClassEncoding)
 	}
 	return t, nil
 }
@@ -414,11 +414,11 @@ func txnFixedLen(tag int) int {
 // check validates every field, in canonical order, and the normal form.
 func (t Transaction) check() error {
 	if t.Kind < KindWithdrawal || t.Kind > KindTrade {
-		return txnErr(txnFieldKind, "unknown kind", ErrTxKind)
+		return txnErr(txnFieldKind, "unknown kind", ClassKind)
 	}
 	trade := t.Kind == KindTrade
 	if t.Amount <= 0 {
-		return txnErr(txnFieldAmount, "not positive", ErrTxAmount)
+		return txnErr(txnFieldAmount, "not positive", ClassAmount)
 	}
 	if err := checkCurrency(t.Currency); err != nil {
 		return err
@@ -428,10 +428,10 @@ func (t Transaction) check() error {
 	}
 	if trade {
 		if t.To != "" {
-			return txnErr(txnFieldTo, "not taken by a trade", ErrTxKind)
+			return txnErr(txnFieldTo, "not taken by a trade", ClassKind)
 		}
 		if t.Beneficiary != "" {
-			return txnErr(txnFieldBeneficiary, "not taken by a trade", ErrTxKind)
+			return txnErr(txnFieldBeneficiary, "not taken by a trade", ClassKind)
 		}
 	} else {
 		if err := checkNormalAccount(txnFieldTo, t.To); err != nil {
@@ -443,30 +443,30 @@ func (t Transaction) check() error {
 	}
 	if !trade {
 		if t.Instrument != "" {
-			return txnErr(txnFieldInstrument, "taken only by a trade", ErrTxKind)
+			return txnErr(txnFieldInstrument, "taken only by a trade", ClassKind)
 		}
 		if t.Quantity != 0 {
-			return txnErr(txnFieldQuantity, "taken only by a trade", ErrTxKind)
+			return txnErr(txnFieldQuantity, "taken only by a trade", ClassKind)
 		}
 		if t.Side != 0 {
-			return txnErr(txnFieldSide, "taken only by a trade", ErrTxKind)
+			return txnErr(txnFieldSide, "taken only by a trade", ClassKind)
 		}
 	} else {
 		if t.Instrument == "" {
-			return txnErr(txnFieldInstrument, "required", ErrTxInstrument)
+			return txnErr(txnFieldInstrument, "required", ClassInstrument)
 		}
 		n, err := instrumentForm(t.Instrument)
 		if err != nil {
 			return err
 		}
 		if n != t.Instrument {
-			return txnErr(txnFieldInstrument, "not in normal form (see Normalize)", ErrTxInstrument)
+			return txnErr(txnFieldInstrument, "not in normal form (see Normalize)", ClassInstrument)
 		}
 		if t.Quantity <= 0 {
-			return txnErr(txnFieldQuantity, "not positive", ErrTxAmount)
+			return txnErr(txnFieldQuantity, "not positive", ClassAmount)
 		}
 		if t.Side != SideBuy && t.Side != SideSell {
-			return txnErr(txnFieldSide, "not buy or sell", ErrTxKind)
+			return txnErr(txnFieldSide, "not buy or sell", ClassKind)
 		}
 	}
 	return checkNormalText(txnFieldMemo, t.Memo, txnMaxMemo)

@@ -140,7 +140,7 @@ func (a *app) explain(err error) string {
 	case errors.Is(err, enroll.ErrBadPrompt), errors.Is(err, enroll.ErrPromptNotForDevice):
 		return "the push request does not verify for this device: it was not shown"
 	case errors.As(err, &te):
-		if errors.Is(err, txn.ErrTxVersion) {
+		if te.Class == txn.ClassVersion {
 			return "the transaction is of a newer version than this program reads"
 		}
 		if te.Field != "" {
