@@ -68,7 +68,7 @@ func TestActivateBySessionID(t *testing.T) {
 	blob, _ := os.ReadFile(h.vault)
 	v, err := vault.Open(blob, pin, vaultOptions)
 	if err != nil {
-		t.Fatalf("OpenVault: %v", err)
+		t.Fatalf("vault.Open: %v", err)
 	}
 	defer v.Zero()
 	if l := v.List(); len(l) != 1 || l[0].User != "alice" || l[0].DeviceID != dev.ID {

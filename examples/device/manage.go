@@ -206,7 +206,7 @@ func (a *app) importBackup(args []string) error {
 			return err
 		}
 		a.con.say("The backup becomes the vault %s: choose its PIN.", a.vault)
-		pin, err := a.newPIN() // ImportVault checks it against the backup's names
+		pin, err := a.newPIN() // vault.Import checks it against the backup's names
 		if err != nil {
 			return err
 		}

@@ -57,7 +57,7 @@ const (
 )
 
 // vaultOptions make the vault's Argon2id cheap, so that the demo runs at
-// once. Real apps leave VaultOptions' Argon2 and MinArgon2 at zero: the
+// once. Real apps leave vault.Options' Argon2 and MinArgon2 at zero: the
 // defaults (t=3, 64 MiB) are what protect a stolen vault.
 var vaultOptions = vault.Options{
 	Argon2:    vault.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
