@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyline/keyline"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // Push errors.
@@ -146,14 +147,14 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // response is checked by the same tags as a transaction signed from a QR
 // code (BeginTransaction), counted before it is checked; FinishPush then
 // returns the transaction in its Result.
-func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx enroll.Transaction, pc enroll.PushContext) (PushRequest, error) {
+func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext) (PushRequest, error) {
 	if _, err := tx.Canonical(); err != nil {
 		return PushRequest{}, err
 	}
 	return s.beginPush(ctx, user, pc, &tx)
 }
 
-func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *enroll.Transaction) (PushRequest, error) {
+func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *txn.Transaction) (PushRequest, error) {
 	if err := checkUser(user); err != nil {
 		return PushRequest{}, err
 	}
@@ -208,7 +209,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		if err != nil {
 			return PushRequest{}, err
 		}
-		q, err := enroll.TransactionQuestion(rec.Nonce, *tx)
+		q, err := txn.Question(rec.Nonce, *tx)
 		if err != nil {
 			return PushRequest{}, err
 		}
@@ -489,7 +490,7 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 		r.DeviceName = d.Name
 	}
 	if len(rec.Transaction) > 0 {
-		tx, err := enroll.ParseTransaction(rec.Transaction)
+		tx, err := txn.Parse(rec.Transaction)
 		if err != nil {
 			return Result{}, fmt.Errorf("authn: stored transaction does not parse: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 var loginCtx = enroll.PushContext{Action: "Login", IP: "203.0.113.7", Place: "Zürich, CH", Browser: "Firefox on macOS"}
@@ -201,7 +202,7 @@ func TestTransactionPush(t *testing.T) {
 	req, err := e.svc.BeginTransactionPush(ctx, "alice", withdrawal, enroll.PushContext{Action: "Withdrawal", IP: "203.0.113.7"})
 	require.NoError(t, err)
 	pr := receive(t, n, p, e.clock.Now())
-	shown, err := enroll.ParseTransaction(pr.Transaction)
+	shown, err := txn.Parse(pr.Transaction)
 	require.NoError(t, err)
 	require.Equal(t, withdrawal, shown, "the phone shows the transaction the server will execute")
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // Service is the server's side of keyline: activation with pairing,
@@ -108,8 +109,8 @@ type Result struct {
 	Step        uint64 // the time step the device answered for
 	Drift       int    // the device's drift, in steps, as now stored
 	At          time.Time
-	Proof       *Proof              // a step-up proof from this success, valid for ProofTTL
-	Transaction *enroll.Transaction // the transaction signed, for FinishTransaction
+	Proof       *Proof           // a step-up proof from this success, valid for ProofTTL
+	Transaction *txn.Transaction // the transaction signed, for FinishTransaction
 }
 
 // Device is a device as the Service shows it: no secret.
@@ -187,7 +188,7 @@ func (s *Service) login() challengeKind {
 	return challengeKind{tag: 1, suite: s.cfg.Suite, key: func(r enroll.Secret) enroll.Secret { return enroll.OCRAKey(r, s.cfg.Suite) }}
 }
 
-var transactionKind = challengeKind{tag: 2, suite: enroll.TransactionSuite, key: enroll.TransactionKey}
+var transactionKind = challengeKind{tag: 2, suite: txn.Suite, key: enroll.TransactionKey}
 
 // tagMAC is the keyed MAC the store compares: HMAC-SHA256 under the
 // keyring's tag key of the kind, the challenge ID and the canonical

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/keyline/keyline/challenge"
-	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/totpkey"
 )
 
 const kindTOTP = "totp"
@@ -20,7 +20,7 @@ type TOTPOptions struct {
 	AccountName string
 	// Key sets the algorithm, digits, period and secret size; the zero
 	// value is what authenticator apps accept (SHA1, 6 digits, 30 s).
-	Key enroll.TOTPKeyOptions
+	Key totpkey.Options
 }
 
 // ImportOptions tune ImportTOTP.
@@ -75,7 +75,7 @@ func (s *Service) hasFactor(ctx context.Context, user string) (bool, error) {
 // or QR code; it answers nothing until ConfirmTOTP has seen a code from
 // it. A user with a factor must present a step-up proof; one who already
 // has an active TOTP key must remove it first.
-func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*enroll.TOTPKey, error) {
+func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*totpkey.Key, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 		}
 		s.event(ctx, EventProofUsed, "", user, "", ReasonStartTOTP)
 	}
-	key, err := enroll.NewTOTPKey(s.cfg.Issuer, opts.AccountName, opts.Key)
+	key, err := totpkey.New(s.cfg.Issuer, opts.AccountName, opts.Key)
 	if err != nil {
 		return nil, err
 	}

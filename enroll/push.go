@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 	"unicode"
+
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // Push approval with number matching: instead of typing a code, the user
@@ -386,7 +388,7 @@ func (c *Credential) OpenPrompt(wire []byte, now time.Time) (PushPrompt, error) 
 	}
 	if len(p.Transaction) > 0 {
 		// A transaction the phone cannot show is not one it may approve.
-		if _, err := ParseTransaction(p.Transaction); err != nil {
+		if _, err := txn.Parse(p.Transaction); err != nil {
 			return PushPrompt{}, wrap(ErrBadPrompt, "transaction: %v", err)
 		}
 	}
@@ -525,7 +527,7 @@ func (c *Credential) AnswerPush(p PushPrompt, approve bool, typedNumber string, 
 		// signature, the OCRA response over the transaction suite with the
 		// prompt's nonce as the server nonce (PROTOCOL.md, section 9) — the
 		// same check as a transaction signed from a QR code.
-		tx, err := ParseTransaction(p.Transaction)
+		tx, err := txn.Parse(p.Transaction)
 		if err != nil {
 			return PushAnswer{}, wrap(ErrInvalidInput, "push prompt: transaction: %v", err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // pushConfirmed returns a confirmed credential, its server's enrollment, and
@@ -754,7 +755,7 @@ func TestPushVectors(t *testing.T) {
 	}
 }
 
-func mustCanonical(t testing.TB, tx Transaction) []byte {
+func mustCanonical(t testing.TB, tx txn.Transaction) []byte {
 	t.Helper()
 	b, err := tx.Canonical()
 	require.NoError(t, err)

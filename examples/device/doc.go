@@ -1,5 +1,5 @@
 // Device is a keyline phone as a command-line program: it keeps its
-// accounts in a PIN-sealed vault (enroll.Vault) and talks to a login
+// accounts in a PIN-sealed vault (vault.Vault) and talks to a login
 // service's device API (PROTOCOL.md §10) through enroll/deviceclient, as
 // an app would. Run it against examples/portal:
 //
@@ -101,12 +101,12 @@
 //
 // # The vault file
 //
-// The file is exactly the blob enroll.Vault.Seal returns: the accounts
+// The file is exactly the blob vault.Vault.Seal returns: the accounts
 // sealed under Argon2id of the PIN at the library's default parameters.
 // It is replaced atomically (a temporary file in the same directory,
 // synced, renamed over it) with mode 0600, and a command refuses to save
 // if another one rewrote the file while it ran. This program has no
-// platform key (enroll.KeyWrapper), so a copied vault file is exposed to
+// platform key (vault.KeyWrapper), so a copied vault file is exposed to
 // offline PIN guessing: keep it private. A wrong PIN ends the command;
 // there is no retry counter, since whoever copies the file can guess
 // offline anyway.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/txn"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // stepError names the step a command failed at ("fetching the offer"),
@@ -53,9 +55,9 @@ func (a *app) describe(err error) string {
 }
 
 func (a *app) explain(err error) string {
-	var pe *enroll.PINError
+	var pe *vault.PINError
 	var de *deviceclient.Error
-	var te *enroll.TransactionError
+	var te *txn.Error
 	retry := ""
 	if errors.As(err, &de) && de.RetryAfter > 0 {
 		retry = fmt.Sprintf(" (try again in %s)", de.RetryAfter.Round(time.Second))
@@ -69,19 +71,19 @@ func (a *app) explain(err error) string {
 		return "standard input ended before the answer to a question"
 
 	// The vault.
-	case errors.Is(err, enroll.ErrWrongPIN):
+	case errors.Is(err, vault.ErrWrongPIN):
 		return "wrong PIN"
 	case errors.As(err, &pe):
 		return "PIN refused: the PIN " + pe.Reason.String() + " (4 to 6 characters; no runs, repeats, common PINs or the user's name)"
-	case errors.Is(err, enroll.ErrWrongPassphrase):
+	case errors.Is(err, vault.ErrWrongPassphrase):
 		return "wrong backup passphrase (it is the one export showed, in five groups of five characters)"
-	case errors.Is(err, enroll.ErrVaultParams):
+	case errors.Is(err, vault.ErrParams):
 		return "the vault file's Argon2id parameters are out of bounds: the file is damaged or was replaced"
-	case errors.Is(err, enroll.ErrKeyWrapper):
+	case errors.Is(err, vault.ErrKeyWrapper):
 		return "the vault file is bound to a platform key this program does not have"
-	case errors.Is(err, enroll.ErrCorrupt):
+	case errors.Is(err, vault.ErrCorrupt):
 		return "the file is damaged or is not a keyline vault or backup"
-	case errors.Is(err, enroll.ErrNoCredential):
+	case errors.Is(err, vault.ErrNoCredential):
 		return "the vault holds no such account (see the users command)"
 
 	// Activation.
@@ -141,7 +143,7 @@ func (a *app) explain(err error) string {
 	case errors.Is(err, enroll.ErrBadPrompt), errors.Is(err, enroll.ErrPromptNotForDevice):
 		return "the push request does not verify for this device: it was not shown"
 	case errors.As(err, &te):
-		if errors.Is(err, enroll.ErrTxVersion) {
+		if te.Class == txn.ClassVersion {
 			return "the transaction is of a newer version than this program reads"
 		}
 		if te.Field != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 var loginContext = enroll.PushContext{Action: "Login", IP: "203.0.113.7", Place: "Zürich, CH", Browser: "Firefox on macOS"}
@@ -142,8 +143,8 @@ func TestWatchUnreachable(t *testing.T) {
 	wantFailure(t, r, "watch", "cannot reach the portal's device API", pin)
 }
 
-var withdrawal = enroll.Transaction{
-	Kind:        enroll.KindWithdrawal,
+var withdrawal = txn.Transaction{
+	Kind:        txn.KindWithdrawal,
 	Amount:      123456,
 	Currency:    "EUR",
 	From:        "U1234567",
@@ -205,7 +206,7 @@ func TestSignQR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, err := enroll.TransactionURI(tc.Nonce, tc.Transaction)
+	payload, err := txn.URI(tc.Nonce, tc.Transaction)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // The browser test's screenshots go to the test's temporary directory,
@@ -676,7 +677,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.shot("withdraw-confirm")
 	c.markPage()
 	pr := ph.onlyPrompt("Withdrawal")
-	tx, err := enroll.ParseTransaction(pr.Transaction)
+	tx, err := txn.Parse(pr.Transaction)
 	if err != nil {
 		t.Fatalf("phone: the transaction pushed: %v", err)
 	}

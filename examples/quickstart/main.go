@@ -32,6 +32,7 @@ import (
 	"github.com/keyline/keyline/authn/memstore"
 	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 func main() {
@@ -58,11 +59,11 @@ const (
 )
 
 // vaultOptions make the vault's Argon2id cheap, so that the demo runs at
-// once. Real apps leave VaultOptions' Argon2 and MinArgon2 at zero: the
+// once. Real apps leave vault.Options' Argon2 and MinArgon2 at zero: the
 // defaults (t=3, 64 MiB) are what protect a stolen vault.
-var vaultOptions = enroll.VaultOptions{
-	Argon2:    enroll.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
-	MinArgon2: enroll.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
+var vaultOptions = vault.Options{
+	Argon2:    vault.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
+	MinArgon2: vault.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
 }
 
 func run(w io.Writer) error {
@@ -142,33 +143,33 @@ func run(w io.Writer) error {
 		return fmt.Errorf("step 2: the server's confirmation: %w", err)
 	}
 	say("   it activates; the server's confirmation holds; device %s is %s until paired", act.Device.ID, act.Device.State)
-	if err := enroll.CheckPIN("1234", user); err == nil {
+	if err := vault.CheckPIN("1234", user); err == nil {
 		return errors.New("step 2: the PIN 1234 was accepted")
 	} else {
 		say("   the app refuses the PIN 1234 (%v)", err)
 	}
-	if err := enroll.CheckPIN(pin, user); err != nil {
+	if err := vault.CheckPIN(pin, user); err != nil {
 		return fmt.Errorf("step 2: the PIN: %w", err)
 	}
-	vault, err := enroll.NewVault(pin, vaultOptions)
+	v, err := vault.New(pin, vaultOptions)
 	if err != nil {
 		return fmt.Errorf("step 2: the vault: %w", err)
 	}
-	if err := vault.Add(cred); err != nil {
+	if err := v.Add(cred); err != nil {
 		return fmt.Errorf("step 2: adding to the vault: %w", err)
 	}
-	blob, err := vault.Seal()
+	blob, err := v.Seal()
 	if err != nil {
 		return fmt.Errorf("step 2: sealing the vault: %w", err)
 	}
-	vault.Zero()
+	v.Zero()
 	cred.Zero()
-	vault, err = enroll.OpenVault(blob, pin, vaultOptions) // the next time the app starts
+	v, err = vault.Open(blob, pin, vaultOptions) // the next time the app starts
 	if err != nil {
 		return fmt.Errorf("step 2: opening the vault: %w", err)
 	}
-	phone, err := vault.Get(issuer, user)
-	vault.Zero()
+	phone, err := v.Get(issuer, user)
+	v.Zero()
 	if err != nil {
 		return fmt.Errorf("step 2: the credential from the vault: %w", err)
 	}
