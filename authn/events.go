@@ -230,7 +230,7 @@ const (
 	ReasonIntegrity        Reason = "integrity"         // refused by the integrity policy
 	ReasonWrongSession     Reason = "wrong_session"     // the request is for another session
 	ReasonInvalidRequest   Reason = "invalid_request"   // the request is not well formed
-	ReasonAttestation      Reason = "attestation"       // Config.Attest refused the device
+	ReasonAttestation      Reason = "attestation"       // Config.VerifyDevice refused the device
 	ReasonAlreadyEnrolled  Reason = "already_enrolled"  // the phone already holds a device of the user
 	ReasonOther            Reason = "other"             // any other refusal
 	ReasonSecondCompletion Reason = "second_completion" // a different completion after the first
