@@ -358,15 +358,10 @@ func (k *hmacKey) prepare(s *scratch, m message) error {
 // s.out. It reads the digests from the marshaled states (their hash words,
 // big-endian, are the digest) instead of calling Sum, which would copy
 // the whole hash and pad it again on every step. The slow path runs
-// crypto/hmac over the whole message instead, into s.out too.
+// crypto/hmac instead (plainMAC).
 func (k *hmacKey) stepMAC(s *scratch, step uint64) ([]byte, error) {
 	if k.plain != nil {
-		if s.stepPos >= 0 {
-			putStep(s.msg[s.stepPos:], step)
-		}
-		s.mac.Reset()
-		s.mac.Write(s.msg[:s.msgLen])
-		return s.mac.Sum(s.out[:0]), nil
+		return k.plainMAC(s, step), nil
 	}
 	a := k.alg
 	if s.stepPos >= 0 {
@@ -389,6 +384,17 @@ func (k *hmacKey) stepMAC(s *scratch, step uint64) ([]byte, error) {
 		return nil, errHashState
 	}
 	return st[stateDigestOff : stateDigestOff+a.size], nil
+}
+
+// plainMAC is stepMAC on the slow path: crypto/hmac over the whole
+// message s.msg[:s.msgLen] with step in its step field, kept in s.out.
+func (k *hmacKey) plainMAC(s *scratch, step uint64) []byte {
+	if s.stepPos >= 0 {
+		putStep(s.msg[s.stepPos:], step)
+	}
+	s.mac.Reset()
+	s.mac.Write(s.msg[:s.msgLen])
+	return s.mac.Sum(s.out[:0])
 }
 
 // stateDigestOff is where the hash words start in a marshaled state, after
