@@ -335,7 +335,7 @@ func benchOCRAVerify(b *testing.B) {
 func BenchmarkOCRAVerifyOnce(b *testing.B) { benchOCRAVerifyOnce(b) }
 
 // BenchmarkOCRAVerifyOnceFallback is BenchmarkOCRAVerifyOnce on the slow
-// path: the first verification of a verifier makes its crypto/hmac.
+// path, where NewVerifier makes a crypto/hmac for the key.
 func BenchmarkOCRAVerifyOnceFallback(b *testing.B) {
 	forceFallback(b)
 	benchOCRAVerifyOnce(b)

@@ -181,6 +181,37 @@ func TestFallbackVectors(t *testing.T) {
 	}
 }
 
+// TestFallbackFirstVerifyAllocatesNothing: on the slow path the
+// crypto/hmac is made with the verifier, so that even a verifier's first
+// verification allocates nothing (a server that builds a verifier per
+// call verifies only once with each). TestVerifyAllocatesNothing, run on
+// the slow path by TestFallbackVectors, covers verifiers in reuse.
+func TestFallbackFirstVerifyAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	forceFallback(t)
+	key := benchKey(32)
+	in := Input{Question: benchQuestion, Time: benchTime}
+	const runs = 50
+	fresh := make([]*Verifier, runs+1) // AllocsPerRun calls once more to warm up
+	for i := range fresh {
+		v, err := NewVerifier(Default, key)
+		require.NoError(t, err)
+		require.NotNil(t, v.key.plain)
+		fresh[i] = v
+	}
+	resp, err := Default.Respond(key, in)
+	require.NoError(t, err)
+	i := 0
+	allocs := testing.AllocsPerRun(runs, func() {
+		sinkMatch, sinkErr = fresh[i].Verify(in, resp, benchWindow)
+		i++
+	})
+	require.NoError(t, sinkErr)
+	require.Zero(t, allocs)
+}
+
 // TestFallbackAgreesWithFastPath compares the two paths on random keys of
 // every length class (the minimum, the hash sizes, around each block size
 // and past SHA-512's), random suites of the whole grammar with every

@@ -100,9 +100,11 @@ func (a *algorithm) selfTest() bool {
 // SHA-512, that this Go release lays out a marshaled hash state otherwise
 // than the fast path reads it. Verifiers of such a hash use crypto/hmac
 // instead: their results are the same, a verification costs about twice
-// as much, and a verifier's first verification allocates (later ones,
-// on the same verifier, do not). The first verifier built on the slow
-// path says so once through the logger given to [SetLogger].
+// as much, and building a verifier allocates a little more (a
+// crypto/hmac for the key). Verifying still allocates nothing, unless
+// several goroutines use one verifier at the same moment. The first
+// verifier built on the slow path says so once through the logger given
+// to [SetLogger].
 func FastPath() bool {
 	return algSHA1.rawOK && algSHA256.rawOK && algSHA512.rawOK
 }
@@ -165,9 +167,9 @@ type scratch struct {
 
 	msg [maxMessage]byte // the message being verified
 
-	// On the slow path only: the key's crypto/hmac, and the message's
+	// On the slow path only: a crypto/hmac of the key, and the message's
 	// length (prepare sets it, with stepPos).
-	mac    hash.Hash
+	mac    *plainMAC
 	msgLen int
 
 	// Set up by prepare for one message:
@@ -183,23 +185,26 @@ type scratch struct {
 }
 
 // get returns a scratch for one verification under k: the algorithm's
-// pooled space and, on the slow path, one of the key's crypto/hmac
-// objects.
+// pooled space and, on the slow path, the key's idle crypto/hmac, or a
+// new one while another goroutine uses it.
 func (k *hmacKey) get() *scratch {
 	s := k.alg.pool.Get().(*scratch)
 	if k.plain != nil {
-		s.mac = k.plain.Get().(hash.Hash)
+		if s.mac = k.plain.idle.Swap(nil); s.mac == nil {
+			s.mac = newPlainMAC(k.alg, k.plain.key)
+		}
 	}
 	return s
 }
 
 // put wipes what the scratch learned of the key and message and returns
-// it, and the crypto/hmac object it held, to their pools.
+// it to the pool; on the slow path the crypto/hmac goes back to the key,
+// unless the key has another idle one already.
 func (k *hmacKey) put(s *scratch) {
 	a := k.alg
 	if s.mac != nil {
 		s.mac.Reset() // back to the key's own state, forgetting the message
-		k.plain.Put(s.mac)
+		k.plain.idle.CompareAndSwap(nil, s.mac)
 		s.mac = nil
 		clear(s.out[:a.size])
 	}
@@ -228,9 +233,25 @@ type hmacKey struct {
 	digits   int // response length, 0 for hex of the whole HMAC
 	respSize int // bytes per rendered response
 
-	// plain is set on the slow path: a pool of crypto/hmac objects for
-	// the key, which its New function keeps a copy of.
-	plain *sync.Pool
+	plain *plainKey // set on the slow path only
+}
+
+// plainKey is the slow path's key schedule: a copy of the key, and a
+// crypto/hmac of it that no verification is using (nil while one is).
+type plainKey struct {
+	key  []byte
+	idle atomic.Pointer[plainMAC]
+}
+
+// plainMAC is a crypto/hmac, in a type of the package's own so that an
+// atomic.Pointer can hold it.
+type plainMAC struct{ hash.Hash }
+
+// newPlainMAC returns a crypto/hmac of key, its pad blocks already hashed.
+func newPlainMAC(a *algorithm, key []byte) *plainMAC {
+	m := &plainMAC{hmac.New(a.new, key)}
+	m.Reset() // crypto/hmac keeps the pad blocks' states from its first Reset on
+	return m
 }
 
 // newHMACKey returns the key schedule of key for responses of digits
@@ -244,15 +265,17 @@ func newHMACKey(a *algorithm, key []byte, digits int) (*hmacKey, error) {
 	return newFastKey(a, key, digits)
 }
 
-// newPlainKey returns the slow path's key schedule: crypto/hmac objects,
-// made as a verification needs one and pooled for the next.
+// newPlainKey returns the slow path's key schedule: a copy of the key and
+// one crypto/hmac of it, made here so that verifying allocates nothing
+// (unless several goroutines use one verifier at the same moment: each
+// but the first then makes a crypto/hmac of its own).
 func newPlainKey(a *algorithm, key []byte, digits int) *hmacKey {
 	k := &hmacKey{alg: a, digits: digits, respSize: digits}
 	if digits == 0 {
 		k.respSize = 2 * a.size
 	}
-	key = bytes.Clone(key)
-	k.plain = &sync.Pool{New: func() any { return hmac.New(a.new, key) }}
+	k.plain = &plainKey{key: bytes.Clone(key)}
+	k.plain.idle.Store(newPlainMAC(a, k.plain.key))
 	return k
 }
 

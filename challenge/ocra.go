@@ -50,9 +50,10 @@ func (s Suite) Respond(key []byte, in Input) (string, error) {
 // message up to the step that varies, so that each step of a window costs
 // only the hash's last blocks. Verify allocates nothing. (Should this Go
 // release fail the fast path's self-test, see [FastPath], the Verifier
-// uses crypto/hmac instead, with the same results; its first verification
-// then allocates.) A Verifier is safe for concurrent use; it holds
-// key-equivalent state, so treat it as you treat the key.
+// uses crypto/hmac instead, with the same results; Verify then allocates
+// only while another goroutine is verifying with the same Verifier.) A
+// Verifier is safe for concurrent use; it holds key-equivalent state, so
+// treat it as you treat the key.
 type Verifier struct {
 	suite Suite
 	key   *hmacKey

@@ -84,7 +84,8 @@ func (h HOTP) code(key []byte, counter uint64, minKey int) (string, error) {
 
 // HOTPVerifier checks HOTP codes of one key. It is safe for concurrent use
 // and allocates nothing per verification (on the slow path, see
-// [FastPath], nothing after its first).
+// [FastPath], nothing unless the verifier is in use by another
+// goroutine).
 type HOTPVerifier struct {
 	key *hmacKey
 }
@@ -170,7 +171,8 @@ func (t TOTP) Code(key []byte, at time.Time) (string, error) {
 
 // TOTPVerifier checks TOTP codes of one key. It is safe for concurrent use
 // and allocates nothing per verification (on the slow path, see
-// [FastPath], nothing after its first).
+// [FastPath], nothing unless the verifier is in use by another
+// goroutine).
 type TOTPVerifier struct {
 	hotp   *HOTPVerifier
 	period uint64
