@@ -382,7 +382,16 @@ func BenchmarkOCRAVerifyWindow(b *testing.B) {
 	}
 }
 
-func BenchmarkHOTPVerify(b *testing.B) {
+func BenchmarkHOTPVerify(b *testing.B) { benchHOTPVerify(b) }
+
+// BenchmarkHOTPVerifyFallback is BenchmarkHOTPVerify on the slow path,
+// crypto/hmac (see FastPath).
+func BenchmarkHOTPVerifyFallback(b *testing.B) {
+	forceFallback(b)
+	benchHOTPVerify(b)
+}
+
+func benchHOTPVerify(b *testing.B) {
 	key := benchKey(20)
 	v, err := HOTP{}.NewVerifier(key)
 	require.NoError(b, err)

@@ -43,7 +43,7 @@
 //     promise; a self-test checks it for each hash as the package starts.
 //     Should a Go release change it, verifiers of that hash use
 //     crypto/hmac instead: the same results, each verification about
-//     twice as slow, a verifier a little dearer to build.
+//     1.5 times as long, a verifier a little dearer to build.
 //     [FastPath] reports which path is in use, and the first verifier
 //     built on the slow path says so once, as a warning, through the
 //     logger given to [SetLogger] ([slog.Default] if none). Nothing fails
