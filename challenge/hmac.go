@@ -100,11 +100,11 @@ func (a *algorithm) selfTest() bool {
 // SHA-512, that this Go release lays out a marshaled hash state otherwise
 // than the fast path reads it. Verifiers of such a hash use crypto/hmac
 // instead: their results are the same, a verification takes about 1.5
-// times as long (BENCHMARKS.md), and building a verifier allocates a little more (a
-// crypto/hmac for the key). Verifying still allocates nothing, unless
-// several goroutines use one verifier at the same moment. The first
-// verifier built on the slow path says so once through the logger given
-// to [SetLogger].
+// times as long (BENCHMARKS.md), and building a verifier allocates a
+// little more (a crypto/hmac for the key). Verifying still allocates
+// nothing, unless several goroutines use one verifier at the same moment.
+// The first verifier built on the slow path says so once through the
+// logger given to [SetLogger].
 func FastPath() bool {
 	return algSHA1.rawOK && algSHA256.rawOK && algSHA512.rawOK
 }
