@@ -268,7 +268,16 @@ func TestVerifyAllocatesNothing(t *testing.T) {
 	}
 }
 
-func BenchmarkTOTPVerify(b *testing.B) {
+func BenchmarkTOTPVerify(b *testing.B) { benchTOTPVerify(b) }
+
+// BenchmarkTOTPVerifyFallback is BenchmarkTOTPVerify on the slow path,
+// crypto/hmac (see FastPath).
+func BenchmarkTOTPVerifyFallback(b *testing.B) {
+	forceFallback(b)
+	benchTOTPVerify(b)
+}
+
+func benchTOTPVerify(b *testing.B) {
 	key := benchKey(20)
 	v, err := TOTP{}.NewVerifier(key)
 	require.NoError(b, err)
@@ -301,7 +310,16 @@ func BenchmarkTOTPVerifyPquerna(b *testing.B) {
 	}
 }
 
-func BenchmarkOCRAVerify(b *testing.B) {
+func BenchmarkOCRAVerify(b *testing.B) { benchOCRAVerify(b) }
+
+// BenchmarkOCRAVerifyFallback is BenchmarkOCRAVerify on the slow path,
+// crypto/hmac (see FastPath).
+func BenchmarkOCRAVerifyFallback(b *testing.B) {
+	forceFallback(b)
+	benchOCRAVerify(b)
+}
+
+func benchOCRAVerify(b *testing.B) {
 	v, err := NewVerifier(Default, benchKey(32))
 	require.NoError(b, err)
 	in := Input{Question: benchQuestion, Time: benchTime}
@@ -309,6 +327,30 @@ func BenchmarkOCRAVerify(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sinkMatch, sinkErr = v.Verify(in, resp, benchWindow)
+	}
+}
+
+// BenchmarkOCRAVerifyOnce builds a verifier and verifies once, as a
+// server that keeps no verifier between calls does.
+func BenchmarkOCRAVerifyOnce(b *testing.B) { benchOCRAVerifyOnce(b) }
+
+// BenchmarkOCRAVerifyOnceFallback is BenchmarkOCRAVerifyOnce on the slow
+// path, where NewVerifier makes a crypto/hmac for the key.
+func BenchmarkOCRAVerifyOnceFallback(b *testing.B) {
+	forceFallback(b)
+	benchOCRAVerifyOnce(b)
+}
+
+func benchOCRAVerifyOnce(b *testing.B) {
+	key := benchKey(32)
+	v, err := NewVerifier(Default, key)
+	require.NoError(b, err)
+	in := Input{Question: benchQuestion, Time: benchTime}
+	resp := wrongOCRA(b, v, in, benchWindow)
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkVerif, sinkErr = NewVerifier(Default, key)
+		sinkMatch, sinkErr = sinkVerif.Verify(in, resp, benchWindow)
 	}
 }
 
@@ -340,7 +382,16 @@ func BenchmarkOCRAVerifyWindow(b *testing.B) {
 	}
 }
 
-func BenchmarkHOTPVerify(b *testing.B) {
+func BenchmarkHOTPVerify(b *testing.B) { benchHOTPVerify(b) }
+
+// BenchmarkHOTPVerifyFallback is BenchmarkHOTPVerify on the slow path,
+// crypto/hmac (see FastPath).
+func BenchmarkHOTPVerifyFallback(b *testing.B) {
+	forceFallback(b)
+	benchHOTPVerify(b)
+}
+
+func benchHOTPVerify(b *testing.B) {
 	key := benchKey(20)
 	v, err := HOTP{}.NewVerifier(key)
 	require.NoError(b, err)

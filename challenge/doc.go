@@ -38,6 +38,16 @@
 //     costs only the hash's last blocks; Verify allocates nothing and is
 //     safe for concurrent use. BENCHMARKS.md at the repository root has
 //     the figures.
+//   - A slow path behind the fast one. The fast path reads digests out of
+//     the standard library's marshaled hash states, a layout Go does not
+//     promise; a self-test checks it for each hash as the package starts.
+//     Should a Go release change it, verifiers of that hash use
+//     crypto/hmac instead: the same results, each verification about
+//     1.5 times as long, a verifier a little dearer to build.
+//     [FastPath] reports which path is in use, and the first verifier
+//     built on the slow path says so once, as a warning, through the
+//     logger given to [SetLogger] ([slog.Default] if none). Nothing fails
+//     for it.
 //   - No secret in an error, a log line or a String method: errors name
 //     what was wrong with the input, never a key, a response, or what was
 //     expected.

@@ -3,6 +3,7 @@ package challenge
 import (
 	"bytes"
 	"crypto"
+	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -10,7 +11,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
+	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // The fast path. HMAC(K, m) = H((K^opad) || H((K^ipad) || m)). The hash
@@ -21,6 +26,12 @@ import (
 // each step of the window then costs only the message's last blocks and
 // one outer block. Hash objects and buffers come from a pool, so a
 // verification allocates nothing.
+//
+// Reading the digest out of a marshaled state relies on a layout the
+// standard library does not promise. A self-test checks it for each hash
+// when the package starts; a hash that fails it takes the slow path:
+// crypto/hmac over the whole message for every step, with the same
+// results (see FastPath).
 
 const (
 	maxHashSize  = 64  // SHA-512
@@ -36,7 +47,7 @@ type algorithm struct {
 	new   func() hash.Hash
 	size  int
 	block int
-	rawOK bool      // the marshaled state holds the digest where stepMAC reads it
+	rawOK bool      // the marshaled state holds the digest where stepMAC reads it; false selects crypto/hmac
 	pool  sync.Pool // of *scratch
 }
 
@@ -83,6 +94,57 @@ func (a *algorithm) selfTest() bool {
 	return err == nil && len(st) >= stateDigestOff+a.size && bytes.Equal(st[stateDigestOff:stateDigestOff+a.size], want)
 }
 
+// FastPath reports whether verifiers ([NewVerifier], [HOTP.NewVerifier],
+// [TOTP.NewVerifier]) use the fast path for every hash. It is false when
+// the self-test run as the package starts found, for SHA-1, SHA-256 or
+// SHA-512, that this Go release lays out a marshaled hash state otherwise
+// than the fast path reads it. Verifiers of such a hash use crypto/hmac
+// instead: their results are the same, a verification takes about 1.5
+// times as long (BENCHMARKS.md), and building a verifier allocates a
+// little more (a crypto/hmac for the key). Verifying still allocates
+// nothing, unless several goroutines use one verifier at the same moment.
+// The first verifier built on the slow path says so once through the
+// logger given to [SetLogger].
+func FastPath() bool {
+	return algSHA1.rawOK && algSHA256.rawOK && algSHA512.rawOK
+}
+
+// logger is the one [SetLogger] set; nil means slog.Default().
+var logger atomic.Pointer[slog.Logger]
+
+// fallbackReported is set once the slow path has been reported.
+var fallbackReported atomic.Bool
+
+// SetLogger sets the logger through which the package reports, once per
+// process, that its verifiers fall back to crypto/hmac (see [FastPath]):
+// one warning, at the first verifier built on the slow path, naming the
+// hashes concerned and the Go release. It is the only thing the package
+// logs. Until SetLogger is called, or after SetLogger(nil), the report
+// goes to [slog.Default]. Call it before building verifiers; it is safe
+// for concurrent use.
+func SetLogger(l *slog.Logger) { logger.Store(l) }
+
+// reportFallback logs, the first time only, that verifiers use the slow
+// path. Nothing secret is known here: only which hashes failed the
+// self-test.
+func reportFallback() {
+	if fallbackReported.Swap(true) {
+		return
+	}
+	var slow []string
+	for _, a := range [...]*algorithm{algSHA1, algSHA256, algSHA512} {
+		if !a.rawOK {
+			slow = append(slow, a.hash.String())
+		}
+	}
+	l := logger.Load()
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Warn("challenge: HMAC fast path self-test failed; verifiers use crypto/hmac, with the same results but slower",
+		"hashes", strings.Join(slow, ","), "go", runtime.Version())
+}
+
 func algorithmFor(h crypto.Hash) *algorithm {
 	switch h {
 	case crypto.SHA1:
@@ -105,6 +167,11 @@ type scratch struct {
 
 	msg [maxMessage]byte // the message being verified
 
+	// On the slow path only: a crypto/hmac of the key, and the message's
+	// length (prepare sets it, with stepPos).
+	mac    *plainMAC
+	msgLen int
+
 	// Set up by prepare for one message:
 	state    [maxStateSize]byte // inner state after the message's whole blocks before the step
 	stateLen int
@@ -117,17 +184,36 @@ type scratch struct {
 	out   [maxStateSize]byte // marshaled state, read for the digest
 }
 
-func (a *algorithm) get() *scratch { return a.pool.Get().(*scratch) }
+// get returns a scratch for one verification under k: the algorithm's
+// pooled space and, on the slow path, the key's idle crypto/hmac, or a
+// new one while another goroutine uses it.
+func (k *hmacKey) get() *scratch {
+	s := k.alg.pool.Get().(*scratch)
+	if k.plain != nil {
+		if s.mac = k.plain.idle.Swap(nil); s.mac == nil {
+			s.mac = newPlainMAC(k.alg, k.plain.key)
+		}
+	}
+	return s
+}
 
 // put wipes what the scratch learned of the key and message and returns
-// it to the pool.
-func (a *algorithm) put(s *scratch) {
+// it to the pool; on the slow path the crypto/hmac goes back to the key,
+// unless the key has another idle one already.
+func (k *hmacKey) put(s *scratch) {
+	a := k.alg
+	if s.mac != nil {
+		s.mac.Reset() // back to the key's own state, forgetting the message
+		k.plain.idle.CompareAndSwap(nil, s.mac)
+		s.mac = nil
+		clear(s.out[:a.size])
+	}
 	s.h.Reset()
 	clear(s.state[:s.stateLen])
 	clear(s.last[:s.lastLen])
 	clear(s.outer[:a.size])
 	clear(s.out[:s.stateLen])
-	s.stateLen, s.lastLen, s.start = 0, 0, nil
+	s.stateLen, s.lastLen, s.msgLen, s.start = 0, 0, 0, nil
 	a.pool.Put(s)
 }
 
@@ -137,7 +223,8 @@ func (a *algorithm) put(s *scratch) {
 var errHashState = errors.New("challenge: internal error: hash state refused")
 
 // hmacKey is a key schedule: the marshaled hash states after the inner and
-// outer pad blocks. It is as secret as the key.
+// outer pad blocks, or on the slow path crypto/hmac objects for the key.
+// It is as secret as the key.
 type hmacKey struct {
 	alg      *algorithm
 	n        int // marshaled state length
@@ -145,12 +232,55 @@ type hmacKey struct {
 	outer    [maxStateSize]byte
 	digits   int // response length, 0 for hex of the whole HMAC
 	respSize int // bytes per rendered response
+
+	plain *plainKey // set on the slow path only
 }
 
+// plainKey is the slow path's key schedule: a copy of the key, and a
+// crypto/hmac of it that no verification is using (nil while one is).
+type plainKey struct {
+	key  []byte
+	idle atomic.Pointer[plainMAC]
+}
+
+// plainMAC is a crypto/hmac, in a type of the package's own so that an
+// atomic.Pointer can hold it.
+type plainMAC struct{ hash.Hash }
+
+// newPlainMAC returns a crypto/hmac of key, its pad blocks already hashed.
+func newPlainMAC(a *algorithm, key []byte) *plainMAC {
+	m := &plainMAC{hmac.New(a.new, key)}
+	m.Reset() // crypto/hmac keeps the pad blocks' states from its first Reset on
+	return m
+}
+
+// newHMACKey returns the key schedule of key for responses of digits
+// digits (0 for hex): the fast path's when a passed the self-test,
+// crypto/hmac's otherwise.
 func newHMACKey(a *algorithm, key []byte, digits int) (*hmacKey, error) {
 	if !a.rawOK {
-		return nil, errHashState
+		reportFallback()
+		return newPlainKey(a, key, digits), nil
 	}
+	return newFastKey(a, key, digits)
+}
+
+// newPlainKey returns the slow path's key schedule: a copy of the key and
+// one crypto/hmac of it, made here so that verifying allocates nothing
+// (unless several goroutines use one verifier at the same moment: each
+// but the first then makes a crypto/hmac of its own).
+func newPlainKey(a *algorithm, key []byte, digits int) *hmacKey {
+	k := &hmacKey{alg: a, digits: digits, respSize: digits}
+	if digits == 0 {
+		k.respSize = 2 * a.size
+	}
+	k.plain = &plainKey{key: bytes.Clone(key)}
+	k.plain.idle.Store(newPlainMAC(a, k.plain.key))
+	return k
+}
+
+// newFastKey returns the fast path's key schedule.
+func newFastKey(a *algorithm, key []byte, digits int) (*hmacKey, error) {
 	k := &hmacKey{alg: a, digits: digits, respSize: digits}
 	if digits == 0 {
 		k.respSize = 2 * a.size
@@ -207,7 +337,14 @@ func (a *algorithm) pad(b []byte, n int, total uint64) int {
 // block before that field, once, and lays out the rest of the message,
 // padded, in s.last. Each step then costs the blocks of s.last and the one
 // block of the outer hash.
+//
+// On the slow path there is nothing to compute ahead: each step hashes
+// the whole message.
 func (k *hmacKey) prepare(s *scratch, m message) error {
+	if k.plain != nil {
+		s.msgLen, s.stepPos = m.n, m.varOff
+		return nil
+	}
 	a := k.alg
 	fixed := m.n // bytes that never change
 	if m.varOff >= 0 {
@@ -243,8 +380,12 @@ func (k *hmacKey) prepare(s *scratch, m message) error {
 // stepMAC returns HMAC(key, message with step in its step field), kept in
 // s.out. It reads the digests from the marshaled states (their hash words,
 // big-endian, are the digest) instead of calling Sum, which would copy
-// the whole hash and pad it again on every step.
+// the whole hash and pad it again on every step. The slow path runs
+// crypto/hmac instead (plainMAC).
 func (k *hmacKey) stepMAC(s *scratch, step uint64) ([]byte, error) {
+	if k.plain != nil {
+		return k.plainMAC(s, step), nil
+	}
 	a := k.alg
 	if s.stepPos >= 0 {
 		putStep(s.last[s.stepPos:], step)
@@ -266,6 +407,17 @@ func (k *hmacKey) stepMAC(s *scratch, step uint64) ([]byte, error) {
 		return nil, errHashState
 	}
 	return st[stateDigestOff : stateDigestOff+a.size], nil
+}
+
+// plainMAC is stepMAC on the slow path: crypto/hmac over the whole
+// message s.msg[:s.msgLen] with step in its step field, kept in s.out.
+func (k *hmacKey) plainMAC(s *scratch, step uint64) []byte {
+	if s.stepPos >= 0 {
+		putStep(s.msg[s.stepPos:], step)
+	}
+	s.mac.Reset()
+	s.mac.Write(s.msg[:s.msgLen])
+	return s.mac.Sum(s.out[:0])
 }
 
 // stateDigestOff is where the hash words start in a marshaled state, after

@@ -83,7 +83,9 @@ func (h HOTP) code(key []byte, counter uint64, minKey int) (string, error) {
 }
 
 // HOTPVerifier checks HOTP codes of one key. It is safe for concurrent use
-// and allocates nothing per verification.
+// and allocates nothing per verification (on the slow path, see
+// [FastPath], nothing unless the verifier is in use by another
+// goroutine).
 type HOTPVerifier struct {
 	key *hmacKey
 }
@@ -120,8 +122,8 @@ func (v *HOTPVerifier) Verify(counter uint64, code string, w Window) (Match, err
 	if err := parseResponse(&resp, code, v.key.digits, v.key.respSize); err != nil {
 		return Match{}, err
 	}
-	s := v.key.alg.get()
-	defer v.key.alg.put(s)
+	s := v.key.get()
+	defer v.key.put(s)
 	binary.BigEndian.PutUint64(s.msg[:8], counter)
 	return v.key.verify(s, message{n: 8, varOff: 0, centre: counter}, &resp, w)
 }
@@ -168,7 +170,9 @@ func (t TOTP) Code(key []byte, at time.Time) (string, error) {
 }
 
 // TOTPVerifier checks TOTP codes of one key. It is safe for concurrent use
-// and allocates nothing per verification.
+// and allocates nothing per verification (on the slow path, see
+// [FastPath], nothing unless the verifier is in use by another
+// goroutine).
 type TOTPVerifier struct {
 	hotp   *HOTPVerifier
 	period uint64
