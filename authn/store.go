@@ -175,7 +175,7 @@ type ChallengeLimits struct {
 // LockPolicy is the lockout policy the store applies atomically.
 type LockPolicy struct {
 	MaxFailures int           // consecutive failures before the lock
-	Base, Max   time.Duration // lock durations: Base·2^level, at most Max
+	Base, Max   time.Duration // lock durations: Base·2^level, at most Max (see Lengths)
 	Window      time.Duration // consecutive failures are forgotten after this long without one (the level stays)
 	MaxAttempts int           // attempts per challenge
 }
@@ -442,18 +442,12 @@ type Store interface {
 
 // Fail counts one failure of u under the policy, at now: failures older
 // than Window are forgotten first (the level stays); at MaxFailures the
-// user is locked for Base·2^Level (at most Max) and the level rises, and
-// the failures stay at the maximum, so that once the lock lifts the next
-// failure locks again. It returns the lock's length when it locked, else
-// 0. Stores written in Go apply it inside their atomic step; others (a Lua
-// script, a PL/pgSQL function) must do exactly the same.
-//
-// The lock's length is computed without overflow: it is Base<<Level only
-// when 0 <= Level < 63, Base > 0, Base <= math.MaxInt64>>Level (so that
-// the shift loses no bit) and Base<<Level < Max; in every other case it
-// is Max. A Base·2^Level beyond the int64 range is more than any Max, so
-// it locks for Max, never for a wrapped, shorter time; a Base of 0 or
-// less, and a negative Level (which Fail never makes), lock for Max too.
+// user is locked for the lock length of the current level (see Lengths)
+// and the level rises, and the failures stay at the maximum, so that once
+// the lock lifts the next failure locks again. It returns the lock's
+// length when it locked, else 0. Stores written in Go apply it inside
+// their atomic step; others (a Lua script, a PL/pgSQL function) do the
+// same steps with the table Lengths returns, looking the level up in it.
 func (p LockPolicy) Fail(u *UserState, now time.Time) time.Duration {
 	if !u.LastFailure.IsZero() && now.Sub(u.LastFailure) >= p.Window {
 		u.Failures = 0
@@ -463,14 +457,45 @@ func (p LockPolicy) Fail(u *UserState, now time.Time) time.Duration {
 	if u.Failures < p.MaxFailures {
 		return 0
 	}
-	d := p.Max
-	if u.Level >= 0 && u.Level < 63 && p.Base > 0 && p.Base <= math.MaxInt64>>u.Level && p.Base<<u.Level < p.Max {
-		d = p.Base << u.Level
-	}
+	d := p.lockFor(u.Level)
 	u.Level++
 	u.LockedUntil = now.Add(d)
 	u.Failures = p.MaxFailures
 	return d
+}
+
+// Lengths is the lockout rule as data: entry i is the length of the lock
+// a user at level i gets, min(Base·2^i, Max); the table ends with its
+// first entry equal to Max (at most 64 entries), and a level past its
+// end, or a negative level, locks for that last entry. Engines that
+// apply the rule inside the database (a Lua script, a SQL function) take
+// this table and only look the level up, compare and store: the lock's
+// length is computed here alone.
+func (p LockPolicy) Lengths() []time.Duration {
+	var t []time.Duration
+	for level := 0; ; level++ {
+		d := p.lockFor(level)
+		t = append(t, d)
+		if d == p.Max || level >= 63 {
+			return t
+		}
+	}
+}
+
+// lockFor is the lock's length at level, computed without overflow: it is
+// Base<<level only when 0 <= level < 63, Base > 0, Base <=
+// math.MaxInt64>>level (so that the shift loses no bit) and Base<<level <
+// Max; in every other case it is Max. A Base·2^level beyond the int64
+// range is more than any Max, so it locks for Max, never for a wrapped,
+// shorter time; a Base of 0 or less, and a negative level (which Fail
+// never makes), lock for Max too. It rises with the level until Max and
+// stays there, so that Lengths' table, looked up with its last entry
+// beyond its end, gives the same length at every level.
+func (p LockPolicy) lockFor(level int) time.Duration {
+	if level >= 0 && level < 63 && p.Base > 0 && p.Base <= math.MaxInt64>>level && p.Base<<level < p.Max {
+		return p.Base << level
+	}
+	return p.Max
 }
 
 // Reset clears u's failures, level and lock: what a success does.

@@ -276,10 +276,20 @@ func ttlMillis(expires, now time.Time) int64 {
 	return max(expires.Sub(now), 0).Milliseconds() + slack.Milliseconds()
 }
 
-// policyArgs are a lock policy's figures for the scripts: its durations
-// in nanoseconds, as LockPolicy.Fail computes.
+// policyArgs are a lock policy's figures for the scripts, durations in
+// nanoseconds: the most failures and the window, then (appended by
+// withLengths, last in ARGV) the lock lengths by level that
+// LockPolicy.Lengths computes; the scripts only look a level up.
 func policyArgs(p authn.LockPolicy) []any {
-	return []any{p.MaxFailures, int64(p.Base), int64(p.Max), int64(p.Window)}
+	return []any{p.MaxFailures, int64(p.Window)}
+}
+
+// withLengths appends the policy's lock lengths by level to args.
+func withLengths(args []any, p authn.LockPolicy) []any {
+	for _, d := range p.Lengths() {
+		args = append(args, int64(d))
+	}
+	return args
 }
 
 // wrap labels a Redis error with the operation; redis.Nil never reaches
@@ -382,7 +392,7 @@ func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]b
 	}
 	k := s.keys(user)
 	args := append([]any{micros(now), challengeID, hex.EncodeToString(mac[:]), serverStep}, policyArgs(p)...)
-	args = append(args, p.MaxAttempts)
+	args = withLengths(append(args, p.MaxAttempts), p)
 	v, err := scriptAttempt.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx}, args...).Result()
 	if err != nil {
 		return authn.AttemptResult{}, wrap("attempt", err)
@@ -419,7 +429,7 @@ func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]b
 // RecordFailure implements authn.Store: one script. The state returned
 // carries the lockout fields and the epoch, not the push settings.
 func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
-	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, append([]any{micros(now)}, policyArgs(p)...)...).Result()
+	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
 	if err != nil {
 		return authn.UserState{}, wrap("record failure", err)
 	}
@@ -482,7 +492,7 @@ func (s *Store) raiseEpoch(ctx context.Context, user string, now time.Time) erro
 // count is the Redis half of a TOTP or recovery-code attempt: the lock
 // check and one failure.
 func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
-	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, append([]any{micros(now)}, policyArgs(p)...)...).Result()
+	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
 	if err != nil {
 		return authn.AttemptResult{}, wrap("count attempt", err)
 	}

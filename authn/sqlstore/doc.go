@@ -35,12 +35,13 @@
 // migration once. WithSchema keeps the tables in a schema of their own
 // (created if missing, under the same lock): every connection runs with
 // its search_path set to it. The pool opens at most WithMaxConns
-// connections (default 16). PostgreSQL's schema is at version 3 (SQLite's
+// connections (default 16). PostgreSQL's schema is at version 4 (SQLite's
 // at 1): migration 0002_attempt.sql adds the PL/pgSQL functions
-// authn_attempt and authn_commit_step (and a helper, authn_wrap64), and
-// 0003_lock_overflow.sql replaces authn_attempt with one whose lock
-// length cannot overflow (authn.LockPolicy.Fail's rule), in
-// the same schema as the tables; they name the tables unqualified, so
+// authn_attempt and authn_commit_step (and a helper, authn_wrap64),
+// 0003_lock_overflow.sql replaced authn_attempt, and 0004_lock_table.sql
+// replaces it with one that takes the lock lengths by level
+// (authn.LockPolicy.Lengths) as a parameter and only looks the level up,
+// in the same schema as the tables; they name the tables unqualified, so
 // they are called, as the store calls them, with that schema on the
 // search_path.
 //
@@ -77,8 +78,9 @@
 // Attempt is one statement, SELECT * FROM authn_attempt(...), run
 // outside an explicit transaction: one round trip. The function does
 // what Attempt's transaction does on SQLite, in the same order and with
-// the same arithmetic (authn.LockPolicy.Fail, with its Base<<level
-// guard and Go's wrapping int64 arithmetic; authn.Tag.Admissible): it
+// the same arithmetic (authn.LockPolicy.Fail, the lock's length looked
+// up in the table Go computed; Go's wrapping int64 arithmetic for
+// authn.Tag.Admissible): it
 // locks the user's row as above (under READ COMMITTED each statement in
 // a VOLATILE function takes a fresh snapshot, so what it reads next is
 // what stands once the lock is held), reads the challenge FOR UPDATE,

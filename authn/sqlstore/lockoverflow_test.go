@@ -14,7 +14,8 @@ import (
 // TestLockOverflowSQLite and TestLockOverflowPostgres: at any level, the
 // lock an Attempt sets is the one authn.LockPolicy.Fail computes, also
 // for Bases whose Base<<level wraps in int64 (SQLite runs Fail in Go;
-// PostgreSQL runs authn_attempt, as migration 0003 made it).
+// PostgreSQL runs authn_attempt, as migration 0004 made it, with the
+// table of LockPolicy.Lengths).
 func TestLockOverflowSQLite(t *testing.T) {
 	s, _ := openTemp(t)
 	checkLockOverflow(t, s)

@@ -69,7 +69,7 @@ func TestPostgresOpeners(t *testing.T) {
 	}
 	v, err := stores[0].SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 3, v)
+	require.Equal(t, 4, v)
 	for i := range n {
 		wg.Go(func() {
 			for range 25 {

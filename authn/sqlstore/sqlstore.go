@@ -1229,8 +1229,9 @@ func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]b
 }
 
 // attemptOne is Attempt in one statement, a call of a function that
-// does in the database what Attempt's transaction does (the PostgreSQL
-// migrations 0002 and 0003 define it), run in autocommit: one round trip.
+// does in the database what Attempt's transaction does (PostgreSQL
+// migration 0004 defines it), run in autocommit: one round trip. The
+// lockout rule goes to it as data, the lock lengths by level.
 func (s *Store) attemptOne(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	var res authn.AttemptResult
 	err := s.single(ctx, "Attempt", func(c *conn) error {
@@ -1240,8 +1241,13 @@ func (s *Store) attemptOne(ctx context.Context, user, challengeID string, mac [1
 		var step, drift, epoch, win, attempts, issued, exp, rdrift sql.NullInt64
 		var id, chUser, question, resync, names sql.NullString
 		var payload []byte
+		lengths := p.Lengths()
+		locks := make([]int64, len(lengths))
+		for i, d := range lengths {
+			locks[i] = int64(d)
+		}
 		err := c.row(s.d.q.attemptFn, user, challengeID, mac[:], int64(serverStep), int64(p.MaxFailures),
-			int64(p.Base), int64(p.Max), int64(p.Window), int64(p.MaxAttempts), nanos(now)).Scan(
+			int64(p.Window), int64(p.MaxAttempts), locks, nanos(now)).Scan(
 			&outcome, &retry, &failures, &dev, &step, &drift, &id, &chUser, &question, &epoch, &win, &attempts,
 			&issued, &exp, &payload, &names, &resync, &rdrift)
 		if err != nil {
