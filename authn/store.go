@@ -238,9 +238,7 @@ type UserState struct {
 // failure counters, RETURNING the outcome; CommitStep as one UPDATE of the
 // device WHERE last_step <= step AND the user's epoch matches, RETURNING.
 // For Redis: Attempt as one Lua script over keys that share the user's
-// hash tag, CommitStep in SQL, where devices live. Where package sqlstore
-// stands today (a locked transaction for Attempt) is in its
-// documentation.
+// hash tag, CommitStep in SQL, where devices live.
 type Store interface {
 	// PutActivation stores a new activation and voids (state cancelled)
 	// the user's earlier waiting ones.

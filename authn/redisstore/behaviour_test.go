@@ -22,6 +22,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/redisstore"
 	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/postgres"
 	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/internal/testenv"
@@ -175,9 +176,9 @@ func b64(s string) string {
 // ---------------------------------------------------------------------
 // Redis with PostgreSQL for the durable records.
 
-func openPostgres(t testing.TB, dsn, schema string, opts ...sqlstore.Option) *sqlstore.Store {
+func openPostgres(t testing.TB, dsn, schema string, opts ...postgres.Option) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.OpenPostgres(context.Background(), dsn, append([]sqlstore.Option{sqlstore.WithSchema(schema)}, opts...)...)
+	s, err := postgres.Open(context.Background(), dsn, append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	return s
@@ -251,14 +252,14 @@ type rig struct {
 	client *redis.Client
 }
 
-func newRig(t testing.TB, redisAddr string, opts ...sqlstore.Option) *rig {
+func newRig(t testing.TB, redisAddr string, opts ...postgres.Option) *rig {
 	t.Helper()
 	dsn := testenv.PostgresDSN(t)
 	r := &rig{redis: &redisTrips{}, pg: &pgTrips{}, clock: &clock{t: t0.Add(5 * time.Second)}}
 	r.client = redis.NewClient(&redis.Options{Addr: redisAddr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	t.Cleanup(func() { _ = r.client.Close() })
 	r.client.AddHook(r.redis)
-	durable := openPostgres(t, dsn, testenv.PostgresSchema(t, dsn), append([]sqlstore.Option{sqlstore.WithTracer(r.pg)}, opts...)...)
+	durable := openPostgres(t, dsn, testenv.PostgresSchema(t, dsn), append([]postgres.Option{postgres.WithTracer(r.pg)}, opts...)...)
 	r.store = open(t, r.client, durable, redisstore.WithPrefix(testPrefix(t, r.client)))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
@@ -318,7 +319,7 @@ func enrollPhone(t testing.TB, svc *authn.Service, clk *clock, user string) *enr
 // A FinishChallenge that succeeds is one Redis script and one
 // PostgreSQL statement; a wrong Attempt is one script.
 func TestFinishChallengeRoundTrips(t *testing.T) {
-	r := newRig(t, redisAddr(t), sqlstore.WithMaxConns(1))
+	r := newRig(t, redisAddr(t), postgres.WithMaxConns(1))
 	ctx := context.Background()
 	for i := range 3 {
 		r.clock.Advance(15 * time.Second)

@@ -16,6 +16,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/redisstore"
 	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/sqlite"
 	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/internal/testenv"
 )
@@ -49,7 +50,7 @@ func testPrefix(t testing.TB, c *redis.Client) string {
 // openSQLite opens a durable store in a temporary directory.
 func openSQLite(t testing.TB) *sqlstore.Store {
 	t.Helper()
-	d, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "keyline.db"))
+	d, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "keyline.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })
 	return d
