@@ -191,7 +191,7 @@ func openPostgres(t testing.TB, dsn, schema string, opts ...postgres.Option) *sq
 // one winner.
 func TestSharedRedisPostgres(t *testing.T) {
 	addr, dsn := redisAddr(t), testenv.PostgresDSN(t)
-	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
 		schema := testenv.PostgresSchema(t, dsn)
 		c0, c1 := newClient(t, addr), newClient(t, addr)
 		prefix := testPrefix(t, c0)

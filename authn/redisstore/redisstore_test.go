@@ -67,7 +67,7 @@ func open(t testing.TB, c redis.UniversalClient, durable authn.Store, opts ...re
 // for the durable records.
 func TestConformance(t *testing.T) {
 	c := newClient(t, redisAddr(t))
-	storetest.Run(t, func(t *testing.T) authn.Store {
+	storetest.Run(t, func(t testing.TB) authn.Store {
 		return open(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
 	})
 }
@@ -78,7 +78,7 @@ func TestConformance(t *testing.T) {
 func TestCluster(t *testing.T) {
 	c := newPrivateCluster(t, 3)
 	n := 0
-	storetest.Run(t, func(t *testing.T) authn.Store {
+	storetest.Run(t, func(t testing.TB) authn.Store {
 		n++
 		return open(t, c, openSQLite(t), redisstore.WithPrefix(fmt.Sprintf("cluster-%d", n)))
 	})

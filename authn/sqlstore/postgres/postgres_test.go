@@ -44,7 +44,7 @@ func openPostgres(t testing.TB, dsn, schema string) *sqlstore.Store {
 // PostgreSQL, each subtest in a fresh schema.
 func TestPostgresConformance(t *testing.T) {
 	dsn := postgresDSN(t)
-	storetest.Run(t, func(t *testing.T) authn.Store {
+	storetest.Run(t, func(t testing.TB) authn.Store {
 		return openPostgres(t, dsn, testSchema(t, dsn))
 	})
 }
@@ -94,7 +94,7 @@ func TestPostgresOpeners(t *testing.T) {
 // its own, on one schema.
 func TestPostgresShared(t *testing.T) {
 	dsn := postgresDSN(t)
-	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
 		schema := testSchema(t, dsn)
 		return [2]authn.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
 	})

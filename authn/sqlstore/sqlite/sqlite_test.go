@@ -36,7 +36,7 @@ func openTemp(t testing.TB) (*sqlstore.Store, string) {
 // TestSharedSQLite races two Services, each on its own handle (its own
 // connections) on one SQLite file, as two processes on one host would.
 func TestSharedSQLite(t *testing.T) {
-	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
 		a, path := openTemp(t)
 		b, err := Open(context.Background(), path)
 		require.NoError(t, err)
@@ -47,7 +47,7 @@ func TestSharedSQLite(t *testing.T) {
 
 // TestConformance runs the Store conformance suite on SQLite files.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) authn.Store {
+	storetest.Run(t, func(t testing.TB) authn.Store {
 		s, _ := openTemp(t)
 		return s
 	})
