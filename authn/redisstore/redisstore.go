@@ -22,7 +22,9 @@ import (
 //go:embed scripts/*.lua
 var scriptFS embed.FS
 
-// script is one Lua script with the shared library prepended.
+// script is one Lua script with the shared library prepended. go-redis
+// runs it with EVALSHA, and sends its source once per server (EVAL on
+// NOSCRIPT).
 func script(name string) *redis.Script {
 	lib, err := scriptFS.ReadFile("scripts/lib.lua")
 	if err != nil {
@@ -202,9 +204,13 @@ func atLeast(v, min string) bool {
 }
 
 // ---------------------------------------------------------------------
-// Keys. Every key of one user carries the hash tag {u<base64url(user)>}:
-// the encoding has no brace or colon, so no user ID can end the tag early
-// or reach another user's keys, and all of a user's keys share one slot.
+// Keys. Every key of one user is "<prefix>:{u<base64url(user)>}:<kind>":
+// the hash tag's encoding has no brace or colon, so no user ID can end
+// the tag early or reach another user's keys, and all of a user's keys
+// share one slot, so that every script over them runs on one Cluster
+// node. Take-once marks, budgets and the push-ID pointers (a push is
+// looked up by ID alone) each have a tag of their own and are touched one
+// key per script.
 
 var b64 = base64.RawURLEncoding
 
