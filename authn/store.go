@@ -230,15 +230,9 @@ type UserState struct {
 // they document, and other errors only for system failures.
 //
 // Round trips: FinishChallenge costs Attempt and, on a match, CommitStep:
-// two operations, which the networked engines should each make one
-// statement or script. The design for PostgreSQL: Attempt as one CTE
-// that locks the user row (INSERT ... ON CONFLICT DO UPDATE, for phantom
-// users too), increments the challenge's attempts, compares the tag with
-// the challenge's, deletes the challenge on a match and updates the
-// failure counters, RETURNING the outcome; CommitStep as one UPDATE of the
-// device WHERE last_step <= step AND the user's epoch matches, RETURNING.
-// For Redis: Attempt as one Lua script over keys that share the user's
-// hash tag, CommitStep in SQL, where devices live.
+// two operations, which a networked engine should each make one
+// statement or script (sqlstore/postgres and redisstore do; each says how
+// at the code).
 type Store interface {
 	// PutActivation stores a new activation and voids (state cancelled)
 	// the user's earlier waiting ones.
