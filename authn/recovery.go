@@ -86,16 +86,20 @@ func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Resul
 			candidates = append(candidates, s.recoveryMAC(byPurpose[purposeRecov], user, canon))
 		}
 	}
-	res, left, err := s.store.UseRecoveryCode(ctx, user, candidates, s.lockPolicy(), now)
+	// Counted before it is checked.
+	res, err := s.store.Attempt(ctx, user, nil, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
-	switch res.Outcome {
-	case AttemptLocked:
+	if res.Outcome == AttemptLocked {
 		s.event(ctx, "login_refused", user, "", "locked")
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
-	case AttemptMatch:
-	default:
+	}
+	taken, left, err := s.store.TakeRecoveryCode(ctx, user, candidates)
+	if err != nil {
+		return Result{}, storeErr(err)
+	}
+	if !taken {
 		s.observe(ctx, "check", user, "")
 		s.event(ctx, "recovery_failed", user, "", "mismatch")
 		if res.RetryAfter > 0 {
@@ -103,6 +107,10 @@ func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Resul
 			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: ErrInvalidCode}
 		}
 		return Result{}, ErrInvalidCode
+	}
+	// The success resets the failures the count left, last.
+	if err := s.store.ResetUser(ctx, user, now); err != nil {
+		return Result{}, storeErr(err)
 	}
 	s.observe(ctx, "check", user, "")
 	s.event(ctx, "recovery_code_used", user, "", fmt.Sprintf("%d_left", left))

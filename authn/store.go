@@ -185,8 +185,9 @@ type AttemptOutcome int
 
 // Attempt outcomes.
 const (
-	// AttemptMismatch: counted as a failure; no tag matched. The
-	// challenge stays live unless its attempts are exhausted.
+	// AttemptMismatch: counted as a failure; no tag matched (the
+	// challenge stays live unless its attempts are exhausted), or, for an
+	// attempt with no answer, counted and left to the caller to check.
 	AttemptMismatch AttemptOutcome = iota
 	// AttemptMatch: a tag matched; the challenge is consumed.
 	AttemptMatch
@@ -202,6 +203,14 @@ const (
 	// counted, and the challenge is void.
 	AttemptExhausted
 )
+
+// ChallengeAnswer is an answer to a challenge, as Store.Attempt compares
+// it: the keyed MAC of the response, and the server's time step.
+type ChallengeAnswer struct {
+	ID         string // the challenge
+	MAC        [16]byte
+	ServerStep uint64
+}
 
 // AttemptResult is the outcome of Store.Attempt.
 type AttemptResult struct {
@@ -309,16 +318,24 @@ type Store interface {
 	// (ErrStoreConflict).
 	PutChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, now time.Time) error
 
-	// Attempt is one answer to a challenge, counted before it is checked,
-	// in one atomic step: if the user is locked, nothing happens
-	// (AttemptLocked). Otherwise the attempt is counted on the challenge
-	// and as a user failure (locking the user when it reaches the policy's
-	// maximum), and only then is mac compared, in constant time, with the
-	// MACs of the challenge's tags whose step is admissible now: within
-	// the challenge's Window of serverStep + the tag's Drift. On a match
-	// the challenge is consumed and the user's failures and level are
-	// reset.
-	Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, policy LockPolicy, now time.Time) (AttemptResult, error)
+	// Attempt is one counted attempt of the user's, counted before it is
+	// checked, in one atomic step: the one lockout gate of every factor.
+	// If the user is locked, nothing happens (AttemptLocked). Otherwise
+	// the attempt is counted as a user failure (locking the user, for the
+	// policy's lock length at the user's level, when the failures reach
+	// the policy's maximum).
+	//
+	// With answer nil (a TOTP code, a recovery code: the caller checks
+	// the code itself, after this, and reports a success with ResetUser)
+	// that is all, and the outcome is AttemptMismatch.
+	//
+	// With an answer to a challenge, the attempt is also counted on the
+	// challenge, and only then is answer.MAC compared, in constant time,
+	// with the MACs of the challenge's tags whose step is admissible now:
+	// within the challenge's Window of answer.ServerStep + the tag's
+	// Drift. On a match the challenge is consumed and the user's failures
+	// and level are reset (AttemptMatch), all in the same step.
+	Attempt(ctx context.Context, user string, answer *ChallengeAnswer, policy LockPolicy, now time.Time) (AttemptResult, error)
 
 	// CommitStep records a device's accepted step and drift if step is
 	// not before its last accepted one and epoch is still the user's
@@ -335,22 +352,12 @@ type Store interface {
 	// inactive one. ErrStoreConflict if the user has an active one.
 	PutTOTP(ctx context.Context, t TOTPRecord, now time.Time) error
 
-	// AttemptTOTP is one TOTP code, counted before it is checked: if the
-	// user is locked, nothing happens (AttemptLocked); otherwise it
-	// counts one failure (locking at the policy's maximum) and returns
-	// the user's TOTP record with AttemptMismatch, for the Service to
-	// check. ErrStoreNotFound, after counting, if the user has no TOTP
-	// key (active, or inactive with wantInactive); the AttemptResult is
-	// then still filled in, so that the caller can report a lock this
-	// attempt caused.
-	AttemptTOTP(ctx context.Context, user string, wantInactive bool, policy LockPolicy, now time.Time) (TOTPRecord, AttemptResult, error)
-
 	// CommitTOTP records a TOTP success, by compare-and-set: the record
 	// id must still be the user's, and step must be after its last
 	// accepted step (RFC 6238 §5.2: a code is used once) — for an
 	// inactive record, any step, including 0, activates it; it sets the
-	// record active and resets the user's failures, level and lock. A
-	// refused commit changes nothing.
+	// record active. A refused commit changes nothing. (The caller resets
+	// the user's failures with ResetUser after a commit.)
 	// ErrStoreConflict for a step not after the last; ErrStoreNotFound
 	// if the record is gone.
 	CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error
@@ -365,18 +372,18 @@ type Store interface {
 	// MACs of the codes; the store never sees a code).
 	PutRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error
 
-	// UseRecoveryCode is one recovery code, counted before it is checked,
-	// in one atomic step like Attempt: AttemptLocked changes nothing;
-	// otherwise a failure is counted, then candidates are compared (in
-	// constant time) with the user's codes; a match consumes that code
-	// and resets failures and level (AttemptMatch), else AttemptMismatch.
-	UseRecoveryCode(ctx context.Context, user string, candidates [][32]byte, policy LockPolicy, now time.Time) (AttemptResult, int, error)
+	// TakeRecoveryCode consumes one of the user's recovery codes that
+	// equals a candidate (compared in constant time), once: of concurrent
+	// takes of one code, one finds it. It reports whether a code was
+	// taken and how many are left. The caller counts the attempt first
+	// (Attempt with no answer).
+	TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error)
 
 	// RecoveryCodesLeft returns how many unused codes the user has.
 	RecoveryCodesLeft(ctx context.Context, user string) (int, error)
 
-	// ResetUser clears the user's failures, level and lock (an operator's
-	// unlock). The epoch is kept.
+	// ResetUser clears the user's failures, level and lock (a success, or
+	// an operator's unlock). The epoch is kept.
 	ResetUser(ctx context.Context, user string, now time.Time) error
 
 	// DeleteUser erases every record of the user: devices, activations,

@@ -84,7 +84,7 @@ func TestHashTags(t *testing.T) {
 	// Each user's challenge answers only that user's MAC: no two users
 	// share a challenge hash.
 	for i, u := range users {
-		r, err := s.Attempt(ctx, u, "ch", [16]byte{byte(i)}, 1, policy, t0)
+		r, err := s.Attempt(ctx, u, &authn.ChallengeAnswer{ID: "ch", MAC: [16]byte{byte(i)}, ServerStep: 1}, policy, t0)
 		require.NoError(t, err)
 		require.Equal(t, authn.AttemptMatch, r.Outcome, "user %q", u)
 	}
@@ -139,7 +139,7 @@ func TestLockParity(t *testing.T) {
 			key := prefix + ":{u" + b64(user) + "}:u"
 			require.NoError(t, c.HSet(ctx, key, "f", "0", "l", level, "lu", "0", "lf", "0", "e", "0").Err())
 			now := t0.Add(time.Duration(n) * time.Hour)
-			r, err := s.Attempt(ctx, user, "none", [16]byte{}, 1, p, now)
+			r, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: "none", MAC: [16]byte{}, ServerStep: 1}, p, now)
 			require.NoError(t, err)
 			want := authn.UserState{Level: level}
 			d := p.Fail(&want, now)
@@ -340,7 +340,7 @@ func TestFinishChallengeRoundTrips(t *testing.T) {
 	ch, err := r.svc.BeginChallenge(ctx, "alice")
 	require.NoError(t, err)
 	rd0, pg0 := r.trips()
-	res, err := r.store.Attempt(ctx, "alice", ch.ID, [16]byte{1}, 1, authn.LockPolicy{MaxFailures: 5, Base: time.Minute, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, r.clock.Now())
+	res, err := r.store.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: ch.ID, MAC: [16]byte{1}, ServerStep: 1}, authn.LockPolicy{MaxFailures: 5, Base: time.Minute, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, r.clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMismatch, res.Outcome)
 	rd1, pg1 := r.trips()

@@ -79,10 +79,10 @@
 // # Atomicity across the two stores
 //
 // No step needs both stores atomically. The hot paths are one store each.
-// A TOTP or recovery-code attempt counts the failure in Redis first and
-// then reads or consumes in the durable store, so it is still counted
-// before it is checked; on a success the Redis reset comes last, so a
-// lost reset leaves the user with failures, never the reverse. The
-// durable store's own failure counters are unused (the recovery-code
-// step is handed a policy that never locks).
+// A TOTP or recovery-code attempt is counted in Redis first (Attempt with
+// no answer) and then read or consumed in the durable store, so it is
+// counted before it is checked; on a success the Service's reset comes
+// last, so a lost reset leaves the user with failures, never the reverse.
+// The durable store's own failure counters are unused: every failure is
+// counted, and every lock kept, in Redis.
 package redisstore

@@ -392,7 +392,11 @@ func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim a
 }
 
 // Attempt implements authn.Store: one script.
-func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	if a == nil {
+		return s.count(ctx, user, p, now)
+	}
+	challengeID, mac, serverStep := a.ID, a.MAC, a.ServerStep
 	if serverStep >= maxLuaInt {
 		return authn.AttemptResult{}, fmt.Errorf("redisstore: server step %d out of range", serverStep)
 	}
@@ -471,11 +475,9 @@ func (s *Store) User(ctx context.Context, user string, now time.Time) (authn.Use
 	return st, nil
 }
 
-// ResetUser implements authn.Store.
+// ResetUser implements authn.Store: one script (failures and locks live
+// in Redis only).
 func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error {
-	if err := s.durable.ResetUser(ctx, user, now); err != nil {
-		return err
-	}
 	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
 		return wrap("reset user", err)
 	}
@@ -495,8 +497,8 @@ func (s *Store) raiseEpoch(ctx context.Context, user string, now time.Time) erro
 	return nil
 }
 
-// count is the Redis half of a TOTP or recovery-code attempt: the lock
-// check and one failure.
+// count is Attempt with no answer (a TOTP code, a recovery code): the
+// lock check and one failure, one script.
 func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
 	if err != nil {
@@ -513,63 +515,16 @@ func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now 
 	return res, nil
 }
 
-// neverLock is the policy handed to the durable store where its own
-// step counts a failure: the counting that matters happened in Redis, so
-// the durable copy must never lock (failures are forgotten at once).
-var neverLock = authn.LockPolicy{MaxFailures: math.MaxInt32, Base: time.Nanosecond, Max: time.Nanosecond, Window: time.Nanosecond, MaxAttempts: math.MaxInt32}
-
-// AttemptTOTP implements authn.Store: the lock check and the count in
-// Redis, then the key read from the durable store.
-func (s *Store) AttemptTOTP(ctx context.Context, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult, error) {
-	res, err := s.count(ctx, user, p, now)
-	if err != nil || res.Outcome == authn.AttemptLocked {
-		return authn.TOTPRecord{}, res, err
-	}
-	t, err := s.durable.TOTP(ctx, user)
-	if err != nil {
-		return authn.TOTPRecord{}, res, err
-	}
-	if t.Active == wantInactive {
-		return authn.TOTPRecord{}, res, authn.ErrStoreNotFound
-	}
-	return t, res, nil
-}
-
 // CommitTOTP implements authn.Store: the compare-and-set in the durable
-// store, then the reset in Redis.
+// store.
 func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error {
-	if err := s.durable.CommitTOTP(ctx, user, id, step, now); err != nil {
-		return err
-	}
-	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
-		return wrap("reset after TOTP", err)
-	}
-	return nil
+	return s.durable.CommitTOTP(ctx, user, id, step, now)
 }
 
-// UseRecoveryCode implements authn.Store: the lock check and the count
-// in Redis, the code consumed in the durable store, and on a match the
-// reset in Redis.
-func (s *Store) UseRecoveryCode(ctx context.Context, user string, candidates [][32]byte, p authn.LockPolicy, now time.Time) (authn.AttemptResult, int, error) {
-	res, err := s.count(ctx, user, p, now)
-	if err != nil {
-		return authn.AttemptResult{}, 0, err
-	}
-	if res.Outcome == authn.AttemptLocked {
-		left, err := s.durable.RecoveryCodesLeft(ctx, user)
-		return res, left, err
-	}
-	dres, left, err := s.durable.UseRecoveryCode(ctx, user, candidates, neverLock, now)
-	if err != nil {
-		return authn.AttemptResult{}, 0, err
-	}
-	if dres.Outcome != authn.AttemptMatch {
-		return res, left, nil
-	}
-	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
-		return authn.AttemptResult{}, 0, wrap("reset after recovery code", err)
-	}
-	return authn.AttemptResult{Outcome: authn.AttemptMatch}, left, nil
+// TakeRecoveryCode implements authn.Store: in the durable store, where
+// the codes live.
+func (s *Store) TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error) {
+	return s.durable.TakeRecoveryCode(ctx, user, candidates)
 }
 
 // ---------------------------------------------------------------------

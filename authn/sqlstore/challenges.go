@@ -122,7 +122,11 @@ func scanChallenge(sc scanner) (authn.ChallengeRecord, []byte, error) {
 }
 
 // Attempt implements authn.Store.
-func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	if a == nil {
+		return s.count(ctx, user, p, now)
+	}
+	challengeID, mac, serverStep := a.ID, a.MAC, a.ServerStep
 	if s.d.q.attemptFn != "" {
 		return s.attemptOne(ctx, user, challengeID, mac, serverStep, p, now)
 	}
@@ -190,6 +194,29 @@ func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]b
 			res.Match = tags[match]
 			res.RetryAfter, res.Failures = 0, 0
 		}
+		return s.saveUser(c, user, u)
+	})
+	if err != nil {
+		return authn.AttemptResult{}, err
+	}
+	return res, nil
+}
+
+// count is Attempt with no answer: the lock check and one failure, in
+// one write transaction.
+func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	var res authn.AttemptResult
+	err := s.write(ctx, "Attempt", func(c *conn) error {
+		u, err := s.lockUser(c, user)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if res, ok = locked(u, now); ok {
+			return nil
+		}
+		lock := p.Fail(&u, now)
+		res = authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}
 		return s.saveUser(c, user, u)
 	})
 	if err != nil {

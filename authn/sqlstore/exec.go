@@ -125,8 +125,8 @@ func (r *refusal) Unwrap() error { return r.err }
 // write runs f in one write transaction: BEGIN IMMEDIATE in SQLite; READ
 // COMMITTED in PostgreSQL, where f locks the user's row first (see
 // lockRow). Every read-modify-write step runs so (Attempt on SQLite,
-// PutChallenge, CompleteActivation, CountPairingTry, AttemptTOTP,
-// UseRecoveryCode, Spend, SetPushState, ...); single statements run with
+// PutChallenge, CompleteActivation, CountPairingTry, TakeRecoveryCode,
+// CommitTOTP, Spend, SetPushState, ...); single statements run with
 // single, plain reads with read. A nil error or a Store outcome commits
 // what f did; a refusal rolls it back and returns its outcome; any other
 // error rolls it back and is returned wrapped.

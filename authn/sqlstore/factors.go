@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"time"
 
 	"github.com/keyline/keyline/authn"
@@ -38,41 +37,6 @@ func (s *Store) PutTOTP(ctx context.Context, t authn.TOTPRecord, now time.Time) 
 	})
 }
 
-// AttemptTOTP implements authn.Store.
-func (s *Store) AttemptTOTP(ctx context.Context, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult, error) {
-	var rec authn.TOTPRecord
-	var res authn.AttemptResult
-	err := s.write(ctx, "AttemptTOTP", func(c *conn) error {
-		u, err := s.lockUser(c, user)
-		if err != nil {
-			return err
-		}
-		var ok bool
-		if res, ok = locked(u, now); ok {
-			return nil
-		}
-		lock := p.Fail(&u, now)
-		res = authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}
-		if err := s.saveUser(c, user, u); err != nil {
-			return err
-		}
-		rec, err = scanTOTP(c.row(s.d.q.totpGet, user))
-		ok, err = found(err)
-		if err != nil {
-			return err
-		}
-		if !ok || rec.Active == wantInactive {
-			rec = authn.TOTPRecord{}
-			return authn.ErrStoreNotFound
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, authn.ErrStoreNotFound) {
-		return authn.TOTPRecord{}, authn.AttemptResult{}, err
-	}
-	return rec, res, err
-}
-
 // CommitTOTP implements authn.Store.
 func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error {
 	return s.write(ctx, "CommitTOTP", func(c *conn) error {
@@ -91,10 +55,7 @@ func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, no
 		if active != 0 && step <= uint64(last) {
 			return authn.ErrStoreConflict
 		}
-		if _, err := c.exec(s.d.q.totpCommit, user, int64(step)); err != nil {
-			return err
-		}
-		_, err = c.exec(s.d.q.userReset, user)
+		_, err = c.exec(s.d.q.totpCommit, user, int64(step))
 		return err
 	})
 }
@@ -148,13 +109,12 @@ func (s *Store) PutRecoveryCodes(ctx context.Context, user string, macs [][32]by
 	})
 }
 
-// UseRecoveryCode implements authn.Store.
-func (s *Store) UseRecoveryCode(ctx context.Context, user string, candidates [][32]byte, p authn.LockPolicy, now time.Time) (authn.AttemptResult, int, error) {
-	var res authn.AttemptResult
+// TakeRecoveryCode implements authn.Store.
+func (s *Store) TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error) {
+	var taken bool
 	var left int
-	err := s.write(ctx, "UseRecoveryCode", func(c *conn) error {
-		u, err := s.lockUser(c, user)
-		if err != nil {
+	err := s.write(ctx, "TakeRecoveryCode", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
 		type code struct {
@@ -179,11 +139,6 @@ func (s *Store) UseRecoveryCode(ctx context.Context, user string, candidates [][
 			return err
 		}
 		left = len(codes)
-		var ok bool
-		if res, ok = locked(u, now); ok {
-			return nil
-		}
-		lock := p.Fail(&u, now)
 		match := -1
 		for i := range codes {
 			for _, cand := range candidates {
@@ -193,21 +148,18 @@ func (s *Store) UseRecoveryCode(ctx context.Context, user string, candidates [][
 			}
 		}
 		if match < 0 {
-			res = authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}
-		} else {
-			if _, err := c.exec(s.d.q.rcDeleteOne, codes[match].seq); err != nil {
-				return err
-			}
-			left--
-			u.Reset()
-			res = authn.AttemptResult{Outcome: authn.AttemptMatch}
+			return nil
 		}
-		return s.saveUser(c, user, u)
+		if _, err := c.exec(s.d.q.rcDeleteOne, codes[match].seq); err != nil {
+			return err
+		}
+		taken, left = true, left-1
+		return nil
 	})
 	if err != nil {
-		return authn.AttemptResult{}, 0, err
+		return false, 0, err
 	}
-	return res, left, nil
+	return taken, left, nil
 }
 
 // RecoveryCodesLeft implements authn.Store.

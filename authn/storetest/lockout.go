@@ -156,7 +156,7 @@ func testLockout(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		results := make([]authn.AttemptResult, n)
 		errs := concurrently(n, func(i int) error {
 			var err error
-			results[i], err = s.Attempt(context.Background(), "alice", ids[i%len(ids)], wrongMAC, step0, p, t0)
+			results[i], err = s.Attempt(context.Background(), "alice", &authn.ChallengeAnswer{ID: ids[i%len(ids)], MAC: wrongMAC, ServerStep: step0}, p, t0)
 			return err
 		})
 		byOutcome := map[string]int{}
@@ -176,7 +176,7 @@ func testLockout(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		results := make([]authn.AttemptResult, n)
 		errs := concurrently(n, func(i int) error {
 			var err error
-			results[i], err = s.Attempt(context.Background(), "alice", "ch-1", mac(1), step0, policy, t0)
+			results[i], err = s.Attempt(context.Background(), "alice", &authn.ChallengeAnswer{ID: "ch-1", MAC: mac(1), ServerStep: step0}, policy, t0)
 			return err
 		})
 		matches := 0

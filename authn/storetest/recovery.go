@@ -138,8 +138,9 @@ func testRecoveryCodes(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	})
 
 	t.Run("OneLockoutForEveryFactor", func(t *testing.T) {
-		// Attempt, AttemptTOTP and UseRecoveryCode count the same failures
-		// and honour the same lock.
+		// A challenge's Attempt and the counted Attempt of a TOTP code
+		// or a recovery code count the same failures and honour the same
+		// lock.
 		s := newStore(t)
 		p := strict
 		putCodes(t, s, "alice", t0, 1)
@@ -169,7 +170,7 @@ func testRecoveryCodes(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		results := make([]authn.AttemptResult, n)
 		errs := concurrently(n, func(i int) error {
 			var err error
-			results[i], _, err = s.UseRecoveryCode(context.Background(), "alice", [][32]byte{codeMAC(5)}, policy, t0)
+			results[i], _, err = tryCode(context.Background(), s, "alice", [][32]byte{codeMAC(5)}, policy, t0)
 			return err
 		})
 		matches := 0

@@ -246,8 +246,11 @@ func (s *countingStore) PutChallenge(ctx context.Context, c authn.ChallengeRecor
 	return err
 }
 
-func (s *countingStore) Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, policy authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
-	r, err := s.Store.Attempt(ctx, user, challengeID, mac, serverStep, policy, now)
+func (s *countingStore) Attempt(ctx context.Context, user string, answer *authn.ChallengeAnswer, policy authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	r, err := s.Store.Attempt(ctx, user, answer, policy, now)
+	if answer == nil {
+		return r, err // a factor's count, not a challenge's answer
+	}
 	if f := s.takeHook(&s.afterAttempt); f != nil {
 		f()
 	}

@@ -10,9 +10,9 @@
 // sealed secret is arbitrary bytes at this level): take-once activation,
 // pairing tries, devices and epochs, challenge issuance limits, the
 // lockout arithmetic of Attempt, the compare-and-set of CommitStep and
-// Sweep; TOTP keys (AttemptTOTP counted before the check, the once-only
-// step of CommitTOTP), recovery codes (each consumed once, under the same
-// lockout), the operator's ResetUser and DeleteUser; and push requests
+// Sweep; TOTP keys (the counted Attempt with no answer before the check,
+// the once-only step of CommitTOTP), recovery codes (each taken once by
+// TakeRecoveryCode, under the same lockout), the operator's ResetUser and DeleteUser; and push requests
 // (the compare-and-set of SetPushState, a pending request voided by its
 // expiry or a revocation, the pending prompts of a device, the push mode
 // and push tokens, erasure and Sweep). Second, what the Service promises
@@ -214,7 +214,7 @@ func putChallenge(t *testing.T, s authn.Store, c authn.ChallengeRecord, now time
 
 func attempt(t *testing.T, s authn.Store, user, id string, m [16]byte, step uint64, p authn.LockPolicy, now time.Time) authn.AttemptResult {
 	t.Helper()
-	r, err := s.Attempt(t.Context(), user, id, m, step, p, now)
+	r, err := s.Attempt(t.Context(), user, &authn.ChallengeAnswer{ID: id, MAC: m, ServerStep: step}, p, now)
 	require.NoError(t, err, "Attempt %s on %s", user, id)
 	return r
 }

@@ -40,12 +40,55 @@ func getTOTP(t *testing.T, s authn.Store, user string) authn.TOTPRecord {
 	return r
 }
 
-// attemptTOTP is an AttemptTOTP that finds a key (or the lock).
+// tryTOTP is one TOTP code's store steps as the Service takes them: the
+// counted attempt (Attempt with no answer), then, unless the user is
+// locked, the key, which must be active (or inactive, with wantInactive)
+// or the result is ErrStoreNotFound, after the count, with the
+// AttemptResult still filled in.
+func tryTOTP(ctx context.Context, s authn.Store, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult, error) {
+	res, err := s.Attempt(ctx, user, nil, p, now)
+	if err != nil || res.Outcome == authn.AttemptLocked {
+		return authn.TOTPRecord{}, res, err
+	}
+	rec, err := s.TOTP(ctx, user)
+	if err == nil && rec.Active == wantInactive {
+		err = authn.ErrStoreNotFound
+	}
+	if err != nil {
+		return authn.TOTPRecord{}, res, err
+	}
+	return rec, res, nil
+}
+
+// attemptTOTP is a tryTOTP that finds a key (or the lock).
 func attemptTOTP(t *testing.T, s authn.Store, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult) {
 	t.Helper()
-	rec, r, err := s.AttemptTOTP(t.Context(), user, wantInactive, p, now)
-	require.NoError(t, err, "AttemptTOTP of %s (wantInactive %v)", user, wantInactive)
+	rec, r, err := tryTOTP(t.Context(), s, user, wantInactive, p, now)
+	require.NoError(t, err, "TOTP attempt of %s (wantInactive %v)", user, wantInactive)
 	return rec, r
+}
+
+// tryCode is one recovery code's store steps as the Service takes them:
+// the counted attempt (Attempt with no answer), then, unless the user is
+// locked, the take of a matching code, and on a match the reset. It
+// returns the result (AttemptMatch for a code taken) and the codes left.
+func tryCode(ctx context.Context, s authn.Store, user string, candidates [][32]byte, p authn.LockPolicy, now time.Time) (authn.AttemptResult, int, error) {
+	res, err := s.Attempt(ctx, user, nil, p, now)
+	if err != nil {
+		return authn.AttemptResult{}, 0, err
+	}
+	if res.Outcome == authn.AttemptLocked {
+		left, err := s.RecoveryCodesLeft(ctx, user)
+		return res, left, err
+	}
+	taken, left, err := s.TakeRecoveryCode(ctx, user, candidates)
+	if err != nil || !taken {
+		return res, left, err
+	}
+	if err := s.ResetUser(ctx, user, now); err != nil {
+		return authn.AttemptResult{}, 0, err
+	}
+	return authn.AttemptResult{Outcome: authn.AttemptMatch}, left, nil
 }
 
 // codeMAC is the MAC of a recovery code, as the store sees it.
@@ -65,15 +108,15 @@ func putCodes(t *testing.T, s authn.Store, user string, now time.Time, bs ...byt
 	require.NoError(t, s.PutRecoveryCodes(t.Context(), user, macs, now))
 }
 
-// useCode is one UseRecoveryCode with the candidate MACs bs.
+// useCode is one tryCode with the candidate MACs bs.
 func useCode(t *testing.T, s authn.Store, user string, p authn.LockPolicy, now time.Time, bs ...byte) (authn.AttemptResult, int) {
 	t.Helper()
 	var cands [][32]byte
 	for _, b := range bs {
 		cands = append(cands, codeMAC(b))
 	}
-	r, left, err := s.UseRecoveryCode(t.Context(), user, cands, p, now)
-	require.NoError(t, err, "UseRecoveryCode of %s", user)
+	r, left, err := tryCode(t.Context(), s, user, cands, p, now)
+	require.NoError(t, err, "recovery code of %s", user)
 	return r, left
 }
 
@@ -151,15 +194,15 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		rec, _ := attemptTOTP(t, s, "alice", true, policy, t0)
 		require.Equal(t, want, rec.Secret)
 		rec.Secret[0] ^= 0xff
-		require.Equal(t, want, getTOTP(t, s, "alice").Secret, "AttemptTOTP returns a copy")
+		require.Equal(t, want, getTOTP(t, s, "alice").Secret, "TOTP returns a copy")
 	})
 
-	t.Run("AttemptTOTP", func(t *testing.T) {
+	t.Run("TOTPAttempt", func(t *testing.T) {
 		s := newStore(t)
 		putTOTP(t, s, totpRecord("alice", "totp-1", t0), t0)
 
 		rec, r := attemptTOTP(t, s, "alice", true, policy, t0)
-		requireOutcome(t, authn.AttemptMismatch, r, "AttemptTOTP returns the key for the caller to check")
+		requireOutcome(t, authn.AttemptMismatch, r, "the attempt is counted, and the key is there for the caller to check")
 		require.Equal(t, 1, r.Failures)
 		require.Zero(t, r.RetryAfter)
 		require.Equal(t, "totp-1", rec.ID)
@@ -172,30 +215,32 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		// An active key is not found by an activation, nor an inactive one
 		// by a verification; both are counted.
-		_, _, err := s.AttemptTOTP(t.Context(), "alice", false, policy, t0)
+		_, _, err := tryTOTP(t.Context(), s, "alice", false, policy, t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "verifying with an inactive key")
 		require.Equal(t, 2, userState(t, s, "alice", t0).Failures, "a key not found is counted")
 
+		// A success: the commit, then the reset.
 		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0, t0))
+		require.NoError(t, s.ResetUser(t.Context(), "alice", t0))
 		rec, r = attemptTOTP(t, s, "alice", false, policy, t0)
 		requireOutcome(t, authn.AttemptMismatch, r)
 		require.Equal(t, 1, r.Failures)
 		require.True(t, rec.Active)
 		require.Equal(t, uint64(step0), rec.LastStep, "the key carries its last step")
-		_, _, err = s.AttemptTOTP(t.Context(), "alice", true, policy, t0)
+		_, _, err = tryTOTP(t.Context(), s, "alice", true, policy, t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "activating when the key is active")
 		require.Equal(t, 2, userState(t, s, "alice", t0).Failures, "a key not found is counted")
 
 		// No key at all: not found, counted all the same.
 		for _, want := range []bool{false, true} {
-			_, _, err = s.AttemptTOTP(t.Context(), "mallory", want, policy, t0)
+			_, _, err = tryTOTP(t.Context(), s, "mallory", want, policy, t0)
 			require.ErrorIs(t, err, authn.ErrStoreNotFound, "a user without a key (wantInactive %v)", want)
 		}
 		require.Equal(t, 2, userState(t, s, "mallory", t0).Failures, "a user without a key is counted")
 		require.Equal(t, 2, userState(t, s, "alice", t0).Failures, "failures are per user")
 	})
 
-	t.Run("AttemptTOTPLockout", func(t *testing.T) {
+	t.Run("TOTPAttemptLockout", func(t *testing.T) {
 		s := newStore(t)
 		p := strict
 		activeTOTP(t, s, "alice", "totp-1", step0, t0)
@@ -218,7 +263,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		// While locked: nothing counted, whichever key is asked for.
 		mid := now.Add(30 * time.Second)
 		for _, want := range []bool{false, true} {
-			_, r, err := s.AttemptTOTP(t.Context(), "alice", want, p, mid)
+			_, r, err := tryTOTP(t.Context(), s, "alice", want, p, mid)
 			require.NoError(t, err, "locked (wantInactive %v)", want)
 			requireOutcome(t, authn.AttemptLocked, r, "locked (wantInactive %v)", want)
 			require.Equal(t, p.Base-30*time.Second, r.RetryAfter)
@@ -236,7 +281,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Greater(t, userState(t, s, "alice", now).Level, u.Level)
 	})
 
-	t.Run("AttemptTOTPConcurrent", func(t *testing.T) {
+	t.Run("TOTPAttemptConcurrent", func(t *testing.T) {
 		// Many codes at once, half of them for a key that is not there:
 		// exactly MaxFailures are counted, the rest find the lock.
 		s := newStore(t)
@@ -246,7 +291,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		results := make([]authn.AttemptResult, n)
 		errs := concurrently(n, func(i int) error {
 			var err error
-			_, results[i], err = s.AttemptTOTP(context.Background(), "alice", i%2 == 1, p, t0)
+			_, results[i], err = tryTOTP(context.Background(), s, "alice", i%2 == 1, p, t0)
 			return err
 		})
 		counted := 0
@@ -286,7 +331,9 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		got := getTOTP(t, s, "alice")
 		require.True(t, got.Active, "a commit activates the key")
 		require.Equal(t, uint64(step0), got.LastStep)
-		requireReset(t, s, "alice", now, "a commit resets the failures and the level")
+		require.Equal(t, u, userState(t, s, "alice", now), "a commit leaves the user's failures to the caller")
+		require.NoError(t, s.ResetUser(t.Context(), "alice", now))
+		requireReset(t, s, "alice", now, "the success's reset clears the failures and the level")
 
 		// A step at or before the last: a replay.
 		attemptTOTP(t, s, "alice", false, p, now)
@@ -298,6 +345,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0+1, now))
 		require.Equal(t, uint64(step0+1), getTOTP(t, s, "alice").LastStep)
+		require.NoError(t, s.ResetUser(t.Context(), "alice", now))
 		require.Zero(t, userState(t, s, "alice", now).Failures)
 
 		// The record must still be the user's.
@@ -386,7 +434,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"), "an active key")
 		_, err = s.TOTP(t.Context(), "alice")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
-		_, _, err = s.AttemptTOTP(t.Context(), "alice", false, policy, t0)
+		_, _, err = tryTOTP(t.Context(), s, "alice", false, policy, t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "a removed key answers nothing")
 		require.Equal(t, 1, userState(t, s, "alice", t0).Failures)
 		putTOTP(t, s, totpRecord("alice", "totp-3", t0), t0) // no conflict once removed

@@ -303,7 +303,7 @@ func TestPostgresFinishChallengeRoundTrips(t *testing.T) {
 	ch, err := svc.BeginChallenge(ctx, "alice")
 	require.NoError(t, err)
 	n0 := tc.trips()
-	res, err := s.Attempt(ctx, "alice", ch.ID, [16]byte{1}, 1, sqltest.Lenient, clk.Now())
+	res, err := s.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: ch.ID, MAC: [16]byte{1}, ServerStep: 1}, sqltest.Lenient, clk.Now())
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMismatch, res.Outcome)
 	require.Equal(t, int64(1), tc.trips()-n0, "round trips of a wrong Attempt")

@@ -127,7 +127,7 @@ func TestReopen(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, left)
 	// The challenge survived with its tags, names and payload.
-	r, err := s.Attempt(ctx, "alice", "ch-1", [16]byte{1}, 1001, sqltest.Lenient, sqltest.T0)
+	r, err := s.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: "ch-1", MAC: [16]byte{1}, ServerStep: 1001}, sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMatch, r.Outcome)
 	require.Equal(t, ch.Tags[0], r.Match)
@@ -192,7 +192,7 @@ func TestConcurrent(t *testing.T) {
 			// Two answers per challenge, at once: one match, one not found.
 			for range 2 {
 				wg.Go(func() {
-					_, err := s.Attempt(ctx, user, id, [16]byte{byte(i)}, 10, sqltest.Lenient, sqltest.T0)
+					_, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: id, MAC: [16]byte{byte(i)}, ServerStep: 10}, sqltest.Lenient, sqltest.T0)
 					assert.NoError(t, err)
 				})
 			}
@@ -214,7 +214,7 @@ func TestConcurrent(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1000-perUser-1, left, "every spend of %s counted", user)
 		for i := range perUser {
-			r, err := s.Attempt(ctx, user, fmt.Sprintf("%s/ch-%d", user, i), [16]byte{byte(i)}, 10, sqltest.Lenient, sqltest.T0)
+			r, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: fmt.Sprintf("%s/ch-%d", user, i), MAC: [16]byte{byte(i)}, ServerStep: 10}, sqltest.Lenient, sqltest.T0)
 			require.NoError(t, err)
 			require.Equal(t, authn.AttemptNoChallenge, r.Outcome, "each challenge consumed")
 		}

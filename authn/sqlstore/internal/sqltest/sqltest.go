@@ -106,7 +106,7 @@ func CheckLockOverflow(t *testing.T, s *sqlstore.Store, exec func(query string, 
 			require.Positive(t, lock, name)
 			require.LessOrEqual(t, lock, p.Max, name)
 
-			res, err := s.Attempt(ctx, user, "no-such-challenge", [16]byte{1}, 1000, p, T0)
+			res, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: "no-such-challenge", MAC: [16]byte{1}, ServerStep: 1000}, p, T0)
 			require.NoError(t, err, name)
 			require.Equal(t, authn.AttemptNoChallenge, res.Outcome, name)
 			require.Equal(t, lock, res.RetryAfter, name)
@@ -119,7 +119,7 @@ func CheckLockOverflow(t *testing.T, s *sqlstore.Store, exec func(query string, 
 
 			// Locked now: the next attempt changes nothing and reports
 			// the whole lock.
-			res, err = s.Attempt(ctx, user, "no-such-challenge", [16]byte{1}, 1000, p, T0)
+			res, err = s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: "no-such-challenge", MAC: [16]byte{1}, ServerStep: 1000}, p, T0)
 			require.NoError(t, err, name)
 			require.Equal(t, authn.AttemptLocked, res.Outcome, name)
 			require.Equal(t, lock, res.RetryAfter, name)
