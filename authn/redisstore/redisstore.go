@@ -107,6 +107,7 @@ type Store struct {
 	rdb     redis.UniversalClient
 	durable authn.Store
 	prefix  string
+	tables  sync.Map // authn.LockPolicy -> []any: its lock lengths as script arguments (one entry per policy a Service uses)
 }
 
 var _ authn.Store = (*Store)(nil)
@@ -290,12 +291,18 @@ func policyArgs(p authn.LockPolicy) []any {
 	return []any{p.MaxFailures, int64(p.Window)}
 }
 
-// withLengths appends the policy's lock lengths by level to args.
-func withLengths(args []any, p authn.LockPolicy) []any {
-	for _, d := range p.Lengths() {
-		args = append(args, int64(d))
+// withLengths appends the policy's lock lengths by level to args (boxed
+// once per policy).
+func (s *Store) withLengths(args []any, p authn.LockPolicy) []any {
+	if t, ok := s.tables.Load(p); ok {
+		return append(args, t.([]any)...)
 	}
-	return args
+	var t []any
+	for _, d := range p.Lengths() {
+		t = append(t, int64(d))
+	}
+	s.tables.Store(p, t)
+	return append(args, t...)
 }
 
 // wrap labels a Redis error with the operation; redis.Nil never reaches
@@ -402,7 +409,7 @@ func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnsw
 	}
 	k := s.keys(user)
 	args := append([]any{micros(now), challengeID, hex.EncodeToString(mac[:]), serverStep}, policyArgs(p)...)
-	args = withLengths(append(args, p.MaxAttempts), p)
+	args = s.withLengths(append(args, p.MaxAttempts), p)
 	v, err := scriptAttempt.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx}, args...).Result()
 	if err != nil {
 		return authn.AttemptResult{}, wrap("attempt", err)
@@ -439,7 +446,7 @@ func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnsw
 // RecordFailure implements authn.Store: one script. The state returned
 // carries the lockout fields and the epoch, not the push settings.
 func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
-	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
+	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, s.withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
 	if err != nil {
 		return authn.UserState{}, wrap("record failure", err)
 	}
@@ -500,7 +507,7 @@ func (s *Store) raiseEpoch(ctx context.Context, user string, now time.Time) erro
 // count is Attempt with no answer (a TOTP code, a recovery code): the
 // lock check and one failure, one script.
 func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
-	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
+	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, s.withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
 	if err != nil {
 		return authn.AttemptResult{}, wrap("count attempt", err)
 	}

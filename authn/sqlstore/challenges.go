@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/keyline/keyline/authn"
@@ -202,6 +204,28 @@ func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnsw
 	return res, nil
 }
 
+// locks returns p's lock lengths by level (authn.LockPolicy.Lengths) in
+// nanoseconds, as the attempt function takes them: an array literal
+// ("{60000000000,...}", which the server reads as its bigint[] parameter),
+// made once per policy.
+func (s *Store) locks(p authn.LockPolicy) string {
+	if t, ok := s.tables.Load(p); ok {
+		return t.(string)
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, d := range p.Lengths() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(int64(d), 10))
+	}
+	b.WriteByte('}')
+	t := b.String()
+	s.tables.Store(p, t)
+	return t
+}
+
 // count is Attempt with no answer: the lock check and one failure, in
 // one write transaction.
 func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
@@ -242,13 +266,8 @@ func (s *Store) attemptOne(ctx context.Context, user, challengeID string, mac [1
 		var step, drift, epoch, win, attempts, issued, exp, rdrift sql.NullInt64
 		var id, chUser, question, resync, names sql.NullString
 		var payload []byte
-		lengths := p.Lengths()
-		locks := make([]int64, len(lengths))
-		for i, d := range lengths {
-			locks[i] = int64(d)
-		}
 		err := c.row(s.d.q.attemptFn, user, challengeID, mac[:], int64(serverStep), int64(p.MaxFailures),
-			int64(p.Window), int64(p.MaxAttempts), locks, nanos(now)).Scan(
+			int64(p.Window), int64(p.MaxAttempts), s.locks(p), nanos(now)).Scan(
 			&outcome, &retry, &failures, &dev, &step, &drift, &id, &chUser, &question, &epoch, &win, &attempts,
 			&issued, &exp, &payload, &names, &resync, &rdrift)
 		if err != nil {

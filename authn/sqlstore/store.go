@@ -95,6 +95,8 @@ type Store struct {
 	wStmts map[string]*sql.Stmt // prepared on w (read-only after Open)
 	rStmts map[string]*sql.Stmt // prepared on r
 
+	tables sync.Map // authn.LockPolicy -> string: its lock lengths as an array literal (one entry per policy a Service uses)
+
 	stmts atomic.Int64 // SQL statements run
 	trips atomic.Int64 // statements, BEGINs and COMMITs/ROLLBACKs
 
