@@ -3,21 +3,23 @@
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(testing.TB) authn.Store { return memstore.New() })
+//		storetest.RunService(t, func(testing.TB) authn.Store { return memstore.New() })
 //	}
 //
-// [Run] checks two things. First, the contract of each Store method as
-// package authn documents it, called directly with hand-made records (a
-// sealed secret is arbitrary bytes at this level): take-once activation,
-// pairing tries, devices and epochs, challenge issuance limits, the
-// lockout arithmetic of Attempt, the compare-and-set of CommitStep and
-// Sweep; TOTP keys (the counted Attempt with no answer before the check,
-// the once-only step of CommitTOTP), recovery codes (each taken once by
-// TakeRecoveryCode, under the same lockout), the operator's ResetUser and DeleteUser; and push requests
-// (the compare-and-set of SetPushState, a pending request voided by its
-// expiry or a revocation, the pending prompts of a device, the push mode
-// and push tokens, erasure and Sweep). Second, what the Service promises
-// when it runs on the store, with two Services sharing the one store,
-// keyring and clock, as a load-balanced pair of instances would: a
+// The suite checks two things. First, [Run] checks the contract of each
+// Store method as package authn documents it, called directly with hand-
+// made records (a sealed secret is arbitrary bytes at this level): take-
+// once activation, pairing tries, devices and epochs, challenge issuance
+// limits, the lockout arithmetic of Attempt, the compare-and-set of
+// CommitStep and Sweep; TOTP keys (the counted Attempt with no answer
+// before the check, the once-only step of CommitTOTP), recovery codes
+// (each taken once by TakeRecoveryCode, under the same lockout), the
+// operator's ResetUser and DeleteUser; and push requests (the compare-and-
+// set of SetPushState, a pending request voided by its expiry or a
+// revocation, the pending prompts of a device, the push mode and push
+// tokens, erasure and Sweep). Second, [RunService] checks what the Service
+// promises when it runs on the store, with two Services sharing the one
+// store, keyring and clock, as a load-balanced pair of instances would: a
 // challenge is answered once, no guess is compared past the lock
 // (responses, TOTP codes or recovery codes), a TOTP code is accepted once,
 // a question is not reissued within its horizon, an activation is
@@ -62,8 +64,8 @@ func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]authn.Store) {
 	})
 }
 
-// Run runs the conformance suite, calling newStore for a fresh, empty
-// store in each subtest. The store is the only thing shared by the
+// Run runs the conformance suite of the Store methods, calling newStore
+// for a fresh, empty store in each subtest. The store is the only thing shared by the
 // subtest's calls; newStore may register cleanups on the tb it is given.
 // The suite is made of subtests: tb must be able to run them, as a
 // *testing.T can (Run fails tb otherwise).
@@ -82,6 +84,15 @@ func Run(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
 	run(tb, "RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, fresh) })
 	run(tb, "Operator", func(t *testing.T) { testOperator(t, fresh) })
 	run(tb, "Push", func(t *testing.T) { testPush(t, fresh) })
+}
+
+// RunService runs what the Service promises on a store, with two Services
+// sharing one fresh store from newStore (and one keyring and clock) in
+// each subtest, as a load-balanced pair of instances would: logins,
+// lockout, revocation, TOTP and recovery codes, and push. Like Run, it
+// needs a tb that runs subtests.
+func RunService(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
+	fresh := func(t *testing.T) authn.Store { return newStore(t) }
 	run(tb, "Service", func(t *testing.T) { testService(t, fresh) })
 	run(tb, "ServiceFactors", func(t *testing.T) { testServiceFactors(t, fresh) })
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })

@@ -47,10 +47,12 @@ func TestSharedSQLite(t *testing.T) {
 
 // TestConformance runs the Store conformance suite on SQLite files.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t testing.TB) authn.Store {
+	newStore := func(t testing.TB) authn.Store {
 		s, _ := openTemp(t)
 		return s
-	})
+	}
+	storetest.Run(t, newStore)
+	storetest.RunService(t, newStore)
 }
 
 // TestReopen writes every kind of record, closes the store, reopens the
