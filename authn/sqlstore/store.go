@@ -32,7 +32,7 @@ const (
 // driver. Most programs call sqlite.Open or postgres.Open and never
 // build one.
 type Engine struct {
-	Dialect Dialect
+	Dialect Dialect // SQLite or PostgreSQL
 	// Writer runs every write and read-modify-write step; Reader the
 	// plain reads (it may be Writer). The Store owns both: Close closes
 	// them.
