@@ -38,17 +38,9 @@ type Activation struct {
 	ServerConfirm []byte
 }
 
-// ActivationStatus is what the portal shows while it waits.
-type ActivationStatus string
-
-// Activation statuses.
-const (
-	StatusWaiting   ActivationStatus = "waiting"   // no phone yet
-	StatusCompleted ActivationStatus = "completed" // a phone completed it; type its pairing code
-	StatusActive    ActivationStatus = "active"    // paired
-	StatusExpired   ActivationStatus = "expired"
-	StatusCancelled ActivationStatus = "cancelled"
-)
+// String returns the state's name ("waiting", "completed", ...): what
+// the portal shows while it waits, and what the store keeps.
+func (st ActivationState) String() string { return string(st) }
 
 // StartActivation starts activating a phone for user and returns the
 // offer to show (as a QR code, and its session ID for typing). A user who
@@ -73,10 +65,10 @@ func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof
 	// anyway, so that a stale or foreign proof is never silently taken.
 	if has || o.replacing != "" || proof != nil {
 		if err := s.checkProof(user, proof, now); err != nil {
-			s.event(ctx, "activation_refused", user, "", "proof")
+			s.event(ctx, EventActivationRefused, "", user, "", ReasonProof)
 			return enroll.Offer{}, err
 		}
-		s.event(ctx, "proof_used", user, "", "start_activation")
+		s.event(ctx, EventProofUsed, "", user, "", ReasonStartActivation)
 	}
 	if o.replacing != "" {
 		if _, err := s.store.Device(ctx, user, o.replacing); err != nil {
@@ -106,7 +98,7 @@ func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof
 	if err := s.store.PutActivation(ctx, rec, now); err != nil {
 		return enroll.Offer{}, storeErr(err)
 	}
-	s.event(ctx, "activation_started", user, "", "")
+	s.event(ctx, EventActivationStarted, "", user, "", "")
 	return offer, nil
 }
 
@@ -131,11 +123,11 @@ func (s *Service) pending(a ActivationRecord) (*enroll.Pending, error) {
 	switch a.State {
 	case ActivationWaiting:
 	case ActivationExpired:
-		return nil, ErrExpired
+		return nil, errActivationExpired
 	case ActivationCancelled:
 		return nil, fmt.Errorf("%w: cancelled", enroll.ErrUnknownSession)
 	default:
-		return nil, ErrAlreadyUsed
+		return nil, errActivationUsed
 	}
 	raw, err := s.keys.Open(kindPending, a.User, a.SessionID, a.Pending)
 	if err != nil {
@@ -183,13 +175,13 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 	defer p.Zero()
 	e, err := p.Complete(req, now)
 	if err != nil {
-		s.event(ctx, "activation_failed", a.User, "", reasonOf(err))
+		s.event(ctx, EventActivationFailed, "", a.User, "", reasonOf(err))
 		return Activation{}, err
 	}
 	defer e.Secret.Zero()
 	if s.cfg.VerifyDevice != nil {
 		if err := s.cfg.VerifyDevice(ctx, a.User, req.Device); err != nil {
-			s.event(ctx, "activation_failed", a.User, "", "attestation")
+			s.event(ctx, EventActivationFailed, "", a.User, "", ReasonAttestation)
 			return Activation{}, fmt.Errorf("%w: %w", ErrDeviceIntegrity, err)
 		}
 	}
@@ -201,7 +193,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 		// The same install already holds this user (and is not the device
 		// being replaced).
 		if d.ID != a.Replacing && d.InstallID == e.Device.InstallID {
-			s.event(ctx, "activation_failed", a.User, d.ID, "already_enrolled")
+			s.event(ctx, EventActivationFailed, "", a.User, d.ID, ReasonAlreadyEnrolled)
 			return Activation{}, ErrAlreadyEnrolled
 		}
 	}
@@ -220,16 +212,16 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 	case errors.Is(err, ErrStoreLimit):
 		return Activation{}, ErrTooManyDevices
 	case errors.Is(err, ErrStoreNotFound):
-		return Activation{}, ErrExpired
+		return Activation{}, errActivationExpired
 	case err != nil:
 		return Activation{}, storeErr(err)
 	}
-	s.event(ctx, "activation_completed", a.User, rec.ID, "")
+	s.event(ctx, EventActivationCompleted, "", a.User, rec.ID, "")
 	if s.cfg.SkipPairing {
 		if rec, err = s.store.ActivateDevice(ctx, a.User, rec.ID, now); err != nil {
 			return Activation{}, storeErr(err)
 		}
-		s.event(ctx, "activation_paired", a.User, rec.ID, "pairing_skipped")
+		s.event(ctx, EventActivationPaired, "", a.User, rec.ID, ReasonPairingSkipped)
 	}
 	return Activation{Device: deviceOf(rec), ServerConfirm: bytes.Clone(e.ServerConfirm)}, nil
 }
@@ -239,12 +231,12 @@ func (s *Service) alreadyUsed(ctx context.Context, a ActivationRecord, req enrol
 	if subtle.ConstantTimeCompare(a.RequestHash, req.Hash()) == 1 {
 		d, err := s.store.Device(ctx, a.User, a.DeviceID)
 		if err != nil {
-			return ErrAlreadyUsed
+			return errActivationUsed
 		}
 		return &enroll.AlreadyUsedError{Device: enrollDevice(d), ServerConfirm: bytes.Clone(a.ServerConfirm)}
 	}
-	s.event(ctx, "activation_race", a.User, "", "second_completion")
-	return ErrAlreadyUsed
+	s.event(ctx, EventActivationRace, "", a.User, "", ReasonSecondCompletion)
+	return errActivationUsed
 }
 
 func enrollDevice(d DeviceRecord) enroll.Device {
@@ -252,20 +244,20 @@ func enrollDevice(d DeviceRecord) enroll.Device {
 		InstallID: d.InstallID, SessionID: d.SessionID, CreatedAt: d.CreatedAt}
 }
 
-func reasonOf(err error) string {
+func reasonOf(err error) Reason {
 	for _, r := range []struct {
 		err    error
-		reason string
+		reason Reason
 	}{
-		{enroll.ErrExpired, "expired"}, {enroll.ErrBadConfirmation, "bad_confirmation"},
-		{enroll.ErrOfferMismatch, "offer_mismatch"}, {enroll.ErrDeviceIntegrity, "integrity"},
-		{enroll.ErrWrongSession, "wrong_session"}, {enroll.ErrInvalidRequest, "invalid_request"},
+		{enroll.ErrExpired, ReasonExpired}, {enroll.ErrBadConfirmation, ReasonBadConfirmation},
+		{enroll.ErrOfferMismatch, ReasonOfferMismatch}, {enroll.ErrDeviceIntegrity, ReasonIntegrity},
+		{enroll.ErrWrongSession, ReasonWrongSession}, {enroll.ErrInvalidRequest, ReasonInvalidRequest},
 	} {
 		if errors.Is(err, r.err) {
 			return r.reason
 		}
 	}
-	return "other"
+	return ReasonOther
 }
 
 // ConfirmActivation pairs the device a phone completed: the portal
@@ -286,16 +278,16 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 	case ActivationWaiting:
 		return Device{}, fmt.Errorf("%w: no phone has completed this activation yet", ErrNotFound)
 	case ActivationExpired:
-		return Device{}, ErrExpired
+		return Device{}, errActivationExpired
 	case ActivationActive:
-		return Device{}, ErrAlreadyUsed
+		return Device{}, errActivationUsed
 	default:
 		return Device{}, fmt.Errorf("%w: cancelled", enroll.ErrUnknownSession)
 	}
 	now := s.now()
 	if _, err := s.store.CountPairingTry(ctx, user, a.DeviceID, maxPairingTries, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
-			s.event(ctx, "activation_discarded", user, a.DeviceID, "pairing_tries")
+			s.event(ctx, EventActivationDiscarded, "", user, a.DeviceID, ReasonPairingTries)
 			return Device{}, fmt.Errorf("%w: too many tries; the device was discarded", ErrWrongPairingCode)
 		}
 		if errors.Is(err, ErrStoreNotFound) {
@@ -316,19 +308,23 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 	want := k.PairingCode(d.ID)
 	k.Zero()
 	if subtle.ConstantTimeCompare([]byte(want), []byte(pairingCode)) != 1 {
-		s.event(ctx, "pairing_failed", user, d.ID, "wrong_code")
+		s.event(ctx, EventPairingFailed, "", user, d.ID, ReasonWrongCode)
 		return Device{}, ErrWrongPairingCode
 	}
 	d, err = s.store.ActivateDevice(ctx, user, d.ID, now)
 	if err != nil {
 		return Device{}, storeErr(err)
 	}
-	s.event(ctx, "activation_paired", user, d.ID, "")
+	s.event(ctx, EventActivationPaired, "", user, d.ID, "")
 	return deviceOf(d), nil
 }
 
-// ActivationStatus reports where an activation of user is.
-func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationStatus, error) {
+// ActivationStatus reports where an activation of user is, for the
+// portal page that waits for the phone: ActivationWaiting until a phone
+// completes it, then ActivationCompleted until its pairing code is typed
+// (ActivationActive), or ActivationExpired, or ActivationCancelled. An
+// activation of another user is ErrUnknownSession, as an unknown one is.
+func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationState, error) {
 	a, err := s.activation(ctx, sessionID)
 	if err != nil {
 		return "", err
@@ -336,7 +332,7 @@ func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) 
 	if a.User != user {
 		return "", enroll.ErrUnknownSession
 	}
-	return ActivationStatus(a.State), nil
+	return a.State, nil
 }
 
 // CancelActivation cancels a waiting or completed (unpaired) activation
@@ -352,7 +348,7 @@ func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) 
 		}
 		return storeErr(err)
 	}
-	s.event(ctx, "activation_cancelled", user, "", "")
+	s.event(ctx, EventActivationCancelled, "", user, "", "")
 	return nil
 }
 
@@ -372,7 +368,7 @@ func (s *Service) Devices(ctx context.Context, user string) ([]Device, error) {
 // RenameDevice sets the name a device shows under.
 func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string) error {
 	if len(name) > 128 {
-		return fmt.Errorf("%w: name longer than 128 bytes", enroll.ErrInvalidInput)
+		return fmt.Errorf("authn: %w: name longer than 128 bytes", ErrInvalidInput)
 	}
 	if err := s.store.RenameDevice(ctx, user, deviceID, name); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
@@ -388,16 +384,16 @@ func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string)
 // before — on any instance — can be answered by it.
 func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof *Proof) error {
 	if err := s.checkProof(user, proof, s.now()); err != nil {
-		s.event(ctx, "revoke_refused", user, deviceID, "proof")
+		s.event(ctx, EventRevokeRefused, "", user, deviceID, ReasonProof)
 		return err
 	}
-	s.event(ctx, "proof_used", user, deviceID, "revoke_device")
+	s.event(ctx, EventProofUsed, "", user, deviceID, ReasonRevokeDevice)
 	if err := s.store.RevokeDevice(ctx, user, deviceID, s.now()); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return ErrNotFound
 		}
 		return storeErr(err)
 	}
-	s.event(ctx, "device_revoked", user, deviceID, "")
+	s.event(ctx, EventDeviceRevoked, "", user, deviceID, "")
 	return nil
 }

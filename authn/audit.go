@@ -6,19 +6,25 @@ import (
 	"time"
 )
 
-// Event is one audit event. Its names and attributes are stable: services
-// may alert and count on them. An event never carries a secret, a code, a
-// MAC or a session ID.
+// Event is one audit event. Its names, methods and reasons are stable,
+// each from a fixed, documented set ([EventName], [Method], [Reason]):
+// services may alert and count on them, and a label made of them has few
+// values. An event never carries a secret, a code, a MAC or a session ID.
 type Event struct {
-	Name   string    // e.g. "login_succeeded", "login_failed", "user_locked", "check"
-	User   string    // the user ID
-	Device string    // the device ID, when one is concerned
-	Reason string    // why, for failures: "mismatch", "locked", "replay", ...
-	At     time.Time // the Service's clock
+	Name     EventName // what happened: EventLoginSucceeded, EventUserLocked, EventCheck, ...
+	Method   Method    // the factor concerned (MethodChallenge, MethodPush, ...); "" for none
+	User     string    // the user ID
+	Device   string    // the device ID, when one is concerned
+	Reason   Reason    // why, for failures and refusals: ReasonMismatch, ReasonLocked, ...
+	Count    int       // a count the event reports: the codes left, for EventRecoveryCodeUsed
+	Operator string    // the operator, for EventOperatorUnlock, EventUserDeleted, EventOperatorProof
+	Note     string    // the operator's stated reason, for EventOperatorProof
+	At       time.Time // the Service's clock
 }
 
-// Observer sees every audit event, for metrics. Observe must be safe for
-// concurrent use and quick: it runs on the login path.
+// Observer sees every audit event, for metrics: count by Name, Method and
+// Reason. Observe must be safe for concurrent use and quick: it runs on
+// the login path.
 type Observer interface {
 	Observe(ctx context.Context, e Event)
 }
@@ -30,34 +36,51 @@ type ObserverFunc func(ctx context.Context, e Event)
 func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
 
 // event logs an audit event and shows it to the Observer.
-func (s *Service) event(ctx context.Context, name, user, device, reason string) {
+func (s *Service) event(ctx context.Context, name EventName, m Method, user, device string, reason Reason) {
+	s.emit(ctx, Event{Name: name, Method: m, User: user, Device: device, Reason: reason})
+}
+
+// emit logs e, with the Service's time, and shows it to the Observer.
+// The log line is "keyline: <name>" with the attributes event, user and,
+// when set, method, device, reason, count, operator and note.
+func (s *Service) emit(ctx context.Context, e Event) {
+	e.At = s.now()
 	level := slog.LevelInfo
-	switch name {
-	case "user_locked", "activation_race", "activation_discarded", "login_failed", "push_denied",
-		"recovery_code_used", "operator_proof", "operator_unlock", "user_deleted",
-		"device_auth_failed", "device_rate_limited", "device_migrated":
+	if e.Name.warning() {
 		level = slog.LevelWarn
 	}
 	if s.log.Enabled(ctx, level) {
-		attrs := make([]slog.Attr, 0, 4)
-		attrs = append(attrs, slog.String("event", name), slog.String("user", user))
-		if device != "" {
-			attrs = append(attrs, slog.String("device", device))
+		attrs := make([]slog.Attr, 0, 8)
+		attrs = append(attrs, slog.String("event", string(e.Name)), slog.String("user", e.User))
+		if e.Method != "" {
+			attrs = append(attrs, slog.String("method", string(e.Method)))
 		}
-		if reason != "" {
-			attrs = append(attrs, slog.String("reason", reason))
+		if e.Device != "" {
+			attrs = append(attrs, slog.String("device", e.Device))
 		}
-		s.log.LogAttrs(ctx, level, "keyline: "+name, attrs...)
+		if e.Reason != "" {
+			attrs = append(attrs, slog.String("reason", string(e.Reason)))
+		}
+		if e.Name == EventRecoveryCodeUsed {
+			attrs = append(attrs, slog.Int("count", e.Count))
+		}
+		if e.Operator != "" {
+			attrs = append(attrs, slog.String("operator", e.Operator))
+		}
+		if e.Note != "" {
+			attrs = append(attrs, slog.String("note", e.Note))
+		}
+		s.log.LogAttrs(ctx, level, "keyline: "+string(e.Name), attrs...)
 	}
 	if s.cfg.Observer != nil {
-		s.cfg.Observer.Observe(ctx, Event{Name: name, User: user, Device: device, Reason: reason, At: s.now()})
+		s.cfg.Observer.Observe(ctx, e)
 	}
 }
 
 // observe shows an event to the Observer only (no log line): for the
-// high-volume "check" event.
-func (s *Service) observe(ctx context.Context, name, user, device string) {
+// high-volume EventCheck.
+func (s *Service) observe(ctx context.Context, name EventName, m Method, user, device string) {
 	if s.cfg.Observer != nil {
-		s.cfg.Observer.Observe(ctx, Event{Name: name, User: user, Device: device, At: s.now()})
+		s.cfg.Observer.Observe(ctx, Event{Name: name, Method: m, User: user, Device: device, At: s.now()})
 	}
 }

@@ -73,7 +73,7 @@ type Config struct {
 	PushSuspend time.Duration
 	// NotifyTimeout bounds each Notify call: default 5 s.
 	NotifyTimeout time.Duration
-	// PushPoll is how often WaitPush reads the store: default 250 ms.
+	// PushPoll is how often PushStatus, while it waits, reads the store: default 250 ms.
 	PushPoll time.Duration
 
 	// Clock is the time source: default time.Now.

@@ -12,13 +12,15 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/keyline/keyline"
 	"github.com/keyline/keyline/enroll"
 )
 
 // The device API's side of the Service: package deviceapi authenticates
-// each request a phone makes with [Service.AuthenticateDevice], then acts
-// for the [AuthenticatedDevice] it returns. The request MAC itself is
-// package enroll's ([enroll.APIRequest]), shared with the phone.
+// each request a phone makes with [Service.AuthenticateDevice], then
+// makes the call through the [AuthenticatedDevice] it returns, which
+// carries every call a device may make. The request MAC itself is package
+// enroll's ([enroll.APIRequest]), shared with the phone.
 
 // Device API errors. Those shared with package enroll are the same values.
 var (
@@ -39,15 +41,16 @@ var (
 	// ErrInvalidAPIRequest reports a request that is not well formed.
 	ErrInvalidAPIRequest = enroll.ErrInvalidAPIRequest
 
-	// ErrDeviceRateLimited reports a device over its request budget
-	// ([DeviceLimit]); it may try again when the window ends.
-	ErrDeviceRateLimited = errors.New("authn: too many device API requests")
+	// ErrRateLimited reports a device over its request budget
+	// ([DeviceLimit]); it may try again when the window ends. It is
+	// [keyline.ErrRateLimited], which the phone's client reads back.
+	ErrRateLimited = keyline.ErrRateLimited
 )
 
 // MethodDeviceAPI is the method of the step-up proof an authenticated
 // device API request stands for: possession of the device's api key. It
 // only ever lets that device start its own replacement
-// ([Service.StartMigration]); it never logs anybody in, and it is never
+// ([AuthenticatedDevice.StartMigration]); it never logs anybody in, and it is never
 // handed out.
 const MethodDeviceAPI Method = "device_api"
 
@@ -78,12 +81,25 @@ func (l DeviceLimit) resolve() DeviceLimit {
 
 // AuthenticatedDevice is a device whose device API request
 // [Service.AuthenticateDevice] accepted: active, with a MAC that verified,
-// a fresh time and an unused nonce. Only AuthenticateDevice makes one; the
-// zero value, or one built by hand, is refused (ErrDeviceAuth) by every
-// method that takes it. Use it for the request it came with.
+// a fresh time and an unused nonce. It is a capability: its fields are
+// unexported, only AuthenticateDevice makes one, and the calls a device
+// may make hang off it, each acting for this device of this user only. A
+// nil or zero AuthenticatedDevice is refused (ErrDeviceAuth) by every
+// method. Use it for the request it came with.
 type AuthenticatedDevice struct {
-	Device
-	at time.Time // when the request was authenticated; zero: it was not
+	s   *Service
+	dev Device
+	at  time.Time // when the request was authenticated; zero: it was not
+}
+
+// Device returns the device that made the request, as it was when the
+// request was authenticated; the zero Device for a nil or zero
+// AuthenticatedDevice.
+func (d *AuthenticatedDevice) Device() Device {
+	if d == nil {
+		return Device{}
+	}
+	return d.dev
 }
 
 // apiUserKey is the user as it appears in store keys of the device API:
@@ -104,25 +120,25 @@ func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToStrin
 //     unseal and a MAC too), so that the answer does not say which
 //     devices exist; a revoked device no longer exists;
 //  4. the nonce was not taken before, on any instance (ErrAPIReplay);
-//  5. the device is within its budget lim (ErrDeviceRateLimited).
+//  5. the device is within its budget lim (ErrRateLimited).
 //
 // Nothing is stored for a request refused before step 4, so a stranger
 // cannot fill the store or spend a device's budget. The reason of every
 // refusal goes to the audit log (event "device_auth_failed"), never a
 // MAC or nonce.
-func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit) (AuthenticatedDevice, error) {
+func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit) (*AuthenticatedDevice, error) {
 	if _, err := r.Canonical(); err != nil {
-		return AuthenticatedDevice{}, err
+		return nil, err
 	}
 	now := s.now()
 	if d := now.Sub(r.Time); d > enroll.APIMaxSkew || d < -enroll.APIMaxSkew {
-		s.event(ctx, "device_auth_failed", r.User, r.DeviceID, "time")
-		return AuthenticatedDevice{}, ErrAPIRequestTime
+		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, ReasonTime)
+		return nil, ErrAPIRequestTime
 	}
 	d, err := s.store.Device(ctx, r.User, r.DeviceID)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrStoreNotFound) {
-		return AuthenticatedDevice{}, storeErr(err)
+		return nil, storeErr(err)
 	}
 	// The same work whether or not the device exists: unseal a root
 	// secret, derive an api key, compute the MAC.
@@ -133,54 +149,54 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 		root, err = s.keys.Open(kindDummy, "", "", s.dummy)
 	}
 	if err != nil {
-		return AuthenticatedDevice{}, fmt.Errorf("authn: device secret does not open: %w", err)
+		return nil, fmt.Errorf("authn: device secret does not open: %w", err)
 	}
 	key := enroll.APIKey(root)
 	clear(root)
 	verr := enroll.VerifyAPIRequest(key, r, mac)
 	key.Zero()
-	reason := ""
+	var reason Reason
 	switch {
 	case !found:
-		reason = "unknown_device"
+		reason = ReasonUnknownDevice
 	case verr != nil:
-		reason = "bad_mac"
+		reason = ReasonBadMAC
 	case d.State != DeviceActive:
-		reason = "not_active"
+		reason = ReasonNotActive
 	}
 	if reason != "" {
-		s.event(ctx, "device_auth_failed", r.User, r.DeviceID, reason)
-		return AuthenticatedDevice{}, ErrDeviceAuth
+		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, reason)
+		return nil, ErrDeviceAuth
 	}
 	// Only an authentic request reaches the store's single-use marks and
 	// budgets: a replay is refused before it spends the device's budget.
-	if err := s.UseDeviceNonce(ctx, d.User, d.ID, r.Nonce, r.Time); err != nil {
+	if err := s.useDeviceNonce(ctx, d.User, d.ID, r.Nonce, r.Time); err != nil {
 		if errors.Is(err, ErrAPIReplay) {
-			s.event(ctx, "device_auth_failed", d.User, d.ID, "replay")
+			s.event(ctx, EventDeviceAuthFailed, "", d.User, d.ID, ReasonReplay)
 		}
-		return AuthenticatedDevice{}, err
+		return nil, err
 	}
 	lim = lim.resolve()
 	if _, err := s.store.Spend(ctx, "api-rate:"+apiUserKey(d.User)+":"+d.ID, lim.Requests, lim.Window, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
-			s.event(ctx, "device_rate_limited", d.User, d.ID, "")
-			return AuthenticatedDevice{}, ErrDeviceRateLimited
+			s.event(ctx, EventDeviceRateLimited, "", d.User, d.ID, "")
+			return nil, ErrRateLimited
 		}
-		return AuthenticatedDevice{}, storeErr(err)
+		return nil, storeErr(err)
 	}
-	return AuthenticatedDevice{Device: deviceOf(d), at: now}, nil
+	return &AuthenticatedDevice{s: s, dev: deviceOf(d), at: now}, nil
 }
 
-// UseDeviceNonce takes a device API request's nonce once, for the device
+// useDeviceNonce takes a device API request's nonce once, for the device
 // of user, across every instance sharing the store (Store.TakeOnce): a
 // second use while a request with that time could still be accepted is
 // ErrAPIReplay. The mark lives until requestTime + enroll.APIMaxSkew + 1s,
 // after which the time check refuses the request anyway; a nonce whose
 // request is already too old for that is ErrAPIRequestTime. A nonce other
 // than enroll.APINonceSize bytes, or a device ID other than 32 hex digits,
-// is ErrInvalidAPIRequest. AuthenticateDevice calls it; call it directly
-// only for a nonce of your own that the device signed.
-func (s *Service) UseDeviceNonce(ctx context.Context, user, deviceID string, nonce []byte, requestTime time.Time) error {
+// is ErrInvalidAPIRequest. AuthenticateDevice calls it, after the MAC
+// verified.
+func (s *Service) useDeviceNonce(ctx context.Context, user, deviceID string, nonce []byte, requestTime time.Time) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
@@ -206,32 +222,36 @@ func (s *Service) UseDeviceNonce(ctx context.Context, user, deviceID string, non
 }
 
 // authenticated refuses an AuthenticatedDevice that AuthenticateDevice
-// did not make.
-func (d AuthenticatedDevice) authenticated() error {
-	if d.at.IsZero() || d.ID == "" || d.User == "" {
-		return ErrDeviceAuth
+// did not make, and returns the Service that made it.
+func (d *AuthenticatedDevice) authenticated() (*Service, error) {
+	if d == nil || d.s == nil || d.at.IsZero() || d.dev.ID == "" || d.dev.User == "" {
+		return nil, ErrDeviceAuth
 	}
-	return nil
+	return d.s, nil
 }
 
-// DevicePushes returns the sealed prompts waiting for the device
-// ([Service.PendingPushes]), oldest first.
-func (s *Service) DevicePushes(ctx context.Context, d AuthenticatedDevice) ([][]byte, error) {
-	if err := d.authenticated(); err != nil {
+// PendingPushes returns the sealed prompts waiting for the device, oldest
+// first: what a phone fetches when the OS notification (which carries no
+// content) arrives. A device revoked since it authenticated is
+// ErrNotFound.
+func (d *AuthenticatedDevice) PendingPushes(ctx context.Context) ([][]byte, error) {
+	s, err := d.authenticated()
+	if err != nil {
 		return nil, err
 	}
-	return s.PendingPushes(ctx, d.User, d.ID)
+	return s.pendingPushes(ctx, d.dev.User, d.dev.ID)
 }
 
-// DevicePush returns the sealed prompt of one push request for the
+// PushPrompt returns the sealed prompt of one push request for the
 // device: how a phone whose notification carried only the request ID
 // fetches it, transaction included (a transaction push carries the
 // canonical transaction in its prompt). A request that is not the user's,
 // did not notify this device, or does not exist is ErrNotFound; one that
 // expired is ErrExpired; one already answered, finished or withdrawn is
 // ErrAlreadyUsed.
-func (s *Service) DevicePush(ctx context.Context, d AuthenticatedDevice, requestID string) ([]byte, error) {
-	if err := d.authenticated(); err != nil {
+func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) ([]byte, error) {
+	s, err := d.authenticated()
+	if err != nil {
 		return nil, err
 	}
 	if requestID == "" || len(requestID) > 64 {
@@ -243,17 +263,17 @@ func (s *Service) DevicePush(ctx context.Context, d AuthenticatedDevice, request
 		return nil, ErrNotFound
 	case err != nil:
 		return nil, storeErr(err)
-	case rec.User != d.User || !slices.Contains(rec.Devices, d.ID):
+	case rec.User != d.dev.User || !slices.Contains(rec.Devices, d.dev.ID):
 		return nil, ErrNotFound
 	}
 	switch rec.State {
 	case PushPending:
 	case PushExpired:
-		return nil, ErrExpired
+		return nil, errPushExpired
 	default:
-		return nil, fmt.Errorf("%w: the push request is over", ErrAlreadyUsed)
+		return nil, fmt.Errorf("%w: the push request is over", errPushUsed)
 	}
-	dev, err := s.store.Device(ctx, d.User, d.ID)
+	dev, err := s.store.Device(ctx, d.dev.User, d.dev.ID)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return nil, ErrDeviceAuth // revoked since it authenticated
@@ -263,13 +283,21 @@ func (s *Service) DevicePush(ctx context.Context, d AuthenticatedDevice, request
 	return s.sealPrompt(rec, dev)
 }
 
-// AnswerDevicePush takes a push answer the device posted: the request
-// must be one of the user's that notified this device (ErrInvalidPushAnswer
-// otherwise, as for an answer no device made), and then it is
-// [Service.AnswerPush]'s, whose MAC check says which notified device
-// answered.
-func (s *Service) AnswerDevicePush(ctx context.Context, d AuthenticatedDevice, a enroll.PushAnswer) error {
-	if err := d.authenticated(); err != nil {
+// AnswerPush takes a push answer the device posted: the request must be
+// one of the user's that notified this device (ErrInvalidPushAnswer
+// otherwise, as for an answer no device made); then the answer's MAC says
+// which notified device made it. A denial ends the request and suspends
+// push for the user (Config.PushSuspend) with an alert — it is not a
+// lockout failure, so a victim who says no cannot lock themselves out; an
+// approval with the wrong number ends the request and counts as a
+// failure (ErrWrongNumber); an approval of a transaction push must carry
+// the transaction's signature, checked (and counted) like
+// [Service.FinishTransaction]'s. An answer to a request already answered,
+// finished or withdrawn is ErrAlreadyUsed; to one that expired,
+// ErrExpired.
+func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
+	s, err := d.authenticated()
+	if err != nil {
 		return err
 	}
 	rec, err := s.store.Push(ctx, a.RequestID, s.now())
@@ -278,102 +306,111 @@ func (s *Service) AnswerDevicePush(ctx context.Context, d AuthenticatedDevice, a
 		return ErrInvalidPushAnswer
 	case err != nil:
 		return storeErr(err)
-	case rec.User != d.User || !slices.Contains(rec.Devices, d.ID):
-		s.event(ctx, "push_answer_refused", d.User, d.ID, "not_notified")
+	case rec.User != d.dev.User || !slices.Contains(rec.Devices, d.dev.ID):
+		s.event(ctx, EventPushAnswerRefused, MethodPush, d.dev.User, d.dev.ID, ReasonNotNotified)
 		return ErrInvalidPushAnswer
 	}
-	return s.AnswerPush(ctx, a)
+	return s.answerPush(ctx, a)
 }
 
-// SetDevicePushToken records the device's rotated OS push token: at most
-// 4096 bytes of UTF-8 without control or bidi characters
-// (ErrInvalidInput), "" for none (the device then gets no pushes).
-func (s *Service) SetDevicePushToken(ctx context.Context, d AuthenticatedDevice, token string) error {
-	if err := d.authenticated(); err != nil {
+// SetPushToken records the device's rotated OS push token: at most 4096
+// bytes of UTF-8 without control or bidi characters (ErrInvalidInput), ""
+// for none (the device then gets no pushes).
+func (d *AuthenticatedDevice) SetPushToken(ctx context.Context, token string) error {
+	s, err := d.authenticated()
+	if err != nil {
 		return err
 	}
 	if len(token) > 4096 || !utf8.ValidString(token) || strings.ContainsFunc(token, func(r rune) bool {
 		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 	}) {
-		return fmt.Errorf("%w: push token is not at most 4096 bytes of printable text", ErrInvalidInput)
+		return fmt.Errorf("authn: %w: push token is not at most 4096 bytes of printable text", ErrInvalidInput)
 	}
-	if err := s.UpdatePushToken(ctx, d.User, d.ID, token); err != nil {
+	if err := s.updatePushToken(ctx, d.dev.User, d.dev.ID, token); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return ErrDeviceAuth // revoked since it authenticated
 		}
 		return err
 	}
-	s.event(ctx, "push_token_updated", d.User, d.ID, "")
+	s.event(ctx, EventPushTokenUpdated, "", d.dev.User, d.dev.ID, "")
 	return nil
 }
 
-// StartMigration starts an activation that replaces the device d, for
+// StartMigration starts an activation that replaces the device, for
 // the user moving to a new phone: the old phone asks, its authenticated
 // request is the step-up proof (of method MethodDeviceAPI, dated when it
 // was authenticated, so it lapses after ProofTTL like any proof), and the
 // offer it gets — shown on the old phone for the new one to scan or type —
 // carries the old device's account name. The new phone completes it like
 // any activation; it is paired by the code it shows, typed on the old
-// phone ([Service.ConfirmMigration]), and the old device is revoked in the
+// phone ([AuthenticatedDevice.ConfirmMigration]), and the old device is revoked in the
 // same store step as the new one becomes active. Like StartActivation,
 // it voids the user's earlier waiting activations; the new device counts
 // toward MaxDevicesPerUser until the old one goes.
-func (s *Service) StartMigration(ctx context.Context, d AuthenticatedDevice) (enroll.Offer, error) {
-	if err := d.authenticated(); err != nil {
-		return enroll.Offer{}, err
-	}
-	proof := s.newProof(d.User, MethodDeviceAPI, d.at)
-	offer, err := s.StartActivation(ctx, d.User, proof, Replacing(d.ID), AccountName(d.AccountName))
+func (d *AuthenticatedDevice) StartMigration(ctx context.Context) (enroll.Offer, error) {
+	s, err := d.authenticated()
 	if err != nil {
 		return enroll.Offer{}, err
 	}
-	s.event(ctx, "migration_started", d.User, d.ID, "")
+	proof := s.newProof(d.dev.User, MethodDeviceAPI, d.at)
+	offer, err := s.StartActivation(ctx, d.dev.User, proof, Replacing(d.dev.ID), AccountName(d.dev.AccountName))
+	if err != nil {
+		return enroll.Offer{}, err
+	}
+	s.event(ctx, EventMigrationStarted, "", d.dev.User, d.dev.ID, "")
 	return offer, nil
 }
 
 // migration finds an activation that replaces d: one of another user, or
 // that replaces another device or none, is ErrUnknownSession, as an
 // unknown one is.
-func (s *Service) migration(ctx context.Context, d AuthenticatedDevice, sessionID string) (ActivationRecord, error) {
-	if err := d.authenticated(); err != nil {
-		return ActivationRecord{}, err
-	}
+func (s *Service) migration(ctx context.Context, d *AuthenticatedDevice, sessionID string) (ActivationRecord, error) {
 	a, err := s.activation(ctx, sessionID)
 	if err != nil {
 		return ActivationRecord{}, err
 	}
-	if a.User != d.User || a.Replacing != d.ID {
+	if a.User != d.dev.User || a.Replacing != d.dev.ID {
 		return ActivationRecord{}, ErrUnknownSession
 	}
 	return a, nil
 }
 
-// MigrationStatus reports where an activation that replaces d is: the
-// old phone polls it until a new phone has completed it
-// (StatusCompleted), then asks the user for the new phone's pairing code.
-func (s *Service) MigrationStatus(ctx context.Context, d AuthenticatedDevice, sessionID string) (ActivationStatus, error) {
+// MigrationStatus reports where an activation that replaces the device
+// is: the old phone polls it until a new phone has completed it
+// (ActivationCompleted), then asks the user for the new phone's pairing
+// code.
+func (d *AuthenticatedDevice) MigrationStatus(ctx context.Context, sessionID string) (ActivationState, error) {
+	s, err := d.authenticated()
+	if err != nil {
+		return "", err
+	}
 	a, err := s.migration(ctx, d, sessionID)
 	if err != nil {
 		return "", err
 	}
-	return ActivationStatus(a.State), nil
+	return a.State, nil
 }
 
 // ConfirmMigration pairs the new device of an activation that replaces
-// d, with the pairing code the new phone shows, typed on the old phone:
-// [Service.ConfirmActivation], restricted to activations d started. On
-// success the new device is active and d is revoked (the user's epoch
-// moves in the same step); it returns the new device. Wrong codes count
-// as ConfirmActivation's do: after 3 the new device is discarded.
-func (s *Service) ConfirmMigration(ctx context.Context, d AuthenticatedDevice, sessionID, pairingCode string) (Device, error) {
+// this device, with the pairing code the new phone shows, typed on the
+// old phone: [Service.ConfirmActivation], restricted to activations this
+// device started. On success the new device is active and this one is
+// revoked (the user's epoch moves in the same step); it returns the new
+// device. Wrong codes count as ConfirmActivation's do: after 3 the new
+// device is discarded.
+func (d *AuthenticatedDevice) ConfirmMigration(ctx context.Context, sessionID, pairingCode string) (Device, error) {
+	s, err := d.authenticated()
+	if err != nil {
+		return Device{}, err
+	}
 	a, err := s.migration(ctx, d, sessionID)
 	if err != nil {
 		return Device{}, err
 	}
-	nd, err := s.ConfirmActivation(ctx, d.User, a.SessionID, pairingCode)
+	nd, err := s.ConfirmActivation(ctx, d.dev.User, a.SessionID, pairingCode)
 	if err != nil {
 		return Device{}, err
 	}
-	s.event(ctx, "device_migrated", d.User, d.ID, "")
+	s.event(ctx, EventDeviceMigrated, "", d.dev.User, d.dev.ID, "")
 	return nd, nil
 }

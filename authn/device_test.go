@@ -48,8 +48,8 @@ func (l *eventLog) reasons(name string) []string {
 	defer l.mu.Unlock()
 	var out []string
 	for _, e := range l.all {
-		if e.Name == name {
-			out = append(out, e.Reason)
+		if string(e.Name) == name {
+			out = append(out, string(e.Reason))
 		}
 	}
 	return out
@@ -113,9 +113,9 @@ func TestAuthenticateDevice(t *testing.T) {
 	r, mac := signed(t, c, "GET", "/v1/pushes", "", nil, k.Clock.Now())
 	d, err := k.Service.AuthenticateDevice(ctx, r, mac, authn.DeviceLimit{})
 	require.NoError(t, err)
-	require.Equal(t, phone.DeviceID(), d.ID)
-	require.Equal(t, "alice", d.User)
-	require.Equal(t, authn.DeviceActive, d.State)
+	require.Equal(t, phone.DeviceID(), d.Device().ID)
+	require.Equal(t, "alice", d.Device().User)
+	require.Equal(t, authn.DeviceActive, d.Device().State)
 
 	// The same request again, on this instance or another sharing the
 	// store: a replay.
@@ -240,7 +240,7 @@ func TestAuthenticateDeviceRateLimit(t *testing.T) {
 	}
 	r, mac := signed(t, alice.Credential(), "GET", "/v1/pushes", "", nil, k.Clock.Now())
 	_, err := twin.AuthenticateDevice(ctx, r, mac, lim)
-	require.ErrorIs(t, err, authn.ErrDeviceRateLimited)
+	require.ErrorIs(t, err, authn.ErrRateLimited)
 
 	// Another device has its own budget; failures spend none.
 	r, _ = signed(t, bob.Credential(), "GET", "/v1/pushes", "", nil, k.Clock.Now())
@@ -282,21 +282,21 @@ func TestUseDeviceNonce(t *testing.T) {
 	now := k.Clock.Now()
 	nonce := bytes.Repeat([]byte{9}, enroll.APINonceSize)
 	dev := "00112233445566778899aabbccddeeff"
-	require.NoError(t, k.Service.UseDeviceNonce(ctx, "alice", dev, nonce, now))
-	require.ErrorIs(t, k.twin(t).UseDeviceNonce(ctx, "alice", dev, nonce, now), authn.ErrAPIReplay)
-	require.NoError(t, k.Service.UseDeviceNonce(ctx, "bob", dev, nonce, now), "per user")
-	require.NoError(t, k.Service.UseDeviceNonce(ctx, "alice", "ffeeddccbbaa99887766554433221100", nonce, now), "per device")
-	require.ErrorIs(t, k.Service.UseDeviceNonce(ctx, "alice", dev, nonce[:15], now), authn.ErrInvalidAPIRequest)
-	require.ErrorIs(t, k.Service.UseDeviceNonce(ctx, "alice", "zz112233445566778899aabbccddeeff", nonce, now), authn.ErrInvalidAPIRequest)
-	require.ErrorIs(t, k.Service.UseDeviceNonce(ctx, "", dev, nonce, now), authn.ErrInvalidInput)
-	require.ErrorIs(t, k.Service.UseDeviceNonce(ctx, "alice", dev, bytes.Repeat([]byte{1}, 16), now.Add(-enroll.APIMaxSkew-time.Second)), authn.ErrAPIRequestTime)
+	require.NoError(t, authn.UseDeviceNonce(k.Service, ctx, "alice", dev, nonce, now))
+	require.ErrorIs(t, authn.UseDeviceNonce(k.twin(t), ctx, "alice", dev, nonce, now), authn.ErrAPIReplay)
+	require.NoError(t, authn.UseDeviceNonce(k.Service, ctx, "bob", dev, nonce, now), "per user")
+	require.NoError(t, authn.UseDeviceNonce(k.Service, ctx, "alice", "ffeeddccbbaa99887766554433221100", nonce, now), "per device")
+	require.ErrorIs(t, authn.UseDeviceNonce(k.Service, ctx, "alice", dev, nonce[:15], now), authn.ErrInvalidAPIRequest)
+	require.ErrorIs(t, authn.UseDeviceNonce(k.Service, ctx, "alice", "zz112233445566778899aabbccddeeff", nonce, now), authn.ErrInvalidAPIRequest)
+	require.ErrorIs(t, authn.UseDeviceNonce(k.Service, ctx, "", dev, nonce, now), authn.ErrInvalidInput)
+	require.ErrorIs(t, authn.UseDeviceNonce(k.Service, ctx, "alice", dev, bytes.Repeat([]byte{1}, 16), now.Add(-enroll.APIMaxSkew-time.Second)), authn.ErrAPIRequestTime)
 
 	// Store keys carry the user encoded, never raw.
 	user := "ünïcode:user/with:colons"
-	require.NoError(t, k.Service.UseDeviceNonce(ctx, user, dev, nonce, now))
-	require.ErrorIs(t, k.Service.UseDeviceNonce(ctx, user, dev, nonce, now), authn.ErrAPIReplay)
+	require.NoError(t, authn.UseDeviceNonce(k.Service, ctx, user, dev, nonce, now))
+	require.ErrorIs(t, authn.UseDeviceNonce(k.Service, ctx, user, dev, nonce, now), authn.ErrAPIReplay)
 	require.NoError(t, k.Store.TakeOnce(ctx, "api-nonce:"+base64.RawURLEncoding.EncodeToString([]byte(user))+":"+dev+":"+hex.EncodeToString(bytes.Repeat([]byte{8}, 16)), now.Add(time.Minute), now))
-	require.ErrorIs(t, k.Service.UseDeviceNonce(ctx, user, dev, bytes.Repeat([]byte{8}, 16), now), authn.ErrAPIReplay)
+	require.ErrorIs(t, authn.UseDeviceNonce(k.Service, ctx, user, dev, bytes.Repeat([]byte{8}, 16), now), authn.ErrAPIReplay)
 }
 
 // Many requests at once, from many devices and two instances: each
@@ -350,7 +350,7 @@ func TestMigration(t *testing.T) {
 	k := newDeviceKit(t)
 	old := k.Enroll("alice")
 	other := k.Enroll("alice") // a second device of the same user
-	auth := func(p *enroll.Credential) authn.AuthenticatedDevice {
+	auth := func(p *enroll.Credential) *authn.AuthenticatedDevice {
 		t.Helper()
 		r, mac := signed(t, p, "POST", "/v1/migration", "", []byte("{}"), k.Clock.Now())
 		d, err := k.Service.AuthenticateDevice(ctx, r, mac, authn.DeviceLimit{})
@@ -358,26 +358,26 @@ func TestMigration(t *testing.T) {
 		return d
 	}
 
-	// Only what AuthenticateDevice made is accepted.
-	devs, err := k.Service.Devices(ctx, "alice")
-	require.NoError(t, err)
-	forged := authn.AuthenticatedDevice{Device: devs[0]}
-	_, err = k.Service.StartMigration(ctx, forged)
+	// Only what AuthenticateDevice made is accepted: its fields are
+	// unexported, so one cannot be built with a device's fields by hand,
+	// and the zero or nil one is refused.
+	_, err := (&authn.AuthenticatedDevice{}).StartMigration(ctx)
 	require.Equal(t, authn.ErrDeviceAuth, err)
-	_, err = k.Service.StartMigration(ctx, authn.AuthenticatedDevice{})
+	_, err = (*authn.AuthenticatedDevice)(nil).StartMigration(ctx)
 	require.Equal(t, authn.ErrDeviceAuth, err)
+	require.Equal(t, authn.Device{}, (*authn.AuthenticatedDevice)(nil).Device())
 
 	d := auth(old.Credential())
-	offer, err := k.Service.StartMigration(ctx, d)
+	offer, err := d.StartMigration(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "alice", offer.User)
-	st, err := k.Service.MigrationStatus(ctx, d, offer.SessionID)
+	st, err := d.MigrationStatus(ctx, offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusWaiting, st)
+	require.Equal(t, authn.ActivationWaiting, st)
 
 	// Another device of the user sees nothing of it.
 	od := auth(other.Credential())
-	_, err = k.Service.MigrationStatus(ctx, od, offer.SessionID)
+	_, err = od.MigrationStatus(ctx, offer.SessionID)
 	require.ErrorIs(t, err, authn.ErrUnknownSession)
 
 	// The new phone activates.
@@ -386,26 +386,26 @@ func TestMigration(t *testing.T) {
 	act, err := k.Service.CompleteActivation(ctx, req)
 	require.NoError(t, err)
 	require.NoError(t, cred.CheckServerConfirm(act.ServerConfirm))
-	st, err = k.Service.MigrationStatus(ctx, d, offer.SessionID)
+	st, err = d.MigrationStatus(ctx, offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusCompleted, st)
+	require.Equal(t, authn.ActivationCompleted, st)
 
 	// Only the old device confirms, with the new phone's code.
-	_, err = k.Service.ConfirmMigration(ctx, od, offer.SessionID, cred.PairingCode())
+	_, err = od.ConfirmMigration(ctx, offer.SessionID, cred.PairingCode())
 	require.ErrorIs(t, err, authn.ErrUnknownSession)
 	wrong := "000000"
 	if cred.PairingCode() == wrong {
 		wrong = "111111"
 	}
-	_, err = k.Service.ConfirmMigration(ctx, d, offer.SessionID, wrong)
+	_, err = d.ConfirmMigration(ctx, offer.SessionID, wrong)
 	require.ErrorIs(t, err, authn.ErrWrongPairingCode)
-	nd, err := k.Service.ConfirmMigration(ctx, d, offer.SessionID, cred.PairingCode())
+	nd, err := d.ConfirmMigration(ctx, offer.SessionID, cred.PairingCode())
 	require.NoError(t, err)
 	require.Equal(t, cred.DeviceID(), nd.ID)
 	require.Equal(t, authn.DeviceActive, nd.State)
 
 	// The old device is gone; the other one and the new one remain.
-	devs, err = k.Service.Devices(ctx, "alice")
+	devs, err := k.Service.Devices(ctx, "alice")
 	require.NoError(t, err)
 	var ids []string
 	for _, x := range devs {
@@ -428,17 +428,17 @@ func TestMigrationProofLapses(t *testing.T) {
 	d, err := k.Service.AuthenticateDevice(ctx, r, mac, authn.DeviceLimit{})
 	require.NoError(t, err)
 	k.Clock.Advance(authn.DefaultProofTTL + time.Second)
-	_, err = k.Service.StartMigration(ctx, d)
+	_, err = d.StartMigration(ctx)
 	require.ErrorIs(t, err, authn.ErrProofRequired)
 }
 
-func TestDevicePushes(t *testing.T) {
+func TestAuthenticatedDevicePushes(t *testing.T) {
 	ctx := context.Background()
 	k := newDeviceKit(t)
 	a1 := k.Enroll("alice")
 	a2 := k.Enroll("alice")
 	bob := k.Enroll("bob")
-	auth := func(p *authntest.Phone) authn.AuthenticatedDevice {
+	auth := func(p *authntest.Phone) *authn.AuthenticatedDevice {
 		t.Helper()
 		r, mac := signed(t, p.Credential(), "GET", "/v1/pushes", "", nil, k.Clock.Now())
 		d, err := k.Service.AuthenticateDevice(ctx, r, mac, authn.DeviceLimit{})
@@ -449,36 +449,36 @@ func TestDevicePushes(t *testing.T) {
 	require.NoError(t, err)
 	d1, d2, db := auth(a1), auth(a2), auth(bob)
 
-	prompts, err := k.Service.DevicePushes(ctx, d1)
+	prompts, err := d1.PendingPushes(ctx)
 	require.NoError(t, err)
 	require.Len(t, prompts, 1)
 	p, err := a1.Credential().OpenPrompt(prompts[0], k.Clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, pr.ID, p.RequestID)
 
-	one, err := k.Service.DevicePush(ctx, d2, pr.ID)
+	one, err := d2.PushPrompt(ctx, pr.ID)
 	require.NoError(t, err)
 	p2, err := a2.Credential().OpenPrompt(one, k.Clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, pr.ID, p2.RequestID)
 
-	_, err = k.Service.DevicePush(ctx, db, pr.ID)
+	_, err = db.PushPrompt(ctx, pr.ID)
 	require.ErrorIs(t, err, authn.ErrNotFound, "another user's request")
-	_, err = k.Service.DevicePush(ctx, d1, "no-such-request")
+	_, err = d1.PushPrompt(ctx, "no-such-request")
 	require.ErrorIs(t, err, authn.ErrNotFound)
-	_, err = k.Service.DevicePush(ctx, d1, strings.Repeat("x", 65))
+	_, err = d1.PushPrompt(ctx, strings.Repeat("x", 65))
 	require.ErrorIs(t, err, authn.ErrNotFound)
-	prompts, err = k.Service.DevicePushes(ctx, db)
+	prompts, err = db.PendingPushes(ctx)
 	require.NoError(t, err)
 	require.Empty(t, prompts)
 
 	// Bob's device cannot post alice's phone's answer; alice's can.
 	a, err := a1.Credential().AnswerPush(p, true, pr.Number, k.Clock.Now())
 	require.NoError(t, err)
-	require.ErrorIs(t, k.Service.AnswerDevicePush(ctx, db, a), authn.ErrInvalidPushAnswer)
-	require.NoError(t, k.Service.AnswerDevicePush(ctx, d1, a))
-	require.ErrorIs(t, k.Service.AnswerDevicePush(ctx, d1, a), authn.ErrAlreadyUsed)
-	_, err = k.Service.DevicePush(ctx, d2, pr.ID)
+	require.ErrorIs(t, db.AnswerPush(ctx, a), authn.ErrInvalidPushAnswer)
+	require.NoError(t, d1.AnswerPush(ctx, a))
+	require.ErrorIs(t, d1.AnswerPush(ctx, a), authn.ErrAlreadyUsed)
+	_, err = d2.PushPrompt(ctx, pr.ID)
 	require.ErrorIs(t, err, authn.ErrAlreadyUsed, "answered by the other phone")
 	res, err := k.Service.FinishPush(ctx, "alice", pr.ID)
 	require.NoError(t, err)
@@ -489,30 +489,30 @@ func TestDevicePushes(t *testing.T) {
 	pr2, err := k.Service.BeginPush(ctx, "alice", enroll.PushContext{Action: "Login"})
 	require.NoError(t, err)
 	k.Clock.Advance(enroll.DefaultPushTTL + time.Second)
-	_, err = k.Service.DevicePush(ctx, auth(a1), pr2.ID)
+	_, err = auth(a1).PushPrompt(ctx, pr2.ID)
 	require.ErrorIs(t, err, authn.ErrExpired)
 
-	_, err = k.Service.DevicePushes(ctx, authn.AuthenticatedDevice{})
+	_, err = (&authn.AuthenticatedDevice{}).PendingPushes(ctx)
 	require.Equal(t, authn.ErrDeviceAuth, err)
-	require.Equal(t, authn.ErrDeviceAuth, k.Service.AnswerDevicePush(ctx, authn.AuthenticatedDevice{}, a))
+	require.Equal(t, authn.ErrDeviceAuth, (&authn.AuthenticatedDevice{}).AnswerPush(ctx, a))
 }
 
-func TestSetDevicePushToken(t *testing.T) {
+func TestAuthenticatedDeviceSetPushToken(t *testing.T) {
 	ctx := context.Background()
 	k := newDeviceKit(t)
 	p := k.Enroll("alice")
 	r, mac := signed(t, p.Credential(), "POST", "/v1/push-token", "", nil, k.Clock.Now())
 	d, err := k.Service.AuthenticateDevice(ctx, r, mac, authn.DeviceLimit{})
 	require.NoError(t, err)
-	require.NoError(t, k.Service.SetDevicePushToken(ctx, d, "fcm:new-token"))
+	require.NoError(t, d.SetPushToken(ctx, "fcm:new-token"))
 	rec, err := k.Store.Device(ctx, "alice", p.DeviceID())
 	require.NoError(t, err)
 	require.Equal(t, "fcm:new-token", rec.PushToken)
 	for _, bad := range []string{"a\nb", "a\u202eb", strings.Repeat("t", 4097), "\xff"} {
-		require.ErrorIs(t, k.Service.SetDevicePushToken(ctx, d, bad), authn.ErrInvalidInput)
+		require.ErrorIs(t, d.SetPushToken(ctx, bad), authn.ErrInvalidInput)
 	}
-	require.NoError(t, k.Service.SetDevicePushToken(ctx, d, ""), "no push")
-	require.Equal(t, authn.ErrDeviceAuth, k.Service.SetDevicePushToken(ctx, authn.AuthenticatedDevice{}, "x"))
+	require.NoError(t, d.SetPushToken(ctx, ""), "no push")
+	require.Equal(t, authn.ErrDeviceAuth, (&authn.AuthenticatedDevice{}).SetPushToken(ctx, "x"))
 }
 
 // The log and the events never carry a MAC, a nonce or a session ID.
@@ -535,9 +535,9 @@ func TestDeviceAPILogsNoSecrets(t *testing.T) {
 	r2, _ := signed(t, p.Credential(), "GET", "/v1/pushes", "", nil, k.Clock.Now())
 	_, err = k.Service.AuthenticateDevice(ctx, r2, bad, authn.DeviceLimit{})
 	require.Equal(t, authn.ErrDeviceAuth, err)
-	offer, err := k.Service.StartMigration(ctx, d)
+	offer, err := d.StartMigration(ctx)
 	require.NoError(t, err)
-	_, err = k.Service.ConfirmMigration(ctx, d, offer.SessionID, "123456")
+	_, err = d.ConfirmMigration(ctx, offer.SessionID, "123456")
 	require.Error(t, err)
 
 	secrets = append(secrets, hex.EncodeToString(mac), base64.RawURLEncoding.EncodeToString(mac),

@@ -14,6 +14,51 @@
 // login, after the password: [Service.BeginChallenge], show the question,
 // then [Service.FinishChallenge] with the phone's answer.
 //
+// # The Service's calls
+//
+// A call's verb says what kind of call it is, one verb per kind:
+//
+//   - Begin* and Finish* are a login ceremony around a take-once record
+//     in the store, Begin issuing it and Finish consuming it:
+//     [Service.BeginChallenge] / [Service.FinishChallenge],
+//     [Service.BeginTransaction] / [Service.FinishTransaction],
+//     [Service.BeginPush] and [Service.BeginTransactionPush] /
+//     [Service.FinishPush]. Cancel* withdraws one: [Service.CancelPush].
+//   - Start* and Confirm* are an enrollment ceremony that the portal
+//     runs: Start makes the new factor and shows it, Confirm activates it
+//     with a code the user reads off the new factor and types:
+//     [Service.StartActivation] / [Service.ConfirmActivation],
+//     [Service.StartTOTP] / [Service.ConfirmTOTP], and a phone's
+//     replacement, [AuthenticatedDevice.StartMigration] /
+//     [AuthenticatedDevice.ConfirmMigration]. Between Start and Confirm
+//     of an activation, the phone's own step is [Service.CompleteActivation]
+//     (package enroll's verb for it, [enroll.Pending.Complete]); a
+//     waiting activation is withdrawn with [Service.CancelActivation].
+//   - Verify* is a single check, done in one call: [Service.VerifyTOTP],
+//     [Service.VerifyRecoveryCode].
+//   - *Status reports where a ceremony is: [Service.ActivationStatus],
+//     [Service.PushStatus] (which also waits, for a login page's long
+//     poll), [AuthenticatedDevice.MigrationStatus]. Each reports one
+//     enum: [ActivationState] or [PushState], the values the store keeps.
+//   - The rest manage a user's factors, with plain verbs: Devices,
+//     RenameDevice, RevokeDevice, SetPush, ImportTOTP, RemoveTOTP,
+//     NewRecoveryCodes, Factors.
+//
+// The Service has only the calls an integrator makes. The device API's
+// calls hang off the device a request authenticated:
+// [Service.AuthenticateDevice] returns an [AuthenticatedDevice], a
+// capability that nothing else makes, which carries them (the phone's
+// pending pushes, one push prompt, its answer, its push token, and its
+// migration to a new phone), each acting for that device only; only the
+// device API's open endpoints, [Service.Offer] and
+// [Service.CompleteActivation], are on the Service. The help desk's
+// actions, audited under the operator's name, are on the [Operator] that
+// [Service.Operator] returns (Unlock, DeleteUser, Proof, LockState).
+// [Service.RotateKeys] is maintenance, run by a job rather than a person,
+// and stays on the Service. A Service prints as nothing but an address
+// (its state is behind a pointer), so it needs no String method to keep
+// its keyring out of a log.
+//
 // # Counting before checking
 //
 // At BeginChallenge the Service computes, for every active device of the
@@ -44,24 +89,46 @@
 // challenge/response"; only ErrWrongNumber counted a failure.)
 //
 // Every error of FinishChallenge, what it means for the challenge and the
-// user, and whether its text may be shown to the person logging in:
+// user, and whether its text may be shown to the person logging in (a
+// text safe to show has no package prefix and quotes nothing: no code, no
+// ID, no reason from the store):
 //
 //	error                 challenge still live  counted as failure  safe to show
 //	nil (success)         no (consumed)         no (resets)         -
-//	ErrInvalidCode        yes, if attempts left yes                 yes: "wrong code"
+//	ErrInvalidCode        yes, if attempts left yes                 yes: "invalid code"
 //	ErrReplay             no (consumed)         yes                 no: show as ErrInvalidCode
-//	ErrMalformed          yes, if attempts left yes                 yes: says what is wrong
-//	*LockedError          untouched             no (nothing checked) yes, with RetryAfter
+//	ErrMalformed          yes, if attempts left yes                 yes: "malformed response: has 7 digits, want 8"
+//	*LockedError          untouched             no (nothing checked) yes: "locked after too many failures; retry after 2m0s"
 //	  (when this very failure locked the user, the *LockedError also
 //	  matches it, ErrInvalidCode say, and it was counted)
-//	ErrTooManyAttempts    no (void)             yes                 yes: begin a new challenge
-//	ErrExpired            no (void)             no                  yes: begin a new challenge
-//	*ResyncError          yes; and Next issued  yes                 yes: answer Next
+//	ErrTooManyAttempts    no (void)             yes                 yes: "too many attempts for this challenge"
+//	ErrExpired            no (void)             no                  yes: "challenge expired"
+//	*ResyncError          yes; and Next issued  yes                 yes: "clock drift; answer the next challenge to resynchronise"
 //	ErrStoreUnavailable   unknown               unknown             no: a generic failure
+//
+// ErrInvalidCode, ErrLocked and ErrExpired are package keyline's shared
+// values: an expired challenge is the value an expired activation or push
+// request also matches, wrapped with its own word ("challenge expired",
+// "activation expired", "push request expired"; "push request already
+// used" for a push request FinishPush took before). Any other error names
+// its package ("authn: store unavailable: ...") and is for logs.
 //
 // ErrReplay wraps ErrInvalidCode, so errors.Is(err, ErrInvalidCode) holds:
 // a caller must not tell the user that the code was right. Another user's
 // challenge ID fails exactly like a wrong code.
+//
+// # Audit events
+//
+// Every decision is an [Event], logged to Config.Logger ("keyline:
+// <name>" with its attributes; alerts at slog's warning level) and shown
+// to Config.Observer for metrics. Its Name is one of the [EventName]
+// constants (48, each documented with its method and reasons), its Method
+// the factor concerned, its Reason one of the [Reason] constants: a fixed
+// set, so a metric label made of them has a bounded number of values.
+// Counts (the recovery codes left) and an operator's name and stated
+// reason are fields of their own, never part of the reason. The
+// high-volume [EventCheck], one per response compared, goes to the
+// Observer only.
 //
 // # Security considerations
 //

@@ -3,11 +3,13 @@ package authn_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/keyline/keyline"
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/memstore"
 	"github.com/keyline/keyline/enroll"
@@ -174,7 +176,7 @@ func TestPairing(t *testing.T) {
 	require.Empty(t, devs)
 	st, err := e.svc.ActivationStatus(ctx, "alice", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusCancelled, st)
+	require.Equal(t, authn.ActivationCancelled, st)
 }
 
 func TestCompleteActivationOnce(t *testing.T) {
@@ -357,4 +359,53 @@ func TestDeviceOfAnotherSuiteIsSkipped(t *testing.T) {
 	require.NoError(t, err)
 	_, err = svc2.FinishChallenge(ctx, "alice", ch.ID, p.respond(t, ch.Question))
 	require.ErrorIs(t, err, authn.ErrInvalidCode)
+}
+
+// TestLoginErrorsNameTheLoginPath: an error of the login path says what
+// failed on that path (a challenge, a push request, the user ID), never
+// "activation" nor another package's name, and still matches the shared
+// value under errors.Is.
+func TestLoginErrorsNameTheLoginPath(t *testing.T) {
+	ctx := context.Background()
+	loginText := func(t *testing.T, err error, want string) {
+		t.Helper()
+		require.Error(t, err)
+		require.Contains(t, err.Error(), want)
+		require.NotContains(t, err.Error(), "activation")
+		require.NotContains(t, err.Error(), "enroll")
+	}
+
+	// An expired login challenge.
+	e, n := pushEnv(t)
+	p, _ := e.enrollPhone(t, "alice", nil)
+	ch, err := e.svc.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	answer := p.respond(t, ch.Question)
+	e.clock.Advance(ch.ExpiresAt.Sub(e.clock.Now()) + time.Second)
+	_, err = e.svc.FinishChallenge(ctx, "alice", ch.ID, answer)
+	require.ErrorIs(t, err, authn.ErrExpired)
+	require.ErrorIs(t, err, keyline.ErrExpired)
+	require.EqualError(t, err, "challenge expired", "safe to show: no prefix, nothing quoted")
+	loginText(t, err, "challenge expired")
+
+	// A second FinishPush of an approved push request.
+	req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+	pr := receive(t, n, p, e.clock.Now())
+	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
+	require.NoError(t, err)
+	require.NoError(t, e.device(t, p).AnswerPush(ctx, a))
+	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
+	require.NoError(t, err)
+	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
+	require.ErrorIs(t, err, authn.ErrAlreadyUsed)
+	require.ErrorIs(t, err, keyline.ErrAlreadyUsed)
+	loginText(t, err, "push request already used")
+
+	// An empty user.
+	_, err = e.svc.BeginChallenge(ctx, "")
+	require.ErrorIs(t, err, authn.ErrInvalidInput)
+	require.ErrorIs(t, err, keyline.ErrInvalidInput)
+	loginText(t, err, "user ID")
+	require.True(t, strings.HasPrefix(err.Error(), "authn: invalid input: "), "%q: a caller's mistake names the package it called", err)
 }

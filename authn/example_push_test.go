@@ -3,6 +3,8 @@ package authn_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +38,31 @@ func secondFactor(ctx context.Context, svc *authn.Service, user string, seen enr
 	return svc.FinishChallenge(ctx, user, ch.ID, typed(ch))
 }
 
+// postAnswer is the phone posting its answer to the device API, in
+// process: the phone signs the request, the server authenticates it
+// (what package deviceapi does for each request), and the device it
+// authenticated answers.
+func postAnswer(ctx context.Context, svc *authn.Service, cred *enroll.Credential, a enroll.PushAnswer) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	header, err := cred.SignAPIRequest("POST", "/v1/push/answer", "", body, time.Now()) // the phone
+	if err != nil {
+		return err
+	}
+	r, mac, err := enroll.ParseAPIAuthorization(header) // the server
+	if err != nil {
+		return err
+	}
+	r.Method, r.Path, r.BodyHash = "POST", "/v1/push/answer", sha256.Sum256(body)
+	dev, err := svc.AuthenticateDevice(ctx, r, mac, authn.DeviceLimit{})
+	if err != nil {
+		return err
+	}
+	return dev.AnswerPush(ctx, a)
+}
+
 // Push first, challenge/response as the fallback: a denied push, and the
 // same login completed with the phone's 8-digit answer.
 func Example_pushWithFallback() {
@@ -63,10 +90,10 @@ func Example_pushWithFallback() {
 		}
 		fmt.Println("phone shows:", prompt.Context.Action, "from", prompt.Context.Place)
 		answer, _ := cred.AnswerPush(prompt, false, "", time.Now())
-		if err := svc.AnswerPush(ctx, answer); err != nil {
+		if err := postAnswer(ctx, svc, cred, answer); err != nil {
 			return "", err
 		}
-		return svc.PushStatus(ctx, "user-42", pr.ID)
+		return svc.PushStatus(ctx, "user-42", pr.ID, 0)
 	}
 	typed := func(ch authn.Challenge) string {
 		r, _ := cred.Respond(ch.Question, time.Now())

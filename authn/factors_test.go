@@ -37,7 +37,7 @@ func TestTOTP(t *testing.T) {
 	// Not active until completed.
 	_, err = e.svc.VerifyTOTP(ctx, "alice", pquernaCode(t, secret, e.clock.Now()))
 	require.ErrorIs(t, err, authn.ErrInvalidCode)
-	require.NoError(t, e.svc.CompleteTOTP(ctx, "alice", pquernaCode(t, secret, e.clock.Now())))
+	require.NoError(t, e.svc.ConfirmTOTP(ctx, "alice", pquernaCode(t, secret, e.clock.Now())))
 
 	// The same step again: refused (RFC 6238 §5.2).
 	_, err = e.svc.VerifyTOTP(ctx, "alice", pquernaCode(t, secret, e.clock.Now()))
@@ -126,10 +126,10 @@ func TestRecoveryCodes(t *testing.T) {
 	require.Regexp(t, `^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$`, codes[0])
 
 	// Each works once, typed loosely.
-	r, err := e.svc.UseRecoveryCode(ctx, "alice", strings.ToLower(strings.ReplaceAll(codes[0], "-", " ")))
+	r, err := e.svc.VerifyRecoveryCode(ctx, "alice", strings.ToLower(strings.ReplaceAll(codes[0], "-", " ")))
 	require.NoError(t, err)
 	require.Equal(t, authn.MethodRecovery, r.Method)
-	_, err = e.svc.UseRecoveryCode(ctx, "alice", codes[0])
+	_, err = e.svc.VerifyRecoveryCode(ctx, "alice", codes[0])
 	require.ErrorIs(t, err, authn.ErrInvalidCode)
 
 	// Its proof replaces the lost phone.
@@ -142,11 +142,11 @@ func TestRecoveryCodes(t *testing.T) {
 	// A new set voids the old.
 	codes2, err := e.svc.NewRecoveryCodes(ctx, "alice", r.Proof)
 	require.NoError(t, err)
-	_, err = e.svc.UseRecoveryCode(ctx, "alice", codes[1])
+	_, err = e.svc.VerifyRecoveryCode(ctx, "alice", codes[1])
 	require.ErrorIs(t, err, authn.ErrInvalidCode)
-	_, err = e.svc.UseRecoveryCode(ctx, "alice", codes2[1])
+	_, err = e.svc.VerifyRecoveryCode(ctx, "alice", codes2[1])
 	require.NoError(t, err)
-	_, err = e.svc.UseRecoveryCode(ctx, "alice", "not a code")
+	_, err = e.svc.VerifyRecoveryCode(ctx, "alice", "not a code")
 	require.ErrorIs(t, err, authn.ErrInvalidCode)
 }
 
@@ -159,11 +159,13 @@ func TestOperatorFunctions(t *testing.T) {
 		require.NoError(t, err)
 		_, _ = e.svc.FinishChallenge(ctx, "alice", ch.ID, "00000000")
 	}
-	ls, err := e.svc.LockState(ctx, "alice")
+	op := e.svc.Operator("op-7")
+	ls, err := op.LockState(ctx, "alice")
 	require.NoError(t, err)
 	require.True(t, ls.Locked)
-	require.NoError(t, e.svc.Unlock(ctx, "alice", "op-7"))
-	ls, err = e.svc.LockState(ctx, "alice")
+	require.ErrorIs(t, authn.Operator{}.Unlock(ctx, "alice"), authn.ErrInvalidInput, "the zero Operator acts for nobody")
+	require.NoError(t, op.Unlock(ctx, "alice"))
+	ls, err = op.LockState(ctx, "alice")
 	require.NoError(t, err)
 	require.False(t, ls.Locked)
 	ch, err := e.svc.BeginChallenge(ctx, "alice")
@@ -171,15 +173,15 @@ func TestOperatorFunctions(t *testing.T) {
 	_, err = e.svc.FinishChallenge(ctx, "alice", ch.ID, p.respond(t, ch.Question))
 	require.NoError(t, err)
 
-	_, err = e.svc.OperatorProof(ctx, "alice", "", "lost phone")
+	_, err = e.svc.Operator("").Proof(ctx, "alice", "lost phone")
 	require.ErrorIs(t, err, authn.ErrInvalidInput)
-	proof, err := e.svc.OperatorProof(ctx, "alice", "op-7", "lost phone, identity checked at the branch")
+	proof, err := e.svc.Operator("op-7").Proof(ctx, "alice", "lost phone, identity checked at the branch")
 	require.NoError(t, err)
 	require.Equal(t, authn.MethodOperator, proof.Method)
 	require.Equal(t, "", proof.Method.AMR())
 	e.enrollPhone(t, "alice", proof, authn.Replacing(lost.ID))
 
-	require.NoError(t, e.svc.DeleteUser(ctx, "alice", "op-7"))
+	require.NoError(t, e.svc.Operator("op-7").DeleteUser(ctx, "alice"))
 	devs, err := e.svc.Devices(ctx, "alice")
 	require.NoError(t, err)
 	require.Empty(t, devs)

@@ -227,7 +227,7 @@ func (k *Keyring) IDs() []string { return slices.Clone(k.ids) }
 // any other kind, user or record ID fails. Each call draws a fresh random
 // nonce, so sealing the same plaintext twice gives two different values.
 //
-// An empty kind gives an error wrapping [enroll.ErrInvalidInput], a
+// An empty kind gives an error wrapping [ErrInvalidInput], a
 // zeroed keyring [ErrKeyringZeroed].
 func (k *Keyring) Seal(kind, user, recordID string, plaintext []byte) ([]byte, error) {
 	if err := keyringCheckInput("Seal", kind, user, recordID); err != nil {
@@ -286,10 +286,10 @@ func (k *Keyring) Open(kind, user, recordID string, sealed []byte) ([]byte, erro
 // length.
 func keyringCheckInput(op, kind, user, recordID string) error {
 	if kind == "" {
-		return fmt.Errorf("%w: authn: Keyring.%s: empty kind", enroll.ErrInvalidInput, op)
+		return fmt.Errorf("authn: %w: Keyring.%s: empty kind", ErrInvalidInput, op)
 	}
 	if uint64(len(kind)) > math.MaxUint32 || uint64(len(user)) > math.MaxUint32 || uint64(len(recordID)) > math.MaxUint32 {
-		return fmt.Errorf("%w: authn: Keyring.%s: kind, user or record ID of 4 GiB or more", enroll.ErrInvalidInput, op)
+		return fmt.Errorf("authn: %w: Keyring.%s: kind, user or record ID of 4 GiB or more", ErrInvalidInput, op)
 	}
 	return nil
 }
@@ -379,7 +379,7 @@ func (k *Keyring) MACKey(purpose string) (keyID string, key enroll.Secret) {
 // no longer the primary. A key ID not in the keyring gives an error
 // wrapping [ErrUnknownKey], which names the ID only if it is well formed
 // (keyID may come off the wire); an invalid purpose (see
-// [Keyring.MACKey]) gives one wrapping [enroll.ErrInvalidInput], a zeroed
+// [Keyring.MACKey]) gives one wrapping [ErrInvalidInput], a zeroed
 // keyring [ErrKeyringZeroed].
 func (k *Keyring) MACKeyByID(keyID, purpose string) (enroll.Secret, error) {
 	if err := keyringCheckPurpose(purpose); err != nil {
@@ -405,10 +405,10 @@ func (k *Keyring) MACKeyByID(keyID, purpose string) (enroll.Secret, error) {
 // [A-Za-z0-9._-], or is the sealing key's.
 func keyringCheckPurpose(purpose string) error {
 	if !keyringValidName(purpose) {
-		return fmt.Errorf("%w: authn: MAC key purpose %q is not 1 to 64 characters of [A-Za-z0-9._-]", enroll.ErrInvalidInput, purpose)
+		return fmt.Errorf("authn: %w: MAC key purpose %q is not 1 to 64 characters of [A-Za-z0-9._-]", ErrInvalidInput, purpose)
 	}
 	if purpose == keyringSealPurpose {
-		return fmt.Errorf("%w: authn: MAC key purpose %q is reserved for sealing", enroll.ErrInvalidInput, purpose)
+		return fmt.Errorf("authn: %w: MAC key purpose %q is reserved for sealing", ErrInvalidInput, purpose)
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func (s *Service) RotateKeys(ctx context.Context) (RotationReport, error) {
 		}
 		afterUser, afterID = devs[len(devs)-1].User, devs[len(devs)-1].ID
 	}
-	s.event(ctx, "keys_rotated", "", "", "")
+	s.event(ctx, EventKeysRotated, "", "", "", "")
 	return rep, nil
 }
 

@@ -6,6 +6,31 @@ import (
 	"time"
 )
 
+// Operator is the help desk's side of the Service: the actions a person
+// takes on a user's behalf, each audited under the operator's name
+// ("operator:" and the name, in the event's reason). Get one with
+// [Service.Operator] for the operator at hand; the zero Operator refuses
+// every call (ErrInvalidInput). The operator's own authentication and
+// authorisation are the service's to do before it calls
+// Service.Operator: an Operator only names who acted.
+type Operator struct {
+	s    *Service
+	name string
+}
+
+// Operator returns the help desk actions, audited as taken by the
+// operator name (an operator ID or login name, never a secret).
+func (s *Service) Operator(name string) Operator { return Operator{s: s, name: name} }
+
+// service returns the Service an Operator acts on, or refuses the zero
+// Operator.
+func (o Operator) service() (*Service, error) {
+	if o.s == nil {
+		return nil, fmt.Errorf("authn: %w: an Operator is made by Service.Operator", ErrInvalidInput)
+	}
+	return o.s, nil
+}
+
 // LockState is a user's lockout state, for the help desk.
 type LockState struct {
 	Locked     bool
@@ -15,7 +40,11 @@ type LockState struct {
 }
 
 // LockState reports the user's lockout state.
-func (s *Service) LockState(ctx context.Context, user string) (LockState, error) {
+func (o Operator) LockState(ctx context.Context, user string) (LockState, error) {
+	s, err := o.service()
+	if err != nil {
+		return LockState{}, err
+	}
 	now := s.now()
 	st, err := s.store.User(ctx, user, now)
 	if err != nil {
@@ -30,44 +59,59 @@ func (s *Service) LockState(ctx context.Context, user string) (LockState, error)
 
 // Unlock clears the user's lock, failures and level: an operator's
 // decision, audited.
-func (s *Service) Unlock(ctx context.Context, user, operator string) error {
+func (o Operator) Unlock(ctx context.Context, user string) error {
+	s, err := o.service()
+	if err != nil {
+		return err
+	}
+	operator := o.name
 	if err := checkUser(user); err != nil {
 		return err
 	}
 	if err := s.store.ResetUser(ctx, user, s.now()); err != nil {
 		return storeErr(err)
 	}
-	s.event(ctx, "operator_unlock", user, "", "operator:"+operator)
+	s.emit(ctx, Event{Name: EventOperatorUnlock, Method: MethodOperator, User: user, Operator: operator})
 	return nil
 }
 
 // DeleteUser erases every record of the user: devices and their secrets,
 // activations, challenges, TOTP key, recovery codes, lockout state. It is
 // audited; the audit log itself is the service's to keep or purge.
-func (s *Service) DeleteUser(ctx context.Context, user, operator string) error {
+func (o Operator) DeleteUser(ctx context.Context, user string) error {
+	s, err := o.service()
+	if err != nil {
+		return err
+	}
+	operator := o.name
 	if err := checkUser(user); err != nil {
 		return err
 	}
 	if err := s.store.DeleteUser(ctx, user, s.now()); err != nil {
 		return storeErr(err)
 	}
-	s.event(ctx, "user_deleted", user, "", "operator:"+operator)
+	s.emit(ctx, Event{Name: EventUserDeleted, Method: MethodOperator, User: user, Operator: operator})
 	return nil
 }
 
-// OperatorProof is the help desk's way to replace a lost phone for a user
+// Proof is the help desk's way to replace a lost phone for a user
 // without a recovery code: a step-up proof made on an operator's say-so,
 // after the service's own identity checks. It is audited with the
-// operator and the reason, and carries MethodOperator (no AMR), so a
-// relying party can tell it from a factor.
-func (s *Service) OperatorProof(ctx context.Context, user, operator, reason string) (*Proof, error) {
+// operator and the reason, both required (ErrInvalidInput), and carries
+// MethodOperator (no AMR), so a relying party can tell it from a factor.
+func (o Operator) Proof(ctx context.Context, user, reason string) (*Proof, error) {
+	s, err := o.service()
+	if err != nil {
+		return nil, err
+	}
+	operator := o.name
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
 	if operator == "" || reason == "" {
-		return nil, fmt.Errorf("%w: operator and reason are required", ErrInvalidInput)
+		return nil, fmt.Errorf("authn: %w: operator and reason are required", ErrInvalidInput)
 	}
 	p := s.newProof(user, MethodOperator, s.now())
-	s.event(ctx, "operator_proof", user, "", "operator:"+operator+"; "+reason)
+	s.emit(ctx, Event{Name: EventOperatorProof, Method: MethodOperator, User: user, Operator: operator, Note: reason})
 	return p, nil
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/keyline/keyline"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // Push errors.
@@ -24,9 +26,11 @@ var (
 	ErrPushPending = errors.New("authn: push not answered yet")
 	// ErrWrongNumber reports an approval with a number other than the one
 	// the login page showed: the request is over and a failure counted.
-	ErrWrongNumber = errors.New("authn: push approved with the wrong number")
+	// It is [keyline.ErrWrongNumber].
+	ErrWrongNumber = keyline.ErrWrongNumber
 	// ErrInvalidPushAnswer reports an answer that no notified device made.
-	ErrInvalidPushAnswer = errors.New("authn: invalid push answer")
+	// It is [enroll.ErrInvalidPushAnswer].
+	ErrInvalidPushAnswer = enroll.ErrInvalidPushAnswer
 )
 
 // Push limits.
@@ -37,8 +41,9 @@ const (
 
 // Notifier delivers push notifications to phones. Notify is called once
 // per device, with its own timeout. The OS notification itself should
-// carry no content: the phone fetches its pending prompts (PendingPushes,
-// through the device API) and shows what they say. Delivery.Prompt is
+// carry no content: the phone fetches its pending prompts
+// ([AuthenticatedDevice.PendingPushes], through the device API) and shows
+// what they say. Delivery.Prompt is
 // there for in-process notifiers (tests, examples).
 type Notifier interface {
 	Notify(ctx context.Context, d Delivery) error
@@ -75,6 +80,9 @@ func (n *ChanNotifier) Notify(ctx context.Context, d Delivery) error {
 	}
 }
 
+// String returns the state's name ("pending", "approved", ...).
+func (st PushState) String() string { return string(st) }
+
 // PushRequest is what the login page shows while the phone buzzes: the
 // number the user must type on the phone.
 type PushRequest struct {
@@ -95,19 +103,20 @@ func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proo
 		if err := s.checkProof(user, proof, now); err != nil {
 			return err
 		}
-		s.event(ctx, "proof_used", user, "", "push_off")
+		s.event(ctx, EventProofUsed, "", user, "", ReasonPushOff)
 	}
 	if err := s.store.SetPushOff(ctx, user, !on, now); err != nil {
 		return storeErr(err)
 	}
-	s.event(ctx, "push_mode", user, "", map[bool]string{true: "on", false: "off"}[on])
+	s.event(ctx, EventPushMode, MethodPush, user, "", map[bool]Reason{true: ReasonOn, false: ReasonOff}[on])
 	return nil
 }
 
-// UpdatePushToken records a device's rotated OS push token.
-func (s *Service) UpdatePushToken(ctx context.Context, user, deviceID, token string) error {
+// updatePushToken records a device's rotated OS push token; see
+// AuthenticatedDevice.SetPushToken, which checks it first.
+func (s *Service) updatePushToken(ctx context.Context, user, deviceID, token string) error {
 	if len(token) > 4096 {
-		return fmt.Errorf("%w: push token longer than 4096 bytes", ErrInvalidInput)
+		return fmt.Errorf("authn: %w: push token longer than 4096 bytes", ErrInvalidInput)
 	}
 	if err := s.store.SetPushToken(ctx, user, deviceID, token); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
@@ -138,14 +147,14 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // response is checked by the same tags as a transaction signed from a QR
 // code (BeginTransaction), counted before it is checked; FinishPush then
 // returns the transaction in its Result.
-func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx enroll.Transaction, pc enroll.PushContext) (PushRequest, error) {
+func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext) (PushRequest, error) {
 	if _, err := tx.Canonical(); err != nil {
 		return PushRequest{}, err
 	}
 	return s.beginPush(ctx, user, pc, &tx)
 }
 
-func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *enroll.Transaction) (PushRequest, error) {
+func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *txn.Transaction) (PushRequest, error) {
 	if err := checkUser(user); err != nil {
 		return PushRequest{}, err
 	}
@@ -200,7 +209,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		if err != nil {
 			return PushRequest{}, err
 		}
-		q, err := enroll.TransactionQuestion(rec.Nonce, *tx)
+		q, err := txn.Question(rec.Nonce, *tx)
 		if err != nil {
 			return PushRequest{}, err
 		}
@@ -227,7 +236,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		err := s.cfg.Notifier.Notify(nctx, Delivery{User: user, Device: d.ID, PushToken: d.PushToken, RequestID: rec.ID, Prompt: prompts[i]})
 		cancel()
 		if err != nil {
-			s.event(ctx, "push_undelivered", user, d.ID, "notify_failed")
+			s.event(ctx, EventPushUndelivered, MethodPush, user, d.ID, ReasonNotifyFailed)
 			continue
 		}
 		delivered++
@@ -236,7 +245,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		_, _ = s.store.SetPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
 		return PushRequest{}, pushUnavailable("no device could be notified")
 	}
-	s.event(ctx, "push_sent", user, "", "")
+	s.event(ctx, EventPushSent, MethodPush, user, "", "")
 	return PushRequest{ID: rec.ID, Number: rec.Number, ExpiresAt: rec.ExpiresAt}, nil
 }
 
@@ -266,9 +275,9 @@ func (s *Service) sealPrompt(rec PushRecord, d DeviceRecord) ([]byte, error) {
 	return enroll.SealPrompt(keys, s.promptOf(rec, d.ID))
 }
 
-// PendingPushes returns the sealed prompts waiting for a device, for the
-// device API (which authenticates the device before it asks).
-func (s *Service) PendingPushes(ctx context.Context, user, deviceID string) ([][]byte, error) {
+// pendingPushes returns the sealed prompts waiting for a device, for
+// AuthenticatedDevice.PendingPushes.
+func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][]byte, error) {
 	now := s.now()
 	recs, err := s.store.PendingPushes(ctx, user, deviceID, now)
 	if err != nil {
@@ -292,12 +301,14 @@ func (s *Service) PendingPushes(ctx context.Context, user, deviceID string) ([][
 	return out, nil
 }
 
-// AnswerPush takes a phone's answer. The answer's MAC says which notified
-// device made it; a denial ends the request and suspends push for the
-// user (PushSuspend) with an alert — it is not a lockout failure, so a
-// victim who says no cannot lock themselves out; an approval with the
-// wrong number ends the request and counts as a failure (ErrWrongNumber).
-func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
+// answerPush takes a phone's answer, for AuthenticatedDevice.AnswerPush,
+// which has checked that the request notified the device. The answer's
+// MAC says which notified device made it; a denial ends the request and
+// suspends push for the user (PushSuspend) with an alert — it is not a
+// lockout failure, so a victim who says no cannot lock themselves out; an
+// approval with the wrong number ends the request and counts as a failure
+// (ErrWrongNumber).
+func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	now := s.now()
 	rec, err := s.store.Push(ctx, a.RequestID, now)
 	switch {
@@ -324,14 +335,14 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 		}
 	}
 	if device == "" {
-		s.event(ctx, "push_answer_refused", rec.User, "", "invalid")
+		s.event(ctx, EventPushAnswerRefused, MethodPush, rec.User, "", ReasonInvalid)
 		return ErrInvalidPushAnswer
 	}
 	if rec.State != PushPending {
 		if rec.State == PushExpired {
-			return ErrExpired
+			return errPushExpired
 		}
-		return ErrAlreadyUsed
+		return errPushUsed
 	}
 	switch {
 	case !a.Approve:
@@ -341,7 +352,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 		if err := s.store.SuspendPush(ctx, rec.User, now.Add(s.cfg.PushSuspend), now); err != nil {
 			return storeErr(err)
 		}
-		s.event(ctx, "push_denied", rec.User, device, "user_denied")
+		s.event(ctx, EventPushDenied, MethodPush, rec.User, device, ReasonUserDenied)
 		s.retract(ctx, rec, device)
 		return nil
 	case subtle.ConstantTimeCompare([]byte(a.TypedNumber), []byte(rec.Number)) != 1:
@@ -351,7 +362,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 		if _, err := s.store.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
 			return storeErr(err)
 		}
-		s.event(ctx, "push_failed", rec.User, device, "wrong_number")
+		s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonWrongNumber)
 		s.retract(ctx, rec, device)
 		return ErrWrongNumber
 	}
@@ -362,7 +373,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 			if _, serr := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
 				return s.pushStateErr(serr)
 			}
-			s.event(ctx, "push_failed", rec.User, device, "transaction_signature")
+			s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonTransactionSignature)
 			s.retract(ctx, rec, device)
 			return err
 		}
@@ -370,7 +381,7 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 	if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
 		return s.pushStateErr(err)
 	}
-	s.event(ctx, "push_approved", rec.User, device, "")
+	s.event(ctx, EventPushApproved, MethodPush, rec.User, device, "")
 	s.retract(ctx, rec, device)
 	return nil
 }
@@ -378,9 +389,9 @@ func (s *Service) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 func (s *Service) pushStateErr(err error) error {
 	switch {
 	case errors.Is(err, ErrStoreConflict):
-		return ErrAlreadyUsed
+		return errPushUsed
 	case errors.Is(err, ErrStoreNotFound):
-		return ErrNotFound
+		return errPushNotFound
 	}
 	return storeErr(err)
 }
@@ -400,8 +411,8 @@ func (s *Service) retract(ctx context.Context, rec PushRecord, except string) {
 	}
 }
 
-// PushStatus reports where a push request of user is.
-func (s *Service) PushStatus(ctx context.Context, user, id string) (PushState, error) {
+// pushState reports where a push request of user is.
+func (s *Service) pushState(ctx context.Context, user, id string) (PushState, error) {
 	rec, err := s.store.Push(ctx, id, s.now())
 	if errors.Is(err, ErrStoreNotFound) || (err == nil && rec.User != user) {
 		return "", ErrNotFound
@@ -412,21 +423,31 @@ func (s *Service) PushStatus(ctx context.Context, user, id string) (PushState, e
 	return rec.State, nil
 }
 
-// WaitPush waits until a push request of user is no longer pending, or
-// ctx ends (give it a deadline), polling the store every
-// Config.PushPoll (the store is shared by instances; the answer may
-// arrive at another).
-func (s *Service) WaitPush(ctx context.Context, user, id string) (PushState, error) {
+// PushStatus reports where a push request of user is: another user's
+// request, or an unknown one, is ErrNotFound. With wait > 0 it waits, for
+// a login page's long poll, until the request is no longer pending or
+// wait has passed (then it reports PushPending and no error), polling the
+// store every Config.PushPoll (the store is shared by instances; the
+// answer may arrive at another); if ctx ends first it reports the last
+// state read and ctx's error. With wait <= 0 it reads once.
+func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Duration) (PushState, error) {
+	if wait <= 0 {
+		return s.pushState(ctx, user, id)
+	}
 	t := time.NewTicker(s.cfg.PushPoll)
 	defer t.Stop()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
 	for {
-		st, err := s.PushStatus(ctx, user, id)
+		st, err := s.pushState(ctx, user, id)
 		if err != nil || st != PushPending {
 			return st, err
 		}
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()
+		case <-deadline.C:
+			return st, nil
 		case <-t.C:
 		}
 	}
@@ -447,7 +468,7 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 	rec, err := s.store.SetPushState(ctx, user, id, PushApproved, PushFinished, "", now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
-		return Result{}, ErrNotFound
+		return Result{}, errPushNotFound
 	case errors.Is(err, ErrStoreConflict):
 		switch rec.State {
 		case PushPending:
@@ -457,19 +478,19 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 		case PushFailed:
 			return Result{}, ErrWrongNumber
 		case PushExpired, PushCancelled, PushUndelivered:
-			return Result{}, ErrExpired
+			return Result{}, errPushExpired
 		}
-		return Result{}, ErrAlreadyUsed
+		return Result{}, errPushUsed
 	case err != nil:
 		return Result{}, storeErr(err)
 	}
-	s.event(ctx, "login_succeeded", user, rec.Answered, "push")
+	s.event(ctx, EventLoginSucceeded, MethodPush, user, rec.Answered, "")
 	r := Result{User: user, DeviceID: rec.Answered, Method: MethodPush, At: now}
 	if d, err := s.store.Device(ctx, user, rec.Answered); err == nil {
 		r.DeviceName = d.Name
 	}
 	if len(rec.Transaction) > 0 {
-		tx, err := enroll.ParseTransaction(rec.Transaction)
+		tx, err := txn.Parse(rec.Transaction)
 		if err != nil {
 			return Result{}, fmt.Errorf("authn: stored transaction does not parse: %w", err)
 		}
@@ -486,7 +507,7 @@ func (s *Service) CancelPush(ctx context.Context, user, id string) error {
 	if err != nil {
 		return s.pushStateErr(err)
 	}
-	s.event(ctx, "push_cancelled", user, "", "")
+	s.event(ctx, EventPushCancelled, MethodPush, user, "", "")
 	s.retract(ctx, rec, "")
 	return nil
 }

@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 var loginCtx = enroll.PushContext{Action: "Login", IP: "203.0.113.7", Place: "Zürich, CH", Browser: "Firefox on macOS"}
@@ -49,7 +51,7 @@ func TestPushApproved(t *testing.T) {
 	pr := receive(t, n, p, e.clock.Now())
 	require.Equal(t, loginCtx, pr.Context, "the phone shows what the server saw")
 
-	st, err := e.svc.PushStatus(ctx, "alice", req.ID)
+	st, err := e.svc.PushStatus(ctx, "alice", req.ID, 0)
 	require.NoError(t, err)
 	require.Equal(t, authn.PushPending, st)
 	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
@@ -57,10 +59,10 @@ func TestPushApproved(t *testing.T) {
 
 	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
 	require.NoError(t, err)
-	require.NoError(t, e.svc.AnswerPush(ctx, a))
-	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrAlreadyUsed, "a replayed answer")
+	require.NoError(t, e.device(t, p).AnswerPush(ctx, a))
+	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a), authn.ErrAlreadyUsed, "a replayed answer")
 
-	st, err = e.svc.WaitPush(ctx, "alice", req.ID)
+	st, err = e.svc.PushStatus(ctx, "alice", req.ID, time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, authn.PushApproved, st)
 
@@ -96,10 +98,10 @@ func TestPushWrongNumberAndDenial(t *testing.T) {
 	}
 	a, err := p.cred.AnswerPush(pr, true, wrong, e.clock.Now())
 	require.NoError(t, err)
-	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrWrongNumber)
+	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a), authn.ErrWrongNumber)
 	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
 	require.ErrorIs(t, err, authn.ErrWrongNumber)
-	ls, err := e.svc.LockState(ctx, "alice")
+	ls, err := e.svc.Operator("test").LockState(ctx, "alice")
 	require.NoError(t, err)
 	require.Equal(t, 1, ls.Failures, "a wrong number counts as a failure")
 
@@ -111,19 +113,19 @@ func TestPushWrongNumberAndDenial(t *testing.T) {
 	forged.Context.Place = "Somewhere else"
 	a2, err := p.cred.AnswerPush(forged, true, req2.Number, e.clock.Now())
 	require.NoError(t, err)
-	require.ErrorIs(t, e.svc.AnswerPush(ctx, a2), authn.ErrInvalidPushAnswer)
+	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a2), authn.ErrInvalidPushAnswer)
 	a1, err := p.cred.AnswerPush(pr, true, req2.Number, e.clock.Now())
 	require.NoError(t, err)
 	a1.RequestID = req2.ID
-	require.ErrorIs(t, e.svc.AnswerPush(ctx, a1), authn.ErrInvalidPushAnswer)
+	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a1), authn.ErrInvalidPushAnswer)
 
 	// A denial suspends push but is not a lockout failure.
 	d, err := p.cred.AnswerPush(pr2, false, "", e.clock.Now())
 	require.NoError(t, err)
-	require.NoError(t, e.svc.AnswerPush(ctx, d))
+	require.NoError(t, e.device(t, p).AnswerPush(ctx, d))
 	_, err = e.svc.FinishPush(ctx, "alice", req2.ID)
 	require.ErrorIs(t, err, authn.ErrPushDenied)
-	ls, err = e.svc.LockState(ctx, "alice")
+	ls, err = e.svc.Operator("test").LockState(ctx, "alice")
 	require.NoError(t, err)
 	require.Equal(t, 1, ls.Failures)
 	_, err = e.svc.BeginPush(ctx, "alice", loginCtx)
@@ -175,20 +177,20 @@ func TestPushCancelAndExpiry(t *testing.T) {
 	require.NoError(t, e.svc.CancelPush(ctx, "alice", req.ID))
 	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
 	require.NoError(t, err)
-	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrAlreadyUsed)
+	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a), authn.ErrAlreadyUsed)
 	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
 	require.ErrorIs(t, err, authn.ErrExpired)
 
 	req, err = e.svc.BeginPush(ctx, "alice", loginCtx)
 	require.NoError(t, err)
-	pending, err := e.svc.PendingPushes(ctx, "alice", p.cred.DeviceID())
+	pending, err := e.device(t, p).PendingPushes(ctx)
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	e.clock.Advance(enroll.DefaultPushTTL)
-	st, err := e.svc.PushStatus(ctx, "alice", req.ID)
+	st, err := e.svc.PushStatus(ctx, "alice", req.ID, 0)
 	require.NoError(t, err)
 	require.Equal(t, authn.PushExpired, st)
-	pending, err = e.svc.PendingPushes(ctx, "alice", p.cred.DeviceID())
+	pending, err = e.device(t, p).PendingPushes(ctx)
 	require.NoError(t, err)
 	require.Empty(t, pending)
 }
@@ -200,14 +202,14 @@ func TestTransactionPush(t *testing.T) {
 	req, err := e.svc.BeginTransactionPush(ctx, "alice", withdrawal, enroll.PushContext{Action: "Withdrawal", IP: "203.0.113.7"})
 	require.NoError(t, err)
 	pr := receive(t, n, p, e.clock.Now())
-	shown, err := enroll.ParseTransaction(pr.Transaction)
+	shown, err := txn.Parse(pr.Transaction)
 	require.NoError(t, err)
 	require.Equal(t, withdrawal, shown, "the phone shows the transaction the server will execute")
 
 	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
 	require.NoError(t, err)
 	require.NotEmpty(t, a.TxResponse)
-	require.NoError(t, e.svc.AnswerPush(ctx, a))
+	require.NoError(t, e.device(t, p).AnswerPush(ctx, a))
 	res, err := e.svc.FinishPush(ctx, "alice", req.ID)
 	require.NoError(t, err)
 	require.Equal(t, dev.ID, res.DeviceID)
@@ -224,7 +226,7 @@ func TestTransactionPush(t *testing.T) {
 	require.NoError(t, err)
 	a, err = p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
 	require.NoError(t, err)
-	require.ErrorIs(t, e.svc.AnswerPush(ctx, a), authn.ErrInvalidCode)
+	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a), authn.ErrInvalidCode)
 	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
 	require.Error(t, err)
 }
@@ -245,8 +247,61 @@ func TestApprovedPushExpires(t *testing.T) {
 	pr := receive(t, n, p, e.clock.Now())
 	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
 	require.NoError(t, err)
-	require.NoError(t, e.svc.AnswerPush(ctx, a))
+	require.NoError(t, e.device(t, p).AnswerPush(ctx, a))
 	require.NoError(t, e.svc.RevokeDevice(ctx, "alice", dev.ID, res.Proof))
 	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
 	require.ErrorIs(t, err, authn.ErrExpired)
+}
+
+// PushStatus reads once, or waits for an answer: until the request is no
+// longer pending, wait passes, or ctx ends.
+func TestPushStatusWaits(t *testing.T) {
+	ctx := context.Background()
+	e, n := pushEnv(t)
+	p, _ := e.enrollPhone(t, "alice", nil)
+	req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+	require.NoError(t, err)
+	pr := receive(t, n, p, e.clock.Now())
+
+	start := time.Now()
+	st, err := e.svc.PushStatus(ctx, "alice", req.ID, 50*time.Millisecond)
+	require.NoError(t, err, "a wait that ends with no answer is no error")
+	require.Equal(t, authn.PushPending, st)
+	require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	st, err = e.svc.PushStatus(cctx, "alice", req.ID, time.Minute)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, authn.PushPending, st, "the last state read")
+
+	_, err = e.svc.PushStatus(ctx, "bob", req.ID, time.Minute)
+	require.ErrorIs(t, err, authn.ErrNotFound, "another user's request")
+
+	// The answer arrives while it waits.
+	done := make(chan authn.PushState, 1)
+	go func() {
+		st, _ := e.svc.PushStatus(ctx, "alice", req.ID, time.Minute)
+		done <- st
+	}()
+	a, err := p.cred.AnswerPush(pr, false, "", e.clock.Now())
+	require.NoError(t, err)
+	require.NoError(t, e.device(t, p).AnswerPush(ctx, a))
+	require.Equal(t, authn.PushDenied, <-done)
+}
+
+// The states print their names.
+func TestStatesPrintTheirNames(t *testing.T) {
+	for _, st := range []authn.PushState{authn.PushPending, authn.PushApproved, authn.PushDenied, authn.PushFailed,
+		authn.PushExpired, authn.PushCancelled, authn.PushUndelivered, authn.PushFinished} {
+		require.Equal(t, string(st), st.String())
+		require.Equal(t, string(st), fmt.Sprint(st))
+	}
+	for _, st := range []authn.ActivationState{authn.ActivationWaiting, authn.ActivationCompleted, authn.ActivationActive,
+		authn.ActivationExpired, authn.ActivationCancelled} {
+		require.Equal(t, string(st), st.String())
+		require.Equal(t, string(st), fmt.Sprint(st))
+	}
+	require.Equal(t, "denied", authn.PushDenied.String())
+	require.Equal(t, "completed", authn.ActivationCompleted.String())
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 
 	"github.com/keyline/keyline/internal/crockford"
 )
@@ -43,8 +42,8 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, user string, proof *Proo
 	if err := s.store.PutRecoveryCodes(ctx, user, macs, s.now()); err != nil {
 		return nil, storeErr(err)
 	}
-	s.event(ctx, "proof_used", user, "", "new_recovery_codes")
-	s.event(ctx, "recovery_codes_issued", user, "", "")
+	s.event(ctx, EventProofUsed, "", user, "", ReasonNewRecoveryCodes)
+	s.event(ctx, EventRecoveryCodesIssued, MethodRecovery, user, "", "")
 	return codes, nil
 }
 
@@ -69,12 +68,12 @@ func parseRecoveryCode(typed string) (string, bool) {
 	return crockford.Encode(vals), true
 }
 
-// UseRecoveryCode logs the user in with one of their recovery codes,
-// once, counted before it is checked under the same lockout as every
-// factor. A use raises an alert event. Its Result carries a step-up Proof,
+// VerifyRecoveryCode logs the user in with one of their recovery codes,
+// once (a code that passes is used up), counted before it is checked
+// under the same lockout as every factor. A use raises an alert event. Its Result carries a step-up Proof,
 // with which a user who lost their phone starts an activation that
 // replaces it (StartActivation with Replacing).
-func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Result, error) {
+func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string) (Result, error) {
 	if err := checkUser(user); err != nil {
 		return Result{}, err
 	}
@@ -92,7 +91,7 @@ func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Resul
 		return Result{}, storeErr(err)
 	}
 	if res.Outcome == AttemptLocked {
-		s.event(ctx, "login_refused", user, "", "locked")
+		s.event(ctx, EventLoginRefused, MethodRecovery, user, "", ReasonLocked)
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
 	}
 	taken, left, err := s.store.TakeRecoveryCode(ctx, user, candidates)
@@ -100,10 +99,10 @@ func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Resul
 		return Result{}, storeErr(err)
 	}
 	if !taken {
-		s.observe(ctx, "check", user, "")
-		s.event(ctx, "recovery_failed", user, "", "mismatch")
+		s.observe(ctx, EventCheck, MethodRecovery, user, "")
+		s.event(ctx, EventRecoveryFailed, MethodRecovery, user, "", ReasonMismatch)
 		if res.RetryAfter > 0 {
-			s.event(ctx, "user_locked", user, "", "failures")
+			s.event(ctx, EventUserLocked, MethodRecovery, user, "", ReasonFailures)
 			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: ErrInvalidCode}
 		}
 		return Result{}, ErrInvalidCode
@@ -112,8 +111,8 @@ func (s *Service) UseRecoveryCode(ctx context.Context, user, code string) (Resul
 	if err := s.store.ResetUser(ctx, user, now); err != nil {
 		return Result{}, storeErr(err)
 	}
-	s.observe(ctx, "check", user, "")
-	s.event(ctx, "recovery_code_used", user, "", fmt.Sprintf("%d_left", left))
+	s.observe(ctx, EventCheck, MethodRecovery, user, "")
+	s.emit(ctx, Event{Name: EventRecoveryCodeUsed, Method: MethodRecovery, User: user, Count: left})
 	r := Result{User: user, Method: MethodRecovery, At: now}
 	r.Proof = s.newProof(user, MethodRecovery, now)
 	return r, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // Service is the server's side of keyline: activation with pairing,
@@ -19,7 +20,18 @@ import (
 // proofs, sealed secrets and audit. It holds no state beyond what its
 // Store keeps, so many instances may share one store. It is safe for
 // concurrent use.
+//
+// Printing a Service shows nothing of it: its one field is a pointer to
+// its state, which fmt, slog and encoding/json print as an address (or
+// not at all), so no method is needed to keep its keyring or store out of
+// a log.
 type Service struct {
+	*service
+}
+
+// service is a Service's state, behind a pointer so that printing a
+// Service, with any verb, never reaches it.
+type service struct {
 	cfg   Config
 	store Store
 	keys  *Keyring
@@ -28,18 +40,6 @@ type Service struct {
 	dummy []byte // a sealed root secret for users without devices: the same work, no device
 	macs  *macKeys
 }
-
-// String names the Service without its keys or store.
-func (s *Service) String() string { return fmt.Sprintf("authn.Service{Issuer: %q}", s.cfg.Issuer) }
-
-// GoString is String.
-func (s *Service) GoString() string { return s.String() }
-
-// Format prints String for every verb.
-func (s *Service) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
-
-// LogValue names the Service to slog.
-func (s *Service) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Sealed record kinds (associated data of Keyring.Seal).
 const (
@@ -60,7 +60,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: c, store: c.Store, keys: c.Keys, now: c.Clock, log: c.Logger}
+	s := &Service{&service{cfg: c, store: c.Store, keys: c.Keys, now: c.Clock, log: c.Logger}}
 	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof, purposeRecov); err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ const (
 	MethodTOTP      Method = "totp"      // an authenticator app's TOTP code
 	MethodRecovery  Method = "recovery"  // a single-use recovery code
 	MethodPush      Method = "push"      // a push approval with the number typed on the phone
-	MethodOperator  Method = "operator"  // an operator's decision (OperatorProof), no factor
+	MethodOperator  Method = "operator"  // an operator's decision (Operator.Proof), no factor
 )
 
 // AMR returns the method's RFC 8176 authentication method reference:
@@ -109,8 +109,8 @@ type Result struct {
 	Step        uint64 // the time step the device answered for
 	Drift       int    // the device's drift, in steps, as now stored
 	At          time.Time
-	Proof       *Proof              // a step-up proof from this success, valid for ProofTTL
-	Transaction *enroll.Transaction // the transaction signed, for FinishTransaction
+	Proof       *Proof           // a step-up proof from this success, valid for ProofTTL
+	Transaction *txn.Transaction // the transaction signed, for FinishTransaction
 }
 
 // Device is a device as the Service shows it: no secret.
@@ -146,7 +146,7 @@ func newID() string {
 
 func checkUser(user string) error {
 	if user == "" || len(user) > 256 {
-		return fmt.Errorf("%w: user ID must be 1..256 bytes", enroll.ErrInvalidInput)
+		return fmt.Errorf("authn: %w: user ID must be 1..256 bytes", ErrInvalidInput)
 	}
 	return nil
 }
@@ -188,7 +188,7 @@ func (s *Service) login() challengeKind {
 	return challengeKind{tag: 1, suite: s.cfg.Suite, key: func(r enroll.Secret) enroll.Secret { return enroll.OCRAKey(r, s.cfg.Suite) }}
 }
 
-var transactionKind = challengeKind{tag: 2, suite: enroll.TransactionSuite, key: enroll.TransactionKey}
+var transactionKind = challengeKind{tag: 2, suite: txn.Suite, key: enroll.TransactionKey}
 
 // tagMAC is the keyed MAC the store compares: HMAC-SHA256 under the
 // keyring's tag key of the kind, the challenge ID and the canonical
@@ -344,7 +344,7 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 		err := s.store.PutChallenge(ctx, c, lim, now)
 		switch {
 		case err == nil:
-			s.event(ctx, "challenge_issued", user, "", "")
+			s.event(ctx, EventChallengeIssued, MethodChallenge, user, "", "")
 			return Challenge{ID: c.ID, Question: c.Question, ExpiresAt: c.ExpiresAt}, nil
 		case errors.Is(err, ErrStoreConflict):
 			// A question used within the horizon, or the epoch moved.
@@ -357,7 +357,7 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 			}
 			continue
 		case errors.Is(err, ErrStoreLimit):
-			s.event(ctx, "challenge_refused", user, "", "budget")
+			s.event(ctx, EventChallengeRefused, MethodChallenge, user, "", ReasonBudget)
 			return Challenge{}, ErrTooManyChallenges
 		default:
 			return Challenge{}, storeErr(err)
@@ -398,48 +398,48 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 	}
 	switch res.Outcome {
 	case AttemptLocked:
-		s.event(ctx, "login_refused", user, "", "locked")
+		s.event(ctx, EventLoginRefused, MethodChallenge, user, "", ReasonLocked)
 		return Result{}, nil, &LockedError{RetryAfter: res.RetryAfter}
 	case AttemptExpired:
-		s.event(ctx, "login_failed", user, "", "expired")
-		return Result{}, nil, ErrExpired
+		s.event(ctx, EventLoginFailed, MethodChallenge, user, "", ReasonExpired)
+		return Result{}, nil, errChallengeExpired
 	}
 	if res.Outcome == AttemptMatch || res.Outcome == AttemptMismatch {
 		// One response compared with what the devices could answer.
-		s.observe(ctx, "check", user, "")
+		s.observe(ctx, EventCheck, MethodChallenge, user, "")
 	}
 	// failed reports a failure; if it locked the user, the error says so
 	// too.
-	failed := func(reason string, err error) (Result, []byte, error) {
-		s.event(ctx, "login_failed", user, "", reason)
+	failed := func(reason Reason, err error) (Result, []byte, error) {
+		s.event(ctx, EventLoginFailed, MethodChallenge, user, "", reason)
 		if res.RetryAfter > 0 {
-			s.event(ctx, "user_locked", user, "", "failures")
+			s.event(ctx, EventUserLocked, MethodChallenge, user, "", ReasonFailures)
 			return Result{}, nil, &LockedError{RetryAfter: res.RetryAfter, cause: err}
 		}
 		return Result{}, nil, err
 	}
 	switch res.Outcome {
 	case AttemptNoChallenge:
-		return failed("no_challenge", ErrInvalidCode)
+		return failed(ReasonNoChallenge, ErrInvalidCode)
 	case AttemptExhausted:
-		return failed("attempts_exhausted", ErrTooManyAttempts)
+		return failed(ReasonAttemptsExhausted, ErrTooManyAttempts)
 	case AttemptMismatch:
 		if perr != nil {
-			return failed("malformed", perr)
+			return failed(ReasonMalformed, perr)
 		}
 		// A drifted phone is looked for even when this failure locked the
 		// user: otherwise a phone whose clock ran off after a lock could
 		// never resynchronise. Its next challenge then outlives the lock.
 		if kind.tag != s.login().tag {
-			return failed("mismatch", ErrInvalidCode) // transactions are never resynchronised
+			return failed(ReasonMismatch, ErrInvalidCode) // transactions are never resynchronised
 		}
 		if rerr := s.tryResync(ctx, user, res.Challenge, canon, res.RetryAfter, now); rerr != nil {
 			if res.RetryAfter > 0 {
-				s.event(ctx, "user_locked", user, "", "failures")
+				s.event(ctx, EventUserLocked, MethodChallenge, user, "", ReasonFailures)
 			}
 			return Result{}, nil, rerr
 		}
-		return failed("mismatch", ErrInvalidCode)
+		return failed(ReasonMismatch, ErrInvalidCode)
 	case AttemptMatch:
 	default:
 		return Result{}, nil, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
@@ -452,16 +452,16 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		// The device was revoked between the match and the commit: the
 		// login fails, but it is not the user's doing, so no failure is
 		// counted.
-		s.event(ctx, "login_failed", user, t.Device, "device_gone")
+		s.event(ctx, EventLoginFailed, MethodChallenge, user, t.Device, ReasonDeviceGone)
 		return Result{}, nil, ErrInvalidCode
 	case errors.Is(err, ErrStoreConflict):
 		st, ferr := s.store.RecordFailure(ctx, user, s.lockPolicy(), now)
 		if ferr != nil {
 			return Result{}, nil, storeErr(ferr)
 		}
-		s.event(ctx, "login_failed", user, t.Device, "replay")
+		s.event(ctx, EventLoginFailed, MethodChallenge, user, t.Device, ReasonReplay)
 		if now.Before(st.LockedUntil) {
-			s.event(ctx, "user_locked", user, "", "failures")
+			s.event(ctx, EventUserLocked, MethodChallenge, user, "", ReasonFailures)
 			return Result{}, nil, &LockedError{RetryAfter: st.LockedUntil.Sub(now), cause: ErrReplay}
 		}
 		return Result{}, nil, ErrReplay
@@ -470,9 +470,9 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 	}
 	name := res.Challenge.Names[t.Device]
 	if res.Challenge.Resync != "" {
-		s.event(ctx, "device_resynced", user, t.Device, "")
+		s.event(ctx, EventDeviceResynced, MethodChallenge, user, t.Device, "")
 	}
-	s.event(ctx, "login_succeeded", user, t.Device, "")
+	s.event(ctx, EventLoginSucceeded, MethodChallenge, user, t.Device, "")
 	r := Result{User: user, DeviceID: t.Device, DeviceName: name, Method: MethodChallenge, Step: t.Step, Drift: drift, At: now}
 	r.Proof = s.newProof(user, MethodChallenge, now)
 	return r, res.Challenge.Payload, nil
@@ -517,7 +517,7 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 		if err != nil {
 			return err
 		}
-		s.event(ctx, "resync_offered", user, d.ID, "drift")
+		s.event(ctx, EventResyncOffered, MethodChallenge, user, d.ID, ReasonDrift)
 		return &ResyncError{Next: next, RetryAfter: locked}
 	}
 	return nil

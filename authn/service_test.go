@@ -33,6 +33,7 @@ func (c *clock) Advance(d time.Duration) {
 type counter struct {
 	mu     sync.Mutex
 	events map[string]int
+	all    []authn.Event // for checkDeclared
 }
 
 func (c *counter) Observe(_ context.Context, e authn.Event) {
@@ -41,7 +42,8 @@ func (c *counter) Observe(_ context.Context, e authn.Event) {
 	if c.events == nil {
 		c.events = map[string]int{}
 	}
-	c.events[e.Name]++
+	c.events[string(e.Name)]++
+	c.all = append(c.all, e)
 }
 
 func (c *counter) n(name string) int { c.mu.Lock(); defer c.mu.Unlock(); return c.events[name] }
@@ -71,6 +73,7 @@ func newEnv(t testing.TB, mod ...func(*authn.Config)) *env {
 	svc, err := authn.New(cfg)
 	require.NoError(t, err)
 	e.svc = svc
+	t.Cleanup(func() { e.obs.checkDeclared(t) })
 	return e
 }
 
@@ -84,6 +87,16 @@ func (p *phone) respond(t testing.TB, q string) string {
 	r, err := p.cred.Respond(q, p.c.Now().Add(p.skew))
 	require.NoError(t, err)
 	return r
+}
+
+// device is the phone's device as the device API sees it: a request the
+// phone signed at its own time, authenticated.
+func (e *env) device(t testing.TB, p *phone) *authn.AuthenticatedDevice {
+	t.Helper()
+	r, mac := signed(t, p.cred, "POST", "/v1/push/answer", "", []byte("{}"), p.c.Now().Add(p.skew))
+	d, err := e.svc.AuthenticateDevice(context.Background(), r, mac, authn.DeviceLimit{})
+	require.NoError(t, err)
+	return d
 }
 
 // enrollPhone runs a whole activation with pairing for user.
@@ -101,7 +114,7 @@ func (e *env) enrollPhone(t testing.TB, user string, proof *authn.Proof, opts ..
 	require.NoError(t, cred.CheckServerConfirm(act.ServerConfirm))
 	st, err := e.svc.ActivationStatus(ctx, user, offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusCompleted, st)
+	require.Equal(t, authn.ActivationCompleted, st)
 	d, err := e.svc.ConfirmActivation(ctx, user, offer.SessionID, cred.PairingCode())
 	require.NoError(t, err)
 	require.Equal(t, authn.DeviceActive, d.State)

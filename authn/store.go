@@ -13,12 +13,12 @@ import (
 var (
 	// ErrStoreNotFound: the record does not exist, has expired, or
 	// belongs to another user.
-	ErrStoreNotFound = errors.New("authn store: not found")
+	ErrStoreNotFound = errors.New("authn: store: not found")
 	// ErrStoreConflict: a take-once record was taken already, or a
 	// compare-and-set found another value.
-	ErrStoreConflict = errors.New("authn store: conflict")
+	ErrStoreConflict = errors.New("authn: store: conflict")
 	// ErrStoreLimit: a budget or limit refused the operation.
-	ErrStoreLimit = errors.New("authn store: limit reached")
+	ErrStoreLimit = errors.New("authn: store: limit reached")
 )
 
 // DeviceState is where a device is in its life.

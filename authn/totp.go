@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/keyline/keyline/challenge"
-	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/totpkey"
 )
 
 const kindTOTP = "totp"
@@ -20,7 +20,7 @@ type TOTPOptions struct {
 	AccountName string
 	// Key sets the algorithm, digits, period and secret size; the zero
 	// value is what authenticator apps accept (SHA1, 6 digits, 30 s).
-	Key enroll.TOTPKeyOptions
+	Key totpkey.Options
 }
 
 // ImportOptions tune ImportTOTP.
@@ -72,15 +72,15 @@ func (s *Service) hasFactor(ctx context.Context, user string) (bool, error) {
 }
 
 // StartTOTP makes a new TOTP key for user, to show once as an otpauth URI
-// or QR code; it answers nothing until CompleteTOTP has seen a code from
+// or QR code; it answers nothing until ConfirmTOTP has seen a code from
 // it. A user with a factor must present a step-up proof; one who already
 // has an active TOTP key must remove it first.
-func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*enroll.TOTPKey, error) {
+func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*totpkey.Key, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
 	if opts.AccountName == "" {
-		return nil, fmt.Errorf("%w: TOTPOptions.AccountName is required (the user ID is never shown)", ErrInvalidInput)
+		return nil, fmt.Errorf("authn: %w: TOTPOptions.AccountName is required (the user ID is never shown)", ErrInvalidInput)
 	}
 	now := s.now()
 	has, err := s.hasFactor(ctx, user)
@@ -91,9 +91,9 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 		if err := s.checkProof(user, proof, now); err != nil {
 			return nil, err
 		}
-		s.event(ctx, "proof_used", user, "", "start_totp")
+		s.event(ctx, EventProofUsed, "", user, "", ReasonStartTOTP)
 	}
-	key, err := enroll.NewTOTPKey(s.cfg.Issuer, opts.AccountName, opts.Key)
+	key, err := totpkey.New(s.cfg.Issuer, opts.AccountName, opts.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 		}
 		return nil, storeErr(err)
 	}
-	s.event(ctx, "totp_started", user, "", "")
+	s.event(ctx, EventTOTPStarted, MethodTOTP, user, "", "")
 	return key, nil
 }
 
@@ -153,16 +153,16 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 	if err := s.store.CommitTOTP(ctx, user, id, opts.LastStep, now); err != nil {
 		return storeErr(err)
 	}
-	s.event(ctx, "totp_imported", user, "", "")
+	s.event(ctx, EventTOTPImported, MethodTOTP, user, "", "")
 	return nil
 }
 
-// CompleteTOTP activates the user's new TOTP key with a code from the
+// ConfirmTOTP activates the user's new TOTP key with a code from the
 // authenticator app, counted before it is checked like every code.
-func (s *Service) CompleteTOTP(ctx context.Context, user, code string) error {
+func (s *Service) ConfirmTOTP(ctx context.Context, user, code string) error {
 	_, err := s.useTOTP(ctx, user, code, true)
 	if err == nil {
-		s.event(ctx, "totp_activated", user, "", "")
+		s.event(ctx, EventTOTPActivated, MethodTOTP, user, "", "")
 	}
 	return err
 }
@@ -185,7 +185,7 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 		return Result{}, storeErr(err)
 	}
 	if res.Outcome == AttemptLocked {
-		s.event(ctx, "login_refused", user, "", "locked")
+		s.event(ctx, EventLoginRefused, MethodTOTP, user, "", ReasonLocked)
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
 	}
 	rec, err := s.store.TOTP(ctx, user)
@@ -197,10 +197,10 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	case err != nil:
 		return Result{}, storeErr(err)
 	}
-	failed := func(reason string, err error) (Result, error) {
-		s.event(ctx, "totp_failed", user, "", reason)
+	failed := func(reason Reason, err error) (Result, error) {
+		s.event(ctx, EventTOTPFailed, MethodTOTP, user, "", reason)
 		if res.RetryAfter > 0 {
-			s.event(ctx, "user_locked", user, "", "failures")
+			s.event(ctx, EventUserLocked, MethodTOTP, user, "", ReasonFailures)
 			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: err}
 		}
 		return Result{}, err
@@ -220,19 +220,19 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	if err != nil {
 		return Result{}, err
 	}
-	s.observe(ctx, "check", user, "")
+	s.observe(ctx, EventCheck, MethodTOTP, user, "")
 	m, err := v.Verify(now, code, totpWindow)
 	switch {
 	case errors.Is(err, challenge.ErrMalformed):
-		return failed("malformed", err)
+		return failed(ReasonMalformed, err)
 	case err != nil || rec.ID == "":
-		return failed("mismatch", ErrInvalidCode)
+		return failed(ReasonMismatch, ErrInvalidCode)
 	}
 	switch err := s.store.CommitTOTP(ctx, user, rec.ID, m.Step, now); {
 	case errors.Is(err, ErrStoreConflict):
-		return failed("replay", ErrReplay)
+		return failed(ReasonReplay, ErrReplay)
 	case errors.Is(err, ErrStoreNotFound):
-		return failed("removed", ErrInvalidCode)
+		return failed(ReasonRemoved, ErrInvalidCode)
 	case err != nil:
 		return Result{}, storeErr(err)
 	}
@@ -241,7 +241,7 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	if err := s.store.ResetUser(ctx, user, now); err != nil {
 		return Result{}, storeErr(err)
 	}
-	s.event(ctx, "login_succeeded", user, "", "totp")
+	s.event(ctx, EventLoginSucceeded, MethodTOTP, user, "", "")
 	r := Result{User: user, Method: MethodTOTP, Step: m.Step, Drift: m.Offset, At: now}
 	r.Proof = s.newProof(user, MethodTOTP, now)
 	return r, nil
@@ -258,6 +258,6 @@ func (s *Service) RemoveTOTP(ctx context.Context, user string, proof *Proof) err
 		}
 		return storeErr(err)
 	}
-	s.event(ctx, "totp_removed", user, "", "")
+	s.event(ctx, EventTOTPRemoved, MethodTOTP, user, "", "")
 	return nil
 }

@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // TransactionChallenge is what the page sends to the phone for a
 // transaction: the nonce and the transaction (in a push prompt or a QR
-// code, enroll.TransactionQR). The phone shows the transaction and
+// code, txn.QR). The phone shows the transaction and
 // computes the question itself from them; nobody types it.
 type TransactionChallenge struct {
 	ID          string
 	Nonce       []byte
-	Transaction enroll.Transaction
+	Transaction txn.Transaction
 	ExpiresAt   time.Time
 }
 
@@ -28,7 +28,7 @@ type TransactionChallenge struct {
 // nonces, so an approval captured once never approves again. Budgets and
 // lockout are those of logins; unknown users get a challenge made with
 // the same work.
-func (s *Service) BeginTransaction(ctx context.Context, user string, tx enroll.Transaction) (TransactionChallenge, error) {
+func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Transaction) (TransactionChallenge, error) {
 	if err := checkUser(user); err != nil {
 		return TransactionChallenge{}, err
 	}
@@ -36,8 +36,8 @@ func (s *Service) BeginTransaction(ctx context.Context, user string, tx enroll.T
 	if err != nil {
 		return TransactionChallenge{}, err
 	}
-	nonce := enroll.NewTransactionNonce()
-	q, err := enroll.TransactionQuestion(nonce, tx)
+	nonce := txn.NewNonce()
+	q, err := txn.Question(nonce, tx)
 	if err != nil {
 		return TransactionChallenge{}, err
 	}
@@ -59,7 +59,7 @@ func (s *Service) BeginTransaction(ctx context.Context, user string, tx enroll.T
 		if err != nil {
 			return TransactionChallenge{}, err
 		}
-		s.event(ctx, "transaction_started", user, "", "")
+		s.event(ctx, EventTransactionStarted, MethodChallenge, user, "", "")
 		return TransactionChallenge{ID: ch.ID, Nonce: nonce, Transaction: tx, ExpiresAt: ch.ExpiresAt}, nil
 	}
 	return TransactionChallenge{}, fmt.Errorf("%w: the user's devices keep changing", ErrStoreUnavailable)
@@ -77,11 +77,11 @@ func (s *Service) FinishTransaction(ctx context.Context, user, id, response stri
 	if len(payload) < 1 || len(payload) < 1+int(payload[0]) {
 		return Result{}, fmt.Errorf("%w: the challenge was not a transaction", ErrInvalidCode)
 	}
-	tx, err := enroll.ParseTransaction(payload[1+int(payload[0]):])
+	tx, err := txn.Parse(payload[1+int(payload[0]):])
 	if err != nil {
 		return Result{}, fmt.Errorf("authn: stored transaction does not parse: %w", err)
 	}
 	r.Transaction = &tx
-	s.event(ctx, "transaction_signed", user, r.DeviceID, "")
+	s.event(ctx, EventTransactionSigned, MethodChallenge, user, r.DeviceID, "")
 	return r, nil
 }

@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
-	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
-var withdrawal = enroll.Transaction{Kind: enroll.KindWithdrawal, Amount: 123456, Currency: "EUR",
+var withdrawal = txn.Transaction{Kind: txn.KindWithdrawal, Amount: 123456, Currency: "EUR",
 	From: "DE89370400440532013000", To: "GB82WEST12345698765432", Beneficiary: "Ada Lovelace"}
 
 func TestTransactions(t *testing.T) {
@@ -68,5 +68,5 @@ func TestTransactions(t *testing.T) {
 	bad := withdrawal
 	bad.Currency = "XXX"
 	_, err = e.svc.BeginTransaction(ctx, "alice", bad)
-	require.ErrorIs(t, err, enroll.ErrInvalidTransaction)
+	require.ErrorIs(t, err, txn.ErrInvalid)
 }

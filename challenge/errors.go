@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/keyline/keyline"
 )
 
 // Sentinel errors. Every error this package returns matches exactly one of
@@ -20,14 +22,19 @@ var (
 	// ErrInvalidInput reports an [Input], [Window], time or parameter that
 	// the suite does not accept: a required field missing, a field given
 	// that the suite does not take, a question of the wrong format or
-	// length, a window out of range.
-	ErrInvalidInput = errors.New("challenge: invalid input")
+	// length, a window out of range. It is [keyline.ErrInvalidInput],
+	// the value packages enroll and authn return for their arguments too;
+	// this package's errors read "challenge: invalid input: ...".
+	ErrInvalidInput = keyline.ErrInvalidInput
 
 	// ErrMalformed reports a response that is not a well-formed response
 	// of the suite's length: a wrong number of digits, a character that is
 	// not an ASCII digit, a misplaced separator. It is never returned for a
-	// well-formed wrong response; that is [ErrMismatch].
-	ErrMalformed = errors.New("challenge: malformed response")
+	// well-formed wrong response; that is [ErrMismatch]. Its text, and
+	// the reason wrapped after it, are safe to show to the person who
+	// typed the response: they say what is wrong with what was typed and
+	// quote nothing.
+	ErrMalformed = errors.New("malformed response")
 
 	// ErrMismatch reports a well-formed response that matches no step of
 	// the window.
@@ -64,7 +71,7 @@ func suiteErr(s, format string, args ...any) error {
 }
 
 func inputErr(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidInput}, args...)...)
+	return fmt.Errorf("challenge: %w: "+format, append([]any{ErrInvalidInput}, args...)...)
 }
 
 func malformed(reason string) error {

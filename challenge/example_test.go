@@ -53,7 +53,7 @@ func ExampleVerifier_Verify() {
 	// Output:
 	// offset: 1 error: <nil>
 	// true
-	// challenge: malformed response: has 7 digits, want 8
+	// malformed response: has 7 digits, want 8
 }
 
 // A suite string parses strictly; a refused one says which part is wrong.

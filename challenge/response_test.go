@@ -50,7 +50,7 @@ func TestResponseSpellings(t *testing.T) {
 		_, err := v.Verify(in, tt.resp, Window{})
 		require.ErrorIs(t, err, ErrMalformed, "%q", tt.resp)
 		require.NotErrorIs(t, err, ErrMismatch)
-		require.Equal(t, "challenge: malformed response: "+tt.reason, err.Error(), "%q", tt.resp)
+		require.Equal(t, "malformed response: "+tt.reason, err.Error(), "%q", tt.resp)
 	}
 
 	// A well-formed wrong response is a mismatch, not malformed.

@@ -304,7 +304,7 @@ const pendingMagic = "KLP1"
 // in the clear: seal the result before it leaves memory.
 func (p *Pending) MarshalBinary() ([]byte, error) {
 	if p.priv == nil {
-		return nil, wrap(ErrAlreadyUsed, "pending activation was zeroed")
+		return nil, fmt.Errorf("%w: pending activation was zeroed", errActivationUsed)
 	}
 	b := []byte(pendingMagic)
 	b = appendField(b, p.priv)
@@ -406,10 +406,10 @@ func (p *Pending) complete(req Request, now time.Time, id []byte) (Enrollment, e
 		return Enrollment{}, ErrWrongSession
 	}
 	if !now.Before(p.offer.ExpiresAt) {
-		return Enrollment{}, ErrExpired
+		return Enrollment{}, errActivationExpired
 	}
 	if p.priv == nil {
-		return Enrollment{}, wrap(ErrAlreadyUsed, "pending activation was zeroed")
+		return Enrollment{}, fmt.Errorf("%w: pending activation was zeroed", errActivationUsed)
 	}
 	if err := req.validate(); err != nil {
 		return Enrollment{}, err
@@ -483,7 +483,7 @@ func Activate(offer Offer, dev DeviceInfo, now time.Time) (*Credential, Request,
 		return nil, Request{}, err
 	}
 	if !now.Before(offer.ExpiresAt) {
-		return nil, Request{}, ErrExpired
+		return nil, Request{}, errActivationExpired
 	}
 	if err := dev.validate(); err != nil {
 		return nil, Request{}, err

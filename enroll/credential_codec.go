@@ -9,8 +9,9 @@ import (
 	"github.com/keyline/keyline/challenge"
 )
 
-// The binary encoding of a confirmed *Credential, used only inside a
-// sealed [Vault] (it carries the root secret in the clear). Version 1:
+// The binary encoding of a confirmed *Credential, for a sealed store
+// such as package vault's (it carries the root secret in the clear).
+// Version 1:
 //
 //	version      1 byte, 1
 //	offer        session ID, issuer, user, account name, suite string,
@@ -28,6 +29,33 @@ import (
 // decoder is strict: every field is validated as [Activate] validates it,
 // and trailing bytes are refused.
 const credentialVersion = 1
+
+// MaxCredentialSize bounds the length of [EncodeCredential]'s bytes: the
+// longest fields [Activate] accepts. A store can refuse longer input
+// before it decodes anything.
+const MaxCredentialSize = 1 + 6*4 + 64 + 3*maxTextLen + 64 + keyLen + 8 + 3*4 + 128 + 128 + 64 + 1 +
+	2*4 + 64<<10 + 4096 + 2*4 + 2*deviceIDLen + keyLen + 32 + 12
+
+// EncodeCredential returns the binary encoding of a confirmed credential,
+// for a store that seals it (package vault's vault does). The bytes hold
+// the root secret in the clear: seal them, never log or send them, and
+// clear them when done. It is a function rather than a MarshalBinary
+// method, so that no encoder (encoding/gob among them) writes a
+// credential out by accident. A credential not confirmed by its server,
+// or zeroed, is refused with [ErrUnconfirmed].
+func EncodeCredential(c *Credential) ([]byte, error) {
+	if c == nil || !c.confirmed {
+		return nil, ErrUnconfirmed
+	}
+	return appendCredential(nil, c), nil
+}
+
+// DecodeCredential reads what [EncodeCredential] wrote, strictly: every
+// field is validated as [Activate] validates it, and trailing bytes are
+// refused. Anything else is refused with an error wrapping [ErrCorrupt],
+// naming the field but none of its content. The credential shares no
+// memory with b; its purpose keys are derived again from the root secret.
+func DecodeCredential(b []byte) (*Credential, error) { return decodeCredential(b) }
 
 // appendCredential appends the encoding of c, which must be confirmed.
 func appendCredential(b []byte, c *Credential) []byte {

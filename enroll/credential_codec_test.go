@@ -150,7 +150,7 @@ func TestCredentialCodecRefusesBadFields(t *testing.T) {
 	require.Contains(t, err.Error(), "version")
 }
 
-// The largest credential Activate accepts fits maxCredentialLen, so that a
+// The largest credential Activate accepts fits MaxCredentialSize, so that a
 // vault full of them still opens.
 func TestCredentialCodecLargest(t *testing.T) {
 	long := strings.Repeat("x", maxTextLen)
@@ -170,7 +170,7 @@ func TestCredentialCodecLargest(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.CheckServerConfirm(e.ServerConfirm))
 	enc := appendCredential(nil, c)
-	require.LessOrEqual(t, len(enc), maxCredentialLen)
+	require.LessOrEqual(t, len(enc), MaxCredentialSize)
 	d, err := decodeCredential(enc)
 	require.NoError(t, err)
 	requireSameCredential(t, c, d)
@@ -204,4 +204,29 @@ func FuzzDecodeCredential(f *testing.F) {
 		// What decodes encodes back to the same bytes.
 		require.Equal(t, b, appendCredential(nil, d))
 	})
+}
+
+// EncodeCredential is the codec's exported face: a confirmed credential
+// only, and DecodeCredential reads it back whole.
+func TestEncodeCredential(t *testing.T) {
+	_, unconfirmed, _, _ := activate(t)
+	_, err := EncodeCredential(unconfirmed)
+	require.ErrorIs(t, err, ErrUnconfirmed)
+	_, err = EncodeCredential(nil)
+	require.ErrorIs(t, err, ErrUnconfirmed)
+
+	c, _ := confirmed(t, "Example Bank", "user-42")
+	enc, err := EncodeCredential(c)
+	require.NoError(t, err)
+	require.Equal(t, appendCredential(nil, c), enc)
+	require.LessOrEqual(t, len(enc), MaxCredentialSize)
+	d, err := DecodeCredential(enc)
+	require.NoError(t, err)
+	requireSameCredential(t, c, d)
+	_, err = DecodeCredential(enc[:len(enc)-1])
+	require.ErrorIs(t, err, ErrCorrupt)
+
+	c.Zero()
+	_, err = EncodeCredential(c)
+	require.ErrorIs(t, err, ErrUnconfirmed)
 }

@@ -63,21 +63,12 @@
 // The confirmation MACs and pairing code are compared in constant time;
 // the server's Complete is not single-use by itself (see package authn).
 //
-// # The vault
+// # Related packages
 //
-// [Vault] keeps a phone's credentials, several users to a phone, sealed
-// with AES-256-GCM under HKDF-SHA256(Argon2id(PIN, salt) ‖ platform
-// secret). What a stolen blob costs: without a [KeyWrapper], one PIN guess
-// is one Argon2id at the blob's parameters (default t=3, 64 MiB, p=4:
-// about 0.1 s and 64 MiB on a 2-core x86-64 server), so every 4-digit PIN
-// falls in about 17 minutes, every 6-digit one in about 28 hours, and a
-// large machine runs tens of times faster: without a KeyWrapper, treat a
-// stolen blob as exposed. With a KeyWrapper (Secure Enclave, StrongBox),
-// the key also needs a 256-bit secret that only the phone's hardware
-// unwraps, so a copied blob is useless off the phone; an attacker must
-// have the phone and get past its lock to unwrap it. Parameters in a blob
-// are capped before anything is allocated (1 GiB) and floored against
-// downgrades. [Vault.Export] is a backup, and a restored vault is a clone
-// of the phone's secrets; moving to a new phone is a new activation that
-// replaces the old device. The full reckoning is in vault.go.
+// The phone keeps its credentials in package
+// github.com/keyline/keyline/enroll/vault, sealed under a PIN; package
+// github.com/keyline/keyline/enroll/txn is the transaction model the
+// phone confirms with [Credential.RespondTransaction]; package
+// github.com/keyline/keyline/enroll/totpkey provisions TOTP keys for
+// authenticator apps on the server.
 package enroll

@@ -3,13 +3,20 @@ package enroll
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/keyline/keyline"
 )
 
 // Sentinel errors. Each outcome has one value, matched with [errors.Is];
-// package authn re-exports them as the same values.
+// package authn re-exports them as the same values. [ErrExpired],
+// [ErrAlreadyUsed] and [ErrInvalidInput] are package keyline's shared
+// values: this package's errors wrap them with what expired or was used
+// ("enroll: activation expired", "enroll: push prompt expired").
 var (
-	// ErrExpired reports an offer or activation past its expiry.
-	ErrExpired = errors.New("enroll: activation expired")
+	// ErrExpired reports an offer, activation or push prompt past its
+	// expiry. It is [keyline.ErrExpired].
+	ErrExpired = keyline.ErrExpired
 
 	// ErrBadConfirmation reports a phone's confirmation MAC that does not
 	// verify: the phone does not hold the key agreed with this offer.
@@ -32,8 +39,9 @@ var (
 
 	// ErrAlreadyUsed reports an activation completed before. A
 	// byte-identical retry of the request that won gets an
-	// *[AlreadyUsedError], which matches it too.
-	ErrAlreadyUsed = errors.New("enroll: activation already used")
+	// *[AlreadyUsedError], which matches it too. It is
+	// [keyline.ErrAlreadyUsed].
+	ErrAlreadyUsed = keyline.ErrAlreadyUsed
 
 	// ErrAlreadyEnrolled reports a device (or vault) that already holds a
 	// credential for this issuer and user.
@@ -54,8 +62,17 @@ var (
 	ErrInvalidRequest = errors.New("enroll: invalid activation request")
 
 	// ErrInvalidInput reports an argument out of range: an empty issuer
-	// or user, a bad suite, a negative TTL.
-	ErrInvalidInput = errors.New("enroll: invalid input")
+	// or user, a bad suite, a negative TTL, a push answer that does not
+	// parse. It is [keyline.ErrInvalidInput]; this package's errors read
+	// "enroll: invalid input: ...".
+	ErrInvalidInput = keyline.ErrInvalidInput
+)
+
+// The shared values as this package's paths report them.
+var (
+	errActivationExpired = fmt.Errorf("enroll: activation %w", ErrExpired)
+	errActivationUsed    = fmt.Errorf("enroll: activation %w", ErrAlreadyUsed)
+	errPromptExpired     = fmt.Errorf("enroll: push prompt %w", ErrExpired)
 )
 
 // AlreadyUsedError is returned for a byte-identical retry of the request
@@ -69,14 +86,21 @@ type AlreadyUsedError struct {
 
 // Error returns a message without key material.
 func (e *AlreadyUsedError) Error() string {
-	return ErrAlreadyUsed.Error() + " (retry of the completing request)"
+	return errActivationUsed.Error() + " (retry of the completing request)"
 }
 
 // Unwrap returns [ErrAlreadyUsed].
 func (e *AlreadyUsedError) Unwrap() error { return ErrAlreadyUsed }
 
+// wrap returns sentinel with a reason. A shared value of package keyline,
+// whose text has no prefix, is said to come from this package.
 func wrap(sentinel error, format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
+	if !strings.HasPrefix(sentinel.Error(), "enroll: ") {
+		format = "enroll: %w: " + format
+	} else {
+		format = "%w: " + format
+	}
+	return fmt.Errorf(format, append([]any{sentinel}, args...)...)
 }
 
 var (

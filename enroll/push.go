@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 	"unicode"
+
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // Push approval with number matching: instead of typing a code, the user
@@ -73,7 +75,9 @@ const (
 	labelPushAnswer  = "keyline/v1/push-answer"
 )
 
-// Push sentinel errors, matched with [errors.Is].
+// Push sentinel errors, matched with [errors.Is]. An expired prompt is
+// [ErrExpired] ("enroll: push prompt expired"); a push answer that does
+// not parse is [ErrInvalidInput].
 var (
 	// ErrBadPrompt reports a push prompt the phone must not show: its MAC
 	// does not verify under the credential's srv key (altered, truncated,
@@ -81,32 +85,66 @@ var (
 	// well formed.
 	ErrBadPrompt = errors.New("enroll: push prompt does not verify")
 
-	// ErrPromptExpired reports a push prompt past its expiry: the phone
-	// refuses to show or answer it, and the server refuses an answer that
-	// arrives after it.
-	ErrPromptExpired = errors.New("enroll: push prompt expired")
-
 	// ErrPromptNotForDevice reports an authentic push prompt addressed to
 	// another issuer, user or device than the credential's.
 	ErrPromptNotForDevice = errors.New("enroll: push prompt is for another device")
 
-	// ErrBadPushAnswer reports a push answer whose MAC does not verify
-	// under the device's push key: altered on the way, or not made by
-	// that device.
-	ErrBadPushAnswer = errors.New("enroll: push answer does not verify")
-
-	// ErrPushMismatch reports a push answer to another prompt: another
-	// request ID or nonce, or the hash of another context than the one
-	// the prompt showed.
-	ErrPushMismatch = errors.New("enroll: push answer is for another prompt")
-
-	// ErrPushStep reports a push answer whose time step is outside the
-	// window around the server's clock.
-	ErrPushStep = errors.New("enroll: push answer time step out of window")
-
-	// ErrInvalidPushAnswer reports a push answer that is not well formed.
-	ErrInvalidPushAnswer = errors.New("enroll: invalid push answer")
+	// ErrInvalidPushAnswer reports a well-formed push answer that the
+	// device holding these keys did not make for this prompt: its MAC
+	// does not verify, it answers another prompt, or its time step is
+	// out of the window. The concrete error is a *[PushAnswerError]
+	// naming the check. Package authn returns the same value for an
+	// answer that no device the request notified made.
+	ErrInvalidPushAnswer = errors.New("enroll: push answer does not verify")
 )
+
+// PushCheck names the check of [VerifyPushAnswer] that refused an answer.
+type PushCheck int
+
+// The checks, in the order VerifyPushAnswer makes them.
+const (
+	// PushCheckPrompt: the answer is for another prompt: another request
+	// ID or nonce, or the hash of another context than the prompt showed.
+	PushCheckPrompt PushCheck = iota + 1
+	// PushCheckStep: the answer's time step is outside the window around
+	// the server's clock.
+	PushCheckStep
+	// PushCheckMAC: the answer's MAC does not verify under the device's
+	// push key: altered on the way, or not made by that device.
+	PushCheckMAC
+)
+
+// String returns the check's name: "prompt", "step" or "mac".
+func (c PushCheck) String() string {
+	switch c {
+	case PushCheckPrompt:
+		return "prompt"
+	case PushCheckStep:
+		return "step"
+	case PushCheckMAC:
+		return "mac"
+	}
+	return "PushCheck(" + strconv.Itoa(int(c)) + ")"
+}
+
+// PushAnswerError is [ErrInvalidPushAnswer] with the check that refused
+// the answer, and a detail for logs that quotes no MAC, nonce or key.
+type PushAnswerError struct {
+	Check  PushCheck
+	Detail string
+}
+
+// Error returns "enroll: push answer does not verify (check): detail".
+func (e *PushAnswerError) Error() string {
+	msg := ErrInvalidPushAnswer.Error() + " (" + e.Check.String() + ")"
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// Unwrap returns [ErrInvalidPushAnswer].
+func (e *PushAnswerError) Unwrap() error { return ErrInvalidPushAnswer }
 
 const (
 	maxRequestIDLen = 64
@@ -326,7 +364,7 @@ func (p PushPrompt) addressedTo(c *Credential) bool {
 // constant time, and the fields ([ErrBadPrompt] for any of these); that
 // the prompt names this credential's issuer, user and device
 // ([ErrPromptNotForDevice]); and that it has not expired at now
-// ([ErrPromptExpired]). A credential not yet confirmed refuses
+// ([ErrExpired]). A credential not yet confirmed refuses
 // ([ErrUnconfirmed]). On error the prompt is the zero value; on success
 // it shares no memory with wire. Show the user its Context before asking
 // for the number.
@@ -350,7 +388,7 @@ func (c *Credential) OpenPrompt(wire []byte, now time.Time) (PushPrompt, error) 
 	}
 	if len(p.Transaction) > 0 {
 		// A transaction the phone cannot show is not one it may approve.
-		if _, err := ParseTransaction(p.Transaction); err != nil {
+		if _, err := txn.Parse(p.Transaction); err != nil {
 			return PushPrompt{}, wrap(ErrBadPrompt, "transaction: %v", err)
 		}
 	}
@@ -358,7 +396,7 @@ func (c *Credential) OpenPrompt(wire []byte, now time.Time) (PushPrompt, error) 
 		return PushPrompt{}, ErrPromptNotForDevice
 	}
 	if !now.Before(p.ExpiresAt) {
-		return PushPrompt{}, ErrPromptExpired
+		return PushPrompt{}, errPromptExpired
 	}
 	return p, nil
 }
@@ -448,7 +486,7 @@ func pushStepAt(t time.Time) (uint64, bool) {
 // exactly 2 ASCII digits; a denial carries "" or 2 digits ([ErrInvalidInput]
 // otherwise). The phone cannot tell whether the number is right: only the
 // server knows what it showed. A prompt not addressed to the credential is
-// [ErrPromptNotForDevice]; one expired at now is [ErrPromptExpired]; a
+// [ErrPromptNotForDevice]; one expired at now is [ErrExpired]; a
 // credential not yet confirmed refuses ([ErrUnconfirmed]).
 //
 // The answer binds the prompt's request ID and nonce, the hash of the
@@ -467,7 +505,7 @@ func (c *Credential) AnswerPush(p PushPrompt, approve bool, typedNumber string, 
 		return PushAnswer{}, ErrPromptNotForDevice
 	}
 	if !now.Before(p.ExpiresAt) {
-		return PushAnswer{}, ErrPromptExpired
+		return PushAnswer{}, errPromptExpired
 	}
 	if reason := checkTypedNumber(approve, typedNumber); reason != "" {
 		return PushAnswer{}, wrap(ErrInvalidInput, "%s", reason)
@@ -489,7 +527,7 @@ func (c *Credential) AnswerPush(p PushPrompt, approve bool, typedNumber string, 
 		// signature, the OCRA response over the transaction suite with the
 		// prompt's nonce as the server nonce (PROTOCOL.md, section 9) — the
 		// same check as a transaction signed from a QR code.
-		tx, err := ParseTransaction(p.Transaction)
+		tx, err := txn.Parse(p.Transaction)
 		if err != nil {
 			return PushAnswer{}, wrap(ErrInvalidInput, "push prompt: transaction: %v", err)
 		}
@@ -505,13 +543,15 @@ func (c *Credential) AnswerPush(p PushPrompt, approve bool, typedNumber string, 
 // prompt p it sealed, with the device's keys, at time now. In this order:
 // the arguments must be valid ([ErrInvalidInput]: a push key of 32 bytes,
 // a valid prompt, maxSkew from 0 to MaxPushSkew, 0 meaning
-// DefaultPushSkew); the answer must be well formed
-// ([ErrInvalidPushAnswer]); its request ID, nonce and context hash must be
-// the prompt's ([ErrPushMismatch]: an answer to another request, or a
-// phone that showed another context); the prompt must not have expired at
-// now ([ErrPromptExpired]); the answer's step must be within maxSkew of
-// now's, which by default is one step either side ([ErrPushStep]); and its
-// MAC must verify, compared in constant time ([ErrBadPushAnswer]).
+// DefaultPushSkew); the answer must be well formed (ErrInvalidInput too);
+// its request ID, nonce and context hash must be the prompt's
+// ([PushCheckPrompt]: an answer to another request, or a phone that
+// showed another context); the prompt must not have expired at now
+// ([ErrExpired]); the answer's step must be within maxSkew of now's, which
+// by default is one step either side ([PushCheckStep]); and its MAC must
+// verify, compared in constant time ([PushCheckMAC]). A refusal by one of
+// the checks is a *[PushAnswerError], which matches
+// [ErrInvalidPushAnswer].
 //
 // It only authenticates. A nil error says that the device holding these
 // keys answered this prompt with a.Approve and a.TypedNumber; the caller
@@ -539,27 +579,27 @@ func VerifyPushAnswer(keys Keys, p PushPrompt, a PushAnswer, now time.Time, maxS
 		return wrap(ErrInvalidInput, "push prompt: %s", reason)
 	}
 	if reason := a.check(); reason != "" {
-		return wrap(ErrInvalidPushAnswer, "%s", reason)
+		return wrap(ErrInvalidInput, "push answer: %s", reason)
 	}
 	if a.RequestID != p.RequestID {
-		return wrap(ErrPushMismatch, "another request ID")
+		return &PushAnswerError{Check: PushCheckPrompt, Detail: "another request ID"}
 	}
 	if !bytes.Equal(a.Nonce, p.Nonce) {
-		return wrap(ErrPushMismatch, "another nonce")
+		return &PushAnswerError{Check: PushCheckPrompt, Detail: "another nonce"}
 	}
 	if !bytes.Equal(a.ContextHash, p.Context.Hash()) {
-		return wrap(ErrPushMismatch, "the phone showed another context")
+		return &PushAnswerError{Check: PushCheckPrompt, Detail: "the phone showed another context"}
 	}
 	if !now.Before(p.ExpiresAt) {
-		return ErrPromptExpired
+		return errPromptExpired
 	}
 	lo, _ := pushStepAt(now.Add(-maxSkew))
 	hi, ok := pushStepAt(now.Add(maxSkew))
 	if !ok || a.Step < lo || a.Step > hi {
-		return ErrPushStep
+		return &PushAnswerError{Check: PushCheckStep}
 	}
 	if !hmac.Equal(a.MAC, answerMAC(keys.Push, a)) {
-		return ErrBadPushAnswer
+		return &PushAnswerError{Check: PushCheckMAC}
 	}
 	return nil
 }
@@ -602,23 +642,23 @@ func checkAnswerKeys(b []byte) string {
 // UnmarshalJSON decodes an answer strictly (a JSON object with no
 // unknown, repeated or differently cased fields, no trailing data; JSON
 // null refused) and validates it; on error a is left unchanged, and the
-// error matches [ErrInvalidPushAnswer].
+// error matches [ErrInvalidInput].
 func (a *PushAnswer) UnmarshalJSON(b []byte) error {
 	if reason := checkAnswerKeys(b); reason != "" {
-		return wrap(ErrInvalidPushAnswer, "json: %s", reason)
+		return wrap(ErrInvalidInput, "push answer: json: %s", reason)
 	}
 	type plain PushAnswer
 	var v plain
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
-		return wrap(ErrInvalidPushAnswer, "json: %v", err)
+		return wrap(ErrInvalidInput, "push answer: json: %v", err)
 	}
 	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
-		return wrap(ErrInvalidPushAnswer, "json: trailing data")
+		return wrap(ErrInvalidInput, "push answer: json: trailing data")
 	}
 	if reason := PushAnswer(v).check(); reason != "" {
-		return wrap(ErrInvalidPushAnswer, "%s", reason)
+		return wrap(ErrInvalidInput, "push answer: %s", reason)
 	}
 	*a = PushAnswer(v)
 	return nil

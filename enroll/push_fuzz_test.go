@@ -42,7 +42,7 @@ func FuzzOpenPrompt(f *testing.F) {
 		check := func(w []byte) {
 			got, err := c.OpenPrompt(w, now)
 			if err != nil {
-				if !errors.Is(err, ErrBadPrompt) && !errors.Is(err, ErrPromptNotForDevice) && !errors.Is(err, ErrPromptExpired) {
+				if !errors.Is(err, ErrBadPrompt) && !errors.Is(err, ErrPromptNotForDevice) && !errors.Is(err, ErrExpired) {
 					t.Fatalf("error matches no sentinel: %v", err)
 				}
 				if !reflect.DeepEqual(got, PushPrompt{}) {
@@ -67,7 +67,7 @@ func FuzzOpenPrompt(f *testing.F) {
 }
 
 // FuzzParsePushAnswer feeds the server arbitrary JSON answers. Nothing
-// panics; a refusal matches ErrInvalidPushAnswer and leaves the zero
+// panics; a refusal matches ErrInvalidInput and leaves the zero
 // answer; an accepted answer is valid and survives a round trip; and only
 // the genuine answer (the seed) verifies against the prompt.
 func FuzzParsePushAnswer(f *testing.F) {
@@ -92,8 +92,8 @@ func FuzzParsePushAnswer(f *testing.F) {
 		var a PushAnswer
 		if err := json.Unmarshal(b, &a); err != nil {
 			var se *json.SyntaxError
-			if !errors.Is(err, ErrInvalidPushAnswer) && !errors.As(err, &se) {
-				t.Fatalf("error is neither ErrInvalidPushAnswer nor a JSON syntax error: %v", err)
+			if !errors.Is(err, ErrInvalidInput) && !errors.As(err, &se) {
+				t.Fatalf("error is neither ErrInvalidInput nor a JSON syntax error: %v", err)
 			}
 			if !reflect.DeepEqual(a, PushAnswer{}) {
 				t.Fatalf("partial answer on error %v: %+v", err, a)

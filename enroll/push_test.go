@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // pushConfirmed returns a confirmed credential, its server's enrollment, and
@@ -147,8 +148,8 @@ func TestOpenPromptRefusals(t *testing.T) {
 	// Expired: refused from its expiry on.
 	_, err = c.OpenPrompt(wire, p.ExpiresAt.Add(-time.Second))
 	require.NoError(t, err)
-	refused(wire, p.ExpiresAt, ErrPromptExpired, "at expiry")
-	refused(wire, p.ExpiresAt.Add(time.Hour), ErrPromptExpired, "after expiry")
+	refused(wire, p.ExpiresAt, ErrExpired, "at expiry")
+	refused(wire, p.ExpiresAt.Add(time.Hour), ErrExpired, "after expiry")
 
 	// An authentic wire form that is malformed (a server bug) is still
 	// refused, after the MAC.
@@ -259,7 +260,7 @@ func TestAnswerPushTypedNumber(t *testing.T) {
 	_, err := c.AnswerPush(q, true, "42", now)
 	require.ErrorIs(t, err, ErrPromptNotForDevice)
 	_, err = c.AnswerPush(p, true, "42", p.ExpiresAt)
-	require.ErrorIs(t, err, ErrPromptExpired)
+	require.ErrorIs(t, err, ErrExpired)
 	q = p
 	q.Nonce = nil
 	_, err = c.AnswerPush(q, true, "42", now)
@@ -281,25 +282,25 @@ func TestVerifyPushAnswerRefusals(t *testing.T) {
 
 	// Replayed against another request: caught by the request ID and the
 	// nonce, and rewriting them breaks the MAC.
-	require.ErrorIs(t, VerifyPushAnswer(keys, p2, a, now, 0), ErrPushMismatch)
+	requirePushCheck(t, VerifyPushAnswer(keys, p2, a, now, 0), PushCheckPrompt)
 	r := a
 	r.RequestID = p2.RequestID
-	require.ErrorIs(t, VerifyPushAnswer(keys, p2, r, now, 0), ErrPushMismatch) // nonce still p1's
+	requirePushCheck(t, VerifyPushAnswer(keys, p2, r, now, 0), PushCheckPrompt) // nonce still p1's
 	r.Nonce = p2.Nonce
-	require.ErrorIs(t, VerifyPushAnswer(keys, p2, r, now, 0), ErrBadPushAnswer)
+	requirePushCheck(t, VerifyPushAnswer(keys, p2, r, now, 0), PushCheckMAC)
 	// Same request ID, fresh nonce (a server that reuses IDs).
 	p3 := p1
 	p3.Nonce = bytes.Repeat([]byte{9}, PushNonceSize)
-	require.ErrorIs(t, VerifyPushAnswer(keys, p3, a, now, 0), ErrPushMismatch)
+	requirePushCheck(t, VerifyPushAnswer(keys, p3, a, now, 0), PushCheckPrompt)
 
 	// The phone showed another context than the server sent.
 	r = a
 	r.ContextHash = bytes.Clone(a.ContextHash)
 	r.ContextHash[0] ^= 1
-	require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, now, 0), ErrPushMismatch)
+	requirePushCheck(t, VerifyPushAnswer(keys, p1, r, now, 0), PushCheckPrompt)
 	p4 := p1
 	p4.Context.Place = "Lagos, NG"
-	require.ErrorIs(t, VerifyPushAnswer(keys, p4, a, now, 0), ErrPushMismatch)
+	requirePushCheck(t, VerifyPushAnswer(keys, p4, a, now, 0), PushCheckPrompt)
 
 	// Steps: one either side by default; two is refused.
 	step := a.Step
@@ -313,8 +314,8 @@ func TestVerifyPushAnswerRefusals(t *testing.T) {
 		r = a
 		r.Step = uint64(int64(step) + d)
 		r.MAC = answerMAC(c.keys.Push, r)
-		require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, now, 0), ErrPushStep, "step %+d", d)
-		require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, now, 10*time.Second), ErrPushStep, "step %+d", d)
+		requirePushCheck(t, VerifyPushAnswer(keys, p1, r, now, 0), PushCheckStep, "step %+d", d)
+		requirePushCheck(t, VerifyPushAnswer(keys, p1, r, now, 10*time.Second), PushCheckStep, "step %+d", d)
 	}
 	// A wider skew accepts two steps.
 	r = a
@@ -322,7 +323,7 @@ func TestVerifyPushAnswerRefusals(t *testing.T) {
 	r.MAC = answerMAC(c.keys.Push, r)
 	require.NoError(t, VerifyPushAnswer(keys, p1, r, now, 90*time.Second))
 	// The server's own clock beyond the answer's window.
-	require.ErrorIs(t, VerifyPushAnswer(keys, p1, a, now.Add(2*PushStep), 0), ErrPushStep)
+	requirePushCheck(t, VerifyPushAnswer(keys, p1, a, now.Add(2*PushStep), 0), PushCheckStep)
 
 	// Altered on the way: every MAC bit, the decision, the number, a
 	// transaction response, the step without a new MAC.
@@ -330,7 +331,7 @@ func TestVerifyPushAnswerRefusals(t *testing.T) {
 		r = a
 		r.MAC = bytes.Clone(a.MAC)
 		r.MAC[i] ^= 0x10
-		require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, now, 0), ErrBadPushAnswer, "MAC byte %d", i)
+		requirePushCheck(t, VerifyPushAnswer(keys, p1, r, now, 0), PushCheckMAC, "MAC byte %d", i)
 	}
 	for name, f := range map[string]func(*PushAnswer){
 		"decision":    func(r *PushAnswer) { r.Approve = false },
@@ -340,26 +341,26 @@ func TestVerifyPushAnswerRefusals(t *testing.T) {
 	} {
 		r = a
 		f(&r)
-		require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, now, 0), ErrBadPushAnswer, name)
+		requirePushCheck(t, VerifyPushAnswer(keys, p1, r, now, 0), PushCheckMAC, name)
 	}
 	// A denial turned into an approval.
 	d, err := c.AnswerPush(p1, false, "", now)
 	require.NoError(t, err)
 	d.Approve, d.TypedNumber = true, "42"
-	require.ErrorIs(t, VerifyPushAnswer(keys, p1, d, now, 0), ErrBadPushAnswer)
+	requirePushCheck(t, VerifyPushAnswer(keys, p1, d, now, 0), PushCheckMAC)
 
 	// Another device's keys.
 	_, _, other := pushConfirmed(t)
-	require.ErrorIs(t, VerifyPushAnswer(other, p1, a, now, 0), ErrBadPushAnswer)
+	requirePushCheck(t, VerifyPushAnswer(other, p1, a, now, 0), PushCheckMAC)
 	// The srv key is not the push key.
-	require.ErrorIs(t, VerifyPushAnswer(Keys{Push: keys.Server}, p1, a, now, 0), ErrBadPushAnswer)
+	requirePushCheck(t, VerifyPushAnswer(Keys{Push: keys.Server}, p1, a, now, 0), PushCheckMAC)
 
 	// An answer arriving after the prompt expired.
 	late := p1.ExpiresAt
 	r = a
 	r.Step = uint64(late.Unix() / 30)
 	r.MAC = answerMAC(c.keys.Push, r)
-	require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, late, 0), ErrPromptExpired)
+	require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, late, 0), ErrExpired)
 
 	// Malformed answers.
 	for name, f := range map[string]func(*PushAnswer){
@@ -375,7 +376,7 @@ func TestVerifyPushAnswerRefusals(t *testing.T) {
 	} {
 		r = a
 		f(&r)
-		require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, now, 0), ErrInvalidPushAnswer, name)
+		require.ErrorIs(t, VerifyPushAnswer(keys, p1, r, now, 0), ErrInvalidInput, name)
 	}
 
 	// Bad arguments.
@@ -438,7 +439,7 @@ func TestPushAnswerJSON(t *testing.T) {
 	} {
 		got := a
 		err := json.Unmarshal([]byte(in), &got)
-		require.ErrorIs(t, err, ErrInvalidPushAnswer, name)
+		require.ErrorIs(t, err, ErrInvalidInput, name)
 		require.Equal(t, a, got, "%s: left unchanged", name)
 	}
 	// Not JSON: encoding/json refuses it before UnmarshalJSON runs; called
@@ -447,10 +448,10 @@ func TestPushAnswerJSON(t *testing.T) {
 	require.Error(t, json.Unmarshal(b[:len(b)/2], &got))
 	require.Equal(t, a, got)
 	got = PushAnswer{}
-	require.ErrorIs(t, got.UnmarshalJSON(b[:len(b)/2]), ErrInvalidPushAnswer)
+	require.ErrorIs(t, got.UnmarshalJSON(b[:len(b)/2]), ErrInvalidInput)
 	// Trailing data, when UnmarshalJSON is called directly.
-	require.ErrorIs(t, got.UnmarshalJSON(append(bytes.Clone(b), " {}"...)), ErrInvalidPushAnswer)
-	require.ErrorIs(t, got.UnmarshalJSON(append(bytes.Clone(b), '}')), ErrInvalidPushAnswer)
+	require.ErrorIs(t, got.UnmarshalJSON(append(bytes.Clone(b), " {}"...)), ErrInvalidInput)
+	require.ErrorIs(t, got.UnmarshalJSON(append(bytes.Clone(b), '}')), ErrInvalidInput)
 	require.Equal(t, PushAnswer{}, got)
 	require.NoError(t, got.UnmarshalJSON(append(bytes.Clone(b), " \n"...)))
 	require.Equal(t, a, got)
@@ -754,7 +755,7 @@ func TestPushVectors(t *testing.T) {
 	}
 }
 
-func mustCanonical(t testing.TB, tx Transaction) []byte {
+func mustCanonical(t testing.TB, tx txn.Transaction) []byte {
 	t.Helper()
 	b, err := tx.Canonical()
 	require.NoError(t, err)
@@ -771,4 +772,25 @@ func TestOpenPromptRefusesUnshowableTransaction(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.OpenPrompt(wire, t0.Add(time.Minute))
 	require.ErrorIs(t, err, ErrBadPrompt)
+}
+
+// requirePushCheck requires err to be a *PushAnswerError of check, which
+// matches ErrInvalidPushAnswer.
+func requirePushCheck(t *testing.T, err error, check PushCheck, msgAndArgs ...any) {
+	t.Helper()
+	require.ErrorIs(t, err, ErrInvalidPushAnswer, msgAndArgs...)
+	var pe *PushAnswerError
+	require.ErrorAs(t, err, &pe, msgAndArgs...)
+	require.Equal(t, check, pe.Check, msgAndArgs...)
+}
+
+// TestPushCheckString: every check prints its name.
+func TestPushCheckString(t *testing.T) {
+	require.Equal(t, "prompt", PushCheckPrompt.String())
+	require.Equal(t, "step", PushCheckStep.String())
+	require.Equal(t, "mac", PushCheckMAC.String())
+	require.Equal(t, "PushCheck(0)", PushCheck(0).String())
+	require.Equal(t, "enroll: push answer does not verify (step)", (&PushAnswerError{Check: PushCheckStep}).Error())
+	require.Equal(t, "enroll: push answer does not verify (prompt): another nonce",
+		(&PushAnswerError{Check: PushCheckPrompt, Detail: "another nonce"}).Error())
 }

@@ -42,7 +42,7 @@ func sessionIDFor(serverKey []byte) string {
 			j++
 		}
 	}
-	vals[sidChars] = luhn32Check(vals[:sidChars])
+	vals[sidChars] = crockford.Check(vals[:sidChars])
 	return formatSessionID(vals[:])
 }
 
@@ -56,23 +56,6 @@ func formatSessionID(vals []byte) string {
 		b.WriteByte(crockford.Alphabet[v])
 	}
 	return b.String()
-}
-
-// luhn32Check is the Luhn mod N check character (N = 32) of vals: it
-// catches every single-character error and most transpositions of
-// adjacent characters.
-func luhn32Check(vals []byte) byte {
-	factor, sum := 2, 0
-	for i := len(vals) - 1; i >= 0; i-- {
-		addend := factor * int(vals[i])
-		if factor == 2 {
-			factor = 1
-		} else {
-			factor = 2
-		}
-		sum += addend/32 + addend%32
-	}
-	return byte((32 - sum%32) % 32)
 }
 
 // ParseSessionID reads a session ID as a person typed it and returns it in
@@ -93,7 +76,7 @@ func ParseSessionID(typed string) (string, error) {
 	case len(vals) != sidChars+1:
 		return "", wrap(ErrSessionIDTypo, "has %d characters, want %d", len(vals), sidChars+1)
 	}
-	if luhn32Check(vals[:sidChars]) != vals[sidChars] {
+	if crockford.Check(vals[:sidChars]) != vals[sidChars] {
 		return "", wrap(ErrSessionIDTypo, "check character does not match; a character is mistyped")
 	}
 	return formatSessionID(vals), nil

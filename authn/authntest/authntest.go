@@ -1,7 +1,8 @@
 // Package authntest is a test kit for services that use keyline: an
-// [authn.Service] on an in-memory store with a fake clock and a fresh
-// keyring, and simulated phones that enroll and answer challenges, so
-// that a test of a login handler takes a few lines:
+// [authn.Service] on an in-memory store (or any [authn.Store], see
+// [WithStore]) with a fake clock and a fresh keyring, and simulated
+// phones that enroll and answer challenges, so that a test of a login
+// handler takes a few lines:
 //
 //	func TestLogin(t *testing.T) {
 //		k := authntest.New(t)
@@ -19,6 +20,8 @@ package authntest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -28,25 +31,26 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/memstore"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/internal/devicewire"
 )
 
 // Issuer is the service name a Kit's Service has, unless an option sets
 // another.
 const Issuer = "authntest"
 
-// start is where every Kit's clock starts; see Start.
+// start is where a Kit's clock starts unless WithStart says; see Start.
 var start = time.Date(2026, time.January, 15, 9, 0, 15, 0, time.UTC)
 
-// Start returns the instant every Kit's clock starts at: 2026-01-15
-// 09:00:15 UTC, 15 seconds into a 30-second time step (and 15 seconds into
-// a minute), so that a test that moves the clock by less than 15 seconds
-// either way stays in the step it began in and does not cross a step
-// boundary by accident.
+// Start returns the instant a Kit's clock starts at, unless [WithStart]
+// sets another: 2026-01-15 09:00:15 UTC, 15 seconds into a 30-second time
+// step (and 15 seconds into a minute), so that a test that moves the
+// clock by less than 15 seconds either way stays in the step it began in
+// and does not cross a step boundary by accident.
 func Start() time.Time { return start }
 
 // Clock is a fake clock for tests: it moves only when told. It is safe for
 // concurrent use. The zero value reads the zero time; a Kit's clock starts
-// at [Start].
+// at [Start], or where [WithStart] says.
 type Clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -81,8 +85,31 @@ func (c *Clock) Set(t time.Time) {
 type Option func(*options)
 
 type options struct {
-	logger *slog.Logger
-	config []func(*authn.Config)
+	logger   *slog.Logger
+	config   []func(*authn.Config)
+	store    authn.Store
+	start    time.Time
+	startSet bool
+}
+
+// WithStore runs the kit's Service on s instead of a fresh memstore: to
+// test a handler against the store it runs on in production, or to look
+// at records a memstore does not show. The kit does not close s; its
+// caller does, after the test. s should hold nothing the test does not
+// expect: the kit's keyring is new, so records sealed under another
+// keyring cannot be opened, and a user who already has an active device
+// there needs [Kit.EnrollWithProof]. A nil s keeps the default.
+func WithStore(s authn.Store) Option {
+	return func(o *options) { o.store = s }
+}
+
+// WithStart starts the kit's Clock at t instead of [Start]: to test a
+// date (a certificate's validity, a month's end) or a particular offset
+// into a time step. At an instant close to a step boundary, a test that
+// moves the clock a few seconds crosses into the next step; [Start]
+// avoids that.
+func WithStart(t time.Time) Option {
+	return func(o *options) { o.start, o.startSet = t, true }
 }
 
 // WithLogger sends the Service's audit log to l. Without it the log is
@@ -94,22 +121,25 @@ func WithLogger(l *slog.Logger) Option {
 // WithConfig lets f adjust the Service's configuration (MaxFailures,
 // SkipPairing, an Observer, ...) before New validates it. f sees the
 // kit's Store, Keys, Issuer, Clock and Logger already set: leave Store
-// and Clock alone, or Kit.Store and Kit.Clock no longer drive the
-// Service. Several WithConfig options apply in order.
+// and Clock alone (use [WithStore] and [WithStart]), or Kit.Store and
+// Kit.Clock no longer drive the Service. Several WithConfig options apply
+// in order.
 func WithConfig(f func(*authn.Config)) Option {
 	return func(o *options) { o.config = append(o.config, f) }
 }
 
-// Kit is a Service on a memstore, driven by a fake clock; make one with
-// [New]. Its fields may
+// Kit is a Service on a store (a memstore unless [WithStore] gives
+// another), driven by a fake clock; make one with [New]. Its fields may
 // be used directly: the Service for the calls under test, the Store to
 // look at what was stored, the Clock to move time. A Kit's methods are
 // safe for concurrent use, but they fail the test from the goroutine that
 // calls them.
 type Kit struct {
 	Service *authn.Service
-	Store   *memstore.Store
-	Clock   *Clock
+	// Store is the Service's store: a new memstore, or the one given
+	// with WithStore.
+	Store authn.Store
+	Clock *Clock
 	// Inbox receives every push delivery (it is the Service's
 	// Notifier): what a test's phones would be sent. Phones of the kit
 	// take theirs with Phone.ApprovePush and Phone.DenyPush.
@@ -120,11 +150,11 @@ type Kit struct {
 	phones map[string][]*Phone // by user, in enrollment order
 }
 
-// New returns a kit: a Service with issuer [Issuer] on an empty memstore,
-// a fresh random keyring, a Clock at [Start], the audit log discarded
-// (see [WithLogger]) and otherwise the default configuration (see
-// [WithConfig]). It fails the test if the Service refuses the
-// configuration.
+// New returns a kit: a Service with issuer [Issuer] on an empty memstore
+// (see [WithStore]), a fresh random keyring, a Clock at [Start] (see
+// [WithStart]), the audit log discarded (see [WithLogger]) and otherwise
+// the default configuration (see [WithConfig]). It fails the test if the
+// Service refuses the configuration.
 func New(t testing.TB, opts ...Option) *Kit {
 	t.Helper()
 	var o options
@@ -138,7 +168,15 @@ func New(t testing.TB, opts ...Option) *Kit {
 	if err != nil {
 		t.Fatalf("authntest: keyring: %v", err)
 	}
-	k := &Kit{Store: memstore.New(), Clock: NewClock(start), Inbox: authn.NewChanNotifier(256), t: t, phones: map[string][]*Phone{}}
+	var store authn.Store = memstore.New()
+	if o.store != nil {
+		store = o.store
+	}
+	at := start
+	if o.startSet {
+		at = o.start
+	}
+	k := &Kit{Store: store, Clock: NewClock(at), Inbox: authn.NewChanNotifier(256), t: t, phones: map[string][]*Phone{}}
 	logger := o.logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -350,9 +388,11 @@ func (p *Phone) prompt() enroll.PushPrompt {
 
 // ApprovePush takes this phone's newest push prompt from the kit's Inbox,
 // approves it with the number the user types (the login page's, or a
-// wrong one to test that path), and sends the answer to the Service. It
-// returns the prompt (what the phone showed) and the Service's answer to
-// the approval (nil, ErrWrongNumber, ...).
+// wrong one to test that path), and sends the answer to the Service as
+// the device API would: through the device a signed request
+// authenticated ([Phone.Authenticate]). It returns the prompt (what the
+// phone showed) and the Service's answer to the approval (nil,
+// ErrWrongNumber, ...).
 func (p *Phone) ApprovePush(typedNumber string) (enroll.PushPrompt, error) {
 	p.t.Helper()
 	return p.answerPush(true, typedNumber)
@@ -372,5 +412,34 @@ func (p *Phone) answerPush(approve bool, typed string) (enroll.PushPrompt, error
 	if err != nil {
 		p.t.Fatalf("authntest: answering the push: %v", err)
 	}
-	return pr, p.kit.Service.AnswerPush(context.Background(), a)
+	body, err := json.Marshal(a)
+	if err != nil {
+		p.t.Fatalf("authntest: answering the push: %v", err)
+	}
+	return pr, p.Authenticate("POST", devicewire.PathPushAnswer, body).AnswerPush(context.Background(), a)
+}
+
+// Authenticate signs a device API request as the phone would, at its own
+// time (the kit's clock plus its skew), for method, path (as the device
+// API routes it, "/v1/pushes" say) and body, and has the kit's Service
+// authenticate it with the default budget: the
+// [authn.AuthenticatedDevice] that the calls of the device API (pending
+// pushes, answers, the push token, migration) hang off. It fails the
+// test if the Service refuses.
+func (p *Phone) Authenticate(method, path string, body []byte) *authn.AuthenticatedDevice {
+	p.t.Helper()
+	h, err := p.cred.SignAPIRequest(method, path, "", body, p.Now())
+	if err != nil {
+		p.t.Fatalf("authntest: phone of %q: SignAPIRequest: %v", p.user, err)
+	}
+	r, mac, err := enroll.ParseAPIAuthorization(h)
+	if err != nil {
+		p.t.Fatalf("authntest: phone of %q: ParseAPIAuthorization: %v", p.user, err)
+	}
+	r.Method, r.Path, r.BodyHash = method, path, sha256.Sum256(body)
+	d, err := p.kit.Service.AuthenticateDevice(context.Background(), r, mac, authn.DeviceLimit{})
+	if err != nil {
+		p.t.Fatalf("authntest: phone of %q: AuthenticateDevice: %v", p.user, err)
+	}
+	return d
 }

@@ -267,7 +267,7 @@ func TestWithConfig(t *testing.T) {
 			c.Issuer = "Example Bank"
 			c.Observer = authn.ObserverFunc(func(_ context.Context, e authn.Event) {
 				mu.Lock()
-				events = append(events, e.Name)
+				events = append(events, string(e.Name))
 				mu.Unlock()
 			})
 		}))

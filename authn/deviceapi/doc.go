@@ -30,8 +30,12 @@
 //
 // "device" marks the endpoints that need a device's Authorization header
 // (enroll.APIRequest: a MAC under the device's api key over the method,
-// path, raw query, body hash, user, device ID, time and nonce). The other
-// two are open: an offer is public (its session ID, 80 bits, is what
+// path, raw query, body hash, user, device ID, time and nonce), checked
+// by [authn.Service.AuthenticateDevice]; each such endpoint is then one
+// call of the [authn.AuthenticatedDevice] it returns (PendingPushes,
+// PushPrompt, AnswerPush, SetPushToken, StartMigration, MigrationStatus,
+// ConfirmMigration), which acts for that device only. The other two are
+// open: an offer is public (its session ID, 80 bits, is what
 // names it), and an activation request carries its own proof.
 //
 // Session IDs travel in bodies, never in URLs, so that no access log
@@ -62,7 +66,7 @@
 //	401     unauthorized            unknown device, revoked device, device not paired, or bad MAC (enroll.ErrDeviceAuth): one answer, byte for byte
 //	401     clock_skew              request time more than 60 s from the server's clock (enroll.ErrAPIRequestTime)
 //	401     replay                  nonce seen before (enroll.ErrAPIReplay)
-//	429     rate_limited            device or address over its budget (authn.ErrDeviceRateLimited); Retry-After
+//	429     rate_limited            device or address over its budget (authn.ErrRateLimited); Retry-After
 //	423     locked                  the user is locked out (authn.ErrLocked); Retry-After
 //	400     session_id_typo         the typed session ID has a typo (enroll.ErrSessionIDTypo)
 //	404     unknown_session         no such activation, or not this device's migration (enroll.ErrUnknownSession)

@@ -47,7 +47,7 @@ var table = []row{
 	{http.StatusUnauthorized, "replay", "the request was seen before; sign every request afresh", false,
 		[]error{enroll.ErrAPIReplay}},
 	{http.StatusTooManyRequests, "rate_limited", "too many requests; retry later", false,
-		[]error{authn.ErrDeviceRateLimited, errIPRateLimited}},
+		[]error{authn.ErrRateLimited, errIPRateLimited}},
 	{http.StatusLocked, "locked", "the user is locked out after too many failures; retry later", false,
 		[]error{authn.ErrLocked}},
 	{http.StatusBadRequest, "session_id_typo", "the session ID is mistyped", true,
@@ -87,7 +87,7 @@ var table = []row{
 	{http.StatusUnsupportedMediaType, "unsupported_media_type", "the request body must be application/json", false,
 		[]error{errMediaType}},
 	{http.StatusBadRequest, "bad_request", "the request is not well formed", true,
-		[]error{errBadRequest, enroll.ErrInvalidInput, enroll.ErrInvalidRequest, enroll.ErrInvalidPushAnswer, enroll.ErrWrongSession}},
+		[]error{errBadRequest, enroll.ErrInvalidInput, enroll.ErrInvalidRequest, enroll.ErrWrongSession}},
 	{http.StatusServiceUnavailable, "unavailable", "the service is unavailable; retry later", false,
 		[]error{authn.ErrStoreUnavailable}},
 }

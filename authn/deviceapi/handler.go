@@ -138,7 +138,7 @@ type call struct {
 	ctx   context.Context
 	body  []byte
 	query url.Values
-	dev   authn.AuthenticatedDevice
+	dev   *authn.AuthenticatedDevice // nil until authenticated
 }
 
 type handler struct {
@@ -240,10 +240,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, answer, err := rt.serve(h, c)
 	if err != nil {
-		h.fail(w, r, path, &c.dev, err)
+		h.fail(w, r, path, c.dev, err)
 		return
 	}
-	h.opts.Logger.LogAttrs(c.ctx, slog.LevelDebug, "keyline deviceapi: served", h.attrs(r, path, &c.dev, status, "")...)
+	h.opts.Logger.LogAttrs(c.ctx, slog.LevelDebug, "keyline deviceapi: served", h.attrs(r, path, c.dev, status, "")...)
 	writeJSON(w, status, answer)
 }
 
@@ -304,14 +304,14 @@ func isJSON(ct string) bool {
 // the Service: the path is the endpoint's, as routed below the mount
 // point, the query the raw one received, and the body hash that of the
 // bytes read.
-func (h *handler) authenticate(r *http.Request, path string, body []byte) (authn.AuthenticatedDevice, error) {
+func (h *handler) authenticate(r *http.Request, path string, body []byte) (*authn.AuthenticatedDevice, error) {
 	vals := r.Header.Values("Authorization")
 	if len(vals) != 1 {
-		return authn.AuthenticatedDevice{}, fmt.Errorf("%w: authorization: want exactly one header", enroll.ErrInvalidAPIRequest)
+		return nil, fmt.Errorf("%w: authorization: want exactly one header", enroll.ErrInvalidAPIRequest)
 	}
 	req, mac, err := enroll.ParseAPIAuthorization(vals[0])
 	if err != nil {
-		return authn.AuthenticatedDevice{}, err
+		return nil, err
 	}
 	req.Method, req.Path, req.Query, req.BodyHash = r.Method, path, r.URL.RawQuery, sha256.Sum256(body)
 	return h.svc.AuthenticateDevice(r.Context(), req, mac, h.opts.Device)
@@ -321,7 +321,7 @@ func (h *handler) authenticate(r *http.Request, path string, body []byte) (authn
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, path string, dev *authn.AuthenticatedDevice, err error) {
 	row := classify(err)
 	switch {
-	case errors.Is(err, authn.ErrDeviceRateLimited):
+	case errors.Is(err, authn.ErrRateLimited):
 		h.retryAfter(w, h.opts.Device.Window)
 	case errors.Is(err, authn.ErrStoreUnavailable):
 		h.retryAfter(w, time.Second)
@@ -355,8 +355,8 @@ func (h *handler) attrs(r *http.Request, path string, dev *authn.AuthenticatedDe
 	if code != "" {
 		a = append(a, slog.String("code", code))
 	}
-	if dev != nil && dev.ID != "" {
-		a = append(a, slog.String("user", dev.User), slog.String("device", dev.ID))
+	if d := dev.Device(); d.ID != "" {
+		a = append(a, slog.String("user", d.User), slog.String("device", d.ID))
 	}
 	return a
 }
@@ -428,7 +428,7 @@ func (h *handler) activate(c *call) (int, any, error) {
 }
 
 func (h *handler) pushes(c *call) (int, any, error) {
-	p, err := h.svc.DevicePushes(c.ctx, c.dev)
+	p, err := c.dev.PendingPushes(c.ctx)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -439,7 +439,7 @@ func (h *handler) pushes(c *call) (int, any, error) {
 }
 
 func (h *handler) push(c *call) (int, any, error) {
-	p, err := h.svc.DevicePush(c.ctx, c.dev, c.query.Get("id"))
+	p, err := c.dev.PushPrompt(c.ctx, c.query.Get("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -451,7 +451,7 @@ func (h *handler) answer(c *call) (int, any, error) {
 	if err := decodeStrict(c.body, shapeAnswer, &a); err != nil {
 		return 0, nil, err
 	}
-	if err := h.svc.AnswerDevicePush(c.ctx, c.dev, a); err != nil {
+	if err := c.dev.AnswerPush(c.ctx, a); err != nil {
 		return 0, nil, err
 	}
 	result := "denied"
@@ -466,7 +466,7 @@ func (h *handler) pushToken(c *call) (int, any, error) {
 	if err := decodeStrict(c.body, shapePushToken, &in); err != nil {
 		return 0, nil, err
 	}
-	if err := h.svc.SetDevicePushToken(c.ctx, c.dev, in.PushToken); err != nil {
+	if err := c.dev.SetPushToken(c.ctx, in.PushToken); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
@@ -477,7 +477,7 @@ func (h *handler) migrate(c *call) (int, any, error) {
 	if err := decodeStrict(c.body, shapeEmpty, &in); err != nil {
 		return 0, nil, err
 	}
-	o, err := h.svc.StartMigration(c.ctx, c.dev)
+	o, err := c.dev.StartMigration(c.ctx)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -489,7 +489,7 @@ func (h *handler) migrationStatus(c *call) (int, any, error) {
 	if err := decodeStrict(c.body, shapeSession, &in); err != nil {
 		return 0, nil, err
 	}
-	st, err := h.svc.MigrationStatus(c.ctx, c.dev, in.SessionID)
+	st, err := c.dev.MigrationStatus(c.ctx, in.SessionID)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -501,7 +501,7 @@ func (h *handler) migrationConfirm(c *call) (int, any, error) {
 	if err := decodeStrict(c.body, shapeConfirmation, &in); err != nil {
 		return 0, nil, err
 	}
-	d, err := h.svc.ConfirmMigration(c.ctx, c.dev, in.SessionID, in.PairingCode)
+	d, err := c.dev.ConfirmMigration(c.ctx, in.SessionID, in.PairingCode)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/keyline/keyline/authn/deviceapi"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // testEnv is a Service (authntest's, with its fake clock) behind the
@@ -146,7 +147,7 @@ func TestActivationWithTypedSessionID(t *testing.T) {
 	require.True(t, cred.Confirmed())
 	st, err := e.kit.Service.ActivationStatus(ctx, "alice", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusCompleted, st)
+	require.Equal(t, authn.ActivationCompleted, st)
 
 	// The device answers nothing until paired.
 	_, err = e.client.Pushes(ctx, cred)
@@ -370,7 +371,7 @@ func TestTransactionPush(t *testing.T) {
 	e := newEnv(t, deviceapi.Options{})
 	phone := e.kit.Enroll("alice")
 	cred := phone.Credential()
-	tx := enroll.Transaction{Kind: enroll.KindWithdrawal, Amount: 123456, Currency: "EUR",
+	tx := txn.Transaction{Kind: txn.KindWithdrawal, Amount: 123456, Currency: "EUR",
 		From: "U1234567", To: "DE89370400440532013000", Beneficiary: "Ada Lovelace", Memo: "Rent March"}
 	req, err := e.kit.Service.BeginTransactionPush(ctx, "alice", tx, enroll.PushContext{Action: "Withdrawal", IP: "203.0.113.7"})
 	require.NoError(t, err)
@@ -383,7 +384,7 @@ func TestTransactionPush(t *testing.T) {
 	}
 	p, err := e.client.Push(ctx, cred, named)
 	require.NoError(t, err)
-	shown, err := enroll.ParseTransaction(p.Transaction)
+	shown, err := txn.Parse(p.Transaction)
 	require.NoError(t, err)
 	require.Equal(t, tx, shown)
 	lines, err := shown.Display()
@@ -671,7 +672,7 @@ func TestStrictJSON(t *testing.T) {
 	}
 	st, err := e.kit.Service.ActivationStatus(ctx, "bob", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.StatusWaiting, st)
+	require.Equal(t, authn.ActivationWaiting, st)
 	a := e.raw(t, "POST", deviceapi.PathActivate, "", good, nil)
 	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
 }

@@ -65,7 +65,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("x: %w", enroll.ErrInvalidAPIRequest), "bad_authorization"},
 		{authn.ErrAPIRequestTime, "clock_skew"},
 		{authn.ErrAPIReplay, "replay"},
-		{authn.ErrDeviceRateLimited, "rate_limited"},
+		{authn.ErrRateLimited, "rate_limited"},
 		{errIPRateLimited, "rate_limited"},
 		{&authn.LockedError{RetryAfter: time.Minute}, "locked"},
 		{authn.ErrSessionIDTypo, "session_id_typo"},
@@ -94,7 +94,8 @@ func TestClassify(t *testing.T) {
 		{errBadRequest, "bad_request"},
 		{authn.ErrInvalidInput, "bad_request"},
 		{enroll.ErrInvalidRequest, "bad_request"},
-		{enroll.ErrInvalidPushAnswer, "bad_request"},
+		{enroll.ErrInvalidPushAnswer, "invalid_push_answer"},
+		{(&enroll.PushAnswer{}).UnmarshalJSON([]byte(`{"approve":true}`)), "bad_request"}, // a malformed answer
 		{fmt.Errorf("%w: db down", authn.ErrStoreUnavailable), "unavailable"},
 		{errors.New("anything else"), "internal"},
 		{authn.ErrSealed, "internal"},

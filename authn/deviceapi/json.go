@@ -104,7 +104,7 @@ func decodeStrict(b []byte, o *object, v any) error {
 		if errors.As(err, &typeErr) {
 			return fmt.Errorf("%w: field %q is not a %s", errBadRequest, typeErr.Field, typeErr.Type)
 		}
-		if errors.Is(err, enroll.ErrInvalidRequest) || errors.Is(err, enroll.ErrInvalidPushAnswer) || errors.Is(err, enroll.ErrInvalidInput) {
+		if errors.Is(err, enroll.ErrInvalidRequest) || errors.Is(err, enroll.ErrInvalidInput) {
 			return err // a type's own UnmarshalJSON: its sentinel, its message
 		}
 		return fmt.Errorf("%w: %v", errBadRequest, err)

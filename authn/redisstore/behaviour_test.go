@@ -365,7 +365,7 @@ func checkDown(t *testing.T, r *rig, chID, resp string) {
 		"the cause is kept: %v", err)
 	_, err = r.svc.BeginPush(ctx, "alice", enroll.PushContext{Action: "login"})
 	require.Error(t, err, "BeginPush")
-	_, err = r.svc.LockState(ctx, "alice")
+	_, err = r.svc.Operator("test").LockState(ctx, "alice")
 	require.ErrorIs(t, err, authn.ErrStoreUnavailable, "LockState")
 }
 

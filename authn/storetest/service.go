@@ -49,7 +49,7 @@ func (s *spy) Observe(_ context.Context, e authn.Event) {
 	if s.n == nil {
 		s.n = map[string]int{}
 	}
-	s.n[e.Name]++
+	s.n[string(e.Name)]++
 }
 
 func (s *spy) count(name string) int {

@@ -71,7 +71,7 @@ func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 	t.Run("RecoveryNoGuessPastTheLock", func(t *testing.T) {
 		c := newCluster(t, newStore(t), nil)
-		proof, err := c.svc[0].OperatorProof(t.Context(), "alice", "op-1", "conformance suite")
+		proof, err := c.svc[0].Operator("op-1").Proof(t.Context(), "alice", "conformance suite")
 		require.NoError(t, err)
 		codes, err := c.svc[1].NewRecoveryCodes(t.Context(), "alice", proof)
 		require.NoError(t, err)
@@ -85,11 +85,11 @@ func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			if i%5 == 0 {
 				typed = "not a code" // no candidates: counted all the same
 			}
-			_, err := c.svc[i%2].UseRecoveryCode(context.Background(), "alice", typed)
+			_, err := c.svc[i%2].VerifyRecoveryCode(context.Background(), "alice", typed)
 			return err
 		})
 		c.requireStopped(t, "alice", errs, checks, "codes checked (the store must refuse before comparing once locked)")
-		_, err = c.svc[0].UseRecoveryCode(t.Context(), "alice", codes[0])
+		_, err = c.svc[0].VerifyRecoveryCode(t.Context(), "alice", codes[0])
 		var le *authn.LockedError
 		require.ErrorAs(t, err, &le, "a right code while locked")
 		left, err := c.store.RecoveryCodesLeft(t.Context(), "alice")

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"testing"
 	"time"
 
@@ -50,6 +51,20 @@ func receive(t *testing.T, nt *authn.ChanNotifier, p *phone) enroll.PushPrompt {
 	}
 }
 
+// device is the phone's device as instance i's device API sees it: a
+// request the phone signed now, authenticated there.
+func (c *cluster) device(t *testing.T, i int, p *phone) *authn.AuthenticatedDevice {
+	t.Helper()
+	h, err := p.cred.SignAPIRequest("POST", "/v1/push/answer", "", nil, c.clock.Now())
+	require.NoError(t, err)
+	r, mac, err := enroll.ParseAPIAuthorization(h)
+	require.NoError(t, err)
+	r.Method, r.Path, r.BodyHash = "POST", "/v1/push/answer", sha256.Sum256(nil)
+	d, err := c.svc[i].AuthenticateDevice(t.Context(), r, mac, authn.DeviceLimit{})
+	require.NoError(t, err)
+	return d
+}
+
 func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	t.Run("ApprovedAcrossInstances", func(t *testing.T) {
 		c, nt := newPushCluster(t, newStore(t))
@@ -60,7 +75,7 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		pr := receive(t, nt, p)
 		require.Equal(t, req.ID, pr.RequestID)
 		require.Equal(t, loginContext, pr.Context)
-		pending, err := c.svc[1].PendingPushes(ctx, "alice", dev.ID)
+		pending, err := c.device(t, 1, p).PendingPushes(ctx)
 		require.NoError(t, err)
 		require.Len(t, pending, 1, "the device API on the other instance")
 		_, err = c.svc[1].FinishPush(ctx, "alice", req.ID)
@@ -69,9 +84,9 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		c.clock.Advance(5 * time.Second)
 		a, err := p.cred.AnswerPush(pr, true, req.Number, c.clock.Now())
 		require.NoError(t, err)
-		require.NoError(t, c.svc[1].AnswerPush(ctx, a))
-		require.ErrorIs(t, c.svc[0].AnswerPush(ctx, a), authn.ErrAlreadyUsed, "the answer replayed on the other instance")
-		st, err := c.svc[0].PushStatus(ctx, "alice", req.ID)
+		require.NoError(t, c.device(t, 1, p).AnswerPush(ctx, a))
+		require.ErrorIs(t, c.device(t, 0, p).AnswerPush(ctx, a), authn.ErrAlreadyUsed, "the answer replayed on the other instance")
+		st, err := c.svc[0].PushStatus(ctx, "alice", req.ID, 0)
 		require.NoError(t, err)
 		require.Equal(t, authn.PushApproved, st, "the approval seen on the other instance")
 
@@ -97,7 +112,7 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		}
 		require.Equal(t, 1, wins, "successes of %d concurrent FinishPush of one approval", n)
 		require.Equal(t, succeeded+1, c.obs.count("login_succeeded"))
-		st, err = c.svc[1].PushStatus(ctx, "alice", req.ID)
+		st, err = c.svc[1].PushStatus(ctx, "alice", req.ID, 0)
 		require.NoError(t, err)
 		require.Equal(t, authn.PushFinished, st)
 	})
@@ -110,7 +125,7 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.NoError(t, err)
 		a, err := p.cred.AnswerPush(receive(t, nt, p), false, "", c.clock.Now())
 		require.NoError(t, err)
-		require.NoError(t, c.svc[1].AnswerPush(ctx, a))
+		require.NoError(t, c.device(t, 1, p).AnswerPush(ctx, a))
 		_, err = c.svc[0].FinishPush(ctx, "alice", req.ID)
 		require.ErrorIs(t, err, authn.ErrPushDenied)
 		_, err = c.svc[0].BeginPush(ctx, "alice", loginContext)

@@ -101,7 +101,7 @@ func (c *Client) FetchOffer(ctx context.Context, typedSessionID string) (enroll.
 // it.
 type Activation struct {
 	// Credential is confirmed by the server (its confirmation checked):
-	// keep it, in the vault (enroll.Vault.Add).
+	// keep it, in the vault (vault.Vault.Add).
 	Credential *enroll.Credential
 	// Paired is true when the device is active already (a server that
 	// skips pairing). Otherwise show Credential.PairingCode() for the
@@ -185,7 +185,7 @@ func (c *Client) Pushes(ctx context.Context, cred *enroll.Credential) ([]enroll.
 // (or by a transaction the user is asked to sign), and opens it: a prompt
 // that does not open is the error of enroll.Credential.OpenPrompt
 // (enroll.ErrBadPrompt, ...). A transaction push carries its transaction
-// in PushPrompt.Transaction: show enroll.ParseTransaction's Display lines.
+// in PushPrompt.Transaction: show txn.Parse's Display lines.
 // A request that is not this device's is ErrNotFound; one over,
 // enroll.ErrAlreadyUsed; one expired, enroll.ErrExpired.
 func (c *Client) Push(ctx context.Context, cred *enroll.Credential, requestID string) (enroll.PushPrompt, error) {

@@ -116,7 +116,7 @@ func TestErrorUnwrap(t *testing.T) {
 		"unauthorized": enroll.ErrDeviceAuth, "clock_skew": enroll.ErrAPIRequestTime, "replay": enroll.ErrAPIReplay,
 		"unknown_session": enroll.ErrUnknownSession, "expired": enroll.ErrExpired, "already_used": enroll.ErrAlreadyUsed,
 		"rate_limited": ErrRateLimited, "wrong_number": ErrWrongNumber, "pairing_code": ErrWrongPairingCode,
-		"bad_request": ErrBadRequest, "internal": ErrServer, "invalid_push_answer": enroll.ErrBadPushAnswer,
+		"bad_request": ErrBadRequest, "internal": ErrServer, "invalid_push_answer": enroll.ErrInvalidPushAnswer,
 	} {
 		require.ErrorIs(t, &Error{Status: 400, Code: code}, want, code)
 	}
@@ -390,10 +390,10 @@ func FuzzAnswers(f *testing.F) {
 	f.Add(502, "text/html", []byte(`<html>`))
 	f.Add(204, "", []byte(nil))
 	sentinels := []error{ErrUnreachable, ErrBadAnswer, ErrBadRequest, ErrServer, ErrRateLimited, ErrNotFound, ErrLocked,
-		ErrWrongNumber, ErrWrongPairingCode, ErrInvalidCode, ErrTooManyDevices, ErrForbidden,
+		ErrWrongNumber, ErrWrongPairingCode, ErrInvalidCode, ErrTooManyDevices, ErrProofRequired,
 		enroll.ErrDeviceAuth, enroll.ErrAPIRequestTime, enroll.ErrAPIReplay, enroll.ErrSessionIDTypo, enroll.ErrUnknownSession,
 		enroll.ErrExpired, enroll.ErrAlreadyUsed, enroll.ErrAlreadyEnrolled, enroll.ErrOfferMismatch, enroll.ErrBadConfirmation,
-		enroll.ErrDeviceIntegrity, enroll.ErrBadPushAnswer, enroll.ErrInvalidOffer}
+		enroll.ErrDeviceIntegrity, enroll.ErrInvalidPushAnswer, enroll.ErrInvalidOffer}
 	known := func(t *testing.T, err error) {
 		for _, s := range sentinels {
 			if errors.Is(err, s) {

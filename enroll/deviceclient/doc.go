@@ -46,6 +46,6 @@
 // 60 seconds off the server's cannot make signed requests
 // (enroll.ErrAPIRequestTime); it cannot answer challenges either.
 //
-// The client keeps nothing: storing the credential (enroll.Vault) is the
+// The client keeps nothing: storing the credential (vault.Vault) is the
 // app's job, and so is deleting it after a migration or a revocation.
 package deviceclient

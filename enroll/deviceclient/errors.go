@@ -6,13 +6,17 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keyline/keyline"
 	"github.com/keyline/keyline/enroll"
 )
 
 // Sentinel errors, matched with errors.Is. An error answer of the server
 // is an *Error, which matches the sentinel of its code (see Error.Unwrap):
-// one of these, or one of package enroll's where the meaning is the
-// protocol's (enroll.ErrDeviceAuth, enroll.ErrExpired, ...).
+// one of these, one of package keyline's shared values where both ends
+// of the protocol report the meaning (ErrLocked, ErrNotFound, ...: the
+// server's authn.ErrLocked is the same value), or one of package enroll's
+// where the meaning is the protocol's (enroll.ErrDeviceAuth,
+// enroll.ErrExpired, ...).
 var (
 	// ErrUnreachable reports that no answer of the device API came back:
 	// the network failed, the context ended, or what answered was not
@@ -21,39 +25,45 @@ var (
 	ErrUnreachable = errors.New("deviceclient: device API unreachable")
 
 	// ErrRateLimited reports that the device or the phone's address made
-	// too many requests; Error.RetryAfter says when to try again.
-	ErrRateLimited = errors.New("deviceclient: too many requests")
+	// too many requests; Error.RetryAfter says when to try again. It is
+	// [keyline.ErrRateLimited].
+	ErrRateLimited = keyline.ErrRateLimited
 
 	// ErrLocked reports that the user is locked out after too many
-	// failures; Error.RetryAfter says for how long.
-	ErrLocked = errors.New("deviceclient: user locked out")
+	// failures; Error.RetryAfter says for how long. It is
+	// [keyline.ErrLocked].
+	ErrLocked = keyline.ErrLocked
 
 	// ErrBadRequest reports a request the server found malformed: a bug
 	// in the app, or an app and a server that disagree on the protocol.
 	ErrBadRequest = errors.New("deviceclient: request refused as malformed")
 
 	// ErrNotFound reports a push request or device that does not exist
-	// (or no longer does), or an endpoint the server does not have.
-	ErrNotFound = errors.New("deviceclient: not found")
+	// (or no longer does), or an endpoint the server does not have. It
+	// is [keyline.ErrNotFound].
+	ErrNotFound = keyline.ErrNotFound
 
 	// ErrWrongNumber reports an approval with another number than the
-	// login page showed: the request is over.
-	ErrWrongNumber = errors.New("deviceclient: wrong number; the request is over")
+	// login page showed: the request is over. It is
+	// [keyline.ErrWrongNumber].
+	ErrWrongNumber = keyline.ErrWrongNumber
 
 	// ErrWrongPairingCode reports a pairing code that does not match;
-	// after 3 the new device is discarded.
-	ErrWrongPairingCode = errors.New("deviceclient: wrong pairing code")
+	// after 3 the new device is discarded. It is
+	// [keyline.ErrWrongPairingCode].
+	ErrWrongPairingCode = keyline.ErrWrongPairingCode
 
 	// ErrInvalidCode reports a transaction signature the server refused:
-	// the request is over.
-	ErrInvalidCode = errors.New("deviceclient: transaction response refused")
+	// the request is over. It is [keyline.ErrInvalidCode].
+	ErrInvalidCode = keyline.ErrInvalidCode
 
 	// ErrTooManyDevices reports a user who has as many devices as the
-	// server allows.
-	ErrTooManyDevices = errors.New("deviceclient: too many devices")
+	// server allows. It is [keyline.ErrTooManyDevices].
+	ErrTooManyDevices = keyline.ErrTooManyDevices
 
-	// ErrForbidden reports an action that needs a step-up proof.
-	ErrForbidden = errors.New("deviceclient: step-up proof required")
+	// ErrProofRequired reports an action that needs a step-up proof. It
+	// is [keyline.ErrProofRequired].
+	ErrProofRequired = keyline.ErrProofRequired
 
 	// ErrServer reports a server that failed (internal error, store
 	// unavailable): try again later.
@@ -83,10 +93,10 @@ var codes = map[string]error{
 	"bad_confirmation":       enroll.ErrBadConfirmation,
 	"device_integrity":       enroll.ErrDeviceIntegrity,
 	"wrong_number":           ErrWrongNumber,
-	"invalid_push_answer":    enroll.ErrBadPushAnswer,
+	"invalid_push_answer":    enroll.ErrInvalidPushAnswer,
 	"invalid_code":           ErrInvalidCode,
 	"pairing_code":           ErrWrongPairingCode,
-	"forbidden":              ErrForbidden,
+	"forbidden":              ErrProofRequired,
 	"not_found":              ErrNotFound,
 	"method_not_allowed":     ErrBadRequest,
 	"too_large":              ErrBadRequest,

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // activate activates an account: from an offer URI (the QR code's
@@ -51,14 +52,14 @@ func (a *app) activate(args []string, name string, mustExist bool) error {
 	}
 	fmt.Fprintf(a.out, "Activating %s at %s.\n", accountLabel(offer.AccountName, offer.User), offer.Issuer)
 
-	var v *enroll.Vault
+	var v *vault.Vault
 	if f.exists {
 		v, err = a.unlock(f, "PIN: ")
 	} else {
 		a.con.say("This is the first account of the vault %s: choose its PIN.", a.vault)
 		var pin string
 		if pin, err = a.newPIN(offer.User, offer.AccountName); err == nil {
-			v, err = enroll.NewVault(pin, vaultOptions)
+			v, err = vault.New(pin, vaultOptions)
 		}
 	}
 	if err != nil {

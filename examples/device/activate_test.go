@@ -16,6 +16,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // TestActivateBySessionID: a first activation by a typed session ID (lower
@@ -65,9 +66,9 @@ func TestActivateBySessionID(t *testing.T) {
 		t.Errorf("the vault's directory holds %d files; want the vault alone", len(entries))
 	}
 	blob, _ := os.ReadFile(h.vault)
-	v, err := enroll.OpenVault(blob, pin, vaultOptions)
+	v, err := vault.Open(blob, pin, vaultOptions)
 	if err != nil {
-		t.Fatalf("OpenVault: %v", err)
+		t.Fatalf("vault.Open: %v", err)
 	}
 	defer v.Zero()
 	if l := v.List(); len(l) != 1 || l[0].User != "alice" || l[0].DeviceID != dev.ID {
@@ -94,7 +95,7 @@ func TestActivateByURIAddsUser(t *testing.T) {
 		t.Fatalf("ConfirmActivation(bob): %v", err)
 	}
 	blob, _ := os.ReadFile(h.vault)
-	v, err := enroll.OpenVault(blob, pin, vaultOptions)
+	v, err := vault.Open(blob, pin, vaultOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestActivateNewPINPolicy(t *testing.T) {
 	if len(devs) != 0 {
 		t.Errorf("the portal has %d devices after refused PINs; want none", len(devs))
 	}
-	if st, _ := h.svc.ActivationStatus(ctx, "alice", offer.SessionID); st != authn.StatusWaiting {
+	if st, _ := h.svc.ActivationStatus(ctx, "alice", offer.SessionID); st != authn.ActivationWaiting {
 		t.Errorf("activation %s; want it still waiting", st)
 	}
 }
@@ -205,7 +206,7 @@ func TestActivateRefusals(t *testing.T) {
 	// portal makes a device.
 	h.enrollUser(h.vault, "alice", pin)
 	h.enrollUser(h.vault, "bob", pin)
-	proof, err := h.svc.OperatorProof(ctx, "alice", "test", "a second device")
+	proof, err := h.svc.Operator("test").Proof(ctx, "alice", "a second device")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,13 @@
 // Device is a keyline phone as a command-line program: it keeps its
-// accounts in a PIN-sealed vault (enroll.Vault) and talks to a login
+// accounts in a PIN-sealed vault (vault.Vault) and talks to a login
 // service's device API (PROTOCOL.md §10) through enroll/deviceclient, as
 // an app would. Run it against examples/portal:
 //
-//	go run ./examples/portal -insecure-demo          # in one terminal
-//	go run ./examples/device activate ABCD-EFGH-...  # in another
+//	go -C examples/portal run . -insecure-demo          # in one terminal
+//	go -C examples/device run . activate ABCD-EFGH-...  # in another
+//
+// (from the repository's root: the device is a module of its own, so that
+// golang.org/x/term stays out of the library's module graph).
 //
 // # Commands
 //
@@ -98,12 +101,12 @@
 //
 // # The vault file
 //
-// The file is exactly the blob enroll.Vault.Seal returns: the accounts
+// The file is exactly the blob vault.Vault.Seal returns: the accounts
 // sealed under Argon2id of the PIN at the library's default parameters.
 // It is replaced atomically (a temporary file in the same directory,
 // synced, renamed over it) with mode 0600, and a command refuses to save
 // if another one rewrote the file while it ran. This program has no
-// platform key (enroll.KeyWrapper), so a copied vault file is exposed to
+// platform key (vault.KeyWrapper), so a copied vault file is exposed to
 // offline PIN guessing: keep it private. A wrong PIN ends the command;
 // there is no retry counter, since whoever copies the file can guess
 // offline anyway.

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/txn"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // stepError names the step a command failed at ("fetching the offer"),
@@ -34,6 +35,10 @@ func during(step string, err error) error {
 // errNoVault reports a command that needs a vault run before there is one.
 var errNoVault = errors.New("no vault")
 
+// errNotAQuestion reports a question the credential's suite does not take
+// (challenge.ErrInvalidInput from Respond).
+var errNotAQuestion = errors.New("not a challenge this account answers")
+
 // describe turns an error into the one line the user reads: what happened
 // and what to do, from the error's sentinel. The library's errors carry
 // no secret, code, MAC or session ID, and the messages written here quote
@@ -50,9 +55,9 @@ func (a *app) describe(err error) string {
 }
 
 func (a *app) explain(err error) string {
-	var pe *enroll.PINError
+	var pe *vault.PINError
 	var de *deviceclient.Error
-	var te *enroll.TransactionError
+	var te *txn.Error
 	retry := ""
 	if errors.As(err, &de) && de.RetryAfter > 0 {
 		retry = fmt.Sprintf(" (try again in %s)", de.RetryAfter.Round(time.Second))
@@ -66,19 +71,19 @@ func (a *app) explain(err error) string {
 		return "standard input ended before the answer to a question"
 
 	// The vault.
-	case errors.Is(err, enroll.ErrWrongPIN):
+	case errors.Is(err, vault.ErrWrongPIN):
 		return "wrong PIN"
 	case errors.As(err, &pe):
 		return "PIN refused: the PIN " + pe.Reason.String() + " (4 to 6 characters; no runs, repeats, common PINs or the user's name)"
-	case errors.Is(err, enroll.ErrWrongPassphrase):
+	case errors.Is(err, vault.ErrWrongPassphrase):
 		return "wrong backup passphrase (it is the one export showed, in five groups of five characters)"
-	case errors.Is(err, enroll.ErrVaultParams):
+	case errors.Is(err, vault.ErrParams):
 		return "the vault file's Argon2id parameters are out of bounds: the file is damaged or was replaced"
-	case errors.Is(err, enroll.ErrKeyWrapper):
+	case errors.Is(err, vault.ErrKeyWrapper):
 		return "the vault file is bound to a platform key this program does not have"
-	case errors.Is(err, enroll.ErrCorrupt):
+	case errors.Is(err, vault.ErrCorrupt):
 		return "the file is damaged or is not a keyline vault or backup"
-	case errors.Is(err, enroll.ErrNoCredential):
+	case errors.Is(err, vault.ErrNoCredential):
 		return "the vault holds no such account (see the users command)"
 
 	// Activation.
@@ -96,7 +101,7 @@ func (a *app) explain(err error) string {
 		return "already used: the activation or request was completed before; start a new one at the portal"
 	case errors.Is(err, enroll.ErrAlreadyEnrolled):
 		return "already enrolled: this vault already holds a device of this user (see users; a removed account's device must also be revoked at the portal)"
-	case errors.Is(err, enroll.ErrExpired), errors.Is(err, enroll.ErrPromptExpired):
+	case errors.Is(err, enroll.ErrExpired):
 		return "expired: start again at the portal"
 	case errors.Is(err, enroll.ErrDeviceIntegrity):
 		return "the portal's device policy refused this device"
@@ -123,7 +128,7 @@ func (a *app) explain(err error) string {
 		return "wrong pairing code"
 	case errors.Is(err, deviceclient.ErrInvalidCode):
 		return "the portal refused the transaction's signature; the request is over"
-	case errors.Is(err, deviceclient.ErrForbidden):
+	case errors.Is(err, deviceclient.ErrProofRequired):
 		return "the portal asks for a fresh second-factor confirmation first"
 	case errors.Is(err, deviceclient.ErrNotFound):
 		return "the portal has no such request, or no device API at " + strings.TrimRight(a.portal, "/") + deviceMount
@@ -138,14 +143,14 @@ func (a *app) explain(err error) string {
 	case errors.Is(err, enroll.ErrBadPrompt), errors.Is(err, enroll.ErrPromptNotForDevice):
 		return "the push request does not verify for this device: it was not shown"
 	case errors.As(err, &te):
-		if errors.Is(err, enroll.ErrTxVersion) {
+		if te.Class == txn.ClassVersion {
 			return "the transaction is of a newer version than this program reads"
 		}
 		if te.Field != "" {
 			return fmt.Sprintf("not a valid transaction QR payload: %s: %s", te.Field, te.Reason)
 		}
 		return "not a valid transaction QR payload: " + te.Reason
-	case errors.Is(err, challenge.ErrInvalidInput):
+	case errors.Is(err, errNotAQuestion):
 		return "that is not a challenge this account answers: type the digits the login page shows"
 	case errors.Is(err, fs.ErrNotExist):
 		return "no such file: " + pathOf(err)

@@ -19,7 +19,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/authn/deviceapi"
-	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // TestMain lowers the vault's Argon2id cost, which at the defaults (64
@@ -27,8 +27,8 @@ import (
 // under the race detector. It is set before any test runs and only read
 // afterwards.
 func TestMain(m *testing.M) {
-	small := enroll.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1}
-	vaultOptions = enroll.VaultOptions{Argon2: small, MinArgon2: small}
+	small := vault.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1}
+	vaultOptions = vault.Options{Argon2: small, MinArgon2: small}
 	os.Exit(m.Run())
 }
 

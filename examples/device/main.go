@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 func main() {
@@ -44,7 +44,7 @@ const (
 // vaultOptions seal and open the vault. The zero value is the library's
 // default: Argon2id at t=3, 64 MiB, p=4, which is what protects a copied
 // vault file. The tests, and only they, lower it so that they run fast.
-var vaultOptions enroll.VaultOptions
+var vaultOptions vault.Options
 
 // app is one run of the command: where it writes, how it asks, and the
 // flags every command shares.

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // users lists the vault's accounts: account name, issuer, user ID and
@@ -59,6 +61,9 @@ func (a *app) respond(args []string, sel selection) error {
 	}
 	defer c.Zero()
 	r, err := c.Respond(question, a.now())
+	if errors.Is(err, challenge.ErrInvalidInput) {
+		return fmt.Errorf("%w: %w", errNotAQuestion, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -122,7 +127,7 @@ func (a *app) changePIN() error {
 	if err != nil {
 		return err
 	}
-	v, err := enroll.OpenVault(f.blob, old, vaultOptions)
+	v, err := vault.Open(f.blob, old, vaultOptions)
 	if err != nil {
 		return err
 	}
@@ -185,8 +190,8 @@ func (a *app) importBackup(args []string) error {
 	if err != nil {
 		return err
 	}
-	var v *enroll.Vault
-	var added []enroll.Entry
+	var v *vault.Vault
+	var added []vault.Entry
 	if f.exists {
 		if v, err = a.unlock(f, "PIN: "); err != nil {
 			return err
@@ -205,11 +210,11 @@ func (a *app) importBackup(args []string) error {
 			return err
 		}
 		a.con.say("The backup becomes the vault %s: choose its PIN.", a.vault)
-		pin, err := a.newPIN() // ImportVault checks it against the backup's names
+		pin, err := a.newPIN() // vault.Import checks it against the backup's names
 		if err != nil {
 			return err
 		}
-		if v, err = enroll.ImportVault(blob, pass, pin, vaultOptions); err != nil {
+		if v, err = vault.Import(blob, pass, pin, vaultOptions); err != nil {
 			return err
 		}
 		defer v.Zero()

@@ -8,18 +8,20 @@ import (
 
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/txn"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // watched is an account whose pushes watch asks for.
 type watched struct {
-	entry enroll.Entry
+	entry vault.Entry
 	cred  *enroll.Credential
 }
 
 // openAccounts opens the vault and returns copies of the credentials of the
 // accounts sel names (every account when it names none). Zero them, and
 // the vault, when done.
-func (a *app) openAccounts(sel selection) (*enroll.Vault, []watched, error) {
+func (a *app) openAccounts(sel selection) (*vault.Vault, []watched, error) {
 	v, _, err := a.openVault()
 	if err != nil {
 		return nil, nil, err
@@ -234,7 +236,7 @@ func orUnknown(s string) string {
 // transactionLines parses canonical transaction bytes and returns the
 // lines to show: computed from the bytes that are signed.
 func transactionLines(b []byte) ([]string, error) {
-	t, err := enroll.ParseTransaction(b)
+	t, err := txn.Parse(b)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +280,7 @@ func (a *app) sign(args []string, sel selection) error {
 // signQR signs the transaction of a QR payload with the chosen account
 // after the user saw it and agreed.
 func (a *app) signQR(payload string, sel selection) error {
-	nonce, tx, err := enroll.ParseTransactionQR(strings.TrimSpace(payload))
+	nonce, tx, err := txn.ParseQR(strings.TrimSpace(payload))
 	if err != nil {
 		return err
 	}

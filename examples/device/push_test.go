@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 var loginContext = enroll.PushContext{Action: "Login", IP: "203.0.113.7", Place: "Zürich, CH", Browser: "Firefox on macOS"}
@@ -62,7 +63,7 @@ func TestWatchOnce(t *testing.T) {
 	}
 	r = h.run(pin+"\n"+otherNumber(pr.Number)+"\n", "watch", "-once", "-interval", "20ms")
 	wantFailure(t, r, "watch", "wrong number", pin)
-	if st, _ := h.svc.PushStatus(ctx, "alice", pr.ID); st != authn.PushFailed {
+	if st, _ := h.svc.PushStatus(ctx, "alice", pr.ID, 0); st != authn.PushFailed {
 		t.Errorf("push status %s after a wrong number; want failed", st)
 	}
 
@@ -77,7 +78,7 @@ func TestWatchOnce(t *testing.T) {
 		!strings.Contains(r.stdout, "Denied.") {
 		t.Errorf("watch output:\n%s", r)
 	}
-	if st, _ := h.svc.PushStatus(ctx, "alice", pr.ID); st != authn.PushDenied {
+	if st, _ := h.svc.PushStatus(ctx, "alice", pr.ID, 0); st != authn.PushDenied {
 		t.Errorf("push status %s after d; want denied", st)
 	}
 	if _, err := h.svc.FinishPush(ctx, "alice", pr.ID); err == nil {
@@ -142,8 +143,8 @@ func TestWatchUnreachable(t *testing.T) {
 	wantFailure(t, r, "watch", "cannot reach the portal's device API", pin)
 }
 
-var withdrawal = enroll.Transaction{
-	Kind:        enroll.KindWithdrawal,
+var withdrawal = txn.Transaction{
+	Kind:        txn.KindWithdrawal,
 	Amount:      123456,
 	Currency:    "EUR",
 	From:        "U1234567",
@@ -205,7 +206,7 @@ func TestSignQR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, err := enroll.TransactionURI(tc.Nonce, tc.Transaction)
+	payload, err := txn.URI(tc.Nonce, tc.Transaction)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func TestMigrateRevokedDevice(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	dev := h.enrollUser(h.vault, "alice", pin)
-	proof, err := h.svc.OperatorProof(ctx, "alice", "test", "lost phone")
+	proof, err := h.svc.Operator("test").Proof(ctx, "alice", "lost phone")
 	if err != nil {
 		t.Fatal(err)
 	}

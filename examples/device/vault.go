@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 // pollPushToken is the push token this program registers: it has no OS
@@ -24,7 +25,7 @@ const maxDeviceName = 128
 
 // openVault reads the vault file and opens it with the PIN the user types.
 // A missing file is errNoVault.
-func (a *app) openVault() (*enroll.Vault, *vaultFile, error) {
+func (a *app) openVault() (*vault.Vault, *vaultFile, error) {
 	f, err := readVaultFile(a.vault)
 	if err != nil {
 		return nil, nil, err
@@ -40,12 +41,12 @@ func (a *app) openVault() (*enroll.Vault, *vaultFile, error) {
 }
 
 // unlock opens the vault file f with the PIN the user types at prompt.
-func (a *app) unlock(f *vaultFile, prompt string) (*enroll.Vault, error) {
+func (a *app) unlock(f *vaultFile, prompt string) (*vault.Vault, error) {
 	pin, err := a.con.secret(a.ctx, prompt)
 	if err != nil {
 		return nil, err
 	}
-	return enroll.OpenVault(f.blob, pin, vaultOptions)
+	return vault.Open(f.blob, pin, vaultOptions)
 }
 
 // newPIN asks for a new PIN twice and applies enroll's policy to it, for
@@ -57,7 +58,7 @@ func (a *app) newPIN(names ...string) (string, error) {
 		return "", err
 	}
 	for _, n := range append([]string{""}, names...) {
-		if err := enroll.CheckPIN(pin, n); err != nil {
+		if err := vault.CheckPIN(pin, n); err != nil {
 			return "", err
 		}
 	}
@@ -72,7 +73,7 @@ func (a *app) newPIN(names ...string) (string, error) {
 }
 
 // seal seals v and saves it over f.
-func (a *app) seal(v *enroll.Vault, f *vaultFile) error {
+func (a *app) seal(v *vault.Vault, f *vaultFile) error {
 	blob, err := v.Seal()
 	if err != nil {
 		return err
@@ -82,19 +83,19 @@ func (a *app) seal(v *enroll.Vault, f *vaultFile) error {
 
 // choose picks one account of the vault: the one sel names, the only one,
 // or the one the user picks from a list.
-func (a *app) choose(v *enroll.Vault, sel selection) (enroll.Entry, error) {
+func (a *app) choose(v *vault.Vault, sel selection) (vault.Entry, error) {
 	all := v.List()
 	if len(all) == 0 {
-		return enroll.Entry{}, errors.New("the vault holds no account: activate one first")
+		return vault.Entry{}, errors.New("the vault holds no account: activate one first")
 	}
 	matches := filterEntries(all, sel)
 	switch {
 	case len(matches) == 0:
-		return enroll.Entry{}, fmt.Errorf("the vault holds no account %s (see the users command)", describeSelection(sel))
+		return vault.Entry{}, fmt.Errorf("the vault holds no account %s (see the users command)", describeSelection(sel))
 	case len(matches) == 1:
 		return matches[0], nil
 	case sel.user != "":
-		return enroll.Entry{}, fmt.Errorf("several accounts match %s: add -issuer", describeSelection(sel))
+		return vault.Entry{}, fmt.Errorf("several accounts match %s: add -issuer", describeSelection(sel))
 	}
 	a.con.say("The vault holds several accounts:")
 	for i, e := range matches {
@@ -102,7 +103,7 @@ func (a *app) choose(v *enroll.Vault, sel selection) (enroll.Entry, error) {
 	}
 	ans, err := a.con.ask(a.ctx, fmt.Sprintf("Which account (1-%d, or its name)? ", len(matches)))
 	if err != nil {
-		return enroll.Entry{}, err
+		return vault.Entry{}, err
 	}
 	if n, err := strconv.Atoi(ans); err == nil && n >= 1 && n <= len(matches) {
 		return matches[n-1], nil
@@ -110,13 +111,13 @@ func (a *app) choose(v *enroll.Vault, sel selection) (enroll.Entry, error) {
 	if picked := filterEntries(matches, selection{user: ans}); len(picked) == 1 {
 		return picked[0], nil
 	}
-	return enroll.Entry{}, errors.New("no such account in the list")
+	return vault.Entry{}, errors.New("no such account in the list")
 }
 
 // filterEntries keeps the entries sel names: by account name, or else by
 // user ID, exactly, then ignoring case; and by issuer when sel has one.
-func filterEntries(all []enroll.Entry, sel selection) []enroll.Entry {
-	var byIssuer []enroll.Entry
+func filterEntries(all []vault.Entry, sel selection) []vault.Entry {
+	var byIssuer []vault.Entry
 	for _, e := range all {
 		if sel.issuer == "" || e.Issuer == sel.issuer || strings.EqualFold(e.Issuer, sel.issuer) {
 			byIssuer = append(byIssuer, e)
@@ -125,13 +126,13 @@ func filterEntries(all []enroll.Entry, sel selection) []enroll.Entry {
 	if sel.user == "" {
 		return byIssuer
 	}
-	for _, match := range []func(e enroll.Entry) bool{
-		func(e enroll.Entry) bool { return e.AccountName == sel.user },
-		func(e enroll.Entry) bool { return e.User == sel.user },
-		func(e enroll.Entry) bool { return strings.EqualFold(e.AccountName, sel.user) },
-		func(e enroll.Entry) bool { return strings.EqualFold(e.User, sel.user) },
+	for _, match := range []func(e vault.Entry) bool{
+		func(e vault.Entry) bool { return e.AccountName == sel.user },
+		func(e vault.Entry) bool { return e.User == sel.user },
+		func(e vault.Entry) bool { return strings.EqualFold(e.AccountName, sel.user) },
+		func(e vault.Entry) bool { return strings.EqualFold(e.User, sel.user) },
 	} {
-		var out []enroll.Entry
+		var out []vault.Entry
 		for _, e := range byIssuer {
 			if match(e) {
 				out = append(out, e)
@@ -157,7 +158,7 @@ func describeSelection(sel selection) string {
 }
 
 // entryLabel names an account as the lists show it.
-func entryLabel(e enroll.Entry) string {
+func entryLabel(e vault.Entry) string {
 	if e.AccountName == e.User || e.User == "" {
 		return fmt.Sprintf("%s (%s)", e.AccountName, e.Issuer)
 	}
@@ -165,7 +166,7 @@ func entryLabel(e enroll.Entry) string {
 }
 
 // credential returns a copy of the entry's credential; zero it when done.
-func credential(v *enroll.Vault, e enroll.Entry) (*enroll.Credential, error) {
+func credential(v *vault.Vault, e vault.Entry) (*enroll.Credential, error) {
 	return v.Get(e.Issuer, e.User)
 }
 
@@ -174,7 +175,7 @@ func credential(v *enroll.Vault, e enroll.Entry) (*enroll.Credential, error) {
 // same one, so that the portal can tell that this vault already holds a
 // device of a user (already_enrolled). A new or empty vault gets a fresh
 // one. The name is -name, else the vault's, else "CLI on HOST".
-func deviceInfo(v *enroll.Vault, name string) (enroll.DeviceInfo, error) {
+func deviceInfo(v *vault.Vault, name string) (enroll.DeviceInfo, error) {
 	info := enroll.DeviceInfo{Platform: "cli", Integrity: enroll.Unknown, PushToken: pollPushToken}
 	if list := v.List(); len(list) > 0 {
 		c, err := credential(v, list[0])

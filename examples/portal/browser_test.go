@@ -28,6 +28,7 @@ import (
 	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // The browser test's screenshots go to the test's temporary directory,
@@ -676,7 +677,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.shot("withdraw-confirm")
 	c.markPage()
 	pr := ph.onlyPrompt("Withdrawal")
-	tx, err := enroll.ParseTransaction(pr.Transaction)
+	tx, err := txn.Parse(pr.Transaction)
 	if err != nil {
 		t.Fatalf("phone: the transaction pushed: %v", err)
 	}
@@ -768,7 +769,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.open("/2fa") // reloading does not lift it
 	c.mustContain("error", "locked out until "+wantUntil)
 	c.mustLack("challenge")
-	ls, err := bp.p.svc.LockState(context.Background(), alice.ID)
+	ls, err := bp.p.svc.Operator("test").LockState(context.Background(), alice.ID)
 	if err != nil || !ls.Locked {
 		t.Fatalf("lock state %+v, %v; want locked", ls, err)
 	}

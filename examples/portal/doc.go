@@ -7,10 +7,13 @@
 // second-factor confirmation (step-up); and a withdrawal page whose
 // transaction is signed on the phone and executed from what was signed.
 //
-//	go run ./examples/portal -insecure-demo
+//	go -C examples/portal run . -insecure-demo
 //
-// then open http://127.0.0.1:8080 and sign in as alice (password
-// "alice-demo-password") or bob ("bob-demo-password").
+// from the repository's root, then open http://127.0.0.1:8080 and sign in
+// as alice (password "alice-demo-password") or bob ("bob-demo-password").
+// The portal is a module of its own, so that Prometheus and chromedp stay
+// out of the library's module graph; go -C runs the go command in its
+// directory, so the default data directory is examples/portal/portal-data.
 //
 // # What it shows
 //
@@ -103,7 +106,7 @@
 // given twice, or one of the demo users while they are on, is refused.
 // Make a hash with
 //
-//	echo 'the password' | go run ./examples/portal -hash-password
+//	echo 'the password' | go -C examples/portal run . -hash-password
 //
 // # Sessions and several processes
 //

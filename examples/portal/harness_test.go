@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"html"
 	"io"
@@ -375,11 +376,31 @@ func (ph *phone) respond(question string) string {
 	return r
 }
 
+// device is the phone's device as the device API sees it: a request the
+// phone signed now, for method and path, authenticated by the Service.
+func (ph *phone) device(method, path string, body []byte) *authn.AuthenticatedDevice {
+	ph.t.Helper()
+	hdr, err := ph.cred.SignAPIRequest(method, path, "", body, ph.now())
+	if err != nil {
+		ph.t.Fatalf("phone: SignAPIRequest: %v", err)
+	}
+	r, mac, err := enroll.ParseAPIAuthorization(hdr)
+	if err != nil {
+		ph.t.Fatalf("phone: ParseAPIAuthorization: %v", err)
+	}
+	r.Method, r.Path, r.BodyHash = method, path, sha256.Sum256(body)
+	d, err := ph.h.p.svc.AuthenticateDevice(context.Background(), r, mac, authn.DeviceLimit{})
+	if err != nil {
+		ph.t.Fatalf("phone: AuthenticateDevice: %v", err)
+	}
+	return d
+}
+
 // prompt fetches the newest pending push prompt, as the app does through
 // the device API, and opens it.
 func (ph *phone) prompt() enroll.PushPrompt {
 	ph.t.Helper()
-	wires, err := ph.h.p.svc.PendingPushes(context.Background(), ph.user.ID, ph.cred.DeviceID())
+	wires, err := ph.device(http.MethodGet, "/v1/pushes", nil).PendingPushes(context.Background())
 	if err != nil {
 		ph.t.Fatalf("phone: PendingPushes: %v", err)
 	}
@@ -401,13 +422,17 @@ func (ph *phone) answer(approve bool, typed string) (enroll.PushPrompt, error) {
 	if err != nil {
 		ph.t.Fatalf("phone: AnswerPush: %v", err)
 	}
-	return pr, ph.h.p.svc.AnswerPush(context.Background(), a)
+	body, err := json.Marshal(a)
+	if err != nil {
+		ph.t.Fatalf("phone: %v", err)
+	}
+	return pr, ph.device(http.MethodPost, "/v1/push/answer", body).AnswerPush(context.Background(), a)
 }
 
 // pushState is the Service's view of a push request.
 func (h *harness) pushState(u *user, id string) authn.PushState {
 	h.t.Helper()
-	st, err := h.p.svc.PushStatus(context.Background(), u.ID, id)
+	st, err := h.p.svc.PushStatus(context.Background(), u.ID, id, 0)
 	if err != nil {
 		h.t.Fatalf("PushStatus: %v", err)
 	}

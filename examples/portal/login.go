@@ -215,7 +215,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		v.PushNumber, v.PushRemaining = f.pushNumber, remaining(now, f.pushExpiry)
 		p.render(w, s, status, "factor-push", view{Title: title, Error: errMsg, D: v})
 	case methodChallenge:
-		ls, err := p.svc.LockState(ctx, s.user.ID)
+		ls, err := p.svc.Factors(ctx, s.user.ID)
 		if err != nil {
 			p.internal(w, s, "lock state", err)
 			return
@@ -225,7 +225,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			f.challengeID = ""
 			v.Locked = true
 			if errMsg == "" {
-				errMsg = p.lockedMessage(ls.RetryAfter)
+				errMsg = p.lockedMessage(ls.LockedFor)
 			}
 			p.render(w, s, status, "factor-challenge", view{Title: title, Error: errMsg, D: v})
 			return
@@ -295,7 +295,7 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	if f.pushID != "" {
-		st, err := p.svc.PushStatus(ctx, s.user.ID, f.pushID)
+		st, err := p.svc.PushStatus(ctx, s.user.ID, f.pushID, 0)
 		if err == nil && st == authn.PushPending {
 			if err := p.svc.CancelPush(ctx, s.user.ID, f.pushID); err == nil {
 				st = authn.PushCancelled
@@ -333,7 +333,7 @@ func (p *portal) factorPushStatus(w http.ResponseWriter, r *http.Request, s *ses
 		writeJSON(w, http.StatusOK, statusReply{State: "none", Action: "reload"})
 		return
 	}
-	st, err := p.svc.PushStatus(r.Context(), s.user.ID, f.pushID)
+	st, err := p.svc.PushStatus(r.Context(), s.user.ID, f.pushID, 0)
 	if err != nil {
 		writeJSON(w, http.StatusOK, statusReply{State: "unknown", Action: "fallback"})
 		return
@@ -366,9 +366,7 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		redirect(w, r, "/2fa")
 		return
 	}
-	wctx, cancel := context.WithTimeout(ctx, pushWait)
-	_, _ = p.svc.WaitPush(wctx, s.user.ID, f.pushID)
-	cancel()
+	_, _ = p.svc.PushStatus(ctx, s.user.ID, f.pushID, pushWait)
 	res, err := p.svc.FinishPush(ctx, s.user.ID, f.pushID)
 	var locked *authn.LockedError
 	switch {
@@ -385,7 +383,7 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		p.internal(w, s, "finish push", err)
 		return
 	default:
-		st, _ := p.svc.PushStatus(ctx, s.user.ID, f.pushID)
+		st, _ := p.svc.PushStatus(ctx, s.user.ID, f.pushID, 0)
 		f.pushID, f.method = "", methodChallenge
 		s.notice = pushOutcomeNote(st)
 		if s.notice == "" {
@@ -520,7 +518,7 @@ func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	s.factor.method = methodRecovery
-	res, err := p.svc.UseRecoveryCode(r.Context(), s.user.ID, r.PostFormValue("code"))
+	res, err := p.svc.VerifyRecoveryCode(r.Context(), s.user.ID, r.PostFormValue("code"))
 	if err == nil {
 		p.completeFactor(w, r, s, res)
 		return

@@ -177,7 +177,7 @@ func TestPushWrongNumber(t *testing.T) {
 	if !sixDigits.MatchString(pg.text("challenge")) {
 		t.Fatal("no challenge after the fallback")
 	}
-	ls, err := h.p.svc.LockState(context.Background(), h.p.users["alice"].ID)
+	ls, err := h.p.svc.Operator("test").LockState(context.Background(), h.p.users["alice"].ID)
 	if err != nil || ls.Failures != 1 {
 		t.Fatalf("failures after a wrong number: %d, %v; want 1", ls.Failures, err)
 	}
@@ -226,7 +226,7 @@ func TestPushDeniedFallsBack(t *testing.T) {
 	if pg := b.get("/2fa"); !pg.has("challenge") {
 		t.Fatal("reloading the page left the challenge")
 	}
-	ls, err := h.p.svc.LockState(context.Background(), alice.ID)
+	ls, err := h.p.svc.Operator("test").LockState(context.Background(), alice.ID)
 	if err != nil || ls.Failures != 0 {
 		t.Fatalf("a denial counted as a failure: %d, %v", ls.Failures, err)
 	}

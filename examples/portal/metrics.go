@@ -71,17 +71,18 @@ func (m *metrics) handler() http.Handler {
 }
 
 // knownReasons are the failure reasons keyline's events carry that become
-// label values; anything else is "other", so that no label takes
-// unbounded values.
-var knownReasons = map[string]bool{
-	"mismatch": true, "malformed": true, "expired": true, "replay": true, "no_challenge": true,
-	"attempts_exhausted": true, "device_gone": true, "removed": true, "wrong_number": true,
-	"transaction_signature": true, "locked": true,
+// label values; any other reason of keyline's fixed set is "other", so
+// that the label keeps the values the dashboards know.
+var knownReasons = map[authn.Reason]bool{
+	authn.ReasonMismatch: true, authn.ReasonMalformed: true, authn.ReasonExpired: true, authn.ReasonReplay: true,
+	authn.ReasonNoChallenge: true, authn.ReasonAttemptsExhausted: true, authn.ReasonDeviceGone: true,
+	authn.ReasonRemoved: true, authn.ReasonWrongNumber: true, authn.ReasonTransactionSignature: true,
+	authn.ReasonLocked: true,
 }
 
-func reasonLabel(r string) string {
+func reasonLabel(r authn.Reason) string {
 	if knownReasons[r] {
-		return r
+		return string(r)
 	}
 	return "other"
 }
@@ -89,65 +90,65 @@ func reasonLabel(r string) string {
 // Observe counts one of keyline's audit events (authn.Observer).
 func (m *metrics) Observe(_ context.Context, e authn.Event) {
 	switch e.Name {
-	case "check":
+	case authn.EventCheck:
 		m.checks.Inc()
-	case "login_succeeded":
-		switch e.Reason {
-		case "push":
+	case authn.EventLoginSucceeded:
+		switch e.Method {
+		case authn.MethodPush:
 			m.logins.WithLabelValues("push").Inc()
-		case "totp":
+		case authn.MethodTOTP:
 			m.logins.WithLabelValues("totp").Inc()
 		default:
 			m.logins.WithLabelValues("challenge").Inc()
 		}
-	case "recovery_code_used":
+	case authn.EventRecoveryCodeUsed:
 		m.logins.WithLabelValues("recovery").Inc()
-	case "login_failed":
+	case authn.EventLoginFailed:
 		m.failures.WithLabelValues("challenge", reasonLabel(e.Reason)).Inc()
-	case "login_refused":
+	case authn.EventLoginRefused:
 		m.failures.WithLabelValues("any", "locked").Inc()
-	case "totp_failed":
+	case authn.EventTOTPFailed:
 		m.failures.WithLabelValues("totp", reasonLabel(e.Reason)).Inc()
-	case "recovery_failed":
+	case authn.EventRecoveryFailed:
 		m.failures.WithLabelValues("recovery", reasonLabel(e.Reason)).Inc()
-	case "user_locked":
+	case authn.EventUserLocked:
 		m.locks.Inc()
-	case "push_sent":
+	case authn.EventPushSent:
 		m.pushes.WithLabelValues("sent").Inc()
-	case "push_approved":
+	case authn.EventPushApproved:
 		m.pushes.WithLabelValues("approved").Inc()
-	case "push_denied":
+	case authn.EventPushDenied:
 		m.pushes.WithLabelValues("denied").Inc()
-	case "push_failed":
+	case authn.EventPushFailed:
 		m.pushes.WithLabelValues("failed").Inc()
 		m.failures.WithLabelValues("push", reasonLabel(e.Reason)).Inc()
-	case "push_cancelled":
+	case authn.EventPushCancelled:
 		m.pushes.WithLabelValues("cancelled").Inc()
-	case "push_undelivered":
+	case authn.EventPushUndelivered:
 		m.pushes.WithLabelValues("undelivered").Inc()
-	case "push_answer_refused":
+	case authn.EventPushAnswerRefused:
 		m.pushes.WithLabelValues("refused").Inc()
-	case "activation_started":
+	case authn.EventActivationStarted:
 		m.activations.WithLabelValues("started").Inc()
-	case "activation_completed":
+	case authn.EventActivationCompleted:
 		m.activations.WithLabelValues("completed").Inc()
-	case "activation_paired":
+	case authn.EventActivationPaired:
 		m.activations.WithLabelValues("paired").Inc()
-	case "activation_failed":
+	case authn.EventActivationFailed:
 		m.activations.WithLabelValues("failed").Inc()
-	case "activation_discarded":
+	case authn.EventActivationDiscarded:
 		m.activations.WithLabelValues("discarded").Inc()
-	case "activation_cancelled":
+	case authn.EventActivationCancelled:
 		m.activations.WithLabelValues("cancelled").Inc()
-	case "activation_refused":
+	case authn.EventActivationRefused:
 		m.activations.WithLabelValues("refused").Inc()
-	case "activation_race":
+	case authn.EventActivationRace:
 		m.activations.WithLabelValues("race").Inc()
-	case "pairing_failed":
+	case authn.EventPairingFailed:
 		m.activations.WithLabelValues("pairing_failed").Inc()
-	case "transaction_started":
+	case authn.EventTransactionStarted:
 		m.transactions.WithLabelValues("started").Inc()
-	case "transaction_signed":
+	case authn.EventTransactionSigned:
 		m.transactions.WithLabelValues("signed").Inc()
 	}
 }

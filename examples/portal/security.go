@@ -181,8 +181,8 @@ func (p *portal) showActivation(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	switch st {
-	case authn.StatusWaiting, authn.StatusCompleted:
-	case authn.StatusActive:
+	case authn.ActivationWaiting, authn.ActivationCompleted:
+	case authn.ActivationActive:
 		s.activation = nil
 		s.notice = "Your phone is active."
 		redirect(w, r, "/security")
@@ -237,7 +237,7 @@ func (p *portal) activateStatus(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	reply := statusReply{State: string(st), Action: "reload"}
-	if st == authn.StatusWaiting {
+	if st == authn.ActivationWaiting {
 		reply.Action, reply.Message = "wait", "Waiting for your phone…"
 	}
 	writeJSON(w, http.StatusOK, reply)
@@ -265,7 +265,7 @@ func (p *portal) activateConfirm(w http.ResponseWriter, r *http.Request, s *sess
 		p.log.Info("portal: phone paired", "event", "portal_phone_paired", "user", s.user.ID, "device", dev.ID, "replaced", a.replacing)
 		redirect(w, r, "/security")
 	case errors.Is(err, authn.ErrWrongPairingCode):
-		if st, serr := p.svc.ActivationStatus(ctx, s.user.ID, a.sessionID); serr != nil || st == authn.StatusCancelled {
+		if st, serr := p.svc.ActivationStatus(ctx, s.user.ID, a.sessionID); serr != nil || st == authn.ActivationCancelled {
 			s.activation = nil
 			s.notice = "Too many wrong pairing codes: that phone was discarded. Start again."
 			redirect(w, r, "/security")
@@ -458,7 +458,7 @@ func (p *portal) totpComplete(w http.ResponseWriter, r *http.Request, s *session
 		redirect(w, r, "/security")
 		return
 	}
-	err := p.svc.CompleteTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")))
+	err := p.svc.ConfirmTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")))
 	if err != nil {
 		msg, _ := p.codeError(err, totpTexts)
 		p.showTOTP(w, r, s, http.StatusOK, msg)

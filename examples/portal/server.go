@@ -67,7 +67,7 @@ const (
 
 // pollNotifier is the portal's authn.Notifier: it wakes nobody. A push
 // request waits in the store, and the phone fetches it through the
-// device API (authn.Service.PendingPushes). A service with an app in the
+// device API (authn.AuthenticatedDevice.PendingPushes). A service with an app in the
 // stores sends an empty APNs or FCM notification here, to wake the phone.
 type pollNotifier struct{}
 

@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/keyline/keyline/authn"
-	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/totpkey"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // Session lifetimes and limits.
@@ -47,7 +48,7 @@ type session struct {
 
 	factor     *factorState     // a second-factor ceremony in progress (login or step-up)
 	activation *activationState // a phone activation started from this session
-	totp       *enroll.TOTPKey  // a TOTP key being enrolled, until confirmed
+	totp       *totpkey.Key     // a TOTP key being enrolled, until confirmed
 	withdrawal *withdrawalState // a withdrawal waiting for its signature
 	done       *withdrawal      // the withdrawal just executed, for its receipt
 
@@ -81,7 +82,7 @@ type activationState struct {
 
 // withdrawalState is a withdrawal waiting for the phone's signature.
 type withdrawalState struct {
-	tx         enroll.Transaction
+	tx         txn.Transaction
 	push       bool
 	pushID     string
 	pushNumber string

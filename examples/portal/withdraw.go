@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/keyline/keyline/authn"
-	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // currencies the withdrawal form offers.
@@ -23,7 +23,7 @@ type withdrawal struct {
 	Device string
 	Method authn.Method
 	At     time.Time
-	tx     enroll.Transaction
+	tx     txn.Transaction
 }
 
 // ledger stands in for the payment system: it records the withdrawals
@@ -90,7 +90,7 @@ func (p *portal) showWithdraw(w http.ResponseWriter, r *http.Request, s *session
 // parseAmount reads an amount as typed ("1,234.5") in the minor units of
 // the currency (123450 for EUR).
 func parseAmount(s, currency string) (int64, bool) {
-	digits, ok := enroll.CurrencyMinorUnits(currency)
+	digits, ok := txn.CurrencyMinorUnits(currency)
 	if !ok {
 		return 0, false
 	}
@@ -116,7 +116,7 @@ func parseAmount(s, currency string) (int64, bool) {
 
 // txError says which field of a refused withdrawal is wrong.
 func txError(err error) string {
-	var te *enroll.TransactionError
+	var te *txn.Error
 	if errors.As(err, &te) {
 		switch te.Field {
 		case "amount":
@@ -145,7 +145,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 		p.showWithdraw(w, r, s, http.StatusOK, "Type the amount as a number, such as 120.50, in a currency of the list.", v)
 		return
 	}
-	tx, err := enroll.Transaction{Kind: enroll.KindWithdrawal, Amount: amount, Currency: v.Currency,
+	tx, err := txn.Transaction{Kind: txn.KindWithdrawal, Amount: amount, Currency: v.Currency,
 		From: s.user.Account, To: v.To, Memo: v.Memo}.Normalize()
 	if err != nil {
 		p.showWithdraw(w, r, s, http.StatusOK, txError(err), v)
@@ -184,7 +184,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 
 // beginQR starts signing tx from a QR code. It answers the request
 // itself, and returns false, when that fails.
-func (p *portal) beginQR(w http.ResponseWriter, r *http.Request, s *session, tx enroll.Transaction, note string) bool {
+func (p *portal) beginQR(w http.ResponseWriter, r *http.Request, s *session, tx txn.Transaction, note string) bool {
 	tc, err := p.svc.BeginTransaction(r.Context(), s.user.ID, tx)
 	switch {
 	case errors.Is(err, authn.ErrTooManyChallenges):
@@ -247,7 +247,7 @@ func (p *portal) withdrawQR(w http.ResponseWriter, r *http.Request, s *session) 
 		http.NotFound(w, r)
 		return
 	}
-	png, err := enroll.TransactionQR(wd.nonce, wd.tx, 400)
+	png, err := txn.QR(wd.nonce, wd.tx, 400)
 	if err != nil {
 		p.internal(w, s, "transaction QR", err)
 		return
@@ -291,7 +291,7 @@ func (p *portal) withdrawUseQR(w http.ResponseWriter, r *http.Request, s *sessio
 		redirect(w, r, "/withdraw/confirm")
 		return
 	}
-	st, _ := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID)
+	st, _ := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(r.Context(), s)
 	if p.beginQR(w, r, s, wd.tx, txPushNote(st)) {
 		redirect(w, r, "/withdraw/confirm")
@@ -317,7 +317,7 @@ func (p *portal) withdrawPushStatus(w http.ResponseWriter, r *http.Request, s *s
 		writeJSON(w, http.StatusOK, statusReply{State: "none", Action: "reload"})
 		return
 	}
-	st, err := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID)
+	st, err := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID, 0)
 	if err != nil {
 		writeJSON(w, http.StatusOK, statusReply{State: "unknown", Action: "fallback"})
 		return
@@ -339,9 +339,7 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 		redirect(w, r, "/withdraw/confirm")
 		return
 	}
-	wctx, cancel := context.WithTimeout(ctx, pushWait)
-	_, _ = p.svc.WaitPush(wctx, s.user.ID, wd.pushID)
-	cancel()
+	_, _ = p.svc.PushStatus(ctx, s.user.ID, wd.pushID, pushWait)
 	res, err := p.svc.FinishPush(ctx, s.user.ID, wd.pushID)
 	var locked *authn.LockedError
 	switch {
@@ -363,7 +361,7 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 		p.internal(w, s, "finish transaction push", err)
 		return
 	}
-	st, _ := p.svc.PushStatus(ctx, s.user.ID, wd.pushID)
+	st, _ := p.svc.PushStatus(ctx, s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(ctx, s)
 	note := txPushNote(st)
 	if note == "" {

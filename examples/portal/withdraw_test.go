@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // A valid German IBAN (the ISO 13616 example).
@@ -15,7 +15,7 @@ const testIBAN = "DE89 3704 0044 0532 0130 00"
 // scanTxQR is the phone scanning the transaction QR code on the page: it
 // checks that the image served is the QR code of the session's
 // transaction and returns what the code carries.
-func (h *harness) scanTxQR(b *browser) ([]byte, enroll.Transaction) {
+func (h *harness) scanTxQR(b *browser) ([]byte, txn.Transaction) {
 	h.t.Helper()
 	s := h.sessionOf(b)
 	if s.withdrawal == nil || s.withdrawal.push {
@@ -24,7 +24,7 @@ func (h *harness) scanTxQR(b *browser) ([]byte, enroll.Transaction) {
 	}
 	nonce, tx := append([]byte(nil), s.withdrawal.nonce...), s.withdrawal.tx
 	s.mu.Unlock()
-	want, err := enroll.TransactionQR(nonce, tx, 400)
+	want, err := txn.QR(nonce, tx, 400)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestWithdrawalSignedByPush(t *testing.T) {
 	if pr.Context.Action != "Withdrawal" || len(pr.Transaction) == 0 {
 		t.Fatalf("the phone got %+v without the transaction", pr.Context)
 	}
-	shown, err := enroll.ParseTransaction(pr.Transaction)
+	shown, err := txn.Parse(pr.Transaction)
 	if err != nil {
 		t.Fatal(err)
 	}

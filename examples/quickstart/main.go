@@ -17,6 +17,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +32,7 @@ import (
 	"github.com/keyline/keyline/authn/memstore"
 	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/vault"
 )
 
 func main() {
@@ -56,11 +59,11 @@ const (
 )
 
 // vaultOptions make the vault's Argon2id cheap, so that the demo runs at
-// once. Real apps leave VaultOptions' Argon2 and MinArgon2 at zero: the
+// once. Real apps leave vault.Options' Argon2 and MinArgon2 at zero: the
 // defaults (t=3, 64 MiB) are what protect a stolen vault.
-var vaultOptions = enroll.VaultOptions{
-	Argon2:    enroll.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
-	MinArgon2: enroll.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
+var vaultOptions = vault.Options{
+	Argon2:    vault.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
+	MinArgon2: vault.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1},
 }
 
 func run(w io.Writer) error {
@@ -140,33 +143,33 @@ func run(w io.Writer) error {
 		return fmt.Errorf("step 2: the server's confirmation: %w", err)
 	}
 	say("   it activates; the server's confirmation holds; device %s is %s until paired", act.Device.ID, act.Device.State)
-	if err := enroll.CheckPIN("1234", user); err == nil {
+	if err := vault.CheckPIN("1234", user); err == nil {
 		return errors.New("step 2: the PIN 1234 was accepted")
 	} else {
 		say("   the app refuses the PIN 1234 (%v)", err)
 	}
-	if err := enroll.CheckPIN(pin, user); err != nil {
+	if err := vault.CheckPIN(pin, user); err != nil {
 		return fmt.Errorf("step 2: the PIN: %w", err)
 	}
-	vault, err := enroll.NewVault(pin, vaultOptions)
+	v, err := vault.New(pin, vaultOptions)
 	if err != nil {
 		return fmt.Errorf("step 2: the vault: %w", err)
 	}
-	if err := vault.Add(cred); err != nil {
+	if err := v.Add(cred); err != nil {
 		return fmt.Errorf("step 2: adding to the vault: %w", err)
 	}
-	blob, err := vault.Seal()
+	blob, err := v.Seal()
 	if err != nil {
 		return fmt.Errorf("step 2: sealing the vault: %w", err)
 	}
-	vault.Zero()
+	v.Zero()
 	cred.Zero()
-	vault, err = enroll.OpenVault(blob, pin, vaultOptions) // the next time the app starts
+	v, err = vault.Open(blob, pin, vaultOptions) // the next time the app starts
 	if err != nil {
 		return fmt.Errorf("step 2: opening the vault: %w", err)
 	}
-	phone, err := vault.Get(issuer, user)
-	vault.Zero()
+	phone, err := v.Get(issuer, user)
+	v.Zero()
 	if err != nil {
 		return fmt.Errorf("step 2: the credential from the vault: %w", err)
 	}
@@ -176,8 +179,8 @@ func run(w io.Writer) error {
 
 	// 3. The portal pairs the device with the code the phone shows.
 	status, err := svc.ActivationStatus(ctx, user, offer.SessionID)
-	if err != nil || status != authn.StatusCompleted {
-		return fmt.Errorf("step 3: activation status %q, %v; want %q", status, err, authn.StatusCompleted)
+	if err != nil || status != authn.ActivationCompleted {
+		return fmt.Errorf("step 3: activation status %q, %v; want %q", status, err, authn.ActivationCompleted)
 	}
 	code := phone.PairingCode()
 	dev, err := svc.ConfirmActivation(ctx, user, offer.SessionID, code)
@@ -212,8 +215,9 @@ func run(w io.Writer) error {
 	// receive is the phone getting a push: it takes the delivery and opens
 	// its prompt, which checks the server's MAC, that the prompt is for
 	// this device, and that it has not expired. (A real phone gets an
-	// empty OS notification and fetches the sealed prompt from the server,
-	// through PendingPushes; the in-process notifier hands it over.)
+	// empty OS notification and fetches the sealed prompt from the server's
+	// device API, AuthenticatedDevice.PendingPushes; the in-process
+	// notifier hands it over.)
 	receive := func() (enroll.PushPrompt, error) {
 		for {
 			select {
@@ -229,6 +233,31 @@ func run(w io.Writer) error {
 				return enroll.PushPrompt{}, errors.New("no push delivered")
 			}
 		}
+	}
+	// post is the phone posting its answer to the server's device API
+	// (package deviceapi, in a real app): the phone signs the request with
+	// its credential, the server authenticates it, and the device it
+	// authenticated answers: a device answers only pushes sent to it.
+	post := func(a enroll.PushAnswer) error {
+		const method, path = "POST", "/v1/push/answer"
+		body, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		header, err := phone.SignAPIRequest(method, path, "", body, clk.Now().Add(skew)) // the phone
+		if err != nil {
+			return err
+		}
+		r, mac, err := enroll.ParseAPIAuthorization(header) // the server, from here on
+		if err != nil {
+			return err
+		}
+		r.Method, r.Path, r.BodyHash = method, path, sha256.Sum256(body)
+		device, err := svc.AuthenticateDevice(ctx, r, mac, authn.DeviceLimit{})
+		if err != nil {
+			return err
+		}
+		return device.AnswerPush(ctx, a)
 	}
 	// What the server saw of the browser that is logging in; the phone
 	// shows it so that the user can tell whether the login is theirs.
@@ -249,7 +278,7 @@ func run(w io.Writer) error {
 	}
 	say("   the phone buzzes and shows: %s? from %s (%s), %s; expires %s",
 		prompt.Context.Action, prompt.Context.IP, prompt.Context.Place, prompt.Context.Browser, prompt.ExpiresAt.Format("15:04:05 MST"))
-	if pst, err := svc.PushStatus(ctx, user, preq.ID); err != nil || pst != authn.PushPending {
+	if pst, err := svc.PushStatus(ctx, user, preq.ID, 0); err != nil || pst != authn.PushPending {
 		return fmt.Errorf("step 5: push status %q, %v before the answer; want %q", pst, err, authn.PushPending)
 	}
 	if _, err := svc.FinishPush(ctx, user, preq.ID); !errors.Is(err, authn.ErrPushPending) {
@@ -260,13 +289,11 @@ func run(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("step 5: the phone's answer: %w", err)
 	}
-	if err := svc.AnswerPush(ctx, answer); err != nil { // in a real app: the phone posts its answer
+	if err := post(answer); err != nil {
 		return fmt.Errorf("step 5: the server took the answer: %w", err)
 	}
 	say("   the user types %s and approves; the server takes the phone's answer", answer.TypedNumber)
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	pst, err := svc.WaitPush(wctx, user, preq.ID) // the login page polls
-	cancel()
+	pst, err := svc.PushStatus(ctx, user, preq.ID, 5*time.Second) // the login page polls
 	if err != nil || pst != authn.PushApproved {
 		return fmt.Errorf("step 5: push status %q, %v after the answer; want %q", pst, err, authn.PushApproved)
 	}
@@ -281,7 +308,7 @@ func run(w io.Writer) error {
 		pst, authn.PushPending, res.User, res.Method, res.DeviceName)
 
 	// 6. A push the user did not start: denied; the page falls back.
-	before, err := svc.LockState(ctx, user)
+	before, err := svc.Factors(ctx, user)
 	if err != nil {
 		return fmt.Errorf("step 6: %w", err)
 	}
@@ -296,7 +323,7 @@ func run(w io.Writer) error {
 	if answer, err = phone.AnswerPush(prompt, false, "", clk.Now().Add(skew)); err != nil {
 		return fmt.Errorf("step 6: the phone's answer: %w", err)
 	}
-	if err := svc.AnswerPush(ctx, answer); err != nil {
+	if err := post(answer); err != nil {
 		return fmt.Errorf("step 6: the server took the denial: %w", err)
 	}
 	_, err = svc.FinishPush(ctx, user, preq.ID)
@@ -305,15 +332,15 @@ func run(w io.Writer) error {
 	}
 	say("6. Push denied: the phone shows a login from %s (%s), which the user did not start, and denies it: %v",
 		prompt.Context.IP, prompt.Context.Place, err)
-	after, err := svc.LockState(ctx, user)
+	after, err := svc.Factors(ctx, user)
 	if err != nil {
 		return fmt.Errorf("step 6: %w", err)
 	}
 	// Step 4's login reset the failures and the approved push added none;
 	// a denial adds none either, so that an attacker's pushes cannot lock
 	// out a user who says no. (Only an approval with a wrong number counts.)
-	if before.Failures != 0 || after.Failures != before.Failures || after.Locked {
-		return fmt.Errorf("step 6: failures %d before the denial, %d (locked %v) after; want 0 and 0", before.Failures, after.Failures, after.Locked)
+	if before.RecentFail != 0 || after.RecentFail != before.RecentFail || after.Locked {
+		return fmt.Errorf("step 6: failures %d before the denial, %d (locked %v) after; want 0 and 0", before.RecentFail, after.RecentFail, after.Locked)
 	}
 	ch, err = svc.BeginChallenge(ctx, user) // the login page falls back at once
 	if err != nil {
@@ -332,7 +359,7 @@ func run(w io.Writer) error {
 		return fmt.Errorf("step 6: a push after the denial gave %v; want %v", err, authn.ErrPushUnavailable)
 	}
 	say("   push is now suspended for %q: %v", user, err)
-	say("   the denial was not a lockout failure: LockState.Failures is %d, as before it", after.Failures)
+	say("   the denial was not a lockout failure: Factors.RecentFail is %d, as before it", after.RecentFail)
 
 	// 7. The fallback login's response again.
 	_, err = svc.FinishChallenge(ctx, user, ch.ID, resp)

@@ -205,7 +205,7 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 	require.Zero(t, res[0].other+res[1].other, "%+v", res)
 	require.LessOrEqual(t, res[0].checks+res[1].checks, authn.DefaultMaxFailures, "responses compared in two processes: %+v", res)
 	require.Equal(t, 500, res[0].invalid+res[1].invalid+res[0].locked+res[1].locked)
-	ls, err := svc.LockState(ctx, "bob")
+	ls, err := svc.Operator("test").LockState(ctx, "bob")
 	require.NoError(t, err)
 	require.True(t, ls.Locked, "bob ends locked")
 }

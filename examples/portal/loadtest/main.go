@@ -7,11 +7,15 @@
 // documentation says; portals sharing a store share it), and points the
 // load at the portal(s):
 //
-//	go run ./examples/portal/loadtest -make-users 64 -users-file /tmp/load.users -secret S
-//	go run ./examples/portal -keys KEYS -data DIR -demo-users=false \
+//	go -C examples/portal run ./loadtest -make-users 64 -users-file /tmp/load.users -secret S
+//	go -C examples/portal run . -keys KEYS -data DIR -demo-users=false \
 //	        -users /tmp/load.users -trusted-proxy 127.0.0.1/32 -challenges-per-minute 100
-//	go run ./examples/portal/loadtest -portal http://127.0.0.1:8080 \
+//	go -C examples/portal run ./loadtest -portal http://127.0.0.1:8080 \
 //	        -users-file /tmp/load.users -secret S -concurrency 16 -requests 2000 -duration 60s
+//
+// (from the repository's root; the portal is a module of its own, and go
+// -C runs the go command in its directory, where relative file names
+// such as KEYS and DIR are then read).
 //
 // # What one iteration is
 //
@@ -151,7 +155,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `loadtest: a bounded load of second-factor confirmations (step-up by
 challenge/response) on running portals; see the package documentation
-(go doc ./examples/portal/loadtest).
+(go -C examples/portal doc ./loadtest).
 
   loadtest -make-users N -users-file FILE -secret S
   loadtest -portal URL[,URL...] -users-file FILE -secret S [-concurrency C] [-requests N] [-duration D]

@@ -1,4 +1,4 @@
-package enroll
+package vault
 
 import (
 	"crypto/aes"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyline/keyline/enroll"
 	"github.com/stretchr/testify/require"
 )
 
@@ -45,8 +46,8 @@ func (w fixedWrapper) Unwrap(wrapped []byte) ([]byte, error) {
 
 // fuzzOpts are light Argon2id parameters with a low cap, so that an input
 // with a recomputed checksum cannot make a fuzz run allocate much.
-func fuzzOpts(wrapped bool) VaultOptions {
-	o := VaultOptions{
+func fuzzOpts(wrapped bool) Options {
+	o := Options{
 		Argon2:    lightArgon2,
 		MinArgon2: lightArgon2,
 		MaxArgon2: Argon2Params{Time: 2, MemoryKiB: 256, Threads: 2},
@@ -60,7 +61,7 @@ func fuzzOpts(wrapped bool) VaultOptions {
 // requireKnownError checks that err is one of the documented outcomes.
 func requireKnownError(t *testing.T, err error, also ...error) {
 	t.Helper()
-	for _, s := range append([]error{ErrCorrupt, ErrWrongPIN, ErrVaultParams, ErrKeyWrapper}, also...) {
+	for _, s := range append([]error{ErrCorrupt, ErrWrongPIN, ErrParams, ErrKeyWrapper}, also...) {
 		if errors.Is(err, s) {
 			return
 		}
@@ -70,7 +71,7 @@ func requireKnownError(t *testing.T, err error, also ...error) {
 
 // requireWholeVault checks that an opened vault is usable throughout: it
 // lists, gets, seals and opens again to the same contents.
-func requireWholeVault(t *testing.T, v *Vault, pin string, opts VaultOptions) {
+func requireWholeVault(t *testing.T, v *Vault, pin string, opts Options) {
 	t.Helper()
 	for _, e := range v.List() {
 		c, err := v.Get(e.Issuer, e.User)
@@ -80,15 +81,15 @@ func requireWholeVault(t *testing.T, v *Vault, pin string, opts VaultOptions) {
 	}
 	blob, err := v.Seal()
 	require.NoError(t, err)
-	w, err := OpenVault(blob, pin, opts)
+	w, err := Open(blob, pin, opts)
 	require.NoError(t, err)
 	require.Equal(t, v.List(), w.List())
 }
 
-func FuzzOpenVault(f *testing.F) {
+func FuzzOpen(f *testing.F) {
 	c, _ := confirmed(f, "Example Bank", "user-42")
 	for _, wrapped := range []bool{false, true} {
-		v, err := NewVault(testPIN, fuzzOpts(wrapped))
+		v, err := New(testPIN, fuzzOpts(wrapped))
 		require.NoError(f, err)
 		require.NoError(f, v.Add(c))
 		blob, err := v.Seal()
@@ -101,7 +102,7 @@ func FuzzOpenVault(f *testing.F) {
 			blob = reChecksum(blob)
 		}
 		opts := fuzzOpts(wrapped)
-		v, err := OpenVault(blob, testPIN, opts)
+		v, err := Open(blob, testPIN, opts)
 		if err != nil {
 			require.Nil(t, v)
 			requireKnownError(t, err)
@@ -112,10 +113,10 @@ func FuzzOpenVault(f *testing.F) {
 	})
 }
 
-func FuzzImportVault(f *testing.F) {
+func FuzzImport(f *testing.F) {
 	c, _ := confirmed(f, "Example Bank", "user-42")
 	other, _ := confirmed(f, "Other Bank", "user-7")
-	src, err := NewVault(testPIN, fuzzOpts(false))
+	src, err := New(testPIN, fuzzOpts(false))
 	require.NoError(f, err)
 	require.NoError(f, src.Add(c))
 	blob, pass, err := src.Export()
@@ -130,7 +131,7 @@ func FuzzImportVault(f *testing.F) {
 			blob = reChecksum(blob)
 		}
 		opts := fuzzOpts(false)
-		v, err := ImportVault(blob, passphrase, otherPIN, opts)
+		v, err := Import(blob, passphrase, otherPIN, opts)
 		if err != nil {
 			require.Nil(t, v)
 			requireKnownError(t, err, ErrWrongPassphrase, ErrWeakPIN)
@@ -140,14 +141,14 @@ func FuzzImportVault(f *testing.F) {
 		}
 
 		// Merged into a vault: all or nothing.
-		dst, err := NewVault(testPIN, opts)
+		dst, err := New(testPIN, opts)
 		require.NoError(t, err)
 		require.NoError(t, dst.Add(other))
 		before := dst.List()
 		added, err := dst.Import(blob, passphrase)
 		if err != nil {
 			require.Nil(t, added)
-			requireKnownError(t, err, ErrWrongPassphrase, ErrAlreadyEnrolled, ErrInvalidInput)
+			requireKnownError(t, err, ErrWrongPassphrase, ErrAlreadyEnrolled, enroll.ErrInvalidInput)
 			require.Equal(t, before, dst.List())
 			return
 		}
@@ -185,14 +186,14 @@ func TestVaultFuzzCorpusValidSeeds(t *testing.T) {
 		name    string
 		wrapped bool
 	}{{"valid", false}, {"valid-wrapped", true}} {
-		a := corpusArgs(t, "FuzzOpenVault", tc.name)
-		v, err := OpenVault([]byte(a[0]), testPIN, fuzzOpts(tc.wrapped))
+		a := corpusArgs(t, "FuzzOpen", tc.name)
+		v, err := Open([]byte(a[0]), testPIN, fuzzOpts(tc.wrapped))
 		require.NoError(t, err, tc.name)
 		require.Equal(t, 1, v.Len())
 	}
 	for _, name := range []string{"valid", "valid-typed-loosely"} {
-		a := corpusArgs(t, "FuzzImportVault", name)
-		v, err := ImportVault([]byte(a[0]), a[1], otherPIN, fuzzOpts(false))
+		a := corpusArgs(t, "FuzzImport", name)
+		v, err := Import([]byte(a[0]), a[1], otherPIN, fuzzOpts(false))
 		require.NoError(t, err, name)
 		require.Equal(t, 1, v.Len())
 	}

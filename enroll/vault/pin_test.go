@@ -1,4 +1,4 @@
-package enroll
+package vault
 
 import (
 	"errors"
@@ -144,7 +144,7 @@ func TestPINReasonsHaveMessages(t *testing.T) {
 	seen := map[string]bool{}
 	for r := PINLength; r <= PINUnchanged; r++ {
 		msg := (&PINError{Reason: r}).Error()
-		require.True(t, strings.HasPrefix(msg, "enroll: PIN refused: the PIN "), msg)
+		require.True(t, strings.HasPrefix(msg, "vault: PIN refused: the PIN "), msg)
 		require.False(t, seen[msg], "two reasons share %q", msg)
 		seen[msg] = true
 	}

@@ -1,4 +1,4 @@
-package enroll
+package txn
 
 import (
 	"bytes"
@@ -19,23 +19,23 @@ func txSeeds(f *testing.F) [][]byte {
 	return seeds
 }
 
-// requireRefusal checks what every refusal must be: a *TransactionError
-// matching ErrInvalidTransaction, whose Unwrap names it first.
+// requireRefusal checks what every refusal must be: a *Error matching
+// ErrInvalid, with a class.
 func requireRefusal(t *testing.T, err error) {
 	t.Helper()
-	var te *TransactionError
-	if !errors.Is(err, ErrInvalidTransaction) || !errors.As(err, &te) {
-		t.Fatalf("refusal is not a *TransactionError matching ErrInvalidTransaction: %T %v", err, err)
+	var te *Error
+	if !errors.Is(err, ErrInvalid) || !errors.As(err, &te) {
+		t.Fatalf("refusal is not a *Error matching ErrInvalid: %T %v", err, err)
 	}
-	if len(te.Unwrap()) < 2 {
+	if te.Class < ClassKind || te.Class > ClassVersion || te.Char > ClassVersion {
 		t.Fatalf("refusal names no class: %v", err)
 	}
 }
 
-// FuzzParseTransaction: parsing never panics; whatever parses is valid,
+// FuzzParse: parsing never panics; whatever parses is valid,
 // normal, and encodes back to exactly the bytes it came from; whatever is
 // refused is refused with the zero Transaction.
-func FuzzParseTransaction(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, c := range txSeeds(f) {
 		f.Add(c)
 		f.Add(c[:len(c)-1])
@@ -44,7 +44,7 @@ func FuzzParseTransaction(f *testing.F) {
 	f.Add([]byte("keyline/v1/tx\x01"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tx, err := ParseTransaction(b)
+		tx, err := Parse(b)
 		if err != nil {
 			requireRefusal(t, err)
 			if tx != (Transaction{}) {
@@ -67,20 +67,20 @@ func FuzzParseTransaction(f *testing.F) {
 		if err != nil || len(lines) < 4 {
 			t.Fatalf("display: %v %q", err, lines)
 		}
-		uri, err := TransactionURI(txNonce, tx)
+		uri, err := URI(txNonce, tx)
 		if err != nil {
 			t.Fatalf("URI: %v", err)
 		}
-		nonce, back, err := ParseTransactionQR(uri)
+		nonce, back, err := ParseQR(uri)
 		if err != nil || back != tx || !bytes.Equal(nonce, txNonce) {
 			t.Fatalf("QR payload round trip: %v", err)
 		}
 	})
 }
 
-// FuzzParseTransactionQR: whatever payload parses is the one
-// TransactionURI writes for its nonce and transaction.
-func FuzzParseTransactionQR(f *testing.F) {
+// FuzzParseQR: whatever payload parses is the one
+// URI writes for its nonce and transaction.
+func FuzzParseQR(f *testing.F) {
 	for _, c := range txSeeds(f) {
 		uri := txnURI(txNonce, c)
 		f.Add(uri)
@@ -90,7 +90,7 @@ func FuzzParseTransactionQR(f *testing.F) {
 	f.Add("keyline://tx?v=2&n=AAAAAAAAAAAAAAAAAAAAAA&t=")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, payload string) {
-		nonce, tx, err := ParseTransactionQR(payload)
+		nonce, tx, err := ParseQR(payload)
 		if err != nil {
 			requireRefusal(t, err)
 			if nonce != nil || tx != (Transaction{}) {
@@ -98,7 +98,7 @@ func FuzzParseTransactionQR(f *testing.F) {
 			}
 			return
 		}
-		uri, err := TransactionURI(nonce, tx)
+		uri, err := URI(nonce, tx)
 		if err != nil {
 			t.Fatalf("parsed payload does not encode: %v", err)
 		}
@@ -108,18 +108,18 @@ func FuzzParseTransactionQR(f *testing.F) {
 	})
 }
 
-// FuzzNormalizeTransaction: Normalize either refuses, or returns a
+// FuzzNormalize: Normalize either refuses, or returns a
 // transaction that is valid, normal (Normalize leaves it alone) and
 // round-trips through its canonical bytes.
-func FuzzNormalizeTransaction(f *testing.F) {
+func FuzzNormalize(f *testing.F) {
 	for _, tx := range []Transaction{txWithdrawal, txTransfer, txBuy, txSell, txSeparators} {
 		f.Add(uint8(tx.Kind), tx.Amount, tx.Currency, tx.From, tx.To, tx.Beneficiary, tx.Instrument, tx.Quantity, uint8(tx.Side), tx.Memo)
 	}
 	f.Add(uint8(1), int64(5), " eur", " de89 3704 0044 0532 0130 00 ", "u1  2", " Ada  L ", "", int64(0), uint8(0), "e\u0301")
 	f.Add(uint8(3), int64(1), "usd", "U1", "", "", " us0378331005", int64(3), uint8(2), "\u202e")
 	f.Fuzz(func(t *testing.T, kind uint8, amount int64, cur, from, to, ben, instr string, qty int64, side uint8, memo string) {
-		in := Transaction{Kind: TransactionKind(kind), Amount: amount, Currency: cur, From: from, To: to,
-			Beneficiary: ben, Instrument: instr, Quantity: qty, Side: TradeSide(side), Memo: memo}
+		in := Transaction{Kind: Kind(kind), Amount: amount, Currency: cur, From: from, To: to,
+			Beneficiary: ben, Instrument: instr, Quantity: qty, Side: Side(side), Memo: memo}
 		n, err := in.Normalize()
 		if err != nil {
 			requireRefusal(t, err)
@@ -139,7 +139,7 @@ func FuzzNormalizeTransaction(f *testing.F) {
 		if err != nil {
 			t.Fatalf("normal transaction does not encode: %v", err)
 		}
-		back, err := ParseTransaction(c)
+		back, err := Parse(c)
 		if err != nil || back != n {
 			t.Fatalf("round trip: %v", err)
 		}

@@ -1,4 +1,4 @@
-package enroll
+package vault
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 // ErrWeakPIN reports a PIN that the policy of [CheckPIN] refuses. The
 // error is a *[PINError], whose Reason says why; neither the error nor
 // its message contains the PIN.
-var ErrWeakPIN = errors.New("enroll: PIN refused")
+var ErrWeakPIN = errors.New("vault: PIN refused")
 
 // PIN lengths [CheckPIN] accepts, in characters.
 const (
@@ -83,7 +83,7 @@ type PINError struct {
 	Reason PINReason
 }
 
-// Error returns "enroll: PIN refused: " and the reason.
+// Error returns "vault: PIN refused: " and the reason.
 func (e *PINError) Error() string { return ErrWeakPIN.Error() + ": the PIN " + e.Reason.String() }
 
 // Unwrap returns [ErrWeakPIN].

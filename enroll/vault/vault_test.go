@@ -1,4 +1,4 @@
-package enroll
+package vault
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll"
 )
 
 const (
@@ -32,7 +33,7 @@ const (
 // library's floor.
 var lightArgon2 = Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
 
-func lightOpts() VaultOptions { return VaultOptions{Argon2: lightArgon2, MinArgon2: lightArgon2} }
+func lightOpts() Options { return Options{Argon2: lightArgon2, MinArgon2: lightArgon2} }
 
 // fakeWrapper stands in for a hardware key: AES-256-GCM under a key of
 // its own that it never shows. It records what passed through it.
@@ -98,7 +99,7 @@ func (garbageWrapper) Unwrap([]byte) ([]byte, error) {
 
 // twoCredentials returns two confirmed credentials for different users:
 // the first from the activate helper.
-func twoCredentials(t *testing.T) (*Credential, *Credential) {
+func twoCredentials(t *testing.T) (*enroll.Credential, *enroll.Credential) {
 	t.Helper()
 	_, c1, _, e := activate(t)
 	require.NoError(t, c1.CheckServerConfirm(e.ServerConfirm))
@@ -106,9 +107,9 @@ func twoCredentials(t *testing.T) (*Credential, *Credential) {
 	return c1, c2
 }
 
-func newTestVault(t *testing.T, opts VaultOptions, creds ...*Credential) *Vault {
+func newTestVault(t *testing.T, opts Options, creds ...*enroll.Credential) *Vault {
 	t.Helper()
-	v, err := NewVault(testPIN, opts)
+	v, err := New(testPIN, opts)
 	require.NoError(t, err)
 	for _, c := range creds {
 		require.NoError(t, v.Add(c))
@@ -127,9 +128,9 @@ func reChecksum(b []byte) []byte {
 }
 
 // openFails checks that a refused open returns a nil vault and an error.
-func openFails(t *testing.T, blob []byte, pin string, opts VaultOptions) error {
+func openFails(t *testing.T, blob []byte, pin string, opts Options) error {
 	t.Helper()
-	v, err := OpenVault(blob, pin, opts)
+	v, err := Open(blob, pin, opts)
 	require.Error(t, err)
 	require.Nil(t, v)
 	return err
@@ -144,10 +145,10 @@ func TestVaultRoundTrip(t *testing.T) {
 	blob, err := v.Seal()
 	require.NoError(t, err)
 
-	w, err := OpenVault(blob, testPIN, lightOpts())
+	w, err := Open(blob, testPIN, lightOpts())
 	require.NoError(t, err)
 	require.Equal(t, v.List(), w.List())
-	for _, c := range []*Credential{c1, c2} {
+	for _, c := range []*enroll.Credential{c1, c2} {
 		got, err := w.Get(c.Issuer(), c.User())
 		require.NoError(t, err)
 		requireSameCredential(t, c, got)
@@ -173,7 +174,7 @@ func TestVaultRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, e.PairingCode(), got.PairingCode())
 	require.Equal(t, e.Device.ID, got.DeviceID())
-	verifier, err := challenge.NewVerifier(e.Device.Suite, DeriveKeys(e.Secret, e.Device.Suite).OCRA)
+	verifier, err := challenge.NewVerifier(e.Device.Suite, enroll.DeriveKeys(e.Secret, e.Device.Suite).OCRA)
 	require.NoError(t, err)
 	q := e.Device.Suite.NewQuestion()
 	at := t0.Add(time.Hour)
@@ -190,12 +191,12 @@ func TestVaultDefaultParams(t *testing.T) {
 		t.Skip("Argon2id at 64 MiB")
 	}
 	c1, _ := twoCredentials(t)
-	v := newTestVault(t, VaultOptions{}, c1)
+	v := newTestVault(t, Options{}, c1)
 	require.Equal(t, defaultArgon2, v.params)
 	blob, err := v.Seal()
 	require.NoError(t, err)
 	require.Equal(t, []byte{0, 0, 0, 3, 0, 1, 0, 0, 4}, blob[6:15])
-	w, err := OpenVault(blob, testPIN, VaultOptions{})
+	w, err := Open(blob, testPIN, Options{})
 	require.NoError(t, err)
 	got, err := w.Get(c1.Issuer(), c1.User())
 	require.NoError(t, err)
@@ -252,7 +253,7 @@ func TestVaultDamage(t *testing.T) {
 				b[i] ^= bit
 				err := openFails(t, reChecksum(b), testPIN, opts)
 				switch {
-				case errors.Is(err, ErrVaultParams):
+				case errors.Is(err, ErrParams):
 					require.ErrorIs(t, err, ErrCorrupt)
 					counts["params"]++
 				case errors.Is(err, ErrCorrupt):
@@ -286,7 +287,7 @@ func TestVaultDamage(t *testing.T) {
 			require.True(t, errors.Is(err, ErrCorrupt) || errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrKeyWrapper), "truncated to %d: %v", n, err)
 		}
 		require.Equal(t, keep, blob, "opening must not alter the blob")
-		_, err = OpenVault(blob, testPIN, opts)
+		_, err = Open(blob, testPIN, opts)
 		require.NoError(t, err)
 	}
 }
@@ -322,7 +323,7 @@ func TestVaultParamsCap(t *testing.T) {
 		err := openFails(t, forged, testPIN, lightOpts())
 		elapsed := time.Since(start)
 		runtime.ReadMemStats(&after)
-		require.ErrorIs(t, err, ErrVaultParams, "%v", p)
+		require.ErrorIs(t, err, ErrParams, "%v", p)
 		require.ErrorIs(t, err, ErrCorrupt, "%v", p)
 		require.Contains(t, err.Error(), "cap")
 		require.Less(t, elapsed, 100*time.Millisecond, "%v", p)
@@ -330,33 +331,33 @@ func TestVaultParamsCap(t *testing.T) {
 	}
 	// Invalid Argon2id is refused too, not passed on to panic.
 	for _, p := range []Argon2Params{{Time: 0, MemoryKiB: 64, Threads: 1}, {Time: 1, MemoryKiB: 64, Threads: 0}, {Time: 1, MemoryKiB: 7, Threads: 1}} {
-		err := openFails(t, forgeParams(blob, p), testPIN, VaultOptions{Argon2: lightArgon2, MinArgon2: Argon2Params{Time: 1, MemoryKiB: 1, Threads: 1}})
-		require.ErrorIs(t, err, ErrVaultParams, "%v", p)
+		err := openFails(t, forgeParams(blob, p), testPIN, Options{Argon2: lightArgon2, MinArgon2: Argon2Params{Time: 1, MemoryKiB: 1, Threads: 1}})
+		require.ErrorIs(t, err, ErrParams, "%v", p)
 	}
 	// And in options.
 	start := time.Now()
-	_, err = NewVault(testPIN, VaultOptions{Argon2: Argon2Params{MemoryKiB: 2 << 20}})
-	require.ErrorIs(t, err, ErrVaultParams)
+	_, err = New(testPIN, Options{Argon2: Argon2Params{MemoryKiB: 2 << 20}})
+	require.ErrorIs(t, err, ErrParams)
 	require.Less(t, time.Since(start), 100*time.Millisecond)
-	_, err = NewVault(testPIN, VaultOptions{Argon2: Argon2Params{Time: 16, MemoryKiB: 1 << 20}})
-	require.ErrorIs(t, err, ErrVaultParams)
-	_, err = OpenVault(blob, testPIN, VaultOptions{MinArgon2: Argon2Params{MemoryKiB: 2 << 20}})
-	require.ErrorIs(t, err, ErrVaultParams)
+	_, err = New(testPIN, Options{Argon2: Argon2Params{Time: 16, MemoryKiB: 1 << 20}})
+	require.ErrorIs(t, err, ErrParams)
+	_, err = Open(blob, testPIN, Options{MinArgon2: Argon2Params{MemoryKiB: 2 << 20}})
+	require.ErrorIs(t, err, ErrParams)
 
 	// A cap the app lowers applies to blobs; it cannot be raised.
-	low := VaultOptions{Argon2: lightArgon2, MinArgon2: lightArgon2, MaxArgon2: Argon2Params{MemoryKiB: 63}}
+	low := Options{Argon2: lightArgon2, MinArgon2: lightArgon2, MaxArgon2: Argon2Params{MemoryKiB: 63}}
 	_, err = low.resolve()
-	require.ErrorIs(t, err, ErrVaultParams) // the parameters themselves are above it
+	require.ErrorIs(t, err, ErrParams) // the parameters themselves are above it
 	low.Argon2.MemoryKiB, low.MinArgon2.MemoryKiB = 32, 32
 	err = openFails(t, blob, testPIN, low)
-	require.ErrorIs(t, err, ErrVaultParams)
+	require.ErrorIs(t, err, ErrParams)
 	require.Contains(t, err.Error(), "above the cap")
-	_, err = NewVault(testPIN, VaultOptions{MaxArgon2: Argon2Params{MemoryKiB: 1<<20 + 1}})
-	require.ErrorIs(t, err, ErrVaultParams)
-	_, err = NewVault(testPIN, VaultOptions{MaxArgon2: Argon2Params{Threads: 17}})
-	require.ErrorIs(t, err, ErrVaultParams)
-	_, err = NewVault(testPIN, VaultOptions{MaxArgon2: Argon2Params{MemoryKiB: 16 << 10}}) // below the floor
-	require.ErrorIs(t, err, ErrVaultParams)
+	_, err = New(testPIN, Options{MaxArgon2: Argon2Params{MemoryKiB: 1<<20 + 1}})
+	require.ErrorIs(t, err, ErrParams)
+	_, err = New(testPIN, Options{MaxArgon2: Argon2Params{Threads: 17}})
+	require.ErrorIs(t, err, ErrParams)
+	_, err = New(testPIN, Options{MaxArgon2: Argon2Params{MemoryKiB: 16 << 10}}) // below the floor
+	require.ErrorIs(t, err, ErrParams)
 }
 
 // A blob below the floor is refused before any work, whatever its
@@ -367,25 +368,25 @@ func TestVaultParamsFloor(t *testing.T) {
 	require.NoError(t, err)
 
 	// The library's floor refuses the test parameters.
-	err = openFails(t, blob, testPIN, VaultOptions{})
-	require.ErrorIs(t, err, ErrVaultParams)
+	err = openFails(t, blob, testPIN, Options{})
+	require.ErrorIs(t, err, ErrParams)
 	require.ErrorIs(t, err, ErrCorrupt)
 	require.Contains(t, err.Error(), "below the floor")
 
 	// A floor raised in one field only.
-	err = openFails(t, blob, testPIN, VaultOptions{Argon2: Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}, MinArgon2: Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}})
-	require.ErrorIs(t, err, ErrVaultParams)
+	err = openFails(t, blob, testPIN, Options{Argon2: Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}, MinArgon2: Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}})
+	require.ErrorIs(t, err, ErrParams)
 
 	// Options below the floor, or a floor above the parameters.
-	_, err = NewVault(testPIN, VaultOptions{Argon2: lightArgon2})
-	require.ErrorIs(t, err, ErrVaultParams)
-	_, err = NewVault(testPIN, VaultOptions{Argon2: Argon2Params{Time: 2, MemoryKiB: 19 << 10, Threads: 1}, MinArgon2: Argon2Params{Time: 3}})
-	require.ErrorIs(t, err, ErrVaultParams)
+	_, err = New(testPIN, Options{Argon2: lightArgon2})
+	require.ErrorIs(t, err, ErrParams)
+	_, err = New(testPIN, Options{Argon2: Argon2Params{Time: 2, MemoryKiB: 19 << 10, Threads: 1}, MinArgon2: Argon2Params{Time: 3}})
+	require.ErrorIs(t, err, ErrParams)
 
 	// A forged blob at the floor but with lowered parameters fails its
 	// key check: the parameters are authenticated too.
 	raised := Argon2Params{Time: 2, MemoryKiB: 64, Threads: 1}
-	v := newTestVault(t, VaultOptions{Argon2: raised, MinArgon2: lightArgon2}, c1)
+	v := newTestVault(t, Options{Argon2: raised, MinArgon2: lightArgon2}, c1)
 	blob2, err := v.Seal()
 	require.NoError(t, err)
 	err = openFails(t, forgeParams(blob2, lightArgon2), testPIN, lightOpts())
@@ -403,7 +404,7 @@ func TestVaultKeyWrapper(t *testing.T) {
 	require.Len(t, w1.wrapArgs, 1)
 	require.Equal(t, make([]byte, 32), w1.wrapArgs[0], "the secret handed to Wrap is zeroed after")
 
-	got, err := OpenVault(blob, testPIN, opts1)
+	got, err := Open(blob, testPIN, opts1)
 	require.NoError(t, err)
 	requireCredentialIn(t, got, c1)
 	require.Len(t, w1.unwrapped, 1)
@@ -453,7 +454,7 @@ func TestVaultKeyWrapper(t *testing.T) {
 	w1.wrapLen = 0
 	blob2, err := v.Seal()
 	require.NoError(t, err)
-	_, err = OpenVault(blob2, testPIN, opts1)
+	_, err = Open(blob2, testPIN, opts1)
 	require.NoError(t, err)
 }
 
@@ -468,13 +469,13 @@ func TestVaultSetKeyWrapper(t *testing.T) {
 	opts1.KeyWrapper, opts2.KeyWrapper = w1, w2
 
 	require.ErrorIs(t, openFails(t, plain, testPIN, opts1), ErrKeyWrapper)
-	v, err := OpenVault(plain, testPIN, lightOpts())
+	v, err := Open(plain, testPIN, lightOpts())
 	require.NoError(t, err)
 	require.NoError(t, v.SetKeyWrapper(w1))
 	bound, err := v.Seal()
 	require.NoError(t, err)
 	require.ErrorIs(t, openFails(t, bound, testPIN, lightOpts()), ErrKeyWrapper)
-	v, err = OpenVault(bound, testPIN, opts1)
+	v, err = Open(bound, testPIN, opts1)
 	require.NoError(t, err)
 	requireCredentialIn(t, v, c1)
 
@@ -482,11 +483,11 @@ func TestVaultSetKeyWrapper(t *testing.T) {
 	rebound, err := v.Seal()
 	require.NoError(t, err)
 	require.ErrorIs(t, openFails(t, rebound, testPIN, opts1), ErrKeyWrapper)
-	_, err = OpenVault(rebound, testPIN, opts2)
+	_, err = Open(rebound, testPIN, opts2)
 	require.NoError(t, err)
 
 	v.Zero()
-	require.ErrorIs(t, v.SetKeyWrapper(w1), ErrVaultZeroed)
+	require.ErrorIs(t, v.SetKeyWrapper(w1), ErrZeroed)
 }
 
 type emptyWrapper struct{}
@@ -495,13 +496,13 @@ func (emptyWrapper) Wrap([]byte) ([]byte, error)   { return nil, nil }
 func (emptyWrapper) Unwrap([]byte) ([]byte, error) { return nil, nil }
 
 func TestVaultKeyWrapperEmptyWrap(t *testing.T) {
-	v, err := NewVault(testPIN, VaultOptions{KeyWrapper: emptyWrapper{}, Argon2: lightArgon2, MinArgon2: lightArgon2})
+	v, err := New(testPIN, Options{KeyWrapper: emptyWrapper{}, Argon2: lightArgon2, MinArgon2: lightArgon2})
 	require.NoError(t, err)
 	_, err = v.Seal()
 	require.ErrorIs(t, err, ErrKeyWrapper)
 }
 
-func requireCredentialIn(t *testing.T, v *Vault, c *Credential) {
+func requireCredentialIn(t *testing.T, v *Vault, c *enroll.Credential) {
 	t.Helper()
 	got, err := v.Get(c.Issuer(), c.User())
 	require.NoError(t, err)
@@ -512,7 +513,7 @@ func TestVaultAddGetRemove(t *testing.T) {
 	c1, c2 := twoCredentials(t)
 	v := newTestVault(t, lightOpts())
 
-	require.ErrorIs(t, v.Add(nil), ErrInvalidInput)
+	require.ErrorIs(t, v.Add(nil), enroll.ErrInvalidInput)
 	_, unconfirmed, _, _ := activate(t)
 	require.ErrorIs(t, v.Add(unconfirmed), ErrUnconfirmed)
 
@@ -530,7 +531,7 @@ func TestVaultAddGetRemove(t *testing.T) {
 
 	// The vault keeps its own copy: zeroing the original does not reach
 	// it, and zeroing what Get returns does not either.
-	orig := cloneCredential(c1)
+	orig := cloneCredential(t, c1)
 	c1.Zero()
 	got, err := v.Get("Example Bank", "user-42")
 	require.NoError(t, err)
@@ -554,8 +555,8 @@ func TestVaultAddGetRemove(t *testing.T) {
 
 func TestVaultCapacity(t *testing.T) {
 	v := newTestVault(t, lightOpts())
-	var first *Credential
-	for i := range maxVaultCredentials {
+	var first *enroll.Credential
+	for i := range maxCredentials {
 		c, _ := confirmed(t, "Bank", fmt.Sprintf("user-%03d", i))
 		if first == nil {
 			first = c
@@ -563,36 +564,38 @@ func TestVaultCapacity(t *testing.T) {
 		require.NoError(t, v.Add(c))
 	}
 	extra, _ := confirmed(t, "Bank", "one-too-many")
-	require.ErrorIs(t, v.Add(extra), ErrInvalidInput)
+	require.ErrorIs(t, v.Add(extra), enroll.ErrInvalidInput)
 	blob, err := v.Seal()
 	require.NoError(t, err)
-	w, err := OpenVault(blob, testPIN, lightOpts())
+	w, err := Open(blob, testPIN, lightOpts())
 	require.NoError(t, err)
-	require.Equal(t, maxVaultCredentials, w.Len())
+	require.Equal(t, maxCredentials, w.Len())
 	requireCredentialIn(t, w, first)
 }
 
 func TestVaultZero(t *testing.T) {
 	c1, c2 := twoCredentials(t)
 	v := newTestVault(t, lightOpts(), c1)
-	inside := v.creds[0]
+	inside := v.creds[0].enc
+	require.True(t, bytes.Contains(inside, rootOf(t, c1)))
 	v.Zero()
-	require.Equal(t, make(Secret, 32), inside.root)
-	require.False(t, inside.Confirmed())
+	// Every byte of the stored credential, its root secret among them,
+	// is wiped.
+	require.Equal(t, make([]byte, len(inside)), inside)
 	_, err := v.Seal()
-	require.ErrorIs(t, err, ErrVaultZeroed)
+	require.ErrorIs(t, err, ErrZeroed)
 	_, err = v.Get(c1.Issuer(), c1.User())
-	require.ErrorIs(t, err, ErrVaultZeroed)
-	require.ErrorIs(t, v.Add(c2), ErrVaultZeroed)
-	require.ErrorIs(t, v.Remove(c1.Issuer(), c1.User()), ErrVaultZeroed)
-	require.ErrorIs(t, v.ChangePIN(testPIN, otherPIN), ErrVaultZeroed)
-	require.ErrorIs(t, v.SetKeyWrapper(nil), ErrVaultZeroed)
+	require.ErrorIs(t, err, ErrZeroed)
+	require.ErrorIs(t, v.Add(c2), ErrZeroed)
+	require.ErrorIs(t, v.Remove(c1.Issuer(), c1.User()), ErrZeroed)
+	require.ErrorIs(t, v.ChangePIN(testPIN, otherPIN), ErrZeroed)
+	require.ErrorIs(t, v.SetKeyWrapper(nil), ErrZeroed)
 	_, _, err = v.Export()
-	require.ErrorIs(t, err, ErrVaultZeroed)
+	require.ErrorIs(t, err, ErrZeroed)
 	_, err = v.Import([]byte("x"), "x")
-	require.ErrorIs(t, err, ErrVaultZeroed)
+	require.ErrorIs(t, err, ErrZeroed)
 	require.Empty(t, v.List())
-	require.Equal(t, "enroll.Vault{zeroed}", v.String())
+	require.Equal(t, "vault.Vault{zeroed}", v.String())
 	v.Zero() // twice is fine
 }
 
@@ -610,11 +613,11 @@ func TestVaultSealIsFresh(t *testing.T) {
 	require.NotEqual(t, a[31:63], b[31:63])
 	require.NotEqual(t, a[63:], b[63:])
 	for _, blob := range [][]byte{a, b} {
-		_, err := OpenVault(blob, testPIN, lightOpts())
+		_, err := Open(blob, testPIN, lightOpts())
 		require.NoError(t, err)
 	}
 	// The ciphertext does not contain the root secret, of course.
-	require.False(t, bytes.Contains(a, c1.root))
+	require.False(t, bytes.Contains(a, rootOf(t, c1)))
 }
 
 func TestVaultChangePIN(t *testing.T) {
@@ -642,7 +645,7 @@ func TestVaultChangePIN(t *testing.T) {
 	require.Equal(t, salt, v.salt, "a refused change changes nothing")
 	after, err := v.Seal()
 	require.NoError(t, err)
-	_, err = OpenVault(after, testPIN, lightOpts())
+	_, err = Open(after, testPIN, lightOpts())
 	require.NoError(t, err)
 
 	require.NoError(t, v.ChangePIN(testPIN, otherPIN))
@@ -650,12 +653,12 @@ func TestVaultChangePIN(t *testing.T) {
 	blob, err := v.Seal()
 	require.NoError(t, err)
 	require.ErrorIs(t, openFails(t, blob, testPIN, lightOpts()), ErrWrongPIN)
-	w, err := OpenVault(blob, otherPIN, lightOpts())
+	w, err := Open(blob, otherPIN, lightOpts())
 	require.NoError(t, err)
 	requireCredentialIn(t, w, c1)
 	requireCredentialIn(t, w, c2)
 	// Old copies still open with the old PIN, as documented.
-	_, err = OpenVault(before, testPIN, lightOpts())
+	_, err = Open(before, testPIN, lightOpts())
 	require.NoError(t, err)
 	require.ErrorIs(t, v.ChangePIN(testPIN, "Xq3&7u"), ErrWrongPIN)
 }
@@ -667,14 +670,14 @@ func TestVaultUpgradesParams(t *testing.T) {
 	blob, err := newTestVault(t, lightOpts(), c1).Seal()
 	require.NoError(t, err)
 	stronger := Argon2Params{Time: 2, MemoryKiB: 128, Threads: 2}
-	opts := VaultOptions{Argon2: stronger, MinArgon2: lightArgon2}
-	v, err := OpenVault(blob, testPIN, opts)
+	opts := Options{Argon2: stronger, MinArgon2: lightArgon2}
+	v, err := Open(blob, testPIN, opts)
 	require.NoError(t, err)
 	require.Equal(t, stronger, v.params)
 	blob2, err := v.Seal()
 	require.NoError(t, err)
 	require.Equal(t, []byte{0, 0, 0, 2, 0, 0, 0, 128, 2}, blob2[6:15])
-	w, err := OpenVault(blob2, testPIN, opts)
+	w, err := Open(blob2, testPIN, opts)
 	require.NoError(t, err)
 	requireCredentialIn(t, w, c1)
 }
@@ -692,59 +695,59 @@ func TestVaultExportImport(t *testing.T) {
 	require.NotEqual(t, pass, pass2)
 
 	// Restored on a reset phone, under a new PIN.
-	w, err := ImportVault(blob, pass, otherPIN, lightOpts())
+	w, err := Import(blob, pass, otherPIN, lightOpts())
 	require.NoError(t, err)
 	require.Equal(t, v.List(), w.List())
 	requireCredentialIn(t, w, c1)
 	requireCredentialIn(t, w, c2)
 	sealed, err := w.Seal()
 	require.NoError(t, err)
-	_, err = OpenVault(sealed, otherPIN, lightOpts())
+	_, err = Open(sealed, otherPIN, lightOpts())
 	require.NoError(t, err)
 
 	// Typed sloppily: lower case, spaces, O for 0, l for 1.
 	typed := strings.ToLower(strings.ReplaceAll(pass, "-", " "))
 	typed = strings.NewReplacer("0", "o", "1", "l").Replace(typed)
-	_, err = ImportVault(blob, typed, otherPIN, lightOpts())
+	_, err = Import(blob, typed, otherPIN, lightOpts())
 	require.NoError(t, err)
 
 	// Mistyped: the check character catches it before any derivation.
 	bad := []byte(pass)
 	bad[2] = map[bool]byte{true: 'X', false: 'Y'}[bad[2] != 'X']
 	start := time.Now()
-	w, err = ImportVault(blob, string(bad), otherPIN, lightOpts())
+	w, err = Import(blob, string(bad), otherPIN, lightOpts())
 	require.ErrorIs(t, err, ErrWrongPassphrase)
 	require.Contains(t, err.Error(), "mistyped")
 	require.Nil(t, w)
 	require.Less(t, time.Since(start), 50*time.Millisecond)
 	require.NotContains(t, err.Error(), string(bad[:5]))
 	for _, p := range []string{"", "too short", pass + "X", "UUUUU-UUUUU-UUUUU-UUUUU-UUUUU"} {
-		_, err = ImportVault(blob, p, otherPIN, lightOpts())
+		_, err = Import(blob, p, otherPIN, lightOpts())
 		require.ErrorIs(t, err, ErrWrongPassphrase, p)
 	}
 	// Well formed, but another export's passphrase.
-	w, err = ImportVault(blob, pass2, otherPIN, lightOpts())
+	w, err = Import(blob, pass2, otherPIN, lightOpts())
 	require.ErrorIs(t, err, ErrWrongPassphrase)
 	require.Nil(t, w)
 
 	// The PIN is checked, against the users of the backup too.
-	_, err = ImportVault(blob, pass, "1111", lightOpts())
+	_, err = Import(blob, pass, "1111", lightOpts())
 	require.ErrorIs(t, err, ErrWeakPIN)
 	var pe *PINError
-	_, err = ImportVault(blob, pass, "ada7", lightOpts())
+	_, err = Import(blob, pass, "ada7", lightOpts())
 	require.True(t, errors.As(err, &pe))
 	require.Equal(t, PINUserName, pe.Reason)
 
 	// An export is not a PIN vault and the other way round.
 	require.ErrorIs(t, openFails(t, blob, pass, lightOpts()), ErrCorrupt)
-	_, err = ImportVault(sealed, pass, otherPIN, lightOpts())
+	_, err = Import(sealed, pass, otherPIN, lightOpts())
 	require.ErrorIs(t, err, ErrCorrupt)
 
 	// Damaged exports are refused.
 	for i := range blob {
 		b := bytes.Clone(blob)
 		b[i] ^= 0x40
-		w, err := ImportVault(b, pass, otherPIN, lightOpts())
+		w, err := Import(b, pass, otherPIN, lightOpts())
 		require.ErrorIs(t, err, ErrCorrupt, "byte %d", i)
 		require.Nil(t, w)
 	}
@@ -827,10 +830,10 @@ func TestVaultNoPINInMemoryOrErrors(t *testing.T) {
 	require.False(t, bytes.Contains(blob, []byte(testPIN)))
 
 	var errs []error
-	_, err = OpenVault(blob, otherPIN, lightOpts())
+	_, err = Open(blob, otherPIN, lightOpts())
 	errs = append(errs, err)
 	errs = append(errs, v.ChangePIN(otherPIN, "Xq3&7u"), v.ChangePIN(testPIN, testPIN), CheckPIN(otherPIN+"!", ""))
-	_, err = NewVault("12 4", lightOpts())
+	_, err = New("12 4", lightOpts())
 	errs = append(errs, err)
 	for _, err := range errs {
 		require.Error(t, err)
@@ -855,12 +858,12 @@ func TestVaultPrintsNoSecrets(t *testing.T) {
 	sealed, err := v.Seal()
 	require.NoError(t, err)
 
-	secrets := [][]byte{v.pinKey, c1.root, c2.root, c1.keys.OCRA, c1.keys.Pair, c2.keys.API}
+	secrets := [][]byte{v.pinKey, rootOf(t, c1), rootOf(t, c2), keysOf(t, c1).OCRA, keysOf(t, c1).Pair, keysOf(t, c2).API}
 	texts := []string{testPIN, otherPIN, pass, strings.ReplaceAll(pass, "-", ""), wrongPass, pass[:5] + pass[6:11]}
 
-	_, errOpen := OpenVault(sealed, otherPIN, opts)
-	_, errImport := ImportVault(blob, wrongPass, otherPIN, lightOpts())
-	_, errImport2 := ImportVault(blob, strings.ToLower(wrongPass[:10]), otherPIN, lightOpts())
+	_, errOpen := Open(sealed, otherPIN, opts)
+	_, errImport := Import(blob, wrongPass, otherPIN, lightOpts())
+	_, errImport2 := Import(blob, strings.ToLower(wrongPass[:10]), otherPIN, lightOpts())
 	errChange := v.ChangePIN(otherPIN, testPIN)
 	errAdd := v.Add(c1)
 	values := []any{v, v.List(), v.List()[0], v.params, errOpen, errImport, errImport2, errChange, errAdd}

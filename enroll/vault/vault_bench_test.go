@@ -1,4 +1,4 @@
-package enroll
+package vault
 
 import (
 	"testing"
@@ -8,9 +8,9 @@ import (
 
 // benchVault returns a vault of two credentials sealed with opts, and its
 // blob.
-func benchVault(b *testing.B, opts VaultOptions) (*Vault, []byte) {
+func benchVault(b *testing.B, opts Options) (*Vault, []byte) {
 	b.Helper()
-	v, err := NewVault(testPIN, opts)
+	v, err := New(testPIN, opts)
 	require.NoError(b, err)
 	for _, u := range []string{"user-1", "user-2"} {
 		c, _ := confirmed(b, "Example Bank", u)
@@ -21,24 +21,24 @@ func benchVault(b *testing.B, opts VaultOptions) (*Vault, []byte) {
 	return v, blob
 }
 
-// BenchmarkOpenVault measures what one PIN guess costs: "default" is the
+// BenchmarkOpen measures what one PIN guess costs: "default" is the
 // library's parameters (t=3, 64 MiB, p=4), the figure the cost comment in
 // vault.go rests on; "test" is the light parameters of the tests.
-func BenchmarkOpenVault(b *testing.B) {
+func BenchmarkOpen(b *testing.B) {
 	for _, bc := range []struct {
 		name string
-		opts VaultOptions
+		opts Options
 	}{
-		{"default", VaultOptions{}},
+		{"default", Options{}},
 		{"test", lightOpts()},
-		{"test-keywrapper", VaultOptions{Argon2: lightArgon2, MinArgon2: lightArgon2, KeyWrapper: newFakeWrapper()}},
+		{"test-keywrapper", Options{Argon2: lightArgon2, MinArgon2: lightArgon2, KeyWrapper: newFakeWrapper()}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			_, blob := benchVault(b, bc.opts)
 			b.SetBytes(int64(len(blob)))
 			b.ReportAllocs()
 			for b.Loop() {
-				v, err := OpenVault(blob, testPIN, bc.opts)
+				v, err := Open(blob, testPIN, bc.opts)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -48,13 +48,13 @@ func BenchmarkOpenVault(b *testing.B) {
 	}
 }
 
-// BenchmarkOpenVaultWrongPIN is the attacker's loop: derive, check,
+// BenchmarkOpenWrongPIN is the attacker's loop: derive, check,
 // refuse.
-func BenchmarkOpenVaultWrongPIN(b *testing.B) {
-	_, blob := benchVault(b, VaultOptions{})
+func BenchmarkOpenWrongPIN(b *testing.B) {
+	_, blob := benchVault(b, Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := OpenVault(blob, otherPIN, VaultOptions{}); err == nil {
+		if _, err := Open(blob, otherPIN, Options{}); err == nil {
 			b.Fatal("opened with the wrong PIN")
 		}
 	}
@@ -65,10 +65,10 @@ func BenchmarkOpenVaultWrongPIN(b *testing.B) {
 func BenchmarkSeal(b *testing.B) {
 	for _, bc := range []struct {
 		name string
-		opts VaultOptions
+		opts Options
 	}{
 		{"plain", lightOpts()},
-		{"keywrapper", VaultOptions{Argon2: lightArgon2, MinArgon2: lightArgon2, KeyWrapper: newFakeWrapper()}},
+		{"keywrapper", Options{Argon2: lightArgon2, MinArgon2: lightArgon2, KeyWrapper: newFakeWrapper()}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			v, blob := benchVault(b, bc.opts)
@@ -83,12 +83,12 @@ func BenchmarkSeal(b *testing.B) {
 	}
 }
 
-// BenchmarkNewVault is one Argon2id at the default parameters: the cost
+// BenchmarkNew is one Argon2id at the default parameters: the cost
 // of setting a PIN (ChangePIN pays it twice).
-func BenchmarkNewVault(b *testing.B) {
+func BenchmarkNew(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		v, err := NewVault(testPIN, VaultOptions{})
+		v, err := New(testPIN, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -96,14 +96,14 @@ func BenchmarkNewVault(b *testing.B) {
 	}
 }
 
-// BenchmarkOpenVaultRefusedParams: a blob asking for more than the cap is
+// BenchmarkOpenRefusedParams: a blob asking for more than the cap is
 // refused before any work.
-func BenchmarkOpenVaultRefusedParams(b *testing.B) {
+func BenchmarkOpenRefusedParams(b *testing.B) {
 	_, blob := benchVault(b, lightOpts())
 	forged := forgeParams(blob, Argon2Params{Time: 1, MemoryKiB: 1<<20 + 1, Threads: 1})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := OpenVault(forged, testPIN, lightOpts()); err == nil {
+		if _, err := Open(forged, testPIN, lightOpts()); err == nil {
 			b.Fatal("opened")
 		}
 	}

@@ -1,4 +1,4 @@
-package enroll
+package totpkey
 
 import (
 	"bytes"
@@ -16,7 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/challenge"
+	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/internal/qrcode/qrtest"
 )
+
+// t0 is a fixed instant of the tests, as in enroll's.
+var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
 var totpTimes = []time.Time{
 	time.Unix(59, 0),
@@ -28,8 +33,8 @@ var totpTimes = []time.Time{
 	t0.Add(30 * time.Second),
 }
 
-func TestTOTPKeyDefaults(t *testing.T) {
-	k, err := NewTOTPKey("Example Bank", "ada@example.com", TOTPKeyOptions{})
+func TestKeyDefaults(t *testing.T) {
+	k, err := New("Example Bank", "ada@example.com", Options{})
 	require.NoError(t, err)
 	require.Equal(t, "Example Bank", k.Issuer())
 	require.Equal(t, "ada@example.com", k.AccountName())
@@ -69,15 +74,15 @@ func TestTOTPKeyDefaults(t *testing.T) {
 	}
 }
 
-func TestTOTPKeyOptions(t *testing.T) {
-	for _, opts := range []TOTPKeyOptions{
+func TestOptions(t *testing.T) {
+	for _, opts := range []Options{
 		{Digits: 8},
 		{Algorithm: crypto.SHA256},
 		{Algorithm: crypto.SHA512, Digits: 8, Period: 60 * time.Second, SecretSize: 64},
 		{Algorithm: crypto.SHA1, Period: 10 * time.Second, SecretSize: 16},
 		{Period: 10 * time.Minute, SecretSize: 32},
 	} {
-		k, err := NewTOTPKey("Example", "ada", opts)
+		k, err := New("Example", "ada", opts)
 		require.NoError(t, err, "%+v", opts)
 		want := challenge.TOTP{Hash: crypto.SHA1, Digits: 6, Period: 30 * time.Second}
 		size := 20
@@ -124,24 +129,24 @@ func TestTOTPKeyOptions(t *testing.T) {
 	}
 }
 
-func TestTOTPKeyRefusesOptions(t *testing.T) {
-	for _, opts := range []TOTPKeyOptions{
+func TestKeyRefusesOptions(t *testing.T) {
+	for _, opts := range []Options{
 		{Digits: -1}, {Digits: 5}, {Digits: 7}, {Digits: 9}, {Digits: 10},
 		{Algorithm: crypto.MD5}, {Algorithm: crypto.SHA224}, {Algorithm: crypto.SHA3_256}, {Algorithm: crypto.Hash(999)},
 		{Period: -30 * time.Second}, {Period: time.Second}, {Period: 9 * time.Second}, {Period: 1500 * time.Millisecond},
 		{Period: 30*time.Second + 1}, {Period: 10*time.Minute + time.Second}, {Period: 30}, // 30 ns, not 30 s
 		{SecretSize: -1}, {SecretSize: 10}, {SecretSize: 15}, {SecretSize: 65},
 	} {
-		k, err := NewTOTPKey("Example", "ada", opts)
+		k, err := New("Example", "ada", opts)
 		require.ErrorIs(t, err, ErrInvalidInput, "%+v", opts)
 		require.Nil(t, k)
 	}
 }
 
-func TestTOTPKeyNames(t *testing.T) {
-	long := strings.Repeat("é", maxTextLen/2)
-	for _, name := range []string{"Example Bank", "ada+tag@example.com", "a&b=c?d#e%f", "AT&T", "a+b", "x&secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "Zoë 100%", "a/b", "a;b,c$d@e", "日本銀行", "x", long, strings.Repeat("a", maxTextLen)} {
-		k, err := NewTOTPKey(name, name, TOTPKeyOptions{})
+func TestKeyNames(t *testing.T) {
+	long := strings.Repeat("é", maxLabelLen/2)
+	for _, name := range []string{"Example Bank", "ada+tag@example.com", "a&b=c?d#e%f", "AT&T", "a+b", "x&secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "Zoë 100%", "a/b", "a;b,c$d@e", "日本銀行", "x", long, strings.Repeat("a", maxLabelLen)} {
+		k, err := New(name, name, Options{})
 		require.NoError(t, err, "%q", name)
 		u, err := otp.NewKeyFromURL(k.URI())
 		require.NoError(t, err)
@@ -156,7 +161,7 @@ func TestTOTPKeyNames(t *testing.T) {
 			continue
 		}
 		name := "a" + string(c) + "b"
-		k, err := NewTOTPKey(name, name, TOTPKeyOptions{})
+		k, err := New(name, name, Options{})
 		require.NoError(t, err, "%q", name)
 		u, err := otp.NewKeyFromURL(k.URI())
 		require.NoError(t, err)
@@ -165,19 +170,19 @@ func TestTOTPKeyNames(t *testing.T) {
 	}
 	for _, name := range []string{
 		"", "a:b", ":", " lead", "trail ", "two\tparts", "ctl\x01", "new\nline", "\u202eevil", "zero\u200bwidth",
-		"nb\u00a0sp", "\xff", strings.Repeat("a", maxTextLen+1), strings.Repeat("é", maxTextLen/2) + "a",
+		"nb\u00a0sp", "\xff", strings.Repeat("a", maxLabelLen+1), strings.Repeat("é", maxLabelLen/2) + "a",
 	} {
-		_, err := NewTOTPKey(name, "ada", TOTPKeyOptions{})
+		_, err := New(name, "ada", Options{})
 		require.ErrorIs(t, err, ErrInvalidInput, "issuer %q", name)
-		_, err = NewTOTPKey("Example", name, TOTPKeyOptions{})
+		_, err = New("Example", name, Options{})
 		require.ErrorIs(t, err, ErrInvalidInput, "account name %q", name)
 	}
 }
 
-func TestTOTPKeyFresh(t *testing.T) {
+func TestKeyFresh(t *testing.T) {
 	seen := map[string]bool{}
 	for range 50 {
-		k, err := NewTOTPKey("Example", "ada", TOTPKeyOptions{})
+		k, err := New("Example", "ada", Options{})
 		require.NoError(t, err)
 		s := string(k.Secret())
 		require.False(t, seen[s])
@@ -186,8 +191,8 @@ func TestTOTPKeyFresh(t *testing.T) {
 	}
 }
 
-func TestTOTPKeySecretIsACopyAndZero(t *testing.T) {
-	k, err := NewTOTPKey("Example", "ada", TOTPKeyOptions{})
+func TestKeySecretIsACopyAndZero(t *testing.T) {
+	k, err := New("Example", "ada", Options{})
 	require.NoError(t, err)
 	s := k.Secret()
 	uri := k.URI()
@@ -203,21 +208,21 @@ func TestTOTPKeySecretIsACopyAndZero(t *testing.T) {
 	require.Equal(t, "Example", k.Issuer())
 }
 
-func TestTOTPKeyQR(t *testing.T) {
-	k, err := NewTOTPKey("Example Bank", "ada@example.com", TOTPKeyOptions{})
+func TestKeyQR(t *testing.T) {
+	k, err := New("Example Bank", "ada@example.com", Options{})
 	require.NoError(t, err)
 	code, err := qr.Encode(k.URI(), qr.M, qr.Unicode)
 	require.NoError(t, err)
 	require.Equal(t, k.URI(), code.Content())
-	want := gridOf(t, code)
+	want := qrtest.GridOf(t, code)
 	n := len(want)
 	for _, size := range []int{n, 256, 333} {
 		b, err := k.QR(size)
 		require.NoError(t, err)
-		require.Equal(t, want, pngGrid(t, b, size, n))
+		require.Equal(t, want, qrtest.PNGGrid(t, b, size, n))
 	}
-	require.Equal(t, "M", formatLevel(t, want))
-	for _, size := range []int{0, 28, n - 1, MaxQRSize + 1} {
+	require.Equal(t, "M", qrtest.FormatLevel(t, want))
+	for _, size := range []int{0, 28, n - 1, enroll.MaxQRSize + 1} {
 		_, err := k.QR(size)
 		require.ErrorIs(t, err, ErrInvalidInput, "size %d", size)
 	}
@@ -225,29 +230,29 @@ func TestTOTPKeyQR(t *testing.T) {
 	// The longest labels, each byte percent-encoded (three times over:
 	// issuer in the label and the parameter, account name), and the
 	// largest secret: too long for level M, so L.
-	long := strings.Repeat("é", maxTextLen/2)
-	k, err = NewTOTPKey(long, long, TOTPKeyOptions{SecretSize: maxTOTPSecretSize})
+	long := strings.Repeat("é", maxLabelLen/2)
+	k, err = New(long, long, Options{SecretSize: maxSecretSize})
 	require.NoError(t, err)
 	require.Greater(t, len(k.URI()), 2331)
 	code, err = qr.Encode(k.URI(), qr.L, qr.Unicode)
 	require.NoError(t, err)
-	want = gridOf(t, code)
+	want = qrtest.GridOf(t, code)
 	b, err := k.QR(2 * len(want))
 	require.NoError(t, err)
-	require.Equal(t, want, pngGrid(t, b, 2*len(want), len(want)))
-	require.Equal(t, "L", formatLevel(t, want))
+	require.Equal(t, want, qrtest.PNGGrid(t, b, 2*len(want), len(want)))
+	require.Equal(t, "L", qrtest.FormatLevel(t, want))
 }
 
-// Nothing a TOTPKey prints shows its secret, in raw, hex, decimal or
+// Nothing a Key prints shows its secret, in raw, hex, decimal or
 // base32 form, nor its URI.
-func TestTOTPKeyPrintsNoSecret(t *testing.T) {
-	k, err := NewTOTPKey("Example Bank", "ada@example.com", TOTPKeyOptions{})
+func TestKeyPrintsNoSecret(t *testing.T) {
+	k, err := New("Example Bank", "ada@example.com", Options{})
 	require.NoError(t, err)
 	secret := k.Secret()
 	b32 := b32NoPadding.EncodeToString(secret)
 	uri := k.URI()
 
-	values := []any{k, *k, struct{ Key *TOTPKey }{k}, struct{ Key TOTPKey }{*k}, []*TOTPKey{k}, map[string]*TOTPKey{"k": k}}
+	values := []any{k, *k, struct{ Key *Key }{k}, struct{ Key Key }{*k}, []*Key{k}, map[string]*Key{"k": k}}
 	var out strings.Builder
 	for _, v := range values {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"} {
@@ -276,4 +281,32 @@ func TestTOTPKeyPrintsNoSecret(t *testing.T) {
 	}
 	require.NotContains(t, text, strings.Trim(fmt.Sprint([]byte(secret[:6])), "[]"))
 	require.False(t, bytes.Contains([]byte(text), secret[:8]))
+}
+
+// What pquerna/otp checked at run time before it became the test-time
+// cross-check: for every pair of names New accepts, its parser reads the
+// URI back into exactly the names, parameters and secret.
+func FuzzURIReadsBack(f *testing.F) {
+	for _, s := range []string{"Example Bank", "ada+tag@example.com", "AT&T", "a+b", "x&secret=AAAA", "Zoë 100%", "日本銀行", "a:b", " x"} {
+		f.Add(s, "ada@example.com", uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, issuer, account string, pick uint8) {
+		opts := []Options{{}, {Digits: 8, Algorithm: crypto.SHA256, Period: time.Minute}, {Algorithm: crypto.SHA512, SecretSize: 64}}[int(pick)%3]
+		k, err := New(issuer, account, opts)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInvalidInput)
+			require.Nil(t, k)
+			return
+		}
+		u, err := otp.NewKeyFromURL(k.URI())
+		require.NoError(t, err)
+		require.Equal(t, "totp", u.Type())
+		require.Equal(t, issuer, u.Issuer())
+		require.Equal(t, account, u.AccountName())
+		require.Equal(t, b32NoPadding.EncodeToString(k.Secret()), u.Secret())
+		require.Equal(t, k.p.alg, u.Algorithm().String())
+		require.Equal(t, k.Digits(), int(u.Digits()))
+		require.Equal(t, uint64(k.Period()/time.Second), u.Period())
+		require.Equal(t, otp.EncoderDefault, u.Encoder())
+	})
 }

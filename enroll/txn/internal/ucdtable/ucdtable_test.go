@@ -1,0 +1,72 @@
+package ucdtable
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// ucd writes a small UCD directory: UnicodeData lines and NFC_QC lines.
+func ucd(t *testing.T, version string, data, qc []string) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "UnicodeData.txt"), []byte(strings.Join(data, "\n")+"\n"), 0o644))
+	props := "# DerivedNormalizationProps-" + version + ".txt\n# test\n" + strings.Join(qc, "\n") + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "DerivedNormalizationProps.txt"), []byte(props), 0o644))
+	return dir
+}
+
+var base = []string{
+	"0041;LATIN CAPITAL LETTER A;Lu;0;L;;;;;N;;;;0061;",
+	"0301;COMBINING ACUTE ACCENT;Mn;230;NSM;;;;;N;NON-SPACING ACUTE;;;;",
+	"0374;GREEK NUMERAL SIGN;Lm;0;ON;02B9;;;;N;;;;;",
+	"1161;HANGUL JUNGSEONG A;Lo;0;L;;;;;N;;;;;",
+	"4E00;<CJK Ideograph, First>;Lo;0;L;;;;;N;;;;;",
+	"4E05;<CJK Ideograph, Last>;Lo;0;L;;;;;N;;;;;",
+	"F900;CJK COMPATIBILITY IDEOGRAPH-F900;Lo;0;L;8C48;;;;N;;;;;",
+	"2F800;CJK COMPATIBILITY IDEOGRAPH-2F800;Lo;0;L;4E3D;;;;N;;;;;",
+}
+
+var baseQC = []string{
+	"0301          ; NFC_QC; M # Mn       COMBINING ACUTE ACCENT",
+	"0374          ; NFC_QC; N # Lm       GREEK NUMERAL SIGN",
+	"1161          ; NFC_QC; M # Lo       HANGUL JUNGSEONG A",
+	"F900          ; NFC_QC; N # Lo       CJK COMPATIBILITY IDEOGRAPH-F900",
+	"2F800         ; NFC_QC; N # Lo       CJK COMPATIBILITY IDEOGRAPH-2F800",
+}
+
+func TestGenerate(t *testing.T) {
+	b, err := Generate(ucd(t, Version, base, baseQC))
+	require.NoError(t, err)
+	src := string(b)
+	require.True(t, strings.HasPrefix(src, "// Code generated "), src)
+	require.Contains(t, src, "DO NOT EDIT.\n")
+	require.Contains(t, src, "{Lo: 0x0374, Hi: 0x0374, Stride: 1}, {Lo: 0xf900, Hi: 0xf900, Stride: 1},")
+	require.Contains(t, src, "R32: []unicode.Range32{\n\t\t{Lo: 0x2f800, Hi: 0x2f800, Stride: 1},")
+	require.Contains(t, src, "), 3 in Unicode "+Version)
+	// The combining mark is Maybe but not of the text categories; the
+	// jamo is Maybe and allowed for; neither is in the table.
+	require.NotContains(t, src, "0x0301")
+	require.NotContains(t, src, "0x1161")
+}
+
+func TestGenerateRefuses(t *testing.T) {
+	for name, dir := range map[string]string{
+		"another version": ucd(t, "16.0.0", base, baseQC),
+		"a letter with a combining class": ucd(t, Version,
+			append(base[:1:1], "0345;COMBINING GREEK YPOGEGRAMMENI;Lm;240;NSM;;;;;N;;;0399;;0399"), baseQC),
+		"a letter that may compose, not a jamo": ucd(t, Version, base,
+			append(baseQC[:1:1], "0041          ; NFC_QC; M # Lu       LATIN CAPITAL LETTER A")),
+		"a malformed line":      ucd(t, Version, append(base[:1:1], "0042;B;Lu"), baseQC),
+		"a range without start": ucd(t, Version, append(base[:1:1], "4E05;<CJK Ideograph, Last>;Lo;0;L;;;;;N;;;;;"), baseQC),
+		"no NFC_QC values":      ucd(t, Version, base, nil),
+	} {
+		_, err := Generate(dir)
+		require.Error(t, err, name)
+	}
+	_, err := Generate(t.TempDir())
+	require.Error(t, err, "no files")
+}
