@@ -253,7 +253,7 @@ func TestAlreadyEnrolledAndDeviceLimit(t *testing.T) {
 // failing is a store whose challenge path fails.
 type failing struct{ *memstore.Store }
 
-func (failing) Attempt(context.Context, string, string, [16]byte, uint64, authn.LockPolicy, time.Time) (authn.AttemptResult, error) {
+func (failing) Attempt(context.Context, string, *authn.ChallengeAnswer, authn.LockPolicy, time.Time) (authn.AttemptResult, error) {
 	return authn.AttemptResult{}, errors.New("connection refused")
 }
 

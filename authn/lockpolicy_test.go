@@ -40,12 +40,42 @@ func failAt(t *testing.T, base, limit time.Duration, level int) time.Duration {
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	u := authn.UserState{Level: level}
 	d := p.Fail(&u, now)
+	require.Equal(t, lookup(p.Lengths(), level), d, "Fail locks for the table's length at the level")
 	if level < math.MaxInt {
 		require.Equal(t, level+1, u.Level, "the level rises")
 	}
 	require.Equal(t, 1, u.Failures)
 	require.True(t, now.Add(d).Equal(u.LockedUntil), "LockedUntil is now + %v", d)
 	return d
+}
+
+// lookup is what an engine holding the table does with it: the entry of
+// the level, or the last entry past the end (or for a negative level).
+func lookup(table []time.Duration, level int) time.Duration {
+	if level >= 0 && level < len(table) {
+		return table[level]
+	}
+	return table[len(table)-1]
+}
+
+// The table ends at its first Max, has at most 64 entries, and rises.
+func TestLockPolicyLengths(t *testing.T) {
+	p := authn.LockPolicy{MaxFailures: 5, Base: time.Minute, Max: time.Hour}
+	require.Equal(t, []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
+		16 * time.Minute, 32 * time.Minute, time.Hour}, p.Lengths())
+	for _, p := range []authn.LockPolicy{
+		{Base: 1, Max: math.MaxInt64}, {Base: 0, Max: time.Hour}, {Base: time.Hour, Max: time.Hour},
+		{Base: 1<<33 + 1, Max: time.Hour}, {Base: math.MaxInt64, Max: math.MaxInt64},
+	} {
+		table := p.Lengths()
+		require.NotEmpty(t, table)
+		require.LessOrEqual(t, len(table), 64)
+		require.Equal(t, p.Max, table[len(table)-1])
+		for i := 1; i < len(table); i++ {
+			require.Less(t, table[i-1], table[i], "policy %v", p)
+		}
+	}
+	require.Len(t, authn.LockPolicy{Base: 1, Max: math.MaxInt64}.Lengths(), 64)
 }
 
 func TestLockPolicyFailNoOverflow(t *testing.T) {

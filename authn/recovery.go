@@ -85,16 +85,20 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string) (Re
 			candidates = append(candidates, s.recoveryMAC(byPurpose[purposeRecov], user, canon))
 		}
 	}
-	res, left, err := s.store.UseRecoveryCode(ctx, user, candidates, s.lockPolicy(), now)
+	// Counted before it is checked.
+	res, err := s.store.Attempt(ctx, user, nil, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
-	switch res.Outcome {
-	case AttemptLocked:
+	if res.Outcome == AttemptLocked {
 		s.event(ctx, EventLoginRefused, MethodRecovery, user, "", ReasonLocked)
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
-	case AttemptMatch:
-	default:
+	}
+	taken, left, err := s.store.TakeRecoveryCode(ctx, user, candidates)
+	if err != nil {
+		return Result{}, storeErr(err)
+	}
+	if !taken {
 		s.observe(ctx, EventCheck, MethodRecovery, user, "")
 		s.event(ctx, EventRecoveryFailed, MethodRecovery, user, "", ReasonMismatch)
 		if res.RetryAfter > 0 {
@@ -102,6 +106,10 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string) (Re
 			return Result{}, &LockedError{RetryAfter: res.RetryAfter, cause: ErrInvalidCode}
 		}
 		return Result{}, ErrInvalidCode
+	}
+	// The success resets the failures the count left, last.
+	if err := s.store.ResetUser(ctx, user, now); err != nil {
+		return Result{}, storeErr(err)
 	}
 	s.observe(ctx, EventCheck, MethodRecovery, user, "")
 	s.emit(ctx, Event{Name: EventRecoveryCodeUsed, Method: MethodRecovery, User: user, Count: left})

@@ -392,7 +392,7 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		mac = s.tagMAC(kind.tag, id, canon)
 	}
 	serverStep := serverStep(kind.suite, now)
-	res, err := s.store.Attempt(ctx, user, id, mac, serverStep, s.lockPolicy(), now)
+	res, err := s.store.Attempt(ctx, user, &ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, nil, storeErr(err)
 	}

@@ -175,7 +175,7 @@ type ChallengeLimits struct {
 // LockPolicy is the lockout policy the store applies atomically.
 type LockPolicy struct {
 	MaxFailures int           // consecutive failures before the lock
-	Base, Max   time.Duration // lock durations: Base·2^level, at most Max
+	Base, Max   time.Duration // lock durations: Base·2^level, at most Max (see Lengths)
 	Window      time.Duration // consecutive failures are forgotten after this long without one (the level stays)
 	MaxAttempts int           // attempts per challenge
 }
@@ -185,8 +185,9 @@ type AttemptOutcome int
 
 // Attempt outcomes.
 const (
-	// AttemptMismatch: counted as a failure; no tag matched. The
-	// challenge stays live unless its attempts are exhausted.
+	// AttemptMismatch: counted as a failure; no tag matched (the
+	// challenge stays live unless its attempts are exhausted), or, for an
+	// attempt with no answer, counted and left to the caller to check.
 	AttemptMismatch AttemptOutcome = iota
 	// AttemptMatch: a tag matched; the challenge is consumed.
 	AttemptMatch
@@ -202,6 +203,14 @@ const (
 	// counted, and the challenge is void.
 	AttemptExhausted
 )
+
+// ChallengeAnswer is an answer to a challenge, as Store.Attempt compares
+// it: the keyed MAC of the response, and the server's time step.
+type ChallengeAnswer struct {
+	ID         string // the challenge
+	MAC        [16]byte
+	ServerStep uint64
+}
 
 // AttemptResult is the outcome of Store.Attempt.
 type AttemptResult struct {
@@ -230,17 +239,9 @@ type UserState struct {
 // they document, and other errors only for system failures.
 //
 // Round trips: FinishChallenge costs Attempt and, on a match, CommitStep:
-// two operations, which the networked engines should each make one
-// statement or script. The design for PostgreSQL: Attempt as one CTE
-// that locks the user row (INSERT ... ON CONFLICT DO UPDATE, for phantom
-// users too), increments the challenge's attempts, compares the tag with
-// the challenge's, deletes the challenge on a match and updates the
-// failure counters, RETURNING the outcome; CommitStep as one UPDATE of the
-// device WHERE last_step <= step AND the user's epoch matches, RETURNING.
-// For Redis: Attempt as one Lua script over keys that share the user's
-// hash tag, CommitStep in SQL, where devices live. Where package sqlstore
-// stands today (a locked transaction for Attempt) is in its
-// documentation.
+// two operations, which a networked engine should each make one
+// statement or script (sqlstore/postgres and redisstore do; each says how
+// at the code).
 type Store interface {
 	// PutActivation stores a new activation and voids (state cancelled)
 	// the user's earlier waiting ones.
@@ -317,16 +318,24 @@ type Store interface {
 	// (ErrStoreConflict).
 	PutChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, now time.Time) error
 
-	// Attempt is one answer to a challenge, counted before it is checked,
-	// in one atomic step: if the user is locked, nothing happens
-	// (AttemptLocked). Otherwise the attempt is counted on the challenge
-	// and as a user failure (locking the user when it reaches the policy's
-	// maximum), and only then is mac compared, in constant time, with the
-	// MACs of the challenge's tags whose step is admissible now: within
-	// the challenge's Window of serverStep + the tag's Drift. On a match
-	// the challenge is consumed and the user's failures and level are
-	// reset.
-	Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, policy LockPolicy, now time.Time) (AttemptResult, error)
+	// Attempt is one counted attempt of the user's, counted before it is
+	// checked, in one atomic step: the one lockout gate of every factor.
+	// If the user is locked, nothing happens (AttemptLocked). Otherwise
+	// the attempt is counted as a user failure (locking the user, for the
+	// policy's lock length at the user's level, when the failures reach
+	// the policy's maximum).
+	//
+	// With answer nil (a TOTP code, a recovery code: the caller checks
+	// the code itself, after this, and reports a success with ResetUser)
+	// that is all, and the outcome is AttemptMismatch.
+	//
+	// With an answer to a challenge, the attempt is also counted on the
+	// challenge, and only then is answer.MAC compared, in constant time,
+	// with the MACs of the challenge's tags whose step is admissible now:
+	// within the challenge's Window of answer.ServerStep + the tag's
+	// Drift. On a match the challenge is consumed and the user's failures
+	// and level are reset (AttemptMatch), all in the same step.
+	Attempt(ctx context.Context, user string, answer *ChallengeAnswer, policy LockPolicy, now time.Time) (AttemptResult, error)
 
 	// CommitStep records a device's accepted step and drift if step is
 	// not before its last accepted one and epoch is still the user's
@@ -343,22 +352,12 @@ type Store interface {
 	// inactive one. ErrStoreConflict if the user has an active one.
 	PutTOTP(ctx context.Context, t TOTPRecord, now time.Time) error
 
-	// AttemptTOTP is one TOTP code, counted before it is checked: if the
-	// user is locked, nothing happens (AttemptLocked); otherwise it
-	// counts one failure (locking at the policy's maximum) and returns
-	// the user's TOTP record with AttemptMismatch, for the Service to
-	// check. ErrStoreNotFound, after counting, if the user has no TOTP
-	// key (active, or inactive with wantInactive); the AttemptResult is
-	// then still filled in, so that the caller can report a lock this
-	// attempt caused.
-	AttemptTOTP(ctx context.Context, user string, wantInactive bool, policy LockPolicy, now time.Time) (TOTPRecord, AttemptResult, error)
-
 	// CommitTOTP records a TOTP success, by compare-and-set: the record
 	// id must still be the user's, and step must be after its last
 	// accepted step (RFC 6238 §5.2: a code is used once) — for an
 	// inactive record, any step, including 0, activates it; it sets the
-	// record active and resets the user's failures, level and lock. A
-	// refused commit changes nothing.
+	// record active. A refused commit changes nothing. (The caller resets
+	// the user's failures with ResetUser after a commit.)
 	// ErrStoreConflict for a step not after the last; ErrStoreNotFound
 	// if the record is gone.
 	CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error
@@ -373,18 +372,18 @@ type Store interface {
 	// MACs of the codes; the store never sees a code).
 	PutRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error
 
-	// UseRecoveryCode is one recovery code, counted before it is checked,
-	// in one atomic step like Attempt: AttemptLocked changes nothing;
-	// otherwise a failure is counted, then candidates are compared (in
-	// constant time) with the user's codes; a match consumes that code
-	// and resets failures and level (AttemptMatch), else AttemptMismatch.
-	UseRecoveryCode(ctx context.Context, user string, candidates [][32]byte, policy LockPolicy, now time.Time) (AttemptResult, int, error)
+	// TakeRecoveryCode consumes one of the user's recovery codes that
+	// equals a candidate (compared in constant time), once: of concurrent
+	// takes of one code, one finds it. It reports whether a code was
+	// taken and how many are left. The caller counts the attempt first
+	// (Attempt with no answer).
+	TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error)
 
 	// RecoveryCodesLeft returns how many unused codes the user has.
 	RecoveryCodesLeft(ctx context.Context, user string) (int, error)
 
-	// ResetUser clears the user's failures, level and lock (an operator's
-	// unlock). The epoch is kept.
+	// ResetUser clears the user's failures, level and lock (a success, or
+	// an operator's unlock). The epoch is kept.
 	ResetUser(ctx context.Context, user string, now time.Time) error
 
 	// DeleteUser erases every record of the user: devices, activations,
@@ -442,18 +441,12 @@ type Store interface {
 
 // Fail counts one failure of u under the policy, at now: failures older
 // than Window are forgotten first (the level stays); at MaxFailures the
-// user is locked for Base·2^Level (at most Max) and the level rises, and
-// the failures stay at the maximum, so that once the lock lifts the next
-// failure locks again. It returns the lock's length when it locked, else
-// 0. Stores written in Go apply it inside their atomic step; others (a Lua
-// script, a PL/pgSQL function) must do exactly the same.
-//
-// The lock's length is computed without overflow: it is Base<<Level only
-// when 0 <= Level < 63, Base > 0, Base <= math.MaxInt64>>Level (so that
-// the shift loses no bit) and Base<<Level < Max; in every other case it
-// is Max. A Base·2^Level beyond the int64 range is more than any Max, so
-// it locks for Max, never for a wrapped, shorter time; a Base of 0 or
-// less, and a negative Level (which Fail never makes), lock for Max too.
+// user is locked for the lock length of the current level (see Lengths)
+// and the level rises, and the failures stay at the maximum, so that once
+// the lock lifts the next failure locks again. It returns the lock's
+// length when it locked, else 0. Stores written in Go apply it inside
+// their atomic step; others (a Lua script, a PL/pgSQL function) do the
+// same steps with the table Lengths returns, looking the level up in it.
 func (p LockPolicy) Fail(u *UserState, now time.Time) time.Duration {
 	if !u.LastFailure.IsZero() && now.Sub(u.LastFailure) >= p.Window {
 		u.Failures = 0
@@ -463,14 +456,45 @@ func (p LockPolicy) Fail(u *UserState, now time.Time) time.Duration {
 	if u.Failures < p.MaxFailures {
 		return 0
 	}
-	d := p.Max
-	if u.Level >= 0 && u.Level < 63 && p.Base > 0 && p.Base <= math.MaxInt64>>u.Level && p.Base<<u.Level < p.Max {
-		d = p.Base << u.Level
-	}
+	d := p.lockFor(u.Level)
 	u.Level++
 	u.LockedUntil = now.Add(d)
 	u.Failures = p.MaxFailures
 	return d
+}
+
+// Lengths is the lockout rule as data: entry i is the length of the lock
+// a user at level i gets, min(Base·2^i, Max); the table ends with its
+// first entry equal to Max (at most 64 entries), and a level past its
+// end, or a negative level, locks for that last entry. Engines that
+// apply the rule inside the database (a Lua script, a SQL function) take
+// this table and only look the level up, compare and store: the lock's
+// length is computed here alone.
+func (p LockPolicy) Lengths() []time.Duration {
+	var t []time.Duration
+	for level := 0; ; level++ {
+		d := p.lockFor(level)
+		t = append(t, d)
+		if d == p.Max || level >= 63 {
+			return t
+		}
+	}
+}
+
+// lockFor is the lock's length at level, computed without overflow: it is
+// Base<<level only when 0 <= level < 63, Base > 0, Base <=
+// math.MaxInt64>>level (so that the shift loses no bit) and Base<<level <
+// Max; in every other case it is Max. A Base·2^level beyond the int64
+// range is more than any Max, so it locks for Max, never for a wrapped,
+// shorter time; a Base of 0 or less, and a negative level (which Fail
+// never makes), lock for Max too. It rises with the level until Max and
+// stays there, so that Lengths' table, looked up with its last entry
+// beyond its end, gives the same length at every level.
+func (p LockPolicy) lockFor(level int) time.Duration {
+	if level >= 0 && level < 63 && p.Base > 0 && p.Base <= math.MaxInt64>>level && p.Base<<level < p.Max {
+		return p.Base << level
+	}
+	return p.Max
 }
 
 // Reset clears u's failures, level and lock: what a success does.

@@ -179,14 +179,20 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 		return Result{}, err
 	}
 	now := s.now()
-	rec, res, err := s.store.AttemptTOTP(ctx, user, activate, s.lockPolicy(), now)
-	switch {
-	case res.Outcome == AttemptLocked:
+	// Counted before it is checked.
+	res, err := s.store.Attempt(ctx, user, nil, s.lockPolicy(), now)
+	if err != nil {
+		return Result{}, storeErr(err)
+	}
+	if res.Outcome == AttemptLocked {
 		s.event(ctx, EventLoginRefused, MethodTOTP, user, "", ReasonLocked)
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
-	case errors.Is(err, ErrStoreNotFound):
-		// No key: the failure is counted all the same, and the answer
-		// reads like a wrong code.
+	}
+	rec, err := s.store.TOTP(ctx, user)
+	switch {
+	case errors.Is(err, ErrStoreNotFound) || err == nil && rec.Active == activate:
+		// No key (of the kind wanted): the failure is counted all the
+		// same, and the answer reads like a wrong code.
 		rec = TOTPRecord{ID: "", Secret: s.dummy, Hash: "SHA1", Digits: 6, Period: 30 * time.Second}
 	case err != nil:
 		return Result{}, storeErr(err)
@@ -228,6 +234,11 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	case errors.Is(err, ErrStoreNotFound):
 		return failed(ReasonRemoved, ErrInvalidCode)
 	case err != nil:
+		return Result{}, storeErr(err)
+	}
+	// The success resets the failures the count left, last: a lost
+	// reset leaves the user with failures, never the reverse.
+	if err := s.store.ResetUser(ctx, user, now); err != nil {
 		return Result{}, storeErr(err)
 	}
 	s.event(ctx, EventLoginSucceeded, MethodTOTP, user, "", "")

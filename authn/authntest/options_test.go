@@ -11,7 +11,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/authn/memstore"
-	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/sqlite"
 )
 
 // kitOnStore checks that a kit made with WithStore(s) drives s: the
@@ -63,7 +63,7 @@ func TestWithStoreMemstore(t *testing.T) {
 }
 
 func TestWithStoreSQLite(t *testing.T) {
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "kit.db"))
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "kit.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	kitOnStore(t, s)

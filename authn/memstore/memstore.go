@@ -176,23 +176,6 @@ func (s *Store) PutTOTP(_ context.Context, t authn.TOTPRecord, now time.Time) er
 	return nil
 }
 
-// AttemptTOTP implements authn.Store.
-func (s *Store) AttemptTOTP(_ context.Context, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.user(user)
-	if now.Before(u.LockedUntil) {
-		return authn.TOTPRecord{}, authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, nil
-	}
-	lock := p.Fail(u, now)
-	res := authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}
-	t, ok := s.totp[user]
-	if !ok || t.Active == wantInactive {
-		return authn.TOTPRecord{}, res, authn.ErrStoreNotFound
-	}
-	return cloneTOTP(t), res, nil
-}
-
 // CommitTOTP implements authn.Store.
 func (s *Store) CommitTOTP(_ context.Context, user, id string, step uint64, now time.Time) error {
 	s.mu.Lock()
@@ -205,8 +188,6 @@ func (s *Store) CommitTOTP(_ context.Context, user, id string, step uint64, now 
 		return authn.ErrStoreConflict
 	}
 	t.Active, t.LastStep = true, step
-	u := s.user(user)
-	u.Reset()
 	return nil
 }
 
@@ -240,16 +221,11 @@ func (s *Store) PutRecoveryCodes(_ context.Context, user string, macs [][32]byte
 	return nil
 }
 
-// UseRecoveryCode implements authn.Store.
-func (s *Store) UseRecoveryCode(_ context.Context, user string, candidates [][32]byte, p authn.LockPolicy, now time.Time) (authn.AttemptResult, int, error) {
+// TakeRecoveryCode implements authn.Store.
+func (s *Store) TakeRecoveryCode(_ context.Context, user string, candidates [][32]byte) (bool, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.user(user)
 	codes := s.recovery[user]
-	if now.Before(u.LockedUntil) {
-		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, len(codes), nil
-	}
-	lock := p.Fail(u, now)
 	match := -1
 	for i := range codes {
 		for _, c := range candidates {
@@ -259,11 +235,10 @@ func (s *Store) UseRecoveryCode(_ context.Context, user string, candidates [][32
 		}
 	}
 	if match < 0 {
-		return authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}, len(codes), nil
+		return false, len(codes), nil
 	}
 	s.recovery[user] = slices.Delete(slices.Clone(codes), match, match+1)
-	u.Reset()
-	return authn.AttemptResult{Outcome: authn.AttemptMatch}, len(s.recovery[user]), nil
+	return true, len(s.recovery[user]), nil
 }
 
 // RecoveryCodesLeft implements authn.Store.
@@ -672,13 +647,19 @@ func (s *Store) PutChallenge(_ context.Context, c authn.ChallengeRecord, lim aut
 }
 
 // Attempt implements authn.Store.
-func (s *Store) Attempt(_ context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) Attempt(_ context.Context, user string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.user(user)
 	if now.Before(u.LockedUntil) {
 		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, nil
 	}
+	if a == nil {
+		// Counted; the caller checks.
+		lock := p.Fail(u, now)
+		return authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}, nil
+	}
+	challengeID, mac, serverStep := a.ID, a.MAC, a.ServerStep
 	ch, ok := s.challenges[challengeID]
 	if ok && ch.User != user {
 		ok = false

@@ -10,5 +10,6 @@ import (
 
 // TestConformance runs the Store conformance suite on memstore.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(*testing.T) authn.Store { return memstore.New() })
+	storetest.Run(t, func(testing.TB) authn.Store { return memstore.New() })
+	storetest.RunService(t, func(testing.TB) authn.Store { return memstore.New() })
 }

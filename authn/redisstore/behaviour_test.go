@@ -22,6 +22,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/redisstore"
 	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/postgres"
 	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/internal/testenv"
@@ -83,7 +84,7 @@ func TestHashTags(t *testing.T) {
 	// Each user's challenge answers only that user's MAC: no two users
 	// share a challenge hash.
 	for i, u := range users {
-		r, err := s.Attempt(ctx, u, "ch", [16]byte{byte(i)}, 1, policy, t0)
+		r, err := s.Attempt(ctx, u, &authn.ChallengeAnswer{ID: "ch", MAC: [16]byte{byte(i)}, ServerStep: 1}, policy, t0)
 		require.NoError(t, err)
 		require.Equal(t, authn.AttemptMatch, r.Outcome, "user %q", u)
 	}
@@ -138,7 +139,7 @@ func TestLockParity(t *testing.T) {
 			key := prefix + ":{u" + b64(user) + "}:u"
 			require.NoError(t, c.HSet(ctx, key, "f", "0", "l", level, "lu", "0", "lf", "0", "e", "0").Err())
 			now := t0.Add(time.Duration(n) * time.Hour)
-			r, err := s.Attempt(ctx, user, "none", [16]byte{}, 1, p, now)
+			r, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: "none", MAC: [16]byte{}, ServerStep: 1}, p, now)
 			require.NoError(t, err)
 			want := authn.UserState{Level: level}
 			d := p.Fail(&want, now)
@@ -175,9 +176,9 @@ func b64(s string) string {
 // ---------------------------------------------------------------------
 // Redis with PostgreSQL for the durable records.
 
-func openPostgres(t testing.TB, dsn, schema string, opts ...sqlstore.Option) *sqlstore.Store {
+func openPostgres(t testing.TB, dsn, schema string, opts ...postgres.Option) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.OpenPostgres(context.Background(), dsn, append([]sqlstore.Option{sqlstore.WithSchema(schema)}, opts...)...)
+	s, err := postgres.Open(context.Background(), dsn, append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	return s
@@ -190,7 +191,7 @@ func openPostgres(t testing.TB, dsn, schema string, opts ...sqlstore.Option) *sq
 // one winner.
 func TestSharedRedisPostgres(t *testing.T) {
 	addr, dsn := redisAddr(t), testenv.PostgresDSN(t)
-	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
 		schema := testenv.PostgresSchema(t, dsn)
 		c0, c1 := newClient(t, addr), newClient(t, addr)
 		prefix := testPrefix(t, c0)
@@ -251,14 +252,14 @@ type rig struct {
 	client *redis.Client
 }
 
-func newRig(t testing.TB, redisAddr string, opts ...sqlstore.Option) *rig {
+func newRig(t testing.TB, redisAddr string, opts ...postgres.Option) *rig {
 	t.Helper()
 	dsn := testenv.PostgresDSN(t)
 	r := &rig{redis: &redisTrips{}, pg: &pgTrips{}, clock: &clock{t: t0.Add(5 * time.Second)}}
 	r.client = redis.NewClient(&redis.Options{Addr: redisAddr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	t.Cleanup(func() { _ = r.client.Close() })
 	r.client.AddHook(r.redis)
-	durable := openPostgres(t, dsn, testenv.PostgresSchema(t, dsn), append([]sqlstore.Option{sqlstore.WithTracer(r.pg)}, opts...)...)
+	durable := openPostgres(t, dsn, testenv.PostgresSchema(t, dsn), append([]postgres.Option{postgres.WithTracer(r.pg)}, opts...)...)
 	r.store = open(t, r.client, durable, redisstore.WithPrefix(testPrefix(t, r.client)))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
@@ -318,7 +319,7 @@ func enrollPhone(t testing.TB, svc *authn.Service, clk *clock, user string) *enr
 // A FinishChallenge that succeeds is one Redis script and one
 // PostgreSQL statement; a wrong Attempt is one script.
 func TestFinishChallengeRoundTrips(t *testing.T) {
-	r := newRig(t, redisAddr(t), sqlstore.WithMaxConns(1))
+	r := newRig(t, redisAddr(t), postgres.WithMaxConns(1))
 	ctx := context.Background()
 	for i := range 3 {
 		r.clock.Advance(15 * time.Second)
@@ -339,7 +340,7 @@ func TestFinishChallengeRoundTrips(t *testing.T) {
 	ch, err := r.svc.BeginChallenge(ctx, "alice")
 	require.NoError(t, err)
 	rd0, pg0 := r.trips()
-	res, err := r.store.Attempt(ctx, "alice", ch.ID, [16]byte{1}, 1, authn.LockPolicy{MaxFailures: 5, Base: time.Minute, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, r.clock.Now())
+	res, err := r.store.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: ch.ID, MAC: [16]byte{1}, ServerStep: 1}, authn.LockPolicy{MaxFailures: 5, Base: time.Minute, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, r.clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMismatch, res.Outcome)
 	rd1, pg1 := r.trips()

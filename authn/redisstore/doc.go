@@ -21,24 +21,18 @@
 // FinishChallenge costs one script (Attempt: the lock check, the count,
 // the constant-time tag comparison, the consumption of the challenge and
 // the reset, atomically) and, on a match, one durable statement
-// (CommitStep: the compare-and-set of the device's step, drift and the
-// user's epoch): 2 round trips, 1 for a wrong response. The first call
-// of each script on a server sends its source once (EVALSHA, then EVAL on
-// NOSCRIPT). BeginChallenge reads the durable epoch and devices and runs
-// one script; push steps read the durable epoch and run one script, so
-// that a revocation voids pending approvals even if the epoch mirror
-// missed it.
+// (CommitStep): 2 round trips, 1 for a wrong response. BeginChallenge
+// reads the durable epoch and devices and runs one script; push steps
+// read the durable epoch and run one script, so that a revocation voids
+// pending approvals even if the epoch mirror missed it.
 //
 // # Keys and Redis Cluster
 //
-// Every key of one user is "<prefix>:{u<base64url(user)>}:<kind>". The
-// encoding has no brace or colon, so a user ID cannot end the hash tag
-// early or reach another user's keys, and every script that touches a
-// user's keys stays within one slot: the store works unchanged through
-// redis.NewClusterClient or a failover client (any redis.UniversalClient
-// that is a *redis.Client or *redis.ClusterClient). Take-once marks,
-// budgets and the push-ID pointers (a push is looked up by ID alone) each
-// have a tag of their own and are touched one key per script.
+// Every key starts with the store's prefix (WithPrefix), and all of one
+// user's keys share one hash slot, which no user ID can escape: the store
+// works unchanged through redis.NewClusterClient or a failover client
+// (any redis.UniversalClient that is a *redis.Client or
+// *redis.ClusterClient), and every script stays within one slot.
 // Exactly-once holds per Redis primary. TestCluster runs the conformance
 // suite through a cluster of three primaries.
 //
@@ -85,10 +79,10 @@
 // # Atomicity across the two stores
 //
 // No step needs both stores atomically. The hot paths are one store each.
-// A TOTP or recovery-code attempt counts the failure in Redis first and
-// then reads or consumes in the durable store, so it is still counted
-// before it is checked; on a success the Redis reset comes last, so a
-// lost reset leaves the user with failures, never the reverse. The
-// durable store's own failure counters are unused (the recovery-code
-// step is handed a policy that never locks).
+// A TOTP or recovery-code attempt is counted in Redis first (Attempt with
+// no answer) and then read or consumed in the durable store, so it is
+// counted before it is checked; on a success the Service's reset comes
+// last, so a lost reset leaves the user with failures, never the reverse.
+// The durable store's own failure counters are unused: every failure is
+// counted, and every lock kept, in Redis.
 package redisstore

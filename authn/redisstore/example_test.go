@@ -9,7 +9,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/redisstore"
-	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/postgres"
 )
 
 // A Service for a fleet of instances: hot state in a Redis Cluster,
@@ -17,7 +17,7 @@ import (
 // compiled, not run, by go test.)
 func Example() {
 	ctx := context.Background()
-	durable, err := sqlstore.OpenPostgres(ctx, "postgres://login@db.internal/login?sslmode=verify-full")
+	durable, err := postgres.Open(ctx, "postgres://login@db.internal/login?sslmode=verify-full")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -22,7 +22,9 @@ import (
 //go:embed scripts/*.lua
 var scriptFS embed.FS
 
-// script is one Lua script with the shared library prepended.
+// script is one Lua script with the shared library prepended. go-redis
+// runs it with EVALSHA, and sends its source once per server (EVAL on
+// NOSCRIPT).
 func script(name string) *redis.Script {
 	lib, err := scriptFS.ReadFile("scripts/lib.lua")
 	if err != nil {
@@ -105,6 +107,7 @@ type Store struct {
 	rdb     redis.UniversalClient
 	durable authn.Store
 	prefix  string
+	tables  sync.Map // authn.LockPolicy -> []any: its lock lengths as script arguments (one entry per policy a Service uses)
 }
 
 var _ authn.Store = (*Store)(nil)
@@ -202,9 +205,13 @@ func atLeast(v, min string) bool {
 }
 
 // ---------------------------------------------------------------------
-// Keys. Every key of one user carries the hash tag {u<base64url(user)>}:
-// the encoding has no brace or colon, so no user ID can end the tag early
-// or reach another user's keys, and all of a user's keys share one slot.
+// Keys. Every key of one user is "<prefix>:{u<base64url(user)>}:<kind>":
+// the hash tag's encoding has no brace or colon, so no user ID can end
+// the tag early or reach another user's keys, and all of a user's keys
+// share one slot, so that every script over them runs on one Cluster
+// node. Take-once marks, budgets and the push-ID pointers (a push is
+// looked up by ID alone) each have a tag of their own and are touched one
+// key per script.
 
 var b64 = base64.RawURLEncoding
 
@@ -276,10 +283,26 @@ func ttlMillis(expires, now time.Time) int64 {
 	return max(expires.Sub(now), 0).Milliseconds() + slack.Milliseconds()
 }
 
-// policyArgs are a lock policy's figures for the scripts: its durations
-// in nanoseconds, as LockPolicy.Fail computes.
+// policyArgs are a lock policy's figures for the scripts, durations in
+// nanoseconds: the most failures and the window, then (appended by
+// withLengths, last in ARGV) the lock lengths by level that
+// LockPolicy.Lengths computes; the scripts only look a level up.
 func policyArgs(p authn.LockPolicy) []any {
-	return []any{p.MaxFailures, int64(p.Base), int64(p.Max), int64(p.Window)}
+	return []any{p.MaxFailures, int64(p.Window)}
+}
+
+// withLengths appends the policy's lock lengths by level to args (boxed
+// once per policy).
+func (s *Store) withLengths(args []any, p authn.LockPolicy) []any {
+	if t, ok := s.tables.Load(p); ok {
+		return append(args, t.([]any)...)
+	}
+	var t []any
+	for _, d := range p.Lengths() {
+		t = append(t, int64(d))
+	}
+	s.tables.Store(p, t)
+	return append(args, t...)
 }
 
 // wrap labels a Redis error with the operation; redis.Nil never reaches
@@ -376,13 +399,17 @@ func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim a
 }
 
 // Attempt implements authn.Store: one script.
-func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	if a == nil {
+		return s.count(ctx, user, p, now)
+	}
+	challengeID, mac, serverStep := a.ID, a.MAC, a.ServerStep
 	if serverStep >= maxLuaInt {
 		return authn.AttemptResult{}, fmt.Errorf("redisstore: server step %d out of range", serverStep)
 	}
 	k := s.keys(user)
 	args := append([]any{micros(now), challengeID, hex.EncodeToString(mac[:]), serverStep}, policyArgs(p)...)
-	args = append(args, p.MaxAttempts)
+	args = s.withLengths(append(args, p.MaxAttempts), p)
 	v, err := scriptAttempt.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx}, args...).Result()
 	if err != nil {
 		return authn.AttemptResult{}, wrap("attempt", err)
@@ -419,7 +446,7 @@ func (s *Store) Attempt(ctx context.Context, user, challengeID string, mac [16]b
 // RecordFailure implements authn.Store: one script. The state returned
 // carries the lockout fields and the epoch, not the push settings.
 func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
-	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, append([]any{micros(now)}, policyArgs(p)...)...).Result()
+	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, s.withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
 	if err != nil {
 		return authn.UserState{}, wrap("record failure", err)
 	}
@@ -455,11 +482,9 @@ func (s *Store) User(ctx context.Context, user string, now time.Time) (authn.Use
 	return st, nil
 }
 
-// ResetUser implements authn.Store.
+// ResetUser implements authn.Store: one script (failures and locks live
+// in Redis only).
 func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error {
-	if err := s.durable.ResetUser(ctx, user, now); err != nil {
-		return err
-	}
 	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
 		return wrap("reset user", err)
 	}
@@ -479,10 +504,10 @@ func (s *Store) raiseEpoch(ctx context.Context, user string, now time.Time) erro
 	return nil
 }
 
-// count is the Redis half of a TOTP or recovery-code attempt: the lock
-// check and one failure.
+// count is Attempt with no answer (a TOTP code, a recovery code): the
+// lock check and one failure, one script.
 func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
-	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, append([]any{micros(now)}, policyArgs(p)...)...).Result()
+	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, s.withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
 	if err != nil {
 		return authn.AttemptResult{}, wrap("count attempt", err)
 	}
@@ -497,63 +522,16 @@ func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now 
 	return res, nil
 }
 
-// neverLock is the policy handed to the durable store where its own
-// step counts a failure: the counting that matters happened in Redis, so
-// the durable copy must never lock (failures are forgotten at once).
-var neverLock = authn.LockPolicy{MaxFailures: math.MaxInt32, Base: time.Nanosecond, Max: time.Nanosecond, Window: time.Nanosecond, MaxAttempts: math.MaxInt32}
-
-// AttemptTOTP implements authn.Store: the lock check and the count in
-// Redis, then the key read from the durable store.
-func (s *Store) AttemptTOTP(ctx context.Context, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult, error) {
-	res, err := s.count(ctx, user, p, now)
-	if err != nil || res.Outcome == authn.AttemptLocked {
-		return authn.TOTPRecord{}, res, err
-	}
-	t, err := s.durable.TOTP(ctx, user)
-	if err != nil {
-		return authn.TOTPRecord{}, res, err
-	}
-	if t.Active == wantInactive {
-		return authn.TOTPRecord{}, res, authn.ErrStoreNotFound
-	}
-	return t, res, nil
-}
-
 // CommitTOTP implements authn.Store: the compare-and-set in the durable
-// store, then the reset in Redis.
+// store.
 func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error {
-	if err := s.durable.CommitTOTP(ctx, user, id, step, now); err != nil {
-		return err
-	}
-	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
-		return wrap("reset after TOTP", err)
-	}
-	return nil
+	return s.durable.CommitTOTP(ctx, user, id, step, now)
 }
 
-// UseRecoveryCode implements authn.Store: the lock check and the count
-// in Redis, the code consumed in the durable store, and on a match the
-// reset in Redis.
-func (s *Store) UseRecoveryCode(ctx context.Context, user string, candidates [][32]byte, p authn.LockPolicy, now time.Time) (authn.AttemptResult, int, error) {
-	res, err := s.count(ctx, user, p, now)
-	if err != nil {
-		return authn.AttemptResult{}, 0, err
-	}
-	if res.Outcome == authn.AttemptLocked {
-		left, err := s.durable.RecoveryCodesLeft(ctx, user)
-		return res, left, err
-	}
-	dres, left, err := s.durable.UseRecoveryCode(ctx, user, candidates, neverLock, now)
-	if err != nil {
-		return authn.AttemptResult{}, 0, err
-	}
-	if dres.Outcome != authn.AttemptMatch {
-		return res, left, nil
-	}
-	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
-		return authn.AttemptResult{}, 0, wrap("reset after recovery code", err)
-	}
-	return authn.AttemptResult{Outcome: authn.AttemptMatch}, left, nil
+// TakeRecoveryCode implements authn.Store: in the durable store, where
+// the codes live.
+func (s *Store) TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error) {
+	return s.durable.TakeRecoveryCode(ctx, user, candidates)
 }
 
 // ---------------------------------------------------------------------

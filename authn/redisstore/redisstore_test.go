@@ -16,6 +16,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/redisstore"
 	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/sqlite"
 	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/internal/testenv"
 )
@@ -49,7 +50,7 @@ func testPrefix(t testing.TB, c *redis.Client) string {
 // openSQLite opens a durable store in a temporary directory.
 func openSQLite(t testing.TB) *sqlstore.Store {
 	t.Helper()
-	d, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "keyline.db"))
+	d, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "keyline.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })
 	return d
@@ -63,12 +64,26 @@ func open(t testing.TB, c redis.UniversalClient, durable authn.Store, opts ...re
 }
 
 // TestConformance runs the Store conformance suite on Redis with SQLite
-// for the durable records.
+// for the durable records (the Service tests too).
 func TestConformance(t *testing.T) {
 	c := newClient(t, redisAddr(t))
-	storetest.Run(t, func(t *testing.T) authn.Store {
+	newStore := func(t testing.TB) authn.Store {
 		return open(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
-	})
+	}
+	storetest.Run(t, newStore)
+	storetest.RunService(t, newStore)
+}
+
+// TestConformancePostgres runs the Store conformance suite on Redis with
+// PostgreSQL for the durable records, each subtest in a fresh schema.
+func TestConformancePostgres(t *testing.T) {
+	c := newClient(t, redisAddr(t))
+	dsn := testenv.PostgresDSN(t)
+	newStore := func(t testing.TB) authn.Store {
+		return open(t, c, openPostgres(t, dsn, testenv.PostgresSchema(t, dsn)), redisstore.WithPrefix(testPrefix(t, c)))
+	}
+	storetest.Run(t, newStore)
+	storetest.RunService(t, newStore)
 }
 
 // TestCluster runs the conformance suite through a Redis Cluster of three
@@ -77,10 +92,12 @@ func TestConformance(t *testing.T) {
 func TestCluster(t *testing.T) {
 	c := newPrivateCluster(t, 3)
 	n := 0
-	storetest.Run(t, func(t *testing.T) authn.Store {
+	newStore := func(t testing.TB) authn.Store {
 		n++
 		return open(t, c, openSQLite(t), redisstore.WithPrefix(fmt.Sprintf("cluster-%d", n)))
-	})
+	}
+	storetest.Run(t, newStore)
+	storetest.RunService(t, newStore)
 	// The suite's keys landed on more than one primary.
 	var masters atomic.Int32 // ForEachMaster calls its function concurrently
 	require.NoError(t, c.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {

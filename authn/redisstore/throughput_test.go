@@ -16,7 +16,7 @@ import (
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/memstore"
 	"github.com/keyline/keyline/authn/redisstore"
-	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/postgres"
 	"github.com/keyline/keyline/internal/testenv"
 )
 
@@ -54,7 +54,7 @@ func BenchmarkThroughput(b *testing.B) {
 				c := &counters{pg: &pgTrips{}}
 				var st [2]authn.Store
 				for i := range st {
-					st[i] = openPostgres(b, dsn, schema, sqlstore.WithTracer(c.pg))
+					st[i] = openPostgres(b, dsn, schema, postgres.WithTracer(c.pg))
 				}
 				return st, c
 			}, services)
@@ -73,7 +73,7 @@ func BenchmarkThroughput(b *testing.B) {
 					if i == 0 {
 						prefix = testPrefix(b, rc)
 					}
-					st[i] = open(b, rc, openPostgres(b, dsn, schema, sqlstore.WithTracer(c.pg)), redisstore.WithPrefix(prefix))
+					st[i] = open(b, rc, openPostgres(b, dsn, schema, postgres.WithTracer(c.pg)), redisstore.WithPrefix(prefix))
 				}
 				return st, c
 			}, services)

@@ -1,5 +1,13 @@
 package sqlstore
 
+const devCols = `id, user_id, name, platform, account_name, suite, install_id, state, secret, last_step, drift,
+	pair_tries, session_id, replacing, push_token, created_at`
+
+// pushCols reads a push with its user's current epoch.
+const pushCols = `p.id, p.user_id, p.number, p.nonce, p.ctx_action, p.ctx_ip, p.ctx_place, p.ctx_browser, p.devices,
+	p.state, p.answered, p.epoch, p.tx, p.challenge, p.created_at, p.expires_at,
+	COALESCE((SELECT u.epoch FROM authn_users u WHERE u.user_id = p.user_id), 0)`
+
 // portableQueries are the statements both dialects share: standard SQL
 // (ON CONFLICT, RETURNING, $N placeholders) that SQLite and PostgreSQL
 // read alike. Each dialect adds or overrides the few that differ.

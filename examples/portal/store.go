@@ -11,7 +11,8 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/redisstore"
-	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/postgres"
+	"github.com/keyline/keyline/authn/sqlstore/sqlite"
 )
 
 // openStore opens the store the flags name: PostgreSQL with -postgres
@@ -21,7 +22,7 @@ import (
 // and the function that closes it.
 func openStore(ctx context.Context, cfg config) (authn.Store, string, func() error, error) {
 	if cfg.Postgres != "" {
-		s, err := sqlstore.OpenPostgres(ctx, cfg.Postgres)
+		s, err := postgres.Open(ctx, cfg.Postgres)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}
@@ -45,7 +46,7 @@ func openStore(ctx context.Context, cfg config) (authn.Store, string, func() err
 		return nil, "", nil, err
 	}
 	path := filepath.Join(cfg.DataDir, "keyline.db")
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("opening SQLite: %w", err)
 	}

@@ -1,7 +1,7 @@
 -- Attempt: one answer to a challenge, counted before it is checked.
 -- KEYS: user hash, challenge hash, challenge index.
--- ARGV: now, challenge ID, MAC (hex), server step, max failures, base,
--- max, window, max attempts.
+-- ARGV: now, challenge ID, MAC (hex), server step, max failures, window,
+-- max attempts, then the lock lengths by level (authn.LockPolicy.Lengths).
 -- Reply: {outcome, match index (0-based, -1 none), failures, retry after
 -- (ns), record blob or false}. Outcomes as authn.AttemptOutcome.
 local now = tonumber(ARGV[1])
@@ -16,13 +16,13 @@ if found and (now >= tonumber(v[2]) or tonumber(v[1]) ~= u.e) then
 	drop_challenge(KEYS[2], KEYS[3], id)
 	return {4, -1, u.f, 0, false}
 end
-local lock = fail(u, now, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+local lock = fail(u, now, tonumber(ARGV[5]), tonumber(ARGV[6]), locks(8))
 if not found then
 	save(KEYS[1], u)
 	return {3, -1, u.f, lock, false}
 end
 local attempts = redis.call('HINCRBY', KEYS[2], id .. '|a', 1)
-if attempts > tonumber(ARGV[9]) then
+if attempts > tonumber(ARGV[7]) then
 	drop_challenge(KEYS[2], KEYS[3], id)
 	save(KEYS[1], u)
 	return {5, -1, u.f, lock, false}

@@ -18,14 +18,24 @@ local function save(key, u)
 	redis.call('HSET', key, 'f', num(u.f), 'l', num(u.l), 'lu', num(u.lu), 'lf', num(u.lf), 'e', num(u.e))
 end
 
+-- locks reads the lock lengths by level (authn.LockPolicy.Lengths, in
+-- nanoseconds) from ARGV[first] to ARGV's end.
+local function locks(first)
+	local t = {}
+	for i = first, #ARGV do
+		t[#t + 1] = tonumber(ARGV[i])
+	end
+	return t
+end
+
 -- fail is authn.LockPolicy.Fail, to the letter: failures older than the
 -- window are forgotten (the level stays); at the maximum the user is
--- locked for min(base*2^level, max), the level rises and the failures
--- stay at the maximum. base, max and window are nanoseconds (base*2^level
--- is exact in a double: a power of two only moves the exponent; max is
--- exact below 2^53 ns, 104 days). It returns the lock's length in
--- nanoseconds, or 0.
-local function fail(u, now, maxf, base, max, window)
+-- locked for the length the table gives for the level (its last entry
+-- past its end: the Go side computed the table, this only looks it up),
+-- the level rises and the failures stay at the maximum. window and the
+-- lengths are nanoseconds (exact in a double up to 104 days). It returns
+-- the lock's length in nanoseconds, or 0.
+local function fail(u, now, maxf, window, lengths)
 	if u.lf ~= 0 and (now - u.lf) * 1000 >= window then
 		u.f = 0
 	end
@@ -34,13 +44,7 @@ local function fail(u, now, maxf, base, max, window)
 	if u.f < maxf then
 		return 0
 	end
-	local d = max
-	if u.l >= 0 and u.l < 63 and base > 0 then
-		local b = base * (2 ^ u.l)
-		if b < max then
-			d = b
-		end
-	end
+	local d = lengths[u.l + 1] or lengths[#lengths]
 	u.l = u.l + 1
 	u.lu = now + math.floor(d / 1000)
 	u.f = maxf

@@ -1,23 +1,24 @@
-package sqlstore
+package postgres
 
 import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
-	"slices"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/internal/sqltest"
 	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/internal/testenv"
@@ -31,9 +32,9 @@ var (
 )
 
 // openPostgres opens a store in schema and closes it when t ends.
-func openPostgres(t testing.TB, dsn, schema string) *Store {
+func openPostgres(t testing.TB, dsn, schema string) *sqlstore.Store {
 	t.Helper()
-	s, err := OpenPostgres(context.Background(), dsn, WithSchema(schema))
+	s, err := Open(context.Background(), dsn, WithSchema(schema))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	return s
@@ -43,9 +44,9 @@ func openPostgres(t testing.TB, dsn, schema string) *Store {
 // PostgreSQL, each subtest in a fresh schema.
 func TestPostgresConformance(t *testing.T) {
 	dsn := postgresDSN(t)
-	storetest.Run(t, func(t *testing.T) authn.Store {
-		return openPostgres(t, dsn, testSchema(t, dsn))
-	})
+	newStore := func(t testing.TB) authn.Store { return openPostgres(t, dsn, testSchema(t, dsn)) }
+	storetest.Run(t, newStore)
+	storetest.RunService(t, newStore)
 }
 
 // TestPostgresOpeners opens one schema from several stores at once (as
@@ -56,11 +57,11 @@ func TestPostgresOpeners(t *testing.T) {
 	schema := testSchema(t, dsn)
 	ctx := context.Background()
 	const n = 4
-	stores := make([]*Store, n)
+	stores := make([]*sqlstore.Store, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = OpenPostgres(ctx, dsn, WithSchema(schema)) })
+		wg.Go(func() { stores[i], errs[i] = Open(ctx, dsn, WithSchema(schema)) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -69,24 +70,23 @@ func TestPostgresOpeners(t *testing.T) {
 	}
 	v, err := stores[0].SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 3, v)
+	require.Equal(t, 4, v)
 	for i := range n {
 		wg.Go(func() {
 			for range 25 {
-				_, err := stores[i].RecordFailure(ctx, "alice", lenient, t0)
+				_, err := stores[i].RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
 				assert.NoError(t, err)
 			}
 		})
 	}
 	wg.Wait()
-	u, err := stores[0].User(ctx, "alice", t0)
+	u, err := stores[0].User(ctx, "alice", sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, 100, u.Failures)
 
 	// A newer schema is refused.
-	_, err = stores[0].w.ExecContext(ctx, `INSERT INTO authn_schema_version (version, applied_at) VALUES (99, 0)`)
-	require.NoError(t, err)
-	_, err = OpenPostgres(ctx, dsn, WithSchema(schema))
+	require.NoError(t, rawExec(t, dsn, schema, `INSERT INTO authn_schema_version (version, applied_at) VALUES (99, 0)`))
+	_, err = Open(ctx, dsn, WithSchema(schema))
 	require.ErrorContains(t, err, "newer")
 }
 
@@ -94,7 +94,7 @@ func TestPostgresOpeners(t *testing.T) {
 // its own, on one schema.
 func TestPostgresShared(t *testing.T) {
 	dsn := postgresDSN(t)
-	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
 		schema := testSchema(t, dsn)
 		return [2]authn.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
 	})
@@ -107,8 +107,8 @@ func TestPostgresShared(t *testing.T) {
 func TestPostgresTwoPools(t *testing.T) {
 	dsn := postgresDSN(t)
 	schema := testSchema(t, dsn)
-	stores := [2]*Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
-	clk := &clock{t: t0.Add(5 * time.Second)}
+	stores := [2]*sqlstore.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
+	clk := sqltest.NewClock(sqltest.T0.Add(5 * time.Second))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
@@ -120,7 +120,7 @@ func TestPostgresTwoPools(t *testing.T) {
 		require.NoError(t, err)
 	}
 	ctx := context.Background()
-	cred := enrollPhone(t, svcs[0], clk, "alice")
+	cred := sqltest.EnrollPhone(t, svcs[0], clk, "alice")
 
 	// One right answer, sent n times through both pools: one login.
 	ch, err := svcs[1].BeginChallenge(ctx, "alice")
@@ -194,9 +194,9 @@ func TestPostgresDevicesPageByteOrder(t *testing.T) {
 	for i, u := range users {
 		sid := "sid-" + u
 		require.NoError(t, s.PutActivation(ctx, authn.ActivationRecord{SessionID: sid, User: u, State: authn.ActivationWaiting,
-			Pending: []byte("p"), ExpiresAt: t0.Add(time.Hour), CreatedAt: t0}, t0))
+			Pending: []byte("p"), ExpiresAt: sqltest.T0.Add(time.Hour), CreatedAt: sqltest.T0}, sqltest.T0))
 		_, err := s.CompleteActivation(ctx, sid, []byte("h"), []byte("c"), authn.DeviceRecord{ID: "dev", User: u,
-			SessionID: sid, CreatedAt: t0.Add(time.Duration(i) * time.Second)}, 5, t0)
+			SessionID: sid, CreatedAt: sqltest.T0.Add(time.Duration(i) * time.Second)}, 5, sqltest.T0)
 		require.NoError(t, err)
 	}
 	var got []string
@@ -222,10 +222,10 @@ func TestPostgresCancelledContext(t *testing.T) {
 	s := openPostgres(t, dsn, testSchema(t, dsn))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.RecordFailure(ctx, "alice", lenient, t0)
+	_, err := s.RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
 	require.Error(t, err)
 	require.ErrorIs(t, err, context.Canceled)
-	u, err := s.RecordFailure(context.Background(), "alice", lenient, t0)
+	u, err := s.RecordFailure(context.Background(), "alice", sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, 1, u.Failures)
 }
@@ -258,15 +258,15 @@ var _ pgx.PrepareTracer = (*tripCounter)(nil)
 
 // pgService opens a store (with a trip counter and opts) in a fresh
 // schema and a Service on it, with an enrolled phone for alice.
-func pgService(t testing.TB, opts ...Option) (*Store, *tripCounter, *authn.Service, *clock, *enroll.Credential) {
+func pgService(t testing.TB, opts ...Option) (*sqlstore.Store, *tripCounter, *authn.Service, *sqltest.Clock, *enroll.Credential) {
 	t.Helper()
 	dsn := postgresDSN(t)
 	schema := testSchema(t, dsn)
 	tc := &tripCounter{}
-	s, err := OpenPostgres(context.Background(), dsn, append([]Option{WithSchema(schema), WithTracer(tc)}, opts...)...)
+	s, err := Open(context.Background(), dsn, append([]Option{WithSchema(schema), WithTracer(tc)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
-	clk := &clock{t: t0.Add(5 * time.Second)}
+	clk := sqltest.NewClock(sqltest.T0.Add(5 * time.Second))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
@@ -274,7 +274,7 @@ func pgService(t testing.TB, opts ...Option) (*Store, *tripCounter, *authn.Servi
 	svc, err := authn.New(authn.Config{Store: s, Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
 		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
 	require.NoError(t, err)
-	return s, tc, svc, clk, enrollPhone(t, svc, clk, "alice")
+	return s, tc, svc, clk, sqltest.EnrollPhone(t, svc, clk, "alice")
 }
 
 // TestPostgresFinishChallengeRoundTrips: once the connection has its
@@ -303,7 +303,7 @@ func TestPostgresFinishChallengeRoundTrips(t *testing.T) {
 	ch, err := svc.BeginChallenge(ctx, "alice")
 	require.NoError(t, err)
 	n0 := tc.trips()
-	res, err := s.Attempt(ctx, "alice", ch.ID, [16]byte{1}, 1, lenient, clk.Now())
+	res, err := s.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: ch.ID, MAC: [16]byte{1}, ServerStep: 1}, sqltest.Lenient, clk.Now())
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMismatch, res.Outcome)
 	require.Equal(t, int64(1), tc.trips()-n0, "round trips of a wrong Attempt")
@@ -323,82 +323,53 @@ func TestPostgresFinishChallengeRoundTrips(t *testing.T) {
 func BenchmarkPostgresFinishChallenge(b *testing.B) {
 	s, tc, svc, clk, cred := pgService(b)
 	n, durs := testenv.FinishBatches(b, testenv.Login{Service: svc, User: "alice", Phone: cred, Now: clk.Now, Advance: clk.Advance},
-		tc.trips, s.stmts.Load)
+		tc.trips, func() int64 { return s.Stats().Statements })
 	b.ReportMetric(float64(n[0])/float64(b.N), "roundtrips/op")
 	b.ReportMetric(float64(n[1])/float64(b.N), "stmts/op")
 	testenv.ReportLatency(b, durs)
 }
 
-// TestPostgresAttemptMatchesSQLite runs one random sequence of
-// challenges and Attempts on SQLite (Attempt in Go) and on PostgreSQL
-// (Attempt in PL/pgSQL) and requires the same results and user states
-// throughout: lock levels up to and past the Base<<level guard, window
-// resets, tags at the edges of the window, exhaustion, expiry.
-func TestPostgresAttemptMatchesSQLite(t *testing.T) {
+// rawExec runs one statement in schema on a connection of its own.
+func rawExec(t testing.TB, dsn, schema, q string, args ...any) error {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	_, err = db.ExecContext(context.Background(), q, args...)
+	return err
+}
+
+// TestLockOverflow: the lock an Attempt sets is authn.LockPolicy.Fail's
+// at any level (PostgreSQL runs authn_attempt, as migration 0004 made
+// it, with the table of LockPolicy.Lengths).
+func TestLockOverflow(t *testing.T) {
 	dsn := postgresDSN(t)
-	pg := openPostgres(t, dsn, testSchema(t, dsn))
-	lite, _ := openTemp(t)
-	stores := []*Store{lite, pg}
-	ctx := context.Background()
-	rng := mrand.New(mrand.NewPCG(1, 1)) // fixed: the sequence (and what it covers) is the same each run
-	policies := []authn.LockPolicy{
-		{MaxFailures: 1, Base: 1, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, // Base<<level up to level 41, then Max
-		{MaxFailures: 3, Base: time.Minute, Max: time.Hour, Window: 10 * time.Minute, MaxAttempts: 5},
-		{MaxFailures: 2, Base: 1<<40 + 1, Max: time.Hour, Window: time.Second, MaxAttempts: 2}, // Base<<24 would wrap to 2^24: Max
-		{MaxFailures: 1, Base: 0, Max: time.Millisecond, Window: 0, MaxAttempts: 1},
+	schema := testSchema(t, dsn)
+	sqltest.CheckLockOverflow(t, openPostgres(t, dsn, schema), func(q string, args ...any) error {
+		return rawExec(t, dsn, schema, q, args...)
+	})
+}
+
+// TestDurabilityChild is the child process's entry; it does nothing in a
+// normal run.
+func TestDurabilityChild(t *testing.T) {
+	schema := os.Getenv(sqltest.DurabilityEnv)
+	if schema == "" {
+		t.Skip("runs only as the child of a durability test")
 	}
-	users := []string{"alice", "bob"}
-	now := t0
-	ids := map[string][]string{}
-	seen := map[authn.AttemptOutcome]int{}
-	maxLevel := 0
-	for i := range 2000 {
-		now = now.Add(time.Duration(rng.Int64N(int64(20 * time.Second))))
-		user := users[rng.IntN(2)]
-		if rng.IntN(4) == 0 || len(ids[user]) == 0 {
-			var tags []authn.Tag
-			for j := range rng.IntN(4) {
-				tags = append(tags, authn.Tag{MAC: [16]byte{byte(rng.IntN(2))}, Device: fmt.Sprintf("dev-%d", j),
-					Step: uint64(1000 + rng.IntN(7) - 3), Drift: rng.IntN(5) - 2})
-			}
-			ch := authn.ChallengeRecord{ID: fmt.Sprintf("ch-%d", i), User: user, Question: fmt.Sprintf("q%d", i), Tags: tags,
-				Window: rng.IntN(3), IssuedAt: now, ExpiresAt: now.Add(time.Duration(rng.Int64N(int64(10 * time.Minute)))),
-				Payload: []byte{byte(i)}, Names: map[string]string{"dev-0": "phone"}, Resync: "", ResyncDrift: i % 3}
-			lim := authn.ChallengeLimits{Outstanding: 5, PerMinute: 1000, Horizon: time.Second}
-			for _, s := range stores {
-				require.NoError(t, s.PutChallenge(ctx, ch, lim, now))
-			}
-			ids[user] = append(ids[user], ch.ID)
-			continue
-		}
-		id := ids[user][rng.IntN(len(ids[user]))]
-		if other := ids[users[1-slices.Index(users, user)]]; rng.IntN(10) == 0 && len(other) > 0 {
-			id = other[0] // another user's
-		}
-		mac := [16]byte{byte(rng.IntN(2))}
-		if user == "bob" {
-			mac[0] = 99 // bob never matches: his lock level climbs
-		}
-		step := uint64(1000 + rng.IntN(5) - 2)
-		p := policies[rng.IntN(len(policies))]
-		var res [2]authn.AttemptResult
-		var us [2]authn.UserState
-		for k, s := range stores {
-			var err error
-			res[k], err = s.Attempt(ctx, user, id, mac, step, p, now)
-			require.NoError(t, err)
-			us[k], err = s.User(ctx, user, now)
-			require.NoError(t, err)
-		}
-		require.Equal(t, res[0], res[1], "Attempt %d (%s on %s)", i, user, id)
-		require.Equal(t, us[0], us[1], "user after attempt %d", i)
-		seen[res[0].Outcome]++
-		if res[0].Outcome == authn.AttemptLocked && rng.IntN(2) == 0 {
-			now = now.Add(res[0].RetryAfter)
-		}
-		maxLevel = max(maxLevel, us[0].Level)
-	}
-	t.Logf("outcomes %v, highest level %d", seen, maxLevel)
-	require.Len(t, seen, 6, "every outcome was tried")
-	require.Greater(t, maxLevel, 32, "the Base<<level guard was reached")
+	s, err := Open(context.Background(), os.Getenv(testenv.PostgresEnv), WithSchema(schema))
+	require.NoError(t, err)
+	sqltest.DurabilityChild(t, s)
+}
+
+func TestDurability(t *testing.T) {
+	dsn := postgresDSN(t)
+	schema := testSchema(t, dsn)
+	sqltest.RunDurability(t, schema, func() *sqlstore.Store {
+		s, err := Open(context.Background(), dsn, WithSchema(schema))
+		require.NoError(t, err)
+		return s
+	})
 }

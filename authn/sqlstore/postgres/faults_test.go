@@ -1,4 +1,4 @@
-package sqlstore
+package postgres
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/sqlstore/internal/sqltest"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/internal/testnet"
 )
@@ -29,10 +30,10 @@ func TestPostgresConnectionCut(t *testing.T) {
 	u.RawQuery = q.Encode()
 	s := openPostgres(t, u.String(), schema)
 
-	now := durabilityStart
+	now := sqltest.DurabilityStart
 	master := make([]byte, 32)
 	master[0] = 7
-	svc := durabilityService(t, s, master, func() time.Time { return now })
+	svc := sqltest.DurabilityService(t, s, master, func() time.Time { return now })
 	ctx := context.Background()
 	offer, err := svc.StartActivation(ctx, "alice", nil)
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlite
 
 import (
 	"bufio"
@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/sqlstore/internal/sqltest"
 	"github.com/keyline/keyline/enroll"
 )
 
@@ -64,13 +65,13 @@ func TestProcessesChild(t *testing.T) {
 	var n int
 	_, err := fmt.Sscan(f[4], &n)
 	require.NoError(t, err)
-	master, err := hex.DecodeString(os.Getenv(masterEnv))
+	master, err := hex.DecodeString(os.Getenv(sqltest.MasterEnv))
 	require.NoError(t, err)
-	s, err := OpenSQLite(context.Background(), path)
+	s, err := Open(context.Background(), path)
 	require.NoError(t, err)
 	defer s.Close()
 	obs := &checks{}
-	svc := processService(t, s, master, obs, func() time.Time { return durabilityStart.Add(10 * time.Second) })
+	svc := processService(t, s, master, obs, func() time.Time { return sqltest.DurabilityStart.Add(10 * time.Second) })
 	// Ready, and wait for the parent's word, so that both children run
 	// at once.
 	fmt.Println("ready")
@@ -115,7 +116,7 @@ func runChildren(t *testing.T, path, user, id, resp string, n int, master []byte
 	for i := range cmds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestProcessesChild$", "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(), processChildEnv+"="+fmt.Sprintf("%s %s %s %s %d", path, user, id, resp, n),
-			masterEnv+"="+hex.EncodeToString(master))
+			sqltest.MasterEnv+"="+hex.EncodeToString(master))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
@@ -162,11 +163,11 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "authn.db")
 	ctx := context.Background()
-	s, err := OpenSQLite(ctx, path)
+	s, err := Open(ctx, path)
 	require.NoError(t, err)
 	defer s.Close()
 	master := bytes.Repeat([]byte{9}, 32)
-	now := durabilityStart
+	now := sqltest.DurabilityStart
 	svc := processService(t, s, master, nil, func() time.Time { return now })
 	phone := func(user string) *enroll.Credential {
 		offer, err := svc.StartActivation(ctx, user, nil)

@@ -1,8 +1,9 @@
-package sqlstore
+package sqlite
 
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,17 +16,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/sqlstore"
+	"github.com/keyline/keyline/authn/sqlstore/internal/sqltest"
 	"github.com/keyline/keyline/authn/storetest"
-	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/internal/testenv"
 )
 
 // openTemp opens a store on a fresh file in t's temporary directory and
 // closes it at the end of the test.
-func openTemp(t testing.TB) (*Store, string) {
+func openTemp(t testing.TB) (*sqlstore.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "authn.db")
-	s, err := OpenSQLite(context.Background(), path)
+	s, err := Open(context.Background(), path)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s, path
@@ -34,9 +36,9 @@ func openTemp(t testing.TB) (*Store, string) {
 // TestSharedSQLite races two Services, each on its own handle (its own
 // connections) on one SQLite file, as two processes on one host would.
 func TestSharedSQLite(t *testing.T) {
-	storetest.RunShared(t, func(t *testing.T) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
 		a, path := openTemp(t)
-		b, err := OpenSQLite(context.Background(), path)
+		b, err := Open(context.Background(), path)
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, b.Close()) })
 		return [2]authn.Store{a, b}
@@ -45,58 +47,56 @@ func TestSharedSQLite(t *testing.T) {
 
 // TestConformance runs the Store conformance suite on SQLite files.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) authn.Store {
+	newStore := func(t testing.TB) authn.Store {
 		s, _ := openTemp(t)
 		return s
-	})
+	}
+	storetest.Run(t, newStore)
+	storetest.RunService(t, newStore)
 }
-
-var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-
-var lenient = authn.LockPolicy{MaxFailures: 100, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour, MaxAttempts: 100}
 
 // TestReopen writes every kind of record, closes the store, reopens the
 // file and finds them all.
 func TestReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "authn.db")
-	s, err := OpenSQLite(ctx, path)
+	s, err := Open(ctx, path)
 	require.NoError(t, err)
 
 	act := authn.ActivationRecord{SessionID: "sid-1", User: "alice", State: authn.ActivationWaiting,
-		Pending: []byte("pending"), ExpiresAt: t0.Add(10 * time.Minute), CreatedAt: t0}
-	require.NoError(t, s.PutActivation(ctx, act, t0))
+		Pending: []byte("pending"), ExpiresAt: sqltest.T0.Add(10 * time.Minute), CreatedAt: sqltest.T0}
+	require.NoError(t, s.PutActivation(ctx, act, sqltest.T0))
 	dev := authn.DeviceRecord{ID: "dev-1", User: "alice", Name: "phone", Platform: "ios", AccountName: "alice",
-		Suite: "suite", InstallID: "install-1", Secret: []byte("sealed"), SessionID: "sid-1", PushToken: "tok", CreatedAt: t0}
-	_, err = s.CompleteActivation(ctx, "sid-1", []byte("hash"), []byte("confirm"), dev, 5, t0)
+		Suite: "suite", InstallID: "install-1", Secret: []byte("sealed"), SessionID: "sid-1", PushToken: "tok", CreatedAt: sqltest.T0}
+	_, err = s.CompleteActivation(ctx, "sid-1", []byte("hash"), []byte("confirm"), dev, 5, sqltest.T0)
 	require.NoError(t, err)
-	_, err = s.ActivateDevice(ctx, "alice", "dev-1", t0)
+	_, err = s.ActivateDevice(ctx, "alice", "dev-1", sqltest.T0)
 	require.NoError(t, err)
-	require.NoError(t, s.CommitStep(ctx, "alice", "dev-1", 0, 1234, -1, t0))
+	require.NoError(t, s.CommitStep(ctx, "alice", "dev-1", 0, 1234, -1, sqltest.T0))
 	ch := authn.ChallengeRecord{ID: "ch-1", User: "alice", Question: "q1", Tags: []authn.Tag{{MAC: [16]byte{1}, Device: "dev-1", Step: 1000, Drift: -1}},
-		Window: 1, IssuedAt: t0, ExpiresAt: t0.Add(2 * time.Minute), Payload: []byte("payload"), Names: map[string]string{"dev-1": "phone"}}
-	require.NoError(t, s.PutChallenge(ctx, ch, authn.ChallengeLimits{Outstanding: 5, PerMinute: 5, Horizon: 4 * time.Minute}, t0))
-	_, err = s.RecordFailure(ctx, "alice", lenient, t0)
+		Window: 1, IssuedAt: sqltest.T0, ExpiresAt: sqltest.T0.Add(2 * time.Minute), Payload: []byte("payload"), Names: map[string]string{"dev-1": "phone"}}
+	require.NoError(t, s.PutChallenge(ctx, ch, authn.ChallengeLimits{Outstanding: 5, PerMinute: 5, Horizon: 4 * time.Minute}, sqltest.T0))
+	_, err = s.RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
-	require.NoError(t, s.PutTOTP(ctx, authn.TOTPRecord{ID: "totp-1", User: "alice", Secret: []byte("totp"), Hash: "SHA1", Digits: 6, Period: 30 * time.Second, CreatedAt: t0}, t0))
-	require.NoError(t, s.PutRecoveryCodes(ctx, "alice", [][32]byte{{1}, {2}}, t0))
+	require.NoError(t, s.PutTOTP(ctx, authn.TOTPRecord{ID: "totp-1", User: "alice", Secret: []byte("totp"), Hash: "SHA1", Digits: 6, Period: 30 * time.Second, CreatedAt: sqltest.T0}, sqltest.T0))
+	require.NoError(t, s.PutRecoveryCodes(ctx, "alice", [][32]byte{{1}, {2}}, sqltest.T0))
 	push := authn.PushRecord{ID: "push-1", User: "alice", Number: "42", Nonce: []byte("nonce"), Context: [4]string{"a", "b", "c", "d"},
-		Devices: []string{"dev-1"}, State: authn.PushPending, CreatedAt: t0, ExpiresAt: t0.Add(2 * time.Minute)}
-	require.NoError(t, s.PutPush(ctx, push, t0))
-	require.NoError(t, s.SetPushOff(ctx, "alice", true, t0))
-	require.NoError(t, s.TakeOnce(ctx, "nonce:x", t0.Add(time.Minute), t0))
-	_, err = s.Spend(ctx, "budget:x", 3, time.Hour, t0)
+		Devices: []string{"dev-1"}, State: authn.PushPending, CreatedAt: sqltest.T0, ExpiresAt: sqltest.T0.Add(2 * time.Minute)}
+	require.NoError(t, s.PutPush(ctx, push, sqltest.T0))
+	require.NoError(t, s.SetPushOff(ctx, "alice", true, sqltest.T0))
+	require.NoError(t, s.TakeOnce(ctx, "nonce:x", sqltest.T0.Add(time.Minute), sqltest.T0))
+	_, err = s.Spend(ctx, "budget:x", 3, time.Hour, sqltest.T0)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 
-	s, err = OpenSQLite(ctx, path)
+	s, err = Open(ctx, path)
 	require.NoError(t, err)
 	defer s.Close()
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, v)
 
-	a, err := s.GetActivation(ctx, "sid-1", t0)
+	a, err := s.GetActivation(ctx, "sid-1", sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, authn.ActivationActive, a.State)
 	require.Equal(t, []byte("hash"), a.RequestHash)
@@ -108,8 +108,8 @@ func TestReopen(t *testing.T) {
 	require.Equal(t, []byte("sealed"), d.Secret)
 	require.Equal(t, "tok", d.PushToken)
 	require.Equal(t, time.UTC, d.CreatedAt.Location())
-	require.True(t, t0.Equal(d.CreatedAt))
-	u, err := s.User(ctx, "alice", t0)
+	require.True(t, sqltest.T0.Equal(d.CreatedAt))
+	u, err := s.User(ctx, "alice", sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, 1, u.Failures)
 	require.True(t, u.PushOff)
@@ -120,16 +120,16 @@ func TestReopen(t *testing.T) {
 	n, err := s.RecoveryCodesLeft(ctx, "alice")
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
-	p, err := s.Push(ctx, "push-1", t0)
+	p, err := s.Push(ctx, "push-1", sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, push.Devices, p.Devices)
 	require.Equal(t, push.Context, p.Context)
-	require.ErrorIs(t, s.TakeOnce(ctx, "nonce:x", t0.Add(time.Minute), t0), authn.ErrStoreConflict)
-	left, err := s.Spend(ctx, "budget:x", 3, time.Hour, t0)
+	require.ErrorIs(t, s.TakeOnce(ctx, "nonce:x", sqltest.T0.Add(time.Minute), sqltest.T0), authn.ErrStoreConflict)
+	left, err := s.Spend(ctx, "budget:x", 3, time.Hour, sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, 1, left)
 	// The challenge survived with its tags, names and payload.
-	r, err := s.Attempt(ctx, "alice", "ch-1", [16]byte{1}, 1001, lenient, t0)
+	r, err := s.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: "ch-1", MAC: [16]byte{1}, ServerStep: 1001}, sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMatch, r.Outcome)
 	require.Equal(t, ch.Tags[0], r.Match)
@@ -145,11 +145,11 @@ func TestTwoOpeners(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dir with ? and % and #", "authn.db")
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
 	const n = 4
-	stores := make([]*Store, n)
+	stores := make([]*sqlstore.Store, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = OpenSQLite(ctx, path) })
+		wg.Go(func() { stores[i], errs[i] = Open(ctx, path) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -162,13 +162,13 @@ func TestTwoOpeners(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			for range 25 {
-				_, err := stores[i].RecordFailure(ctx, "alice", lenient, t0)
+				_, err := stores[i].RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
 				assert.NoError(t, err)
 			}
 		})
 	}
 	wg.Wait()
-	u, err := stores[0].User(ctx, "alice", t0)
+	u, err := stores[0].User(ctx, "alice", sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, 100, u.Failures)
 }
@@ -186,20 +186,20 @@ func TestConcurrent(t *testing.T) {
 		for i := range perUser {
 			id := fmt.Sprintf("%s/ch-%d", user, i)
 			c := authn.ChallengeRecord{ID: id, User: user, Question: id, Tags: []authn.Tag{{MAC: [16]byte{byte(i)}, Device: "d", Step: 10}},
-				Window: 1, IssuedAt: t0, ExpiresAt: t0.Add(time.Minute)}
-			require.NoError(t, s.PutChallenge(ctx, c, lim, t0))
+				Window: 1, IssuedAt: sqltest.T0, ExpiresAt: sqltest.T0.Add(time.Minute)}
+			require.NoError(t, s.PutChallenge(ctx, c, lim, sqltest.T0))
 		}
 		for i := range perUser {
 			id := fmt.Sprintf("%s/ch-%d", user, i)
 			// Two answers per challenge, at once: one match, one not found.
 			for range 2 {
 				wg.Go(func() {
-					_, err := s.Attempt(ctx, user, id, [16]byte{byte(i)}, 10, lenient, t0)
+					_, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: id, MAC: [16]byte{byte(i)}, ServerStep: 10}, sqltest.Lenient, sqltest.T0)
 					assert.NoError(t, err)
 				})
 			}
 			wg.Go(func() {
-				_, err := s.Spend(ctx, "spend:"+user, 1000, time.Hour, t0)
+				_, err := s.Spend(ctx, "spend:"+user, 1000, time.Hour, sqltest.T0)
 				assert.NoError(t, err)
 			})
 		}
@@ -207,16 +207,16 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	for u := range users {
 		user := fmt.Sprintf("user-%d", u)
-		st, err := s.User(ctx, user, t0)
+		st, err := s.User(ctx, user, sqltest.T0)
 		require.NoError(t, err)
 		// The failures of the losers, reset by later matches: at most the
 		// losers that came after the last match.
 		require.LessOrEqual(t, st.Failures, perUser)
-		left, err := s.Spend(ctx, "spend:"+user, 1000, time.Hour, t0)
+		left, err := s.Spend(ctx, "spend:"+user, 1000, time.Hour, sqltest.T0)
 		require.NoError(t, err)
 		require.Equal(t, 1000-perUser-1, left, "every spend of %s counted", user)
 		for i := range perUser {
-			r, err := s.Attempt(ctx, user, fmt.Sprintf("%s/ch-%d", user, i), [16]byte{byte(i)}, 10, lenient, t0)
+			r, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: fmt.Sprintf("%s/ch-%d", user, i), MAC: [16]byte{byte(i)}, ServerStep: 10}, sqltest.Lenient, sqltest.T0)
 			require.NoError(t, err)
 			require.Equal(t, authn.AttemptNoChallenge, r.Outcome, "each challenge consumed")
 		}
@@ -227,10 +227,13 @@ func TestConcurrent(t *testing.T) {
 // refused, not written.
 func TestNewerSchema(t *testing.T) {
 	ctx := context.Background()
-	s, path := openTemp(t)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO authn_schema_version (version, applied_at) VALUES (99, 0)`)
+	_, path := openTemp(t)
+	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
-	_, err = OpenSQLite(ctx, path)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `INSERT INTO authn_schema_version (version, applied_at) VALUES (99, 0)`)
+	require.NoError(t, err)
+	_, err = Open(ctx, path)
 	require.ErrorContains(t, err, "newer")
 }
 
@@ -240,10 +243,10 @@ func TestCancelledContext(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.RecordFailure(ctx, "alice", lenient, t0)
+	_, err := s.RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
 	require.Error(t, err)
 	require.ErrorIs(t, err, context.Canceled)
-	u, err := s.RecordFailure(context.Background(), "alice", lenient, t0)
+	u, err := s.RecordFailure(context.Background(), "alice", sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, 1, u.Failures)
 }
@@ -253,7 +256,7 @@ func TestCancelledContext(t *testing.T) {
 // 20 challenges begun with the timer stopped, then answered.
 func BenchmarkFinishChallenge(b *testing.B) {
 	s, _ := openTemp(b)
-	clk := &clock{t: t0.Add(5 * time.Second)}
+	clk := sqltest.NewClock(sqltest.T0.Add(5 * time.Second))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
@@ -261,44 +264,43 @@ func BenchmarkFinishChallenge(b *testing.B) {
 	svc, err := authn.New(authn.Config{Store: s, Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
 		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
 	require.NoError(b, err)
-	cred := enrollPhone(b, svc, clk, "alice")
+	cred := sqltest.EnrollPhone(b, svc, clk, "alice")
 	n, _ := testenv.FinishBatches(b, testenv.Login{Service: svc, User: "alice", Phone: cred, Now: clk.Now, Advance: clk.Advance},
-		s.stmts.Load, s.trips.Load)
+		func() int64 { return s.Stats().Statements }, func() int64 { return s.Stats().RoundTrips })
 	b.ReportMetric(float64(n[0])/float64(b.N), "stmts/op")
 	b.ReportMetric(float64(n[1])/float64(b.N), "roundtrips/op")
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// TestLockOverflow: the lock an Attempt sets is authn.LockPolicy.Fail's
+// at any level (SQLite runs Fail in Go).
+func TestLockOverflow(t *testing.T) {
+	s, path := openTemp(t)
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	sqltest.CheckLockOverflow(t, s, func(q string, args ...any) error {
+		_, err := db.ExecContext(context.Background(), q, args...)
+		return err
+	})
 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
+// TestDurabilityChild is the child process's entry; it does nothing in a
+// normal run.
+func TestDurabilityChild(t *testing.T) {
+	path := os.Getenv(sqltest.DurabilityEnv)
+	if path == "" {
+		t.Skip("runs only as the child of a durability test")
+	}
+	s, err := Open(context.Background(), path)
+	require.NoError(t, err)
+	sqltest.DurabilityChild(t, s)
 }
 
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func enrollPhone(t testing.TB, svc *authn.Service, clk *clock, user string) *enroll.Credential {
-	t.Helper()
-	ctx := context.Background()
-	offer, err := svc.StartActivation(ctx, user, nil)
-	require.NoError(t, err)
-	o, err := enroll.ParseOffer(offer.URI())
-	require.NoError(t, err)
-	cred, req, err := enroll.Activate(o, enroll.DeviceInfo{InstallID: "install-" + rand.Text(), Name: "phone",
-		Platform: "android", Integrity: enroll.Intact}, clk.Now())
-	require.NoError(t, err)
-	act, err := svc.CompleteActivation(ctx, req)
-	require.NoError(t, err)
-	require.NoError(t, cred.CheckServerConfirm(act.ServerConfirm))
-	_, err = svc.ConfirmActivation(ctx, user, offer.SessionID, cred.PairingCode())
-	require.NoError(t, err)
-	return cred
+func TestDurability(t *testing.T) {
+	path := t.TempDir() + "/authn.db"
+	sqltest.RunDurability(t, path, func() *sqlstore.Store {
+		s, err := Open(context.Background(), path)
+		require.NoError(t, err)
+		return s
+	})
 }

@@ -1,0 +1,255 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/keyline/keyline/authn"
+)
+
+func scanDevice(sc scanner) (authn.DeviceRecord, error) {
+	var d authn.DeviceRecord
+	var state string
+	var last, drift, tries, created int64
+	err := sc.Scan(&d.ID, &d.User, &d.Name, &d.Platform, &d.AccountName, &d.Suite, &d.InstallID, &state, &d.Secret,
+		&last, &drift, &tries, &d.SessionID, &d.Replacing, &d.PushToken, &created)
+	d.State, d.LastStep, d.Drift, d.PairTries, d.CreatedAt = authn.DeviceState(state), uint64(last), int(drift), int(tries), at(created)
+	return d, err
+}
+
+func (s *Store) device(c *conn, user, id string) (authn.DeviceRecord, bool, error) {
+	d, err := scanDevice(c.row(s.d.q.devGet, user, id))
+	ok, err := found(err)
+	return d, ok, err
+}
+
+func (s *Store) devices(c *conn, q string, args ...any) ([]authn.DeviceRecord, error) {
+	rows, err := c.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []authn.DeviceRecord{}
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// CountPairingTry implements authn.Store.
+func (s *Store) CountPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
+	var tries int
+	err := s.write(ctx, "CountPairingTry", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
+		d, ok, err := s.device(c, user, deviceID)
+		if err != nil {
+			return err
+		}
+		if !ok || d.State != authn.DevicePending {
+			return authn.ErrStoreNotFound
+		}
+		tries = d.PairTries + 1
+		if tries > max {
+			a, ok, err := s.getActivation(c, d.SessionID, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := s.cancel(c, a); err != nil {
+					return err
+				}
+			}
+			if _, err := c.exec(s.d.q.devDelete, user, deviceID); err != nil {
+				return err
+			}
+			return authn.ErrStoreLimit
+		}
+		_, err = c.exec(s.d.q.devPairTries, user, deviceID, int64(tries))
+		return err
+	})
+	if err != nil && !errors.Is(err, authn.ErrStoreLimit) {
+		return 0, err
+	}
+	return tries, err
+}
+
+// ActivateDevice implements authn.Store.
+func (s *Store) ActivateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
+	var out authn.DeviceRecord
+	err := s.write(ctx, "ActivateDevice", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
+		d, ok, err := s.device(c, user, deviceID)
+		if err != nil {
+			return err
+		}
+		if !ok || d.State != authn.DevicePending {
+			return authn.ErrStoreNotFound
+		}
+		if _, err := c.exec(s.d.q.devActivate, user, deviceID); err != nil {
+			return err
+		}
+		if _, err := c.exec(s.d.q.actMoveIfCompleted, d.SessionID, string(authn.ActivationActive)); err != nil {
+			return err
+		}
+		if d.Replacing != "" && d.Replacing != deviceID {
+			n, err := c.exec(s.d.q.devDelete, user, d.Replacing)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				if _, err := c.exec(s.d.q.userBumpEpoch, user); err != nil {
+					return err
+				}
+			}
+		}
+		d.State, d.Replacing = authn.DeviceActive, ""
+		out = d
+		return nil
+	})
+	if err != nil {
+		return authn.DeviceRecord{}, err
+	}
+	return out, nil
+}
+
+// Devices implements authn.Store.
+func (s *Store) Devices(ctx context.Context, user string) ([]authn.DeviceRecord, error) {
+	var out []authn.DeviceRecord
+	err := s.read(ctx, "Devices", func(c *conn) error {
+		var err error
+		out, err = s.devices(c, s.d.q.devList, user)
+		return err
+	})
+	return out, err
+}
+
+// Device implements authn.Store.
+func (s *Store) Device(ctx context.Context, user, deviceID string) (authn.DeviceRecord, error) {
+	var d authn.DeviceRecord
+	err := s.read(ctx, "Device", func(c *conn) error {
+		var ok bool
+		var err error
+		if d, ok, err = s.device(c, user, deviceID); err == nil && !ok {
+			err = authn.ErrStoreNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return authn.DeviceRecord{}, err
+	}
+	return d, nil
+}
+
+// updateDevice runs a one-statement update of a device.
+func (s *Store) updateDevice(ctx context.Context, op, q, user, deviceID string, v any) error {
+	return s.single(ctx, op, func(c *conn) error {
+		n, err := c.exec(q, user, deviceID, v)
+		if err == nil && n == 0 {
+			err = authn.ErrStoreNotFound
+		}
+		return err
+	})
+}
+
+// RenameDevice implements authn.Store.
+func (s *Store) RenameDevice(ctx context.Context, user, deviceID, name string) error {
+	return s.updateDevice(ctx, "RenameDevice", s.d.q.devRename, user, deviceID, name)
+}
+
+// SetPushToken implements authn.Store.
+func (s *Store) SetPushToken(ctx context.Context, user, deviceID, token string) error {
+	return s.updateDevice(ctx, "SetPushToken", s.d.q.devPushToken, user, deviceID, token)
+}
+
+// RevokeDevice implements authn.Store.
+func (s *Store) RevokeDevice(ctx context.Context, user, deviceID string, now time.Time) error {
+	return s.write(ctx, "RevokeDevice", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
+		d, ok, err := s.device(c, user, deviceID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return authn.ErrStoreNotFound
+		}
+		if _, err := c.exec(s.d.q.actMoveIfCompleted, d.SessionID, string(authn.ActivationCancelled)); err != nil {
+			return err
+		}
+		if _, err := c.exec(s.d.q.devDelete, user, deviceID); err != nil {
+			return err
+		}
+		_, err = c.exec(s.d.q.userBumpEpoch, user)
+		return err
+	})
+}
+
+// DevicesPage implements authn.Store.
+func (s *Store) DevicesPage(ctx context.Context, afterUser, afterID string, limit int) ([]authn.DeviceRecord, error) {
+	if limit <= 0 {
+		return []authn.DeviceRecord{}, nil
+	}
+	var out []authn.DeviceRecord
+	err := s.read(ctx, "DevicesPage", func(c *conn) error {
+		var err error
+		out, err = s.devices(c, s.d.q.devPage, afterUser, afterID, int64(limit))
+		return err
+	})
+	return out, err
+}
+
+// UpdateSecret implements authn.Store.
+func (s *Store) UpdateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error {
+	return s.write(ctx, "UpdateSecret", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
+		d, ok, err := s.device(c, user, deviceID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return authn.ErrStoreNotFound
+		}
+		if !bytes.Equal(d.Secret, old) {
+			return authn.ErrStoreConflict
+		}
+		_, err = c.exec(s.d.q.devSecret, user, deviceID, blob(sealed))
+		return err
+	})
+}
+
+// CommitStep implements authn.Store.
+func (s *Store) CommitStep(ctx context.Context, user, deviceID string, epoch, step uint64, drift int, now time.Time) error {
+	if s.d.q.commitStepFn != "" {
+		return s.commitOne(ctx, user, deviceID, epoch, step, drift)
+	}
+	// One statement is the compare-and-set; a refusal reads why after it
+	// (the reason as it stands then: both are refusals).
+	return s.single(ctx, "CommitStep", func(c *conn) error {
+		n, err := c.exec(s.d.q.devCommitStep, user, deviceID, int64(epoch), int64(step), int64(drift))
+		if err != nil || n > 0 {
+			return err
+		}
+		var state string
+		ok, err := found(c.row(s.d.q.devStepState, user, deviceID).Scan(&state))
+		if err != nil {
+			return err
+		}
+		if !ok || authn.DeviceState(state) != authn.DeviceActive {
+			return authn.ErrStoreNotFound
+		}
+		return authn.ErrStoreConflict
+	})
+}

@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/keyline/keyline/authn/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migrations are the schema's NNNN_name.sql files.
+func migrations() fs.FS {
+	sub, err := fs.Sub(migrationFS, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Defaults of the options.
+const (
+	DefaultBusyTimeout = 5 * time.Second
+	DefaultReadConns   = 4
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	busyTimeout time.Duration
+	readConns   int
+}
+
+// WithBusyTimeout sets how long a statement waits for a database locked
+// by another process (or connection) before it fails. Default 5 s.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d >= 0 {
+			o.busyTimeout = d
+		}
+	}
+}
+
+// WithReadConns sets the most connections the read pool opens.
+// Default 4.
+func WithReadConns(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.readConns = n
+		}
+	}
+}
+
+// Open opens the SQLite database file at path, creating it if it
+// does not exist, and brings its schema up to date. path is a file path
+// (not a DSN or URI; ":memory:" is a file of that name): the directory
+// must be writable, since SQLite keeps path-wal and path-shm files beside
+// the database in WAL mode.
+//
+// Every connection runs in WAL mode with synchronous=FULL (a committed
+// step survives a crash or power loss), foreign keys on and a busy
+// timeout (WithBusyTimeout). Writes go through one connection, in BEGIN
+// IMMEDIATE transactions; reads use a small pool of their own
+// (WithReadConns), which WAL lets run beside the writer.
+func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlstore/sqlite: empty path")
+	}
+	o := options{busyTimeout: DefaultBusyTimeout, readConns: DefaultReadConns}
+	for _, f := range opts {
+		f(&o)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore/sqlite: %w", err)
+	}
+	// A file: URI, so that no character of the path is taken for a
+	// parameter; SQLite decodes the escapes.
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+	if !strings.HasPrefix(u.Path, "/") {
+		u.Path = "/" + u.Path // a Windows drive letter
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_txlock", "immediate")
+	dsn := u.String() + "?" + q.Encode()
+
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore/sqlite: open %s: %w", path, err)
+	}
+	// One writer connection: writers in this process queue in the pool
+	// instead of spinning on SQLite's busy handler; the busy timeout is
+	// for other processes.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	// The readers leave the journal mode alone: the writer set WAL, which
+	// the file keeps.
+	q.Del("_journal_mode")
+	q.Set("_query_only", "1")
+	r, err := sql.Open("sqlite", u.String()+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore/sqlite: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(o.readConns)
+	r.SetMaxIdleConns(o.readConns)
+	r.SetConnMaxIdleTime(5 * time.Minute)
+
+	if err := connect(ctx, w, o.busyTimeout); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlstore (sqlite): connect: %w", err)
+	}
+	return sqlstore.New(ctx, sqlstore.Engine{Dialect: sqlstore.SQLite, Writer: w, Reader: r,
+		Migrations: migrations(), IsUnique: isUnique})
+}
+
+// connect opens the writer's connection, which turns a new file to
+// WAL. SQLite answers that switch with SQLITE_BUSY at once, without its
+// busy handler, while another connection (another process opening the
+// file at the same moment) holds a lock: it is retried, until the busy
+// timeout.
+func connect(ctx context.Context, w *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := w.PingContext(ctx)
+		var e *sqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(time.Duration(5+rand.IntN(20)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// isUnique reports SQLite's unique and primary-key violations.
+func isUnique(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
