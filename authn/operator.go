@@ -8,7 +8,7 @@ import (
 
 // Operator is the help desk's side of the Service: the actions a person
 // takes on a user's behalf, each audited under the operator's name
-// ("operator:" and the name, in the event's reason). Get one with
+// (the event's Operator field, with Method MethodOperator). Get one with
 // [Service.Operator] for the operator at hand; the zero Operator refuses
 // every call (ErrInvalidInput). The operator's own authentication and
 // authorisation are the service's to do before it calls
