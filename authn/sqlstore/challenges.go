@@ -251,12 +251,11 @@ func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now 
 
 // attemptOne is Attempt in one statement, a call of a function that
 // does in the database what Attempt's transaction does, in the same order
-// and with the same arithmetic (PostgreSQL migration 0004 defines it; its
-// comments say how), run in autocommit: one round trip. (Before schema
-// version 2, Attempt was a transaction of six round trips, and a
-// FinishChallenge seven.) The lockout rule goes to it as data, the lock
-// lengths by level. TestPostgresAttemptMatchesSQLite checks it against
-// the Go of SQLite's Attempt on random sequences.
+// and with the same arithmetic (PostgreSQL migration 0002 defines it; its
+// comments say how), run in autocommit: one round trip. The lockout
+// rule goes to it as data, the lock lengths by level.
+// TestPostgresAttemptMatchesSQLite checks it against the Go of SQLite's
+// Attempt on random sequences.
 func (s *Store) attemptOne(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	var res authn.AttemptResult
 	err := s.single(ctx, "Attempt", func(c *conn) error {

@@ -14,8 +14,8 @@ const pgMigrateKey = 0x6b65796c696e65 // "keyline"
 // COMMITTED and locks the user's row first (rowLocks; userLock creates
 // and locks it in one statement), budgets lock their row the same way,
 // Attempt and CommitStep are one call each of a function: authn_attempt
-// as migration 0004 made it (it takes the lock lengths as a table) and
-// authn_commit_step of 0002 (attemptFn, commitStepFn; CommitStep's reads
+// (it takes the lock lengths as a table) and authn_commit_step, both
+// of migration 0002 (attemptFn, commitStepFn; CommitStep's reads
 // the user's epoch FOR SHARE), CompleteActivation's
 // update is conditional on the activation still waiting (Sweep does not
 // lock the user), and DevicesPage compares and orders COLLATE "C". Text
@@ -56,7 +56,7 @@ func postgresQueries() queries {
 	// locked until the transaction ends: Spends of one key serialise.
 	q.budgetGet = `INSERT INTO authn_budgets AS b (budget_key, used, ends) VALUES ($1, 0, 0)
 			ON CONFLICT (budget_key) DO UPDATE SET used = b.used RETURNING used, ends`
-	// Functions of migrations 0004 and 0002: Attempt and CommitStep
+	// Functions of migration 0002: Attempt and CommitStep
 	// in one statement each.
 	q.attemptFn = `SELECT * FROM authn_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	q.commitStepFn = `SELECT authn_commit_step($1, $2, $3, $4, $5)`

@@ -10,13 +10,12 @@
 //	svc, err := authn.New(authn.Config{Store: s, ...})
 //
 // Open takes a pgx DSN (a URL or key=value pairs). Its migrations
-// (migrations/NNNN_*.sql, at version 4) are applied in one transaction
+// (migrations/NNNN_*.sql, at version 2) are applied in one transaction
 // that first takes an advisory lock on a key of keyline's, so that stores
-// opening one database at once apply each migration once. A released
-// migration is never edited: 0002 and 0003 keep the versions of
-// authn_attempt they shipped (which computed the lock's length in
-// PL/pgSQL), and 0004 replaces the function with one that takes the lock
-// lengths from Go as a table. WithSchema
+// opening one database at once apply each migration once. Once keyline
+// is released, a released migration is never edited; until then the
+// schema is kept as one clean history (version 2's authn_attempt takes
+// the lock lengths from Go as a table and computes no lock itself). WithSchema
 // keeps the tables, and the functions the migrations define, in a schema
 // of their own (created if missing, under the same lock): every
 // connection runs with its search_path set to it.

@@ -70,7 +70,7 @@ func TestPostgresOpeners(t *testing.T) {
 	}
 	v, err := stores[0].SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 4, v)
+	require.Equal(t, 2, v)
 	for i := range n {
 		wg.Go(func() {
 			for range 25 {
@@ -342,7 +342,7 @@ func rawExec(t testing.TB, dsn, schema, q string, args ...any) error {
 }
 
 // TestLockOverflow: the lock an Attempt sets is authn.LockPolicy.Fail's
-// at any level (PostgreSQL runs authn_attempt, as migration 0004 made
+// at any level (PostgreSQL runs authn_attempt, as migration 0002 defines
 // it, with the table of LockPolicy.Lengths).
 func TestLockOverflow(t *testing.T) {
 	dsn := postgresDSN(t)

@@ -5,6 +5,12 @@
 -- Under READ COMMITTED every statement inside a VOLATILE function takes a
 -- fresh snapshot, so what is read after a lock is taken is the row as it
 -- stands once locked (as the Go transaction it replaces read it).
+--
+-- The lockout rule is not computed here: authn.LockPolicy.Lengths gives
+-- the lock's length for each level (nanoseconds; a level past the table's
+-- end locks for its last entry, which is Max), the caller passes that
+-- table as p_locks, and authn_attempt only looks the level up, compares
+-- and stores. Go alone holds the rule, and one test covers it.
 
 -- authn_wrap64 is n reduced to a signed 64-bit integer modulo 2^64: Go's
 -- int64 arithmetic, which wraps where PostgreSQL's bigint raises an error.
@@ -14,23 +20,25 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 	FROM (SELECT mod(mod(n, 18446744073709551616) + 18446744073709551616, 18446744073709551616) AS m) AS x
 $$;
 
--- authn_attempt is Store.Attempt (sqlstore.go has the Go it mirrors, for
--- SQLite): it locks the user's row (creating it if missing), returns
--- outcome 2 (locked) if the user is locked; else it reads the challenge
--- (the user's, FOR UPDATE), returns 4 (expired; the challenge is deleted,
+-- authn_attempt is Store.Attempt, in one statement, run in autocommit:
+-- it locks the user's row (creating it if missing) and returns outcome 2
+-- (locked) if the user is locked; else it reads the challenge (the
+-- user's, FOR UPDATE) and returns 4 (expired; the challenge is deleted,
 -- nothing counted) if it has expired or its epoch is not the user's;
--- else it counts a failure (authn.LockPolicy.Fail) and returns 3 (no
--- challenge), 5 (exhausted: the challenge is deleted), 0 (mismatch: the
--- challenge's attempts go up) or 1 (match: the challenge is deleted and
--- the user reset), saving the user. The tags are decoded from their
--- encoding (sqlstore.go's encodeTags): a version byte 1, then per tag
--- the MAC (16 bytes), the step (8, big-endian), the drift (8, two's
--- complement), the device's length (2) and the device. A malformed
--- encoding raises an error (the statement, and so the step, is rolled
--- back). Times and durations are Unix nanoseconds (0: the zero time).
+-- else it counts a failure and returns 3 (no challenge), 5 (exhausted:
+-- the challenge is deleted), 0 (mismatch: the challenge's attempts go
+-- up) or 1 (match: the challenge is deleted and the user reset), saving
+-- the user. The tags are decoded from their encoding (the Go encodeTags):
+-- a version byte 1, then per tag the MAC (16 bytes), the step (8,
+-- big-endian), the drift (8, two's complement), the device's length (2)
+-- and the device. A malformed encoding raises an error (the statement,
+-- and so the step, is rolled back). Times and durations are Unix
+-- nanoseconds (0: the zero time). Under READ COMMITTED every statement
+-- inside a VOLATILE function takes a fresh snapshot, so what is read
+-- after the user's row is locked is the row as it stands once locked.
 CREATE FUNCTION authn_attempt(
 	p_user text, p_challenge text, p_mac bytea, p_server_step bigint,
-	p_max_failures bigint, p_base bigint, p_max bigint, p_window bigint, p_max_attempts bigint,
+	p_max_failures bigint, p_window bigint, p_max_attempts bigint, p_locks bigint[],
 	p_now bigint,
 	OUT o_outcome int, OUT o_retry_after bigint, OUT o_failures bigint,
 	OUT o_device bytea, OUT o_step bigint, OUT o_drift bigint,
@@ -46,7 +54,6 @@ DECLARE
 	v_epoch bigint;
 	v_lock bigint := 0;
 	v_d bigint;
-	v_shift bigint;
 	ch record;
 	v_tags bytea;
 	v_n int;
@@ -90,19 +97,20 @@ BEGIN
 		RETURN;
 	END IF;
 
-	-- Counted before checked: authn.LockPolicy.Fail.
+	-- Counted before checked: authn.LockPolicy.Fail, with the lock's
+	-- length looked up in p_locks.
 	IF v_last <> 0 AND GREATEST(LEAST(p_now::numeric - v_last, 9223372036854775807), -9223372036854775808) >= p_window THEN
 		v_failures := 0;
 	END IF;
 	v_failures := v_failures + 1;
 	v_last := p_now;
 	IF v_failures >= p_max_failures THEN
-		v_d := p_max;
-		IF v_level < 32 THEN
-			v_shift := p_base << v_level::int;
-			IF v_shift > 0 AND v_shift < p_max THEN
-				v_d := v_shift;
-			END IF;
+		-- The lock's length for the level: looked up in the table, its
+		-- last entry past its end (or for a level under 0).
+		IF v_level >= 0 AND v_level < cardinality(p_locks) THEN
+			v_d := p_locks[v_level::int + 1];
+		ELSE
+			v_d := p_locks[cardinality(p_locks)];
 		END IF;
 		v_level := v_level + 1;
 		v_locked := authn_wrap64(p_now::numeric + v_d);
