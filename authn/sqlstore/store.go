@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -26,6 +27,18 @@ const (
 	// function the engine's migrations define.
 	PostgreSQL
 )
+
+// String returns the dialect's name: "sqlite", "postgresql", or
+// "Dialect(n)" for a value that is neither.
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case PostgreSQL:
+		return "postgresql"
+	}
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
+}
 
 // Engine is an open database as an engine package hands it to New: the
 // packages sqlstore/sqlite and sqlstore/postgres make one, each with its
