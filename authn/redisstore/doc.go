@@ -1,7 +1,9 @@
-// Package redisstore is an authn.Store for many Service instances: the
+// Package redisstore is an authn.HotStore for many Service instances: the
 // hot, short-lived state lives in Redis, as Lua scripts that each make one
-// atomic step, and the durable records live in another Store handed to
-// Open — an sqlstore (PostgreSQL for a cluster of instances).
+// atomic step; it is paired in authn.Config with the RecordStore that
+// keeps the durable records (an sqlstore: PostgreSQL for a cluster of
+// instances), which Open is also given so that the Store can read the
+// user's epoch there.
 //
 // # The split
 //

@@ -42,7 +42,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	svc, err := authn.New(authn.Config{Store: store, Keys: keys, Issuer: "Example Bank"})
+	svc, err := authn.New(authn.Config{Hot: store, Records: durable, Keys: keys, Issuer: "Example Bank"})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -60,7 +60,7 @@ func TestOpenChecksTheServer(t *testing.T) {
 		_, err := redisstore.Open(ctx, nil, durable)
 		require.ErrorContains(t, err, "nil Redis client")
 		_, err = redisstore.Open(ctx, c, nil)
-		require.ErrorContains(t, err, "nil durable store")
+		require.ErrorContains(t, err, "nil record store")
 		for _, p := range []string{"", "a{b", "b}"} {
 			_, err = redisstore.Open(ctx, c, durable, redisstore.WithPrefix(p))
 			require.ErrorContains(t, err, "prefix", "prefix %q", p)

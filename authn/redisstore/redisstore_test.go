@@ -56,19 +56,25 @@ func openSQLite(t testing.TB) *sqlstore.Store {
 	return d
 }
 
-func open(t testing.TB, c redis.UniversalClient, durable authn.Store, opts ...redisstore.Option) *redisstore.Store {
+func open(t testing.TB, c redis.UniversalClient, durable authn.RecordStore, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
 	s, err := redisstore.Open(context.Background(), c, durable, opts...)
 	require.NoError(t, err)
 	return s
 }
 
+// pairOf is a Store on Redis paired with records.
+func pairOf(t testing.TB, c redis.UniversalClient, records authn.RecordStore, opts ...redisstore.Option) storetest.Stores {
+	t.Helper()
+	return storetest.Stores{Hot: open(t, c, records, opts...), Records: records}
+}
+
 // TestConformance runs the Store conformance suite on Redis with SQLite
 // for the durable records (the Service tests too).
 func TestConformance(t *testing.T) {
 	c := newClient(t, redisAddr(t))
-	newStore := func(t testing.TB) authn.Store {
-		return open(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
+	newStore := func(t testing.TB) storetest.Stores {
+		return pairOf(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
 	}
 	storetest.Run(t, newStore)
 	storetest.RunService(t, newStore)
@@ -79,8 +85,8 @@ func TestConformance(t *testing.T) {
 func TestConformancePostgres(t *testing.T) {
 	c := newClient(t, redisAddr(t))
 	dsn := testenv.PostgresDSN(t)
-	newStore := func(t testing.TB) authn.Store {
-		return open(t, c, openPostgres(t, dsn, testenv.PostgresSchema(t, dsn)), redisstore.WithPrefix(testPrefix(t, c)))
+	newStore := func(t testing.TB) storetest.Stores {
+		return pairOf(t, c, openPostgres(t, dsn, testenv.PostgresSchema(t, dsn)), redisstore.WithPrefix(testPrefix(t, c)))
 	}
 	storetest.Run(t, newStore)
 	storetest.RunService(t, newStore)
@@ -92,9 +98,9 @@ func TestConformancePostgres(t *testing.T) {
 func TestCluster(t *testing.T) {
 	c := newPrivateCluster(t, 3)
 	n := 0
-	newStore := func(t testing.TB) authn.Store {
+	newStore := func(t testing.TB) storetest.Stores {
 		n++
-		return open(t, c, openSQLite(t), redisstore.WithPrefix(fmt.Sprintf("cluster-%d", n)))
+		return pairOf(t, c, openSQLite(t), redisstore.WithPrefix(fmt.Sprintf("cluster-%d", n)))
 	}
 	storetest.Run(t, newStore)
 	storetest.RunService(t, newStore)

@@ -130,7 +130,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		putPush(t, s, newPush("alice", "push-2", e, t0, "dev-1", "dev-2"), t0)
 		putPush(t, s, newPush("bob", "push-b", userState(t, s, "bob", t0).Epoch, t0, "dev-b"), t0)
 		now := t0.Add(time.Second)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", now))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", now))
 		e2 := userState(t, s, "alice", now).Epoch
 		require.NotEqual(t, e, e2)
 
@@ -302,7 +302,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.True(t, u.PushSuspended.IsZero(), "PushSuspended %v", u.PushSuspended)
 		activeDevice(t, s, "alice", "dev-1", t0)
 		activeDevice(t, s, "alice", "dev-2", t0)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", t0))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", t0))
 		_, err := s.RecordFailure(t.Context(), "alice", policy, t0)
 		require.NoError(t, err)
 		before := userState(t, s, "alice", t0)
@@ -328,7 +328,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		// Other user state changes keep the push mode.
 		_, err = s.RecordFailure(t.Context(), "alice", policy, t0)
 		require.NoError(t, err)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-1", t0))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-1", t0))
 		after := userState(t, s, "alice", t0)
 		require.True(t, after.PushOff, "a failure and a revocation keep push off")
 		require.True(t, after.PushSuspended.Equal(u.PushSuspended), "a failure and a revocation keep the suspension")
@@ -347,13 +347,13 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		d.PushToken = "token at activation"
 		_, err := s.CompleteActivation(t.Context(), "sid-1", requestHash("dev-1"), serverConfirm("dev-1"), d, 100, t0)
 		require.NoError(t, err)
-		_, err = s.ActivateDevice(t.Context(), "alice", "dev-1", t0)
+		_, err = activate(t.Context(), s, "alice", "dev-1", t0)
 		require.NoError(t, err)
 		activeDevice(t, s, "alice", "dev-2", t0)
 		activeDevice(t, s, "bob", "dev-b", t0)
 		token := func(user, id string) string {
 			t.Helper()
-			d, err := s.Device(t.Context(), user, id)
+			d, err := getDevice(t.Context(), s, user, id)
 			require.NoError(t, err)
 			ds, err := s.Devices(t.Context(), user)
 			require.NoError(t, err)
@@ -367,20 +367,20 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, "token at activation", token("alice", "dev-1"), "the token stored with the device")
 		require.Empty(t, token("alice", "dev-2"))
 
-		require.NoError(t, s.SetPushToken(t.Context(), "alice", "dev-2", "token 2"))
+		require.NoError(t, setToken(t.Context(), s, "alice", "dev-2", "token 2"))
 		require.Equal(t, "token 2", token("alice", "dev-2"))
 		require.Equal(t, "token at activation", token("alice", "dev-1"), "another device's token")
 		long := strings.Repeat("t", 4096) // the longest the Service accepts
-		require.NoError(t, s.SetPushToken(t.Context(), "alice", "dev-1", long))
+		require.NoError(t, setToken(t.Context(), s, "alice", "dev-1", long))
 		require.Equal(t, long, token("alice", "dev-1"))
-		require.NoError(t, s.SetPushToken(t.Context(), "alice", "dev-1", ""))
+		require.NoError(t, setToken(t.Context(), s, "alice", "dev-1", ""))
 		require.Empty(t, token("alice", "dev-1"), "a token cleared")
 
-		require.ErrorIs(t, s.SetPushToken(t.Context(), "alice", "dev-none", "x"), authn.ErrStoreNotFound, "an unknown device")
-		require.ErrorIs(t, s.SetPushToken(t.Context(), "alice", "dev-b", "x"), authn.ErrStoreNotFound, "another user's device")
+		require.ErrorIs(t, setToken(t.Context(), s, "alice", "dev-none", "x"), authn.ErrStoreNotFound, "an unknown device")
+		require.ErrorIs(t, setToken(t.Context(), s, "alice", "dev-b", "x"), authn.ErrStoreNotFound, "another user's device")
 		require.Empty(t, token("bob", "dev-b"))
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", t0))
-		require.ErrorIs(t, s.SetPushToken(t.Context(), "alice", "dev-2", "x"), authn.ErrStoreNotFound, "a revoked device")
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", t0))
+		require.ErrorIs(t, setToken(t.Context(), s, "alice", "dev-2", "x"), authn.ErrStoreNotFound, "a revoked device")
 	})
 
 	t.Run("DeleteUser", func(t *testing.T) {

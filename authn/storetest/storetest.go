@@ -1,13 +1,19 @@
-// Package storetest is the conformance suite of [authn.Store]. Every
-// Store implementation runs it from its own tests, on fresh stores:
+// Package storetest is the conformance suite of the stores a Service
+// runs on, an [authn.HotStore] and an [authn.RecordStore], as [Stores].
+// Every store implementation runs it from its own tests, on fresh stores
+// (an engine keeping both halves passes one value as both, with [Both];
+// a hot store alone is paired with a record store):
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(testing.TB) authn.Store { return memstore.New() })
-//		storetest.RunService(t, func(testing.TB) authn.Store { return memstore.New() })
+//		newStores := func(testing.TB) storetest.Stores { return storetest.Both(memstore.New()) }
+//		storetest.Run(t, newStores)
+//		storetest.RunService(t, newStores)
 //	}
 //
 // The suite checks two things. First, [Run] checks the contract of each
-// Store method as package authn documents it, called directly with hand-
+// store method as package authn documents it, on the pair as the Service
+// uses it (a revocation in the records followed by RaiseEpoch in the hot
+// store), called directly with hand-
 // made records (a sealed secret is arbitrary bytes at this level): take-
 // once activation, pairing tries, devices and epochs, challenge issuance
 // limits, the lockout arithmetic of Attempt, the compare-and-set of
@@ -56,10 +62,11 @@ import (
 // completed by eight phones — with each Service on its own store value
 // from newPair: two handles on the same data with separate connections,
 // as two processes would have. tb runs them as subtests (see Run).
-func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]authn.Store) {
+func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]Stores) {
 	run(tb, "Shared", func(t *testing.T) {
 		testSharedService(t, func(t *testing.T, mod func(*authn.Config)) *cluster {
-			return newClusterOn(t, newPair(t), mod)
+			p := newPair(t)
+			return newClusterOn(t, [2]authn.Store{p[0].pair(), p[1].pair()}, mod)
 		})
 	})
 }
@@ -69,8 +76,8 @@ func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]authn.Store) {
 // subtest's calls; newStore may register cleanups on the tb it is given.
 // The suite is made of subtests: tb must be able to run them, as a
 // *testing.T can (Run fails tb otherwise).
-func Run(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
-	fresh := func(t *testing.T) authn.Store { return newStore(t) }
+func Run(tb testing.TB, newStores func(tb testing.TB) Stores) {
+	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
 	run(tb, "Activation", func(t *testing.T) { testActivation(t, fresh) })
 	run(tb, "Pairing", func(t *testing.T) { testPairing(t, fresh) })
 	run(tb, "Devices", func(t *testing.T) { testDevices(t, fresh) })
@@ -91,8 +98,8 @@ func Run(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
 // each subtest, as a load-balanced pair of instances would: logins,
 // lockout, revocation, TOTP and recovery codes, and push. Like Run, it
 // needs a tb that runs subtests.
-func RunService(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
-	fresh := func(t *testing.T) authn.Store { return newStore(t) }
+func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
+	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
 	run(tb, "Service", func(t *testing.T) { testService(t, fresh) })
 	run(tb, "ServiceFactors", func(t *testing.T) { testServiceFactors(t, fresh) })
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })
@@ -160,7 +167,7 @@ func pendingDevice(t *testing.T, s authn.Store, user, id string, now time.Time) 
 func activeDevice(t *testing.T, s authn.Store, user, id string, now time.Time) string {
 	t.Helper()
 	sid := pendingDevice(t, s, user, id, now)
-	d, err := s.ActivateDevice(t.Context(), user, id, now)
+	d, err := activate(t.Context(), s, user, id, now)
 	require.NoError(t, err)
 	require.Equal(t, authn.DeviceActive, d.State)
 	return sid
