@@ -257,7 +257,7 @@ func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) 
 	if requestID == "" || len(requestID) > 64 {
 		return nil, ErrNotFound
 	}
-	rec, err := s.hot.Push(ctx, requestID, s.now())
+	rec, err := s.push(ctx, requestID, s.now())
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return nil, ErrNotFound
@@ -300,7 +300,7 @@ func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswe
 	if err != nil {
 		return err
 	}
-	rec, err := s.hot.Push(ctx, a.RequestID, s.now())
+	rec, err := s.push(ctx, a.RequestID, s.now())
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return ErrInvalidPushAnswer

@@ -243,7 +243,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		delivered++
 	}
 	if delivered == 0 {
-		_, _ = s.hot.SetPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
+		_, _ = s.setPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
 		return PushRequest{}, pushUnavailable("no device could be notified")
 	}
 	s.event(ctx, EventPushSent, MethodPush, user, "", "")
@@ -280,7 +280,11 @@ func (s *Service) sealPrompt(rec PushRecord, d DeviceRecord) ([]byte, error) {
 // AuthenticatedDevice.PendingPushes.
 func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][]byte, error) {
 	now := s.now()
-	recs, err := s.hot.PendingPushes(ctx, user, deviceID, now)
+	epoch, err := s.epoch(ctx, user, now)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	recs, err := s.hot.PendingPushes(ctx, user, deviceID, epoch, now)
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -311,7 +315,7 @@ func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][
 // (ErrWrongNumber).
 func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	now := s.now()
-	rec, err := s.hot.Push(ctx, a.RequestID, now)
+	rec, err := s.push(ctx, a.RequestID, now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return ErrInvalidPushAnswer
@@ -347,7 +351,7 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	}
 	switch {
 	case !a.Approve:
-		if _, err := s.hot.SetPushState(ctx, rec.User, rec.ID, PushPending, PushDenied, device, now); err != nil {
+		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushDenied, device, now); err != nil {
 			return s.pushStateErr(err)
 		}
 		until := now.Add(s.cfg.PushSuspend)
@@ -358,7 +362,7 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 		s.retract(ctx, rec, device)
 		return nil
 	case subtle.ConstantTimeCompare([]byte(a.TypedNumber), []byte(rec.Number)) != 1:
-		if _, err := s.hot.SetPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); err != nil {
+		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); err != nil {
 			return s.pushStateErr(err)
 		}
 		if _, err := s.hot.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
@@ -372,7 +376,7 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 		// A transaction push: the approval must also be the signature,
 		// checked like any transaction response (counted, take-once).
 		if _, _, err := s.finish(ctx, transactionKind, rec.User, rec.Challenge, a.TxResponse); err != nil {
-			if _, serr := s.hot.SetPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
+			if _, serr := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
 				return s.pushStateErr(serr)
 			}
 			s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonTransactionSignature)
@@ -380,7 +384,7 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 			return err
 		}
 	}
-	if _, err := s.hot.SetPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
+	if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
 		return s.pushStateErr(err)
 	}
 	s.event(ctx, EventPushApproved, MethodPush, rec.User, device, "")
@@ -415,7 +419,7 @@ func (s *Service) retract(ctx context.Context, rec PushRecord, except string) {
 
 // pushState reports where a push request of user is.
 func (s *Service) pushState(ctx context.Context, user, id string) (PushState, error) {
-	rec, err := s.hot.Push(ctx, id, s.now())
+	rec, err := s.push(ctx, id, s.now())
 	if errors.Is(err, ErrStoreNotFound) || (err == nil && rec.User != user) {
 		return "", ErrNotFound
 	}
@@ -467,7 +471,7 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 	if now.Before(st.LockedUntil) {
 		return Result{}, &LockedError{RetryAfter: st.LockedUntil.Sub(now)}
 	}
-	rec, err := s.hot.SetPushState(ctx, user, id, PushApproved, PushFinished, "", now)
+	rec, err := s.setPushState(ctx, user, id, PushApproved, PushFinished, "", now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return Result{}, errPushNotFound
@@ -505,7 +509,7 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 // CancelPush withdraws a pending request (the user chose another factor)
 // and retracts its prompts.
 func (s *Service) CancelPush(ctx context.Context, user, id string) error {
-	rec, err := s.hot.SetPushState(ctx, user, id, PushPending, PushCancelled, "", s.now())
+	rec, err := s.setPushState(ctx, user, id, PushPending, PushCancelled, "", s.now())
 	if err != nil {
 		return s.pushStateErr(err)
 	}

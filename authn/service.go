@@ -35,11 +35,14 @@ type service struct {
 	cfg     Config
 	hot     HotStore
 	records RecordStore
-	keys    *Keyring
-	now     func() time.Time
-	log     *slog.Logger
-	dummy   []byte // a sealed root secret for users without devices: the same work, no device
-	macs    *macKeys
+	// oneStore: Hot and Records are one value, which checks epochs in
+	// its own records; the Service reads none for it.
+	oneStore bool
+	keys     *Keyring
+	now      func() time.Time
+	log      *slog.Logger
+	dummy    []byte // a sealed root secret for users without devices: the same work, no device
+	macs     *macKeys
 }
 
 // Sealed record kinds (associated data of Keyring.Seal).
@@ -61,7 +64,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{&service{cfg: c, hot: c.Hot, records: c.Records, keys: c.Keys, now: c.Clock, log: c.Logger}}
+	s := &Service{&service{cfg: c, hot: c.Hot, records: c.Records, oneStore: sameValue(c.Hot, c.Records), keys: c.Keys, now: c.Clock, log: c.Logger}}
 	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof, purposeRecov); err != nil {
 		return nil, err
 	}

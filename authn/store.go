@@ -333,9 +333,12 @@ type HotStore interface {
 	// refuses a question issued to the same user within lim.Horizon
 	// (ErrStoreConflict: draw another), refuses when lim.PerMinute
 	// challenges were issued in the last minute (ErrStoreLimit), and voids
-	// the user's oldest live challenges beyond lim.Outstanding - 1. It
-	// also refuses a challenge whose Epoch is not the user's current one
-	// as this store knows it (ErrStoreConflict).
+	// the user's oldest live challenges beyond lim.Outstanding - 1.
+	// c.Epoch is the user's epoch as the caller read it from the records:
+	// a store that keeps an epoch copy raises it to c.Epoch, and refuses
+	// a challenge whose Epoch is older than its copy (ErrStoreConflict);
+	// a store that keeps the records itself refuses one whose Epoch is not
+	// the user's current one.
 	PutChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, now time.Time) error
 
 	// Attempt is one counted attempt of the user's, counted before it is
@@ -380,28 +383,36 @@ type HotStore interface {
 	// epoch there, and may do nothing.
 	RaiseEpoch(ctx context.Context, user string, epoch uint64, now time.Time) error
 
-	// PutPush stores a new push request. ErrStoreConflict if its ID is
-	// taken.
+	// PutPush stores a new push request. p.Epoch is the user's epoch as
+	// the caller read it from the records; a store keeping an epoch copy
+	// raises it to p.Epoch. ErrStoreConflict if its ID is taken.
 	PutPush(ctx context.Context, p PushRecord, now time.Time) error
 
 	// Push returns a push request by ID; a pending or approved one past
-	// its expiry, or whose epoch is no longer the user's, reads as
-	// PushExpired (an approval must be finished in time, and a revocation
-	// voids it). ErrStoreNotFound if there is none.
+	// its expiry, or whose epoch is older than the user's as this store
+	// knows it, reads as PushExpired (an approval must be finished in
+	// time, and a revocation voids it). ErrStoreNotFound if there is none.
+	// (The caller, which learns the user from the record, checks the
+	// epoch against the records too.)
 	Push(ctx context.Context, id string, now time.Time) (PushRecord, error)
 
 	// PendingPushes returns the live, pending push requests that notified
-	// the device, oldest first.
-	PendingPushes(ctx context.Context, user, deviceID string, now time.Time) ([]PushRecord, error)
+	// the device, oldest first. epoch is the user's epoch as the caller
+	// read it from the records (0 when this store keeps the records and
+	// checks its own): requests of an older epoch, or older than this
+	// store's copy, are not pending.
+	PendingPushes(ctx context.Context, user, deviceID string, epoch uint64, now time.Time) ([]PushRecord, error)
 
 	// SetPushState moves a push request from one state to another, by
 	// compare-and-set, recording the device that answered (if any): the
 	// step that makes an answer, a FinishPush or a cancellation
-	// take-once. A pending or approved request past its expiry or epoch
-	// cannot move.
+	// take-once. A pending or approved request past its expiry, or of an
+	// epoch older than epoch (the user's, as the caller read it from the
+	// records; 0 as for PendingPushes) or than this store's copy, cannot
+	// move: it reads as PushExpired.
 	// ErrStoreConflict if the request is not in state from;
 	// ErrStoreNotFound if there is none for that user.
-	SetPushState(ctx context.Context, user, id string, from, to PushState, device string, now time.Time) (PushRecord, error)
+	SetPushState(ctx context.Context, user, id string, epoch uint64, from, to PushState, device string, now time.Time) (PushRecord, error)
 
 	// TakeOnce records key as used until expiresAt, once: a second take
 	// of a live key is ErrStoreConflict. For single-use values (device

@@ -47,3 +47,53 @@ func (s *Service) userState(ctx context.Context, user string, now time.Time) (Us
 	rec.Failures, rec.Level, rec.LockedUntil, rec.LastFailure = lock.Failures, lock.Level, lock.LockedUntil, lock.LastFailure
 	return rec, nil
 }
+
+// sameValue reports whether the two halves are one value (an engine
+// keeping both), without panicking on a value that cannot be compared.
+func sameValue(hot HotStore, records RecordStore) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return any(hot) == any(records)
+}
+
+// epoch is the user's epoch in the records, for a push step of the hot
+// store: 0 when one store keeps both halves and checks its own.
+func (s *Service) epoch(ctx context.Context, user string, now time.Time) (uint64, error) {
+	if s.oneStore {
+		return 0, nil
+	}
+	st, err := s.records.User(ctx, user, now)
+	return st.Epoch, err
+}
+
+// push reads a push request from the hot store; a pending or approved
+// one of an older epoch than the user's in the records reads as
+// PushExpired, as the hot store reads it when its epoch copy is current
+// (this holds when that copy missed a revocation).
+func (s *Service) push(ctx context.Context, id string, now time.Time) (PushRecord, error) {
+	rec, err := s.hot.Push(ctx, id, now)
+	if err != nil || s.oneStore || (rec.State != PushPending && rec.State != PushApproved) {
+		return rec, err
+	}
+	epoch, err := s.epoch(ctx, rec.User, now)
+	if err != nil {
+		return PushRecord{}, err
+	}
+	if rec.Epoch < epoch {
+		rec.State = PushExpired
+	}
+	return rec, nil
+}
+
+// setPushState is the hot store's compare-and-set of a push request's
+// state, with the user's epoch from the records.
+func (s *Service) setPushState(ctx context.Context, user, id string, from, to PushState, device string, now time.Time) (PushRecord, error) {
+	epoch, err := s.epoch(ctx, user, now)
+	if err != nil {
+		return PushRecord{}, err
+	}
+	return s.hot.SetPushState(ctx, user, id, epoch, from, to, device, now)
+}

@@ -66,5 +66,6 @@ func (s *Store) Lockout(ctx context.Context, user string, now time.Time) (authn.
 // RaiseEpoch implements authn.HotStore. This store keeps the records
 // too, and its challenges and push requests are checked against the
 // epoch there, which the revocation or replacement already bumped: there
-// is nothing to raise.
+// is nothing to raise. (So its hot half is paired with its own records,
+// the one value passed to authn.Config as Hot and as Records.)
 func (s *Store) RaiseEpoch(context.Context, string, uint64, time.Time) error { return nil }

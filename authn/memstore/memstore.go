@@ -113,8 +113,10 @@ func (s *Store) Push(_ context.Context, id string, now time.Time) (authn.PushRec
 	return clonePush(p), nil
 }
 
-// PendingPushes implements authn.Store.
-func (s *Store) PendingPushes(_ context.Context, user, deviceID string, now time.Time) ([]authn.PushRecord, error) {
+// PendingPushes implements authn.HotStore.
+//
+// epoch is not read: the store checks the user's epoch in its own records.
+func (s *Store) PendingPushes(_ context.Context, user, deviceID string, _ uint64, now time.Time) ([]authn.PushRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []authn.PushRecord
@@ -128,8 +130,10 @@ func (s *Store) PendingPushes(_ context.Context, user, deviceID string, now time
 	return out, nil
 }
 
-// SetPushState implements authn.Store.
-func (s *Store) SetPushState(_ context.Context, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
+// SetPushState implements authn.HotStore.
+//
+// epoch is not read: the store checks the user's epoch in its own records.
+func (s *Store) SetPushState(_ context.Context, user, id string, _ uint64, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.pushes[id]

@@ -68,7 +68,7 @@ func TestSlot(t *testing.T) {
 func TestHashTags(t *testing.T) {
 	c := newClient(t, redisAddr(t))
 	prefix := testPrefix(t, c)
-	s := open(t, c, openSQLite(t), redisstore.WithPrefix(prefix))
+	s := open(t, c, redisstore.WithPrefix(prefix))
 	ctx := context.Background()
 	users := []string{"alice", "{alice}", "alice}:u", "}{", ":", "a:{b}:c", "{", "}", "bob{", "ü{}"}
 	lim := authn.ChallengeLimits{Outstanding: 5, PerMinute: 10, Horizon: time.Minute}
@@ -118,7 +118,7 @@ func TestHashTags(t *testing.T) {
 func TestLockParity(t *testing.T) {
 	c := newClient(t, redisAddr(t))
 	prefix := testPrefix(t, c)
-	s := open(t, c, openSQLite(t), redisstore.WithPrefix(prefix))
+	s := open(t, c, redisstore.WithPrefix(prefix))
 	ctx := context.Background()
 	policies := []authn.LockPolicy{
 		{MaxFailures: 1, Base: time.Minute, Max: time.Hour, Window: time.Hour, MaxAttempts: 3},
@@ -261,7 +261,7 @@ func newRig(t testing.TB, redisAddr string, opts ...postgres.Option) *rig {
 	t.Cleanup(func() { _ = r.client.Close() })
 	r.client.AddHook(r.redis)
 	durable := openPostgres(t, dsn, testenv.PostgresSchema(t, dsn), append([]postgres.Option{postgres.WithTracer(r.pg)}, opts...)...)
-	r.store = open(t, r.client, durable, redisstore.WithPrefix(testPrefix(t, r.client)))
+	r.store = open(t, r.client, redisstore.WithPrefix(testPrefix(t, r.client)))
 	r.records = durable
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)

@@ -99,16 +99,14 @@ func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
 // and refuses any other policy.
 func AssumeNoEviction() Option { return func(o *options) { o.assumeNoEvict = true } }
 
-// Store is an authn.HotStore that keeps the hot state in Redis; it is
-// paired in authn.Config with the RecordStore handed to Open, whose
-// epoch it reads. See the package documentation for the split. It is
-// safe for concurrent use. It does not own the Redis client or the
-// records: the caller closes them.
+// Store is an authn.HotStore that keeps the hot state in Redis, paired
+// in authn.Config with any RecordStore. See the package documentation
+// for the split. It is safe for concurrent use. It does not own the
+// Redis client: the caller closes it.
 type Store struct {
-	rdb     redis.UniversalClient
-	durable authn.RecordStore
-	prefix  string
-	tables  sync.Map // authn.LockPolicy -> []any: its lock lengths as script arguments (one entry per policy a Service uses)
+	rdb    redis.UniversalClient
+	prefix string
+	tables sync.Map // authn.LockPolicy -> []any: its lock lengths as script arguments (one entry per policy a Service uses)
 }
 
 var _ authn.HotStore = (*Store)(nil)
@@ -120,12 +118,9 @@ func (s *Store) String() string { return "redisstore.Store" }
 func (s *Store) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 
 // Open checks the Redis server behind rdb (reachable, at least
-// MinVersion, maxmemory-policy noeviction) and returns a Store over it.
-// durable is the RecordStore the Store is paired with in authn.Config
-// (Records): the Store reads the user's epoch there before storing a
-// challenge and before each push step, so that a revocation voids them
-// even if the epoch mirror missed it.
-func Open(ctx context.Context, rdb redis.UniversalClient, durable authn.RecordStore, opts ...Option) (*Store, error) {
+// MinVersion, maxmemory-policy noeviction) and returns a Store over it,
+// to pass to authn.Config as Hot beside any RecordStore as Records.
+func Open(ctx context.Context, rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 	o := options{prefix: "keyline"}
 	for _, opt := range opts {
 		opt(&o)
@@ -133,8 +128,6 @@ func Open(ctx context.Context, rdb redis.UniversalClient, durable authn.RecordSt
 	switch {
 	case rdb == nil:
 		return nil, errors.New("redisstore: nil Redis client")
-	case durable == nil:
-		return nil, errors.New("redisstore: nil record store")
 	case o.prefix == "" || strings.ContainsAny(o.prefix, "{}"):
 		return nil, fmt.Errorf("redisstore: key prefix %q is empty or contains a brace", o.prefix)
 	}
@@ -143,7 +136,7 @@ func Open(ctx context.Context, rdb redis.UniversalClient, durable authn.RecordSt
 	}); err != nil {
 		return nil, err
 	}
-	return &Store{rdb: rdb, durable: durable, prefix: o.prefix}, nil
+	return &Store{rdb: rdb, prefix: o.prefix}, nil
 }
 
 // forEachPrimary runs fn on every primary of a Cluster, or on the one
@@ -354,15 +347,12 @@ type challengeBlob struct {
 
 const maxLuaInt = 1 << 53
 
-// PutChallenge implements authn.HotStore: one read of the durable epoch and
-// one script.
+// PutChallenge implements authn.HotStore: one script, which raises the
+// epoch mirror to c.Epoch (the records' epoch, as the Service read it)
+// and refuses a challenge older than the mirror.
 func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
 	if c.Epoch >= maxLuaInt {
 		return fmt.Errorf("redisstore: epoch %d out of range", c.Epoch)
-	}
-	st, err := s.durable.User(ctx, c.User, now)
-	if err != nil {
-		return err
 	}
 	blob := challengeBlob{ID: c.ID, User: c.User, Question: c.Question, Epoch: c.Epoch, Window: c.Window,
 		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Payload: c.Payload, Names: c.Names,
@@ -387,7 +377,7 @@ func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim a
 	}
 	k := s.keys(c.User)
 	r, err := scriptPutChallenge.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx, k.questions, k.issued},
-		micros(now), c.ID, c.Epoch, st.Epoch, c.Question, durMicros(lim.Horizon), lim.PerMinute, lim.Outstanding,
+		micros(now), c.ID, c.Epoch, c.Epoch, c.Question, durMicros(lim.Horizon), lim.PerMinute, lim.Outstanding,
 		micros(c.ExpiresAt), c.Window, tags.String(), rec, slack.Milliseconds()).Int()
 	if err != nil {
 		return wrap("put challenge", err)
@@ -492,8 +482,8 @@ func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error
 // RaiseEpoch implements authn.HotStore: one script raises the mirror of
 // the user's epoch (it never falls). If the Service's call is lost (Redis
 // unreachable right after the revocation), CommitStep in the records
-// refuses any challenge of the old epoch, push steps read the records'
-// epoch themselves, and the next PutChallenge raises the mirror.
+// refuses any challenge of the old epoch, the Service passes the records'
+// epoch to every push step, and the next PutChallenge raises the mirror.
 func (s *Store) RaiseEpoch(ctx context.Context, user string, epoch uint64, now time.Time) error {
 	if epoch >= maxLuaInt {
 		return fmt.Errorf("redisstore: epoch %d out of range", epoch)
@@ -523,8 +513,8 @@ func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now 
 }
 
 // ---------------------------------------------------------------------
-// Push requests (Redis; the epoch that voids them is read from the
-// durable store).
+// Push requests (Redis; the epoch that voids them is the greater of the
+// mirror and the records' epoch the Service passes).
 
 type pushBlob struct {
 	ID          string    `json:"id"`
@@ -556,7 +546,8 @@ func decodePush(blob, state, answered any) (authn.PushRecord, error) {
 		CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt}, nil
 }
 
-// PutPush implements authn.HotStore: the ID pointer, then the record.
+// PutPush implements authn.HotStore: the ID pointer, then the record
+// (raising the epoch mirror to p.Epoch).
 func (s *Store) PutPush(ctx context.Context, p authn.PushRecord, now time.Time) error {
 	if p.Epoch >= maxLuaInt {
 		return fmt.Errorf("redisstore: epoch %d out of range", p.Epoch)
@@ -575,7 +566,7 @@ func (s *Store) PutPush(ctx context.Context, p authn.PushRecord, now time.Time) 
 		return authn.ErrStoreConflict
 	}
 	k := s.keys(p.User)
-	r, err := scriptPushPut.Run(ctx, s.rdb, []string{k.push, k.pushIdx}, micros(now), p.ID, blob, string(p.State),
+	r, err := scriptPushPut.Run(ctx, s.rdb, []string{k.push, k.pushIdx, k.user}, micros(now), p.ID, blob, string(p.State),
 		micros(p.ExpiresAt), p.Epoch, micros(p.CreatedAt), slack.Milliseconds()).Int()
 	if err != nil {
 		return wrap("put push", err)
@@ -586,8 +577,8 @@ func (s *Store) PutPush(ctx context.Context, p authn.PushRecord, now time.Time) 
 	return nil
 }
 
-// Push implements authn.HotStore: the ID pointer, the durable epoch, the
-// record.
+// Push implements authn.HotStore: the ID pointer, then the record, read
+// against the epoch mirror (the Service checks the records' epoch too).
 func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushRecord, error) {
 	user, err := s.rdb.Get(ctx, s.pushPointer(id)).Result()
 	if errors.Is(err, redis.Nil) {
@@ -595,11 +586,8 @@ func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushR
 	} else if err != nil {
 		return authn.PushRecord{}, wrap("push", err)
 	}
-	st, err := s.durable.User(ctx, user, now)
-	if err != nil {
-		return authn.PushRecord{}, err
-	}
-	v, err := scriptPushGet.Run(ctx, s.rdb, []string{s.keys(user).push}, micros(now), id, st.Epoch).Slice()
+	k := s.keys(user)
+	v, err := scriptPushGet.Run(ctx, s.rdb, []string{k.push, k.user}, micros(now), id).Slice()
 	if errors.Is(err, redis.Nil) {
 		return authn.PushRecord{}, authn.ErrStoreNotFound
 	} else if err != nil {
@@ -615,14 +603,14 @@ func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushR
 	return rec, nil
 }
 
-// PendingPushes implements authn.HotStore.
-func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, now time.Time) ([]authn.PushRecord, error) {
-	st, err := s.durable.User(ctx, user, now)
-	if err != nil {
-		return nil, err
+// PendingPushes implements authn.HotStore: one script, against the
+// greater of epoch and the mirror.
+func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, epoch uint64, now time.Time) ([]authn.PushRecord, error) {
+	if epoch >= maxLuaInt {
+		return nil, fmt.Errorf("redisstore: epoch %d out of range", epoch)
 	}
 	k := s.keys(user)
-	v, err := scriptPushPending.Run(ctx, s.rdb, []string{k.push, k.pushIdx}, micros(now), st.Epoch).Slice()
+	v, err := scriptPushPending.Run(ctx, s.rdb, []string{k.push, k.pushIdx, k.user}, micros(now), epoch).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, wrap("pending pushes", err)
 	}
@@ -642,14 +630,14 @@ func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, now ti
 	return out, nil
 }
 
-// SetPushState implements authn.HotStore: the durable epoch, then one
-// compare-and-set script.
-func (s *Store) SetPushState(ctx context.Context, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
-	st, err := s.durable.User(ctx, user, now)
-	if err != nil {
-		return authn.PushRecord{}, err
+// SetPushState implements authn.HotStore: one compare-and-set script,
+// against the greater of epoch and the mirror.
+func (s *Store) SetPushState(ctx context.Context, user, id string, epoch uint64, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
+	if epoch >= maxLuaInt {
+		return authn.PushRecord{}, fmt.Errorf("redisstore: epoch %d out of range", epoch)
 	}
-	v, err := scriptPushSet.Run(ctx, s.rdb, []string{s.keys(user).push}, micros(now), id, st.Epoch, string(from), string(to), device).Slice()
+	k := s.keys(user)
+	v, err := scriptPushSet.Run(ctx, s.rdb, []string{k.push, k.user}, micros(now), id, epoch, string(from), string(to), device).Slice()
 	if errors.Is(err, redis.Nil) {
 		return authn.PushRecord{}, authn.ErrStoreNotFound
 	} else if err != nil {

@@ -56,9 +56,9 @@ func openSQLite(t testing.TB) *sqlstore.Store {
 	return d
 }
 
-func open(t testing.TB, c redis.UniversalClient, durable authn.RecordStore, opts ...redisstore.Option) *redisstore.Store {
+func open(t testing.TB, c redis.UniversalClient, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
-	s, err := redisstore.Open(context.Background(), c, durable, opts...)
+	s, err := redisstore.Open(context.Background(), c, opts...)
 	require.NoError(t, err)
 	return s
 }
@@ -66,7 +66,7 @@ func open(t testing.TB, c redis.UniversalClient, durable authn.RecordStore, opts
 // pairOf is a Store on Redis paired with records.
 func pairOf(t testing.TB, c redis.UniversalClient, records authn.RecordStore, opts ...redisstore.Option) storetest.Stores {
 	t.Helper()
-	return storetest.Stores{Hot: open(t, c, records, opts...), Records: records}
+	return storetest.Stores{Hot: open(t, c, opts...), Records: records}
 }
 
 // TestConformance runs the Store conformance suite on Redis with SQLite

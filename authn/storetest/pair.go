@@ -95,6 +95,53 @@ func (p pair) Sweep(ctx context.Context, now time.Time) (int, error) {
 	return n + m, err
 }
 
+// recordsEpoch is the user's epoch in the records, as the Service reads
+// it for a push step of the hot store: 0 when one store keeps both.
+func recordsEpoch(ctx context.Context, s authn.Store, user string, now time.Time) (uint64, error) {
+	if p, ok := s.(pair); ok && p.same() {
+		return 0, nil
+	}
+	u, err := s.User(ctx, user, now)
+	return u.Epoch, err
+}
+
+// Push is the hot store's read, checked against the records' epoch as
+// the Service checks it.
+func (p pair) Push(ctx context.Context, id string, now time.Time) (authn.PushRecord, error) {
+	rec, err := p.HotStore.Push(ctx, id, now)
+	if err != nil || p.same() || (rec.State != authn.PushPending && rec.State != authn.PushApproved) {
+		return rec, err
+	}
+	u, err := p.RecordStore.User(ctx, rec.User, now)
+	if err != nil {
+		return authn.PushRecord{}, err
+	}
+	if rec.Epoch < u.Epoch {
+		rec.State = authn.PushExpired
+	}
+	return rec, nil
+}
+
+// movePush is SetPushState with the records' epoch, as the Service
+// calls it.
+func movePush(ctx context.Context, s authn.Store, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
+	e, err := recordsEpoch(ctx, s, user, now)
+	if err != nil {
+		return authn.PushRecord{}, err
+	}
+	return s.SetPushState(ctx, user, id, e, from, to, device, now)
+}
+
+// pendingOf is PendingPushes with the records' epoch, as the Service
+// calls it.
+func pendingOf(ctx context.Context, s authn.Store, user, deviceID string, now time.Time) ([]authn.PushRecord, error) {
+	e, err := recordsEpoch(ctx, s, user, now)
+	if err != nil {
+		return nil, err
+	}
+	return s.PendingPushes(ctx, user, deviceID, e, now)
+}
+
 // The records' device changes, by name, as the suite's tests call them.
 
 func getDevice(ctx context.Context, s authn.Store, user, id string) (authn.DeviceRecord, error) {

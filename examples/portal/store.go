@@ -35,7 +35,7 @@ func openStore(ctx context.Context, cfg config) (authn.HotStore, authn.RecordSto
 		if cfg.RedisPrefix != "" {
 			opts = append(opts, redisstore.WithPrefix(cfg.RedisPrefix))
 		}
-		rs, err := redisstore.Open(ctx, rc, s, opts...)
+		rs, err := redisstore.Open(ctx, rc, opts...)
 		if err != nil {
 			_ = rc.Close()
 			_ = s.Close()
