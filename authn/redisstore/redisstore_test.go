@@ -69,27 +69,30 @@ func pairOf(t testing.TB, c redis.UniversalClient, records authn.RecordStore, op
 	return storetest.Stores{Hot: open(t, c, opts...), Records: records}
 }
 
-// TestConformance runs the Store conformance suite on Redis with SQLite
-// for the durable records (the Service tests too).
+// TestConformance runs the conformance suite on Redis: the hot store's
+// tests on Redis alone, and the pair's and the Service's on Redis with
+// SQLite for the durable records.
 func TestConformance(t *testing.T) {
 	c := newClient(t, redisAddr(t))
-	newStore := func(t testing.TB) storetest.Stores {
+	storetest.RunHot(t, func(t testing.TB) authn.HotStore { return open(t, c, redisstore.WithPrefix(testPrefix(t, c))) })
+	newStores := func(t testing.TB) storetest.Stores {
 		return pairOf(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
 	}
-	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunPair(t, newStores)
+	storetest.RunService(t, newStores)
 }
 
-// TestConformancePostgres runs the Store conformance suite on Redis with
-// PostgreSQL for the durable records, each subtest in a fresh schema.
+// TestConformancePostgres runs the pair's and the Service's conformance
+// tests on Redis with PostgreSQL for the durable records, each subtest in
+// a fresh schema.
 func TestConformancePostgres(t *testing.T) {
 	c := newClient(t, redisAddr(t))
 	dsn := testenv.PostgresDSN(t)
-	newStore := func(t testing.TB) storetest.Stores {
+	newStores := func(t testing.TB) storetest.Stores {
 		return pairOf(t, c, openPostgres(t, dsn, testenv.PostgresSchema(t, dsn)), redisstore.WithPrefix(testPrefix(t, c)))
 	}
-	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunPair(t, newStores)
+	storetest.RunService(t, newStores)
 }
 
 // TestCluster runs the conformance suite through a Redis Cluster of three
@@ -98,12 +101,13 @@ func TestConformancePostgres(t *testing.T) {
 func TestCluster(t *testing.T) {
 	c := newPrivateCluster(t, 3)
 	n := 0
-	newStore := func(t testing.TB) storetest.Stores {
-		n++
-		return pairOf(t, c, openSQLite(t), redisstore.WithPrefix(fmt.Sprintf("cluster-%d", n)))
+	prefix := func() string { n++; return fmt.Sprintf("cluster-%d", n) }
+	storetest.RunHot(t, func(t testing.TB) authn.HotStore { return open(t, c, redisstore.WithPrefix(prefix())) })
+	newStores := func(t testing.TB) storetest.Stores {
+		return pairOf(t, c, openSQLite(t), redisstore.WithPrefix(prefix()))
 	}
-	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunPair(t, newStores)
+	storetest.RunService(t, newStores)
 	// The suite's keys landed on more than one primary.
 	var masters atomic.Int32 // ForEachMaster calls its function concurrently
 	require.NoError(t, c.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {

@@ -44,9 +44,9 @@ func openPostgres(t testing.TB, dsn, schema string) *sqlstore.Store {
 // PostgreSQL, each subtest in a fresh schema.
 func TestPostgresConformance(t *testing.T) {
 	dsn := postgresDSN(t)
-	newStore := func(t testing.TB) storetest.Stores { return storetest.Both(openPostgres(t, dsn, testSchema(t, dsn))) }
+	newStore := func(t testing.TB) authn.Store { return openPostgres(t, dsn, testSchema(t, dsn)) }
 	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunService(t, func(t testing.TB) storetest.Stores { return storetest.Both(newStore(t)) })
 }
 
 // TestPostgresOpeners opens one schema from several stores at once (as

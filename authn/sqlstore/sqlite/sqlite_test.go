@@ -47,12 +47,12 @@ func TestSharedSQLite(t *testing.T) {
 
 // TestConformance runs the Store conformance suite on SQLite files.
 func TestConformance(t *testing.T) {
-	newStore := func(t testing.TB) storetest.Stores {
+	newStore := func(t testing.TB) authn.Store {
 		s, _ := openTemp(t)
-		return storetest.Both(s)
+		return s
 	}
 	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunService(t, func(t testing.TB) storetest.Stores { return storetest.Both(newStore(t)) })
 }
 
 // TestReopen writes every kind of record, closes the store, reopens the
