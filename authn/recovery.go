@@ -39,9 +39,6 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, user string, proof *Proo
 		macs[i] = s.recoveryMAC(s.macs.primary[purposeRecov], user, canon)
 		codes[i] = canon[0:4] + "-" + canon[4:8] + "-" + canon[8:12] + "-" + canon[12:16]
 	}
-	if macs == nil {
-		macs = [][32]byte{}
-	}
 	if err := s.records.ChangeUser(ctx, user, UserChange{RecoveryCodes: macs}, s.now()); err != nil {
 		return nil, storeErr(err)
 	}

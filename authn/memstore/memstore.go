@@ -151,7 +151,7 @@ func (s *Store) SetPushState(_ context.Context, user, id string, _ uint64, from,
 	return clonePush(p), nil
 }
 
-// setPushOff is ChangeDevice/ChangeUser's SetPushOff.
+// setPushOff is ChangeUser with PushOff set (authn.UserChange).
 func (s *Store) setPushOff(_ context.Context, user string, off bool, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -159,7 +159,7 @@ func (s *Store) setPushOff(_ context.Context, user string, off bool, now time.Ti
 	return nil
 }
 
-// suspendPush is ChangeDevice/ChangeUser's SuspendPush.
+// suspendPush is ChangeUser with PushSuspended set (authn.UserChange).
 func (s *Store) suspendPush(_ context.Context, user string, until, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,7 +173,7 @@ func cloneTOTP(t *authn.TOTPRecord) authn.TOTPRecord {
 	return c
 }
 
-// putTOTP is ChangeDevice/ChangeUser's PutTOTP.
+// putTOTP is ChangeUser with TOTP set (authn.UserChange).
 func (s *Store) putTOTP(_ context.Context, t authn.TOTPRecord, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,7 +201,7 @@ func (s *Store) CommitTOTP(_ context.Context, user, id string, step uint64, now 
 	return nil
 }
 
-// deleteTOTP is ChangeDevice/ChangeUser's DeleteTOTP.
+// deleteTOTP is ChangeUser with DeleteTOTP set (authn.UserChange).
 func (s *Store) deleteTOTP(_ context.Context, user string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -223,7 +223,7 @@ func (s *Store) TOTP(_ context.Context, user string) (authn.TOTPRecord, error) {
 	return cloneTOTP(t), nil
 }
 
-// putRecoveryCodes is ChangeDevice/ChangeUser's PutRecoveryCodes.
+// putRecoveryCodes is ChangeUser with RecoveryCodes set (authn.UserChange).
 func (s *Store) putRecoveryCodes(_ context.Context, user string, macs [][32]byte, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -445,7 +445,7 @@ func (s *Store) device(user, id string) *authn.DeviceRecord {
 	return nil
 }
 
-// countPairingTry is ChangeDevice/ChangeUser's CountPairingTry.
+// countPairingTry is ChangeDevice with PairingTry set (authn.DeviceChange).
 func (s *Store) countPairingTry(_ context.Context, user, deviceID string, max int, now time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -464,7 +464,7 @@ func (s *Store) countPairingTry(_ context.Context, user, deviceID string, max in
 	return d.PairTries, nil
 }
 
-// activateDevice is ChangeDevice/ChangeUser's ActivateDevice.
+// activateDevice is ChangeDevice with Activate set (authn.DeviceChange).
 func (s *Store) activateDevice(_ context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -497,7 +497,7 @@ func (s *Store) Devices(_ context.Context, user string) ([]authn.DeviceRecord, e
 	return out, nil
 }
 
-// renameDevice is ChangeDevice/ChangeUser's RenameDevice.
+// renameDevice is ChangeDevice with Name set (authn.DeviceChange).
 func (s *Store) renameDevice(_ context.Context, user, deviceID, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -509,7 +509,7 @@ func (s *Store) renameDevice(_ context.Context, user, deviceID, name string) err
 	return nil
 }
 
-// setPushToken is ChangeDevice/ChangeUser's SetPushToken.
+// setPushToken is ChangeDevice with PushToken set (authn.DeviceChange).
 func (s *Store) setPushToken(_ context.Context, user, deviceID, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -521,7 +521,7 @@ func (s *Store) setPushToken(_ context.Context, user, deviceID, token string) er
 	return nil
 }
 
-// revokeDevice is ChangeDevice/ChangeUser's RevokeDevice.
+// revokeDevice is ChangeDevice with Revoke set (authn.DeviceChange).
 func (s *Store) revokeDevice(_ context.Context, user, deviceID string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -562,7 +562,7 @@ func (s *Store) DevicesPage(_ context.Context, afterUser, afterID string, limit 
 	return out, nil
 }
 
-// updateSecret is ChangeDevice/ChangeUser's UpdateSecret.
+// updateSecret is ChangeDevice with Secret set (authn.DeviceChange).
 func (s *Store) updateSecret(_ context.Context, user, deviceID string, old, sealed []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -42,10 +42,10 @@ func (s *Store) devices(c *conn, q string, args ...any) ([]authn.DeviceRecord, e
 	return out, rows.Err()
 }
 
-// countPairingTry is ChangeDevice/ChangeUser's CountPairingTry.
+// countPairingTry is ChangeDevice with PairingTry set (authn.DeviceChange).
 func (s *Store) countPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
 	var tries int
-	err := s.write(ctx, "CountPairingTry", func(c *conn) error {
+	err := s.write(ctx, "ChangeDevice PairingTry", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
@@ -81,10 +81,10 @@ func (s *Store) countPairingTry(ctx context.Context, user, deviceID string, max 
 	return tries, err
 }
 
-// activateDevice is ChangeDevice/ChangeUser's ActivateDevice.
+// activateDevice is ChangeDevice with Activate set (authn.DeviceChange).
 func (s *Store) activateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
 	var out authn.DeviceRecord
-	err := s.write(ctx, "ActivateDevice", func(c *conn) error {
+	err := s.write(ctx, "ChangeDevice Activate", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
@@ -144,19 +144,19 @@ func (s *Store) updateDevice(ctx context.Context, op, q, user, deviceID string, 
 	})
 }
 
-// renameDevice is ChangeDevice/ChangeUser's RenameDevice.
+// renameDevice is ChangeDevice with Name set (authn.DeviceChange).
 func (s *Store) renameDevice(ctx context.Context, user, deviceID, name string) error {
-	return s.updateDevice(ctx, "RenameDevice", s.d.q.devRename, user, deviceID, name)
+	return s.updateDevice(ctx, "ChangeDevice Name", s.d.q.devRename, user, deviceID, name)
 }
 
-// setPushToken is ChangeDevice/ChangeUser's SetPushToken.
+// setPushToken is ChangeDevice with PushToken set (authn.DeviceChange).
 func (s *Store) setPushToken(ctx context.Context, user, deviceID, token string) error {
-	return s.updateDevice(ctx, "SetPushToken", s.d.q.devPushToken, user, deviceID, token)
+	return s.updateDevice(ctx, "ChangeDevice PushToken", s.d.q.devPushToken, user, deviceID, token)
 }
 
-// revokeDevice is ChangeDevice/ChangeUser's RevokeDevice.
+// revokeDevice is ChangeDevice with Revoke set (authn.DeviceChange).
 func (s *Store) revokeDevice(ctx context.Context, user, deviceID string, now time.Time) error {
-	return s.write(ctx, "RevokeDevice", func(c *conn) error {
+	return s.write(ctx, "ChangeDevice Revoke", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
@@ -192,9 +192,9 @@ func (s *Store) DevicesPage(ctx context.Context, afterUser, afterID string, limi
 	return out, err
 }
 
-// updateSecret is ChangeDevice/ChangeUser's UpdateSecret.
+// updateSecret is ChangeDevice with Secret set (authn.DeviceChange).
 func (s *Store) updateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error {
-	return s.write(ctx, "UpdateSecret", func(c *conn) error {
+	return s.write(ctx, "ChangeDevice Secret", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}

@@ -17,9 +17,9 @@ func scanTOTP(sc scanner) (authn.TOTPRecord, error) {
 	return t, err
 }
 
-// putTOTP is ChangeDevice/ChangeUser's PutTOTP.
+// putTOTP is ChangeUser with TOTP set (authn.UserChange).
 func (s *Store) putTOTP(ctx context.Context, t authn.TOTPRecord, now time.Time) error {
-	return s.write(ctx, "PutTOTP", func(c *conn) error {
+	return s.write(ctx, "ChangeUser TOTP", func(c *conn) error {
 		if err := s.lockRow(c, t.User); err != nil {
 			return err
 		}
@@ -60,9 +60,9 @@ func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, no
 	})
 }
 
-// deleteTOTP is ChangeDevice/ChangeUser's DeleteTOTP.
+// deleteTOTP is ChangeUser with DeleteTOTP set (authn.UserChange).
 func (s *Store) deleteTOTP(ctx context.Context, user string) error {
-	return s.single(ctx, "DeleteTOTP", func(c *conn) error {
+	return s.single(ctx, "ChangeUser DeleteTOTP", func(c *conn) error {
 		n, err := c.exec(s.d.q.totpDelete, user)
 		if err == nil && n == 0 {
 			err = authn.ErrStoreNotFound
@@ -91,9 +91,9 @@ func (s *Store) TOTP(ctx context.Context, user string) (authn.TOTPRecord, error)
 	return t, nil
 }
 
-// putRecoveryCodes is ChangeDevice/ChangeUser's PutRecoveryCodes.
+// putRecoveryCodes is ChangeUser with RecoveryCodes set (authn.UserChange).
 func (s *Store) putRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error {
-	return s.write(ctx, "PutRecoveryCodes", func(c *conn) error {
+	return s.write(ctx, "ChangeUser RecoveryCodes", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
