@@ -108,8 +108,8 @@ func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore)
 // in the hot store; push steps handed the records' epoch): activations
 // (and a replacement voiding challenges), challenge issuance and its
 // epoch, attempts, Sweep, TOTP keys and recovery codes under the counted
-// attempt, the operator's DeleteUser, and push requests. Like RunHot,
-// with newStores.
+// attempt, the operator's DeleteUser, push requests, and what holds when
+// the hot store misses a revocation. Like RunHot, with newStores.
 func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
 	run(tb, "Activation", func(t *testing.T) { testActivation(t, fresh) })
@@ -120,6 +120,7 @@ func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, fresh) })
 	run(tb, "Operator", func(t *testing.T) { testOperator(t, fresh) })
 	run(tb, "Push", func(t *testing.T) { testPush(t, fresh) })
+	run(tb, "LostRaiseEpoch", func(t *testing.T) { testLostRaise(t, fresh) })
 }
 
 // Run runs every store test on an engine that keeps both halves: RunHot
