@@ -157,4 +157,23 @@ func testDevices(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.NoError(t, revoke(t.Context(), s, "alice", "dev-1", t0))
 		require.Equal(t, authn.UserState{}, userState(t, s, "nobody", t0), "other users' changes do not show")
 	})
+
+	t.Run("InvalidChange", func(t *testing.T) {
+		s := newStore(t)
+		activeDevice(t, s, "alice", "dev-1", t0)
+		name, token := "new name", "token"
+		for _, c := range []authn.DeviceChange{{}, {Name: &name, PushToken: &token}, {Revoke: true, Activate: true}} {
+			_, err := s.ChangeDevice(t.Context(), "alice", "dev-1", c, t0)
+			require.ErrorIs(t, err, authn.ErrInvalidChange, "%+v", c)
+		}
+		off := true
+		for _, c := range []authn.UserChange{{}, {PushOff: &off, DeleteTOTP: true}} {
+			require.ErrorIs(t, s.ChangeUser(t.Context(), "alice", c, t0), authn.ErrInvalidChange, "%+v", c)
+		}
+		d, err := getDevice(t.Context(), s, "alice", "dev-1")
+		require.NoError(t, err)
+		require.Equal(t, "phone dev-1", d.Name, "a refused change changes nothing")
+		require.Equal(t, authn.DeviceActive, d.State)
+		require.False(t, userState(t, s, "alice", t0).PushOff)
+	})
 }
