@@ -71,7 +71,7 @@ func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof
 		s.event(ctx, EventProofUsed, "", user, "", ReasonStartActivation)
 	}
 	if o.replacing != "" {
-		if _, err := s.store.Device(ctx, user, o.replacing); err != nil {
+		if _, err := s.device(ctx, user, o.replacing); err != nil {
 			if errors.Is(err, ErrStoreNotFound) {
 				return enroll.Offer{}, fmt.Errorf("%w: device to replace", ErrNotFound)
 			}
@@ -95,7 +95,7 @@ func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof
 	offer := p.Offer()
 	rec := ActivationRecord{SessionID: offer.SessionID, User: user, State: ActivationWaiting, Pending: sealed,
 		ExpiresAt: offer.ExpiresAt, Replacing: o.replacing, CreatedAt: now}
-	if err := s.store.PutActivation(ctx, rec, now); err != nil {
+	if err := s.records.PutActivation(ctx, rec, now); err != nil {
 		return enroll.Offer{}, storeErr(err)
 	}
 	s.event(ctx, EventActivationStarted, "", user, "", "")
@@ -108,7 +108,7 @@ func (s *Service) activation(ctx context.Context, sessionID string) (ActivationR
 	if err != nil {
 		return ActivationRecord{}, err
 	}
-	a, err := s.store.GetActivation(ctx, sid, s.now())
+	a, err := s.records.GetActivation(ctx, sid, s.now())
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return ActivationRecord{}, enroll.ErrUnknownSession
@@ -185,7 +185,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 			return Activation{}, fmt.Errorf("%w: %w", ErrDeviceIntegrity, err)
 		}
 	}
-	all, err := s.store.Devices(ctx, a.User)
+	all, err := s.records.Devices(ctx, a.User)
 	if err != nil {
 		return Activation{}, storeErr(err)
 	}
@@ -205,7 +205,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 		AccountName: e.Device.AccountName, Suite: e.Device.Suite.String(), InstallID: e.Device.InstallID,
 		State: DevicePending, Secret: sealed, SessionID: a.SessionID, Replacing: a.Replacing,
 		PushToken: req.Device.PushToken, CreatedAt: now}
-	won, err := s.store.CompleteActivation(ctx, a.SessionID, req.Hash(), e.ServerConfirm, rec, s.cfg.MaxDevicesPerUser, now)
+	won, err := s.records.CompleteActivation(ctx, a.SessionID, req.Hash(), e.ServerConfirm, rec, s.cfg.MaxDevicesPerUser, now)
 	switch {
 	case errors.Is(err, ErrStoreConflict):
 		return Activation{}, s.alreadyUsed(ctx, won, req)
@@ -218,7 +218,10 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 	}
 	s.event(ctx, EventActivationCompleted, "", a.User, rec.ID, "")
 	if s.cfg.SkipPairing {
-		if rec, err = s.store.ActivateDevice(ctx, a.User, rec.ID, now); err != nil {
+		if rec, err = s.records.ChangeDevice(ctx, a.User, rec.ID, DeviceChange{Activate: true}, now); err != nil {
+			return Activation{}, storeErr(err)
+		}
+		if err := s.raiseEpoch(ctx, a.User, now); err != nil {
 			return Activation{}, storeErr(err)
 		}
 		s.event(ctx, EventActivationPaired, "", a.User, rec.ID, ReasonPairingSkipped)
@@ -229,7 +232,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 // alreadyUsed answers a completion of an activation completed before.
 func (s *Service) alreadyUsed(ctx context.Context, a ActivationRecord, req enroll.Request) error {
 	if subtle.ConstantTimeCompare(a.RequestHash, req.Hash()) == 1 {
-		d, err := s.store.Device(ctx, a.User, a.DeviceID)
+		d, err := s.device(ctx, a.User, a.DeviceID)
 		if err != nil {
 			return errActivationUsed
 		}
@@ -285,7 +288,7 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 		return Device{}, fmt.Errorf("%w: cancelled", enroll.ErrUnknownSession)
 	}
 	now := s.now()
-	if _, err := s.store.CountPairingTry(ctx, user, a.DeviceID, maxPairingTries, now); err != nil {
+	if _, err := s.records.ChangeDevice(ctx, user, a.DeviceID, DeviceChange{PairingTry: maxPairingTries}, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
 			s.event(ctx, EventActivationDiscarded, "", user, a.DeviceID, ReasonPairingTries)
 			return Device{}, fmt.Errorf("%w: too many tries; the device was discarded", ErrWrongPairingCode)
@@ -295,7 +298,7 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 		}
 		return Device{}, storeErr(err)
 	}
-	d, err := s.store.Device(ctx, user, a.DeviceID)
+	d, err := s.device(ctx, user, a.DeviceID)
 	if err != nil {
 		return Device{}, storeErr(err)
 	}
@@ -311,8 +314,12 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 		s.event(ctx, EventPairingFailed, "", user, d.ID, ReasonWrongCode)
 		return Device{}, ErrWrongPairingCode
 	}
-	d, err = s.store.ActivateDevice(ctx, user, d.ID, now)
+	d, err = s.records.ChangeDevice(ctx, user, d.ID, DeviceChange{Activate: true}, now)
 	if err != nil {
+		return Device{}, storeErr(err)
+	}
+	// A replacement bumped the epoch: the hot store follows it.
+	if err := s.raiseEpoch(ctx, user, now); err != nil {
 		return Device{}, storeErr(err)
 	}
 	s.event(ctx, EventActivationPaired, "", user, d.ID, "")
@@ -342,7 +349,7 @@ func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) 
 	if err != nil {
 		return err
 	}
-	if err := s.store.CancelActivation(ctx, user, sid, s.now()); err != nil {
+	if err := s.records.CancelActivation(ctx, user, sid, s.now()); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return enroll.ErrUnknownSession
 		}
@@ -354,7 +361,7 @@ func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) 
 
 // Devices returns the user's devices, pending ones included.
 func (s *Service) Devices(ctx context.Context, user string) ([]Device, error) {
-	all, err := s.store.Devices(ctx, user)
+	all, err := s.records.Devices(ctx, user)
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -370,7 +377,7 @@ func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string)
 	if len(name) > 128 {
 		return fmt.Errorf("authn: %w: name longer than 128 bytes", ErrInvalidInput)
 	}
-	if err := s.store.RenameDevice(ctx, user, deviceID, name); err != nil {
+	if _, err := s.records.ChangeDevice(ctx, user, deviceID, DeviceChange{Name: &name}, s.now()); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return ErrNotFound
 		}
@@ -388,10 +395,16 @@ func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof
 		return err
 	}
 	s.event(ctx, EventProofUsed, "", user, deviceID, ReasonRevokeDevice)
-	if err := s.store.RevokeDevice(ctx, user, deviceID, s.now()); err != nil {
+	now := s.now()
+	if _, err := s.records.ChangeDevice(ctx, user, deviceID, DeviceChange{Revoke: true}, now); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return ErrNotFound
 		}
+		return storeErr(err)
+	}
+	// The records bumped the epoch with the revocation; the hot store
+	// follows, so that challenges issued before read expired.
+	if err := s.raiseEpoch(ctx, user, now); err != nil {
 		return storeErr(err)
 	}
 	s.event(ctx, EventDeviceRevoked, "", user, deviceID, "")

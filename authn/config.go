@@ -15,8 +15,13 @@ import (
 // is the safe default: lockout, replay protection and pairing are never
 // off by omission.
 type Config struct {
-	// Store keeps devices, activations, challenges and counters. Required.
-	Store Store
+	// Hot keeps the short-lived state of logins: challenges, attempts and
+	// locks, push requests, take-once marks and budgets. Required.
+	Hot HotStore
+	// Records keeps the durable records: activations, devices, TOTP keys,
+	// recovery codes, epochs and push settings. Required. An engine that
+	// keeps both (memstore, sqlstore) is passed as Hot and as Records.
+	Records RecordStore
 	// Keys seal secrets at rest and key the MACs. Required.
 	Keys *Keyring
 	// Issuer is the service's name, as phones show it. Required.
@@ -114,8 +119,11 @@ func invalid(field, format string, args ...any) error {
 
 // resolve validates c and fills in the defaults.
 func (c Config) resolve() (Config, error) {
-	if c.Store == nil {
-		return c, invalid("Store", "required")
+	if c.Hot == nil {
+		return c, invalid("Hot", "required (the hot-state store)")
+	}
+	if c.Records == nil {
+		return c, invalid("Records", "required (the durable-records store)")
 	}
 	if c.Keys == nil {
 		return c, invalid("Keys", "required")

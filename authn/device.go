@@ -135,7 +135,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, ReasonTime)
 		return nil, ErrAPIRequestTime
 	}
-	d, err := s.store.Device(ctx, r.User, r.DeviceID)
+	d, err := s.device(ctx, r.User, r.DeviceID)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrStoreNotFound) {
 		return nil, storeErr(err)
@@ -177,7 +177,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 		return nil, err
 	}
 	lim = lim.resolve()
-	if _, err := s.store.Spend(ctx, "api-rate:"+apiUserKey(d.User)+":"+d.ID, lim.Requests, lim.Window, now); err != nil {
+	if _, err := s.hot.Spend(ctx, "api-rate:"+apiUserKey(d.User)+":"+d.ID, lim.Requests, lim.Window, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
 			s.event(ctx, EventDeviceRateLimited, "", d.User, d.ID, "")
 			return nil, ErrRateLimited
@@ -212,7 +212,7 @@ func (s *Service) useDeviceNonce(ctx context.Context, user, deviceID string, non
 		return ErrAPIRequestTime
 	}
 	key := "api-nonce:" + apiUserKey(user) + ":" + deviceID + ":" + hex.EncodeToString(nonce)
-	switch err := s.store.TakeOnce(ctx, key, until, now); {
+	switch err := s.hot.TakeOnce(ctx, key, until, now); {
 	case errors.Is(err, ErrStoreConflict):
 		return ErrAPIReplay
 	case err != nil:
@@ -257,7 +257,7 @@ func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) 
 	if requestID == "" || len(requestID) > 64 {
 		return nil, ErrNotFound
 	}
-	rec, err := s.store.Push(ctx, requestID, s.now())
+	rec, err := s.push(ctx, requestID, s.now())
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return nil, ErrNotFound
@@ -273,7 +273,7 @@ func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) 
 	default:
 		return nil, fmt.Errorf("%w: the push request is over", errPushUsed)
 	}
-	dev, err := s.store.Device(ctx, d.dev.User, d.dev.ID)
+	dev, err := s.device(ctx, d.dev.User, d.dev.ID)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return nil, ErrDeviceAuth // revoked since it authenticated
@@ -300,7 +300,7 @@ func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswe
 	if err != nil {
 		return err
 	}
-	rec, err := s.store.Push(ctx, a.RequestID, s.now())
+	rec, err := s.push(ctx, a.RequestID, s.now())
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return ErrInvalidPushAnswer

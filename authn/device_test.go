@@ -295,7 +295,7 @@ func TestUseDeviceNonce(t *testing.T) {
 	user := "ünïcode:user/with:colons"
 	require.NoError(t, authn.UseDeviceNonce(k.Service, ctx, user, dev, nonce, now))
 	require.ErrorIs(t, authn.UseDeviceNonce(k.Service, ctx, user, dev, nonce, now), authn.ErrAPIReplay)
-	require.NoError(t, k.Store.TakeOnce(ctx, "api-nonce:"+base64.RawURLEncoding.EncodeToString([]byte(user))+":"+dev+":"+hex.EncodeToString(bytes.Repeat([]byte{8}, 16)), now.Add(time.Minute), now))
+	require.NoError(t, k.Hot.TakeOnce(ctx, "api-nonce:"+base64.RawURLEncoding.EncodeToString([]byte(user))+":"+dev+":"+hex.EncodeToString(bytes.Repeat([]byte{8}, 16)), now.Add(time.Minute), now))
 	require.ErrorIs(t, authn.UseDeviceNonce(k.Service, ctx, user, dev, bytes.Repeat([]byte{8}, 16), now), authn.ErrAPIReplay)
 }
 
@@ -505,7 +505,7 @@ func TestAuthenticatedDeviceSetPushToken(t *testing.T) {
 	d, err := k.Service.AuthenticateDevice(ctx, r, mac, authn.DeviceLimit{})
 	require.NoError(t, err)
 	require.NoError(t, d.SetPushToken(ctx, "fcm:new-token"))
-	rec, err := k.Store.Device(ctx, "alice", p.DeviceID())
+	rec, err := kitDevice(ctx, k.Kit, "alice", p.DeviceID())
 	require.NoError(t, err)
 	require.Equal(t, "fcm:new-token", rec.PushToken)
 	for _, bad := range []string{"a\nb", "a\u202eb", strings.Repeat("t", 4097), "\xff"} {
@@ -572,4 +572,18 @@ func BenchmarkAuthenticateDevice(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// kitDevice is the user's device of that ID in the kit's records.
+func kitDevice(ctx context.Context, k *authntest.Kit, user, id string) (authn.DeviceRecord, error) {
+	ds, err := k.Records.Devices(ctx, user)
+	if err != nil {
+		return authn.DeviceRecord{}, err
+	}
+	for _, d := range ds {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return authn.DeviceRecord{}, authn.ErrStoreNotFound
 }

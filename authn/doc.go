@@ -3,12 +3,14 @@
 // follows drifting clocks, refuses replays, sends push approvals with
 // typed number matching, has transactions signed, serves authenticator
 // apps (TOTP) and recovery codes, hands out step-up proofs, keeps every
-// secret sealed, and logs what happens — over a [Store] that may be
-// shared by many instances.
+// secret sealed, and logs what happens — over two stores that may be
+// shared by many instances: a [HotStore] for the short-lived state of
+// logins and a [RecordStore] for the durable records (one engine may be
+// both, a [Store]).
 //
-// For most uses: build a Service with [New] from a [Config] holding a
-// Store (package memstore for tests and one process), a [Keyring] and
-// the Issuer. Enroll a phone with [Service.StartActivation] (show the
+// For most uses: build a Service with [New] from a [Config] holding the
+// stores (package memstore, as Hot and as Records, for tests and one
+// process), a [Keyring] and the Issuer. Enroll a phone with [Service.StartActivation] (show the
 // offer's QR code), [Service.CompleteActivation] (the phone's request)
 // and [Service.ConfirmActivation] (the pairing code the user types). At
 // login, after the password: [Service.BeginChallenge], show the question,
@@ -68,11 +70,11 @@
 // purpose key of the challenge ID and the response, with the device, the
 // step and the drift: about 6 SHA-256 blocks per step and device, 7
 // steps for the default 2-minute lifetime and ±1 window. FinishChallenge computes one tag of the response and makes one
-// atomic store call, [Store.Attempt], that checks the lock, counts the
+// atomic call to the hot store, [HotStore.Attempt], that checks the lock, counts the
 // attempt against the challenge and as a user failure, and only then
 // compares the tag with the stored ones; a match consumes the challenge
 // and resets the failures in the same step. A second call,
-// [Store.CommitStep], records the step and drift by compare-and-set. So a
+// [RecordStore.CommitStep], records the step and drift by compare-and-set. So a
 // login costs two store round trips and no secret is unsealed on its hot
 // path, and under any concurrency no more responses are compared than
 // the lock allows: MaxFailures before the lock engages, then one per lock

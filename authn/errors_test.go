@@ -260,7 +260,7 @@ func (failing) Attempt(context.Context, string, *authn.ChallengeAnswer, authn.Lo
 func TestStoreUnavailable(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	svc, err := authn.New(authn.Config{Store: failing{e.store}, Keys: newKeyring(t), Issuer: "x", Clock: e.clock.Now})
+	svc, err := authn.New(authn.Config{Hot: failing{e.store}, Records: e.store, Keys: newKeyring(t), Issuer: "x", Clock: e.clock.Now})
 	require.NoError(t, err)
 	_, err = svc.FinishChallenge(ctx, "alice", "id", "12345678")
 	require.ErrorIs(t, err, authn.ErrStoreUnavailable)
@@ -269,10 +269,12 @@ func TestStoreUnavailable(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	base := func() authn.Config {
-		return authn.Config{Store: memstore.New(), Keys: newKeyring(t), Issuer: "x"}
+		ms := memstore.New() // the hot state and the records, in memory
+		return authn.Config{Hot: ms, Records: ms, Keys: newKeyring(t), Issuer: "x"}
 	}
 	for field, mod := range map[string]func(*authn.Config){
-		"Store":                   func(c *authn.Config) { c.Store = nil },
+		"Hot":                     func(c *authn.Config) { c.Hot = nil },
+		"Records":                 func(c *authn.Config) { c.Records = nil },
 		"Keys":                    func(c *authn.Config) { c.Keys = nil },
 		"Issuer":                  func(c *authn.Config) { c.Issuer = "" },
 		"Suite":                   func(c *authn.Config) { c.Suite = mustSuite("OCRA-1:HOTP-SHA1-6:QN08") },
@@ -352,7 +354,7 @@ func TestDeviceOfAnotherSuiteIsSkipped(t *testing.T) {
 	_, err = e.svc.FinishChallenge(ctx, "alice", ch.ID, p.respond(t, ch.Question))
 	require.NoError(t, err, "under its own suite it answers")
 
-	svc2, err := authn.New(authn.Config{Store: e.store, Keys: kr, Issuer: "Example Bank", Clock: e.clock.Now})
+	svc2, err := authn.New(authn.Config{Hot: e.store, Records: e.store, Keys: kr, Issuer: "Example Bank", Clock: e.clock.Now})
 	require.NoError(t, err)
 	e.clock.Advance(time.Minute)
 	ch, err = svc2.BeginChallenge(ctx, "alice")

@@ -28,7 +28,8 @@ func Example_activation() {
 	master := make([]byte, 32)
 	rand.Read(master) // in production: from a secret manager, never generated at start-up
 	keys, _ := authn.NewKeyring("k1", map[string][]byte{"k1": master})
-	svc, err := authn.New(authn.Config{Store: memstore.New(), Keys: keys, Issuer: "Example Bank",
+	ms := memstore.New() // the hot state and the records, in memory
+	svc, err := authn.New(authn.Config{Hot: ms, Records: ms, Keys: keys, Issuer: "Example Bank",
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Println(err)
@@ -146,7 +147,8 @@ func Example_totpEnrollment() {
 	master := make([]byte, 32)
 	rand.Read(master)
 	keys, _ := authn.NewKeyring("k1", map[string][]byte{"k1": master})
-	svc, err := authn.New(authn.Config{Store: memstore.New(), Keys: keys, Issuer: "Example Bank",
+	ms := memstore.New() // the hot state and the records, in memory
+	svc, err := authn.New(authn.Config{Hot: ms, Records: ms, Keys: keys, Issuer: "Example Bank",
 		Clock: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Println(err)

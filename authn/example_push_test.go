@@ -71,7 +71,8 @@ func Example_pushWithFallback() {
 	rand.Read(master)
 	keys, _ := authn.NewKeyring("k1", map[string][]byte{"k1": master})
 	phoneInbox := authn.NewChanNotifier(4)
-	svc, _ := authn.New(authn.Config{Store: memstore.New(), Keys: keys, Issuer: "Example Bank",
+	ms := memstore.New() // the hot state and the records, in memory
+	svc, _ := authn.New(authn.Config{Hot: ms, Records: ms, Keys: keys, Issuer: "Example Bank",
 		Notifier: phoneInbox, Logger: slog.New(slog.DiscardHandler)})
 
 	offer, _ := svc.StartActivation(ctx, "user-42", nil)

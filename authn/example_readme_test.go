@@ -90,7 +90,8 @@ func Example_secondFactor() {
 	master := make([]byte, 32)
 	rand.Read(master) // in production: from a secret manager
 	keys, _ := authn.NewKeyring("2026-11", map[string][]byte{"2026-11": master})
-	svc, _ := authn.New(authn.Config{Store: memstore.New(), Keys: keys, Issuer: "Example Bank",
+	ms := memstore.New() // the hot state and the records, in memory
+	svc, _ := authn.New(authn.Config{Hot: ms, Records: ms, Keys: keys, Issuer: "Example Bank",
 		Logger: slog.New(slog.DiscardHandler)})
 	offer, _ := svc.StartActivation(ctx, "user-42", nil)
 	cred, req, _ := enroll.Activate(offer, enroll.DeviceInfo{InstallID: "install-1", Name: "Ada's phone"}, time.Now())

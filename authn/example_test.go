@@ -66,7 +66,8 @@ func Example_loginHandler() {
 	master := make([]byte, 32)
 	rand.Read(master) // in production: from a secret manager, never generated at start-up
 	keys, _ := authn.NewKeyring("2026-11", map[string][]byte{"2026-11": master})
-	svc, err := authn.New(authn.Config{Store: memstore.New(), Keys: keys, Issuer: "Example Bank",
+	ms := memstore.New() // the hot state and the records, in memory
+	svc, err := authn.New(authn.Config{Hot: ms, Records: ms, Keys: keys, Issuer: "Example Bank",
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Println(err)

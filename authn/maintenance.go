@@ -25,7 +25,7 @@ func (s *Service) RotateKeys(ctx context.Context) (RotationReport, error) {
 	const page = 200
 	afterUser, afterID := "", ""
 	for {
-		devs, err := s.store.DevicesPage(ctx, afterUser, afterID, page)
+		devs, err := s.records.DevicesPage(ctx, afterUser, afterID, page)
 		if err != nil {
 			return rep, storeErr(err)
 		}
@@ -63,7 +63,8 @@ func (s *Service) reseal(ctx context.Context, d DeviceRecord) error {
 	if err != nil {
 		return err
 	}
-	return s.store.UpdateSecret(ctx, d.User, d.ID, d.Secret, sealed)
+	_, err = s.records.ChangeDevice(ctx, d.User, d.ID, DeviceChange{Secret: &SecretSwap{Old: d.Secret, New: sealed}}, s.now())
+	return err
 }
 
 // Factors is what a user has enrolled, for the portal's security page and
@@ -86,11 +87,11 @@ func (s *Service) Factors(ctx context.Context, user string) (Factors, error) {
 		return Factors{}, err
 	}
 	now := s.now()
-	all, err := s.store.Devices(ctx, user)
+	all, err := s.records.Devices(ctx, user)
 	if err != nil {
 		return Factors{}, storeErr(err)
 	}
-	st, err := s.store.User(ctx, user, now)
+	st, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
 		return Factors{}, storeErr(err)
 	}
@@ -98,12 +99,12 @@ func (s *Service) Factors(ctx context.Context, user string) (Factors, error) {
 	if now.Before(st.LockedUntil) {
 		f.Locked, f.LockedFor = true, st.LockedUntil.Sub(now)
 	}
-	if t, err := s.store.TOTP(ctx, user); err == nil {
+	if t, err := s.records.TOTP(ctx, user); err == nil {
 		f.TOTP = t.Active
 	} else if !errors.Is(err, ErrStoreNotFound) {
 		return Factors{}, storeErr(err)
 	}
-	if f.RecoveryCodes, err = s.store.RecoveryCodesLeft(ctx, user); err != nil {
+	if _, f.RecoveryCodes, err = s.records.TakeRecoveryCode(ctx, user, nil); err != nil {
 		return Factors{}, storeErr(err)
 	}
 	for _, d := range all {

@@ -26,7 +26,7 @@ func TestRotateKeys(t *testing.T) {
 	rand.Read(fresh)
 	kr2, err := authn.NewKeyring("k2", map[string][]byte{"k1": old, "k2": fresh})
 	require.NoError(t, err)
-	svc2, err := authn.New(authn.Config{Store: e.store, Keys: kr2, Issuer: "Example Bank", Clock: e.clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	svc2, err := authn.New(authn.Config{Hot: e.store, Records: e.store, Keys: kr2, Issuer: "Example Bank", Clock: e.clock.Now, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	rep, err := svc2.RotateKeys(ctx)
 	require.NoError(t, err)
@@ -40,7 +40,7 @@ func TestRotateKeys(t *testing.T) {
 	// Without the old key, logins still work.
 	kr3, err := authn.NewKeyring("k2", map[string][]byte{"k2": fresh})
 	require.NoError(t, err)
-	svc3, err := authn.New(authn.Config{Store: e.store, Keys: kr3, Issuer: "Example Bank", Clock: e.clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	svc3, err := authn.New(authn.Config{Hot: e.store, Records: e.store, Keys: kr3, Issuer: "Example Bank", Clock: e.clock.Now, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	ch, err := svc3.BeginChallenge(ctx, "alice")
 	require.NoError(t, err)

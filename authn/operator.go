@@ -46,7 +46,7 @@ func (o Operator) LockState(ctx context.Context, user string) (LockState, error)
 		return LockState{}, err
 	}
 	now := s.now()
-	st, err := s.store.User(ctx, user, now)
+	st, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
 		return LockState{}, storeErr(err)
 	}
@@ -68,7 +68,7 @@ func (o Operator) Unlock(ctx context.Context, user string) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
-	if err := s.store.ResetUser(ctx, user, s.now()); err != nil {
+	if err := s.hot.ResetUser(ctx, user, s.now()); err != nil {
 		return storeErr(err)
 	}
 	s.emit(ctx, Event{Name: EventOperatorUnlock, Method: MethodOperator, User: user, Operator: operator})
@@ -87,7 +87,11 @@ func (o Operator) DeleteUser(ctx context.Context, user string) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
-	if err := s.store.DeleteUser(ctx, user, s.now()); err != nil {
+	now := s.now()
+	if err := s.records.DeleteUser(ctx, user, now); err != nil {
+		return storeErr(err)
+	}
+	if err := s.hot.DeleteUser(ctx, user, now); err != nil {
 		return storeErr(err)
 	}
 	s.emit(ctx, Event{Name: EventUserDeleted, Method: MethodOperator, User: user, Operator: operator})

@@ -105,7 +105,8 @@ func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proo
 		}
 		s.event(ctx, EventProofUsed, "", user, "", ReasonPushOff)
 	}
-	if err := s.store.SetPushOff(ctx, user, !on, now); err != nil {
+	off := !on
+	if err := s.records.ChangeUser(ctx, user, UserChange{PushOff: &off}, now); err != nil {
 		return storeErr(err)
 	}
 	s.event(ctx, EventPushMode, MethodPush, user, "", map[bool]Reason{true: ReasonOn, false: ReasonOff}[on])
@@ -118,7 +119,7 @@ func (s *Service) updatePushToken(ctx context.Context, user, deviceID, token str
 	if len(token) > 4096 {
 		return fmt.Errorf("authn: %w: push token longer than 4096 bytes", ErrInvalidInput)
 	}
-	if err := s.store.SetPushToken(ctx, user, deviceID, token); err != nil {
+	if _, err := s.records.ChangeDevice(ctx, user, deviceID, DeviceChange{PushToken: &token}, s.now()); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return ErrNotFound
 		}
@@ -159,7 +160,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		return PushRequest{}, err
 	}
 	now := s.now()
-	st, err := s.store.User(ctx, user, now)
+	st, err := s.userState(ctx, user, now)
 	if err != nil {
 		return PushRequest{}, storeErr(err)
 	}
@@ -186,7 +187,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 	if len(push) == 0 {
 		return PushRequest{}, pushUnavailable("no device with push")
 	}
-	if _, err := s.store.Spend(ctx, "push:"+user, pushBudget, pushBudgetWindow, now); err != nil {
+	if _, err := s.hot.Spend(ctx, "push:"+user, pushBudget, pushBudgetWindow, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
 			return PushRequest{}, pushUnavailable("too many pushes; at most 3 in 15 minutes")
 		}
@@ -227,7 +228,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 			return PushRequest{}, err
 		}
 	}
-	if err := s.store.PutPush(ctx, rec, now); err != nil {
+	if err := s.hot.PutPush(ctx, rec, now); err != nil {
 		return PushRequest{}, storeErr(err)
 	}
 	delivered := 0
@@ -242,7 +243,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		delivered++
 	}
 	if delivered == 0 {
-		_, _ = s.store.SetPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
+		_, _ = s.setPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
 		return PushRequest{}, pushUnavailable("no device could be notified")
 	}
 	s.event(ctx, EventPushSent, MethodPush, user, "", "")
@@ -279,11 +280,15 @@ func (s *Service) sealPrompt(rec PushRecord, d DeviceRecord) ([]byte, error) {
 // AuthenticatedDevice.PendingPushes.
 func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][]byte, error) {
 	now := s.now()
-	recs, err := s.store.PendingPushes(ctx, user, deviceID, now)
+	epoch, err := s.epoch(ctx, user, now)
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	d, err := s.store.Device(ctx, user, deviceID)
+	recs, err := s.hot.PendingPushes(ctx, user, deviceID, epoch, now)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	d, err := s.device(ctx, user, deviceID)
 	if err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return nil, ErrNotFound
@@ -310,7 +315,7 @@ func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][
 // (ErrWrongNumber).
 func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	now := s.now()
-	rec, err := s.store.Push(ctx, a.RequestID, now)
+	rec, err := s.push(ctx, a.RequestID, now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return ErrInvalidPushAnswer
@@ -319,7 +324,7 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	}
 	var device string
 	for _, id := range rec.Devices {
-		d, err := s.store.Device(ctx, rec.User, id)
+		d, err := s.device(ctx, rec.User, id)
 		if err != nil {
 			continue
 		}
@@ -346,20 +351,21 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	}
 	switch {
 	case !a.Approve:
-		if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushDenied, device, now); err != nil {
+		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushDenied, device, now); err != nil {
 			return s.pushStateErr(err)
 		}
-		if err := s.store.SuspendPush(ctx, rec.User, now.Add(s.cfg.PushSuspend), now); err != nil {
+		until := now.Add(s.cfg.PushSuspend)
+		if err := s.records.ChangeUser(ctx, rec.User, UserChange{PushSuspended: &until}, now); err != nil {
 			return storeErr(err)
 		}
 		s.event(ctx, EventPushDenied, MethodPush, rec.User, device, ReasonUserDenied)
 		s.retract(ctx, rec, device)
 		return nil
 	case subtle.ConstantTimeCompare([]byte(a.TypedNumber), []byte(rec.Number)) != 1:
-		if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); err != nil {
+		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); err != nil {
 			return s.pushStateErr(err)
 		}
-		if _, err := s.store.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
+		if _, err := s.hot.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
 			return storeErr(err)
 		}
 		s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonWrongNumber)
@@ -370,7 +376,7 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 		// A transaction push: the approval must also be the signature,
 		// checked like any transaction response (counted, take-once).
 		if _, _, err := s.finish(ctx, transactionKind, rec.User, rec.Challenge, a.TxResponse); err != nil {
-			if _, serr := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
+			if _, serr := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
 				return s.pushStateErr(serr)
 			}
 			s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonTransactionSignature)
@@ -378,7 +384,7 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 			return err
 		}
 	}
-	if _, err := s.store.SetPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
+	if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
 		return s.pushStateErr(err)
 	}
 	s.event(ctx, EventPushApproved, MethodPush, rec.User, device, "")
@@ -413,7 +419,7 @@ func (s *Service) retract(ctx context.Context, rec PushRecord, except string) {
 
 // pushState reports where a push request of user is.
 func (s *Service) pushState(ctx context.Context, user, id string) (PushState, error) {
-	rec, err := s.store.Push(ctx, id, s.now())
+	rec, err := s.push(ctx, id, s.now())
 	if errors.Is(err, ErrStoreNotFound) || (err == nil && rec.User != user) {
 		return "", ErrNotFound
 	}
@@ -458,14 +464,14 @@ func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Dur
 // never bypasses it.
 func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, error) {
 	now := s.now()
-	st, err := s.store.User(ctx, user, now)
+	st, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
 	if now.Before(st.LockedUntil) {
 		return Result{}, &LockedError{RetryAfter: st.LockedUntil.Sub(now)}
 	}
-	rec, err := s.store.SetPushState(ctx, user, id, PushApproved, PushFinished, "", now)
+	rec, err := s.setPushState(ctx, user, id, PushApproved, PushFinished, "", now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return Result{}, errPushNotFound
@@ -486,7 +492,7 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 	}
 	s.event(ctx, EventLoginSucceeded, MethodPush, user, rec.Answered, "")
 	r := Result{User: user, DeviceID: rec.Answered, Method: MethodPush, At: now}
-	if d, err := s.store.Device(ctx, user, rec.Answered); err == nil {
+	if d, err := s.device(ctx, user, rec.Answered); err == nil {
 		r.DeviceName = d.Name
 	}
 	if len(rec.Transaction) > 0 {
@@ -503,7 +509,7 @@ func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, erro
 // CancelPush withdraws a pending request (the user chose another factor)
 // and retracts its prompts.
 func (s *Service) CancelPush(ctx context.Context, user, id string) error {
-	rec, err := s.store.SetPushState(ctx, user, id, PushPending, PushCancelled, "", s.now())
+	rec, err := s.setPushState(ctx, user, id, PushPending, PushCancelled, "", s.now())
 	if err != nil {
 		return s.pushStateErr(err)
 	}

@@ -39,7 +39,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, user string, proof *Proo
 		macs[i] = s.recoveryMAC(s.macs.primary[purposeRecov], user, canon)
 		codes[i] = canon[0:4] + "-" + canon[4:8] + "-" + canon[8:12] + "-" + canon[12:16]
 	}
-	if err := s.store.PutRecoveryCodes(ctx, user, macs, s.now()); err != nil {
+	if err := s.records.ChangeUser(ctx, user, UserChange{RecoveryCodes: macs}, s.now()); err != nil {
 		return nil, storeErr(err)
 	}
 	s.event(ctx, EventProofUsed, "", user, "", ReasonNewRecoveryCodes)
@@ -86,7 +86,7 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string) (Re
 		}
 	}
 	// Counted before it is checked.
-	res, err := s.store.Attempt(ctx, user, nil, s.lockPolicy(), now)
+	res, err := s.hot.Attempt(ctx, user, nil, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
@@ -94,7 +94,7 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string) (Re
 		s.event(ctx, EventLoginRefused, MethodRecovery, user, "", ReasonLocked)
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
 	}
-	taken, left, err := s.store.TakeRecoveryCode(ctx, user, candidates)
+	taken, left, err := s.records.TakeRecoveryCode(ctx, user, candidates)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
@@ -108,7 +108,7 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string) (Re
 		return Result{}, ErrInvalidCode
 	}
 	// The success resets the failures the count left, last.
-	if err := s.store.ResetUser(ctx, user, now); err != nil {
+	if err := s.hot.ResetUser(ctx, user, now); err != nil {
 		return Result{}, storeErr(err)
 	}
 	s.observe(ctx, EventCheck, MethodRecovery, user, "")

@@ -18,7 +18,7 @@ import (
 // Service is the server's side of keyline: activation with pairing,
 // challenge/response with lockout, drift and replay protection, step-up
 // proofs, sealed secrets and audit. It holds no state beyond what its
-// Store keeps, so many instances may share one store. It is safe for
+// stores keep, so many instances may share one pair of stores. It is safe for
 // concurrent use.
 //
 // Printing a Service shows nothing of it: its one field is a pointer to
@@ -32,13 +32,17 @@ type Service struct {
 // service is a Service's state, behind a pointer so that printing a
 // Service, with any verb, never reaches it.
 type service struct {
-	cfg   Config
-	store Store
-	keys  *Keyring
-	now   func() time.Time
-	log   *slog.Logger
-	dummy []byte // a sealed root secret for users without devices: the same work, no device
-	macs  *macKeys
+	cfg     Config
+	hot     HotStore
+	records RecordStore
+	// oneStore: Hot and Records are one value, which checks epochs in
+	// its own records; the Service reads none for it.
+	oneStore bool
+	keys     *Keyring
+	now      func() time.Time
+	log      *slog.Logger
+	dummy    []byte // a sealed root secret for users without devices: the same work, no device
+	macs     *macKeys
 }
 
 // Sealed record kinds (associated data of Keyring.Seal).
@@ -60,7 +64,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{&service{cfg: c, store: c.Store, keys: c.Keys, now: c.Clock, log: c.Logger}}
+	s := &Service{&service{cfg: c, hot: c.Hot, records: c.Records, oneStore: sameValue(c.Hot, c.Records), keys: c.Keys, now: c.Clock, log: c.Logger}}
 	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof, purposeRecov); err != nil {
 		return nil, err
 	}
@@ -153,7 +157,7 @@ func checkUser(user string) error {
 
 // activeDevices returns the user's active devices.
 func (s *Service) activeDevices(ctx context.Context, user string) ([]DeviceRecord, error) {
-	all, err := s.store.Devices(ctx, user)
+	all, err := s.records.Devices(ctx, user)
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -222,7 +226,7 @@ func (s *Service) BeginChallenge(ctx context.Context, user string) (Challenge, e
 	}
 	now := s.now()
 	for range 3 { // a revocation between reading the devices and storing: read again
-		st, err := s.store.User(ctx, user, now)
+		st, err := s.records.User(ctx, user, now)
 		if err != nil {
 			return Challenge{}, storeErr(err)
 		}
@@ -341,14 +345,14 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 			}
 			clear(resp)
 		}
-		err := s.store.PutChallenge(ctx, c, lim, now)
+		err := s.hot.PutChallenge(ctx, c, lim, now)
 		switch {
 		case err == nil:
 			s.event(ctx, EventChallengeIssued, MethodChallenge, user, "", "")
 			return Challenge{ID: c.ID, Question: c.Question, ExpiresAt: c.ExpiresAt}, nil
 		case errors.Is(err, ErrStoreConflict):
 			// A question used within the horizon, or the epoch moved.
-			st, uerr := s.store.User(ctx, user, now)
+			st, uerr := s.records.User(ctx, user, now)
 			if uerr != nil {
 				return Challenge{}, storeErr(uerr)
 			}
@@ -392,7 +396,7 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		mac = s.tagMAC(kind.tag, id, canon)
 	}
 	serverStep := serverStep(kind.suite, now)
-	res, err := s.store.Attempt(ctx, user, &ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, s.lockPolicy(), now)
+	res, err := s.hot.Attempt(ctx, user, &ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, nil, storeErr(err)
 	}
@@ -446,7 +450,7 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 	}
 	t := res.Match
 	drift := int(int64(t.Step) - int64(serverStep))
-	err = s.store.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
+	err = s.records.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		// The device was revoked between the match and the commit: the
@@ -455,7 +459,7 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		s.event(ctx, EventLoginFailed, MethodChallenge, user, t.Device, ReasonDeviceGone)
 		return Result{}, nil, ErrInvalidCode
 	case errors.Is(err, ErrStoreConflict):
-		st, ferr := s.store.RecordFailure(ctx, user, s.lockPolicy(), now)
+		st, ferr := s.hot.RecordFailure(ctx, user, s.lockPolicy(), now)
 		if ferr != nil {
 			return Result{}, nil, storeErr(ferr)
 		}

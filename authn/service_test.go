@@ -65,7 +65,7 @@ type env struct {
 
 func newEnv(t testing.TB, mod ...func(*authn.Config)) *env {
 	e := &env{store: memstore.New(), clock: &clock{t: time.Date(2026, 11, 27, 9, 0, 5, 0, time.UTC)}, obs: &counter{}}
-	cfg := authn.Config{Store: e.store, Keys: newKeyring(t), Issuer: "Example Bank", Clock: e.clock.Now,
+	cfg := authn.Config{Hot: e.store, Records: e.store, Keys: newKeyring(t), Issuer: "Example Bank", Clock: e.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observer: e.obs}
 	for _, f := range mod {
 		f(&cfg)

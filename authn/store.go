@@ -232,17 +232,222 @@ type UserState struct {
 	PushSuspended time.Time // push is suspended until then (after a denial)
 }
 
-// Store keeps what the Service needs between calls, and makes each step
-// that must be atomic one operation. Every method receives now from the
-// Service and must not read a clock for its logic. Methods return
-// ErrStoreNotFound, ErrStoreConflict or ErrStoreLimit for the outcomes
-// they document, and other errors only for system failures.
+// DeviceChange is one change RecordStore.ChangeDevice makes to a device:
+// exactly one field is set (a store returns [ErrInvalidChange]
+// otherwise).
+type DeviceChange struct {
+	// PairingTry counts one pairing attempt on a pending device before
+	// the code is checked (the record returned carries the count in
+	// PairTries). At more than PairingTry tries the
+	// device is deleted, its activation cancelled, and the result is
+	// ErrStoreLimit. ErrStoreNotFound if the device is not pending.
+	PairingTry int
+	// Activate makes a pending device active and its activation active;
+	// if the device replaces another, that one is deleted and the user's
+	// epoch bumped in the same step. ErrStoreNotFound if the device is
+	// not pending.
+	Activate bool
+	// Name sets the device's name.
+	Name *string
+	// PushToken sets the device's OS push token ("" : no push).
+	PushToken *string
+	// Secret replaces the sealed secret if it still equals Secret.Old
+	// (key rotation): ErrStoreConflict if it changed meanwhile.
+	Secret *SecretSwap
+	// Revoke deletes the device and bumps the user's epoch in the same
+	// step, so that no challenge issued before can be answered by it.
+	Revoke bool
+}
+
+// SecretSwap is a compare-and-set of a device's sealed secret.
+type SecretSwap struct {
+	Old, New []byte
+}
+
+// UserChange is one change RecordStore.ChangeUser makes to a user's
+// records: exactly one field is set (see [ErrInvalidChange]).
+type UserChange struct {
+	// PushOff turns push off (true) or on (false), leaving a suspension
+	// as it is.
+	PushOff *bool
+	// PushSuspended suspends push until the time given (the zero time
+	// lifts a suspension), leaving the on/off mode as it is. The two are
+	// separate changes so that neither undoes the other.
+	PushSuspended *time.Time
+	// RecoveryCodes replaces the user's recovery codes with these keyed
+	// MACs of the codes (the store never sees a code); an empty, non-nil
+	// slice removes them.
+	RecoveryCodes [][32]byte
+	// TOTP stores a new, inactive TOTP key for the user, replacing an
+	// inactive one: ErrStoreConflict if the user has an active one.
+	TOTP *TOTPRecord
+	// DeleteTOTP removes the user's TOTP key: ErrStoreNotFound if none.
+	DeleteTOTP bool
+}
+
+// ErrInvalidChange: a DeviceChange or UserChange sets no field or more
+// than one. A Service never makes one; a store reports it as a bug.
+var ErrInvalidChange = errors.New("authn: store: a change must set exactly one field")
+
+// Valid reports whether exactly one field is set.
+func (c DeviceChange) Valid() bool {
+	return exactlyOne(c.PairingTry != 0, c.Activate, c.Name != nil, c.PushToken != nil, c.Secret != nil, c.Revoke)
+}
+
+// Valid reports whether exactly one field is set.
+func (c UserChange) Valid() bool {
+	return exactlyOne(c.PushOff != nil, c.PushSuspended != nil, c.RecoveryCodes != nil, c.TOTP != nil, c.DeleteTOTP)
+}
+
+func exactlyOne(set ...bool) bool {
+	n := 0
+	for _, b := range set {
+		if b {
+			n++
+		}
+	}
+	return n == 1
+}
+
+// HotStore keeps the short-lived state of logins, and makes each step
+// that must be atomic one operation: outstanding challenges with their
+// tags, the counted attempt and the user's failures, level and lock,
+// push requests, take-once marks and budgets, and a copy of each user's
+// epoch (see RaiseEpoch) with which it refuses challenges and push
+// requests made before a revocation. A backend author may implement this
+// half alone and pair it with any [RecordStore] in [Config] (redisstore
+// does).
 //
-// Round trips: FinishChallenge costs Attempt and, on a match, CommitStep:
-// two operations, which a networked engine should each make one
-// statement or script (sqlstore/postgres and redisstore do; each says how
-// at the code).
-type Store interface {
+// Every method receives now from the Service and must not read a clock
+// for its logic. Methods return ErrStoreNotFound, ErrStoreConflict or
+// ErrStoreLimit for the outcomes they document, and other errors only for
+// system failures. What the hot side loses (a restart without
+// persistence) costs logins in progress and counters, never a device or
+// a replay: the records' CommitStep and CommitTOTP refuse an old step.
+//
+// Round trips: FinishChallenge costs Attempt here and, on a match,
+// CommitStep in the records: two operations, which a networked engine
+// should each make one statement or script.
+type HotStore interface {
+	// PutChallenge stores a challenge within the limits, atomically: it
+	// refuses a question issued to the same user within lim.Horizon
+	// (ErrStoreConflict: draw another), refuses when lim.PerMinute
+	// challenges were issued in the last minute (ErrStoreLimit), and voids
+	// the user's oldest live challenges beyond lim.Outstanding - 1.
+	// c.Epoch is the user's epoch as the caller read it from the records:
+	// a store that keeps an epoch copy raises it to c.Epoch, and refuses
+	// a challenge whose Epoch is older than its copy (ErrStoreConflict);
+	// a store that keeps the records itself refuses one whose Epoch is not
+	// the user's current one.
+	PutChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, now time.Time) error
+
+	// Attempt is one counted attempt of the user's, counted before it is
+	// checked, in one atomic step: the one lockout gate of every factor.
+	// If the user is locked, nothing happens (AttemptLocked). Otherwise
+	// the attempt is counted as a user failure (locking the user, for the
+	// policy's lock length at the user's level, when the failures reach
+	// the policy's maximum).
+	//
+	// With answer nil (a TOTP code, a recovery code: the caller checks
+	// the code itself, after this, and reports a success with ResetUser)
+	// that is all, and the outcome is AttemptMismatch.
+	//
+	// With an answer to a challenge, the attempt is also counted on the
+	// challenge, and only then is answer.MAC compared, in constant time,
+	// with the MACs of the challenge's tags whose step is admissible now:
+	// within the challenge's Window of answer.ServerStep + the tag's
+	// Drift. A challenge of an older epoch than the user's reads as
+	// expired. On a match the challenge is consumed and the user's
+	// failures and level are reset (AttemptMatch), all in the same step.
+	Attempt(ctx context.Context, user string, answer *ChallengeAnswer, policy LockPolicy, now time.Time) (AttemptResult, error)
+
+	// RecordFailure counts one failure for the user outside an attempt
+	// (a replay detected at commit) and returns the resulting lockout
+	// state.
+	RecordFailure(ctx context.Context, user string, policy LockPolicy, now time.Time) (UserState, error)
+
+	// ResetUser clears the user's failures, level and lock (a success, or
+	// an operator's unlock). The epoch is kept.
+	ResetUser(ctx context.Context, user string, now time.Time) error
+
+	// Lockout returns the user's lockout state: Failures, Level,
+	// LockedUntil and LastFailure (the other fields are the records'; a
+	// store keeping both may fill them). A user never seen reads as the
+	// zero UserState.
+	Lockout(ctx context.Context, user string, now time.Time) (UserState, error)
+
+	// RaiseEpoch tells the hot side that the user's epoch in the records
+	// is now epoch (after a revocation or a replacement): challenges and
+	// push requests of older epochs read as expired from then on. The
+	// copy only rises. A store that keeps the records itself reads the
+	// epoch there, and may do nothing.
+	RaiseEpoch(ctx context.Context, user string, epoch uint64, now time.Time) error
+
+	// PutPush stores a new push request. p.Epoch is the user's epoch as
+	// the caller read it from the records; a store keeping an epoch copy
+	// raises it to p.Epoch. ErrStoreConflict if its ID is taken.
+	PutPush(ctx context.Context, p PushRecord, now time.Time) error
+
+	// Push returns a push request by ID; a pending or approved one past
+	// its expiry, or whose epoch is older than the user's as this store
+	// knows it, reads as PushExpired (an approval must be finished in
+	// time, and a revocation voids it). ErrStoreNotFound if there is none.
+	// (The caller, which learns the user from the record, checks the
+	// epoch against the records too.)
+	Push(ctx context.Context, id string, now time.Time) (PushRecord, error)
+
+	// PendingPushes returns the live, pending push requests that notified
+	// the device, oldest first. epoch is the user's epoch as the caller
+	// read it from the records (0 when this store keeps the records and
+	// checks its own): requests of an older epoch, or older than this
+	// store's copy, are not pending.
+	PendingPushes(ctx context.Context, user, deviceID string, epoch uint64, now time.Time) ([]PushRecord, error)
+
+	// SetPushState moves a push request from one state to another, by
+	// compare-and-set, recording the device that answered (if any): the
+	// step that makes an answer, a FinishPush or a cancellation
+	// take-once. A pending or approved request past its expiry, or of an
+	// epoch older than epoch (the user's, as the caller read it from the
+	// records; 0 as for PendingPushes) or than this store's copy, cannot
+	// move: it reads as PushExpired.
+	// ErrStoreConflict if the request is not in state from;
+	// ErrStoreNotFound if there is none for that user.
+	SetPushState(ctx context.Context, user, id string, epoch uint64, from, to PushState, device string, now time.Time) (PushRecord, error)
+
+	// TakeOnce records key as used until expiresAt, once: a second take
+	// of a live key is ErrStoreConflict. For single-use values (device
+	// API nonces, push answers). Keys are chosen by the Service and carry
+	// the user's encoding.
+	TakeOnce(ctx context.Context, key string, expiresAt, now time.Time) error
+
+	// Spend takes one unit from the budget key, which allows limit units
+	// per window (a fixed window starting at the first spend): it returns
+	// the units left after this one, or ErrStoreLimit, spending nothing,
+	// when none is left. For rate limits (pushes).
+	Spend(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (int, error)
+
+	// DeleteUser erases the user's hot state: challenges, questions,
+	// budgets of the user's challenges, push requests and lockout state.
+	DeleteUser(ctx context.Context, user string, now time.Time) error
+
+	// Sweep removes what has expired: challenges, recent questions, push
+	// requests, take-once marks, budgets. It returns how many records it
+	// removed.
+	Sweep(ctx context.Context, now time.Time) (int, error)
+}
+
+// RecordStore keeps the durable records: activations, devices with their
+// sealed secrets, last accepted steps and drifts, TOTP keys, recovery
+// codes, each user's epoch (bumped with a revocation, in the same step)
+// and push settings. It never holds a key in the clear. A backend author
+// may implement this half alone and pair it with any [HotStore] in
+// [Config].
+//
+// Every method receives now from the Service (where it needs a time) and
+// must not read a clock for its logic. Methods return ErrStoreNotFound,
+// ErrStoreConflict or ErrStoreLimit for the outcomes they document, and
+// other errors only for system failures.
+type RecordStore interface {
 	// PutActivation stores a new activation and voids (state cancelled)
 	// the user's earlier waiting ones.
 	PutActivation(ctx context.Context, a ActivationRecord, now time.Time) error
@@ -266,76 +471,22 @@ type Store interface {
 	// ErrStoreNotFound if none is waiting or completed.
 	CancelActivation(ctx context.Context, user, sessionID string, now time.Time) error
 
-	// CountPairingTry counts one pairing attempt on a pending device
-	// before the code is checked and returns the count including this
-	// one. At more than max tries it deletes the device, cancels its
-	// activation and returns ErrStoreLimit. ErrStoreNotFound if the
-	// device is not pending for that user.
-	CountPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error)
-
-	// ActivateDevice makes a pending device active and its activation
-	// active; if the device replaces another, that one is deleted and
-	// the user's epoch bumped in the same step. ErrStoreNotFound if the
-	// device is not pending for that user.
-	ActivateDevice(ctx context.Context, user, deviceID string, now time.Time) (DeviceRecord, error)
-
 	// Devices returns the user's devices, any state, oldest first.
 	Devices(ctx context.Context, user string) ([]DeviceRecord, error)
-
-	// Device returns one device of the user. ErrStoreNotFound if none.
-	Device(ctx context.Context, user, deviceID string) (DeviceRecord, error)
-
-	// RenameDevice sets a device's name. ErrStoreNotFound if none.
-	RenameDevice(ctx context.Context, user, deviceID, name string) error
-
-	// SetPushToken sets a device's OS push token. ErrStoreNotFound if none.
-	SetPushToken(ctx context.Context, user, deviceID, token string) error
-
-	// RevokeDevice deletes a device and bumps the user's epoch in the
-	// same step, so that no challenge issued before can be answered by it.
-	// ErrStoreNotFound if none.
-	RevokeDevice(ctx context.Context, user, deviceID string, now time.Time) error
 
 	// DevicesPage returns up to limit devices of any user, in (User, ID)
 	// order, after the device (afterUser, afterID) ("", "" for the first
 	// page): for maintenance such as key rotation.
 	DevicesPage(ctx context.Context, afterUser, afterID string, limit int) ([]DeviceRecord, error)
 
-	// UpdateSecret replaces a device's sealed secret if it still equals
-	// old (key rotation). ErrStoreConflict if it changed meanwhile.
-	UpdateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error
-
-	// User returns the user's lockout state and epoch; a user never seen
-	// reads as the zero UserState.
-	User(ctx context.Context, user string, now time.Time) (UserState, error)
-
-	// PutChallenge stores a challenge within the limits, atomically: it
-	// refuses a question issued to the same user within lim.Horizon
-	// (ErrStoreConflict: draw another), refuses when lim.PerMinute
-	// challenges were issued in the last minute (ErrStoreLimit), and voids
-	// the user's oldest live challenges beyond lim.Outstanding - 1. It
-	// also refuses a challenge whose Epoch is not the user's current one
-	// (ErrStoreConflict).
-	PutChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, now time.Time) error
-
-	// Attempt is one counted attempt of the user's, counted before it is
-	// checked, in one atomic step: the one lockout gate of every factor.
-	// If the user is locked, nothing happens (AttemptLocked). Otherwise
-	// the attempt is counted as a user failure (locking the user, for the
-	// policy's lock length at the user's level, when the failures reach
-	// the policy's maximum).
-	//
-	// With answer nil (a TOTP code, a recovery code: the caller checks
-	// the code itself, after this, and reports a success with ResetUser)
-	// that is all, and the outcome is AttemptMismatch.
-	//
-	// With an answer to a challenge, the attempt is also counted on the
-	// challenge, and only then is answer.MAC compared, in constant time,
-	// with the MACs of the challenge's tags whose step is admissible now:
-	// within the challenge's Window of answer.ServerStep + the tag's
-	// Drift. On a match the challenge is consumed and the user's failures
-	// and level are reset (AttemptMatch), all in the same step.
-	Attempt(ctx context.Context, user string, answer *ChallengeAnswer, policy LockPolicy, now time.Time) (AttemptResult, error)
+	// ChangeDevice makes one change to a device of the user, in one
+	// atomic step: see [DeviceChange] for each change and its outcomes.
+	// It returns the device as it stands after Activate, and after
+	// PairingTry a record whose PairTries is the count, this try
+	// included; after the other changes, the zero record.
+	// ErrStoreNotFound if the user has no such device; ErrInvalidChange
+	// unless exactly one field is set.
+	ChangeDevice(ctx context.Context, user, deviceID string, c DeviceChange, now time.Time) (DeviceRecord, error)
 
 	// CommitStep records a device's accepted step and drift if step is
 	// not before its last accepted one and epoch is still the user's
@@ -344,99 +495,53 @@ type Store interface {
 	// active.
 	CommitStep(ctx context.Context, user, deviceID string, epoch, step uint64, drift int, now time.Time) error
 
-	// RecordFailure counts one failure for the user outside an attempt
-	// (a replay detected at commit) and returns the resulting state.
-	RecordFailure(ctx context.Context, user string, policy LockPolicy, now time.Time) (UserState, error)
+	// User returns the user's epoch and push settings (Epoch, PushOff,
+	// PushSuspended; the lockout fields are the hot side's, and a store
+	// keeping both may fill them); a user never seen reads as the zero
+	// UserState.
+	User(ctx context.Context, user string, now time.Time) (UserState, error)
 
-	// PutTOTP stores a new, inactive TOTP key for the user, replacing an
-	// inactive one. ErrStoreConflict if the user has an active one.
-	PutTOTP(ctx context.Context, t TOTPRecord, now time.Time) error
+	// ChangeUser makes one change to the user's records: push mode,
+	// suspension, recovery codes or TOTP key (see [UserChange]).
+	// ErrInvalidChange unless exactly one field is set.
+	ChangeUser(ctx context.Context, user string, c UserChange, now time.Time) error
+
+	// TOTP returns the user's TOTP record. ErrStoreNotFound if none.
+	TOTP(ctx context.Context, user string) (TOTPRecord, error)
 
 	// CommitTOTP records a TOTP success, by compare-and-set: the record
 	// id must still be the user's, and step must be after its last
 	// accepted step (RFC 6238 §5.2: a code is used once) — for an
 	// inactive record, any step, including 0, activates it; it sets the
-	// record active. A refused commit changes nothing. (The caller resets
-	// the user's failures with ResetUser after a commit.)
-	// ErrStoreConflict for a step not after the last; ErrStoreNotFound
-	// if the record is gone.
+	// record active. A refused commit changes nothing. (The caller counts
+	// the attempt in the hot store first, and resets the user's failures
+	// there after a commit.) ErrStoreConflict for a step not after the
+	// last; ErrStoreNotFound if the record is gone.
 	CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error
-
-	// DeleteTOTP removes the user's TOTP key. ErrStoreNotFound if none.
-	DeleteTOTP(ctx context.Context, user string) error
-
-	// TOTP returns the user's TOTP record. ErrStoreNotFound if none.
-	TOTP(ctx context.Context, user string) (TOTPRecord, error)
-
-	// PutRecoveryCodes replaces the user's recovery codes with macs (keyed
-	// MACs of the codes; the store never sees a code).
-	PutRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error
 
 	// TakeRecoveryCode consumes one of the user's recovery codes that
 	// equals a candidate (compared in constant time), once: of concurrent
 	// takes of one code, one finds it. It reports whether a code was
-	// taken and how many are left. The caller counts the attempt first
-	// (Attempt with no answer).
+	// taken and how many are left; with no candidates it takes nothing
+	// and only counts. The caller counts the attempt first (HotStore's
+	// Attempt with no answer).
 	TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error)
 
-	// RecoveryCodesLeft returns how many unused codes the user has.
-	RecoveryCodesLeft(ctx context.Context, user string) (int, error)
-
-	// ResetUser clears the user's failures, level and lock (a success, or
-	// an operator's unlock). The epoch is kept.
-	ResetUser(ctx context.Context, user string, now time.Time) error
-
-	// DeleteUser erases every record of the user: devices, activations,
-	// challenges, questions, budgets of the user's challenges, TOTP key,
-	// recovery codes and lockout state.
+	// DeleteUser erases every durable record of the user: devices,
+	// activations, TOTP key, recovery codes, epoch and push settings.
 	DeleteUser(ctx context.Context, user string, now time.Time) error
 
-	// PutPush stores a new push request.
-	PutPush(ctx context.Context, p PushRecord, now time.Time) error
-
-	// Push returns a push request by ID; a pending or approved one past
-	// its expiry, or whose epoch is no longer the user's, reads as
-	// PushExpired (an approval must be finished in time, and a revocation
-	// voids it). ErrStoreNotFound if there is none.
-	Push(ctx context.Context, id string, now time.Time) (PushRecord, error)
-
-	// PendingPushes returns the live, pending push requests that notified
-	// the device, oldest first.
-	PendingPushes(ctx context.Context, user, deviceID string, now time.Time) ([]PushRecord, error)
-
-	// SetPushState moves a push request from one state to another, by
-	// compare-and-set, recording the device that answered (if any): the
-	// step that makes an answer, a FinishPush or a cancellation
-	// take-once. A pending or approved request past its expiry or epoch
-	// cannot move.
-	// ErrStoreConflict if the request is not in state from;
-	// ErrStoreNotFound if there is none for that user.
-	SetPushState(ctx context.Context, user, id string, from, to PushState, device string, now time.Time) (PushRecord, error)
-
-	// SetPushOff turns push off or on for the user, leaving a suspension
-	// as it is.
-	SetPushOff(ctx context.Context, user string, off bool, now time.Time) error
-
-	// SuspendPush suspends push for the user until the time given (the
-	// zero time lifts a suspension), leaving the on/off mode as it is.
-	// The two are separate steps so that neither undoes the other.
-	SuspendPush(ctx context.Context, user string, until time.Time, now time.Time) error
-
-	// TakeOnce records key as used until expiresAt, once: a second take
-	// of a live key is ErrStoreConflict. For single-use values of later
-	// features (device API nonces, push answers). Keys are chosen by the
-	// Service and carry the user's encoding.
-	TakeOnce(ctx context.Context, key string, expiresAt, now time.Time) error
-
-	// Spend takes one unit from the budget key, which allows limit units
-	// per window (a fixed window starting at the first spend): it returns
-	// the units left after this one, or ErrStoreLimit, spending nothing,
-	// when none is left. For rate limits of later features (pushes).
-	Spend(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (int, error)
-
-	// Sweep removes what has expired: activations, challenges, recent
-	// questions, budgets. It returns how many records it removed.
+	// Sweep removes what has expired (activations). It returns how many
+	// records it removed.
 	Sweep(ctx context.Context, now time.Time) (int, error)
+}
+
+// Store is both halves in one engine (memstore, sqlstore): one value
+// passed as Config.Hot and Config.Records. Its DeleteUser and Sweep serve
+// both halves: each erases or removes everything of its kind.
+type Store interface {
+	HotStore
+	RecordStore
 }
 
 // Fail counts one failure of u under the policy, at now: failures older

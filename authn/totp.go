@@ -61,7 +61,7 @@ func (s *Service) hasFactor(ctx context.Context, user string) (bool, error) {
 	if len(devs) > 0 {
 		return true, nil
 	}
-	t, err := s.store.TOTP(ctx, user)
+	t, err := s.records.TOTP(ctx, user)
 	switch {
 	case err == nil:
 		return t.Active, nil
@@ -106,7 +106,7 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 	}
 	p := key.TOTP()
 	rec := TOTPRecord{ID: id, User: user, Secret: sealed, Hash: hashName(p.Hash), Digits: p.Digits, Period: p.Period, CreatedAt: now}
-	if err := s.store.PutTOTP(ctx, rec, now); err != nil {
+	if err := s.records.ChangeUser(ctx, rec.User, UserChange{TOTP: &rec}, now); err != nil {
 		if errors.Is(err, ErrStoreConflict) {
 			return nil, fmt.Errorf("%w: the user has an active TOTP key; remove it first", ErrAlreadyEnrolled)
 		}
@@ -144,13 +144,13 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 	}
 	rec := TOTPRecord{ID: id, User: user, Secret: sealed, Hash: hashName(p.Hash), Digits: p.Digits, Period: p.Period,
 		ShortKey: p.AllowShortKey, CreatedAt: now}
-	if err := s.store.PutTOTP(ctx, rec, now); err != nil {
+	if err := s.records.ChangeUser(ctx, rec.User, UserChange{TOTP: &rec}, now); err != nil {
 		if errors.Is(err, ErrStoreConflict) {
 			return fmt.Errorf("%w: the user has an active TOTP key", ErrAlreadyEnrolled)
 		}
 		return storeErr(err)
 	}
-	if err := s.store.CommitTOTP(ctx, user, id, opts.LastStep, now); err != nil {
+	if err := s.records.CommitTOTP(ctx, user, id, opts.LastStep, now); err != nil {
 		return storeErr(err)
 	}
 	s.event(ctx, EventTOTPImported, MethodTOTP, user, "", "")
@@ -180,7 +180,7 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	}
 	now := s.now()
 	// Counted before it is checked.
-	res, err := s.store.Attempt(ctx, user, nil, s.lockPolicy(), now)
+	res, err := s.hot.Attempt(ctx, user, nil, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
@@ -188,7 +188,7 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 		s.event(ctx, EventLoginRefused, MethodTOTP, user, "", ReasonLocked)
 		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
 	}
-	rec, err := s.store.TOTP(ctx, user)
+	rec, err := s.records.TOTP(ctx, user)
 	switch {
 	case errors.Is(err, ErrStoreNotFound) || err == nil && rec.Active == activate:
 		// No key (of the kind wanted): the failure is counted all the
@@ -228,7 +228,7 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	case err != nil || rec.ID == "":
 		return failed(ReasonMismatch, ErrInvalidCode)
 	}
-	switch err := s.store.CommitTOTP(ctx, user, rec.ID, m.Step, now); {
+	switch err := s.records.CommitTOTP(ctx, user, rec.ID, m.Step, now); {
 	case errors.Is(err, ErrStoreConflict):
 		return failed(ReasonReplay, ErrReplay)
 	case errors.Is(err, ErrStoreNotFound):
@@ -238,7 +238,7 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	}
 	// The success resets the failures the count left, last: a lost
 	// reset leaves the user with failures, never the reverse.
-	if err := s.store.ResetUser(ctx, user, now); err != nil {
+	if err := s.hot.ResetUser(ctx, user, now); err != nil {
 		return Result{}, storeErr(err)
 	}
 	s.event(ctx, EventLoginSucceeded, MethodTOTP, user, "", "")
@@ -252,7 +252,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, user string, proof *Proof) err
 	if err := s.checkProof(user, proof, s.now()); err != nil {
 		return err
 	}
-	if err := s.store.DeleteTOTP(ctx, user); err != nil {
+	if err := s.records.ChangeUser(ctx, user, UserChange{DeleteTOTP: true}, s.now()); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return ErrNotFound
 		}

@@ -44,7 +44,7 @@ func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Tran
 	payload := append(append([]byte{byte(len(nonce))}, nonce...), canon...)
 	now := s.now()
 	for range 3 {
-		st, err := s.store.User(ctx, user, now)
+		st, err := s.records.User(ctx, user, now)
 		if err != nil {
 			return TransactionChallenge{}, storeErr(err)
 		}

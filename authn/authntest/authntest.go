@@ -1,6 +1,6 @@
 // Package authntest is a test kit for services that use keyline: an
-// [authn.Service] on an in-memory store (or any [authn.Store], see
-// [WithStore]) with a fake clock and a fresh keyring, and simulated
+// [authn.Service] on an in-memory store (or any pair of stores, see
+// [WithStores]) with a fake clock and a fresh keyring, and simulated
 // phones that enroll and answer challenges, so that a test of a login
 // handler takes a few lines:
 //
@@ -87,20 +87,24 @@ type Option func(*options)
 type options struct {
 	logger   *slog.Logger
 	config   []func(*authn.Config)
-	store    authn.Store
+	hot      authn.HotStore
+	records  authn.RecordStore
 	start    time.Time
 	startSet bool
 }
 
-// WithStore runs the kit's Service on s instead of a fresh memstore: to
-// test a handler against the store it runs on in production, or to look
-// at records a memstore does not show. The kit does not close s; its
-// caller does, after the test. s should hold nothing the test does not
-// expect: the kit's keyring is new, so records sealed under another
-// keyring cannot be opened, and a user who already has an active device
-// there needs [Kit.EnrollWithProof]. A nil s keeps the default.
-func WithStore(s authn.Store) Option {
-	return func(o *options) { o.store = s }
+// WithStores runs the kit's Service on hot and records (authn.Config's
+// Hot and Records; an engine that keeps both, such as an sqlstore, is
+// passed as both) instead of a fresh memstore: to test a handler against
+// the stores it runs on in production, or to look at records a memstore
+// does not show. The kit does not close them; its caller does, after the
+// test. They should hold nothing the test does not expect: the kit's
+// keyring is new, so records sealed under another keyring cannot be
+// opened, and a user who already has an active device there needs
+// [Kit.EnrollWithProof]. If either is nil the kit keeps its default, a
+// memstore as both.
+func WithStores(hot authn.HotStore, records authn.RecordStore) Option {
+	return func(o *options) { o.hot, o.records = hot, records }
 }
 
 // WithStart starts the kit's Clock at t instead of [Start]: to test a
@@ -120,26 +124,27 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithConfig lets f adjust the Service's configuration (MaxFailures,
 // SkipPairing, an Observer, ...) before New validates it. f sees the
-// kit's Store, Keys, Issuer, Clock and Logger already set: leave Store
-// and Clock alone (use [WithStore] and [WithStart]), or Kit.Store and
-// Kit.Clock no longer drive the Service. Several WithConfig options apply
+// kit's Hot, Records, Keys, Issuer, Clock and Logger already set: leave
+// the stores and Clock alone (use [WithStores] and [WithStart]), or
+// Kit.Hot, Kit.Records and Kit.Clock no longer drive the Service. Several WithConfig options apply
 // in order.
 func WithConfig(f func(*authn.Config)) Option {
 	return func(o *options) { o.config = append(o.config, f) }
 }
 
-// Kit is a Service on a store (a memstore unless [WithStore] gives
-// another), driven by a fake clock; make one with [New]. Its fields may
-// be used directly: the Service for the calls under test, the Store to
-// look at what was stored, the Clock to move time. A Kit's methods are
+// Kit is a Service on a pair of stores (a memstore as both unless
+// [WithStores] gives others), driven by a fake clock; make one with
+// [New]. Its fields may be used directly: the Service for the calls under
+// test, the stores to look at what was stored, the Clock to move time. A Kit's methods are
 // safe for concurrent use, but they fail the test from the goroutine that
 // calls them.
 type Kit struct {
 	Service *authn.Service
-	// Store is the Service's store: a new memstore, or the one given
-	// with WithStore.
-	Store authn.Store
-	Clock *Clock
+	// Hot and Records are the Service's stores: a new memstore as both,
+	// or the ones given with WithStores.
+	Hot     authn.HotStore
+	Records authn.RecordStore
+	Clock   *Clock
 	// Inbox receives every push delivery (it is the Service's
 	// Notifier): what a test's phones would be sent. Phones of the kit
 	// take theirs with Phone.ApprovePush and Phone.DenyPush.
@@ -151,7 +156,7 @@ type Kit struct {
 }
 
 // New returns a kit: a Service with issuer [Issuer] on an empty memstore
-// (see [WithStore]), a fresh random keyring, a Clock at [Start] (see
+// (see [WithStores]), a fresh random keyring, a Clock at [Start] (see
 // [WithStart]), the audit log discarded (see [WithLogger]) and otherwise
 // the default configuration (see [WithConfig]). It fails the test if the
 // Service refuses the configuration.
@@ -168,20 +173,24 @@ func New(t testing.TB, opts ...Option) *Kit {
 	if err != nil {
 		t.Fatalf("authntest: keyring: %v", err)
 	}
-	var store authn.Store = memstore.New()
-	if o.store != nil {
-		store = o.store
+	var hot authn.HotStore
+	var records authn.RecordStore
+	if o.hot != nil && o.records != nil {
+		hot, records = o.hot, o.records
+	} else {
+		m := memstore.New()
+		hot, records = m, m
 	}
 	at := start
 	if o.startSet {
 		at = o.start
 	}
-	k := &Kit{Store: store, Clock: NewClock(at), Inbox: authn.NewChanNotifier(256), t: t, phones: map[string][]*Phone{}}
+	k := &Kit{Hot: hot, Records: records, Clock: NewClock(at), Inbox: authn.NewChanNotifier(256), t: t, phones: map[string][]*Phone{}}
 	logger := o.logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg := authn.Config{Store: k.Store, Keys: keys, Issuer: Issuer, Clock: k.Clock.Now, Logger: logger, Notifier: k.Inbox}
+	cfg := authn.Config{Hot: k.Hot, Records: k.Records, Keys: keys, Issuer: Issuer, Clock: k.Clock.Now, Logger: logger, Notifier: k.Inbox}
 	for _, f := range o.config {
 		f(&cfg)
 	}

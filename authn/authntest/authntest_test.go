@@ -184,7 +184,7 @@ func TestEnrollNeedsAKitPhone(t *testing.T) {
 	a.Enroll("alice")
 	msg := fatal(t, func(tb testing.TB) {
 		// A kit on a's store: alice has an active device, not of this kit.
-		b := authntest.New(tb, authntest.WithConfig(func(c *authn.Config) { c.Store = a.Store }))
+		b := authntest.New(tb, authntest.WithConfig(func(c *authn.Config) { c.Hot, c.Records = a.Hot, a.Records }))
 		b.Enroll("alice")
 	})
 	require.Contains(t, msg, "use EnrollWithProof")
@@ -260,7 +260,8 @@ func TestWithConfig(t *testing.T) {
 	k := authntest.New(t,
 		authntest.WithConfig(func(c *authn.Config) { c.MaxFailures = 2 }),
 		authntest.WithConfig(func(c *authn.Config) {
-			require.NotNil(t, c.Store)
+			require.NotNil(t, c.Hot)
+			require.NotNil(t, c.Records)
 			require.NotNil(t, c.Keys)
 			require.NotNil(t, c.Clock)
 			require.Equal(t, authntest.Issuer, c.Issuer)

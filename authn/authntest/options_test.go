@@ -14,17 +14,18 @@ import (
 	"github.com/keyline/keyline/authn/sqlstore/sqlite"
 )
 
-// kitOnStore checks that a kit made with WithStore(s) drives s: the
+// kitOnStore checks that a kit made with WithStores(s, s) drives s: the
 // phone it enrolls is recorded there, active, and logs in once per
 // challenge.
 func kitOnStore(t *testing.T, s authn.Store) *authntest.Kit {
 	t.Helper()
 	ctx := context.Background()
-	k := authntest.New(t, authntest.WithStore(s))
-	require.Equal(t, s, k.Store)
+	k := authntest.New(t, authntest.WithStores(s, s))
+	require.Equal(t, authn.HotStore(s), k.Hot)
+	require.Equal(t, authn.RecordStore(s), k.Records)
 
 	p := k.Enroll("alice")
-	rec, err := s.Device(ctx, "alice", p.DeviceID())
+	rec, err := storeDevice(ctx, s, "alice", p.DeviceID())
 	require.NoError(t, err)
 	require.Equal(t, authn.DeviceActive, rec.State)
 	require.Equal(t, "phone 1", rec.Name)
@@ -41,19 +42,19 @@ func kitOnStore(t *testing.T, s authn.Store) *authntest.Kit {
 
 	// A second phone takes a step-up login with the first, on s too.
 	p2 := k.Enroll("alice")
-	rec, err = s.Device(ctx, "alice", p2.DeviceID())
+	rec, err = storeDevice(ctx, s, "alice", p2.DeviceID())
 	require.NoError(t, err)
 	require.Equal(t, authn.DeviceActive, rec.State)
 	return k
 }
 
-func TestWithStoreMemstore(t *testing.T) {
+func TestWithStoresMemstore(t *testing.T) {
 	s := memstore.New()
 	a := kitOnStore(t, s)
 
 	// Another kit on the same store sees what the first recorded: the
 	// store is the one given, not a copy.
-	b := authntest.New(t, authntest.WithStore(s))
+	b := authntest.New(t, authntest.WithStores(s, s))
 	devs, err := b.Service.Devices(context.Background(), "alice")
 	require.NoError(t, err)
 	require.Len(t, devs, 2)
@@ -62,18 +63,35 @@ func TestWithStoreMemstore(t *testing.T) {
 	require.ElementsMatch(t, mine, devs)
 }
 
-func TestWithStoreSQLite(t *testing.T) {
+func TestWithStoresSQLite(t *testing.T) {
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "kit.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	kitOnStore(t, s)
 }
 
-func TestWithStoreNilKeepsTheDefault(t *testing.T) {
-	k := authntest.New(t, authntest.WithStore(nil))
-	require.IsType(t, (*memstore.Store)(nil), k.Store)
-	require.NotNil(t, k.Store)
-	k.Login("alice", k.Enroll("alice"))
+func TestWithStoresNilKeepsTheDefault(t *testing.T) {
+	for _, opt := range []authntest.Option{authntest.WithStores(nil, nil), authntest.WithStores(memstore.New(), nil)} {
+		k := authntest.New(t, opt)
+		require.IsType(t, (*memstore.Store)(nil), k.Hot)
+		require.IsType(t, (*memstore.Store)(nil), k.Records)
+		require.Equal(t, authn.RecordStore(k.Hot.(*memstore.Store)), k.Records, "one memstore as both")
+		k.Login("alice", k.Enroll("alice"))
+	}
+}
+
+// storeDevice is the user's device of that ID in the records.
+func storeDevice(ctx context.Context, s authn.RecordStore, user, id string) (authn.DeviceRecord, error) {
+	ds, err := s.Devices(ctx, user)
+	if err != nil {
+		return authn.DeviceRecord{}, err
+	}
+	for _, d := range ds {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return authn.DeviceRecord{}, authn.ErrStoreNotFound
 }
 
 func TestWithStart(t *testing.T) {

@@ -26,7 +26,8 @@ func ExampleNewHandler() {
 	keys, _ := authn.NewKeyring("k1", map[string][]byte{"k1": master})
 	inbox := authn.NewChanNotifier(8)
 	audit := slog.New(slog.DiscardHandler) // your audit log
-	svc, err := authn.New(authn.Config{Store: memstore.New(), Keys: keys, Issuer: "Example Bank", Logger: audit, Notifier: inbox})
+	store := memstore.New()                // the hot state and the records, in memory
+	svc, err := authn.New(authn.Config{Hot: store, Records: store, Keys: keys, Issuer: "Example Bank", Logger: audit, Notifier: inbox})
 	if err != nil {
 		fmt.Println(err)
 		return

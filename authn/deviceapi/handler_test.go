@@ -403,13 +403,13 @@ func TestPushTokenUpdate(t *testing.T) {
 	e := newEnv(t, deviceapi.Options{})
 	phone := e.kit.Enroll("alice")
 	require.NoError(t, e.client.UpdatePushToken(ctx, phone.Credential(), "apns:0123abcd"))
-	rec, err := e.kit.Store.Device(ctx, "alice", phone.DeviceID())
+	rec, err := kitDevice(ctx, e.kit, "alice", phone.DeviceID())
 	require.NoError(t, err)
 	require.Equal(t, "apns:0123abcd", rec.PushToken)
 
 	err = e.client.UpdatePushToken(ctx, phone.Credential(), "bad\ntoken")
 	require.ErrorIs(t, err, deviceclient.ErrBadRequest)
-	rec, err = e.kit.Store.Device(ctx, "alice", phone.DeviceID())
+	rec, err = kitDevice(ctx, e.kit, "alice", phone.DeviceID())
 	require.NoError(t, err)
 	require.Equal(t, "apns:0123abcd", rec.PushToken, "a refused request changes nothing")
 }
@@ -645,7 +645,7 @@ func TestStrictJSON(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, a.status, "%s", body)
 		require.Equal(t, "bad_request", code(t, a), "%s", body)
 	}
-	rec, err := e.kit.Store.Device(ctx, "alice", phone.DeviceID())
+	rec, err := kitDevice(ctx, e.kit, "alice", phone.DeviceID())
 	require.NoError(t, err)
 	require.NotEqual(t, "t", rec.PushToken)
 	require.NotEqual(t, "u", rec.PushToken)
@@ -879,4 +879,18 @@ func mustSign(t *testing.T, c *enroll.Credential, now time.Time) string {
 	h, err := c.SignAPIRequest("GET", deviceapi.PathPushes, "", nil, now)
 	require.NoError(t, err)
 	return h
+}
+
+// kitDevice is the user's device of that ID in the kit's records.
+func kitDevice(ctx context.Context, k *authntest.Kit, user, id string) (authn.DeviceRecord, error) {
+	ds, err := k.Records.Devices(ctx, user)
+	if err != nil {
+		return authn.DeviceRecord{}, err
+	}
+	for _, d := range ds {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return authn.DeviceRecord{}, authn.ErrStoreNotFound
 }

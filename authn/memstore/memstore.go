@@ -1,4 +1,6 @@
-// Package memstore is an in-process authn.Store: a map behind a mutex.
+// Package memstore is an in-process authn.Store (both halves,
+// authn.HotStore and authn.RecordStore, passed to authn.Config as Hot and
+// as Records): a map behind a mutex.
 // It is for tests, examples and single-process services that accept
 // losing their devices on restart. Every operation is atomic: it holds
 // the one lock from start to end.
@@ -40,7 +42,11 @@ type budget struct {
 	ends time.Time
 }
 
-var _ authn.Store = (*Store)(nil)
+var (
+	_ authn.HotStore    = (*Store)(nil)
+	_ authn.RecordStore = (*Store)(nil)
+	_ authn.Store       = (*Store)(nil)
+)
 
 // String describes the store without its records (sealed secrets and
 // MACs are not for printing either).
@@ -107,8 +113,10 @@ func (s *Store) Push(_ context.Context, id string, now time.Time) (authn.PushRec
 	return clonePush(p), nil
 }
 
-// PendingPushes implements authn.Store.
-func (s *Store) PendingPushes(_ context.Context, user, deviceID string, now time.Time) ([]authn.PushRecord, error) {
+// PendingPushes implements authn.HotStore.
+//
+// epoch is not read: the store checks the user's epoch in its own records.
+func (s *Store) PendingPushes(_ context.Context, user, deviceID string, _ uint64, now time.Time) ([]authn.PushRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []authn.PushRecord
@@ -122,8 +130,10 @@ func (s *Store) PendingPushes(_ context.Context, user, deviceID string, now time
 	return out, nil
 }
 
-// SetPushState implements authn.Store.
-func (s *Store) SetPushState(_ context.Context, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
+// SetPushState implements authn.HotStore.
+//
+// epoch is not read: the store checks the user's epoch in its own records.
+func (s *Store) SetPushState(_ context.Context, user, id string, _ uint64, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.pushes[id]
@@ -141,16 +151,16 @@ func (s *Store) SetPushState(_ context.Context, user, id string, from, to authn.
 	return clonePush(p), nil
 }
 
-// SetPushOff implements authn.Store.
-func (s *Store) SetPushOff(_ context.Context, user string, off bool, now time.Time) error {
+// setPushOff is ChangeUser with PushOff set (authn.UserChange).
+func (s *Store) setPushOff(_ context.Context, user string, off bool, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.user(user).PushOff = off
 	return nil
 }
 
-// SuspendPush implements authn.Store.
-func (s *Store) SuspendPush(_ context.Context, user string, until, now time.Time) error {
+// suspendPush is ChangeUser with PushSuspended set (authn.UserChange).
+func (s *Store) suspendPush(_ context.Context, user string, until, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.user(user).PushSuspended = until
@@ -163,8 +173,8 @@ func cloneTOTP(t *authn.TOTPRecord) authn.TOTPRecord {
 	return c
 }
 
-// PutTOTP implements authn.Store.
-func (s *Store) PutTOTP(_ context.Context, t authn.TOTPRecord, now time.Time) error {
+// putTOTP is ChangeUser with TOTP set (authn.UserChange).
+func (s *Store) putTOTP(_ context.Context, t authn.TOTPRecord, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.totp[t.User]; ok && old.Active {
@@ -191,8 +201,8 @@ func (s *Store) CommitTOTP(_ context.Context, user, id string, step uint64, now 
 	return nil
 }
 
-// DeleteTOTP implements authn.Store.
-func (s *Store) DeleteTOTP(_ context.Context, user string) error {
+// deleteTOTP is ChangeUser with DeleteTOTP set (authn.UserChange).
+func (s *Store) deleteTOTP(_ context.Context, user string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.totp[user]; !ok {
@@ -213,8 +223,8 @@ func (s *Store) TOTP(_ context.Context, user string) (authn.TOTPRecord, error) {
 	return cloneTOTP(t), nil
 }
 
-// PutRecoveryCodes implements authn.Store.
-func (s *Store) PutRecoveryCodes(_ context.Context, user string, macs [][32]byte, now time.Time) error {
+// putRecoveryCodes is ChangeUser with RecoveryCodes set (authn.UserChange).
+func (s *Store) putRecoveryCodes(_ context.Context, user string, macs [][32]byte, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.recovery[user] = slices.Clone(macs)
@@ -239,13 +249,6 @@ func (s *Store) TakeRecoveryCode(_ context.Context, user string, candidates [][3
 	}
 	s.recovery[user] = slices.Delete(slices.Clone(codes), match, match+1)
 	return true, len(s.recovery[user]), nil
-}
-
-// RecoveryCodesLeft implements authn.Store.
-func (s *Store) RecoveryCodesLeft(_ context.Context, user string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.recovery[user]), nil
 }
 
 // ResetUser implements authn.Store.
@@ -442,8 +445,8 @@ func (s *Store) device(user, id string) *authn.DeviceRecord {
 	return nil
 }
 
-// CountPairingTry implements authn.Store.
-func (s *Store) CountPairingTry(_ context.Context, user, deviceID string, max int, now time.Time) (int, error) {
+// countPairingTry is ChangeDevice with PairingTry set (authn.DeviceChange).
+func (s *Store) countPairingTry(_ context.Context, user, deviceID string, max int, now time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.device(user, deviceID)
@@ -461,8 +464,8 @@ func (s *Store) CountPairingTry(_ context.Context, user, deviceID string, max in
 	return d.PairTries, nil
 }
 
-// ActivateDevice implements authn.Store.
-func (s *Store) ActivateDevice(_ context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
+// activateDevice is ChangeDevice with Activate set (authn.DeviceChange).
+func (s *Store) activateDevice(_ context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.device(user, deviceID)
@@ -494,19 +497,8 @@ func (s *Store) Devices(_ context.Context, user string) ([]authn.DeviceRecord, e
 	return out, nil
 }
 
-// Device implements authn.Store.
-func (s *Store) Device(_ context.Context, user, deviceID string) (authn.DeviceRecord, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.device(user, deviceID)
-	if d == nil {
-		return authn.DeviceRecord{}, authn.ErrStoreNotFound
-	}
-	return cloneDevice(d), nil
-}
-
-// RenameDevice implements authn.Store.
-func (s *Store) RenameDevice(_ context.Context, user, deviceID, name string) error {
+// renameDevice is ChangeDevice with Name set (authn.DeviceChange).
+func (s *Store) renameDevice(_ context.Context, user, deviceID, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.device(user, deviceID)
@@ -517,8 +509,8 @@ func (s *Store) RenameDevice(_ context.Context, user, deviceID, name string) err
 	return nil
 }
 
-// SetPushToken implements authn.Store.
-func (s *Store) SetPushToken(_ context.Context, user, deviceID, token string) error {
+// setPushToken is ChangeDevice with PushToken set (authn.DeviceChange).
+func (s *Store) setPushToken(_ context.Context, user, deviceID, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.device(user, deviceID)
@@ -529,8 +521,8 @@ func (s *Store) SetPushToken(_ context.Context, user, deviceID, token string) er
 	return nil
 }
 
-// RevokeDevice implements authn.Store.
-func (s *Store) RevokeDevice(_ context.Context, user, deviceID string, now time.Time) error {
+// revokeDevice is ChangeDevice with Revoke set (authn.DeviceChange).
+func (s *Store) revokeDevice(_ context.Context, user, deviceID string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.device(user, deviceID)
@@ -570,8 +562,8 @@ func (s *Store) DevicesPage(_ context.Context, afterUser, afterID string, limit 
 	return out, nil
 }
 
-// UpdateSecret implements authn.Store.
-func (s *Store) UpdateSecret(_ context.Context, user, deviceID string, old, sealed []byte) error {
+// updateSecret is ChangeDevice with Secret set (authn.DeviceChange).
+func (s *Store) updateSecret(_ context.Context, user, deviceID string, old, sealed []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.device(user, deviceID)

@@ -11,5 +11,5 @@ import (
 // TestConformance runs the Store conformance suite on memstore.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(testing.TB) authn.Store { return memstore.New() })
-	storetest.RunService(t, func(testing.TB) authn.Store { return memstore.New() })
+	storetest.RunService(t, func(testing.TB) storetest.Stores { return storetest.Both(memstore.New()) })
 }

@@ -68,7 +68,7 @@ func TestSlot(t *testing.T) {
 func TestHashTags(t *testing.T) {
 	c := newClient(t, redisAddr(t))
 	prefix := testPrefix(t, c)
-	s := open(t, c, openSQLite(t), redisstore.WithPrefix(prefix))
+	s := open(t, c, redisstore.WithPrefix(prefix))
 	ctx := context.Background()
 	users := []string{"alice", "{alice}", "alice}:u", "}{", ":", "a:{b}:c", "{", "}", "bob{", "ü{}"}
 	lim := authn.ChallengeLimits{Outstanding: 5, PerMinute: 10, Horizon: time.Minute}
@@ -118,7 +118,7 @@ func TestHashTags(t *testing.T) {
 func TestLockParity(t *testing.T) {
 	c := newClient(t, redisAddr(t))
 	prefix := testPrefix(t, c)
-	s := open(t, c, openSQLite(t), redisstore.WithPrefix(prefix))
+	s := open(t, c, redisstore.WithPrefix(prefix))
 	ctx := context.Background()
 	policies := []authn.LockPolicy{
 		{MaxFailures: 1, Base: time.Minute, Max: time.Hour, Window: time.Hour, MaxAttempts: 3},
@@ -145,7 +145,7 @@ func TestLockParity(t *testing.T) {
 			d := p.Fail(&want, now)
 			require.Equal(t, authn.AttemptNoChallenge, r.Outcome)
 			require.Equal(t, d, r.RetryAfter, "policy %v level %d", p, level)
-			u, err := s.User(ctx, user, now)
+			u, err := s.Lockout(ctx, user, now)
 			require.NoError(t, err)
 			require.Equal(t, want.Level, u.Level)
 			require.Equal(t, want.LockedUntil.Truncate(time.Microsecond), u.LockedUntil, "policy %v level %d", p, level)
@@ -191,13 +191,13 @@ func openPostgres(t testing.TB, dsn, schema string, opts ...postgres.Option) *sq
 // one winner.
 func TestSharedRedisPostgres(t *testing.T) {
 	addr, dsn := redisAddr(t), testenv.PostgresDSN(t)
-	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]storetest.Stores {
 		schema := testenv.PostgresSchema(t, dsn)
 		c0, c1 := newClient(t, addr), newClient(t, addr)
 		prefix := testPrefix(t, c0)
-		return [2]authn.Store{
-			open(t, c0, openPostgres(t, dsn, schema), redisstore.WithPrefix(prefix)),
-			open(t, c1, openPostgres(t, dsn, schema), redisstore.WithPrefix(prefix)),
+		return [2]storetest.Stores{
+			pairOf(t, c0, openPostgres(t, dsn, schema), redisstore.WithPrefix(prefix)),
+			pairOf(t, c1, openPostgres(t, dsn, schema), redisstore.WithPrefix(prefix)),
 		}
 	})
 }
@@ -243,13 +243,14 @@ func (c *clock) Advance(d time.Duration) {
 // rig is a Service on Redis and PostgreSQL with round-trip counters and an
 // enrolled phone for alice.
 type rig struct {
-	store  *redisstore.Store
-	redis  *redisTrips
-	pg     *pgTrips
-	svc    *authn.Service
-	clock  *clock
-	cred   *enroll.Credential
-	client *redis.Client
+	store   *redisstore.Store
+	records *sqlstore.Store
+	redis   *redisTrips
+	pg      *pgTrips
+	svc     *authn.Service
+	clock   *clock
+	cred    *enroll.Credential
+	client  *redis.Client
 }
 
 func newRig(t testing.TB, redisAddr string, opts ...postgres.Option) *rig {
@@ -260,12 +261,13 @@ func newRig(t testing.TB, redisAddr string, opts ...postgres.Option) *rig {
 	t.Cleanup(func() { _ = r.client.Close() })
 	r.client.AddHook(r.redis)
 	durable := openPostgres(t, dsn, testenv.PostgresSchema(t, dsn), append([]postgres.Option{postgres.WithTracer(r.pg)}, opts...)...)
-	r.store = open(t, r.client, durable, redisstore.WithPrefix(testPrefix(t, r.client)))
+	r.store = open(t, r.client, redisstore.WithPrefix(testPrefix(t, r.client)))
+	r.records = durable
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
 	require.NoError(t, err)
-	r.svc, err = authn.New(authn.Config{Store: r.store, Keys: keys, Issuer: "Example Bank", Clock: r.clock.Now,
+	r.svc, err = authn.New(authn.Config{Hot: r.store, Records: r.records, Keys: keys, Issuer: "Example Bank", Clock: r.clock.Now,
 		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
 	require.NoError(t, err)
 	r.cred = enrollPhone(t, r.svc, r.clock, "alice")

@@ -1,7 +1,8 @@
-// Package redisstore is an authn.Store for many Service instances: the
+// Package redisstore is an authn.HotStore for many Service instances: the
 // hot, short-lived state lives in Redis, as Lua scripts that each make one
-// atomic step, and the durable records live in another Store handed to
-// Open — an sqlstore (PostgreSQL for a cluster of instances).
+// atomic step. It is paired in authn.Config with any RecordStore that
+// keeps the durable records (an sqlstore: PostgreSQL for a cluster of
+// instances); it never calls that store.
 //
 // # The split
 //
@@ -11,10 +12,17 @@
 // (nonces, replay marks) and budgets (rate limits), and a mirror of the
 // user's epoch.
 //
-// In the durable store: devices with their sealed secrets, last accepted
+// In the RecordStore: devices with their sealed secrets, last accepted
 // step and drift, activations, TOTP keys, recovery codes, the user's
 // epoch (bumped with a revocation, in the same statement) and push
 // settings.
+//
+// The epoch mirror follows the records' epoch three ways: the Service
+// calls RaiseEpoch after a revocation or a replacement; every challenge
+// and push request carries the epoch the Service read from the records,
+// and storing one raises the mirror to it; and the push steps (the
+// pending list, every state change) are handed the records' epoch, which
+// the Service reads before each, and compare with the greater of the two.
 //
 // # Round trips
 //
@@ -22,9 +30,10 @@
 // the constant-time tag comparison, the consumption of the challenge and
 // the reset, atomically) and, on a match, one durable statement
 // (CommitStep): 2 round trips, 1 for a wrong response. BeginChallenge
-// reads the durable epoch and devices and runs one script; push steps
-// read the durable epoch and run one script, so that a revocation voids
-// pending approvals even if the epoch mirror missed it.
+// reads the records' epoch and devices and runs one script; the Service
+// reads the records' epoch before each push step and runs one script, so
+// that a revocation voids pending approvals even if the epoch mirror
+// missed it.
 //
 // # Keys and Redis Cluster
 //
@@ -66,10 +75,11 @@
 // accepted is not accepted again after a loss either: its challenge was
 // consumed (or lost, and an answer to a lost challenge is refused), and a
 // new challenge is a new question; and the durable CommitStep refuses any
-// step before the device's last. If the epoch mirror
-// misses a revocation (Redis unreachable right after the durable
-// revocation), challenges of the old epoch may still match in Redis, but
-// CommitStep refuses them, and the next PutChallenge raises the mirror.
+// step before the device's last. If the epoch mirror misses a revocation
+// (Redis unreachable right after the revocation in the records, so that
+// RaiseEpoch fails), challenges of the old epoch may still match in
+// Redis, but CommitStep refuses them, and the next PutChallenge raises
+// the mirror.
 //
 // The epoch mirror only rises. After restoring the durable store from a
 // backup (which can take epochs back), delete the store's Redis keys

@@ -13,21 +13,21 @@ import (
 )
 
 // A Service for a fleet of instances: hot state in a Redis Cluster,
-// durable records in PostgreSQL. (It needs both servers, so it is
+// durable records in PostgreSQL, paired in the Config. (It needs both servers, so it is
 // compiled, not run, by go test.)
 func Example() {
 	ctx := context.Background()
-	durable, err := postgres.Open(ctx, "postgres://login@db.internal/login?sslmode=verify-full")
+	records, err := postgres.Open(ctx, "postgres://login@db.internal/login?sslmode=verify-full")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer durable.Close()
+	defer records.Close()
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs: []string{"redis-1.internal:6379", "redis-2.internal:6379", "redis-3.internal:6379"},
 	})
 	defer rdb.Close()
-	store, err := redisstore.Open(ctx, rdb, durable) // refuses a server that may evict keys
+	store, err := redisstore.Open(ctx, rdb) // refuses a server that may evict keys
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -42,7 +42,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	svc, err := authn.New(authn.Config{Store: store, Keys: keys, Issuer: "Example Bank"})
+	svc, err := authn.New(authn.Config{Hot: store, Records: records, Keys: keys, Issuer: "Example Bank"})
 	if err != nil {
 		fmt.Println(err)
 		return

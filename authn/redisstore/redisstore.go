@@ -99,18 +99,17 @@ func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
 // and refuses any other policy.
 func AssumeNoEviction() Option { return func(o *options) { o.assumeNoEvict = true } }
 
-// Store is an authn.Store that keeps hot state in Redis and durable
-// records in another Store (an sqlstore). See the package documentation
+// Store is an authn.HotStore that keeps the hot state in Redis, paired
+// in authn.Config with any RecordStore. See the package documentation
 // for the split. It is safe for concurrent use. It does not own the
-// Redis client or the durable store: the caller closes them.
+// Redis client: the caller closes it.
 type Store struct {
-	rdb     redis.UniversalClient
-	durable authn.Store
-	prefix  string
-	tables  sync.Map // authn.LockPolicy -> []any: its lock lengths as script arguments (one entry per policy a Service uses)
+	rdb    redis.UniversalClient
+	prefix string
+	tables sync.Map // authn.LockPolicy -> []any: its lock lengths as script arguments (one entry per policy a Service uses)
 }
 
-var _ authn.Store = (*Store)(nil)
+var _ authn.HotStore = (*Store)(nil)
 
 // String names the store without its addresses.
 func (s *Store) String() string { return "redisstore.Store" }
@@ -119,10 +118,9 @@ func (s *Store) String() string { return "redisstore.Store" }
 func (s *Store) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 
 // Open checks the Redis server behind rdb (reachable, at least
-// MinVersion, maxmemory-policy noeviction) and returns a Store over it
-// and durable, which keeps devices, activations, TOTP keys, recovery
-// codes, the user's epoch and push settings.
-func Open(ctx context.Context, rdb redis.UniversalClient, durable authn.Store, opts ...Option) (*Store, error) {
+// MinVersion, maxmemory-policy noeviction) and returns a Store over it,
+// to pass to authn.Config as Hot beside any RecordStore as Records.
+func Open(ctx context.Context, rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 	o := options{prefix: "keyline"}
 	for _, opt := range opts {
 		opt(&o)
@@ -130,8 +128,6 @@ func Open(ctx context.Context, rdb redis.UniversalClient, durable authn.Store, o
 	switch {
 	case rdb == nil:
 		return nil, errors.New("redisstore: nil Redis client")
-	case durable == nil:
-		return nil, errors.New("redisstore: nil durable store")
 	case o.prefix == "" || strings.ContainsAny(o.prefix, "{}"):
 		return nil, fmt.Errorf("redisstore: key prefix %q is empty or contains a brace", o.prefix)
 	}
@@ -140,7 +136,7 @@ func Open(ctx context.Context, rdb redis.UniversalClient, durable authn.Store, o
 	}); err != nil {
 		return nil, err
 	}
-	return &Store{rdb: rdb, durable: durable, prefix: o.prefix}, nil
+	return &Store{rdb: rdb, prefix: o.prefix}, nil
 }
 
 // forEachPrimary runs fn on every primary of a Cluster, or on the one
@@ -351,15 +347,12 @@ type challengeBlob struct {
 
 const maxLuaInt = 1 << 53
 
-// PutChallenge implements authn.Store: one read of the durable epoch and
-// one script.
+// PutChallenge implements authn.HotStore: one script, which raises the
+// epoch mirror to c.Epoch (the records' epoch, as the Service read it)
+// and refuses a challenge older than the mirror.
 func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
 	if c.Epoch >= maxLuaInt {
 		return fmt.Errorf("redisstore: epoch %d out of range", c.Epoch)
-	}
-	st, err := s.durable.User(ctx, c.User, now)
-	if err != nil {
-		return err
 	}
 	blob := challengeBlob{ID: c.ID, User: c.User, Question: c.Question, Epoch: c.Epoch, Window: c.Window,
 		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Payload: c.Payload, Names: c.Names,
@@ -384,7 +377,7 @@ func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim a
 	}
 	k := s.keys(c.User)
 	r, err := scriptPutChallenge.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx, k.questions, k.issued},
-		micros(now), c.ID, c.Epoch, st.Epoch, c.Question, durMicros(lim.Horizon), lim.PerMinute, lim.Outstanding,
+		micros(now), c.ID, c.Epoch, c.Epoch, c.Question, durMicros(lim.Horizon), lim.PerMinute, lim.Outstanding,
 		micros(c.ExpiresAt), c.Window, tags.String(), rec, slack.Milliseconds()).Int()
 	if err != nil {
 		return wrap("put challenge", err)
@@ -398,7 +391,7 @@ func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim a
 	return nil
 }
 
-// Attempt implements authn.Store: one script.
+// Attempt implements authn.HotStore: one script.
 func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	if a == nil {
 		return s.count(ctx, user, p, now)
@@ -443,7 +436,7 @@ func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnsw
 	return res, nil
 }
 
-// RecordFailure implements authn.Store: one script. The state returned
+// RecordFailure implements authn.HotStore: one script. The state returned
 // carries the lockout fields and the epoch, not the push settings.
 func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
 	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, s.withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
@@ -457,16 +450,12 @@ func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPoli
 	return authn.UserState{Failures: int(n[0]), Level: int(n[1]), LockedUntil: instant(n[2]), LastFailure: instant(n[3]), Epoch: uint64(n[4])}, nil
 }
 
-// User implements authn.Store: the lockout state from Redis, the epoch
-// and push settings from the durable store.
-func (s *Store) User(ctx context.Context, user string, now time.Time) (authn.UserState, error) {
-	st, err := s.durable.User(ctx, user, now)
+// Lockout implements authn.HotStore: one read of the user hash. The
+// state returned carries the lockout fields and the epoch mirror.
+func (s *Store) Lockout(ctx context.Context, user string, now time.Time) (authn.UserState, error) {
+	v, err := s.rdb.HMGet(ctx, s.keys(user).user, "f", "l", "lu", "lf", "e").Result()
 	if err != nil {
-		return authn.UserState{}, err
-	}
-	v, err := s.rdb.HMGet(ctx, s.keys(user).user, "f", "l", "lu", "lf").Result()
-	if err != nil {
-		return authn.UserState{}, wrap("user", err)
+		return authn.UserState{}, wrap("lockout", err)
 	}
 	n := make([]int64, len(v))
 	for i, x := range v {
@@ -475,14 +464,13 @@ func (s *Store) User(ctx context.Context, user string, now time.Time) (authn.Use
 		}
 		str, _ := x.(string)
 		if n[i], err = strconv.ParseInt(str, 10, 64); err != nil {
-			return authn.UserState{}, wrap("user", fmt.Errorf("malformed field: %w", err))
+			return authn.UserState{}, wrap("lockout", fmt.Errorf("malformed field: %w", err))
 		}
 	}
-	st.Failures, st.Level, st.LockedUntil, st.LastFailure = int(n[0]), int(n[1]), instant(n[2]), instant(n[3])
-	return st, nil
+	return authn.UserState{Failures: int(n[0]), Level: int(n[1]), LockedUntil: instant(n[2]), LastFailure: instant(n[3]), Epoch: uint64(n[4])}, nil
 }
 
-// ResetUser implements authn.Store: one script (failures and locks live
+// ResetUser implements authn.HotStore: one script (failures and locks live
 // in Redis only).
 func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error {
 	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
@@ -491,14 +479,16 @@ func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error
 	return nil
 }
 
-// raiseEpoch brings the Redis mirror of the user's epoch up to the
-// durable one, after a step that bumped it.
-func (s *Store) raiseEpoch(ctx context.Context, user string, now time.Time) error {
-	st, err := s.durable.User(ctx, user, now)
-	if err != nil {
-		return err
+// RaiseEpoch implements authn.HotStore: one script raises the mirror of
+// the user's epoch (it never falls). If the Service's call is lost (Redis
+// unreachable right after the revocation), CommitStep in the records
+// refuses any challenge of the old epoch, the Service passes the records'
+// epoch to every push step, and the next PutChallenge raises the mirror.
+func (s *Store) RaiseEpoch(ctx context.Context, user string, epoch uint64, now time.Time) error {
+	if epoch >= maxLuaInt {
+		return fmt.Errorf("redisstore: epoch %d out of range", epoch)
 	}
-	if err := scriptEpoch.Run(ctx, s.rdb, []string{s.keys(user).user}, st.Epoch).Err(); err != nil {
+	if err := scriptEpoch.Run(ctx, s.rdb, []string{s.keys(user).user}, epoch).Err(); err != nil {
 		return wrap("epoch", err)
 	}
 	return nil
@@ -522,21 +512,9 @@ func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now 
 	return res, nil
 }
 
-// CommitTOTP implements authn.Store: the compare-and-set in the durable
-// store.
-func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, now time.Time) error {
-	return s.durable.CommitTOTP(ctx, user, id, step, now)
-}
-
-// TakeRecoveryCode implements authn.Store: in the durable store, where
-// the codes live.
-func (s *Store) TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error) {
-	return s.durable.TakeRecoveryCode(ctx, user, candidates)
-}
-
 // ---------------------------------------------------------------------
-// Push requests (Redis; the epoch that voids them is read from the
-// durable store).
+// Push requests (Redis; the epoch that voids them is the greater of the
+// mirror and the records' epoch the Service passes).
 
 type pushBlob struct {
 	ID          string    `json:"id"`
@@ -568,7 +546,8 @@ func decodePush(blob, state, answered any) (authn.PushRecord, error) {
 		CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt}, nil
 }
 
-// PutPush implements authn.Store: the ID pointer, then the record.
+// PutPush implements authn.HotStore: the ID pointer, then the record
+// (raising the epoch mirror to p.Epoch).
 func (s *Store) PutPush(ctx context.Context, p authn.PushRecord, now time.Time) error {
 	if p.Epoch >= maxLuaInt {
 		return fmt.Errorf("redisstore: epoch %d out of range", p.Epoch)
@@ -587,7 +566,7 @@ func (s *Store) PutPush(ctx context.Context, p authn.PushRecord, now time.Time) 
 		return authn.ErrStoreConflict
 	}
 	k := s.keys(p.User)
-	r, err := scriptPushPut.Run(ctx, s.rdb, []string{k.push, k.pushIdx}, micros(now), p.ID, blob, string(p.State),
+	r, err := scriptPushPut.Run(ctx, s.rdb, []string{k.push, k.pushIdx, k.user}, micros(now), p.ID, blob, string(p.State),
 		micros(p.ExpiresAt), p.Epoch, micros(p.CreatedAt), slack.Milliseconds()).Int()
 	if err != nil {
 		return wrap("put push", err)
@@ -598,8 +577,8 @@ func (s *Store) PutPush(ctx context.Context, p authn.PushRecord, now time.Time) 
 	return nil
 }
 
-// Push implements authn.Store: the ID pointer, the durable epoch, the
-// record.
+// Push implements authn.HotStore: the ID pointer, then the record, read
+// against the epoch mirror (the Service checks the records' epoch too).
 func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushRecord, error) {
 	user, err := s.rdb.Get(ctx, s.pushPointer(id)).Result()
 	if errors.Is(err, redis.Nil) {
@@ -607,11 +586,8 @@ func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushR
 	} else if err != nil {
 		return authn.PushRecord{}, wrap("push", err)
 	}
-	st, err := s.durable.User(ctx, user, now)
-	if err != nil {
-		return authn.PushRecord{}, err
-	}
-	v, err := scriptPushGet.Run(ctx, s.rdb, []string{s.keys(user).push}, micros(now), id, st.Epoch).Slice()
+	k := s.keys(user)
+	v, err := scriptPushGet.Run(ctx, s.rdb, []string{k.push, k.user}, micros(now), id).Slice()
 	if errors.Is(err, redis.Nil) {
 		return authn.PushRecord{}, authn.ErrStoreNotFound
 	} else if err != nil {
@@ -627,14 +603,14 @@ func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushR
 	return rec, nil
 }
 
-// PendingPushes implements authn.Store.
-func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, now time.Time) ([]authn.PushRecord, error) {
-	st, err := s.durable.User(ctx, user, now)
-	if err != nil {
-		return nil, err
+// PendingPushes implements authn.HotStore: one script, against the
+// greater of epoch and the mirror.
+func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, epoch uint64, now time.Time) ([]authn.PushRecord, error) {
+	if epoch >= maxLuaInt {
+		return nil, fmt.Errorf("redisstore: epoch %d out of range", epoch)
 	}
 	k := s.keys(user)
-	v, err := scriptPushPending.Run(ctx, s.rdb, []string{k.push, k.pushIdx}, micros(now), st.Epoch).Slice()
+	v, err := scriptPushPending.Run(ctx, s.rdb, []string{k.push, k.pushIdx, k.user}, micros(now), epoch).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, wrap("pending pushes", err)
 	}
@@ -654,14 +630,14 @@ func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, now ti
 	return out, nil
 }
 
-// SetPushState implements authn.Store: the durable epoch, then one
-// compare-and-set script.
-func (s *Store) SetPushState(ctx context.Context, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
-	st, err := s.durable.User(ctx, user, now)
-	if err != nil {
-		return authn.PushRecord{}, err
+// SetPushState implements authn.HotStore: one compare-and-set script,
+// against the greater of epoch and the mirror.
+func (s *Store) SetPushState(ctx context.Context, user, id string, epoch uint64, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
+	if epoch >= maxLuaInt {
+		return authn.PushRecord{}, fmt.Errorf("redisstore: epoch %d out of range", epoch)
 	}
-	v, err := scriptPushSet.Run(ctx, s.rdb, []string{s.keys(user).push}, micros(now), id, st.Epoch, string(from), string(to), device).Slice()
+	k := s.keys(user)
+	v, err := scriptPushSet.Run(ctx, s.rdb, []string{k.push, k.user}, micros(now), id, epoch, string(from), string(to), device).Slice()
 	if errors.Is(err, redis.Nil) {
 		return authn.PushRecord{}, authn.ErrStoreNotFound
 	} else if err != nil {
@@ -683,7 +659,7 @@ func (s *Store) SetPushState(ctx context.Context, user, id string, from, to auth
 // ---------------------------------------------------------------------
 // Take-once marks and budgets (Redis; each key its own slot).
 
-// TakeOnce implements authn.Store: one script.
+// TakeOnce implements authn.HotStore: one script.
 func (s *Store) TakeOnce(ctx context.Context, key string, expiresAt, now time.Time) error {
 	r, err := scriptOnce.Run(ctx, s.rdb, []string{s.onceKey(key)}, micros(now), micros(expiresAt), ttlMillis(expiresAt, now)).Int()
 	if err != nil {
@@ -695,7 +671,7 @@ func (s *Store) TakeOnce(ctx context.Context, key string, expiresAt, now time.Ti
 	return nil
 }
 
-// Spend implements authn.Store: one script.
+// Spend implements authn.HotStore: one script.
 func (s *Store) Spend(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (int, error) {
 	left, err := scriptSpend.Run(ctx, s.rdb, []string{s.spendKey(key)}, micros(now), limit, durMicros(window), window.Milliseconds()+slack.Milliseconds()).Int()
 	if err != nil {
@@ -708,14 +684,11 @@ func (s *Store) Spend(ctx context.Context, key string, limit int, window time.Du
 }
 
 // ---------------------------------------------------------------------
-// Both sides.
+// The user's hot state as a whole.
 
-// DeleteUser implements authn.Store: the durable records, then the hot
-// ones.
+// DeleteUser implements authn.HotStore: one script over the user's keys,
+// then the push-ID pointers. (The Service erases the records first.)
 func (s *Store) DeleteUser(ctx context.Context, user string, now time.Time) error {
-	if err := s.durable.DeleteUser(ctx, user, now); err != nil {
-		return err
-	}
 	ids, err := scriptDeleteUser.Run(ctx, s.rdb, s.keys(user).all()).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return wrap("delete user", err)
@@ -737,17 +710,14 @@ func (s *Store) dropPointers(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// Sweep implements authn.Store: the durable store's sweep, then every
-// user's hot records (found with SCAN on each primary) and every expired
-// mark and budget. Redis expiry collects the same records later anyway;
-// Sweep makes the logical expiry exact.
+// Sweep implements authn.HotStore: every user's hot records (found with
+// SCAN on each primary) and every expired mark and budget. Redis expiry
+// collects the same records later anyway; Sweep makes the logical expiry
+// exact. (The records sweep their own.)
 func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
-	n, err := s.durable.Sweep(ctx, now)
-	if err != nil {
-		return n, err
-	}
+	n := 0
 	seen := map[string]bool{}
-	err = s.scan(ctx, globEscape(s.prefix)+":{u*}:*", func(ctx context.Context, key string) error {
+	err := s.scan(ctx, globEscape(s.prefix)+":{u*}:*", func(ctx context.Context, key string) error {
 		user, ok := s.userFromKey(key)
 		if !ok || seen[user] {
 			return nil
@@ -820,131 +790,4 @@ func globEscape(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// ---------------------------------------------------------------------
-// Durable records (the durable store), with the epoch mirror raised where
-// they bump the epoch.
-
-// RevokeDevice implements authn.Store: the durable revocation (which
-// bumps the epoch), then the Redis mirror. If the mirror update fails the
-// error is returned; the revocation stands, CommitStep (durable) refuses
-// any challenge of the old epoch, and the next PutChallenge raises the
-// mirror.
-func (s *Store) RevokeDevice(ctx context.Context, user, deviceID string, now time.Time) error {
-	if err := s.durable.RevokeDevice(ctx, user, deviceID, now); err != nil {
-		return err
-	}
-	return s.raiseEpoch(ctx, user, now)
-}
-
-// ActivateDevice implements authn.Store; a replacement bumps the epoch,
-// which the Redis mirror follows.
-func (s *Store) ActivateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
-	d, err := s.durable.ActivateDevice(ctx, user, deviceID, now)
-	if err != nil {
-		return d, err
-	}
-	// The record returned need not say whether it replaced another (the
-	// replacement is done), so the mirror is raised after every
-	// activation: a read and a script, once per paired phone.
-	if err := s.raiseEpoch(ctx, user, now); err != nil {
-		return d, err
-	}
-	return d, nil
-}
-
-// CommitStep implements authn.Store: one durable statement.
-func (s *Store) CommitStep(ctx context.Context, user, deviceID string, epoch, step uint64, drift int, now time.Time) error {
-	return s.durable.CommitStep(ctx, user, deviceID, epoch, step, drift, now)
-}
-
-// PutActivation implements authn.Store (durable).
-func (s *Store) PutActivation(ctx context.Context, a authn.ActivationRecord, now time.Time) error {
-	return s.durable.PutActivation(ctx, a, now)
-}
-
-// GetActivation implements authn.Store (durable).
-func (s *Store) GetActivation(ctx context.Context, sessionID string, now time.Time) (authn.ActivationRecord, error) {
-	return s.durable.GetActivation(ctx, sessionID, now)
-}
-
-// CompleteActivation implements authn.Store (durable).
-func (s *Store) CompleteActivation(ctx context.Context, sessionID string, requestHash, serverConfirm []byte, dev authn.DeviceRecord, maxDevices int, now time.Time) (authn.ActivationRecord, error) {
-	return s.durable.CompleteActivation(ctx, sessionID, requestHash, serverConfirm, dev, maxDevices, now)
-}
-
-// CancelActivation implements authn.Store (durable).
-func (s *Store) CancelActivation(ctx context.Context, user, sessionID string, now time.Time) error {
-	return s.durable.CancelActivation(ctx, user, sessionID, now)
-}
-
-// CountPairingTry implements authn.Store (durable).
-func (s *Store) CountPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
-	return s.durable.CountPairingTry(ctx, user, deviceID, max, now)
-}
-
-// Devices implements authn.Store (durable).
-func (s *Store) Devices(ctx context.Context, user string) ([]authn.DeviceRecord, error) {
-	return s.durable.Devices(ctx, user)
-}
-
-// Device implements authn.Store (durable).
-func (s *Store) Device(ctx context.Context, user, deviceID string) (authn.DeviceRecord, error) {
-	return s.durable.Device(ctx, user, deviceID)
-}
-
-// RenameDevice implements authn.Store (durable).
-func (s *Store) RenameDevice(ctx context.Context, user, deviceID, name string) error {
-	return s.durable.RenameDevice(ctx, user, deviceID, name)
-}
-
-// SetPushToken implements authn.Store (durable).
-func (s *Store) SetPushToken(ctx context.Context, user, deviceID, token string) error {
-	return s.durable.SetPushToken(ctx, user, deviceID, token)
-}
-
-// DevicesPage implements authn.Store (durable).
-func (s *Store) DevicesPage(ctx context.Context, afterUser, afterID string, limit int) ([]authn.DeviceRecord, error) {
-	return s.durable.DevicesPage(ctx, afterUser, afterID, limit)
-}
-
-// UpdateSecret implements authn.Store (durable).
-func (s *Store) UpdateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error {
-	return s.durable.UpdateSecret(ctx, user, deviceID, old, sealed)
-}
-
-// PutTOTP implements authn.Store (durable).
-func (s *Store) PutTOTP(ctx context.Context, t authn.TOTPRecord, now time.Time) error {
-	return s.durable.PutTOTP(ctx, t, now)
-}
-
-// DeleteTOTP implements authn.Store (durable).
-func (s *Store) DeleteTOTP(ctx context.Context, user string) error {
-	return s.durable.DeleteTOTP(ctx, user)
-}
-
-// TOTP implements authn.Store (durable).
-func (s *Store) TOTP(ctx context.Context, user string) (authn.TOTPRecord, error) {
-	return s.durable.TOTP(ctx, user)
-}
-
-// PutRecoveryCodes implements authn.Store (durable).
-func (s *Store) PutRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error {
-	return s.durable.PutRecoveryCodes(ctx, user, macs, now)
-}
-
-// RecoveryCodesLeft implements authn.Store (durable).
-func (s *Store) RecoveryCodesLeft(ctx context.Context, user string) (int, error) {
-	return s.durable.RecoveryCodesLeft(ctx, user)
-}
-
-// SetPushOff implements authn.Store (durable: a setting).
-func (s *Store) SetPushOff(ctx context.Context, user string, off bool, now time.Time) error {
-	return s.durable.SetPushOff(ctx, user, off, now)
-}
-
-// SuspendPush implements authn.Store (durable, with the setting).
-func (s *Store) SuspendPush(ctx context.Context, user string, until, now time.Time) error {
-	return s.durable.SuspendPush(ctx, user, until, now)
 }

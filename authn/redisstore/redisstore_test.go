@@ -56,34 +56,43 @@ func openSQLite(t testing.TB) *sqlstore.Store {
 	return d
 }
 
-func open(t testing.TB, c redis.UniversalClient, durable authn.Store, opts ...redisstore.Option) *redisstore.Store {
+func open(t testing.TB, c redis.UniversalClient, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
-	s, err := redisstore.Open(context.Background(), c, durable, opts...)
+	s, err := redisstore.Open(context.Background(), c, opts...)
 	require.NoError(t, err)
 	return s
 }
 
-// TestConformance runs the Store conformance suite on Redis with SQLite
-// for the durable records (the Service tests too).
-func TestConformance(t *testing.T) {
-	c := newClient(t, redisAddr(t))
-	newStore := func(t testing.TB) authn.Store {
-		return open(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
-	}
-	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+// pairOf is a Store on Redis paired with records.
+func pairOf(t testing.TB, c redis.UniversalClient, records authn.RecordStore, opts ...redisstore.Option) storetest.Stores {
+	t.Helper()
+	return storetest.Stores{Hot: open(t, c, opts...), Records: records}
 }
 
-// TestConformancePostgres runs the Store conformance suite on Redis with
-// PostgreSQL for the durable records, each subtest in a fresh schema.
+// TestConformance runs the conformance suite on Redis: the hot store's
+// tests on Redis alone, and the pair's and the Service's on Redis with
+// SQLite for the durable records.
+func TestConformance(t *testing.T) {
+	c := newClient(t, redisAddr(t))
+	storetest.RunHot(t, func(t testing.TB) authn.HotStore { return open(t, c, redisstore.WithPrefix(testPrefix(t, c))) })
+	newStores := func(t testing.TB) storetest.Stores {
+		return pairOf(t, c, openSQLite(t), redisstore.WithPrefix(testPrefix(t, c)))
+	}
+	storetest.RunPair(t, newStores)
+	storetest.RunService(t, newStores)
+}
+
+// TestConformancePostgres runs the pair's and the Service's conformance
+// tests on Redis with PostgreSQL for the durable records, each subtest in
+// a fresh schema.
 func TestConformancePostgres(t *testing.T) {
 	c := newClient(t, redisAddr(t))
 	dsn := testenv.PostgresDSN(t)
-	newStore := func(t testing.TB) authn.Store {
-		return open(t, c, openPostgres(t, dsn, testenv.PostgresSchema(t, dsn)), redisstore.WithPrefix(testPrefix(t, c)))
+	newStores := func(t testing.TB) storetest.Stores {
+		return pairOf(t, c, openPostgres(t, dsn, testenv.PostgresSchema(t, dsn)), redisstore.WithPrefix(testPrefix(t, c)))
 	}
-	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunPair(t, newStores)
+	storetest.RunService(t, newStores)
 }
 
 // TestCluster runs the conformance suite through a Redis Cluster of three
@@ -92,12 +101,13 @@ func TestConformancePostgres(t *testing.T) {
 func TestCluster(t *testing.T) {
 	c := newPrivateCluster(t, 3)
 	n := 0
-	newStore := func(t testing.TB) authn.Store {
-		n++
-		return open(t, c, openSQLite(t), redisstore.WithPrefix(fmt.Sprintf("cluster-%d", n)))
+	prefix := func() string { n++; return fmt.Sprintf("cluster-%d", n) }
+	storetest.RunHot(t, func(t testing.TB) authn.HotStore { return open(t, c, redisstore.WithPrefix(prefix())) })
+	newStores := func(t testing.TB) storetest.Stores {
+		return pairOf(t, c, openSQLite(t), redisstore.WithPrefix(prefix()))
 	}
-	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunPair(t, newStores)
+	storetest.RunService(t, newStores)
 	// The suite's keys landed on more than one primary.
 	var masters atomic.Int32 // ForEachMaster calls its function concurrently
 	require.NoError(t, c.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/keyline/keyline/authn/memstore"
 	"github.com/keyline/keyline/authn/redisstore"
 	"github.com/keyline/keyline/authn/sqlstore/postgres"
+	"github.com/keyline/keyline/authn/storetest"
 	"github.com/keyline/keyline/internal/testenv"
 )
 
@@ -35,36 +36,36 @@ import (
 // FinishChallenge under that load.
 func BenchmarkThroughput(b *testing.B) {
 	b.Run("memstore", func(b *testing.B) {
-		runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
+		runThroughput(b, func(b *testing.B) ([2]storetest.Stores, *counters) {
 			s := memstore.New()
-			return [2]authn.Store{s, s}, &counters{}
+			return [2]storetest.Stores{storetest.Both(s), storetest.Both(s)}, &counters{}
 		}, 1)
 	})
 	b.Run("sqlite", func(b *testing.B) {
-		runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
+		runThroughput(b, func(b *testing.B) ([2]storetest.Stores, *counters) {
 			s := openSQLite(b)
-			return [2]authn.Store{s, s}, &counters{}
+			return [2]storetest.Stores{storetest.Both(s), storetest.Both(s)}, &counters{}
 		}, 1)
 	})
 	for _, services := range []int{1, 2} {
 		b.Run(fmt.Sprintf("postgres/services=%d", services), func(b *testing.B) {
-			runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
+			runThroughput(b, func(b *testing.B) ([2]storetest.Stores, *counters) {
 				dsn := testenv.PostgresDSN(b)
 				schema := testenv.PostgresSchema(b, dsn)
 				c := &counters{pg: &pgTrips{}}
-				var st [2]authn.Store
+				var st [2]storetest.Stores
 				for i := range st {
-					st[i] = openPostgres(b, dsn, schema, postgres.WithTracer(c.pg))
+					st[i] = storetest.Both(openPostgres(b, dsn, schema, postgres.WithTracer(c.pg)))
 				}
 				return st, c
 			}, services)
 		})
 		b.Run(fmt.Sprintf("redis+postgres/services=%d", services), func(b *testing.B) {
-			runThroughput(b, func(b *testing.B) ([2]authn.Store, *counters) {
+			runThroughput(b, func(b *testing.B) ([2]storetest.Stores, *counters) {
 				addr, dsn := testenv.RedisAddr(b), testenv.PostgresDSN(b)
 				schema := testenv.PostgresSchema(b, dsn)
 				c := &counters{pg: &pgTrips{}, redis: &redisTrips{}}
-				var st [2]authn.Store
+				var st [2]storetest.Stores
 				var prefix string
 				for i := range st {
 					rc := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64})
@@ -73,7 +74,7 @@ func BenchmarkThroughput(b *testing.B) {
 					if i == 0 {
 						prefix = testPrefix(b, rc)
 					}
-					st[i] = open(b, rc, openPostgres(b, dsn, schema, postgres.WithTracer(c.pg)), redisstore.WithPrefix(prefix))
+					st[i] = pairOf(b, rc, openPostgres(b, dsn, schema, postgres.WithTracer(c.pg)), redisstore.WithPrefix(prefix))
 				}
 				return st, c
 			}, services)
@@ -96,7 +97,7 @@ func (c *counters) trips() (pg, rd int64) {
 	return pg, rd
 }
 
-func runThroughput(b *testing.B, open func(*testing.B) ([2]authn.Store, *counters), services int) {
+func runThroughput(b *testing.B, open func(*testing.B) ([2]storetest.Stores, *counters), services int) {
 	const goroutines, perUser = 64, 20
 	stores, cnt := open(b)
 	clk := &clock{t: t0.Add(5 * time.Second)}
@@ -106,7 +107,7 @@ func runThroughput(b *testing.B, open func(*testing.B) ([2]authn.Store, *counter
 	require.NoError(b, err)
 	var svcs [2]*authn.Service
 	for i := range svcs {
-		svcs[i], err = authn.New(authn.Config{Store: stores[i%services], Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
+		svcs[i], err = authn.New(authn.Config{Hot: stores[i%services].Hot, Records: stores[i%services].Records, Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
 			Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: perUser, PerMinute: 100}})
 		require.NoError(b, err)
 	}

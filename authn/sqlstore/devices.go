@@ -42,10 +42,10 @@ func (s *Store) devices(c *conn, q string, args ...any) ([]authn.DeviceRecord, e
 	return out, rows.Err()
 }
 
-// CountPairingTry implements authn.Store.
-func (s *Store) CountPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
+// countPairingTry is ChangeDevice with PairingTry set (authn.DeviceChange).
+func (s *Store) countPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
 	var tries int
-	err := s.write(ctx, "CountPairingTry", func(c *conn) error {
+	err := s.write(ctx, "ChangeDevice PairingTry", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
@@ -81,10 +81,10 @@ func (s *Store) CountPairingTry(ctx context.Context, user, deviceID string, max 
 	return tries, err
 }
 
-// ActivateDevice implements authn.Store.
-func (s *Store) ActivateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
+// activateDevice is ChangeDevice with Activate set (authn.DeviceChange).
+func (s *Store) activateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
 	var out authn.DeviceRecord
-	err := s.write(ctx, "ActivateDevice", func(c *conn) error {
+	err := s.write(ctx, "ChangeDevice Activate", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
@@ -133,23 +133,6 @@ func (s *Store) Devices(ctx context.Context, user string) ([]authn.DeviceRecord,
 	return out, err
 }
 
-// Device implements authn.Store.
-func (s *Store) Device(ctx context.Context, user, deviceID string) (authn.DeviceRecord, error) {
-	var d authn.DeviceRecord
-	err := s.read(ctx, "Device", func(c *conn) error {
-		var ok bool
-		var err error
-		if d, ok, err = s.device(c, user, deviceID); err == nil && !ok {
-			err = authn.ErrStoreNotFound
-		}
-		return err
-	})
-	if err != nil {
-		return authn.DeviceRecord{}, err
-	}
-	return d, nil
-}
-
 // updateDevice runs a one-statement update of a device.
 func (s *Store) updateDevice(ctx context.Context, op, q, user, deviceID string, v any) error {
 	return s.single(ctx, op, func(c *conn) error {
@@ -161,19 +144,19 @@ func (s *Store) updateDevice(ctx context.Context, op, q, user, deviceID string, 
 	})
 }
 
-// RenameDevice implements authn.Store.
-func (s *Store) RenameDevice(ctx context.Context, user, deviceID, name string) error {
-	return s.updateDevice(ctx, "RenameDevice", s.d.q.devRename, user, deviceID, name)
+// renameDevice is ChangeDevice with Name set (authn.DeviceChange).
+func (s *Store) renameDevice(ctx context.Context, user, deviceID, name string) error {
+	return s.updateDevice(ctx, "ChangeDevice Name", s.d.q.devRename, user, deviceID, name)
 }
 
-// SetPushToken implements authn.Store.
-func (s *Store) SetPushToken(ctx context.Context, user, deviceID, token string) error {
-	return s.updateDevice(ctx, "SetPushToken", s.d.q.devPushToken, user, deviceID, token)
+// setPushToken is ChangeDevice with PushToken set (authn.DeviceChange).
+func (s *Store) setPushToken(ctx context.Context, user, deviceID, token string) error {
+	return s.updateDevice(ctx, "ChangeDevice PushToken", s.d.q.devPushToken, user, deviceID, token)
 }
 
-// RevokeDevice implements authn.Store.
-func (s *Store) RevokeDevice(ctx context.Context, user, deviceID string, now time.Time) error {
-	return s.write(ctx, "RevokeDevice", func(c *conn) error {
+// revokeDevice is ChangeDevice with Revoke set (authn.DeviceChange).
+func (s *Store) revokeDevice(ctx context.Context, user, deviceID string, now time.Time) error {
+	return s.write(ctx, "ChangeDevice Revoke", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
@@ -209,9 +192,9 @@ func (s *Store) DevicesPage(ctx context.Context, afterUser, afterID string, limi
 	return out, err
 }
 
-// UpdateSecret implements authn.Store.
-func (s *Store) UpdateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error {
-	return s.write(ctx, "UpdateSecret", func(c *conn) error {
+// updateSecret is ChangeDevice with Secret set (authn.DeviceChange).
+func (s *Store) updateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error {
+	return s.write(ctx, "ChangeDevice Secret", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}

@@ -1,4 +1,5 @@
-// Package sqlstore is a durable authn.Store on database/sql: the Go logic
+// Package sqlstore is a durable authn.Store (both halves, authn.HotStore
+// and authn.RecordStore) on database/sql: the Go logic
 // of every step and the portable SQL it runs, shared by two engines that
 // live in packages of their own, each linking only its driver:
 //
@@ -15,7 +16,7 @@
 //	// or: s, err := postgres.Open(ctx, dsn, postgres.WithSchema("authn"))
 //	...
 //	defer s.Close()
-//	svc, err := authn.New(authn.Config{Store: s, ...})
+//	svc, err := authn.New(authn.Config{Hot: s, Records: s, ...})
 //
 // Both return a *Store. On Open the engine's embedded schema migrations
 // (NNNN_name.sql) are applied in order, each recorded in the

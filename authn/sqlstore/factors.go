@@ -17,9 +17,9 @@ func scanTOTP(sc scanner) (authn.TOTPRecord, error) {
 	return t, err
 }
 
-// PutTOTP implements authn.Store.
-func (s *Store) PutTOTP(ctx context.Context, t authn.TOTPRecord, now time.Time) error {
-	return s.write(ctx, "PutTOTP", func(c *conn) error {
+// putTOTP is ChangeUser with TOTP set (authn.UserChange).
+func (s *Store) putTOTP(ctx context.Context, t authn.TOTPRecord, now time.Time) error {
+	return s.write(ctx, "ChangeUser TOTP", func(c *conn) error {
 		if err := s.lockRow(c, t.User); err != nil {
 			return err
 		}
@@ -60,9 +60,9 @@ func (s *Store) CommitTOTP(ctx context.Context, user, id string, step uint64, no
 	})
 }
 
-// DeleteTOTP implements authn.Store.
-func (s *Store) DeleteTOTP(ctx context.Context, user string) error {
-	return s.single(ctx, "DeleteTOTP", func(c *conn) error {
+// deleteTOTP is ChangeUser with DeleteTOTP set (authn.UserChange).
+func (s *Store) deleteTOTP(ctx context.Context, user string) error {
+	return s.single(ctx, "ChangeUser DeleteTOTP", func(c *conn) error {
 		n, err := c.exec(s.d.q.totpDelete, user)
 		if err == nil && n == 0 {
 			err = authn.ErrStoreNotFound
@@ -91,9 +91,9 @@ func (s *Store) TOTP(ctx context.Context, user string) (authn.TOTPRecord, error)
 	return t, nil
 }
 
-// PutRecoveryCodes implements authn.Store.
-func (s *Store) PutRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error {
-	return s.write(ctx, "PutRecoveryCodes", func(c *conn) error {
+// putRecoveryCodes is ChangeUser with RecoveryCodes set (authn.UserChange).
+func (s *Store) putRecoveryCodes(ctx context.Context, user string, macs [][32]byte, now time.Time) error {
+	return s.write(ctx, "ChangeUser RecoveryCodes", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
@@ -111,6 +111,11 @@ func (s *Store) PutRecoveryCodes(ctx context.Context, user string, macs [][32]by
 
 // TakeRecoveryCode implements authn.Store.
 func (s *Store) TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error) {
+	if len(candidates) == 0 { // a count alone: a read
+		var n int
+		err := s.read(ctx, "TakeRecoveryCode", func(c *conn) error { return c.row(s.d.q.rcCount, user).Scan(&n) })
+		return false, n, err
+	}
 	var taken bool
 	var left int
 	err := s.write(ctx, "TakeRecoveryCode", func(c *conn) error {
@@ -160,11 +165,4 @@ func (s *Store) TakeRecoveryCode(ctx context.Context, user string, candidates []
 		return false, 0, err
 	}
 	return taken, left, nil
-}
-
-// RecoveryCodesLeft implements authn.Store.
-func (s *Store) RecoveryCodesLeft(ctx context.Context, user string) (int, error) {
-	var n int
-	err := s.read(ctx, "RecoveryCodesLeft", func(c *conn) error { return c.row(s.d.q.rcCount, user).Scan(&n) })
-	return n, err
 }

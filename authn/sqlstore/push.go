@@ -71,8 +71,10 @@ func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushR
 	return p, nil
 }
 
-// PendingPushes implements authn.Store.
-func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, now time.Time) ([]authn.PushRecord, error) {
+// PendingPushes implements authn.HotStore.
+//
+// epoch is not read: the store checks the user's epoch in its own records.
+func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, _ uint64, now time.Time) ([]authn.PushRecord, error) {
 	var out []authn.PushRecord
 	err := s.read(ctx, "PendingPushes", func(c *conn) error {
 		rows, err := c.query(s.d.q.pushPending, user, nanos(now))
@@ -97,8 +99,10 @@ func (s *Store) PendingPushes(ctx context.Context, user, deviceID string, now ti
 	return out, nil
 }
 
-// SetPushState implements authn.Store.
-func (s *Store) SetPushState(ctx context.Context, user, id string, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
+// SetPushState implements authn.HotStore.
+//
+// epoch is not read: the store checks the user's epoch in its own records.
+func (s *Store) SetPushState(ctx context.Context, user, id string, _ uint64, from, to authn.PushState, device string, now time.Time) (authn.PushRecord, error) {
 	var out authn.PushRecord
 	err := s.write(ctx, "SetPushState", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {

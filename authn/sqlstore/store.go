@@ -117,7 +117,11 @@ type Store struct {
 	closeErr  error
 }
 
-var _ authn.Store = (*Store)(nil)
+var (
+	_ authn.HotStore    = (*Store)(nil)
+	_ authn.RecordStore = (*Store)(nil)
+	_ authn.Store       = (*Store)(nil)
+)
 
 // Stats counts what a Store has sent its database since it was made.
 type Stats struct {

@@ -101,17 +101,17 @@ func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error
 	})
 }
 
-// SetPushOff implements authn.Store.
-func (s *Store) SetPushOff(ctx context.Context, user string, off bool, now time.Time) error {
-	return s.single(ctx, "SetPushOff", func(c *conn) error {
+// setPushOff is ChangeUser with PushOff set (authn.UserChange).
+func (s *Store) setPushOff(ctx context.Context, user string, off bool, now time.Time) error {
+	return s.single(ctx, "ChangeUser PushOff", func(c *conn) error {
 		_, err := c.exec(s.d.q.userPushOff, user, flag(off))
 		return err
 	})
 }
 
-// SuspendPush implements authn.Store.
-func (s *Store) SuspendPush(ctx context.Context, user string, until, now time.Time) error {
-	return s.single(ctx, "SuspendPush", func(c *conn) error {
+// suspendPush is ChangeUser with PushSuspended set (authn.UserChange).
+func (s *Store) suspendPush(ctx context.Context, user string, until, now time.Time) error {
+	return s.single(ctx, "ChangeUser PushSuspended", func(c *conn) error {
 		_, err := c.exec(s.d.q.userSuspend, user, nanos(until))
 		return err
 	})

@@ -78,7 +78,7 @@ func testActivation(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, requestHash("dev-1"), got.RequestHash)
 		require.Equal(t, "dev-1", got.DeviceID)
 
-		d, err := s.Device(t.Context(), "alice", "dev-1")
+		d, err := getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, authn.DevicePending, d.State)
 		require.Equal(t, "sid-1", d.SessionID)
@@ -97,7 +97,7 @@ func testActivation(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		// Still a conflict once paired, even past the offer's expiry (the
 		// winner's retry must still be recognised).
-		_, err = s.ActivateDevice(t.Context(), "alice", "dev-1", now)
+		_, err = activate(t.Context(), s, "alice", "dev-1", now)
 		require.NoError(t, err)
 		late := t0.Add(time.Hour)
 		again, err = s.CompleteActivation(t.Context(), "sid-1", requestHash("dev-1"), serverConfirm("dev-1"), deviceRecord("alice", "dev-3", "sid-1", late), 5, late)
@@ -205,9 +205,9 @@ func testActivation(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		sid := pendingDevice(t, s, "alice", "dev-2", t0)
 		require.NoError(t, s.CancelActivation(t.Context(), "alice", sid, t0))
 		requireActivationState(t, s, sid, t0, authn.ActivationCancelled)
-		_, err := s.Device(t.Context(), "alice", "dev-2")
+		_, err := getDevice(t.Context(), s, "alice", "dev-2")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "the pending device is deleted")
-		_, err = s.ActivateDevice(t.Context(), "alice", "dev-2", t0)
+		_, err = activate(t.Context(), s, "alice", "dev-2", t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
 
 		// Paired: not found, and the device stays.
@@ -235,11 +235,11 @@ func testActivation(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		_, err := s.CompleteActivation(t.Context(), "sid-1", requestHash("dev-1"), serverConfirm("dev-1"), d, 5, t0)
 		require.NoError(t, err)
 		d.Secret[0] ^= 0xff
-		dd, err := s.Device(t.Context(), "alice", "dev-1")
+		dd, err := getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, []byte("sealed root of dev-1"), dd.Secret, "CompleteActivation keeps its own copy")
 		dd.Secret[0] ^= 0xff
-		dd, err = s.Device(t.Context(), "alice", "dev-1")
+		dd, err = getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, []byte("sealed root of dev-1"), dd.Secret, "Device returns a copy")
 
@@ -265,56 +265,56 @@ func testPairing(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	t.Run("CountPairingTry", func(t *testing.T) {
 		s := newStore(t)
 		sid := pendingDevice(t, s, "alice", "dev-1", t0)
-		_, err := s.CountPairingTry(t.Context(), "bob", "dev-1", 3, t0)
+		_, err := pairingTry(t.Context(), s, "bob", "dev-1", 3, t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "another user's device")
-		_, err = s.CountPairingTry(t.Context(), "alice", "dev-none", 3, t0)
+		_, err = pairingTry(t.Context(), s, "alice", "dev-none", 3, t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "unknown device")
 		for want := 1; want <= 3; want++ {
-			n, err := s.CountPairingTry(t.Context(), "alice", "dev-1", 3, t0)
+			n, err := pairingTry(t.Context(), s, "alice", "dev-1", 3, t0)
 			require.NoError(t, err, "try %d", want)
 			require.Equal(t, want, n)
 		}
-		d, err := s.Device(t.Context(), "alice", "dev-1")
+		d, err := getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, 3, d.PairTries)
 
-		_, err = s.CountPairingTry(t.Context(), "alice", "dev-1", 3, t0)
+		_, err = pairingTry(t.Context(), s, "alice", "dev-1", 3, t0)
 		require.ErrorIs(t, err, authn.ErrStoreLimit, "the fourth try of three")
-		_, err = s.Device(t.Context(), "alice", "dev-1")
+		_, err = getDevice(t.Context(), s, "alice", "dev-1")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "the device is deleted")
 		requireActivationState(t, s, sid, t0, authn.ActivationCancelled)
-		_, err = s.CountPairingTry(t.Context(), "alice", "dev-1", 3, t0)
+		_, err = pairingTry(t.Context(), s, "alice", "dev-1", 3, t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
-		_, err = s.ActivateDevice(t.Context(), "alice", "dev-1", t0)
+		_, err = activate(t.Context(), s, "alice", "dev-1", t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
 		require.ErrorIs(t, s.CancelActivation(t.Context(), "alice", sid, t0), authn.ErrStoreNotFound)
 
 		// An active device is not pending.
 		activeDevice(t, s, "alice", "dev-2", t0)
-		_, err = s.CountPairingTry(t.Context(), "alice", "dev-2", 3, t0)
+		_, err = pairingTry(t.Context(), s, "alice", "dev-2", 3, t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "an active device")
 	})
 
 	t.Run("ActivateDevice", func(t *testing.T) {
 		s := newStore(t)
 		sid := pendingDevice(t, s, "alice", "dev-1", t0)
-		_, err := s.ActivateDevice(t.Context(), "bob", "dev-1", t0)
+		_, err := activate(t.Context(), s, "bob", "dev-1", t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "another user's device")
-		_, err = s.ActivateDevice(t.Context(), "alice", "dev-none", t0)
+		_, err = activate(t.Context(), s, "alice", "dev-none", t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
 
 		epoch := userState(t, s, "alice", t0).Epoch
-		d, err := s.ActivateDevice(t.Context(), "alice", "dev-1", t0)
+		d, err := activate(t.Context(), s, "alice", "dev-1", t0)
 		require.NoError(t, err)
 		require.Equal(t, authn.DeviceActive, d.State)
 		require.Equal(t, "dev-1", d.ID)
 		requireActivationState(t, s, sid, t0, authn.ActivationActive)
-		got, err := s.Device(t.Context(), "alice", "dev-1")
+		got, err := getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, authn.DeviceActive, got.State)
 		require.Equal(t, epoch, userState(t, s, "alice", t0).Epoch, "pairing without Replacing leaves the epoch")
 
-		_, err = s.ActivateDevice(t.Context(), "alice", "dev-1", t0)
+		_, err = activate(t.Context(), s, "alice", "dev-1", t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "an active device is not pending")
 	})
 
@@ -332,11 +332,11 @@ func testPairing(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, []string{"dev-old", "dev-keep", "dev-new"}, deviceIDs(t, s, "alice"), "the old device stays until pairing")
 
 		epoch := userState(t, s, "alice", t0).Epoch
-		d, err := s.ActivateDevice(t.Context(), "alice", "dev-new", t0)
+		d, err := activate(t.Context(), s, "alice", "dev-new", t0)
 		require.NoError(t, err)
 		require.Equal(t, authn.DeviceActive, d.State)
 		require.Equal(t, []string{"dev-keep", "dev-new"}, deviceIDs(t, s, "alice"), "pairing deletes the replaced device")
-		_, err = s.Device(t.Context(), "alice", "dev-old")
+		_, err = getDevice(t.Context(), s, "alice", "dev-old")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
 		require.Equal(t, epoch+1, userState(t, s, "alice", t0).Epoch, "replacing bumps the epoch")
 	})

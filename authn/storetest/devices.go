@@ -28,7 +28,7 @@ func testDevices(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, authn.DeviceActive, ds[0].State)
 		require.Equal(t, authn.DevicePending, ds[1].State)
 
-		d, err := s.Device(t.Context(), "alice", "dev-3")
+		d, err := getDevice(t.Context(), s, "alice", "dev-3")
 		require.NoError(t, err)
 		require.Equal(t, "alice", d.User)
 		require.Equal(t, "phone dev-3", d.Name)
@@ -36,22 +36,22 @@ func testDevices(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, challenge.Default.String(), d.Suite)
 		require.Equal(t, "sid-dev-3", d.SessionID)
 		require.True(t, t0.Add(2*time.Second).Equal(d.CreatedAt), "CreatedAt %v", d.CreatedAt)
-		_, err = s.Device(t.Context(), "bob", "dev-3")
+		_, err = getDevice(t.Context(), s, "bob", "dev-3")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "another user's device")
-		_, err = s.Device(t.Context(), "alice", "dev-none")
+		_, err = getDevice(t.Context(), s, "alice", "dev-none")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
 	})
 
 	t.Run("RenameDevice", func(t *testing.T) {
 		s := newStore(t)
 		activeDevice(t, s, "alice", "dev-1", t0)
-		require.NoError(t, s.RenameDevice(t.Context(), "alice", "dev-1", "work phone"))
-		d, err := s.Device(t.Context(), "alice", "dev-1")
+		require.NoError(t, renameDev(t.Context(), s, "alice", "dev-1", "work phone"))
+		d, err := getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, "work phone", d.Name)
-		require.ErrorIs(t, s.RenameDevice(t.Context(), "bob", "dev-1", "mine"), authn.ErrStoreNotFound, "another user's device")
-		require.ErrorIs(t, s.RenameDevice(t.Context(), "alice", "dev-none", "x"), authn.ErrStoreNotFound)
-		d, err = s.Device(t.Context(), "alice", "dev-1")
+		require.ErrorIs(t, renameDev(t.Context(), s, "bob", "dev-1", "mine"), authn.ErrStoreNotFound, "another user's device")
+		require.ErrorIs(t, renameDev(t.Context(), s, "alice", "dev-none", "x"), authn.ErrStoreNotFound)
+		d, err = getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, "work phone", d.Name)
 	})
@@ -64,22 +64,22 @@ func testDevices(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		e0 := userState(t, s, "alice", t0).Epoch
 		b0 := userState(t, s, "bob", t0).Epoch
 
-		require.ErrorIs(t, s.RevokeDevice(t.Context(), "bob", "dev-1", t0), authn.ErrStoreNotFound, "another user's device")
+		require.ErrorIs(t, revoke(t.Context(), s, "bob", "dev-1", t0), authn.ErrStoreNotFound, "another user's device")
 		require.Equal(t, e0, userState(t, s, "alice", t0).Epoch)
 		require.Equal(t, b0, userState(t, s, "bob", t0).Epoch)
 
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-1", t0))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-1", t0))
 		require.Equal(t, e0+1, userState(t, s, "alice", t0).Epoch, "revoking bumps the epoch")
 		require.Equal(t, []string{"dev-2"}, deviceIDs(t, s, "alice"))
-		_, err := s.Device(t.Context(), "alice", "dev-1")
+		_, err := getDevice(t.Context(), s, "alice", "dev-1")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
-		require.ErrorIs(t, s.RevokeDevice(t.Context(), "alice", "dev-1", t0), authn.ErrStoreNotFound)
+		require.ErrorIs(t, revoke(t.Context(), s, "alice", "dev-1", t0), authn.ErrStoreNotFound)
 		require.Equal(t, e0+1, userState(t, s, "alice", t0).Epoch)
 		require.Equal(t, b0, userState(t, s, "bob", t0).Epoch, "another user's epoch stays")
 
 		// A pending device can be revoked too.
 		pendingDevice(t, s, "alice", "dev-3", t0)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-3", t0))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-3", t0))
 		require.Equal(t, e0+2, userState(t, s, "alice", t0).Epoch)
 		require.Equal(t, []string{"dev-2"}, deviceIDs(t, s, "alice"))
 	})
@@ -127,7 +127,7 @@ func testDevices(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, []byte("sealed root of dev-b1"), d[0].Secret, "a page carries the sealed secrets")
 
 		// The device a walk stopped after may be gone by the next page.
-		require.NoError(t, s.RevokeDevice(t.Context(), "bob", "dev-b1", t0))
+		require.NoError(t, revoke(t.Context(), s, "bob", "dev-b1", t0))
 		require.Equal(t, []string{"bob/dev-b2", "carol/dev-c1"}, page("bob", "dev-b1", 10))
 		require.Equal(t, []string{"carol/dev-c1"}, page("bob", "dev-b2", 10))
 		require.Equal(t, []string{}, page("carol", "dev-c1", 10))
@@ -137,24 +137,43 @@ func testDevices(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		s := newStore(t)
 		activeDevice(t, s, "alice", "dev-1", t0)
 		old := []byte("sealed root of dev-1")
-		require.NoError(t, s.UpdateSecret(t.Context(), "alice", "dev-1", old, []byte("resealed 1")))
-		d, err := s.Device(t.Context(), "alice", "dev-1")
+		require.NoError(t, swapSecret(t.Context(), s, "alice", "dev-1", old, []byte("resealed 1")))
+		d, err := getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, []byte("resealed 1"), d.Secret)
 
-		require.ErrorIs(t, s.UpdateSecret(t.Context(), "alice", "dev-1", old, []byte("resealed 2")), authn.ErrStoreConflict, "stale old value")
-		d, err = s.Device(t.Context(), "alice", "dev-1")
+		require.ErrorIs(t, swapSecret(t.Context(), s, "alice", "dev-1", old, []byte("resealed 2")), authn.ErrStoreConflict, "stale old value")
+		d, err = getDevice(t.Context(), s, "alice", "dev-1")
 		require.NoError(t, err)
 		require.Equal(t, []byte("resealed 1"), d.Secret, "a conflict changes nothing")
-		require.ErrorIs(t, s.UpdateSecret(t.Context(), "alice", "dev-none", old, []byte("x")), authn.ErrStoreNotFound)
-		require.ErrorIs(t, s.UpdateSecret(t.Context(), "bob", "dev-1", []byte("resealed 1"), []byte("x")), authn.ErrStoreNotFound, "another user's device")
+		require.ErrorIs(t, swapSecret(t.Context(), s, "alice", "dev-none", old, []byte("x")), authn.ErrStoreNotFound)
+		require.ErrorIs(t, swapSecret(t.Context(), s, "bob", "dev-1", []byte("resealed 1"), []byte("x")), authn.ErrStoreNotFound, "another user's device")
 	})
 
 	t.Run("UnknownUser", func(t *testing.T) {
 		s := newStore(t)
 		require.Equal(t, authn.UserState{}, userState(t, s, "nobody", t0))
 		activeDevice(t, s, "alice", "dev-1", t0)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-1", t0))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-1", t0))
 		require.Equal(t, authn.UserState{}, userState(t, s, "nobody", t0), "other users' changes do not show")
+	})
+
+	t.Run("InvalidChange", func(t *testing.T) {
+		s := newStore(t)
+		activeDevice(t, s, "alice", "dev-1", t0)
+		name, token := "new name", "token"
+		for _, c := range []authn.DeviceChange{{}, {Name: &name, PushToken: &token}, {Revoke: true, Activate: true}} {
+			_, err := s.ChangeDevice(t.Context(), "alice", "dev-1", c, t0)
+			require.ErrorIs(t, err, authn.ErrInvalidChange, "%+v", c)
+		}
+		off := true
+		for _, c := range []authn.UserChange{{}, {PushOff: &off, DeleteTOTP: true}} {
+			require.ErrorIs(t, s.ChangeUser(t.Context(), "alice", c, t0), authn.ErrInvalidChange, "%+v", c)
+		}
+		d, err := getDevice(t.Context(), s, "alice", "dev-1")
+		require.NoError(t, err)
+		require.Equal(t, "phone dev-1", d.Name, "a refused change changes nothing")
+		require.Equal(t, authn.DeviceActive, d.State)
+		require.False(t, userState(t, s, "alice", t0).PushOff)
 	})
 }

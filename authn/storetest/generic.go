@@ -12,7 +12,8 @@ import (
 )
 
 // testGeneric checks TakeOnce and Spend, the generic single-use and budget
-// operations that later features build on, alone and under concurrency.
+// operations of the hot store (device API nonces, push answers, push
+// budgets), alone and under concurrency.
 func testGeneric(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)

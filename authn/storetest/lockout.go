@@ -247,7 +247,7 @@ func testCommitStep(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		return s.CommitStep(t.Context(), "alice", dev, epoch, step, drift, t0)
 	}
 	lastStep := func(dev string) (uint64, int) {
-		d, err := s.Device(t.Context(), "alice", dev)
+		d, err := getDevice(t.Context(), s, "alice", dev)
 		require.NoError(t, err)
 		return d.LastStep, d.Drift
 	}
@@ -283,7 +283,7 @@ func testCommitStep(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	require.ErrorIs(t, s.CommitStep(t.Context(), "bob", "dev-1", 0, step0+5, 0, t0), authn.ErrStoreNotFound, "another user's device")
 
 	// A revocation moves the epoch: a match of before it does not commit.
-	require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", t0))
+	require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", t0))
 	require.ErrorIs(t, commit("dev-1", e, step0+4, 0), authn.ErrStoreConflict, "the epoch moved")
 	st, _ = lastStep("dev-1")
 	require.Equal(t, uint64(step0+3), st)
@@ -331,6 +331,6 @@ func testSweep(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	require.Zero(t, n, "a second sweep finds nothing")
 	requireOutcome(t, authn.AttemptMatch, attempt(t, s, "alice", "ch-3", mac(3), step0, policy, past), "Sweep keeps live challenges")
 	requireActivationState(t, s, sid, past, authn.ActivationCompleted)
-	_, err = s.Device(t.Context(), "carol", "dev-c")
+	_, err = getDevice(t.Context(), s, "carol", "dev-c")
 	require.NoError(t, err, "Sweep keeps devices")
 }

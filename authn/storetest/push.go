@@ -51,7 +51,7 @@ func requirePush(t *testing.T, want, got authn.PushRecord, msgAndArgs ...any) {
 
 func pendingPushIDs(t *testing.T, s authn.Store, user, deviceID string, now time.Time) []string {
 	t.Helper()
-	ps, err := s.PendingPushes(t.Context(), user, deviceID, now)
+	ps, err := pendingOf(t.Context(), s, user, deviceID, now)
 	require.NoError(t, err)
 	ids := []string{}
 	for _, p := range ps {
@@ -79,7 +79,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		// Copied out.
 		got.Nonce[0], got.Devices[0] = 'Y', "dev-Y"
 		requirePush(t, want, getPush(t, s, "push-1", t0), "Push returns a copy")
-		ps, err := s.PendingPushes(t.Context(), "alice", "dev-1", t0)
+		ps, err := pendingOf(t.Context(), s, "alice", "dev-1", t0)
 		require.NoError(t, err)
 		require.Len(t, ps, 1)
 		requirePush(t, want, ps[0], "PendingPushes returns the record as put")
@@ -99,20 +99,20 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		putPush(t, s, p, t0)
 		putPush(t, s, newPush("alice", "push-2", 0, t0, "dev-1"), t0)
 		putPush(t, s, newPush("alice", "push-3", 0, t0, "dev-1"), t0)
-		_, err := s.SetPushState(t.Context(), "alice", "push-3", authn.PushPending, authn.PushDenied, "dev-1", t0)
+		_, err := movePush(t.Context(), s, "alice", "push-3", authn.PushPending, authn.PushDenied, "dev-1", t0)
 		require.NoError(t, err)
 
 		requirePushState(t, s, "push-1", p.ExpiresAt.Add(-time.Second), authn.PushPending, "live before ExpiresAt")
 		requirePushState(t, s, "push-1", p.ExpiresAt, authn.PushExpired, "expired at ExpiresAt")
 		requirePushState(t, s, "push-1", p.ExpiresAt.Add(time.Minute), authn.PushExpired)
 		// Expired, it cannot move.
-		rec, err := s.SetPushState(t.Context(), "alice", "push-1", authn.PushPending, authn.PushApproved, "dev-1", p.ExpiresAt)
+		rec, err := movePush(t.Context(), s, "alice", "push-1", authn.PushPending, authn.PushApproved, "dev-1", p.ExpiresAt)
 		require.ErrorIs(t, err, authn.ErrStoreConflict, "an expired request approved")
 		require.Equal(t, "push-1", rec.ID, "a conflict returns the record")
 		require.Equal(t, authn.PushExpired, rec.State)
 		require.Empty(t, rec.Answered)
 		// Not read since it expired: SetPushState itself sees the expiry.
-		rec, err = s.SetPushState(t.Context(), "alice", "push-2", authn.PushPending, authn.PushApproved, "dev-1", p.ExpiresAt)
+		rec, err = movePush(t.Context(), s, "alice", "push-2", authn.PushPending, authn.PushApproved, "dev-1", p.ExpiresAt)
 		require.ErrorIs(t, err, authn.ErrStoreConflict, "an expired request approved")
 		require.Equal(t, authn.PushExpired, rec.State)
 		requirePushState(t, s, "push-2", p.ExpiresAt, authn.PushExpired)
@@ -130,16 +130,16 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		putPush(t, s, newPush("alice", "push-2", e, t0, "dev-1", "dev-2"), t0)
 		putPush(t, s, newPush("bob", "push-b", userState(t, s, "bob", t0).Epoch, t0, "dev-b"), t0)
 		now := t0.Add(time.Second)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", now))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", now))
 		e2 := userState(t, s, "alice", now).Epoch
 		require.NotEqual(t, e, e2)
 
 		requirePushState(t, s, "push-1", now, authn.PushExpired, "a request made before a revocation")
-		rec, err := s.SetPushState(t.Context(), "alice", "push-1", authn.PushPending, authn.PushApproved, "dev-1", now)
+		rec, err := movePush(t.Context(), s, "alice", "push-1", authn.PushPending, authn.PushApproved, "dev-1", now)
 		require.ErrorIs(t, err, authn.ErrStoreConflict, "a request made before a revocation approved")
 		require.Equal(t, authn.PushExpired, rec.State)
 		// Not read since: SetPushState itself compares the epoch.
-		rec, err = s.SetPushState(t.Context(), "alice", "push-2", authn.PushPending, authn.PushApproved, "dev-1", now)
+		rec, err = movePush(t.Context(), s, "alice", "push-2", authn.PushPending, authn.PushApproved, "dev-1", now)
 		require.ErrorIs(t, err, authn.ErrStoreConflict, "a request made before a revocation approved")
 		require.Equal(t, authn.PushExpired, rec.State)
 		require.Equal(t, []string{}, pendingPushIDs(t, s, "alice", "dev-1", now), "requests made before a revocation")
@@ -153,7 +153,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		// The new epoch's requests are live; another user's are untouched.
 		putPush(t, s, newPush("alice", "push-4", e2, now, "dev-1"), now)
 		require.Equal(t, []string{"push-4"}, pendingPushIDs(t, s, "alice", "dev-1", now))
-		_, err = s.SetPushState(t.Context(), "alice", "push-4", authn.PushPending, authn.PushApproved, "dev-1", now)
+		_, err = movePush(t.Context(), s, "alice", "push-4", authn.PushPending, authn.PushApproved, "dev-1", now)
 		require.NoError(t, err)
 		requirePushState(t, s, "push-b", now, authn.PushPending, "another user's request")
 	})
@@ -163,11 +163,11 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		putPush(t, s, newPush("alice", "push-1", 0, t0, "dev-1", "dev-2"), t0)
 		now := t0.Add(10 * time.Second)
 
-		_, err := s.SetPushState(t.Context(), "alice", "push-none", authn.PushPending, authn.PushApproved, "dev-1", now)
+		_, err := movePush(t.Context(), s, "alice", "push-none", authn.PushPending, authn.PushApproved, "dev-1", now)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "an unknown request")
-		_, err = s.SetPushState(t.Context(), "bob", "push-1", authn.PushPending, authn.PushApproved, "dev-1", now)
+		_, err = movePush(t.Context(), s, "bob", "push-1", authn.PushPending, authn.PushApproved, "dev-1", now)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "another user's request")
-		rec, err := s.SetPushState(t.Context(), "alice", "push-1", authn.PushApproved, authn.PushFinished, "", now)
+		rec, err := movePush(t.Context(), s, "alice", "push-1", authn.PushApproved, authn.PushFinished, "", now)
 		require.ErrorIs(t, err, authn.ErrStoreConflict, "finishing a pending request")
 		require.Equal(t, "push-1", rec.ID, "a conflict returns the record")
 		require.Equal(t, authn.PushPending, rec.State)
@@ -176,7 +176,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Empty(t, got.Answered)
 
 		// The right from-state moves, and records the device.
-		rec, err = s.SetPushState(t.Context(), "alice", "push-1", authn.PushPending, authn.PushApproved, "dev-2", now)
+		rec, err = movePush(t.Context(), s, "alice", "push-1", authn.PushPending, authn.PushApproved, "dev-2", now)
 		require.NoError(t, err)
 		require.Equal(t, authn.PushApproved, rec.State)
 		require.Equal(t, "dev-2", rec.Answered)
@@ -189,18 +189,18 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, []string{"dev-1", "dev-2"}, getPush(t, s, "push-1", now).Devices, "SetPushState returns a copy")
 
 		// A second answer: conflict, the first answer's record.
-		rec, err = s.SetPushState(t.Context(), "alice", "push-1", authn.PushPending, authn.PushDenied, "dev-1", now)
+		rec, err = movePush(t.Context(), s, "alice", "push-1", authn.PushPending, authn.PushDenied, "dev-1", now)
 		require.ErrorIs(t, err, authn.ErrStoreConflict, "a second answer")
 		require.Equal(t, authn.PushApproved, rec.State)
 		require.Equal(t, "dev-2", rec.Answered)
 
 		// Finishing names no device: the answering one stays recorded
 		// (FinishPush reports it).
-		rec, err = s.SetPushState(t.Context(), "alice", "push-1", authn.PushApproved, authn.PushFinished, "", now)
+		rec, err = movePush(t.Context(), s, "alice", "push-1", authn.PushApproved, authn.PushFinished, "", now)
 		require.NoError(t, err)
 		require.Equal(t, authn.PushFinished, rec.State)
 		require.Equal(t, "dev-2", rec.Answered, "a move without a device keeps the answering one")
-		rec, err = s.SetPushState(t.Context(), "alice", "push-1", authn.PushApproved, authn.PushFinished, "", now)
+		rec, err = movePush(t.Context(), s, "alice", "push-1", authn.PushApproved, authn.PushFinished, "", now)
 		require.ErrorIs(t, err, authn.ErrStoreConflict, "finished twice")
 		require.Equal(t, authn.PushFinished, rec.State)
 		// A finished request does not expire.
@@ -208,9 +208,9 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		// A cancellation is take-once too.
 		putPush(t, s, newPush("alice", "push-2", 0, now, "dev-1"), now)
-		_, err = s.SetPushState(t.Context(), "alice", "push-2", authn.PushPending, authn.PushCancelled, "", now)
+		_, err = movePush(t.Context(), s, "alice", "push-2", authn.PushPending, authn.PushCancelled, "", now)
 		require.NoError(t, err)
-		rec, err = s.SetPushState(t.Context(), "alice", "push-2", authn.PushPending, authn.PushApproved, "dev-1", now)
+		rec, err = movePush(t.Context(), s, "alice", "push-2", authn.PushPending, authn.PushApproved, "dev-1", now)
 		require.ErrorIs(t, err, authn.ErrStoreConflict, "a cancelled request approved")
 		require.Equal(t, authn.PushCancelled, rec.State)
 		require.Empty(t, rec.Answered)
@@ -219,13 +219,13 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	t.Run("SetPushStateConcurrent", func(t *testing.T) {
 		s := newStore(t)
 		putPush(t, s, newPush("alice", "push-1", 0, t0, "dev-1"), t0)
-		_, err := s.SetPushState(t.Context(), "alice", "push-1", authn.PushPending, authn.PushApproved, "dev-1", t0)
+		_, err := movePush(t.Context(), s, "alice", "push-1", authn.PushPending, authn.PushApproved, "dev-1", t0)
 		require.NoError(t, err)
 		const n = 100
 		recs := make([]authn.PushRecord, n)
 		errs := concurrently(n, func(i int) error {
 			var err error
-			recs[i], err = s.SetPushState(context.Background(), "alice", "push-1", authn.PushApproved, authn.PushFinished, "", t0)
+			recs[i], err = movePush(context.Background(), s, "alice", "push-1", authn.PushApproved, authn.PushFinished, "", t0)
 			return err
 		})
 		wins := 0
@@ -245,7 +245,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		to := []authn.PushState{authn.PushApproved, authn.PushDenied}
 		dev := []string{"dev-1", "dev-2"}
 		errs = concurrently(n, func(i int) error {
-			_, err := s.SetPushState(context.Background(), "alice", "push-2", authn.PushPending, to[i%2], dev[i/2%2], t0)
+			_, err := movePush(context.Background(), s, "alice", "push-2", authn.PushPending, to[i%2], dev[i/2%2], t0)
 			return err
 		})
 		winner := -1
@@ -273,7 +273,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		putPush(t, s, short, t0.Add(2*time.Second))
 		putPush(t, s, newPush("alice", "push-e", 0, t0.Add(3*time.Second), "dev-1"), t0.Add(3*time.Second))
 		putPush(t, s, newPush("alice", "push-d", 0, t0.Add(4*time.Second), "dev-1", "dev-2"), t0.Add(4*time.Second))
-		_, err := s.SetPushState(t.Context(), "alice", "push-e", authn.PushPending, authn.PushDenied, "dev-1", t0.Add(4*time.Second))
+		_, err := movePush(t.Context(), s, "alice", "push-e", authn.PushPending, authn.PushDenied, "dev-1", t0.Add(4*time.Second))
 		require.NoError(t, err)
 		// Bob's request names alice's device ID: it is still bob's.
 		putPush(t, s, newPush("bob", "push-bob", 0, t0.Add(5*time.Second), "dev-1"), t0.Add(5*time.Second))
@@ -287,7 +287,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		// push-b expires; push-c is answered.
 		now = short.ExpiresAt
-		_, err = s.SetPushState(t.Context(), "alice", "push-c", authn.PushPending, authn.PushApproved, "dev-2", now)
+		_, err = movePush(t.Context(), s, "alice", "push-c", authn.PushPending, authn.PushApproved, "dev-2", now)
 		require.NoError(t, err)
 		require.Equal(t, []string{"push-d"}, pendingPushIDs(t, s, "alice", "dev-1", now))
 		require.Equal(t, []string{"push-a", "push-d"}, pendingPushIDs(t, s, "alice", "dev-2", now))
@@ -302,7 +302,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.True(t, u.PushSuspended.IsZero(), "PushSuspended %v", u.PushSuspended)
 		activeDevice(t, s, "alice", "dev-1", t0)
 		activeDevice(t, s, "alice", "dev-2", t0)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", t0))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", t0))
 		_, err := s.RecordFailure(t.Context(), "alice", policy, t0)
 		require.NoError(t, err)
 		before := userState(t, s, "alice", t0)
@@ -328,7 +328,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		// Other user state changes keep the push mode.
 		_, err = s.RecordFailure(t.Context(), "alice", policy, t0)
 		require.NoError(t, err)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-1", t0))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-1", t0))
 		after := userState(t, s, "alice", t0)
 		require.True(t, after.PushOff, "a failure and a revocation keep push off")
 		require.True(t, after.PushSuspended.Equal(u.PushSuspended), "a failure and a revocation keep the suspension")
@@ -347,13 +347,13 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		d.PushToken = "token at activation"
 		_, err := s.CompleteActivation(t.Context(), "sid-1", requestHash("dev-1"), serverConfirm("dev-1"), d, 100, t0)
 		require.NoError(t, err)
-		_, err = s.ActivateDevice(t.Context(), "alice", "dev-1", t0)
+		_, err = activate(t.Context(), s, "alice", "dev-1", t0)
 		require.NoError(t, err)
 		activeDevice(t, s, "alice", "dev-2", t0)
 		activeDevice(t, s, "bob", "dev-b", t0)
 		token := func(user, id string) string {
 			t.Helper()
-			d, err := s.Device(t.Context(), user, id)
+			d, err := getDevice(t.Context(), s, user, id)
 			require.NoError(t, err)
 			ds, err := s.Devices(t.Context(), user)
 			require.NoError(t, err)
@@ -367,20 +367,20 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, "token at activation", token("alice", "dev-1"), "the token stored with the device")
 		require.Empty(t, token("alice", "dev-2"))
 
-		require.NoError(t, s.SetPushToken(t.Context(), "alice", "dev-2", "token 2"))
+		require.NoError(t, setToken(t.Context(), s, "alice", "dev-2", "token 2"))
 		require.Equal(t, "token 2", token("alice", "dev-2"))
 		require.Equal(t, "token at activation", token("alice", "dev-1"), "another device's token")
 		long := strings.Repeat("t", 4096) // the longest the Service accepts
-		require.NoError(t, s.SetPushToken(t.Context(), "alice", "dev-1", long))
+		require.NoError(t, setToken(t.Context(), s, "alice", "dev-1", long))
 		require.Equal(t, long, token("alice", "dev-1"))
-		require.NoError(t, s.SetPushToken(t.Context(), "alice", "dev-1", ""))
+		require.NoError(t, setToken(t.Context(), s, "alice", "dev-1", ""))
 		require.Empty(t, token("alice", "dev-1"), "a token cleared")
 
-		require.ErrorIs(t, s.SetPushToken(t.Context(), "alice", "dev-none", "x"), authn.ErrStoreNotFound, "an unknown device")
-		require.ErrorIs(t, s.SetPushToken(t.Context(), "alice", "dev-b", "x"), authn.ErrStoreNotFound, "another user's device")
+		require.ErrorIs(t, setToken(t.Context(), s, "alice", "dev-none", "x"), authn.ErrStoreNotFound, "an unknown device")
+		require.ErrorIs(t, setToken(t.Context(), s, "alice", "dev-b", "x"), authn.ErrStoreNotFound, "another user's device")
 		require.Empty(t, token("bob", "dev-b"))
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", t0))
-		require.ErrorIs(t, s.SetPushToken(t.Context(), "alice", "dev-2", "x"), authn.ErrStoreNotFound, "a revoked device")
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", t0))
+		require.ErrorIs(t, setToken(t.Context(), s, "alice", "dev-2", "x"), authn.ErrStoreNotFound, "a revoked device")
 	})
 
 	t.Run("DeleteUser", func(t *testing.T) {
@@ -388,7 +388,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		for _, user := range []string{"alice", "bob"} {
 			putPush(t, s, newPush(user, "push-"+user+"-1", 0, t0, "dev-1"), t0)
 			putPush(t, s, newPush(user, "push-"+user+"-2", 0, t0, "dev-1"), t0)
-			_, err := s.SetPushState(t.Context(), user, "push-"+user+"-2", authn.PushPending, authn.PushApproved, "dev-1", t0)
+			_, err := movePush(t.Context(), s, user, "push-"+user+"-2", authn.PushPending, authn.PushApproved, "dev-1", t0)
 			require.NoError(t, err)
 			require.NoError(t, setPushMode(t, s, user, true, t0.Add(time.Hour), t0))
 		}
@@ -398,7 +398,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			_, err := s.Push(t.Context(), id, now)
 			require.ErrorIs(t, err, authn.ErrStoreNotFound, "request %s erased", id)
 		}
-		_, err := s.SetPushState(t.Context(), "alice", "push-alice-2", authn.PushApproved, authn.PushFinished, "", now)
+		_, err := movePush(t.Context(), s, "alice", "push-alice-2", authn.PushApproved, authn.PushFinished, "", now)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "an erased approval finished")
 		require.Equal(t, []string{}, pendingPushIDs(t, s, "alice", "dev-1", now))
 		u := userState(t, s, "alice", now)
@@ -414,7 +414,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		s := newStore(t)
 		putPush(t, s, newPush("alice", "push-1", 0, t0, "dev-1"), t0)
 		putPush(t, s, newPush("alice", "push-2", 0, t0, "dev-1"), t0)
-		_, err := s.SetPushState(t.Context(), "alice", "push-2", authn.PushPending, authn.PushApproved, "dev-1", t0)
+		_, err := movePush(t.Context(), s, "alice", "push-2", authn.PushPending, authn.PushApproved, "dev-1", t0)
 		require.NoError(t, err)
 		n, err := s.Sweep(t.Context(), t0.Add(time.Minute))
 		require.NoError(t, err)

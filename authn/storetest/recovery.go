@@ -72,7 +72,7 @@ func testRecoveryCodes(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, 2, left)
 		require.Equal(t, 2, codesLeft(t, s, "bob"), "another user's set stays")
 
-		require.NoError(t, s.PutRecoveryCodes(t.Context(), "alice", nil, t0))
+		require.NoError(t, storeCodes(t.Context(), s, "alice", nil, t0))
 		require.Zero(t, codesLeft(t, s, "alice"), "an empty set")
 		r, _ = useCode(t, s, "alice", policy, t0, 3)
 		requireOutcome(t, authn.AttemptMismatch, r)
@@ -81,7 +81,7 @@ func testRecoveryCodes(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	t.Run("RecordsAreCopied", func(t *testing.T) {
 		s := newStore(t)
 		macs := [][32]byte{codeMAC(1), codeMAC(2)}
-		require.NoError(t, s.PutRecoveryCodes(t.Context(), "alice", macs, t0))
+		require.NoError(t, storeCodes(t.Context(), s, "alice", macs, t0))
 		macs[0] = codeMAC(7)
 		r, _ := useCode(t, s, "alice", policy, t0, 7)
 		requireOutcome(t, authn.AttemptMismatch, r, "PutRecoveryCodes keeps its own copy")
@@ -197,7 +197,7 @@ func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		p := strict
 		activeDevice(t, s, "alice", "dev-1", t0)
 		activeDevice(t, s, "alice", "dev-2", t0)
-		require.NoError(t, s.RevokeDevice(t.Context(), "alice", "dev-2", t0))
+		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", t0))
 		e := userState(t, s, "alice", t0).Epoch
 		require.NotZero(t, e, "a revocation moved the epoch")
 		_, err := s.RecordFailure(t.Context(), "bob", p, t0)
@@ -242,7 +242,7 @@ func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			dev := func(n string) string { return "dev-" + user + "-" + n }
 			activeDevice(t, s, user, dev("1"), t0)
 			activeDevice(t, s, user, dev("2"), t0)
-			require.NoError(t, s.RevokeDevice(t.Context(), user, dev("2"), t0))
+			require.NoError(t, revoke(t.Context(), s, user, dev("2"), t0))
 			pendingDevice(t, s, user, dev("p"), t0)
 			require.NoError(t, s.PutActivation(t.Context(), waitingActivation(user, "sid-"+user+"-w", t0), t0))
 			e := userState(t, s, user, t0).Epoch
@@ -269,7 +269,7 @@ func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.True(t, u.LastFailure.IsZero(), "LastFailure %v", u.LastFailure)
 		require.Equal(t, []string{}, deviceIDs(t, s, "alice"), "devices erased")
 		for _, id := range []string{"dev-alice-1", "dev-alice-p"} {
-			_, err := s.Device(t.Context(), "alice", id)
+			_, err := getDevice(t.Context(), s, "alice", id)
 			require.ErrorIs(t, err, authn.ErrStoreNotFound, "device %s", id)
 		}
 		for _, sid := range []string{"sid-dev-alice-1", "sid-dev-alice-p", "sid-alice-w"} {

@@ -82,18 +82,29 @@ func newClusterOn(t *testing.T, stores [2]authn.Store, mod func(*authn.Config)) 
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
 	require.NoError(t, err)
 	c := &cluster{store: store, clock: &fakeClock{t: t0.Add(5 * time.Second)}, obs: &spy{}}
-	c.cfg = authn.Config{Store: store, Keys: keys, Issuer: "Example Bank", Clock: c.clock.Now,
+	hot, records := halves(store)
+	c.cfg = authn.Config{Hot: hot, Records: records, Keys: keys, Issuer: "Example Bank", Clock: c.clock.Now,
 		Logger: slog.New(slog.DiscardHandler), Observer: c.obs}
 	if mod != nil {
 		mod(&c.cfg)
 	}
 	for i := range c.svc {
 		cfg := c.cfg
-		cfg.Store = stores[i]
+		cfg.Hot, cfg.Records = halves(stores[i])
 		c.svc[i], err = authn.New(cfg)
 		require.NoError(t, err)
 	}
 	return c
+}
+
+// halves is what a Service is configured with for a store of the
+// suite's: a pair's own halves (so that the Service's own steps across
+// them are what is tested), or any other store as both.
+func halves(s authn.Store) (authn.HotStore, authn.RecordStore) {
+	if p, ok := s.(pair); ok {
+		return p.HotStore, p.RecordStore
+	}
+	return s, s
 }
 
 // requireStopped checks what a storm of wrong answers from both

@@ -92,7 +92,7 @@ func testServiceFactors(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		_, err = c.svc[0].VerifyRecoveryCode(t.Context(), "alice", codes[0])
 		var le *authn.LockedError
 		require.ErrorAs(t, err, &le, "a right code while locked")
-		left, err := c.store.RecoveryCodesLeft(t.Context(), "alice")
+		left, err := codesLeftOf(t.Context(), c.store, "alice")
 		require.NoError(t, err)
 		require.Equal(t, len(codes), left, "no code consumed")
 	})

@@ -178,8 +178,8 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 // setPushMode sets both halves of a user's push mode.
 func setPushMode(t *testing.T, s authn.Store, user string, off bool, until, now time.Time) error {
 	t.Helper()
-	if err := s.SetPushOff(t.Context(), user, off, now); err != nil {
+	if err := pushOff(t.Context(), s, user, off, now); err != nil {
 		return err
 	}
-	return s.SuspendPush(t.Context(), user, until, now)
+	return suspend(t.Context(), s, user, until, now)
 }

@@ -1,31 +1,46 @@
-// Package storetest is the conformance suite of [authn.Store]. Every
-// Store implementation runs it from its own tests, on fresh stores:
+// Package storetest is the conformance suite of the stores a Service
+// runs on: an [authn.HotStore] and an [authn.RecordStore]. It has one
+// entry point per half and one for the pair:
+//
+//   - [RunHot] tests a hot store alone: the lockout arithmetic of Attempt
+//     and RecordFailure, ResetUser, TakeOnce and Spend;
+//   - [RunRecords] tests a record store alone: pairing tries, devices and
+//     their changes, epochs, and the compare-and-set of CommitStep;
+//   - [RunPair] tests the steps that span the halves on a pair, called as
+//     the Service calls them (a revocation in the records, then
+//     RaiseEpoch in the hot store): take-once activation, challenge
+//     issuance, its limits and epoch, attempts, Sweep; TOTP keys (the
+//     counted Attempt with no answer before the check, the once-only step
+//     of CommitTOTP), recovery codes (each taken once by
+//     TakeRecoveryCode, under the same lockout), the operator's ResetUser
+//     and DeleteUser; and push requests (the compare-and-set of
+//     SetPushState, a pending request voided by its expiry or a
+//     revocation, the pending prompts of a device, the push mode and push
+//     tokens, erasure and Sweep);
+//   - [RunService] checks what the Service promises when it runs on a
+//     pair, with two Services sharing the stores, keyring and clock, as a
+//     load-balanced pair of instances would: a challenge is answered
+//     once, no guess is compared past the lock (responses, TOTP codes or
+//     recovery codes), a TOTP code is accepted once, a question is not
+//     reissued within its horizon, an activation is completed once, a
+//     revocation voids the challenges issued before it, a push approval
+//     answered on one instance is finished once, on either, and no push
+//     is sent to a locked or suspended user or beyond the push budget;
+//     [RunShared] races two Services on two handles of one pair's data.
+//
+// Every store runs the entry points that apply to it, on fresh stores. An
+// engine keeping both halves runs them all ([Run] is RunHot, RunRecords
+// and RunPair on it; [Both] makes it a pair):
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(testing.TB) authn.Store { return memstore.New() })
-//		storetest.RunService(t, func(testing.TB) authn.Store { return memstore.New() })
+//		storetest.RunService(t, func(testing.TB) storetest.Stores { return storetest.Both(memstore.New()) })
 //	}
 //
-// The suite checks two things. First, [Run] checks the contract of each
-// Store method as package authn documents it, called directly with hand-
-// made records (a sealed secret is arbitrary bytes at this level): take-
-// once activation, pairing tries, devices and epochs, challenge issuance
-// limits, the lockout arithmetic of Attempt, the compare-and-set of
-// CommitStep and Sweep; TOTP keys (the counted Attempt with no answer
-// before the check, the once-only step of CommitTOTP), recovery codes
-// (each taken once by TakeRecoveryCode, under the same lockout), the
-// operator's ResetUser and DeleteUser; and push requests (the compare-and-
-// set of SetPushState, a pending request voided by its expiry or a
-// revocation, the pending prompts of a device, the push mode and push
-// tokens, erasure and Sweep). Second, [RunService] checks what the Service
-// promises when it runs on the store, with two Services sharing the one
-// store, keyring and clock, as a load-balanced pair of instances would: a
-// challenge is answered once, no guess is compared past the lock
-// (responses, TOTP codes or recovery codes), a TOTP code is accepted once,
-// a question is not reissued within its horizon, an activation is
-// completed once, a revocation voids the challenges issued before it, a
-// push approval answered on one instance is finished once, on either, and
-// no push is sent to a locked or suspended user or beyond the push budget.
+// A hot store alone runs RunHot, and RunPair and RunService paired with
+// a record store (redisstore with SQLite or PostgreSQL). The store tests
+// call the methods directly with hand-made records (a sealed secret is
+// arbitrary bytes at this level).
 //
 // Every time is injected: the suite never sleeps and never reads the
 // clock. Times are whole seconds, so that stores keeping microseconds (or
@@ -55,44 +70,74 @@ import (
 // one right response sent 200 times, 500 wrong guesses, one activation
 // completed by eight phones — with each Service on its own store value
 // from newPair: two handles on the same data with separate connections,
-// as two processes would have. tb runs them as subtests (see Run).
-func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]authn.Store) {
+// as two processes would have. tb runs them as subtests (see RunHot).
+func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]Stores) {
 	run(tb, "Shared", func(t *testing.T) {
 		testSharedService(t, func(t *testing.T, mod func(*authn.Config)) *cluster {
-			return newClusterOn(t, newPair(t), mod)
+			p := newPair(t)
+			return newClusterOn(t, [2]authn.Store{p[0].pair(), p[1].pair()}, mod)
 		})
 	})
 }
 
-// Run runs the conformance suite of the Store methods, calling newStore
-// for a fresh, empty store in each subtest. The store is the only thing shared by the
-// subtest's calls; newStore may register cleanups on the tb it is given.
-// The suite is made of subtests: tb must be able to run them, as a
-// *testing.T can (Run fails tb otherwise).
-func Run(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
-	fresh := func(t *testing.T) authn.Store { return newStore(t) }
-	run(tb, "Activation", func(t *testing.T) { testActivation(t, fresh) })
+// RunHot runs the tests of a hot store alone (no record store beside
+// it): the lockout arithmetic of Attempt and RecordFailure, ResetUser,
+// and TakeOnce and Spend, alone and under concurrency. newHot is called
+// for a fresh, empty store in each subtest and may register cleanups on
+// the tb it is given. The suite is made of subtests: tb must be able to
+// run them, as a *testing.T can (RunHot fails tb otherwise).
+func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
+	fresh := func(t *testing.T) authn.Store { return pair{HotStore: newHot(t)} }
+	run(tb, "Lockout", func(t *testing.T) { testLockout(t, fresh) })
+	run(tb, "Generic", func(t *testing.T) { testGeneric(t, fresh) })
+}
+
+// RunRecords runs the tests of a record store alone (no hot store
+// beside it): pairing tries, devices and their changes, epochs, and the
+// compare-and-set of CommitStep. Like RunHot, with newRecords.
+func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore) {
+	fresh := func(t *testing.T) authn.Store { return pair{RecordStore: newRecords(t)} }
 	run(tb, "Pairing", func(t *testing.T) { testPairing(t, fresh) })
 	run(tb, "Devices", func(t *testing.T) { testDevices(t, fresh) })
+	run(tb, "CommitStep", func(t *testing.T) { testCommitStep(t, fresh) })
+}
+
+// RunPair runs the tests whose steps span the two halves, on a fresh
+// pair from newStores in each subtest, called as the Service calls them
+// (a revocation or an activation in the records followed by RaiseEpoch
+// in the hot store; push steps handed the records' epoch): activations
+// (and a replacement voiding challenges), challenge issuance and its
+// epoch, attempts, Sweep, TOTP keys and recovery codes under the counted
+// attempt, the operator's DeleteUser, push requests, and what holds when
+// the hot store misses a revocation. Like RunHot, with newStores.
+func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
+	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
+	run(tb, "Activation", func(t *testing.T) { testActivation(t, fresh) })
 	run(tb, "PutChallenge", func(t *testing.T) { testPutChallenge(t, fresh) })
 	run(tb, "Attempt", func(t *testing.T) { testAttempt(t, fresh) })
-	run(tb, "Lockout", func(t *testing.T) { testLockout(t, fresh) })
-	run(tb, "CommitStep", func(t *testing.T) { testCommitStep(t, fresh) })
 	run(tb, "Sweep", func(t *testing.T) { testSweep(t, fresh) })
-	run(tb, "Generic", func(t *testing.T) { testGeneric(t, fresh) })
 	run(tb, "TOTP", func(t *testing.T) { testTOTP(t, fresh) })
 	run(tb, "RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, fresh) })
 	run(tb, "Operator", func(t *testing.T) { testOperator(t, fresh) })
 	run(tb, "Push", func(t *testing.T) { testPush(t, fresh) })
+	run(tb, "LostRaiseEpoch", func(t *testing.T) { testLostRaise(t, fresh) })
+}
+
+// Run runs every store test on an engine that keeps both halves: RunHot
+// and RunRecords on s's halves, and RunPair on s as both.
+func Run(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
+	RunHot(tb, func(tb testing.TB) authn.HotStore { return newStore(tb) })
+	RunRecords(tb, func(tb testing.TB) authn.RecordStore { return newStore(tb) })
+	RunPair(tb, func(tb testing.TB) Stores { return Both(newStore(tb)) })
 }
 
 // RunService runs what the Service promises on a store, with two Services
 // sharing one fresh store from newStore (and one keyring and clock) in
 // each subtest, as a load-balanced pair of instances would: logins,
-// lockout, revocation, TOTP and recovery codes, and push. Like Run, it
+// lockout, revocation, TOTP and recovery codes, and push. Like RunHot, it
 // needs a tb that runs subtests.
-func RunService(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
-	fresh := func(t *testing.T) authn.Store { return newStore(t) }
+func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
+	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
 	run(tb, "Service", func(t *testing.T) { testService(t, fresh) })
 	run(tb, "ServiceFactors", func(t *testing.T) { testServiceFactors(t, fresh) })
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })
@@ -160,7 +205,7 @@ func pendingDevice(t *testing.T, s authn.Store, user, id string, now time.Time) 
 func activeDevice(t *testing.T, s authn.Store, user, id string, now time.Time) string {
 	t.Helper()
 	sid := pendingDevice(t, s, user, id, now)
-	d, err := s.ActivateDevice(t.Context(), user, id, now)
+	d, err := activate(t.Context(), s, user, id, now)
 	require.NoError(t, err)
 	require.Equal(t, authn.DeviceActive, d.State)
 	return sid

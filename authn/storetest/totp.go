@@ -23,7 +23,7 @@ func totpRecord(user, id string, now time.Time) authn.TOTPRecord {
 
 func putTOTP(t *testing.T, s authn.Store, r authn.TOTPRecord, now time.Time) {
 	t.Helper()
-	require.NoError(t, s.PutTOTP(t.Context(), r, now), "PutTOTP %s of %s", r.ID, r.User)
+	require.NoError(t, storeTOTP(t.Context(), s, r, now), "PutTOTP %s of %s", r.ID, r.User)
 }
 
 // activeTOTP puts a TOTP key of user and activates it at step.
@@ -78,7 +78,7 @@ func tryCode(ctx context.Context, s authn.Store, user string, candidates [][32]b
 		return authn.AttemptResult{}, 0, err
 	}
 	if res.Outcome == authn.AttemptLocked {
-		left, err := s.RecoveryCodesLeft(ctx, user)
+		left, err := codesLeftOf(ctx, s, user)
 		return res, left, err
 	}
 	taken, left, err := s.TakeRecoveryCode(ctx, user, candidates)
@@ -105,7 +105,7 @@ func putCodes(t *testing.T, s authn.Store, user string, now time.Time, bs ...byt
 	for _, b := range bs {
 		macs = append(macs, codeMAC(b))
 	}
-	require.NoError(t, s.PutRecoveryCodes(t.Context(), user, macs, now))
+	require.NoError(t, storeCodes(t.Context(), s, user, macs, now))
 }
 
 // useCode is one tryCode with the candidate MACs bs.
@@ -122,7 +122,7 @@ func useCode(t *testing.T, s authn.Store, user string, p authn.LockPolicy, now t
 
 func codesLeft(t *testing.T, s authn.Store, user string) int {
 	t.Helper()
-	n, err := s.RecoveryCodesLeft(t.Context(), user)
+	n, err := codesLeftOf(t.Context(), s, user)
 	require.NoError(t, err)
 	return n
 }
@@ -169,7 +169,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		// Over an active key: refused, and the key stays.
 		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-2", step0, now))
-		require.ErrorIs(t, s.PutTOTP(t.Context(), totpRecord("alice", "totp-3", now), now), authn.ErrStoreConflict, "a new key over an active one")
+		require.ErrorIs(t, storeTOTP(t.Context(), s, totpRecord("alice", "totp-3", now), now), authn.ErrStoreConflict, "a new key over an active one")
 		got = getTOTP(t, s, "alice")
 		require.Equal(t, "totp-2", got.ID, "a refused PutTOTP changes nothing")
 		require.True(t, got.Active)
@@ -356,7 +356,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
 
 		// A key removed (and another put in its place) is gone for good.
-		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"))
+		require.NoError(t, dropTOTP(t.Context(), s, "alice"))
 		require.ErrorIs(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0+5, now), authn.ErrStoreNotFound, "a removed key")
 		putTOTP(t, s, totpRecord("alice", "totp-2", now), now)
 		require.ErrorIs(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0+5, now), authn.ErrStoreNotFound, "a removed key, replaced")
@@ -380,7 +380,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		// A new key after a removal does not inherit the old one's step.
 		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0, t0))
-		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"))
+		require.NoError(t, dropTOTP(t.Context(), s, "alice"))
 		putTOTP(t, s, totpRecord("alice", "totp-2", t0), t0)
 		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-2", 5, t0), "a new key at a step before the old key's last")
 		got = getTOTP(t, s, "alice")
@@ -420,18 +420,18 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 	t.Run("DeleteTOTP", func(t *testing.T) {
 		s := newStore(t)
-		require.ErrorIs(t, s.DeleteTOTP(t.Context(), "alice"), authn.ErrStoreNotFound, "no key")
+		require.ErrorIs(t, dropTOTP(t.Context(), s, "alice"), authn.ErrStoreNotFound, "no key")
 
 		putTOTP(t, s, totpRecord("alice", "totp-1", t0), t0)
 		putTOTP(t, s, totpRecord("bob", "totp-b", t0), t0)
-		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"), "an inactive key")
+		require.NoError(t, dropTOTP(t.Context(), s, "alice"), "an inactive key")
 		_, err := s.TOTP(t.Context(), "alice")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
-		require.ErrorIs(t, s.DeleteTOTP(t.Context(), "alice"), authn.ErrStoreNotFound, "removed already")
+		require.ErrorIs(t, dropTOTP(t.Context(), s, "alice"), authn.ErrStoreNotFound, "removed already")
 		require.Equal(t, "totp-b", getTOTP(t, s, "bob").ID, "another user's key stays")
 
 		activeTOTP(t, s, "alice", "totp-2", step0, t0)
-		require.NoError(t, s.DeleteTOTP(t.Context(), "alice"), "an active key")
+		require.NoError(t, dropTOTP(t.Context(), s, "alice"), "an active key")
 		_, err = s.TOTP(t.Context(), "alice")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
 		_, _, err = tryTOTP(t.Context(), s, "alice", false, policy, t0)

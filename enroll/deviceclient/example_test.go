@@ -88,7 +88,8 @@ func server() (*httptest.Server, *authn.Service) {
 		panic(err)
 	}
 	audit := slog.New(slog.DiscardHandler) // your audit log
-	svc, err := authn.New(authn.Config{Store: memstore.New(), Keys: keys, Issuer: "Example Bank", Logger: audit})
+	store := memstore.New()                // the hot state and the records, in memory
+	svc, err := authn.New(authn.Config{Hot: store, Records: store, Keys: keys, Issuer: "Example Bank", Logger: audit})
 	if err != nil {
 		panic(err)
 	}

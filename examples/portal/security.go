@@ -46,7 +46,7 @@ func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session
 		p.internal(w, s, "factors", err)
 		return
 	}
-	st, err := p.store.User(ctx, s.user.ID, now)
+	st, err := p.records.User(ctx, s.user.ID, now)
 	if err != nil {
 		p.internal(w, s, "user state", fmt.Errorf("%w: %w", authn.ErrStoreUnavailable, err))
 		return

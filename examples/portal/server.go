@@ -80,7 +80,8 @@ type portal struct {
 	log        *slog.Logger
 	clock      func() time.Time
 	svc        *authn.Service
-	store      authn.Store
+	hot        authn.HotStore
+	records    authn.RecordStore
 	storeName  string
 	closeStore func() error
 	proofTTL   time.Duration
@@ -149,10 +150,10 @@ func newPortal(cfg config) (_ *portal, err error) {
 		return nil, err
 	}
 	if cfg.Store != nil {
-		p.store, p.storeName, p.closeStore = cfg.Store, "injected", func() error { return nil }
+		p.hot, p.records, p.storeName, p.closeStore = cfg.Store, cfg.Store, "injected", func() error { return nil }
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		p.store, p.storeName, p.closeStore, err = openStore(ctx, cfg)
+		p.hot, p.records, p.storeName, p.closeStore, err = openStore(ctx, cfg)
 		cancel()
 		if err != nil {
 			return nil, err
@@ -169,7 +170,7 @@ func newPortal(cfg config) (_ *portal, err error) {
 	p.loginLimit = newLimiter("login", cfg.LoginRate, p.clock)
 	p.factorLimit = newLimiter("second_factor", cfg.FactorRate, p.clock)
 
-	acfg := authn.Config{Store: p.store, Keys: keys, Issuer: cfg.Issuer, Clock: p.clock, Logger: p.log,
+	acfg := authn.Config{Hot: p.hot, Records: p.records, Keys: keys, Issuer: cfg.Issuer, Clock: p.clock, Logger: p.log,
 		Observer: p.metrics, Notifier: cfg.Notifier,
 		ChallengeBudget: authn.Budget{PerMinute: cfg.ChallengesPerMinute}}
 	if cfg.Tune != nil {
@@ -223,7 +224,7 @@ func (p *portal) maintain() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if n, err := p.store.Sweep(ctx, p.clock()); err != nil {
+		if n, err := p.sweepStores(ctx); err != nil {
 			p.log.Warn("portal: sweep failed", "event", "portal_sweep_failed", "error", err.Error())
 		} else if n > 0 {
 			p.log.Debug("portal: swept", "event", "portal_swept", "records", n)
@@ -568,4 +569,15 @@ func remaining(now, t time.Time) int {
 // is "12345678".
 func stripSpaces(s string) string {
 	return strings.Join(strings.Fields(s), "")
+}
+
+// sweepStores sweeps the records, then the hot state if another store
+// keeps it, and adds the counts.
+func (p *portal) sweepStores(ctx context.Context) (int, error) {
+	n, err := p.records.Sweep(ctx, p.clock())
+	if err != nil || any(p.hot) == any(p.records) {
+		return n, err
+	}
+	m, err := p.hot.Sweep(ctx, p.clock())
+	return n + m, err
 }

@@ -86,8 +86,10 @@ func run(w io.Writer) error {
 	// to the simulated phone over a channel; a real one calls the OS push
 	// service (APNs, FCM) with the device's push token.
 	notifier := authn.NewChanNotifier(8)
+	store := memstore.New() // one in-memory engine keeps both halves
 	svc, err := authn.New(authn.Config{
-		Store:    memstore.New(),
+		Hot:      store,
+		Records:  store,
 		Keys:     keys,
 		Issuer:   issuer,
 		Clock:    clk.Now,

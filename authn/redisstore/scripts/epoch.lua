@@ -1,9 +1,3 @@
--- Epoch: raise the user's epoch mirror to the durable epoch after a
--- revocation or a replacement. KEYS: user hash. ARGV: epoch.
-local u = user(KEYS[1])
-local e = tonumber(ARGV[1])
-if e > u.e then
-	u.e = e
-	save(KEYS[1], u)
-end
-return u.e
+-- Epoch: raise the user's epoch mirror to the records' epoch after a
+-- revocation or a replacement (RaiseEpoch). KEYS: user hash. ARGV: epoch.
+return raise_epoch(KEYS[1], tonumber(ARGV[1]))

@@ -18,6 +18,16 @@ local function save(key, u)
 	redis.call('HSET', key, 'f', num(u.f), 'l', num(u.l), 'lu', num(u.lu), 'lf', num(u.lf), 'e', num(u.e))
 end
 
+-- raise_epoch raises the user's epoch mirror to e (it never falls).
+local function raise_epoch(key, e)
+	local u = user(key)
+	if e > u.e then
+		u.e = e
+		save(key, u)
+	end
+	return u.e
+end
+
 -- locks reads the lock lengths by level (authn.LockPolicy.Lengths, in
 -- nanoseconds) from ARGV[first] to ARGV's end.
 local function locks(first)
@@ -94,14 +104,16 @@ end
 local PUSH_FIELDS = {'b', 's', 'a', 'x', 'e'}
 
 -- push_state returns a push's state, first marking a pending or approved
--- request past its expiry, or from an older epoch than current, expired.
+-- request past its expiry, or from an older epoch than current (the
+-- greater of the epoch mirror and the records' epoch the Service read),
+-- expired.
 local function push_state(key, id, now, current)
 	local v = redis.call('HMGET', key, id .. '|s', id .. '|x', id .. '|e')
 	if not v[1] then
 		return false
 	end
 	local s = v[1]
-	if (s == 'pending' or s == 'approved') and (now >= tonumber(v[2]) or tonumber(v[3]) ~= current) then
+	if (s == 'pending' or s == 'approved') and (now >= tonumber(v[2]) or tonumber(v[3]) < current) then
 		s = 'expired'
 		redis.call('HSET', key, id .. '|s', s)
 	end

@@ -1,8 +1,9 @@
 -- PendingPushes: the user's live pending pushes, oldest first (the Go
 -- side keeps those that notified the device).
--- KEYS: push hash, push index. ARGV: now, the user's current epoch.
+-- KEYS: push hash, push index, user hash. ARGV: now, the user's epoch
+-- as the Service read it from the records.
 -- Reply: a flat list of blob, answered pairs.
-local now, current = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, current = tonumber(ARGV[1]), math.max(tonumber(ARGV[2]), user(KEYS[3]).e)
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
 	local s = push_state(KEYS[1], id, now, current)

@@ -1,10 +1,10 @@
 -- SetPushState: compare-and-set of a push's state.
--- KEYS: push hash. ARGV: now, ID, the user's current epoch, from, to,
--- device ('' for none).
+-- KEYS: push hash, user hash. ARGV: now, ID, the user's epoch as the
+-- Service read it from the records, from, to, device ('' for none).
 -- Reply: {0 moved or 1 conflict, blob, state, answered}, or false if
 -- there is none.
 local id = ARGV[2]
-local s = push_state(KEYS[1], id, tonumber(ARGV[1]), tonumber(ARGV[3]))
+local s = push_state(KEYS[1], id, tonumber(ARGV[1]), math.max(tonumber(ARGV[3]), user(KEYS[2]).e))
 if not s then
 	return false
 end

@@ -1,7 +1,8 @@
 -- PutChallenge: store a challenge within the user's limits, atomically.
 -- KEYS: user hash, challenge hash, challenge index, recent questions,
 -- recent issues.
--- ARGV: now, ID, epoch, the user's current epoch (from SQL), question,
+-- ARGV: now, ID, epoch, the user's current epoch (the records', as the
+-- Service read it: the challenge's own), question,
 -- horizon (µs), per minute, outstanding, expires at, window, tags (JSON),
 -- record blob, slack (ms).
 -- Reply: 0 stored, 1 conflict, 2 limit.
@@ -10,8 +11,8 @@ local id = ARGV[2]
 local epoch, current = tonumber(ARGV[3]), tonumber(ARGV[4])
 local u = user(KEYS[1])
 if current > u.e then
-	-- The mirror catches up with the durable epoch (a revocation whose
-	-- mirror update was lost): challenges of older epochs read expired.
+	-- The mirror catches up with the records' epoch (a revocation whose
+	-- RaiseEpoch was lost): challenges of older epochs read expired.
 	u.e = current
 	redis.call('HSET', KEYS[1], 'e', num(u.e))
 elseif redis.call('EXISTS', KEYS[1]) == 0 then

@@ -7,7 +7,7 @@
 //		postgres.WithSchema("authn"))
 //	...
 //	defer s.Close()
-//	svc, err := authn.New(authn.Config{Store: s, ...})
+//	svc, err := authn.New(authn.Config{Hot: s, Records: s, ...})
 //
 // Open takes a pgx DSN (a URL or key=value pairs). Its migrations
 // (migrations/NNNN_*.sql, at version 2) are applied in one transaction

@@ -46,7 +46,7 @@ func TestPostgresConformance(t *testing.T) {
 	dsn := postgresDSN(t)
 	newStore := func(t testing.TB) authn.Store { return openPostgres(t, dsn, testSchema(t, dsn)) }
 	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunService(t, func(t testing.TB) storetest.Stores { return storetest.Both(newStore(t)) })
 }
 
 // TestPostgresOpeners opens one schema from several stores at once (as
@@ -94,9 +94,9 @@ func TestPostgresOpeners(t *testing.T) {
 // its own, on one schema.
 func TestPostgresShared(t *testing.T) {
 	dsn := postgresDSN(t)
-	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]storetest.Stores {
 		schema := testSchema(t, dsn)
-		return [2]authn.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
+		return [2]storetest.Stores{storetest.Both(openPostgres(t, dsn, schema)), storetest.Both(openPostgres(t, dsn, schema))}
 	})
 }
 
@@ -115,7 +115,7 @@ func TestPostgresTwoPools(t *testing.T) {
 	require.NoError(t, err)
 	var svcs [2]*authn.Service
 	for i := range svcs {
-		svcs[i], err = authn.New(authn.Config{Store: stores[i], Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
+		svcs[i], err = authn.New(authn.Config{Hot: stores[i], Records: stores[i], Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
 			Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 5, PerMinute: 100}})
 		require.NoError(t, err)
 	}
@@ -271,7 +271,7 @@ func pgService(t testing.TB, opts ...Option) (*sqlstore.Store, *tripCounter, *au
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
 	require.NoError(t, err)
-	svc, err := authn.New(authn.Config{Store: s, Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
+	svc, err := authn.New(authn.Config{Hot: s, Records: s, Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
 		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
 	require.NoError(t, err)
 	return s, tc, svc, clk, sqltest.EnrollPhone(t, svc, clk, "alice")

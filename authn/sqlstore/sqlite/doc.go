@@ -5,7 +5,7 @@
 //	s, err := sqlite.Open(ctx, "/var/lib/keyline/authn.db")
 //	...
 //	defer s.Close()
-//	svc, err := authn.New(authn.Config{Store: s, ...})
+//	svc, err := authn.New(authn.Config{Hot: s, Records: s, ...})
 //
 // # What it needs
 //

@@ -45,7 +45,7 @@ func (c *checks) Observe(_ context.Context, e authn.Event) {
 func processService(t testing.TB, s authn.Store, master []byte, obs authn.Observer, now func() time.Time) *authn.Service {
 	kr, err := authn.NewKeyring("k1", map[string][]byte{"k1": master})
 	require.NoError(t, err)
-	svc, err := authn.New(authn.Config{Store: s, Keys: kr, Issuer: "Example Bank", Clock: now,
+	svc, err := authn.New(authn.Config{Hot: s, Records: s, Keys: kr, Issuer: "Example Bank", Clock: now,
 		Logger: slog.New(slog.DiscardHandler), Observer: obs, MaxAttemptsPerChallenge: 10})
 	require.NoError(t, err)
 	return svc

@@ -36,12 +36,12 @@ func openTemp(t testing.TB) (*sqlstore.Store, string) {
 // TestSharedSQLite races two Services, each on its own handle (its own
 // connections) on one SQLite file, as two processes on one host would.
 func TestSharedSQLite(t *testing.T) {
-	storetest.RunShared(t, func(t testing.TB) [2]authn.Store {
+	storetest.RunShared(t, func(t testing.TB) [2]storetest.Stores {
 		a, path := openTemp(t)
 		b, err := Open(context.Background(), path)
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, b.Close()) })
-		return [2]authn.Store{a, b}
+		return [2]storetest.Stores{storetest.Both(a), storetest.Both(b)}
 	})
 }
 
@@ -52,7 +52,7 @@ func TestConformance(t *testing.T) {
 		return s
 	}
 	storetest.Run(t, newStore)
-	storetest.RunService(t, newStore)
+	storetest.RunService(t, func(t testing.TB) storetest.Stores { return storetest.Both(newStore(t)) })
 }
 
 // TestReopen writes every kind of record, closes the store, reopens the
@@ -70,7 +70,7 @@ func TestReopen(t *testing.T) {
 		Suite: "suite", InstallID: "install-1", Secret: []byte("sealed"), SessionID: "sid-1", PushToken: "tok", CreatedAt: sqltest.T0}
 	_, err = s.CompleteActivation(ctx, "sid-1", []byte("hash"), []byte("confirm"), dev, 5, sqltest.T0)
 	require.NoError(t, err)
-	_, err = s.ActivateDevice(ctx, "alice", "dev-1", sqltest.T0)
+	_, err = s.ChangeDevice(ctx, "alice", "dev-1", authn.DeviceChange{Activate: true}, sqltest.T0)
 	require.NoError(t, err)
 	require.NoError(t, s.CommitStep(ctx, "alice", "dev-1", 0, 1234, -1, sqltest.T0))
 	ch := authn.ChallengeRecord{ID: "ch-1", User: "alice", Question: "q1", Tags: []authn.Tag{{MAC: [16]byte{1}, Device: "dev-1", Step: 1000, Drift: -1}},
@@ -78,12 +78,13 @@ func TestReopen(t *testing.T) {
 	require.NoError(t, s.PutChallenge(ctx, ch, authn.ChallengeLimits{Outstanding: 5, PerMinute: 5, Horizon: 4 * time.Minute}, sqltest.T0))
 	_, err = s.RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
-	require.NoError(t, s.PutTOTP(ctx, authn.TOTPRecord{ID: "totp-1", User: "alice", Secret: []byte("totp"), Hash: "SHA1", Digits: 6, Period: 30 * time.Second, CreatedAt: sqltest.T0}, sqltest.T0))
-	require.NoError(t, s.PutRecoveryCodes(ctx, "alice", [][32]byte{{1}, {2}}, sqltest.T0))
+	require.NoError(t, s.ChangeUser(ctx, "alice", authn.UserChange{TOTP: &authn.TOTPRecord{ID: "totp-1", User: "alice", Secret: []byte("totp"), Hash: "SHA1", Digits: 6, Period: 30 * time.Second, CreatedAt: sqltest.T0}}, sqltest.T0))
+	require.NoError(t, s.ChangeUser(ctx, "alice", authn.UserChange{RecoveryCodes: [][32]byte{{1}, {2}}}, sqltest.T0))
 	push := authn.PushRecord{ID: "push-1", User: "alice", Number: "42", Nonce: []byte("nonce"), Context: [4]string{"a", "b", "c", "d"},
 		Devices: []string{"dev-1"}, State: authn.PushPending, CreatedAt: sqltest.T0, ExpiresAt: sqltest.T0.Add(2 * time.Minute)}
 	require.NoError(t, s.PutPush(ctx, push, sqltest.T0))
-	require.NoError(t, s.SetPushOff(ctx, "alice", true, sqltest.T0))
+	off := true
+	require.NoError(t, s.ChangeUser(ctx, "alice", authn.UserChange{PushOff: &off}, sqltest.T0))
 	require.NoError(t, s.TakeOnce(ctx, "nonce:x", sqltest.T0.Add(time.Minute), sqltest.T0))
 	_, err = s.Spend(ctx, "budget:x", 3, time.Hour, sqltest.T0)
 	require.NoError(t, err)
@@ -100,8 +101,11 @@ func TestReopen(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, authn.ActivationActive, a.State)
 	require.Equal(t, []byte("hash"), a.RequestHash)
-	d, err := s.Device(ctx, "alice", "dev-1")
+	ds, err := s.Devices(ctx, "alice")
 	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	d := ds[0]
+	require.Equal(t, "dev-1", d.ID)
 	require.Equal(t, authn.DeviceActive, d.State)
 	require.Equal(t, uint64(1234), d.LastStep)
 	require.Equal(t, -1, d.Drift)
@@ -117,7 +121,7 @@ func TestReopen(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "totp-1", totp.ID)
 	require.Equal(t, 30*time.Second, totp.Period)
-	n, err := s.RecoveryCodesLeft(ctx, "alice")
+	_, n, err := s.TakeRecoveryCode(ctx, "alice", nil)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 	p, err := s.Push(ctx, "push-1", sqltest.T0)
@@ -261,7 +265,7 @@ func BenchmarkFinishChallenge(b *testing.B) {
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
 	require.NoError(b, err)
-	svc, err := authn.New(authn.Config{Store: s, Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
+	svc, err := authn.New(authn.Config{Hot: s, Records: s, Keys: keys, Issuer: "Example Bank", Clock: clk.Now,
 		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
 	require.NoError(b, err)
 	cred := sqltest.EnrollPhone(b, svc, clk, "alice")

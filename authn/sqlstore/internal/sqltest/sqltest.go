@@ -142,7 +142,7 @@ var DurabilityStart = time.Date(2026, 11, 27, 9, 0, 5, 0, time.UTC)
 func DurabilityService(t testing.TB, s authn.Store, master []byte, now func() time.Time) *authn.Service {
 	kr, err := authn.NewKeyring("k1", map[string][]byte{"k1": master})
 	require.NoError(t, err)
-	svc, err := authn.New(authn.Config{Store: s, Keys: kr, Issuer: "Example Bank", Clock: now,
+	svc, err := authn.New(authn.Config{Hot: s, Records: s, Keys: kr, Issuer: "Example Bank", Clock: now,
 		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	return svc
