@@ -20,7 +20,9 @@ type Config struct {
 	Hot HotStore
 	// Records keeps the durable records: activations, devices, TOTP keys,
 	// recovery codes, epochs and push settings. Required. An engine that
-	// keeps both (memstore, sqlstore) is passed as Hot and as Records.
+	// keeps both (memstore, sqlstore) is passed as Hot and as Records;
+	// New refuses it as Hot beside another Records. A hot-only engine
+	// (redisstore) is paired with any RecordStore.
 	Records RecordStore
 	// Keys seal secrets at rest and key the MACs. Required.
 	Keys *Keyring
@@ -124,6 +126,14 @@ func (c Config) resolve() (Config, error) {
 	}
 	if c.Records == nil {
 		return c, invalid("Records", "required (the durable-records store)")
+	}
+	// An engine that keeps both halves (memstore, sqlstore) checks the
+	// epochs of its challenges and pushes against its own records, and
+	// its RaiseEpoch does nothing: paired with another RecordStore, it
+	// would check them against records that never change. It is one
+	// value, passed as both.
+	if _, both := c.Hot.(RecordStore); both && !sameValue(c.Hot, c.Records) {
+		return c, invalid("Hot", "keeps records of its own (it is a RecordStore too); pass the same value as Records")
 	}
 	if c.Keys == nil {
 		return c, invalid("Keys", "required")

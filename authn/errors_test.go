@@ -250,8 +250,8 @@ func TestAlreadyEnrolledAndDeviceLimit(t *testing.T) {
 	require.ErrorIs(t, err, authn.ErrTooManyDevices)
 }
 
-// failing is a store whose challenge path fails.
-type failing struct{ *memstore.Store }
+// failing is a hot store whose challenge path fails.
+type failing struct{ authn.HotStore }
 
 func (failing) Attempt(context.Context, string, *authn.ChallengeAnswer, authn.LockPolicy, time.Time) (authn.AttemptResult, error) {
 	return authn.AttemptResult{}, errors.New("connection refused")
@@ -296,6 +296,15 @@ func TestConfigValidation(t *testing.T) {
 	}
 	_, err := authn.New(base())
 	require.NoError(t, err)
+
+	// An engine that keeps both halves is one value, passed as both: as
+	// Hot beside another engine's records it would check epochs against
+	// records that never change.
+	c := base()
+	c.Records = memstore.New()
+	_, err = authn.New(c)
+	require.ErrorIs(t, err, authn.ErrInvalidConfig)
+	require.ErrorContains(t, err, "Hot")
 }
 
 // A phone whose clock ran off after a lockout still resynchronises: the
