@@ -402,12 +402,12 @@ func TestPushTokenUpdate(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, deviceapi.Options{})
 	phone := e.kit.Enroll("alice")
-	require.NoError(t, e.client.UpdatePushToken(ctx, phone.Credential(), "apns:0123abcd"))
+	require.NoError(t, e.client.SetPushToken(ctx, phone.Credential(), "apns:0123abcd"))
 	rec, err := kitDevice(ctx, e.kit, "alice", phone.DeviceID())
 	require.NoError(t, err)
 	require.Equal(t, "apns:0123abcd", rec.PushToken)
 
-	err = e.client.UpdatePushToken(ctx, phone.Credential(), "bad\ntoken")
+	err = e.client.SetPushToken(ctx, phone.Credential(), "bad\ntoken")
 	require.ErrorIs(t, err, deviceclient.ErrBadRequest)
 	rec, err = kitDevice(ctx, e.kit, "alice", phone.DeviceID())
 	require.NoError(t, err)
@@ -506,7 +506,7 @@ func TestReplayRefused(t *testing.T) {
 
 	// The client signs afresh every time.
 	for range 3 {
-		require.NoError(t, e.client.UpdatePushToken(ctx, cred, "fcm:y"))
+		require.NoError(t, e.client.SetPushToken(ctx, cred, "fcm:y"))
 	}
 }
 
@@ -799,7 +799,7 @@ func TestConcurrentPhones(t *testing.T) {
 					if want := map[bool]int{true: 1, false: 0}[i == 0]; len(prompts) != want {
 						t.Errorf("user-%d has %d prompts, want %d", i, len(prompts), want)
 					}
-					if err := e.client.UpdatePushToken(ctx, c, fmt.Sprintf("tok-%d-%d-%d", i, g, n)); err != nil {
+					if err := e.client.SetPushToken(ctx, c, fmt.Sprintf("tok-%d-%d-%d", i, g, n)); err != nil {
 						t.Errorf("token: %v", err)
 						return
 					}

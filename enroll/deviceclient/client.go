@@ -225,9 +225,9 @@ func (c *Client) AnswerPush(ctx context.Context, cred *enroll.Credential, p enro
 	return nil
 }
 
-// UpdatePushToken sends the OS push token after it rotated ("" for none:
+// SetPushToken sends the OS push token after it rotated ("" for none:
 // the device then gets no pushes).
-func (c *Client) UpdatePushToken(ctx context.Context, cred *enroll.Credential, token string) error {
+func (c *Client) SetPushToken(ctx context.Context, cred *enroll.Credential, token string) error {
 	return c.do(ctx, cred, http.MethodPost, devicewire.PathPushToken, "", devicewire.PushTokenRequest{PushToken: token}, nil)
 }
 

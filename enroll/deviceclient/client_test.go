@@ -158,8 +158,8 @@ func TestRequestsAreSigned(t *testing.T) {
 	})
 	_, err := c.Pushes(ctx, cred)
 	require.NoError(t, err)
-	require.NoError(t, c.UpdatePushToken(ctx, cred, "tok"))
-	require.NoError(t, c.UpdatePushToken(ctx, cred, "tok"))
+	require.NoError(t, c.SetPushToken(ctx, cred, "tok"))
+	require.NoError(t, c.SetPushToken(ctx, cred, "tok"))
 	_, err = c.MigrationStatus(ctx, cred, "ZVXR-C7WR-8QH3-QEZ7-7")
 	require.NoError(t, err)
 	_, err = c.Push(ctx, cred, "req 1/2")
@@ -427,7 +427,7 @@ func FuzzAnswers(f *testing.F) {
 		} else if st == "" {
 			t.Fatalf("empty status")
 		}
-		if err := c.UpdatePushToken(ctx, cred, "t"); err != nil {
+		if err := c.SetPushToken(ctx, cred, "t"); err != nil {
 			known(t, err)
 		}
 	})

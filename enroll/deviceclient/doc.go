@@ -12,7 +12,7 @@
 //  2. on a push notification: [Client.Pushes] (or [Client.Push] for the
 //     request the notification names), show the prompt's context (and
 //     transaction), and [Client.AnswerPush] with the number the user typed;
-//  3. when the OS rotates the push token: [Client.UpdatePushToken];
+//  3. when the OS rotates the push token: [Client.SetPushToken];
 //  4. moving to a new phone: [Client.StartMigration] on the old one, show
 //     its offer to the new one, which activates; type the new phone's
 //     pairing code into the old one: [Client.ConfirmMigration].
