@@ -5,56 +5,25 @@ import (
 	"time"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/internal/change"
 )
 
 // ChangeDevice implements authn.RecordStore: each change is one atomic
 // step of its own.
 func (s *Store) ChangeDevice(ctx context.Context, user, deviceID string, c authn.DeviceChange, now time.Time) (authn.DeviceRecord, error) {
-	if !c.Valid() {
-		return authn.DeviceRecord{}, authn.ErrInvalidChange
-	}
-	var err error
-	switch {
-	case c.PairingTry != 0:
-		var n int
-		if n, err = s.countPairingTry(ctx, user, deviceID, c.PairingTry, now); err == nil {
-			return authn.DeviceRecord{ID: deviceID, User: user, PairTries: n}, nil
-		}
-	case c.Activate:
-		return s.activateDevice(ctx, user, deviceID, now)
-	case c.Name != nil:
-		err = s.renameDevice(ctx, user, deviceID, *c.Name)
-	case c.PushToken != nil:
-		err = s.setPushToken(ctx, user, deviceID, *c.PushToken)
-	case c.Secret != nil:
-		err = s.updateSecret(ctx, user, deviceID, c.Secret.Old, c.Secret.New)
-	case c.Revoke:
-		err = s.revokeDevice(ctx, user, deviceID, now)
-	}
-	return authn.DeviceRecord{}, err
+	return change.DeviceSteps{
+		PairingTry: s.countPairingTry, Activate: s.activateDevice, Rename: s.renameDevice,
+		PushToken: s.setPushToken, Secret: s.updateSecret, Revoke: s.revokeDevice,
+	}.Device(ctx, user, deviceID, c, now)
 }
 
 // ChangeUser implements authn.RecordStore: each change is one atomic
 // step of its own.
 func (s *Store) ChangeUser(ctx context.Context, user string, c authn.UserChange, now time.Time) error {
-	if !c.Valid() {
-		return authn.ErrInvalidChange
-	}
-	switch {
-	case c.PushOff != nil:
-		return s.setPushOff(ctx, user, *c.PushOff, now)
-	case c.PushSuspended != nil:
-		return s.suspendPush(ctx, user, *c.PushSuspended, now)
-	case c.RecoveryCodes != nil:
-		return s.putRecoveryCodes(ctx, user, c.RecoveryCodes, now)
-	case c.TOTP != nil:
-		if c.TOTP.User != user {
-			return authn.ErrInvalidChange
-		}
-		return s.putTOTP(ctx, *c.TOTP, now)
-	default:
-		return s.deleteTOTP(ctx, user)
-	}
+	return change.UserSteps{
+		PushOff: s.setPushOff, PushSuspended: s.suspendPush, RecoveryCodes: s.putRecoveryCodes,
+		TOTP: s.putTOTP, DeleteTOTP: s.deleteTOTP,
+	}.User(ctx, user, c, now)
 }
 
 // Lockout implements authn.HotStore: the user's state, which this store
