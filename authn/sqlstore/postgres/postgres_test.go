@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/authn/sqlstore"
 	"github.com/keyline/keyline/authn/sqlstore/internal/sqltest"
 	"github.com/keyline/keyline/authn/storetest"
@@ -108,7 +109,7 @@ func TestPostgresTwoPools(t *testing.T) {
 	dsn := postgresDSN(t)
 	schema := testSchema(t, dsn)
 	stores := [2]*sqlstore.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
-	clk := sqltest.NewClock(sqltest.T0.Add(5 * time.Second))
+	clk := authntest.NewClock(sqltest.T0.Add(5 * time.Second))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
@@ -258,7 +259,7 @@ var _ pgx.PrepareTracer = (*tripCounter)(nil)
 
 // pgService opens a store (with a trip counter and opts) in a fresh
 // schema and a Service on it, with an enrolled phone for alice.
-func pgService(t testing.TB, opts ...Option) (*sqlstore.Store, *tripCounter, *authn.Service, *sqltest.Clock, *enroll.Credential) {
+func pgService(t testing.TB, opts ...Option) (*sqlstore.Store, *tripCounter, *authn.Service, *authntest.Clock, *enroll.Credential) {
 	t.Helper()
 	dsn := postgresDSN(t)
 	schema := testSchema(t, dsn)
@@ -266,7 +267,7 @@ func pgService(t testing.TB, opts ...Option) (*sqlstore.Store, *tripCounter, *au
 	s, err := Open(context.Background(), dsn, append([]Option{WithSchema(schema), WithTracer(tc)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
-	clk := sqltest.NewClock(sqltest.T0.Add(5 * time.Second))
+	clk := authntest.NewClock(sqltest.T0.Add(5 * time.Second))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})

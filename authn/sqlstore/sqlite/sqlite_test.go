@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/authn/sqlstore"
 	"github.com/keyline/keyline/authn/sqlstore/internal/sqltest"
 	"github.com/keyline/keyline/authn/storetest"
@@ -260,7 +261,7 @@ func TestCancelledContext(t *testing.T) {
 // 20 challenges begun with the timer stopped, then answered.
 func BenchmarkFinishChallenge(b *testing.B) {
 	s, _ := openTemp(b)
-	clk := sqltest.NewClock(sqltest.T0.Add(5 * time.Second))
+	clk := authntest.NewClock(sqltest.T0.Add(5 * time.Second))
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
 	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})

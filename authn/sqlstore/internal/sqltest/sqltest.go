@@ -13,11 +13,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/authn/authntest"
 	"github.com/keyline/keyline/authn/sqlstore"
 	"github.com/keyline/keyline/enroll"
 	"github.com/stretchr/testify/require"
@@ -29,31 +29,8 @@ var T0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 // Lenient is a policy that locks late: for tests that count failures.
 var Lenient = authn.LockPolicy{MaxFailures: 100, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour, MaxAttempts: 100}
 
-// Clock is a fake clock.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock on by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // EnrollPhone activates and pairs a phone for user through svc.
-func EnrollPhone(t testing.TB, svc *authn.Service, clk *Clock, user string) *enroll.Credential {
+func EnrollPhone(t testing.TB, svc *authn.Service, clk *authntest.Clock, user string) *enroll.Credential {
 	t.Helper()
 	ctx := context.Background()
 	offer, err := svc.StartActivation(ctx, user, nil)
