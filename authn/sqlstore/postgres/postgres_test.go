@@ -72,18 +72,7 @@ func TestPostgresOpeners(t *testing.T) {
 	v, err := stores[0].SchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, v)
-	for i := range n {
-		wg.Go(func() {
-			for range 25 {
-				_, err := stores[i].RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
-				assert.NoError(t, err)
-			}
-		})
-	}
-	wg.Wait()
-	u, err := stores[0].User(ctx, "alice", sqltest.T0)
-	require.NoError(t, err)
-	require.Equal(t, 100, u.Failures)
+	sqltest.FailFromEvery(t, ctx, stores) // every failure counted, from every store at once
 
 	// A newer schema is refused.
 	require.NoError(t, rawExec(t, dsn, schema, `INSERT INTO authn_schema_version (version, applied_at) VALUES (99, 0)`))

@@ -163,19 +163,7 @@ func TestTwoOpeners(t *testing.T) {
 	}
 	_, err := os.Stat(path)
 	require.NoError(t, err, "the file is at the path given, special characters and all")
-	// Writes from every store at once, one user: every failure counted.
-	for i := range n {
-		wg.Go(func() {
-			for range 25 {
-				_, err := stores[i].RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
-				assert.NoError(t, err)
-			}
-		})
-	}
-	wg.Wait()
-	u, err := stores[0].User(ctx, "alice", sqltest.T0)
-	require.NoError(t, err)
-	require.Equal(t, 100, u.Failures)
+	sqltest.FailFromEvery(t, ctx, stores) // every failure counted, from every store at once
 }
 
 // TestConcurrent runs many goroutines on many users at once on one

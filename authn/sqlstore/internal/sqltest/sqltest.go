@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,4 +213,25 @@ func RunDurability(t *testing.T, arg string, reopen func() *sqlstore.Store) {
 	svc := DurabilityService(t, s, master, func() time.Time { return DurabilityStart.Add(2 * time.Minute) })
 	_, err = svc.BeginChallenge(ctx, "alice")
 	require.NoError(t, err)
+}
+
+// FailFromEvery records 25 failures for one user from every store at
+// once, and checks that the first store then reads every one of them
+// counted: stores on one database serialise a user's writes.
+func FailFromEvery(t testing.TB, ctx context.Context, stores []*sqlstore.Store) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, s := range stores {
+		wg.Go(func() {
+			for range 25 {
+				if _, err := s.RecordFailure(ctx, "alice", Lenient, T0); err != nil {
+					t.Errorf("RecordFailure: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	u, err := stores[0].User(ctx, "alice", T0)
+	require.NoError(t, err)
+	require.Equal(t, 25*len(stores), u.Failures)
 }
