@@ -42,19 +42,30 @@ func (s *Store) devices(c *conn, q string, args ...any) ([]authn.DeviceRecord, e
 	return out, rows.Err()
 }
 
+// lockPending locks the user's row and returns the user's device of that
+// ID if it is pending: the first step of a pairing try and of an
+// activation. ErrStoreNotFound if there is none, or it is not pending.
+func (s *Store) lockPending(c *conn, user, deviceID string) (authn.DeviceRecord, error) {
+	if err := s.lockRow(c, user); err != nil {
+		return authn.DeviceRecord{}, err
+	}
+	d, ok, err := s.device(c, user, deviceID)
+	if err != nil {
+		return authn.DeviceRecord{}, err
+	}
+	if !ok || d.State != authn.DevicePending {
+		return authn.DeviceRecord{}, authn.ErrStoreNotFound
+	}
+	return d, nil
+}
+
 // countPairingTry is ChangeDevice with PairingTry set (authn.DeviceChange).
 func (s *Store) countPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
 	var tries int
 	err := s.write(ctx, "ChangeDevice PairingTry", func(c *conn) error {
-		if err := s.lockRow(c, user); err != nil {
-			return err
-		}
-		d, ok, err := s.device(c, user, deviceID)
+		d, err := s.lockPending(c, user, deviceID)
 		if err != nil {
 			return err
-		}
-		if !ok || d.State != authn.DevicePending {
-			return authn.ErrStoreNotFound
 		}
 		tries = d.PairTries + 1
 		if tries > max {
@@ -85,15 +96,9 @@ func (s *Store) countPairingTry(ctx context.Context, user, deviceID string, max 
 func (s *Store) activateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
 	var out authn.DeviceRecord
 	err := s.write(ctx, "ChangeDevice Activate", func(c *conn) error {
-		if err := s.lockRow(c, user); err != nil {
-			return err
-		}
-		d, ok, err := s.device(c, user, deviceID)
+		d, err := s.lockPending(c, user, deviceID)
 		if err != nil {
 			return err
-		}
-		if !ok || d.State != authn.DevicePending {
-			return authn.ErrStoreNotFound
 		}
 		if _, err := c.exec(s.d.q.devActivate, user, deviceID); err != nil {
 			return err
