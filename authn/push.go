@@ -137,7 +137,7 @@ func pushUnavailable(reason string) error {
 // active device with a push token. The phone shows pc (what the server
 // saw: action, IP, place, browser) and asks the user to type the number.
 // At most 3 pushes per 15 minutes per user.
-func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext) (PushRequest, error) {
+func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
 	return s.beginPush(ctx, user, pc, nil)
 }
 
@@ -148,7 +148,7 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // response is checked by the same tags as a transaction signed from a QR
 // code (BeginTransaction), counted before it is checked; FinishPush then
 // returns the transaction in its Result.
-func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext) (PushRequest, error) {
+func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
 	if _, err := tx.Canonical(); err != nil {
 		return PushRequest{}, err
 	}
@@ -462,7 +462,7 @@ func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Dur
 // FinishPush logs the user in with an approved push request, once: two
 // polls never both succeed. The lock is checked first: the push path
 // never bypasses it.
-func (s *Service) FinishPush(ctx context.Context, user, id string) (Result, error) {
+func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...LoginOption) (Result, error) {
 	now := s.now()
 	st, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {

@@ -73,7 +73,7 @@ func parseRecoveryCode(typed string) (string, bool) {
 // under the same lockout as every factor. A use raises an alert event. Its Result carries a step-up Proof,
 // with which a user who lost their phone starts an activation that
 // replaces it (StartActivation with Replacing).
-func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string) (Result, error) {
+func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opts ...LoginOption) (Result, error) {
 	if err := checkUser(user); err != nil {
 		return Result{}, err
 	}

@@ -220,7 +220,7 @@ func (s *Service) lockPolicy() LockPolicy {
 // give to it while it is live. Unknown users and users without a device
 // get a challenge too, made with the same work, so that the answer does
 // not say whether the user exists; it can never be answered.
-func (s *Service) BeginChallenge(ctx context.Context, user string) (Challenge, error) {
+func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...LoginOption) (Challenge, error) {
 	if err := checkUser(user); err != nil {
 		return Challenge{}, err
 	}
@@ -375,7 +375,7 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 // the same atomic store step that compares it, before its result is
 // used; a success resets the failures. See the package documentation for
 // what each error means for the challenge and the user.
-func (s *Service) FinishChallenge(ctx context.Context, user, id, response string) (Result, error) {
+func (s *Service) FinishChallenge(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
 	r, _, err := s.finish(ctx, s.login(), user, id, response)
 	return r, err
 }

@@ -159,7 +159,7 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 
 // ConfirmTOTP activates the user's new TOTP key with a code from the
 // authenticator app, counted before it is checked like every code.
-func (s *Service) ConfirmTOTP(ctx context.Context, user, code string) error {
+func (s *Service) ConfirmTOTP(ctx context.Context, user, code string, opts ...LoginOption) error {
 	_, err := s.useTOTP(ctx, user, code, true)
 	if err == nil {
 		s.event(ctx, EventTOTPActivated, MethodTOTP, user, "", "")
@@ -170,7 +170,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, user, code string) error {
 // VerifyTOTP checks a TOTP code within one step either side, once (RFC
 // 6238 §5.2: a step at or before the last accepted one never passes),
 // counted before it is checked, under the same lockout as every factor.
-func (s *Service) VerifyTOTP(ctx context.Context, user, code string) (Result, error) {
+func (s *Service) VerifyTOTP(ctx context.Context, user, code string, opts ...LoginOption) (Result, error) {
 	return s.useTOTP(ctx, user, code, false)
 }
 

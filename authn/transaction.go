@@ -28,7 +28,7 @@ type TransactionChallenge struct {
 // nonces, so an approval captured once never approves again. Budgets and
 // lockout are those of logins; unknown users get a challenge made with
 // the same work.
-func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Transaction) (TransactionChallenge, error) {
+func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Transaction, opts ...LoginOption) (TransactionChallenge, error) {
 	if err := checkUser(user); err != nil {
 		return TransactionChallenge{}, err
 	}
@@ -69,7 +69,7 @@ func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Tran
 // challenge, once, counted before it is checked like a login. Its Result
 // carries the transaction that was signed: execute exactly that. A login
 // response never finishes a transaction challenge, nor the reverse.
-func (s *Service) FinishTransaction(ctx context.Context, user, id, response string) (Result, error) {
+func (s *Service) FinishTransaction(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
 	r, payload, err := s.finish(ctx, transactionKind, user, id, response)
 	if err != nil {
 		return Result{}, err
