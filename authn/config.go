@@ -51,6 +51,17 @@ type Config struct {
 	// LockoutBase is the first lock's length, doubled at each further
 	// lock up to LockoutMax: defaults 1 min and 1 h.
 	LockoutBase, LockoutMax time.Duration
+	// KnownClientTTL is how long a known-client token (Result.KnownClient)
+	// is valid: default 30 days, at most 400 (what browsers keep a
+	// cookie).
+	KnownClientTTL time.Duration
+	// SlowHorizon, SlowAlert and SlowLock watch slow guessing: the
+	// failures of each lockout bucket are also counted over SlowHorizon
+	// (default 7 days, 1 to 90 days); at SlowAlert of them (default 12)
+	// EventSlowGuessing is raised, and at SlowLock (default 24, at least
+	// SlowAlert) every further failure locks the bucket for LockoutMax.
+	SlowHorizon         time.Duration
+	SlowAlert, SlowLock int
 	// MaxAttemptsPerChallenge: default 3.
 	MaxAttemptsPerChallenge int
 	// MaxDevicesPerUser: default 5.
@@ -172,6 +183,8 @@ func (c Config) resolve() (Config, error) {
 		{"PushTTL", &c.PushTTL, enroll.DefaultPushTTL, 10 * time.Minute},
 		{"PushSuspend", &c.PushSuspend, time.Hour, 7 * 24 * time.Hour},
 		{"NotifyTimeout", &c.NotifyTimeout, 5 * time.Second, time.Minute},
+		{"KnownClientTTL", &c.KnownClientTTL, DefaultKnownClientTTL, 400 * 24 * time.Hour},
+		{"SlowHorizon", &c.SlowHorizon, DefaultSlowHorizon, 90 * 24 * time.Hour},
 	}
 	for _, d := range durations {
 		switch {
@@ -200,6 +213,8 @@ func (c Config) resolve() (Config, error) {
 		{"MaxDevicesPerUser", &c.MaxDevicesPerUser, DefaultMaxDevices, 100},
 		{"ChallengeBudget.Outstanding", &c.ChallengeBudget.Outstanding, defaultBudgetOutstanding, 20},
 		{"ChallengeBudget.PerMinute", &c.ChallengeBudget.PerMinute, defaultBudgetPerMinute, 100},
+		{"SlowAlert", &c.SlowAlert, DefaultSlowAlert, 1000},
+		{"SlowLock", &c.SlowLock, DefaultSlowLock, 1000},
 	}
 	for _, f := range ints {
 		switch {
@@ -208,6 +223,12 @@ func (c Config) resolve() (Config, error) {
 		case *f.v < 1 || *f.v > f.max:
 			return c, invalid(f.name, "%d out of range 1..%d", *f.v, f.max)
 		}
+	}
+	if c.SlowHorizon < failureWindow {
+		return c, invalid("SlowHorizon", "%v is less than the failure window %v", c.SlowHorizon, failureWindow)
+	}
+	if c.SlowLock < c.SlowAlert {
+		return c, invalid("SlowLock", "%d is less than SlowAlert %d", c.SlowLock, c.SlowAlert)
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

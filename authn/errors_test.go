@@ -253,7 +253,7 @@ func TestAlreadyEnrolledAndDeviceLimit(t *testing.T) {
 // failing is a hot store whose challenge path fails.
 type failing struct{ authn.HotStore }
 
-func (failing) Attempt(context.Context, string, *authn.ChallengeAnswer, authn.LockPolicy, time.Time) (authn.AttemptResult, error) {
+func (failing) Attempt(context.Context, string, string, *authn.ChallengeAnswer, authn.LockPolicy, time.Time) (authn.AttemptResult, error) {
 	return authn.AttemptResult{}, errors.New("connection refused")
 }
 

@@ -49,6 +49,23 @@ const (
 	EventTransactionSigned EventName = "transaction_signed"
 )
 
+// Lockout buckets and the long horizon (see the package documentation,
+// "Lockout").
+const (
+	// EventKnownClientRefused: a login call presented a known-client
+	// token that does not verify for the user; the call went on as an
+	// unknown client's. Reason [ReasonInvalid] (altered, another user's
+	// or key's, not well formed), [ReasonExpired] or [ReasonRevoked] (an
+	// older epoch). No method.
+	EventKnownClientRefused EventName = "known_client_refused"
+	// EventSlowGuessing (warning): the failures of one of the user's
+	// lockout buckets over the long horizon (LockPolicy.Horizon) reached
+	// the alert threshold; reason [ReasonSlowAlert], or [ReasonSlowLock]
+	// when they reached the lock threshold and locked the bucket.
+	// Method: the factor that failed.
+	EventSlowGuessing EventName = "slow_guessing"
+)
+
 // Authenticator apps (TOTP).
 const (
 	// EventTOTPStarted: StartTOTP made a key to confirm. Method totp.
@@ -183,7 +200,7 @@ func (n EventName) warning() bool {
 	switch n {
 	case EventUserLocked, EventActivationRace, EventActivationDiscarded, EventLoginFailed, EventPushDenied,
 		EventRecoveryCodeUsed, EventOperatorProof, EventOperatorUnlock, EventUserDeleted,
-		EventDeviceAuthFailed, EventDeviceRateLimited, EventDeviceMigrated:
+		EventDeviceAuthFailed, EventDeviceRateLimited, EventDeviceMigrated, EventSlowGuessing:
 		return true
 	}
 	return false
@@ -208,6 +225,13 @@ const (
 	ReasonFailures          Reason = "failures"           // too many failures locked the user
 	ReasonBudget            Reason = "budget"             // the user's challenge budget is spent
 	ReasonDrift             Reason = "drift"              // the phone's clock drifted
+)
+
+// Known clients and the long horizon.
+const (
+	ReasonRevoked   Reason = "revoked"    // a known-client token of an older epoch (a revocation since)
+	ReasonSlowAlert Reason = "slow_alert" // the long-horizon failures reached the alert threshold
+	ReasonSlowLock  Reason = "slow_lock"  // the long-horizon failures reached the lock threshold
 )
 
 // Push.

@@ -75,7 +75,7 @@ type Factors struct {
 	Pending       []Device // completed activations awaiting pairing
 	TOTP          bool     // an active TOTP key
 	RecoveryCodes int      // unused recovery codes
-	Locked        bool     // locked out now
+	Locked        bool     // the shared bucket of unknown clients is locked now (see Operator.LockState for every bucket)
 	LockedFor     time.Duration
 	LockLevel     int // how many locks since the last success
 	RecentFail    int // consecutive failures counted now
@@ -91,10 +91,11 @@ func (s *Service) Factors(ctx context.Context, user string) (Factors, error) {
 	if err != nil {
 		return Factors{}, storeErr(err)
 	}
-	st, err := s.hot.Lockout(ctx, user, now)
+	buckets, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
 		return Factors{}, storeErr(err)
 	}
+	st := bucketOf(buckets, "", s.lockPolicy(), now) // the shared bucket of unknown clients
 	f := Factors{LockLevel: st.Level, RecentFail: st.Failures}
 	if now.Before(st.LockedUntil) {
 		f.Locked, f.LockedFor = true, st.LockedUntil.Sub(now)

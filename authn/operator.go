@@ -31,34 +31,63 @@ func (o Operator) service() (*Service, error) {
 	return o.s, nil
 }
 
-// LockState is a user's lockout state, for the help desk.
+// LockState is a user's lockout state, for the help desk: the bucket
+// every unknown client shares, and Clients, the known clients' buckets
+// (see the package documentation, "Lockout").
 type LockState struct {
 	Locked     bool
 	RetryAfter time.Duration
 	Failures   int // consecutive failures counted now
 	Level      int // locks since the last success
+	Slow       int // failures in the current long-horizon window (Config.SlowHorizon)
+	// Clients are the buckets of the user's known clients, by client ID
+	// (an opaque hex string); LockState's own fields above are the shared
+	// bucket's, and a Client's Clients is nil.
+	Clients []ClientLockState
 }
 
-// LockState reports the user's lockout state.
+// ClientLockState is the lockout state of one known client's bucket.
+type ClientLockState struct {
+	Client string // the client ID, opaque
+	LockState
+}
+
+// lockState is one bucket's state at now.
+func lockState(st UserState, now time.Time) LockState {
+	ls := LockState{Failures: st.Failures, Level: st.Level, Slow: st.Slow}
+	if now.Before(st.LockedUntil) {
+		ls.Locked, ls.RetryAfter = true, st.LockedUntil.Sub(now)
+	}
+	return ls
+}
+
+// LockState reports the user's lockout state, every bucket.
 func (o Operator) LockState(ctx context.Context, user string) (LockState, error) {
 	s, err := o.service()
 	if err != nil {
 		return LockState{}, err
 	}
 	now := s.now()
-	st, err := s.hot.Lockout(ctx, user, now)
+	all, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
 		return LockState{}, storeErr(err)
 	}
-	ls := LockState{Failures: st.Failures, Level: st.Level}
-	if now.Before(st.LockedUntil) {
-		ls.Locked, ls.RetryAfter = true, st.LockedUntil.Sub(now)
+	var ls LockState
+	for _, b := range all {
+		if b.Client == "" {
+			ls0 := lockState(b.State, now)
+			ls0.Clients = ls.Clients
+			ls = ls0
+			continue
+		}
+		ls.Clients = append(ls.Clients, ClientLockState{Client: b.Client, LockState: lockState(b.State, now)})
 	}
 	return ls, nil
 }
 
-// Unlock clears the user's lock, failures and level: an operator's
-// decision, audited.
+// Unlock clears every lockout bucket of the user, known clients' and the
+// shared one: locks, failures, levels and long-horizon counts. An
+// operator's decision, audited.
 func (o Operator) Unlock(ctx context.Context, user string) error {
 	s, err := o.service()
 	if err != nil {
@@ -68,7 +97,7 @@ func (o Operator) Unlock(ctx context.Context, user string) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
-	if err := s.hot.ResetUser(ctx, user, s.now()); err != nil {
+	if err := s.hot.ClearLockout(ctx, user, s.now()); err != nil {
 		return storeErr(err)
 	}
 	s.emit(ctx, Event{Name: EventOperatorUnlock, Method: MethodOperator, User: user, Operator: operator})

@@ -138,7 +138,7 @@ func pushUnavailable(reason string) error {
 // saw: action, IP, place, browser) and asks the user to type the number.
 // At most 3 pushes per 15 minutes per user.
 func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
-	return s.beginPush(ctx, user, pc, nil)
+	return s.beginPush(ctx, user, pc, nil, opts)
 }
 
 // BeginTransactionPush asks the user's phones to approve and sign a
@@ -152,15 +152,19 @@ func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.
 	if _, err := tx.Canonical(); err != nil {
 		return PushRequest{}, err
 	}
-	return s.beginPush(ctx, user, pc, &tx)
+	return s.beginPush(ctx, user, pc, &tx, opts)
 }
 
-func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *txn.Transaction) (PushRequest, error) {
+func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *txn.Transaction, opts []LoginOption) (PushRequest, error) {
 	if err := checkUser(user); err != nil {
 		return PushRequest{}, err
 	}
 	now := s.now()
-	st, err := s.userState(ctx, user, now)
+	c, err := s.client(ctx, user, opts, now)
+	if err != nil {
+		return PushRequest{}, err
+	}
+	st, err := s.userState(ctx, user, c.bucket, now)
 	if err != nil {
 		return PushRequest{}, storeErr(err)
 	}
@@ -365,9 +369,13 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); err != nil {
 			return s.pushStateErr(err)
 		}
-		if _, err := s.hot.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
+		// Counted in the shared bucket: the phone's answer carries no
+		// browser's known-client token.
+		st, err := s.hot.RecordFailure(ctx, rec.User, "", s.lockPolicy(), now)
+		if err != nil {
 			return storeErr(err)
 		}
+		s.slowGuessing(ctx, MethodPush, rec.User, st.Slow)
 		s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonWrongNumber)
 		s.retract(ctx, rec, device)
 		return ErrWrongNumber
@@ -375,7 +383,7 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	if rec.Challenge != "" {
 		// A transaction push: the approval must also be the signature,
 		// checked like any transaction response (counted, take-once).
-		if _, _, err := s.finish(ctx, transactionKind, rec.User, rec.Challenge, a.TxResponse); err != nil {
+		if _, _, err := s.finish(ctx, transactionKind, rec.User, loginClient{}, rec.Challenge, a.TxResponse); err != nil {
 			if _, serr := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
 				return s.pushStateErr(serr)
 			}
@@ -464,11 +472,15 @@ func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Dur
 // never bypasses it.
 func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...LoginOption) (Result, error) {
 	now := s.now()
-	st, err := s.hot.Lockout(ctx, user, now)
+	c, err := s.client(ctx, user, opts, now)
+	if err != nil {
+		return Result{}, err
+	}
+	all, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
-	if now.Before(st.LockedUntil) {
+	if st := bucketOf(all, c.bucket, s.lockPolicy(), now); now.Before(st.LockedUntil) {
 		return Result{}, &LockedError{RetryAfter: st.LockedUntil.Sub(now)}
 	}
 	rec, err := s.setPushState(ctx, user, id, PushApproved, PushFinished, "", now)
@@ -503,6 +515,9 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 		r.Transaction = &tx
 	}
 	r.Proof = s.newProof(user, MethodPush, now)
+	if err := s.knownClient(ctx, &r, c, now); err != nil {
+		return Result{}, err
+	}
 	return r, nil
 }
 

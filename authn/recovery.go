@@ -85,8 +85,12 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opt
 			candidates = append(candidates, s.recoveryMAC(byPurpose[purposeRecov], user, canon))
 		}
 	}
+	c, err := s.client(ctx, user, opts, now)
+	if err != nil {
+		return Result{}, err
+	}
 	// Counted before it is checked.
-	res, err := s.hot.Attempt(ctx, user, nil, s.lockPolicy(), now)
+	res, err := s.hot.Attempt(ctx, user, c.bucket, nil, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
@@ -99,6 +103,7 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opt
 		return Result{}, storeErr(err)
 	}
 	if !taken {
+		s.slowGuessing(ctx, MethodRecovery, user, res.Slow)
 		s.observe(ctx, EventCheck, MethodRecovery, user, "")
 		s.event(ctx, EventRecoveryFailed, MethodRecovery, user, "", ReasonMismatch)
 		if res.RetryAfter > 0 {
@@ -108,12 +113,15 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opt
 		return Result{}, ErrInvalidCode
 	}
 	// The success resets the failures the count left, last.
-	if err := s.hot.ResetUser(ctx, user, now); err != nil {
+	if err := s.hot.ResetUser(ctx, user, res.Client, now); err != nil {
 		return Result{}, storeErr(err)
 	}
 	s.observe(ctx, EventCheck, MethodRecovery, user, "")
 	s.emit(ctx, Event{Name: EventRecoveryCodeUsed, Method: MethodRecovery, User: user, Count: left})
 	r := Result{User: user, Method: MethodRecovery, At: now}
 	r.Proof = s.newProof(user, MethodRecovery, now)
+	if err := s.knownClient(ctx, &r, c, now); err != nil {
+		return Result{}, err
+	}
 	return r, nil
 }

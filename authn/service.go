@@ -65,7 +65,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{&service{cfg: c, hot: c.Hot, records: c.Records, oneStore: sameValue(c.Hot, c.Records), keys: c.Keys, now: c.Clock, log: c.Logger}}
-	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof, purposeRecov); err != nil {
+	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof, purposeRecov, purposeClient); err != nil {
 		return nil, err
 	}
 	root := make([]byte, 32)
@@ -115,6 +115,14 @@ type Result struct {
 	At          time.Time
 	Proof       *Proof           // a step-up proof from this success, valid for ProofTTL
 	Transaction *txn.Transaction // the transaction signed, for FinishTransaction
+	// KnownClient is a fresh known-client token for the client that
+	// passed the factor (not set for a transaction): the login service
+	// keeps it in a cookie (HttpOnly, Secure, SameSite=Lax) until
+	// KnownClientExpires and presents it to every later login call with
+	// [KnownClient]. It is a bearer credential for the client's lockout
+	// bucket, not a login: it never replaces a factor.
+	KnownClient        string
+	KnownClientExpires time.Time
 }
 
 // Device is a device as the Service shows it: no secret.
@@ -212,7 +220,8 @@ func serverStep(suite challenge.Suite, t time.Time) uint64 {
 
 func (s *Service) lockPolicy() LockPolicy {
 	return LockPolicy{MaxFailures: s.cfg.MaxFailures, Base: s.cfg.LockoutBase, Max: s.cfg.LockoutMax,
-		Window: failureWindow, MaxAttempts: s.cfg.MaxAttemptsPerChallenge}
+		Window: failureWindow, MaxAttempts: s.cfg.MaxAttemptsPerChallenge,
+		Horizon: s.cfg.SlowHorizon, SlowLock: s.cfg.SlowLock, MaxClients: MaxKnownClients}
 }
 
 // BeginChallenge issues a challenge to user: a fresh question, and, in
@@ -376,13 +385,22 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 // used; a success resets the failures. See the package documentation for
 // what each error means for the challenge and the user.
 func (s *Service) FinishChallenge(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
-	r, _, err := s.finish(ctx, s.login(), user, id, response)
+	if err := checkUser(user); err != nil {
+		return Result{}, err
+	}
+	c, err := s.client(ctx, user, opts, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	r, _, err := s.finish(ctx, s.login(), user, c, id, response)
 	return r, err
 }
 
 // finish is FinishChallenge for a kind; it also returns the challenge's
 // payload.
-func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, response string) (Result, []byte, error) {
+// c is the client the attempt comes from: its lockout bucket, and, for a
+// login, the client the Result's known-client token is for.
+func (s *Service) finish(ctx context.Context, kind challengeKind, user string, c loginClient, id, response string) (Result, []byte, error) {
 	if err := checkUser(user); err != nil {
 		return Result{}, nil, err
 	}
@@ -396,9 +414,12 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		mac = s.tagMAC(kind.tag, id, canon)
 	}
 	serverStep := serverStep(kind.suite, now)
-	res, err := s.hot.Attempt(ctx, user, &ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, s.lockPolicy(), now)
+	res, err := s.hot.Attempt(ctx, user, c.bucket, &ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, nil, storeErr(err)
+	}
+	if res.Outcome != AttemptLocked && res.Outcome != AttemptExpired && res.Outcome != AttemptMatch {
+		s.slowGuessing(ctx, MethodChallenge, user, res.Slow)
 	}
 	switch res.Outcome {
 	case AttemptLocked:
@@ -459,10 +480,11 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		s.event(ctx, EventLoginFailed, MethodChallenge, user, t.Device, ReasonDeviceGone)
 		return Result{}, nil, ErrInvalidCode
 	case errors.Is(err, ErrStoreConflict):
-		st, ferr := s.hot.RecordFailure(ctx, user, s.lockPolicy(), now)
+		st, ferr := s.hot.RecordFailure(ctx, user, res.Client, s.lockPolicy(), now)
 		if ferr != nil {
 			return Result{}, nil, storeErr(ferr)
 		}
+		s.slowGuessing(ctx, MethodChallenge, user, st.Slow)
 		s.event(ctx, EventLoginFailed, MethodChallenge, user, t.Device, ReasonReplay)
 		if now.Before(st.LockedUntil) {
 			s.event(ctx, EventUserLocked, MethodChallenge, user, "", ReasonFailures)
@@ -479,6 +501,10 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 	s.event(ctx, EventLoginSucceeded, MethodChallenge, user, t.Device, "")
 	r := Result{User: user, DeviceID: t.Device, DeviceName: name, Method: MethodChallenge, Step: t.Step, Drift: drift, At: now}
 	r.Proof = s.newProof(user, MethodChallenge, now)
+	if kind.tag == s.login().tag {
+		// The challenge's epoch is the user's: CommitStep just checked it.
+		r.KnownClient, r.KnownClientExpires = s.newClientToken(user, c.clientID(), res.Challenge.Epoch, now)
+	}
 	return r, res.Challenge.Payload, nil
 }
 

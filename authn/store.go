@@ -172,12 +172,26 @@ type ChallengeLimits struct {
 	Horizon     time.Duration // a question is not reissued to the user within this
 }
 
-// LockPolicy is the lockout policy the store applies atomically.
+// LockPolicy is the lockout policy the store applies atomically, to
+// each lockout bucket of a user alone (see [HotStore]).
 type LockPolicy struct {
 	MaxFailures int           // consecutive failures before the lock
 	Base, Max   time.Duration // lock durations: Base·2^level, at most Max (see Lengths)
 	Window      time.Duration // consecutive failures are forgotten after this long without one (the level stays)
 	MaxAttempts int           // attempts per challenge
+	// Horizon and SlowLock are the long horizon: the failures of a
+	// bucket are also counted in a window of Horizon that starts at the
+	// first failure after the previous window ended (UserState.Slow,
+	// SlowSince), which no success clears; once that count reaches
+	// SlowLock, every failure locks the bucket for Max. SlowLock 0: no
+	// such lock.
+	Horizon  time.Duration
+	SlowLock int
+	// MaxClients is how many known clients of a user keep a bucket of
+	// their own at a time (stale ones, see Stale, not counted): the
+	// attempt of a known client without a bucket when MaxClients live
+	// ones exist is counted in the shared bucket "" instead.
+	MaxClients int
 }
 
 // AttemptOutcome is what an attempt found.
@@ -217,19 +231,31 @@ type AttemptResult struct {
 	Outcome    AttemptOutcome
 	Match      Tag             // for AttemptMatch
 	Challenge  ChallengeRecord // the challenge as it was, without its tags (for AttemptMatch and AttemptMismatch)
-	RetryAfter time.Duration   // for AttemptLocked, and when this failure locked the user
-	Failures   int             // consecutive failures after this attempt
+	RetryAfter time.Duration   // for AttemptLocked, and when this failure locked the bucket
+	Failures   int             // consecutive failures of the bucket after this attempt
+	Slow       int             // the bucket's failures over the long horizon after this attempt (UserState.Slow)
+	Client     string          // the bucket the attempt was counted in: the client asked for, or "" past MaxClients
 }
 
-// UserState is a user's lockout state, epoch and push mode.
+// UserState is a user's lockout state (of one bucket), epoch and push
+// mode.
 type UserState struct {
 	Failures      int
 	Level         int
 	LockedUntil   time.Time
 	LastFailure   time.Time
+	Slow          int       // failures in the long-horizon window that began at SlowSince (LockPolicy.Horizon)
+	SlowSince     time.Time // the start of that window (zero: none yet)
 	Epoch         uint64
 	PushOff       bool      // the user turned push off
 	PushSuspended time.Time // push is suspended until then (after a denial)
+}
+
+// ClientLockout is one lockout bucket of a user: the bucket of a known
+// client, or the one ("") that every unknown client shares.
+type ClientLockout struct {
+	Client string
+	State  UserState
 }
 
 // DeviceChange is one change RecordStore.ChangeDevice makes to a device:
@@ -341,12 +367,23 @@ type HotStore interface {
 	// the user's current one.
 	PutChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, now time.Time) error
 
-	// Attempt is one counted attempt of the user's, counted before it is
-	// checked, in one atomic step: the one lockout gate of every factor.
-	// If the user is locked, nothing happens (AttemptLocked). Otherwise
-	// the attempt is counted as a user failure (locking the user, for the
-	// policy's lock length at the user's level, when the failures reach
-	// the policy's maximum).
+	// Attempt is one counted attempt of the user's from client, counted
+	// before it is checked, in one atomic step: the one lockout gate of
+	// every factor.
+	//
+	// The lockout state is kept per bucket: client "" is the bucket every
+	// unknown client of the user shares, any other client (a known
+	// client's ID) a bucket of its own. A known client without a bucket
+	// gets one, first dropping the user's stale ones (LockPolicy.Stale),
+	// unless the user has policy.MaxClients buckets of known clients
+	// already: then the attempt is counted in the bucket "". The result's
+	// Client names the bucket used; failures, lock and reset below are
+	// that bucket's alone.
+	//
+	// If the bucket is locked, nothing happens (AttemptLocked). Otherwise
+	// the attempt is counted as a failure of the bucket (LockPolicy.Fail:
+	// locking it, for the policy's lock length at its level, when the
+	// failures reach the policy's maximum, or for Max past SlowLock).
 	//
 	// With answer nil (a TOTP code, a recovery code: the caller checks
 	// the code itself, after this, and reports a success with ResetUser)
@@ -357,24 +394,31 @@ type HotStore interface {
 	// with the MACs of the challenge's tags whose step is admissible now:
 	// within the challenge's Window of answer.ServerStep + the tag's
 	// Drift. A challenge of an older epoch than the user's reads as
-	// expired. On a match the challenge is consumed and the user's
-	// failures and level are reset (AttemptMatch), all in the same step.
-	Attempt(ctx context.Context, user string, answer *ChallengeAnswer, policy LockPolicy, now time.Time) (AttemptResult, error)
+	// expired. On a match the challenge is consumed and the bucket's
+	// failures and level are reset as by ResetUser (AttemptMatch), all in
+	// the same step.
+	Attempt(ctx context.Context, user, client string, answer *ChallengeAnswer, policy LockPolicy, now time.Time) (AttemptResult, error)
 
-	// RecordFailure counts one failure for the user outside an attempt
-	// (a replay detected at commit) and returns the resulting lockout
-	// state.
-	RecordFailure(ctx context.Context, user string, policy LockPolicy, now time.Time) (UserState, error)
+	// RecordFailure counts one failure for the user's client outside an
+	// attempt (a replay detected at commit), in the bucket Attempt would
+	// use, and returns that bucket's resulting lockout state.
+	RecordFailure(ctx context.Context, user, client string, policy LockPolicy, now time.Time) (UserState, error)
 
-	// ResetUser clears the user's failures, level and lock (a success, or
-	// an operator's unlock). The epoch is kept.
-	ResetUser(ctx context.Context, user string, now time.Time) error
+	// ResetUser clears the failures, level, lock and last failure of the
+	// user's bucket client (a success from it); its long-horizon count
+	// stays until its window ends. A bucket that does not exist is not
+	// made. The epoch is kept.
+	ResetUser(ctx context.Context, user, client string, now time.Time) error
 
-	// Lockout returns the user's lockout state: Failures, Level,
-	// LockedUntil and LastFailure (the other fields are the records'; a
-	// store keeping both may fill them). A user never seen reads as the
-	// zero UserState.
-	Lockout(ctx context.Context, user string, now time.Time) (UserState, error)
+	// ClearLockout deletes every lockout bucket of the user, long-horizon
+	// counts included (an operator's unlock). The epoch is kept.
+	ClearLockout(ctx context.Context, user string, now time.Time) error
+
+	// Lockout returns the user's lockout buckets: the shared one ("")
+	// first, always (the zero state if never seen), then every known
+	// client's, by client. Each State holds Failures, Level, LockedUntil,
+	// LastFailure, Slow and SlowSince.
+	Lockout(ctx context.Context, user string, now time.Time) ([]ClientLockout, error)
 
 	// RaiseEpoch tells the hot side that the user's epoch in the records
 	// is now epoch (after a revocation or a replacement): challenges and
@@ -552,20 +596,43 @@ type Store interface {
 // length when it locked, else 0. Stores written in Go apply it inside
 // their atomic step; others (a Lua script, a PL/pgSQL function) do the
 // same steps with the table Lengths returns, looking the level up in it.
+//
+// The failure is also counted over the long horizon: if the bucket's
+// window (SlowSince) is unset or Horizon old, a new one starts now with
+// no failure; Slow rises; at SlowLock (if not 0) and beyond, the bucket
+// is locked for Max (the level and failures as above).
 func (p LockPolicy) Fail(u *UserState, now time.Time) time.Duration {
 	if !u.LastFailure.IsZero() && now.Sub(u.LastFailure) >= p.Window {
 		u.Failures = 0
 	}
-	u.Failures++
-	u.LastFailure = now
-	if u.Failures < p.MaxFailures {
-		return 0
+	if u.SlowSince.IsZero() || now.Sub(u.SlowSince) >= p.Horizon {
+		u.Slow, u.SlowSince = 0, now
 	}
-	d := p.lockFor(u.Level)
-	u.Level++
-	u.LockedUntil = now.Add(d)
-	u.Failures = p.MaxFailures
+	u.Failures++
+	u.Slow++
+	u.LastFailure = now
+	var d time.Duration
+	if u.Failures >= p.MaxFailures {
+		d = p.lockFor(u.Level)
+		u.Level++
+		u.Failures = p.MaxFailures
+	}
+	if p.SlowLock > 0 && u.Slow >= p.SlowLock {
+		d = p.Max
+	}
+	if d > 0 {
+		u.LockedUntil = now.Add(d)
+	}
 	return d
+}
+
+// Stale reports whether a known client's bucket may be dropped when
+// another is made: it is not locked at now, and its last failure is
+// unset or at least Horizon old (so its consecutive failures and long
+// count are over too; only its level is lost). The shared bucket "" is
+// never dropped.
+func (p LockPolicy) Stale(u UserState, now time.Time) bool {
+	return !now.Before(u.LockedUntil) && (u.LastFailure.IsZero() || now.Sub(u.LastFailure) >= p.Horizon)
 }
 
 // Lengths is the lockout rule as data: entry i is the length of the lock
@@ -602,7 +669,10 @@ func (p LockPolicy) lockFor(level int) time.Duration {
 	return p.Max
 }
 
-// Reset clears u's failures, level and lock: what a success does.
+// Reset clears u's failures, level, lock and last failure: what a
+// success does. The long-horizon count (Slow, SlowSince) stays: a
+// success from a client that shares the bucket must not erase another's
+// slow guessing.
 func (u *UserState) Reset() {
 	u.Failures, u.Level, u.LockedUntil, u.LastFailure = 0, 0, time.Time{}, time.Time{}
 }

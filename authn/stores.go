@@ -34,16 +34,18 @@ func (s *Service) raiseEpoch(ctx context.Context, user string, now time.Time) er
 }
 
 // userState is the user's state from both stores: the lockout fields
-// from the hot store, the epoch and push settings from the records.
-func (s *Service) userState(ctx context.Context, user string, now time.Time) (UserState, error) {
+// of the bucket client would count in from the hot store, the epoch and
+// push settings from the records.
+func (s *Service) userState(ctx context.Context, user, client string, now time.Time) (UserState, error) {
 	rec, err := s.records.User(ctx, user, now)
 	if err != nil {
 		return UserState{}, err
 	}
-	lock, err := s.hot.Lockout(ctx, user, now)
+	all, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
 		return UserState{}, err
 	}
+	lock := bucketOf(all, client, s.lockPolicy(), now)
 	rec.Failures, rec.Level, rec.LockedUntil, rec.LastFailure = lock.Failures, lock.Level, lock.LockedUntil, lock.LastFailure
 	return rec, nil
 }

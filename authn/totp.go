@@ -160,7 +160,7 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 // ConfirmTOTP activates the user's new TOTP key with a code from the
 // authenticator app, counted before it is checked like every code.
 func (s *Service) ConfirmTOTP(ctx context.Context, user, code string, opts ...LoginOption) error {
-	_, err := s.useTOTP(ctx, user, code, true)
+	_, err := s.useTOTP(ctx, user, code, true, opts)
 	if err == nil {
 		s.event(ctx, EventTOTPActivated, MethodTOTP, user, "", "")
 	}
@@ -171,16 +171,20 @@ func (s *Service) ConfirmTOTP(ctx context.Context, user, code string, opts ...Lo
 // 6238 §5.2: a step at or before the last accepted one never passes),
 // counted before it is checked, under the same lockout as every factor.
 func (s *Service) VerifyTOTP(ctx context.Context, user, code string, opts ...LoginOption) (Result, error) {
-	return s.useTOTP(ctx, user, code, false)
+	return s.useTOTP(ctx, user, code, false, opts)
 }
 
-func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool) (Result, error) {
+func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool, opts []LoginOption) (Result, error) {
 	if err := checkUser(user); err != nil {
 		return Result{}, err
 	}
 	now := s.now()
+	c, err := s.client(ctx, user, opts, now)
+	if err != nil {
+		return Result{}, err
+	}
 	// Counted before it is checked.
-	res, err := s.hot.Attempt(ctx, user, nil, s.lockPolicy(), now)
+	res, err := s.hot.Attempt(ctx, user, c.bucket, nil, s.lockPolicy(), now)
 	if err != nil {
 		return Result{}, storeErr(err)
 	}
@@ -198,6 +202,7 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 		return Result{}, storeErr(err)
 	}
 	failed := func(reason Reason, err error) (Result, error) {
+		s.slowGuessing(ctx, MethodTOTP, user, res.Slow)
 		s.event(ctx, EventTOTPFailed, MethodTOTP, user, "", reason)
 		if res.RetryAfter > 0 {
 			s.event(ctx, EventUserLocked, MethodTOTP, user, "", ReasonFailures)
@@ -238,12 +243,15 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 	}
 	// The success resets the failures the count left, last: a lost
 	// reset leaves the user with failures, never the reverse.
-	if err := s.hot.ResetUser(ctx, user, now); err != nil {
+	if err := s.hot.ResetUser(ctx, user, res.Client, now); err != nil {
 		return Result{}, storeErr(err)
 	}
 	s.event(ctx, EventLoginSucceeded, MethodTOTP, user, "", "")
 	r := Result{User: user, Method: MethodTOTP, Step: m.Step, Drift: m.Offset, At: now}
 	r.Proof = s.newProof(user, MethodTOTP, now)
+	if err := s.knownClient(ctx, &r, c, now); err != nil {
+		return Result{}, err
+	}
 	return r, nil
 }
 

@@ -70,7 +70,14 @@ func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Tran
 // carries the transaction that was signed: execute exactly that. A login
 // response never finishes a transaction challenge, nor the reverse.
 func (s *Service) FinishTransaction(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
-	r, payload, err := s.finish(ctx, transactionKind, user, id, response)
+	if err := checkUser(user); err != nil {
+		return Result{}, err
+	}
+	c, err := s.client(ctx, user, opts, s.now())
+	if err != nil {
+		return Result{}, err
+	}
+	r, payload, err := s.finish(ctx, transactionKind, user, c, id, response)
 	if err != nil {
 		return Result{}, err
 	}

@@ -26,12 +26,6 @@ func (s *Store) ChangeUser(ctx context.Context, user string, c authn.UserChange,
 	}.User(ctx, user, c, now)
 }
 
-// Lockout implements authn.HotStore: the user's state, which this store
-// keeps whole (lockout, epoch and push settings).
-func (s *Store) Lockout(ctx context.Context, user string, now time.Time) (authn.UserState, error) {
-	return s.User(ctx, user, now)
-}
-
 // RaiseEpoch implements authn.HotStore. This store keeps the records
 // too, and its challenges and push requests are checked against the
 // epoch there, which the revocation or replacement already bumped: there

@@ -25,8 +25,9 @@ import (
 type Store struct {
 	mu          sync.Mutex
 	activations map[string]*authn.ActivationRecord
-	devices     map[string][]*authn.DeviceRecord // by user, oldest first
-	users       map[string]*authn.UserState
+	devices     map[string][]*authn.DeviceRecord       // by user, oldest first
+	users       map[string]*authn.UserState            // epoch and push settings
+	buckets     map[string]map[string]*authn.UserState // user → client → lockout bucket ("": unknown clients)
 	challenges  map[string]*authn.ChallengeRecord
 	questions   map[string]map[string]time.Time // user → question → reusable from
 	issued      map[string][]time.Time          // user → issue times within the last minute
@@ -61,6 +62,7 @@ func New() *Store {
 		activations: map[string]*authn.ActivationRecord{},
 		devices:     map[string][]*authn.DeviceRecord{},
 		users:       map[string]*authn.UserState{},
+		buckets:     map[string]map[string]*authn.UserState{},
 		challenges:  map[string]*authn.ChallengeRecord{},
 		questions:   map[string]map[string]time.Time{},
 		issued:      map[string][]time.Time{},
@@ -252,12 +254,68 @@ func (s *Store) TakeRecoveryCode(_ context.Context, user string, candidates [][3
 }
 
 // ResetUser implements authn.Store.
-func (s *Store) ResetUser(_ context.Context, user string, now time.Time) error {
+func (s *Store) ResetUser(_ context.Context, user, client string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.user(user)
-	u.Reset()
+	if u, ok := s.buckets[user][client]; ok {
+		u.Reset()
+	}
 	return nil
+}
+
+// ClearLockout implements authn.Store.
+func (s *Store) ClearLockout(_ context.Context, user string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.buckets, user)
+	return nil
+}
+
+// Lockout implements authn.Store.
+func (s *Store) Lockout(_ context.Context, user string, now time.Time) ([]authn.ClientLockout, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []authn.ClientLockout{{Client: ""}}
+	for _, c := range slices.Sorted(maps.Keys(s.buckets[user])) {
+		if c == "" {
+			out[0].State = *s.buckets[user][c]
+			continue
+		}
+		out = append(out, authn.ClientLockout{Client: c, State: *s.buckets[user][c]})
+	}
+	return out, nil
+}
+
+// bucket returns the lockout bucket an attempt of the user's client
+// counts in, made if missing (authn.HotStore.Attempt): the client's own,
+// or the shared one past p.MaxClients live buckets of known clients.
+func (s *Store) bucket(user, client string, p authn.LockPolicy, now time.Time) (*authn.UserState, string) {
+	m := s.buckets[user]
+	if m == nil {
+		m = map[string]*authn.UserState{}
+		s.buckets[user] = m
+	}
+	if u, ok := m[client]; ok {
+		return u, client
+	}
+	if client != "" {
+		live := 0
+		for c, u := range m {
+			switch {
+			case c == "":
+			case p.Stale(*u, now):
+				delete(m, c)
+			default:
+				live++
+			}
+		}
+		if live >= p.MaxClients {
+			return s.bucket(user, "", p, now)
+		}
+	}
+	u := &authn.UserState{}
+	m[client] = u
+	return u, client
 }
 
 // DeleteUser implements authn.Store.
@@ -276,6 +334,7 @@ func (s *Store) DeleteUser(_ context.Context, user string, now time.Time) error 
 	}
 	delete(s.devices, user)
 	delete(s.users, user)
+	delete(s.buckets, user)
 	delete(s.questions, user)
 	delete(s.issued, user)
 	delete(s.totp, user)
@@ -590,10 +649,15 @@ func (s *Store) user(user string) *authn.UserState {
 func (s *Store) User(_ context.Context, user string, now time.Time) (authn.UserState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u, ok := s.users[user]; ok {
-		return *u, nil
+	var u authn.UserState
+	if r, ok := s.users[user]; ok {
+		u = *r
 	}
-	return authn.UserState{}, nil
+	// The lockout fields: those of the shared bucket of unknown clients.
+	if b, ok := s.buckets[user][""]; ok {
+		u.Failures, u.Level, u.LockedUntil, u.LastFailure, u.Slow, u.SlowSince = b.Failures, b.Level, b.LockedUntil, b.LastFailure, b.Slow, b.SlowSince
+	}
+	return u, nil
 }
 
 // PutChallenge implements authn.Store.
@@ -639,30 +703,30 @@ func (s *Store) PutChallenge(_ context.Context, c authn.ChallengeRecord, lim aut
 }
 
 // Attempt implements authn.Store.
-func (s *Store) Attempt(_ context.Context, user string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) Attempt(_ context.Context, user, client string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.user(user)
+	u, client := s.bucket(user, client, p, now)
 	if now.Before(u.LockedUntil) {
-		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, nil
+		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures, Slow: u.Slow, Client: client}, nil
 	}
 	if a == nil {
 		// Counted; the caller checks.
 		lock := p.Fail(u, now)
-		return authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}, nil
+		return authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures, Slow: u.Slow, Client: client}, nil
 	}
 	challengeID, mac, serverStep := a.ID, a.MAC, a.ServerStep
 	ch, ok := s.challenges[challengeID]
 	if ok && ch.User != user {
 		ok = false
 	}
-	if ok && (!now.Before(ch.ExpiresAt) || ch.Epoch != u.Epoch) {
+	if ok && (!now.Before(ch.ExpiresAt) || ch.Epoch != s.user(user).Epoch) {
 		delete(s.challenges, challengeID)
-		return authn.AttemptResult{Outcome: authn.AttemptExpired, Failures: u.Failures}, nil
+		return authn.AttemptResult{Outcome: authn.AttemptExpired, Failures: u.Failures, Slow: u.Slow, Client: client}, nil
 	}
 	// Counted before checked.
 	lock := p.Fail(u, now)
-	res := authn.AttemptResult{RetryAfter: lock, Failures: u.Failures}
+	res := authn.AttemptResult{RetryAfter: lock, Failures: u.Failures, Slow: u.Slow, Client: client}
 	if !ok {
 		res.Outcome = authn.AttemptNoChallenge
 		return res, nil
@@ -712,10 +776,10 @@ func (s *Store) CommitStep(_ context.Context, user, deviceID string, epoch, step
 }
 
 // RecordFailure implements authn.Store.
-func (s *Store) RecordFailure(_ context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
+func (s *Store) RecordFailure(_ context.Context, user, client string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.user(user)
+	u, _ := s.bucket(user, client, p, now)
 	p.Fail(u, now)
 	return *u, nil
 }

@@ -78,13 +78,13 @@ func TestHashTags(t *testing.T) {
 			Tags: []authn.Tag{{MAC: [16]byte{byte(i)}, Device: "d", Step: 1}}, IssuedAt: t0, ExpiresAt: t0.Add(time.Minute)}, lim, t0))
 		require.NoError(t, s.PutPush(ctx, authn.PushRecord{ID: "push-" + u, User: u, Number: "42", State: authn.PushPending,
 			Devices: []string{"d"}, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}, t0))
-		_, err := s.RecordFailure(ctx, u, policy, t0)
+		_, err := s.RecordFailure(ctx, u, "", policy, t0)
 		require.NoError(t, err)
 	}
 	// Each user's challenge answers only that user's MAC: no two users
 	// share a challenge hash.
 	for i, u := range users {
-		r, err := s.Attempt(ctx, u, &authn.ChallengeAnswer{ID: "ch", MAC: [16]byte{byte(i)}, ServerStep: 1}, policy, t0)
+		r, err := s.Attempt(ctx, u, "", &authn.ChallengeAnswer{ID: "ch", MAC: [16]byte{byte(i)}, ServerStep: 1}, policy, t0)
 		require.NoError(t, err)
 		require.Equal(t, authn.AttemptMatch, r.Outcome, "user %q", u)
 	}
@@ -136,10 +136,10 @@ func TestLockParity(t *testing.T) {
 		for _, level := range levels {
 			n++
 			user := fmt.Sprintf("parity-%d", n)
-			key := prefix + ":{u" + b64(user) + "}:u"
-			require.NoError(t, c.HSet(ctx, key, "f", "0", "l", level, "lu", "0", "lf", "0", "e", "0").Err())
+			key := prefix + ":{u" + b64(user) + "}:l" // the locks hash; the bucket "" of unknown clients
+			require.NoError(t, c.HSet(ctx, key, "", fmt.Sprintf("0 %d 0 0 0 0", level)).Err())
 			now := t0.Add(time.Duration(n) * time.Hour)
-			r, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: "none", MAC: [16]byte{}, ServerStep: 1}, p, now)
+			r, err := s.Attempt(ctx, user, "", &authn.ChallengeAnswer{ID: "none", MAC: [16]byte{}, ServerStep: 1}, p, now)
 			require.NoError(t, err)
 			want := authn.UserState{Level: level}
 			d := p.Fail(&want, now)
@@ -147,8 +147,8 @@ func TestLockParity(t *testing.T) {
 			require.Equal(t, d, r.RetryAfter, "policy %v level %d", p, level)
 			u, err := s.Lockout(ctx, user, now)
 			require.NoError(t, err)
-			require.Equal(t, want.Level, u.Level)
-			require.Equal(t, want.LockedUntil.Truncate(time.Microsecond), u.LockedUntil, "policy %v level %d", p, level)
+			require.Equal(t, want.Level, u[0].State.Level)
+			require.Equal(t, want.LockedUntil.Truncate(time.Microsecond), u[0].State.LockedUntil, "policy %v level %d", p, level)
 		}
 	}
 }
@@ -342,7 +342,7 @@ func TestFinishChallengeRoundTrips(t *testing.T) {
 	ch, err := r.svc.BeginChallenge(ctx, "alice")
 	require.NoError(t, err)
 	rd0, pg0 := r.trips()
-	res, err := r.store.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: ch.ID, MAC: [16]byte{1}, ServerStep: 1}, authn.LockPolicy{MaxFailures: 5, Base: time.Minute, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, r.clock.Now())
+	res, err := r.store.Attempt(ctx, "alice", "", &authn.ChallengeAnswer{ID: ch.ID, MAC: [16]byte{1}, ServerStep: 1}, authn.LockPolicy{MaxFailures: 5, Base: time.Minute, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, r.clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMismatch, res.Outcome)
 	rd1, pg1 := r.trips()

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -212,16 +214,18 @@ func atLeast(v, min string) bool {
 var b64 = base64.RawURLEncoding
 
 type userKeys struct {
-	user, ch, chIdx, questions, issued, push, pushIdx string
+	user, ch, chIdx, questions, issued, push, pushIdx, locks string
 }
 
+// all is every key of the user's; the scripts over them (DeleteUser,
+// Sweep's) name the first seven by position.
 func (k userKeys) all() []string {
-	return []string{k.user, k.ch, k.chIdx, k.questions, k.issued, k.push, k.pushIdx}
+	return []string{k.user, k.ch, k.chIdx, k.questions, k.issued, k.push, k.pushIdx, k.locks}
 }
 
 func (s *Store) keys(user string) userKeys {
 	t := s.prefix + ":{u" + b64.EncodeToString([]byte(user)) + "}:"
-	return userKeys{user: t + "u", ch: t + "c", chIdx: t + "ci", questions: t + "q", issued: t + "i", push: t + "p", pushIdx: t + "pi"}
+	return userKeys{user: t + "u", ch: t + "c", chIdx: t + "ci", questions: t + "q", issued: t + "i", push: t + "p", pushIdx: t + "pi", locks: t + "l"}
 }
 
 // userFromKey recovers the user from any key of the user's.
@@ -284,7 +288,7 @@ func ttlMillis(expires, now time.Time) int64 {
 // withLengths, last in ARGV) the lock lengths by level that
 // LockPolicy.Lengths computes; the scripts only look a level up.
 func policyArgs(p authn.LockPolicy) []any {
-	return []any{p.MaxFailures, int64(p.Window)}
+	return []any{p.MaxFailures, int64(p.Window), int64(p.Horizon), p.SlowLock, p.MaxClients, int64(p.Max)}
 }
 
 // withLengths appends the policy's lock lengths by level to args (boxed
@@ -392,26 +396,28 @@ func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim a
 }
 
 // Attempt implements authn.HotStore: one script.
-func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) Attempt(ctx context.Context, user, client string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	if a == nil {
-		return s.count(ctx, user, p, now)
+		return s.count(ctx, user, client, p, now)
 	}
 	challengeID, mac, serverStep := a.ID, a.MAC, a.ServerStep
 	if serverStep >= maxLuaInt {
 		return authn.AttemptResult{}, fmt.Errorf("redisstore: server step %d out of range", serverStep)
 	}
 	k := s.keys(user)
-	args := append([]any{micros(now), challengeID, hex.EncodeToString(mac[:]), serverStep}, policyArgs(p)...)
-	args = s.withLengths(append(args, p.MaxAttempts), p)
-	v, err := scriptAttempt.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx}, args...).Result()
+	args := []any{micros(now), client, challengeID, hex.EncodeToString(mac[:]), serverStep, p.MaxAttempts}
+	args = s.withLengths(append(args, policyArgs(p)...), p)
+	v, err := scriptAttempt.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx, k.locks}, args...).Result()
 	if err != nil {
 		return authn.AttemptResult{}, wrap("attempt", err)
 	}
-	n, rest, err := ints(v, 4)
-	if err != nil || len(rest) != 1 {
+	n, rest, err := ints(v, 5)
+	if err != nil || len(rest) != 2 {
 		return authn.AttemptResult{}, wrap("attempt", fmt.Errorf("malformed reply: %v", err))
 	}
-	res := authn.AttemptResult{Outcome: authn.AttemptOutcome(n[0]), Failures: int(n[2]), RetryAfter: time.Duration(n[3])}
+	bucket, _ := rest[1].(string)
+	res := authn.AttemptResult{Outcome: authn.AttemptOutcome(n[0]), Failures: int(n[2]), RetryAfter: time.Duration(n[3]),
+		Slow: int(n[4]), Client: bucket}
 	if res.Outcome != authn.AttemptMatch && res.Outcome != authn.AttemptMismatch {
 		return res, nil
 	}
@@ -437,44 +443,62 @@ func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnsw
 }
 
 // RecordFailure implements authn.HotStore: one script. The state returned
-// carries the lockout fields and the epoch, not the push settings.
-func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
-	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).user}, s.withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
+// carries the bucket's lockout fields, not the epoch or push settings.
+func (s *Store) RecordFailure(ctx context.Context, user, client string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
+	v, err := scriptFail.Run(ctx, s.rdb, []string{s.keys(user).locks}, s.withLengths(append([]any{micros(now), client}, policyArgs(p)...), p)...).Result()
 	if err != nil {
 		return authn.UserState{}, wrap("record failure", err)
 	}
-	n, _, err := ints(v, 5)
+	n, _, err := ints(v, 6)
 	if err != nil {
 		return authn.UserState{}, wrap("record failure", err)
 	}
-	return authn.UserState{Failures: int(n[0]), Level: int(n[1]), LockedUntil: instant(n[2]), LastFailure: instant(n[3]), Epoch: uint64(n[4])}, nil
+	return authn.UserState{Failures: int(n[0]), Level: int(n[1]), LockedUntil: instant(n[2]), LastFailure: instant(n[3]),
+		Slow: int(n[4]), SlowSince: instant(n[5])}, nil
 }
 
-// Lockout implements authn.HotStore: one read of the user hash. The
-// state returned carries the lockout fields and the epoch mirror.
-func (s *Store) Lockout(ctx context.Context, user string, now time.Time) (authn.UserState, error) {
-	v, err := s.rdb.HMGet(ctx, s.keys(user).user, "f", "l", "lu", "lf", "e").Result()
+// Lockout implements authn.HotStore: one read of the user's locks hash.
+func (s *Store) Lockout(ctx context.Context, user string, now time.Time) ([]authn.ClientLockout, error) {
+	m, err := s.rdb.HGetAll(ctx, s.keys(user).locks).Result()
 	if err != nil {
-		return authn.UserState{}, wrap("lockout", err)
+		return nil, wrap("lockout", err)
 	}
-	n := make([]int64, len(v))
-	for i, x := range v {
-		if x == nil {
+	out := []authn.ClientLockout{{Client: ""}}
+	for _, c := range slices.Sorted(maps.Keys(m)) {
+		var n [6]int64
+		f := strings.Fields(m[c])
+		if len(f) != len(n) {
+			return nil, wrap("lockout", errors.New("malformed bucket"))
+		}
+		for i := range n {
+			if n[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
+				return nil, wrap("lockout", fmt.Errorf("malformed bucket: %w", err))
+			}
+		}
+		b := authn.ClientLockout{Client: c, State: authn.UserState{Failures: int(n[0]), Level: int(n[1]),
+			LockedUntil: instant(n[2]), LastFailure: instant(n[3]), Slow: int(n[4]), SlowSince: instant(n[5])}}
+		if c == "" {
+			out[0] = b
 			continue
 		}
-		str, _ := x.(string)
-		if n[i], err = strconv.ParseInt(str, 10, 64); err != nil {
-			return authn.UserState{}, wrap("lockout", fmt.Errorf("malformed field: %w", err))
-		}
+		out = append(out, b)
 	}
-	return authn.UserState{Failures: int(n[0]), Level: int(n[1]), LockedUntil: instant(n[2]), LastFailure: instant(n[3]), Epoch: uint64(n[4])}, nil
+	return out, nil
 }
 
 // ResetUser implements authn.HotStore: one script (failures and locks live
 // in Redis only).
-func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error {
-	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).user}).Err(); err != nil {
+func (s *Store) ResetUser(ctx context.Context, user, client string, now time.Time) error {
+	if err := scriptReset.Run(ctx, s.rdb, []string{s.keys(user).locks}, client).Err(); err != nil {
 		return wrap("reset user", err)
+	}
+	return nil
+}
+
+// ClearLockout implements authn.HotStore: one command.
+func (s *Store) ClearLockout(ctx context.Context, user string, now time.Time) error {
+	if err := s.rdb.Del(ctx, s.keys(user).locks).Err(); err != nil {
+		return wrap("clear lockout", err)
 	}
 	return nil
 }
@@ -496,16 +520,18 @@ func (s *Store) RaiseEpoch(ctx context.Context, user string, epoch uint64, now t
 
 // count is Attempt with no answer (a TOTP code, a recovery code): the
 // lock check and one failure, one script.
-func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
-	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).user}, s.withLengths(append([]any{micros(now)}, policyArgs(p)...), p)...).Result()
+func (s *Store) count(ctx context.Context, user, client string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	v, err := scriptCount.Run(ctx, s.rdb, []string{s.keys(user).locks}, s.withLengths(append([]any{micros(now), client}, policyArgs(p)...), p)...).Result()
 	if err != nil {
 		return authn.AttemptResult{}, wrap("count attempt", err)
 	}
-	n, _, err := ints(v, 3)
-	if err != nil {
-		return authn.AttemptResult{}, wrap("count attempt", err)
+	n, rest, err := ints(v, 4)
+	if err != nil || len(rest) != 1 {
+		return authn.AttemptResult{}, wrap("count attempt", fmt.Errorf("malformed reply: %v", err))
 	}
-	res := authn.AttemptResult{Outcome: authn.AttemptMismatch, Failures: int(n[1]), RetryAfter: time.Duration(n[2])}
+	bucket, _ := rest[0].(string)
+	res := authn.AttemptResult{Outcome: authn.AttemptMismatch, Failures: int(n[1]), RetryAfter: time.Duration(n[2]),
+		Slow: int(n[3]), Client: bucket}
 	if n[0] == 1 {
 		res.Outcome = authn.AttemptLocked
 	}

@@ -124,23 +124,28 @@ func scanChallenge(sc scanner) (authn.ChallengeRecord, []byte, error) {
 }
 
 // Attempt implements authn.Store.
-func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) Attempt(ctx context.Context, user, client string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	if a == nil {
-		return s.count(ctx, user, p, now)
+		return s.count(ctx, user, client, p, now)
 	}
 	challengeID, mac, serverStep := a.ID, a.MAC, a.ServerStep
 	if s.d.q.attemptFn != "" {
-		return s.attemptOne(ctx, user, challengeID, mac, serverStep, p, now)
+		return s.attemptOne(ctx, user, client, challengeID, mac, serverStep, p, now)
 	}
 	q := &s.d.q
 	var res authn.AttemptResult
 	err := s.write(ctx, "Attempt", func(c *conn) error {
-		u, err := s.lockUser(c, user)
+		usr, err := s.lockUser(c, user)
+		if err != nil {
+			return err
+		}
+		u, client, err := s.lockedBucket(c, user, client, p, now)
 		if err != nil {
 			return err
 		}
 		var ok bool
 		if res, ok = locked(u, now); ok {
+			res.Client = client
 			return nil
 		}
 		ch, rawTags, err := scanChallenge(c.row(q.chGet, challengeID))
@@ -151,14 +156,14 @@ func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnsw
 		if ok && ch.User != user {
 			ok = false
 		}
-		if ok && (!now.Before(ch.ExpiresAt) || ch.Epoch != u.Epoch) {
-			res = authn.AttemptResult{Outcome: authn.AttemptExpired, Failures: u.Failures}
+		if ok && (!now.Before(ch.ExpiresAt) || ch.Epoch != usr.Epoch) {
+			res = authn.AttemptResult{Outcome: authn.AttemptExpired, Failures: u.Failures, Slow: u.Slow, Client: client}
 			_, err := c.exec(q.chDelete, challengeID)
 			return err
 		}
 		// Counted before checked.
 		lock := p.Fail(&u, now)
-		res = authn.AttemptResult{RetryAfter: lock, Failures: u.Failures}
+		res = authn.AttemptResult{RetryAfter: lock, Failures: u.Failures, Slow: u.Slow, Client: client}
 		switch {
 		case !ok:
 			res.Outcome = authn.AttemptNoChallenge
@@ -196,7 +201,7 @@ func (s *Store) Attempt(ctx context.Context, user string, a *authn.ChallengeAnsw
 			res.Match = tags[match]
 			res.RetryAfter, res.Failures = 0, 0
 		}
-		return s.saveUser(c, user, u)
+		return s.saveBucket(c, user, client, u)
 	})
 	if err != nil {
 		return authn.AttemptResult{}, err
@@ -228,20 +233,24 @@ func (s *Store) locks(p authn.LockPolicy) string {
 
 // count is Attempt with no answer: the lock check and one failure, in
 // one write transaction.
-func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) count(ctx context.Context, user, client string, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	var res authn.AttemptResult
 	err := s.write(ctx, "Attempt", func(c *conn) error {
-		u, err := s.lockUser(c, user)
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
+		u, client, err := s.lockedBucket(c, user, client, p, now)
 		if err != nil {
 			return err
 		}
 		var ok bool
 		if res, ok = locked(u, now); ok {
+			res.Client = client
 			return nil
 		}
 		lock := p.Fail(&u, now)
-		res = authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures}
-		return s.saveUser(c, user, u)
+		res = authn.AttemptResult{Outcome: authn.AttemptMismatch, RetryAfter: lock, Failures: u.Failures, Slow: u.Slow, Client: client}
+		return s.saveBucket(c, user, client, u)
 	})
 	if err != nil {
 		return authn.AttemptResult{}, err
@@ -251,28 +260,30 @@ func (s *Store) count(ctx context.Context, user string, p authn.LockPolicy, now 
 
 // attemptOne is Attempt in one statement, a call of a function that
 // does in the database what Attempt's transaction does, in the same order
-// and with the same arithmetic (PostgreSQL migration 0002 defines it; its
+// and with the same arithmetic (PostgreSQL migration 0003 defines it; its
 // comments say how), run in autocommit: one round trip. The lockout
 // rule goes to it as data, the lock lengths by level.
 // TestPostgresAttemptMatchesSQLite checks it against the Go of SQLite's
 // Attempt on random sequences.
-func (s *Store) attemptOne(ctx context.Context, user, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+func (s *Store) attemptOne(ctx context.Context, user, client, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	var res authn.AttemptResult
 	err := s.single(ctx, "Attempt", func(c *conn) error {
 		var outcome int64
-		var retry, failures int64
+		var retry, failures, slow int64
+		var bucket string
 		var dev []byte
 		var step, drift, epoch, win, attempts, issued, exp, rdrift sql.NullInt64
 		var id, chUser, question, resync, names sql.NullString
 		var payload []byte
-		err := c.row(s.d.q.attemptFn, user, challengeID, mac[:], int64(serverStep), int64(p.MaxFailures),
-			int64(p.Window), int64(p.MaxAttempts), s.locks(p), nanos(now)).Scan(
-			&outcome, &retry, &failures, &dev, &step, &drift, &id, &chUser, &question, &epoch, &win, &attempts,
+		err := c.row(s.d.q.attemptFn, user, client, challengeID, mac[:], int64(serverStep), int64(p.MaxFailures),
+			int64(p.Window), int64(p.MaxAttempts), s.locks(p), int64(p.Horizon), int64(p.SlowLock),
+			int64(p.MaxClients), int64(p.Max), nanos(now)).Scan(
+			&outcome, &retry, &failures, &slow, &bucket, &dev, &step, &drift, &id, &chUser, &question, &epoch, &win, &attempts,
 			&issued, &exp, &payload, &names, &resync, &rdrift)
 		if err != nil {
 			return err
 		}
-		res = authn.AttemptResult{RetryAfter: time.Duration(retry), Failures: int(failures)}
+		res = authn.AttemptResult{RetryAfter: time.Duration(retry), Failures: int(failures), Slow: int(slow), Client: bucket}
 		switch outcome {
 		case 0:
 			res.Outcome = authn.AttemptMismatch

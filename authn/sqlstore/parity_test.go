@@ -81,7 +81,7 @@ func TestPostgresAttemptMatchesSQLite(t *testing.T) {
 		var us [2]authn.UserState
 		for k, s := range stores {
 			var err error
-			res[k], err = s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: id, MAC: mac, ServerStep: step}, p, now)
+			res[k], err = s.Attempt(ctx, user, "", &authn.ChallengeAnswer{ID: id, MAC: mac, ServerStep: step}, p, now)
 			require.NoError(t, err)
 			us[k], err = s.User(ctx, user, now)
 			require.NoError(t, err)

@@ -21,6 +21,9 @@ func portableQueries() queries {
 
 		userGet: `SELECT failures, level, locked_until, last_failure, epoch, push_off, push_suspended
 			FROM authn_users WHERE user_id = $1`,
+		// userSave and userReset write the lockout columns of
+		// authn_users, unused since the buckets moved to authn_locks
+		// (migration 0002 on SQLite, 0003 on PostgreSQL): see locks.go.
 		userSave: `INSERT INTO authn_users (user_id, failures, level, locked_until, last_failure, epoch, push_off, push_suspended)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, level = excluded.level,

@@ -15,7 +15,7 @@ const pgMigrateKey = 0x6b65796c696e65 // "keyline"
 // and locks it in one statement), budgets lock their row the same way,
 // Attempt and CommitStep are one call each of a function: authn_attempt
 // (it takes the lock lengths as a table) and authn_commit_step, both
-// of migration 0002 (attemptFn, commitStepFn; CommitStep's reads
+// of migrations 0003 and 0002 (attemptFn, commitStepFn; CommitStep's reads
 // the user's epoch FOR SHARE), CompleteActivation's
 // update is conditional on the activation still waiting (Sweep does not
 // lock the user), and DevicesPage compares and orders COLLATE "C". Text
@@ -56,9 +56,9 @@ func postgresQueries() queries {
 	// locked until the transaction ends: Spends of one key serialise.
 	q.budgetGet = `INSERT INTO authn_budgets AS b (budget_key, used, ends) VALUES ($1, 0, 0)
 			ON CONFLICT (budget_key) DO UPDATE SET used = b.used RETURNING used, ends`
-	// Functions of migration 0002: Attempt and CommitStep
+	// Functions of migrations 0003 and 0002: Attempt and CommitStep
 	// in one statement each.
-	q.attemptFn = `SELECT * FROM authn_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	q.attemptFn = `SELECT * FROM authn_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 	q.commitStepFn = `SELECT authn_commit_step($1, $2, $3, $4, $5)`
 	return q
 }

@@ -40,12 +40,6 @@ func (s *Store) lockRow(c *conn, user string) error {
 	return err
 }
 
-func (s *Store) saveUser(c *conn, user string, u authn.UserState) error {
-	_, err := c.exec(s.d.q.userSave, user, int64(u.Failures), int64(u.Level), nanos(u.LockedUntil), nanos(u.LastFailure),
-		int64(u.Epoch), flag(u.PushOff), nanos(u.PushSuspended))
-	return err
-}
-
 func (s *Store) epoch(c *conn, user string) (uint64, error) {
 	var e int64
 	ok, err := found(c.row(s.d.q.userEpoch, user).Scan(&e))
@@ -57,7 +51,7 @@ func (s *Store) epoch(c *conn, user string) (uint64, error) {
 
 func locked(u authn.UserState, now time.Time) (authn.AttemptResult, bool) {
 	if now.Before(u.LockedUntil) {
-		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures}, true
+		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures, Slow: u.Slow}, true
 	}
 	return authn.AttemptResult{}, false
 }
@@ -71,21 +65,33 @@ func (s *Store) User(ctx context.Context, user string, now time.Time) (authn.Use
 		if errors.Is(err, sql.ErrNoRows) {
 			u, err = authn.UserState{}, nil
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// The lockout fields: those of the shared bucket of unknown clients.
+		b, err := scanBucket(c.row(qBucketGet, user, ""), nil)
+		if _, err := found(err); err != nil {
+			return err
+		}
+		u.Failures, u.Level, u.LockedUntil, u.LastFailure, u.Slow, u.SlowSince = b.Failures, b.Level, b.LockedUntil, b.LastFailure, b.Slow, b.SlowSince
+		return nil
 	})
 	return u, err
 }
 
 // RecordFailure implements authn.Store.
-func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
+func (s *Store) RecordFailure(ctx context.Context, user, client string, p authn.LockPolicy, now time.Time) (authn.UserState, error) {
 	var u authn.UserState
 	err := s.write(ctx, "RecordFailure", func(c *conn) error {
+		if err := s.lockRow(c, user); err != nil {
+			return err
+		}
 		var err error
-		if u, err = s.lockUser(c, user); err != nil {
+		if u, client, err = s.lockedBucket(c, user, client, p, now); err != nil {
 			return err
 		}
 		p.Fail(&u, now)
-		return s.saveUser(c, user, u)
+		return s.saveBucket(c, user, client, u)
 	})
 	if err != nil {
 		return authn.UserState{}, err
@@ -94,9 +100,9 @@ func (s *Store) RecordFailure(ctx context.Context, user string, p authn.LockPoli
 }
 
 // ResetUser implements authn.Store.
-func (s *Store) ResetUser(ctx context.Context, user string, now time.Time) error {
+func (s *Store) ResetUser(ctx context.Context, user, client string, now time.Time) error {
 	return s.single(ctx, "ResetUser", func(c *conn) error {
-		_, err := c.exec(s.d.q.userReset, user)
+		_, err := c.exec(qBucketReset, user, client)
 		return err
 	})
 }
@@ -125,7 +131,7 @@ func (s *Store) DeleteUser(ctx context.Context, user string, now time.Time) erro
 			return err
 		}
 		for _, st := range []string{q.actDeleteUser, q.devDeleteUser, q.chDeleteUser, q.qDeleteUser, q.isDeleteUser,
-			q.totpDelete, q.rcDeleteUser, q.pushDeleteUsr, q.userDelete} {
+			q.totpDelete, q.rcDeleteUser, q.pushDeleteUsr, q.userDelete, qBucketDelUser} {
 			if _, err := c.exec(st, user); err != nil {
 				return err
 			}

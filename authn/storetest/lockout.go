@@ -156,7 +156,7 @@ func testLockout(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		results := make([]authn.AttemptResult, n)
 		errs := concurrently(n, func(i int) error {
 			var err error
-			results[i], err = s.Attempt(context.Background(), "alice", &authn.ChallengeAnswer{ID: ids[i%len(ids)], MAC: wrongMAC, ServerStep: step0}, p, t0)
+			results[i], err = s.Attempt(context.Background(), "alice", "", &authn.ChallengeAnswer{ID: ids[i%len(ids)], MAC: wrongMAC, ServerStep: step0}, p, t0)
 			return err
 		})
 		byOutcome := map[string]int{}
@@ -176,7 +176,7 @@ func testLockout(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		results := make([]authn.AttemptResult, n)
 		errs := concurrently(n, func(i int) error {
 			var err error
-			results[i], err = s.Attempt(context.Background(), "alice", &authn.ChallengeAnswer{ID: "ch-1", MAC: mac(1), ServerStep: step0}, policy, t0)
+			results[i], err = s.Attempt(context.Background(), "alice", "", &authn.ChallengeAnswer{ID: "ch-1", MAC: mac(1), ServerStep: step0}, policy, t0)
 			return err
 		})
 		matches := 0
@@ -209,7 +209,7 @@ func testLockout(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		s := newStore(t)
 		for i := 1; i <= p.MaxFailures; i++ {
 			now := t0.Add(time.Duration(i) * time.Second)
-			u, err := s.RecordFailure(t.Context(), "alice", p, now)
+			u, err := s.RecordFailure(t.Context(), "alice", "", p, now)
 			require.NoError(t, err)
 			require.Equal(t, i, u.Failures)
 			require.True(t, now.Equal(u.LastFailure), "LastFailure")
@@ -228,7 +228,7 @@ func testLockout(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		for range p.MaxFailures - 1 {
 			fail(t, s, t0)
 		}
-		u, err := s.RecordFailure(t.Context(), "alice", p, t0)
+		u, err := s.RecordFailure(t.Context(), "alice", "", p, t0)
 		require.NoError(t, err)
 		require.True(t, u.LockedUntil.After(t0), "RecordFailure after MaxFailures-1 attempts locks")
 	})

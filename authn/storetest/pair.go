@@ -66,20 +66,23 @@ func (p pair) ChangeDevice(ctx context.Context, user, deviceID string, c authn.D
 	return d, p.HotStore.RaiseEpoch(ctx, user, u.Epoch, now)
 }
 
-// User is the records' user state with the hot store's lockout fields.
+// User is the records' user state with the lockout fields of the hot
+// store's shared bucket (of unknown clients).
 func (p pair) User(ctx context.Context, user string, now time.Time) (authn.UserState, error) {
-	if p.RecordStore == nil {
-		return p.HotStore.Lockout(ctx, user, now)
+	var u authn.UserState
+	if p.RecordStore != nil {
+		var err error
+		if u, err = p.RecordStore.User(ctx, user, now); err != nil || p.HotStore == nil {
+			return u, err
+		}
 	}
-	u, err := p.RecordStore.User(ctx, user, now)
-	if err != nil || p.HotStore == nil {
-		return u, err
-	}
-	l, err := p.HotStore.Lockout(ctx, user, now)
+	all, err := p.HotStore.Lockout(ctx, user, now)
 	if err != nil {
 		return u, err
 	}
+	l := all[0].State
 	u.Failures, u.Level, u.LockedUntil, u.LastFailure = l.Failures, l.Level, l.LockedUntil, l.LastFailure
+	u.Slow, u.SlowSince = l.Slow, l.SlowSince
 	return u, nil
 }
 

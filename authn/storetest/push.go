@@ -303,7 +303,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		activeDevice(t, s, "alice", "dev-1", t0)
 		activeDevice(t, s, "alice", "dev-2", t0)
 		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", t0))
-		_, err := s.RecordFailure(t.Context(), "alice", policy, t0)
+		_, err := s.RecordFailure(t.Context(), "alice", "", policy, t0)
 		require.NoError(t, err)
 		before := userState(t, s, "alice", t0)
 
@@ -326,7 +326,7 @@ func testPush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		u = mode(true, t0.Add(time.Hour))
 
 		// Other user state changes keep the push mode.
-		_, err = s.RecordFailure(t.Context(), "alice", policy, t0)
+		_, err = s.RecordFailure(t.Context(), "alice", "", policy, t0)
 		require.NoError(t, err)
 		require.NoError(t, revoke(t.Context(), s, "alice", "dev-1", t0))
 		after := userState(t, s, "alice", t0)

@@ -200,24 +200,24 @@ func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.NoError(t, revoke(t.Context(), s, "alice", "dev-2", t0))
 		e := userState(t, s, "alice", t0).Epoch
 		require.NotZero(t, e, "a revocation moved the epoch")
-		_, err := s.RecordFailure(t.Context(), "bob", p, t0)
+		_, err := s.RecordFailure(t.Context(), "bob", "", p, t0)
 		require.NoError(t, err)
 
 		// Locked, and once the lock lifted, locked again: level 2, locked
 		// at now.
 		for range p.MaxFailures {
-			_, err := s.RecordFailure(t.Context(), "alice", p, t0)
+			_, err := s.RecordFailure(t.Context(), "alice", "", p, t0)
 			require.NoError(t, err)
 		}
 		now := t0.Add(p.Base + time.Second)
-		_, err = s.RecordFailure(t.Context(), "alice", p, now)
+		_, err = s.RecordFailure(t.Context(), "alice", "", p, now)
 		require.NoError(t, err)
 		u := userState(t, s, "alice", now)
 		require.True(t, u.LockedUntil.After(now))
 		require.Equal(t, 2, u.Level)
 		putChallenge(t, s, newChallenge("alice", "ch-1", e, now, tag(1, "dev-1", step0, 0)), now)
 
-		require.NoError(t, s.ResetUser(t.Context(), "alice", now))
+		require.NoError(t, s.ResetUser(t.Context(), "alice", "", now))
 		requireReset(t, s, "alice", now, "ResetUser clears the failures, the level and the lock")
 		require.Equal(t, e, userState(t, s, "alice", now).Epoch, "ResetUser keeps the epoch")
 		require.Equal(t, []string{"dev-1"}, deviceIDs(t, s, "alice"), "ResetUser keeps the devices")
@@ -231,7 +231,7 @@ func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			}
 		}
 
-		require.NoError(t, s.ResetUser(t.Context(), "nobody", now), "a user never seen")
+		require.NoError(t, s.ResetUser(t.Context(), "nobody", "", now), "a user never seen")
 		require.Equal(t, authn.UserState{}, userState(t, s, "nobody", now))
 	})
 
@@ -253,7 +253,7 @@ func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			activeTOTP(t, s, user, "totp-"+user, step0, t0)
 			putCodes(t, s, user, t0, 1, 2)
 			for range 2 {
-				_, err := s.RecordFailure(t.Context(), user, policy, t0)
+				_, err := s.RecordFailure(t.Context(), user, "", policy, t0)
 				require.NoError(t, err)
 			}
 		}

@@ -257,8 +257,8 @@ func (s *countingStore) PutChallenge(ctx context.Context, c authn.ChallengeRecor
 	return err
 }
 
-func (s *countingStore) Attempt(ctx context.Context, user string, answer *authn.ChallengeAnswer, policy authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
-	r, err := s.Store.Attempt(ctx, user, answer, policy, now)
+func (s *countingStore) Attempt(ctx context.Context, user, client string, answer *authn.ChallengeAnswer, policy authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	r, err := s.Store.Attempt(ctx, user, client, answer, policy, now)
 	if answer == nil {
 		return r, err // a factor's count, not a challenge's answer
 	}

@@ -89,6 +89,7 @@ func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]Stores) {
 func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
 	fresh := func(t *testing.T) authn.Store { return pair{HotStore: newHot(t)} }
 	run(tb, "Lockout", func(t *testing.T) { testLockout(t, fresh) })
+	run(tb, "Buckets", func(t *testing.T) { testBuckets(t, fresh) })
 	run(tb, "Generic", func(t *testing.T) { testGeneric(t, fresh) })
 }
 
@@ -141,6 +142,7 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "Service", func(t *testing.T) { testService(t, fresh) })
 	run(tb, "ServiceFactors", func(t *testing.T) { testServiceFactors(t, fresh) })
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })
+	run(tb, "ServiceBuckets", func(t *testing.T) { testServiceBuckets(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.
@@ -270,7 +272,7 @@ func putChallenge(t *testing.T, s authn.Store, c authn.ChallengeRecord, now time
 
 func attempt(t *testing.T, s authn.Store, user, id string, m [16]byte, step uint64, p authn.LockPolicy, now time.Time) authn.AttemptResult {
 	t.Helper()
-	r, err := s.Attempt(t.Context(), user, &authn.ChallengeAnswer{ID: id, MAC: m, ServerStep: step}, p, now)
+	r, err := s.Attempt(t.Context(), user, "", &authn.ChallengeAnswer{ID: id, MAC: m, ServerStep: step}, p, now)
 	require.NoError(t, err, "Attempt %s on %s", user, id)
 	return r
 }

@@ -46,7 +46,7 @@ func getTOTP(t *testing.T, s authn.Store, user string) authn.TOTPRecord {
 // or the result is ErrStoreNotFound, after the count, with the
 // AttemptResult still filled in.
 func tryTOTP(ctx context.Context, s authn.Store, user string, wantInactive bool, p authn.LockPolicy, now time.Time) (authn.TOTPRecord, authn.AttemptResult, error) {
-	res, err := s.Attempt(ctx, user, nil, p, now)
+	res, err := s.Attempt(ctx, user, "", nil, p, now)
 	if err != nil || res.Outcome == authn.AttemptLocked {
 		return authn.TOTPRecord{}, res, err
 	}
@@ -73,7 +73,7 @@ func attemptTOTP(t *testing.T, s authn.Store, user string, wantInactive bool, p 
 // locked, the take of a matching code, and on a match the reset. It
 // returns the result (AttemptMatch for a code taken) and the codes left.
 func tryCode(ctx context.Context, s authn.Store, user string, candidates [][32]byte, p authn.LockPolicy, now time.Time) (authn.AttemptResult, int, error) {
-	res, err := s.Attempt(ctx, user, nil, p, now)
+	res, err := s.Attempt(ctx, user, "", nil, p, now)
 	if err != nil {
 		return authn.AttemptResult{}, 0, err
 	}
@@ -85,7 +85,7 @@ func tryCode(ctx context.Context, s authn.Store, user string, candidates [][32]b
 	if err != nil || !taken {
 		return res, left, err
 	}
-	if err := s.ResetUser(ctx, user, now); err != nil {
+	if err := s.ResetUser(ctx, user, "", now); err != nil {
 		return authn.AttemptResult{}, 0, err
 	}
 	return authn.AttemptResult{Outcome: authn.AttemptMatch}, left, nil
@@ -221,7 +221,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		// A success: the commit, then the reset.
 		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0, t0))
-		require.NoError(t, s.ResetUser(t.Context(), "alice", t0))
+		require.NoError(t, s.ResetUser(t.Context(), "alice", "", t0))
 		rec, r = attemptTOTP(t, s, "alice", false, policy, t0)
 		requireOutcome(t, authn.AttemptMismatch, r)
 		require.Equal(t, 1, r.Failures)
@@ -332,7 +332,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.True(t, got.Active, "a commit activates the key")
 		require.Equal(t, uint64(step0), got.LastStep)
 		require.Equal(t, u, userState(t, s, "alice", now), "a commit leaves the user's failures to the caller")
-		require.NoError(t, s.ResetUser(t.Context(), "alice", now))
+		require.NoError(t, s.ResetUser(t.Context(), "alice", "", now))
 		requireReset(t, s, "alice", now, "the success's reset clears the failures and the level")
 
 		// A step at or before the last: a replay.
@@ -345,7 +345,7 @@ func testTOTP(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		require.NoError(t, s.CommitTOTP(t.Context(), "alice", "totp-1", step0+1, now))
 		require.Equal(t, uint64(step0+1), getTOTP(t, s, "alice").LastStep)
-		require.NoError(t, s.ResetUser(t.Context(), "alice", now))
+		require.NoError(t, s.ResetUser(t.Context(), "alice", "", now))
 		require.Zero(t, userState(t, s, "alice", now).Failures)
 
 		// The record must still be the user's.

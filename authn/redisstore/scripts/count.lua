@@ -1,13 +1,16 @@
--- Count: the first half of a TOTP or recovery-code attempt: if the user
--- is locked nothing happens; otherwise one failure is counted.
--- KEYS: user hash. ARGV: now, max failures, window, then the lock lengths
--- by level (authn.LockPolicy.Lengths).
--- Reply: {locked (0/1), failures, retry after or lock length (ns)}.
+-- Count: the first half of a TOTP or recovery-code attempt: if the
+-- client's bucket is locked nothing happens; otherwise one failure is
+-- counted there.
+-- KEYS: locks hash. ARGV: now, client, then the policy (see policy in
+-- lib.lua).
+-- Reply: {locked (0/1), failures, retry after or lock length (ns),
+-- long-horizon count, bucket's client}.
 local now = tonumber(ARGV[1])
-local u = user(KEYS[1])
+local P = policy(3)
+local u, client = bucket(KEYS[1], ARGV[2], now, P)
 if now < u.lu then
-	return {1, u.f, (u.lu - now) * 1000}
+	return {1, u.f, (u.lu - now) * 1000, u.s, client}
 end
-local lock = fail(u, now, tonumber(ARGV[2]), tonumber(ARGV[3]), locks(4))
-save(KEYS[1], u)
-return {0, u.f, lock}
+local lock = fail(u, now, P)
+save_bucket(KEYS[1], client, u)
+return {0, u.f, lock, u.s, client}

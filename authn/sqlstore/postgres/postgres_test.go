@@ -71,7 +71,7 @@ func TestPostgresOpeners(t *testing.T) {
 	}
 	v, err := stores[0].SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 2, v)
+	require.Equal(t, 3, v)
 	sqltest.FailFromEvery(t, ctx, stores) // every failure counted, from every store at once
 
 	// A newer schema is refused.
@@ -212,10 +212,10 @@ func TestPostgresCancelledContext(t *testing.T) {
 	s := openPostgres(t, dsn, testSchema(t, dsn))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
+	_, err := s.RecordFailure(ctx, "alice", "", sqltest.Lenient, sqltest.T0)
 	require.Error(t, err)
 	require.ErrorIs(t, err, context.Canceled)
-	u, err := s.RecordFailure(context.Background(), "alice", sqltest.Lenient, sqltest.T0)
+	u, err := s.RecordFailure(context.Background(), "alice", "", sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, 1, u.Failures)
 }
@@ -293,7 +293,7 @@ func TestPostgresFinishChallengeRoundTrips(t *testing.T) {
 	ch, err := svc.BeginChallenge(ctx, "alice")
 	require.NoError(t, err)
 	n0 := tc.trips()
-	res, err := s.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: ch.ID, MAC: [16]byte{1}, ServerStep: 1}, sqltest.Lenient, clk.Now())
+	res, err := s.Attempt(ctx, "alice", "", &authn.ChallengeAnswer{ID: ch.ID, MAC: [16]byte{1}, ServerStep: 1}, sqltest.Lenient, clk.Now())
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMismatch, res.Outcome)
 	require.Equal(t, int64(1), tc.trips()-n0, "round trips of a wrong Attempt")

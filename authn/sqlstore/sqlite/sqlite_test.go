@@ -77,7 +77,7 @@ func TestReopen(t *testing.T) {
 	ch := authn.ChallengeRecord{ID: "ch-1", User: "alice", Question: "q1", Tags: []authn.Tag{{MAC: [16]byte{1}, Device: "dev-1", Step: 1000, Drift: -1}},
 		Window: 1, IssuedAt: sqltest.T0, ExpiresAt: sqltest.T0.Add(2 * time.Minute), Payload: []byte("payload"), Names: map[string]string{"dev-1": "phone"}}
 	require.NoError(t, s.PutChallenge(ctx, ch, authn.ChallengeLimits{Outstanding: 5, PerMinute: 5, Horizon: 4 * time.Minute}, sqltest.T0))
-	_, err = s.RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
+	_, err = s.RecordFailure(ctx, "alice", "", sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
 	require.NoError(t, s.ChangeUser(ctx, "alice", authn.UserChange{TOTP: &authn.TOTPRecord{ID: "totp-1", User: "alice", Secret: []byte("totp"), Hash: "SHA1", Digits: 6, Period: 30 * time.Second, CreatedAt: sqltest.T0}}, sqltest.T0))
 	require.NoError(t, s.ChangeUser(ctx, "alice", authn.UserChange{RecoveryCodes: [][32]byte{{1}, {2}}}, sqltest.T0))
@@ -96,7 +96,7 @@ func TestReopen(t *testing.T) {
 	defer s.Close()
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 1, v)
+	require.Equal(t, 2, v)
 
 	a, err := s.GetActivation(ctx, "sid-1", sqltest.T0)
 	require.NoError(t, err)
@@ -134,7 +134,7 @@ func TestReopen(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, left)
 	// The challenge survived with its tags, names and payload.
-	r, err := s.Attempt(ctx, "alice", &authn.ChallengeAnswer{ID: "ch-1", MAC: [16]byte{1}, ServerStep: 1001}, sqltest.Lenient, sqltest.T0)
+	r, err := s.Attempt(ctx, "alice", "", &authn.ChallengeAnswer{ID: "ch-1", MAC: [16]byte{1}, ServerStep: 1001}, sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, authn.AttemptMatch, r.Outcome)
 	require.Equal(t, ch.Tags[0], r.Match)
@@ -187,7 +187,7 @@ func TestConcurrent(t *testing.T) {
 			// Two answers per challenge, at once: one match, one not found.
 			for range 2 {
 				wg.Go(func() {
-					_, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: id, MAC: [16]byte{byte(i)}, ServerStep: 10}, sqltest.Lenient, sqltest.T0)
+					_, err := s.Attempt(ctx, user, "", &authn.ChallengeAnswer{ID: id, MAC: [16]byte{byte(i)}, ServerStep: 10}, sqltest.Lenient, sqltest.T0)
 					assert.NoError(t, err)
 				})
 			}
@@ -209,7 +209,7 @@ func TestConcurrent(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1000-perUser-1, left, "every spend of %s counted", user)
 		for i := range perUser {
-			r, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: fmt.Sprintf("%s/ch-%d", user, i), MAC: [16]byte{byte(i)}, ServerStep: 10}, sqltest.Lenient, sqltest.T0)
+			r, err := s.Attempt(ctx, user, "", &authn.ChallengeAnswer{ID: fmt.Sprintf("%s/ch-%d", user, i), MAC: [16]byte{byte(i)}, ServerStep: 10}, sqltest.Lenient, sqltest.T0)
 			require.NoError(t, err)
 			require.Equal(t, authn.AttemptNoChallenge, r.Outcome, "each challenge consumed")
 		}
@@ -236,10 +236,10 @@ func TestCancelledContext(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.RecordFailure(ctx, "alice", sqltest.Lenient, sqltest.T0)
+	_, err := s.RecordFailure(ctx, "alice", "", sqltest.Lenient, sqltest.T0)
 	require.Error(t, err)
 	require.ErrorIs(t, err, context.Canceled)
-	u, err := s.RecordFailure(context.Background(), "alice", sqltest.Lenient, sqltest.T0)
+	u, err := s.RecordFailure(context.Background(), "alice", "", sqltest.Lenient, sqltest.T0)
 	require.NoError(t, err)
 	require.Equal(t, 1, u.Failures)
 }

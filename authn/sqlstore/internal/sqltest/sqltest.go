@@ -60,7 +60,7 @@ func EnrollPhone(t testing.TB, svc *authn.Service, clk *authntest.Clock, user st
 func CheckLockOverflow(t *testing.T, s *sqlstore.Store, exec func(query string, args ...any) error) {
 	ctx := context.Background()
 	const user = "alice"
-	_, err := s.RecordFailure(ctx, user, Lenient, T0) // the user's row
+	_, err := s.RecordFailure(ctx, user, "", Lenient, T0) // the user's row
 	require.NoError(t, err)
 	policies := []authn.LockPolicy{
 		// Level 31: (2^33+1)<<31 wraps to 2^31 ns (about 2 s).
@@ -75,8 +75,8 @@ func CheckLockOverflow(t *testing.T, s *sqlstore.Store, exec func(query string, 
 	for _, p := range policies {
 		for _, level := range levels {
 			name := fmt.Sprintf("Base %d, Max %d, level %d", p.Base, p.Max, level)
-			err := exec(`UPDATE authn_users SET failures = 0, level = $1, locked_until = 0, last_failure = 0
-				WHERE user_id = $2`, int64(level), user)
+			err := exec(`UPDATE authn_locks SET failures = 0, level = $1, locked_until = 0, last_failure = 0,
+				slow = 0, slow_since = 0 WHERE user_id = $2 AND client = ''`, int64(level), user)
 			require.NoError(t, err, name)
 
 			want := authn.UserState{Level: level}
@@ -84,7 +84,7 @@ func CheckLockOverflow(t *testing.T, s *sqlstore.Store, exec func(query string, 
 			require.Positive(t, lock, name)
 			require.LessOrEqual(t, lock, p.Max, name)
 
-			res, err := s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: "no-such-challenge", MAC: [16]byte{1}, ServerStep: 1000}, p, T0)
+			res, err := s.Attempt(ctx, user, "", &authn.ChallengeAnswer{ID: "no-such-challenge", MAC: [16]byte{1}, ServerStep: 1000}, p, T0)
 			require.NoError(t, err, name)
 			require.Equal(t, authn.AttemptNoChallenge, res.Outcome, name)
 			require.Equal(t, lock, res.RetryAfter, name)
@@ -97,7 +97,7 @@ func CheckLockOverflow(t *testing.T, s *sqlstore.Store, exec func(query string, 
 
 			// Locked now: the next attempt changes nothing and reports
 			// the whole lock.
-			res, err = s.Attempt(ctx, user, &authn.ChallengeAnswer{ID: "no-such-challenge", MAC: [16]byte{1}, ServerStep: 1000}, p, T0)
+			res, err = s.Attempt(ctx, user, "", &authn.ChallengeAnswer{ID: "no-such-challenge", MAC: [16]byte{1}, ServerStep: 1000}, p, T0)
 			require.NoError(t, err, name)
 			require.Equal(t, authn.AttemptLocked, res.Outcome, name)
 			require.Equal(t, lock, res.RetryAfter, name)
@@ -224,7 +224,7 @@ func FailFromEvery(t testing.TB, ctx context.Context, stores []*sqlstore.Store) 
 	for _, s := range stores {
 		wg.Go(func() {
 			for range 25 {
-				if _, err := s.RecordFailure(ctx, "alice", Lenient, T0); err != nil {
+				if _, err := s.RecordFailure(ctx, "alice", "", Lenient, T0); err != nil {
 					t.Errorf("RecordFailure: %v", err)
 				}
 			}
