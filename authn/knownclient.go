@@ -72,6 +72,13 @@ func parseClientToken(s string) (clientToken, error) {
 	if len(s) > base64.RawURLEncoding.EncodedLen(clientTokenMax) {
 		return clientToken{}, errClientToken
 	}
+	// The decoder skips CR and LF: only the alphabet is accepted, so that
+	// one token has one spelling.
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return clientToken{}, errClientToken
+		}
+	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) < clientFixedLen || b[0] != clientTokenVersion {
 		return clientToken{}, errClientToken
