@@ -137,15 +137,62 @@
 // Guessing. An 8-digit response is guessed with probability at most
 // 1.0245·10^-8 per time step tried (the bias of HOTP truncation, see
 // package challenge). A guess is tried against 2·Window+1 steps of each
-// active device: 3 steps at the default ±1. With MaxFailures = 5, then
-// one guess per lock period (1, 2, 4, ... minutes, at most LockoutMax = 1
-// hour), an attacker who never succeeds gets about 34 guesses on the
-// first day (5, then one after each lock of 1, 2, ... 32 minutes, then
-// one an hour) and 24 a day after: with one device and the default
-// window, a success probability of about 1.0·10^-6 on the first day and
-// 7.4·10^-7 a day after (3 · 1.0245·10^-8 per guess), times the number of
-// devices. The level of the lock persists until a success: waiting does
-// not reset it.
+// active device: 3 steps at the default ±1. Failures are counted per
+// lockout bucket (see Lockout below), before they are checked, in one
+// atomic store step on every engine. In one bucket, with MaxFailures = 5,
+// then one guess per lock period (1, 2, 4, ... minutes, at most
+// LockoutMax = 1 hour), an attacker who never succeeds gets 33 guesses on
+// the first day (5, then one after each lock of 1, 2, ... 32 minutes,
+// then one an hour) and 24 a day after (TestGuessingBoundFigures measures
+// both): with one device and the default window, a success probability
+// of about 1.0·10^-6 on the first day and 7.4·10^-7 a day after (3 ·
+// 1.0245·10^-8 per guess), times the number of devices. The level of the
+// lock persists until a success from that bucket: waiting does not reset
+// it. The bound for a user is this times the buckets an attacker can use:
+// the shared one, plus one per known-client token the attacker holds (at
+// most MaxKnownClients = 8; a token is only issued after a second-factor
+// success).
+//
+// Lockout. Every client without a valid known-client token shares one
+// bucket of failures, lock and level per user: what an attacker who only
+// knows the user name reaches. A second-factor success (not a
+// transaction) returns Result.KnownClient, a token the login service
+// keeps in a cookie and presents with [KnownClient]: a MAC under the
+// keyring's "known-client" purpose key over the user, a random client ID,
+// the user's epoch and its expiry (KnownClientTTL, 30 days by default).
+// Its client keeps a bucket of its own, and a success resets only the
+// bucket it came from. An attacker typing wrong codes therefore locks the
+// unknown clients, not the owner's known browser, which logs in as usual
+// (a user who logs in only from new browsers is locked with the attacker,
+// as before). A token that does not verify (altered, another user's,
+// expired, or issued before the user's epoch was raised by a revocation)
+// is audited (EventKnownClientRefused) and counts as no token; the
+// answer never says which. Past MaxKnownClients live buckets (a bucket
+// is dropped once unlocked with no failure for SlowHorizon), a known
+// client without a bucket counts in the shared one. Operator.Unlock
+// clears every bucket; Operator.LockState shows them.
+//
+// The trade-off: a known browser gains a lockout an attacker cannot
+// aim at it. A stolen or replayed token is a bearer credential for its
+// bucket, never a login (every factor is still needed): its thief gets
+// that one bucket's budget on top of the shared one (24 guesses a day
+// after the first, the bound above), and can lock that browser, until the
+// token expires or the user's epoch is raised (revoking or replacing a
+// device voids every token issued before). The cookie should be
+// HttpOnly, Secure and SameSite=Lax, as the example portal sets it.
+//
+// Slow guessing. Each bucket also counts its failures over SlowHorizon
+// (7 days by default), in a window that starts at the first failure after
+// the previous one ended, and which a success does not clear. At
+// SlowAlert failures (12) EventSlowGuessing is raised (a warning, reason
+// slow_alert); from SlowLock (24) on every failure locks the bucket for
+// LockoutMax (reason slow_lock at the crossing). An attacker who keeps
+// under MaxFailures a day (4 failures a day, forever) is seen on the
+// third day and locked on the sixth. The long horizon does not lower the
+// bound above, which a greedy attacker already meets at one guess an
+// hour; it makes a slow attacker visible, and locked, where before he was
+// neither. An attacker who knows the thresholds can stay under them: at
+// most SlowAlert−1 failures per window go unreported.
 //
 // Enumeration. Unknown users and users without an active device get
 // challenges made with the same work (a sealed dummy key), their answers
@@ -178,11 +225,13 @@
 // device's srv key, shows the context as the server saw it — the action,
 // the client's IP address and its place, the browser — so that a user can
 // notice a login that is not theirs. A wrong number ends the request and
-// counts as a failure. A denial ends it and suspends push for the user
+// counts as a failure (in the shared bucket: the phone's answer carries
+// no browser's token). A denial ends it and suspends push for the user
 // (PushSuspend, an hour by default), with an alert; it is not a lockout
 // failure, so a victim who keeps saying no cannot lock themselves out —
 // and a flood of prompts stops after the first no. At most 3 pushes in 15
-// minutes; a locked user gets none, and FinishPush checks the lock too.
+// minutes; a client whose bucket is locked gets none, and FinishPush
+// checks the lock too.
 // Every failure of push falls back to challenge/response (see the
 // example), which is always available.
 //
