@@ -75,14 +75,18 @@ type Factors struct {
 	Pending       []Device // completed activations awaiting pairing
 	TOTP          bool     // an active TOTP key
 	RecoveryCodes int      // unused recovery codes
-	Locked        bool     // the shared bucket of unknown clients is locked now (see Operator.LockState for every bucket)
+	Locked        bool     // the client's lockout bucket is locked now (see Operator.LockState for every bucket)
 	LockedFor     time.Duration
 	LockLevel     int // how many locks since the last success
 	RecentFail    int // consecutive failures counted now
 }
 
 // Factors reports what user has enrolled and their lockout state.
-func (s *Service) Factors(ctx context.Context, user string) (Factors, error) {
+//
+// The lockout fields are those of the bucket the client's login calls
+// count in (see the package documentation, "Lockout"): the client named
+// by opts (KnownClient), or the shared one of unknown clients.
+func (s *Service) Factors(ctx context.Context, user string, opts ...LoginOption) (Factors, error) {
 	if err := checkUser(user); err != nil {
 		return Factors{}, err
 	}
@@ -91,11 +95,15 @@ func (s *Service) Factors(ctx context.Context, user string) (Factors, error) {
 	if err != nil {
 		return Factors{}, storeErr(err)
 	}
+	c, err := s.client(ctx, user, opts, now)
+	if err != nil {
+		return Factors{}, err
+	}
 	buckets, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
 		return Factors{}, storeErr(err)
 	}
-	st := bucketOf(buckets, "", s.lockPolicy(), now) // the shared bucket of unknown clients
+	st := bucketOf(buckets, c.bucket, s.lockPolicy(), now)
 	f := Factors{LockLevel: st.Level, RecentFail: st.Failures}
 	if now.Before(st.LockedUntil) {
 		f.Locked, f.LockedFor = true, st.LockedUntil.Sub(now)

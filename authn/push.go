@@ -515,8 +515,10 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 		r.Transaction = &tx
 	}
 	r.Proof = s.newProof(user, MethodPush, now)
-	if err := s.knownClient(ctx, &r, c, now); err != nil {
-		return Result{}, err
+	if r.Transaction == nil {
+		if err := s.knownClient(ctx, &r, c, now); err != nil {
+			return Result{}, err
+		}
 	}
 	return r, nil
 }

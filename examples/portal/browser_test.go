@@ -769,9 +769,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.open("/2fa") // reloading does not lift it
 	c.mustContain("error", "locked out until "+wantUntil)
 	c.mustLack("challenge")
+	// The browser passed a second factor before: it is a known client,
+	// and its own lockout bucket is the one locked; the shared bucket of
+	// unknown clients is not.
 	ls, err := bp.p.svc.Operator("test").LockState(context.Background(), alice.ID)
-	if err != nil || !ls.Locked {
-		t.Fatalf("lock state %+v, %v; want locked", ls, err)
+	if err != nil || ls.Locked || len(ls.Clients) != 1 || !ls.Clients[0].Locked {
+		t.Fatalf("lock state %+v, %v; want the browser's bucket locked, and it alone", ls, err)
 	}
 
 	if p := c.problems(); len(p) > 0 {

@@ -28,6 +28,11 @@
 //     wrong, malformed, expired, too many tries, locked (with the time it
 //     lifts), and a drifted phone clock ("once more, with the new
 //     challenge").
+//   - A lockout an attacker cannot aim at the owner: after a second
+//     factor the browser keeps the library's known-client token in a
+//     cookie (HttpOnly, SameSite=Lax, Secure unless -insecure-demo over
+//     plain HTTP) and presents it with every login call, so wrong codes
+//     typed elsewhere lock the unknown browsers, not this one.
 //   - Activation with pairing: a QR code served from a route bound to the
 //     browser session, the session ID behind "Can't scan?", the offer's
 //     expiry, and the pairing code the phone shows typed into the page

@@ -195,7 +195,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			action = "Confirm a security change"
 		}
 		f.pushTried = true
-		req, err := p.svc.BeginPush(ctx, s.user.ID, p.pushContext(r, action))
+		req, err := p.svc.BeginPush(ctx, s.user.ID, p.pushContext(r, action), p.knownClient(r))
 		switch {
 		case err == nil:
 			f.pushID, f.pushNumber, f.pushExpiry = req.ID, req.Number, req.ExpiresAt
@@ -215,7 +215,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		v.PushNumber, v.PushRemaining = f.pushNumber, remaining(now, f.pushExpiry)
 		p.render(w, s, status, "factor-push", view{Title: title, Error: errMsg, D: v})
 	case methodChallenge:
-		ls, err := p.svc.Factors(ctx, s.user.ID)
+		ls, err := p.svc.Factors(ctx, s.user.ID, p.knownClient(r))
 		if err != nil {
 			p.internal(w, s, "lock state", err)
 			return
@@ -231,7 +231,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			return
 		}
 		if f.challengeID == "" || !now.Before(f.challengeExpiry) {
-			ch, err := p.svc.BeginChallenge(ctx, s.user.ID)
+			ch, err := p.svc.BeginChallenge(ctx, s.user.ID, p.knownClient(r))
 			if errors.Is(err, authn.ErrTooManyChallenges) {
 				v.Locked = true
 				p.render(w, s, http.StatusTooManyRequests, "factor-challenge", view{Title: title,
@@ -367,7 +367,7 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	_, _ = p.svc.PushStatus(ctx, s.user.ID, f.pushID, pushWait)
-	res, err := p.svc.FinishPush(ctx, s.user.ID, f.pushID)
+	res, err := p.svc.FinishPush(ctx, s.user.ID, f.pushID, p.knownClient(r))
 	var locked *authn.LockedError
 	switch {
 	case err == nil:
@@ -475,7 +475,7 @@ func (p *portal) factorChallenge(w http.ResponseWriter, r *http.Request, s *sess
 		redirect(w, r, "/2fa")
 		return
 	}
-	res, err := p.svc.FinishChallenge(r.Context(), s.user.ID, f.challengeID, stripSpaces(r.PostFormValue("response")))
+	res, err := p.svc.FinishChallenge(r.Context(), s.user.ID, f.challengeID, stripSpaces(r.PostFormValue("response")), p.knownClient(r))
 	if err == nil {
 		f.challengeID = ""
 		p.completeFactor(w, r, s, res)
@@ -504,7 +504,7 @@ func (p *portal) factorTOTP(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	s.factor.method = methodTOTP
-	res, err := p.svc.VerifyTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")))
+	res, err := p.svc.VerifyTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")), p.knownClient(r))
 	if err == nil {
 		p.completeFactor(w, r, s, res)
 		return
@@ -518,7 +518,7 @@ func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	s.factor.method = methodRecovery
-	res, err := p.svc.VerifyRecoveryCode(r.Context(), s.user.ID, r.PostFormValue("code"))
+	res, err := p.svc.VerifyRecoveryCode(r.Context(), s.user.ID, r.PostFormValue("code"), p.knownClient(r))
 	if err == nil {
 		p.completeFactor(w, r, s, res)
 		return
@@ -530,6 +530,7 @@ func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 // completeFactor ends a second-factor ceremony that succeeded: the login
 // is complete, or the step-up proof is fresh.
 func (p *portal) completeFactor(w http.ResponseWriter, r *http.Request, s *session, res authn.Result) {
+	p.setKnownClient(w, res)
 	f := s.factor
 	if f.stepUp {
 		p.sessions.renew(w, s) // a privilege change
