@@ -10,7 +10,7 @@ type LoginOption func(*loginOptions)
 
 // loginOptions is what the LoginOptions given to one call set.
 type loginOptions struct {
-	knownClient string // a known-client token (KnownClient)
+	knownClient KnownClientToken // a known-client token (KnownClient)
 }
 
 // KnownClient presents the known-client token a second-factor success
@@ -20,6 +20,6 @@ type loginOptions struct {
 // (altered, another user's, expired, or issued before a revocation) is
 // audited (EventKnownClientRefused) and treated as no token; the call
 // goes on as for an unknown client. An empty token is no token.
-func KnownClient(token string) LoginOption {
+func KnownClient(token KnownClientToken) LoginOption {
 	return func(o *loginOptions) { o.knownClient = token }
 }

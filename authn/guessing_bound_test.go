@@ -16,7 +16,7 @@ import (
 // returns how many were counted (compared). The owner logs in once a day
 // from the known browser presenting token, which must succeed; it returns
 // the owner's renewed token.
-func guessDay(t *testing.T, e *env, p *phone, token string, opts ...authn.LoginOption) (int, string) {
+func guessDay(t *testing.T, e *env, p *phone, token authn.KnownClientToken, opts ...authn.LoginOption) (int, authn.KnownClientToken) {
 	t.Helper()
 	ctx := context.Background()
 	end := e.clock.Now().Add(24 * time.Hour)

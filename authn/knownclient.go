@@ -9,6 +9,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -50,6 +52,31 @@ const (
 	clientFixedLen     = 1 + 1 + clientIDLen + 8 + 8 + 8 + clientMACLen
 	clientTokenMax     = clientFixedLen + 64 // key IDs are at most 64 bytes
 )
+
+// KnownClientToken is a known-client token (Result.KnownClient): a
+// bearer credential for its client's lockout bucket, URL- and
+// cookie-safe (base64url). It prints redacted with every fmt verb and
+// through slog, and refuses JSON encoding: keep it in a cookie, as
+// string(token), and read it back as KnownClientToken(cookie.Value).
+type KnownClientToken string
+
+// String is the token redacted.
+func (KnownClientToken) String() string { return "[redacted known-client token]" }
+
+// GoString is String.
+func (t KnownClientToken) GoString() string { return t.String() }
+
+// Format prints String for every verb.
+func (t KnownClientToken) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
+
+// LogValue is String, for slog.
+func (t KnownClientToken) LogValue() slog.Value { return slog.StringValue(t.String()) }
+
+// MarshalJSON refuses: the token belongs in a cookie, not in a log or a
+// JSON document by accident.
+func (KnownClientToken) MarshalJSON() ([]byte, error) {
+	return nil, errors.New("authn: a KnownClientToken is not serialised; keep it in a cookie as string(token)")
+}
 
 // clientToken is a known-client token, parsed but not yet verified.
 type clientToken struct {
@@ -109,7 +136,7 @@ func clientTokenMAC(key *macKey, user string, body []byte) []byte {
 
 // newClientToken makes a token for user and client, valid for
 // KnownClientTTL from now, under the primary key.
-func (s *Service) newClientToken(user string, client [clientIDLen]byte, epoch uint64, now time.Time) (string, time.Time) {
+func (s *Service) newClientToken(user string, client [clientIDLen]byte, epoch uint64, now time.Time) (KnownClientToken, time.Time) {
 	key := s.macs.primary[purposeClient]
 	expires := now.Add(s.cfg.KnownClientTTL).Truncate(time.Second)
 	b := make([]byte, 0, clientFixedLen+len(key.id))
@@ -120,7 +147,7 @@ func (s *Service) newClientToken(user string, client [clientIDLen]byte, epoch ui
 	b = binary.BigEndian.AppendUint64(b, uint64(now.Unix()))
 	b = binary.BigEndian.AppendUint64(b, uint64(expires.Unix()))
 	b = append(b, clientTokenMAC(key, user, b)...)
-	return base64.RawURLEncoding.EncodeToString(b), expires
+	return KnownClientToken(base64.RawURLEncoding.EncodeToString(b)), expires
 }
 
 // checkClientToken verifies a token presented for user at now against the
@@ -169,7 +196,7 @@ func (s *Service) client(ctx context.Context, user string, opts []LoginOption, n
 	if err != nil {
 		return loginClient{}, storeErr(err)
 	}
-	id, reason := s.checkClientToken(user, o.knownClient, st.Epoch, now)
+	id, reason := s.checkClientToken(user, string(o.knownClient), st.Epoch, now)
 	if reason != "" {
 		s.event(ctx, EventKnownClientRefused, "", user, "", reason)
 		return loginClient{}, nil

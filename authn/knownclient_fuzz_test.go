@@ -35,7 +35,7 @@ func kcFuzzToken(s *Service) string {
 		id[i] = byte(i + 1)
 	}
 	tok, _ := s.newClientToken("alice", id, 3, kcFuzzNow)
-	return tok
+	return string(tok)
 }
 
 // Whatever the string, parseClientToken neither panics nor returns

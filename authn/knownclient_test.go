@@ -53,14 +53,14 @@ func TestKnownClientToken(t *testing.T) {
 	require.NoError(t, err)
 	rb, err := e.loginWith(t, "bob", bob)
 	require.NoError(t, err)
-	require.Regexp(t, cookieSafe, ra.KnownClient, "URL- and cookie-safe")
+	require.Regexp(t, cookieSafe, string(ra.KnownClient), "URL- and cookie-safe")
 	require.Equal(t, e.clock.Now().Add(authn.DefaultKnownClientTTL).Truncate(time.Second), rb.KnownClientExpires)
 	require.NotEqual(t, ra.KnownClient, rb.KnownClient)
 
 	e.lockUnknown(t, "alice")
 	e.lockUnknown(t, "bob")
 	var locked *authn.LockedError
-	refused := func(name string, user string, p *phone, token string, reason authn.Reason) {
+	refused := func(name string, user string, p *phone, token authn.KnownClientToken, reason authn.Reason) {
 		t.Helper()
 		before := e.obs.n(string(authn.EventKnownClientRefused))
 		_, err := e.loginWith(t, user, p, authn.KnownClient(token))
@@ -77,7 +77,7 @@ func TestKnownClientToken(t *testing.T) {
 		} else {
 			b[i] = 'A'
 		}
-		refused("altered", "alice", alice, string(b), authn.ReasonInvalid)
+		refused("altered", "alice", alice, authn.KnownClientToken(b), authn.ReasonInvalid)
 	}
 	refused("truncated", "alice", alice, ra.KnownClient[:len(ra.KnownClient)-1], authn.ReasonInvalid)
 	refused("not base64", "alice", alice, ra.KnownClient+"=", authn.ReasonInvalid)

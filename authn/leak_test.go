@@ -31,7 +31,7 @@ func TestNothingPrintsSecrets(t *testing.T) {
 	require.NoError(t, err)
 
 	var out strings.Builder
-	for _, v := range []any{res, &res, res.Proof, *res.Proof, tc, e.svc} {
+	for _, v := range []any{res, &res, res.Proof, *res.Proof, tc, e.svc, res.KnownClient} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
 			fmt.Fprintf(&out, verb+"\n", v)
 		}
@@ -40,7 +40,8 @@ func TestNothingPrintsSecrets(t *testing.T) {
 	}
 	text := out.String()
 	mac := res.Proof.MAC
-	for _, s := range []string{hex.EncodeToString(mac), strings.ToUpper(hex.EncodeToString(mac)), string(mac), fmt.Sprint(mac)[1:12], resp, codes[0]} {
+	require.NotEmpty(t, res.KnownClient)
+	for _, s := range []string{hex.EncodeToString(mac), strings.ToUpper(hex.EncodeToString(mac)), string(mac), fmt.Sprint(mac)[1:12], resp, codes[0], string(res.KnownClient)} {
 		require.NotContains(t, text, s)
 	}
 }

@@ -121,7 +121,7 @@ type Result struct {
 	// KnownClientExpires and presents it to every later login call with
 	// [KnownClient]. It is a bearer credential for the client's lockout
 	// bucket, not a login: it never replaces a factor.
-	KnownClient        string
+	KnownClient        KnownClientToken
 	KnownClientExpires time.Time
 }
 

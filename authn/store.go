@@ -353,7 +353,9 @@ func exactlyOne(set ...bool) bool {
 //
 // Round trips: FinishChallenge costs Attempt here and, on a match,
 // CommitStep in the records: two operations, which a networked engine
-// should each make one statement or script.
+// should each make one statement or script. (A call presenting a
+// known-client token reads the user's epoch in the records first: one
+// more.)
 type HotStore interface {
 	// PutChallenge stores a challenge within the limits, atomically: it
 	// refuses a question issued to the same user within lim.Horizon

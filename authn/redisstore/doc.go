@@ -56,8 +56,9 @@
 // ErrUnverifiedPolicy unless the caller vouches with AssumeNoEviction().
 // Keys expire only to collect garbage, an hour after their logical
 // expiry; the logic reads the Service's clock, never Redis's. The user hash
-// (failures, level, lock, epoch mirror) is kept until the user is
-// deleted.
+// (the epoch mirror) and the user's locks hash (one field per lockout
+// bucket: failures, level, lock, last failure and long-horizon count) are
+// kept until the user is deleted.
 //
 // # When Redis is down, restarts or fails over
 //

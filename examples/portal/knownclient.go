@@ -33,7 +33,7 @@ func (p *portal) knownClient(r *http.Request) authn.LoginOption {
 	if err != nil {
 		return authn.KnownClient("")
 	}
-	return authn.KnownClient(c.Value)
+	return authn.KnownClient(authn.KnownClientToken(c.Value))
 }
 
 // setKnownClient keeps the token of a second-factor success in the
@@ -47,6 +47,6 @@ func (p *portal) setKnownClient(w http.ResponseWriter, res authn.Result) {
 	if maxAge <= 0 {
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: p.knownClientName(), Value: res.KnownClient, Path: "/", MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: p.knownClientName(), Value: string(res.KnownClient), Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: p.knownClientSecure(), SameSite: http.SameSiteLaxMode})
 }
