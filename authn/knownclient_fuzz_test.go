@@ -83,3 +83,15 @@ func FuzzClientToken(f *testing.F) {
 		}
 	})
 }
+
+// TestClientTokenKnownAnswer pins the token's layout, the purpose key's
+// label and the MAC's: the seed corpus's "valid" token, under the fixed
+// keyring.
+func TestClientTokenKnownAnswer(t *testing.T) {
+	const want = "AQQyMDI1AQIDBAUGBwgJCgsMDQ4PEAAAAAAAAAADAAAAAGsVTkAAAAAAazzbQDoNn3UIcCmVAiLASq619H5YRHOHgVpQnfL13jwTSbWy"
+	s := kcFuzzService(t)
+	require.Equal(t, want, kcFuzzToken(s))
+	id, reason := s.checkClientToken("alice", want, 3, kcFuzzNow)
+	require.Empty(t, reason)
+	require.Equal(t, byte(16), id[15])
+}
