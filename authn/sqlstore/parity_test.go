@@ -36,18 +36,23 @@ func TestPostgresAttemptMatchesSQLite(t *testing.T) {
 	t.Cleanup(func() { assert.NoError(t, lite.Close()) })
 	stores := []*sqlstore.Store{lite, pg}
 	ctx := context.Background()
-	rng := mrand.New(mrand.NewPCG(1, 1)) // fixed: the sequence (and what it covers) is the same each run
+	rng := mrand.New(mrand.NewPCG(1, 1))     // fixed: the sequence (and what it covers) is the same each run
+	clients := mrand.New(mrand.NewPCG(2, 2)) // alice's client, drawn apart so that the sequence above stays the same
 	policies := []authn.LockPolicy{
 		{MaxFailures: 1, Base: 1, Max: time.Hour, Window: time.Hour, MaxAttempts: 3}, // Base<<level up to level 41, then Max
 		{MaxFailures: 3, Base: time.Minute, Max: time.Hour, Window: 10 * time.Minute, MaxAttempts: 5},
 		{MaxFailures: 2, Base: 1<<40 + 1, Max: time.Hour, Window: time.Second, MaxAttempts: 2}, // Base<<24 would wrap to 2^24: Max
 		{MaxFailures: 1, Base: 0, Max: time.Millisecond, Window: 0, MaxAttempts: 1},
 	}
+	for i := range policies { // the long horizon and the cap on known clients
+		policies[i].Horizon, policies[i].SlowLock, policies[i].MaxClients = 30*time.Minute, 6, 2
+	}
 	users := []string{"alice", "bob"}
 	now := sqltest.T0
 	ids := map[string][]string{}
 	seen := map[authn.AttemptOutcome]int{}
 	maxLevel := 0
+	capped, slowLocks := 0, 0
 	for i := range 2000 {
 		now = now.Add(time.Duration(rng.Int64N(int64(20 * time.Second))))
 		user := users[rng.IntN(2)]
@@ -77,24 +82,40 @@ func TestPostgresAttemptMatchesSQLite(t *testing.T) {
 		}
 		step := uint64(1000 + rng.IntN(5) - 2)
 		p := policies[rng.IntN(len(policies))]
+		client := ""
+		if user == "alice" {
+			client = []string{"", "c1", "c2", "c3"}[clients.IntN(4)]
+		}
 		var res [2]authn.AttemptResult
 		var us [2]authn.UserState
+		var bs [2][]authn.ClientLockout
 		for k, s := range stores {
 			var err error
-			res[k], err = s.Attempt(ctx, user, "", &authn.ChallengeAnswer{ID: id, MAC: mac, ServerStep: step}, p, now)
+			res[k], err = s.Attempt(ctx, user, client, &authn.ChallengeAnswer{ID: id, MAC: mac, ServerStep: step}, p, now)
 			require.NoError(t, err)
 			us[k], err = s.User(ctx, user, now)
 			require.NoError(t, err)
+			bs[k], err = s.Lockout(ctx, user, now)
+			require.NoError(t, err)
 		}
-		require.Equal(t, res[0], res[1], "Attempt %d (%s on %s)", i, user, id)
+		require.Equal(t, res[0], res[1], "Attempt %d (%s from %q on %s)", i, user, client, id)
 		require.Equal(t, us[0], us[1], "user after attempt %d", i)
+		require.Equal(t, bs[0], bs[1], "buckets after attempt %d", i)
+		if client != "" && res[0].Client == "" {
+			capped++
+		}
+		if p.SlowLock > 0 && res[0].Slow >= p.SlowLock && res[0].RetryAfter == p.Max {
+			slowLocks++
+		}
 		seen[res[0].Outcome]++
 		if res[0].Outcome == authn.AttemptLocked && rng.IntN(2) == 0 {
 			now = now.Add(res[0].RetryAfter)
 		}
 		maxLevel = max(maxLevel, us[0].Level)
 	}
-	t.Logf("outcomes %v, highest level %d", seen, maxLevel)
+	t.Logf("outcomes %v, highest level %d, known clients past the cap %d, slow locks %d", seen, maxLevel, capped, slowLocks)
+	require.Positive(t, capped, "a known client past the cap was tried")
+	require.Positive(t, slowLocks, "the long-horizon lock was reached")
 	require.Len(t, seen, 6, "every outcome was tried")
 	require.Greater(t, maxLevel, 32, "the Base<<level guard was reached")
 }
