@@ -36,7 +36,9 @@ type Config struct {
 	// step a response may be: the zero value means 1, at most 2.
 	Window int
 	// ResyncWindow is how far (in steps) a drifted phone is still found
-	// and offered resynchronisation: default 10, at most 10.
+	// and offered resynchronisation: default 10, at most 10. It also
+	// bounds the drift stored for a device, whatever path moves it: a
+	// phone is accepted at most ResyncWindow + Window steps off.
 	ResyncWindow int
 	// DisableResync turns resynchronisation off.
 	DisableResync bool

@@ -449,7 +449,7 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		return Result{}, nil, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
 	}
 	t := res.Match
-	drift := int(int64(t.Step) - int64(serverStep))
+	drift := s.boundDrift(int(int64(t.Step) - int64(serverStep)))
 	err = s.records.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
