@@ -148,8 +148,13 @@
 // not reset it.
 //
 // Enumeration. Unknown users and users without an active device get
-// challenges made with the same work (a sealed dummy key), their answers
-// are counted and lock like real ones, and their failures read the same.
+// challenges made with the same work, their answers are counted and lock
+// like real ones, and their failures read the same. Every challenge and
+// every wrong answer does the work of a fixed number of devices
+// (min(MaxDevicesPerUser, DefaultMaxDevices)): a user's active devices,
+// padded with phantom devices (the Service's sealed dummy key) that are
+// searched alike and match nothing, so that neither a user's existence
+// nor the number of devices shows in the time of a wrong answer.
 //
 // What the store sees. Sealed root secrets (AES-256-GCM under the
 // Keyring, bound to kind, user and record ID), sealed pending activation
