@@ -85,6 +85,10 @@ type Config struct {
 	// PushPoll is how often PushStatus, while it waits, reads the store: default 250 ms.
 	PushPoll time.Duration
 
+	// Allow is the network allowlist of logins and device API requests:
+	// see [AddressPolicy]. The zero value allows every address.
+	Allow AddressPolicy
+
 	// Clock is the time source: default time.Now.
 	Clock func() time.Time
 	// Logger receives the audit events: default slog.Default().
@@ -210,6 +214,10 @@ func (c Config) resolve() (Config, error) {
 		case *f.v < 1 || *f.v > f.max:
 			return c, invalid(f.name, "%d out of range 1..%d", *f.v, f.max)
 		}
+	}
+	var err error
+	if c.Allow, err = c.Allow.resolve(); err != nil {
+		return c, err
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

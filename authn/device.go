@@ -122,12 +122,19 @@ func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToStrin
 //  4. the nonce was not taken before, on any instance (ErrAPIReplay);
 //  5. the device is within its budget lim (ErrRateLimited).
 //
+// Before step 2, the request's address (FromAddr in opts) is checked
+// against Config.Allow for the user the request names
+// (ErrAddressNotAllowed; see [AddressPolicy]), before any secret work.
+//
 // Nothing is stored for a request refused before step 4, so a stranger
 // cannot fill the store or spend a device's budget. The reason of every
 // refusal goes to the audit log (event "device_auth_failed"), never a
 // MAC or nonce.
-func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit) (*AuthenticatedDevice, error) {
+func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (*AuthenticatedDevice, error) {
 	if _, err := r.Canonical(); err != nil {
+		return nil, err
+	}
+	if err := s.admitAddress(ctx, "", r.User, r.DeviceID, resolveLogin(opts).addr); err != nil {
 		return nil, err
 	}
 	now := s.now()

@@ -138,6 +138,9 @@ func pushUnavailable(reason string) error {
 // saw: action, IP, place, browser) and asks the user to type the number.
 // At most 3 pushes per 15 minutes per user.
 func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
+	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
+		return PushRequest{}, err
+	}
 	return s.beginPush(ctx, user, pc, nil)
 }
 
@@ -149,6 +152,9 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // code (BeginTransaction), counted before it is checked; FinishPush then
 // returns the transaction in its Result.
 func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
+	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
+		return PushRequest{}, err
+	}
 	if _, err := tx.Canonical(); err != nil {
 		return PushRequest{}, err
 	}
@@ -463,6 +469,9 @@ func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Dur
 // polls never both succeed. The lock is checked first: the push path
 // never bypasses it.
 func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...LoginOption) (Result, error) {
+	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
+		return Result{}, err
+	}
 	now := s.now()
 	st, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {

@@ -221,7 +221,7 @@ func (s *Service) lockPolicy() LockPolicy {
 // get a challenge too, made with the same work, so that the answer does
 // not say whether the user exists; it can never be answered.
 func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...LoginOption) (Challenge, error) {
-	if err := checkUser(user); err != nil {
+	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
 		return Challenge{}, err
 	}
 	now := s.now()
@@ -376,6 +376,9 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 // used; a success resets the failures. See the package documentation for
 // what each error means for the challenge and the user.
 func (s *Service) FinishChallenge(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
+	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
+		return Result{}, err
+	}
 	r, _, err := s.finish(ctx, s.login(), user, id, response)
 	return r, err
 }

@@ -66,6 +66,7 @@
 //	401     unauthorized            unknown device, revoked device, device not paired, or bad MAC (enroll.ErrDeviceAuth): one answer, byte for byte
 //	401     clock_skew              request time more than 60 s from the server's clock (enroll.ErrAPIRequestTime)
 //	401     replay                  nonce seen before (enroll.ErrAPIReplay)
+//	403     address_not_allowed     the client's address is not in the user's allowlist (authn.ErrAddressNotAllowed; authn.Config.Allow)
 //	429     rate_limited            device or address over its budget (authn.ErrRateLimited); Retry-After
 //	423     locked                  the user is locked out (authn.ErrLocked); Retry-After
 //	400     session_id_typo         the typed session ID has a typo (enroll.ErrSessionIDTypo)

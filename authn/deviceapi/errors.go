@@ -46,6 +46,8 @@ var table = []row{
 		[]error{enroll.ErrAPIRequestTime}},
 	{http.StatusUnauthorized, "replay", "the request was seen before; sign every request afresh", false,
 		[]error{enroll.ErrAPIReplay}},
+	{http.StatusForbidden, "address_not_allowed", "requests from this network address are not allowed for this user", false,
+		[]error{authn.ErrAddressNotAllowed}},
 	{http.StatusTooManyRequests, "rate_limited", "too many requests; retry later", false,
 		[]error{authn.ErrRateLimited, errIPRateLimited}},
 	{http.StatusLocked, "locked", "the user is locked out after too many failures; retry later", false,

@@ -65,6 +65,11 @@ var (
 	// is [keyline.ErrProofRequired].
 	ErrProofRequired = keyline.ErrProofRequired
 
+	// ErrAddressNotAllowed reports a server whose allowlist does not
+	// admit the phone's network address for the user. It is
+	// [keyline.ErrAddressNotAllowed].
+	ErrAddressNotAllowed = keyline.ErrAddressNotAllowed
+
 	// ErrServer reports a server that failed (internal error, store
 	// unavailable): try again later.
 	ErrServer = errors.New("deviceclient: server error")
@@ -81,6 +86,7 @@ var codes = map[string]error{
 	"unauthorized":           enroll.ErrDeviceAuth,
 	"clock_skew":             enroll.ErrAPIRequestTime,
 	"replay":                 enroll.ErrAPIReplay,
+	"address_not_allowed":    ErrAddressNotAllowed,
 	"rate_limited":           ErrRateLimited,
 	"locked":                 ErrLocked,
 	"session_id_typo":        enroll.ErrSessionIDTypo,

@@ -195,7 +195,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			action = "Confirm a security change"
 		}
 		f.pushTried = true
-		req, err := p.svc.BeginPush(ctx, s.user.ID, p.pushContext(r, action))
+		req, err := p.svc.BeginPush(ctx, s.user.ID, p.pushContext(r, action), p.from(r))
 		switch {
 		case err == nil:
 			f.pushID, f.pushNumber, f.pushExpiry = req.ID, req.Number, req.ExpiresAt
@@ -231,7 +231,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			return
 		}
 		if f.challengeID == "" || !now.Before(f.challengeExpiry) {
-			ch, err := p.svc.BeginChallenge(ctx, s.user.ID)
+			ch, err := p.svc.BeginChallenge(ctx, s.user.ID, p.from(r))
 			if errors.Is(err, authn.ErrTooManyChallenges) {
 				v.Locked = true
 				p.render(w, s, http.StatusTooManyRequests, "factor-challenge", view{Title: title,
@@ -367,7 +367,7 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	_, _ = p.svc.PushStatus(ctx, s.user.ID, f.pushID, pushWait)
-	res, err := p.svc.FinishPush(ctx, s.user.ID, f.pushID)
+	res, err := p.svc.FinishPush(ctx, s.user.ID, f.pushID, p.from(r))
 	var locked *authn.LockedError
 	switch {
 	case err == nil:
@@ -444,6 +444,8 @@ func (p *portal) codeError(err error, t codeTexts) (msg string, keep bool) {
 		return t.wrong, true
 	case errors.Is(err, authn.ErrStoreUnavailable):
 		return "The service is unavailable right now; try again in a moment.", true
+	case errors.Is(err, authn.ErrAddressNotAllowed):
+		return addressNotAllowed, false
 	}
 	p.log.Error("portal: unexpected error checking a code", "event", "portal_error", "error", err.Error())
 	return "Something went wrong on our side. " + t.renewed, false
@@ -475,7 +477,7 @@ func (p *portal) factorChallenge(w http.ResponseWriter, r *http.Request, s *sess
 		redirect(w, r, "/2fa")
 		return
 	}
-	res, err := p.svc.FinishChallenge(r.Context(), s.user.ID, f.challengeID, stripSpaces(r.PostFormValue("response")))
+	res, err := p.svc.FinishChallenge(r.Context(), s.user.ID, f.challengeID, stripSpaces(r.PostFormValue("response")), p.from(r))
 	if err == nil {
 		f.challengeID = ""
 		p.completeFactor(w, r, s, res)
@@ -504,7 +506,7 @@ func (p *portal) factorTOTP(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	s.factor.method = methodTOTP
-	res, err := p.svc.VerifyTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")))
+	res, err := p.svc.VerifyTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")), p.from(r))
 	if err == nil {
 		p.completeFactor(w, r, s, res)
 		return
@@ -518,7 +520,7 @@ func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	s.factor.method = methodRecovery
-	res, err := p.svc.VerifyRecoveryCode(r.Context(), s.user.ID, r.PostFormValue("code"))
+	res, err := p.svc.VerifyRecoveryCode(r.Context(), s.user.ID, r.PostFormValue("code"), p.from(r))
 	if err == nil {
 		p.completeFactor(w, r, s, res)
 		return
