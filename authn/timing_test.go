@@ -107,8 +107,10 @@ func timingUsers(t testing.TB) map[string]*wrongAnswerer {
 }
 
 // A wrong answer costs the same work for an unknown user as for a real
-// one with up to DefaultMaxDevices devices: the same allocations (each
-// device searched, real or phantom, allocates the same).
+// one with up to DefaultMaxDevices devices: the same allocations, within
+// 10 % (each device searched, real or phantom, allocates the same; the
+// rest is the store's). Before the phantoms an unknown user's wrong
+// answer allocated 8 times, a one-device user's 35.
 func TestWrongAnswerWork(t *testing.T) {
 	users := timingUsers(t)
 	allocs := map[string]float64{}
@@ -121,7 +123,7 @@ func TestWrongAnswerWork(t *testing.T) {
 	}
 	t.Logf("allocations per wrong answer: %v", allocs)
 	for _, c := range timingCases[1:] {
-		require.InDelta(t, allocs[timingCases[0].name], allocs[c.name], 4,
+		require.InEpsilon(t, allocs[timingCases[0].name], allocs[c.name], 0.1,
 			"a wrong answer of %s allocates as much as one of %s", c.name, timingCases[0].name)
 	}
 }
