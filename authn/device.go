@@ -85,7 +85,10 @@ func (l DeviceLimit) resolve() DeviceLimit {
 // unexported, only AuthenticateDevice makes one, and the calls a device
 // may make hang off it, each acting for this device of this user only. A
 // nil or zero AuthenticatedDevice is refused (ErrDeviceAuth) by every
-// method. Use it for the request it came with.
+// method, and so is one that AuthenticateDevice did not make or whose
+// fields changed since (through reflect and unsafe, or another copied
+// over it), and a copy of one: pass it by pointer. Use it for the
+// request it came with.
 type AuthenticatedDevice struct {
 	s   *Service
 	dev Device
@@ -94,9 +97,10 @@ type AuthenticatedDevice struct {
 
 // Device returns the device that made the request, as it was when the
 // request was authenticated; the zero Device for a nil or zero
-// AuthenticatedDevice.
+// AuthenticatedDevice, or one that AuthenticateDevice did not make as it
+// is.
 func (d *AuthenticatedDevice) Device() Device {
-	if d == nil {
+	if !d.genuine() {
 		return Device{}
 	}
 	return d.dev
@@ -191,7 +195,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 		}
 		return nil, storeErr(err)
 	}
-	return &AuthenticatedDevice{s: s, dev: deviceOf(d), at: now}, nil
+	return s.newAuthenticatedDevice(deviceOf(d), now), nil
 }
 
 // useDeviceNonce takes a device API request's nonce once, for the device
@@ -229,9 +233,10 @@ func (s *Service) useDeviceNonce(ctx context.Context, user, deviceID string, non
 }
 
 // authenticated refuses an AuthenticatedDevice that AuthenticateDevice
-// did not make, and returns the Service that made it.
+// did not make, or that was changed since (see capability.go), and
+// returns the Service that made it.
 func (d *AuthenticatedDevice) authenticated() (*Service, error) {
-	if d == nil || d.s == nil || d.at.IsZero() || d.dev.ID == "" || d.dev.User == "" {
+	if !d.genuine() {
 		return nil, ErrDeviceAuth
 	}
 	return d.s, nil
