@@ -135,6 +135,9 @@ func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToStrin
 // refusal goes to the audit log (event "device_auth_failed"), never a
 // MAC or nonce.
 func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (*AuthenticatedDevice, error) {
+	if err := checkUser(r.User); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidAPIRequest, err) // a header that is not well formed, and why
+	}
 	if _, err := r.Canonical(); err != nil {
 		return nil, err
 	}

@@ -156,6 +156,12 @@
 // searched alike and match nothing, so that neither a user's existence
 // nor the number of devices shows in the time of a wrong answer.
 //
+// User IDs. Every entry point checks the user ID with one rule before any
+// store sees it: 1 to 256 bytes of UTF-8 without a NUL, control or bidi
+// character (package enroll's rule for the ID in an offer), refused
+// otherwise with ErrInvalidInput naming the rule broken; nothing is
+// stored and no event is raised for it, on every store.
+//
 // What the store sees. Sealed root secrets (AES-256-GCM under the
 // Keyring, bound to kind, user and record ID), sealed pending activation
 // keys (zeroed at completion), tags (keyed MACs; without the keyring a

@@ -443,6 +443,9 @@ func (s *Service) pushState(ctx context.Context, user, id string) (PushState, er
 // answer may arrive at another); if ctx ends first it reports the last
 // state read and ctx's error. With wait <= 0 it reads once.
 func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Duration) (PushState, error) {
+	if err := checkUser(user); err != nil {
+		return "", err
+	}
 	if wait <= 0 {
 		return s.pushState(ctx, user, id)
 	}
@@ -518,6 +521,9 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 // CancelPush withdraws a pending request (the user chose another factor)
 // and retracts its prompts.
 func (s *Service) CancelPush(ctx context.Context, user, id string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
 	rec, err := s.setPushState(ctx, user, id, PushPending, PushCancelled, "", s.now())
 	if err != nil {
 		return s.pushStateErr(err)

@@ -148,12 +148,9 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-func checkUser(user string) error {
-	if user == "" || len(user) > 256 {
-		return fmt.Errorf("authn: %w: user ID must be 1..256 bytes", ErrInvalidInput)
-	}
-	return nil
-}
+// checkUser is the check of a user ID at every entry point: see
+// validUserID.
+func checkUser(user string) error { return validUserID(user) }
 
 // activeDevices returns the user's active devices.
 func (s *Service) activeDevices(ctx context.Context, user string) ([]DeviceRecord, error) {

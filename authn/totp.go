@@ -255,6 +255,9 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 
 // RemoveTOTP removes the user's TOTP key, given a step-up proof.
 func (s *Service) RemoveTOTP(ctx context.Context, user string, proof *Proof) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
 	if err := s.checkProof(user, proof, s.now()); err != nil {
 		return err
 	}

@@ -134,13 +134,15 @@ func Run(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
 // RunService runs what the Service promises on a store, with two Services
 // sharing one fresh store from newStore (and one keyring and clock) in
 // each subtest, as a load-balanced pair of instances would: logins,
-// lockout, revocation, TOTP and recovery codes, and push. Like RunHot, it
+// lockout, revocation, TOTP and recovery codes, push, and the user IDs
+// every entry point refuses before a store sees them. Like RunHot, it
 // needs a tb that runs subtests.
 func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
 	run(tb, "Service", func(t *testing.T) { testService(t, fresh) })
 	run(tb, "ServiceFactors", func(t *testing.T) { testServiceFactors(t, fresh) })
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })
+	run(tb, "UserIDs", func(t *testing.T) { testUserIDs(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.
