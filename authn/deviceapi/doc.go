@@ -121,7 +121,8 @@
 // checks. Limits that must hold everywhere — per device, and everything
 // per user (lockout, pairing tries, push budgets) — are the store's.
 // Behind a reverse proxy, set Options.ClientIP, or every phone counts as
-// the proxy.
+// the proxy, and Options.ClientAddr, or the Service's allowlist
+// (authn.Config.Allow) checks the proxy's address.
 //
 // Whoever sees an offer's QR code or session ID can fetch the offer and
 // complete the activation with a phone of their own; pairing is what
