@@ -108,7 +108,7 @@ type Request struct {
 }
 
 func (r Request) validate() error {
-	if _, err := ParseSessionID(r.SessionID); err != nil || len(r.SessionID) != sidGrouped {
+	if canon, err := ParseSessionID(r.SessionID); err != nil || canon != r.SessionID {
 		return wrap(ErrInvalidRequest, "session ID is not canonical")
 	}
 	if len(r.DeviceKey) != keyLen || len(r.OfferHash) != sha256.Size || len(r.Confirm) != sha256.Size {
@@ -117,9 +117,13 @@ func (r Request) validate() error {
 	return r.Device.validate()
 }
 
-// UnmarshalJSON decodes a request strictly (no unknown fields, no
-// trailing data) and validates it; on error r is left unchanged.
+// UnmarshalJSON decodes a request strictly (one JSON object; no
+// unknown, repeated, differently cased or missing fields; no trailing
+// data: PROTOCOL.md §2) and validates it; on error r is left unchanged.
 func (r *Request) UnmarshalJSON(b []byte) error {
+	if reason := checkJSONShape(b, requestShape); reason != "" {
+		return wrap(ErrInvalidRequest, "json: %s", reason)
+	}
 	type plain Request
 	var v plain
 	dec := json.NewDecoder(bytes.NewReader(b))

@@ -11,8 +11,9 @@ import (
 	"github.com/keyline/keyline/challenge"
 )
 
-// longestSuite is the longest suite string ParseSuite accepts.
-const longestSuite = "OCRA-1:HOTP-SHA512-10:C-QA64-PSHA512-S999-T59M"
+// longestSuite is the longest suite string an offer may carry (no C, P
+// or S input: PROTOCOL.md §1, "Suites").
+const longestSuite = "OCRA-1:HOTP-SHA512-10:QA64-T59M"
 
 // longestActivation returns an offer and device description whose every
 // field is at its maximum: the longest transcript there can be.
@@ -37,7 +38,7 @@ func longestActivation(t *testing.T) (Offer, []byte, DeviceInfo) {
 func TestPrimitiveInputsFitEveryPlatform(t *testing.T) {
 	o, dk, dev := longestActivation(t)
 	tr := transcript(o, dk, dev)
-	require.Equal(t, 1335, len(tr), "PROTOCOL.md §2 gives the longest transcript's length")
+	require.Equal(t, 1320, len(tr), "PROTOCOL.md §2 gives the longest transcript's length")
 	require.Greater(t, len(tr), MaxPrimitiveInput, "the longest transcript is what needs hashing")
 	salt, info := activationHKDFInputs(o.SessionID, sha256.Sum256(tr))
 	require.LessOrEqual(t, len(salt), MaxPrimitiveInput)

@@ -167,7 +167,7 @@ const (
 // is not.
 type PushContext struct {
 	Action  string // what is to be approved, e.g. "Login" (1-64 bytes)
-	IP      string // the client's IP address, IPv4 or IPv6 without zone, or "" (at most 64 bytes)
+	IP      string // the client's IP address, IPv4 or IPv6 without zone in canonical text form (RFC 5952), or "" (at most 64 bytes)
 	Place   string // where the IP address is, e.g. "Zürich, CH" (at most 128 bytes)
 	Browser string // the client's browser and system, e.g. "Firefox on macOS" (at most 128 bytes)
 }
@@ -193,6 +193,10 @@ func (c PushContext) check() string {
 	if c.IP != "" {
 		if a, err := netip.ParseAddr(c.IP); err != nil || a.Zone() != "" {
 			return "context IP is not an IP address"
+		} else if a.String() != c.IP {
+			// One text per address, so that the phone shows what the
+			// server compared: dotted decimal, or RFC 5952's form.
+			return "context IP is not in canonical text form"
 		}
 	}
 	return ""
