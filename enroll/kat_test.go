@@ -67,6 +67,7 @@ type katOutput struct {
 	Keys            map[string]string `json:"purpose_keys"`
 	PairingCode     string            `json:"pairing_code"`
 	OCRAResponse    string            `json:"ocra_response"`
+	AttestChallenge string            `json:"attestation_challenge"`
 }
 
 type katVector struct {
@@ -160,8 +161,9 @@ func byPackage(t *testing.T, in katInput) katOutput {
 			LabelServer: hex.EncodeToString(keys.Server), LabelAPI: hex.EncodeToString(keys.API),
 			LabelPair: hex.EncodeToString(keys.Pair), LabelTransaction: hex.EncodeToString(TransactionKey(e.Secret)),
 		},
-		PairingCode:  c.PairingCode(),
-		OCRAResponse: resp,
+		PairingCode:     c.PairingCode(),
+		OCRAResponse:    resp,
+		AttestChallenge: hex.EncodeToString(offer.AttestationChallenge(in.InstallID)),
 	}
 }
 
@@ -218,6 +220,7 @@ func byProtocol(t *testing.T, in katInput) katOutput {
 		return binary.BigEndian.AppendUint64(b, uint64(in.ExpiresAt))
 	}
 	offerHash := sha256.Sum256(offerFields([]byte("keyline/v1/offer")))
+	attestChallenge := sha256.Sum256(lp(offerFields([]byte("keyline/v1/attest")), []byte(in.InstallID)))
 
 	att := sha256.Sum256(mustHex(t, in.Attestation))
 	tr := offerFields([]byte("keyline/v1/transcript"))
@@ -287,6 +290,7 @@ func byProtocol(t *testing.T, in katInput) katOutput {
 		Keys:            keys,
 		PairingCode:     string([]byte{'0' + byte(code/100000), '0' + byte(code/10000%10), '0' + byte(code/1000%10), '0' + byte(code/100%10), '0' + byte(code/10%10), '0' + byte(code%10)}),
 		OCRAResponse:    resp,
+		AttestChallenge: hex.EncodeToString(attestChallenge[:]),
 	}
 }
 
