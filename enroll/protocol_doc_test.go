@@ -65,6 +65,14 @@ func TestProtocolDocConstants(t *testing.T) {
 	has("anything longer than 573 bytes")
 	require.NotContains(t, doc, "629")
 
+	// §9: the published text repertoire (enroll/txn tests the counts).
+	pub, err := os.ReadFile(filepath.Join("testdata", "txn_text_v1.txt"))
+	require.NoError(t, err)
+	has("(134,019 code points)")
+	require.Contains(t, string(pub), "# 134,019 code points in")
+	has("**Unicode 12.0**")
+	has("11,067 of these categories")
+
 	// §10: the time window and the header bound.
 	require.Equal(t, 60, int(APIMaxSkew.Seconds()))
 	has("`|s − time| ≤ 60`")

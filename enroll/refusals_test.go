@@ -655,6 +655,9 @@ func txCases(t *testing.T) []refusal {
 		bad("a memo with U+212B ANGSTROM SIGN, which NFC replaces", set(0x0a, "5 \u212b"), "memo", "text"),
 		bad("a memo with a CJK compatibility ideograph", set(0x0a, "Rent \uf900"), "memo", "text"),
 		bad("a beneficiary with U+2126 OHM SIGN", set(6, "Ada \u2126"), "beneficiary", "text"),
+		bad("a memo with U+1FAE0 MELTING FACE, new in Unicode 14.0: not in txn_text_v1.txt", set(0x0a, "Rent \U0001fae0"), "memo", "text"),
+		bad("a memo with U+32FF SQUARE ERA NAME REIWA, new in Unicode 12.1", set(0x0a, "Rent \u32ff"), "memo", "text"),
+		{Rule: "a memo with U+1F97A FACE WITH PLEADING EYES, of Unicode 11.0: accepted", InputHex: "", Input: set(0x0a, "Rent \U0001f97a")},
 	}
 }
 
