@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/keyline/keyline/internal/devicewire"
 )
 
 // PROTOCOL.md states constants, tables and vector values that the code
@@ -78,6 +80,8 @@ func TestProtocolDocConstants(t *testing.T) {
 	has("`|s − time| ≤ 60`")
 	has("remembered until `time` + 61 seconds")
 	has("the value is at most " + strconv.Itoa(MaxAPIAuthorization))
+	has("Every request carries `" + devicewire.HeaderProtocol + ": " + devicewire.ProtocolVersion + "`")
+	has("## 11. Building a phone")
 }
 
 // The MACs the document's tables abbreviate are those of the vector files.

@@ -28,6 +28,9 @@ func TestProtocolVersionHeader(t *testing.T) {
 		a := e.raw(t, http.MethodPost, deviceapi.PathOffer, "", body, hdr)
 		require.NotEqual(t, "unsupported_version", code(t, a))
 		require.Equal(t, "1", a.header.Get("Keyline-Protocol"))
+		// The phone learns its clock offset from Date (PROTOCOL.md §11).
+		_, err := http.ParseTime(a.header.Get("Date"))
+		require.NoError(t, err)
 	}
 	// Even a path that does not exist is refused for the version first.
 	a := e.raw(t, http.MethodGet, "/v2/anything", "", nil, map[string]string{"Keyline-Protocol": "2"})
