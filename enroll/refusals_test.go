@@ -708,3 +708,27 @@ func mustTxSet(tag byte, v string) []byte {
 	}
 	return txBytes(1, fs...)
 }
+
+// refusalSeeds returns the inputs of one section of refusals_v1.json, to
+// seed a fuzzer with every case the vectors pin.
+func refusalSeeds(f *testing.F, section func(refusalFile) refusalSection) [][]byte {
+	b, err := os.ReadFile(filepath.Join("testdata", "refusals_v1.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var file refusalFile
+	if err := json.Unmarshal(b, &file); err != nil {
+		f.Fatal(err)
+	}
+	var out [][]byte
+	for _, c := range section(file).Cases {
+		in := []byte(c.Input)
+		if c.InputHex != "" {
+			if in, err = hex.DecodeString(c.InputHex); err != nil {
+				f.Fatal(err)
+			}
+		}
+		out = append(out, in)
+	}
+	return out
+}

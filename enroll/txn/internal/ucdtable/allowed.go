@@ -188,7 +188,10 @@ func ParseAllowedFile(b []byte) ([]rune, error) {
 			rs = append(rs, rune(c))
 		}
 	}
-	return rs, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return rs, nil
 }
 
 type span struct{ lo, hi rune }

@@ -101,3 +101,33 @@ func TestReadGoTables(t *testing.T) {
 	_, err = readGoTables(filepath.Join("..", "..", "testdata", "ucd12", "tables.go.txt"), "_NoSuchTable")
 	require.Error(t, err)
 }
+
+// The published file's parser: what it reads, AllowedFile writes back to
+// a file it reads the same, and a refused file yields nothing.
+func FuzzParseAllowedFile(f *testing.F) {
+	f.Add(AllowedFile([]rune{' ', 'A', 'B', 0x10000}))
+	f.Add([]byte(AllowedHeader + "\n0041..0040\n"))
+	f.Add([]byte(AllowedHeader + "\n0041\n0041\n"))
+	f.Add([]byte("0041\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 4096 {
+			return // a range line may name a million code points
+		}
+		rs, err := ParseAllowedFile(b)
+		if err != nil {
+			if rs != nil {
+				t.Fatalf("partial result on error: %d code points", len(rs))
+			}
+			return
+		}
+		again, err := ParseAllowedFile(AllowedFile(rs))
+		if err != nil || len(again) != len(rs) {
+			t.Fatalf("round trip: %v, %d != %d", err, len(again), len(rs))
+		}
+		for i := range rs {
+			if rs[i] != again[i] {
+				t.Fatalf("round trip changed U+%04X", rs[i])
+			}
+		}
+	})
+}
