@@ -30,8 +30,6 @@ type messageVector struct {
 	Request  json.RawMessage `json:"request,omitempty"` // absent: no body
 	Status   int             `json:"status"`
 	Answer   json.RawMessage `json:"answer,omitempty"` // absent: no body
-	reqType  any
-	ansType  any
 	reqValue any
 	ansValue any
 }
