@@ -23,16 +23,16 @@ import (
 // Negative vectors: testdata/refusals_v1.json lists, for every message a
 // phone reads (typed session IDs, offer URIs, the server confirmation,
 // push prompts, transactions and their QR payloads) and for the
-// activation request the server reads, inputs that must be refused, each
-// with the error a parser reports (PROTOCOL.md, "Refusals") and the rule
-// it breaks; the typed session IDs include accepted ones with their
+// activation request and push answer the server reads, inputs that must
+// be refused, each with the error a parser reports (PROTOCOL.md,
+// "Refusals") and the rule it breaks; the typed session IDs include accepted ones with their
 // canonical form. The file is generated from the cases below:
 //
 //	go test ./enroll -run TestRefusalVectors -update
 //
 // and this test requires every case to be refused with its error.
-// authn/deviceapi runs the activation requests through its handler's
-// decoder too.
+// authn/deviceapi runs the activation requests and push answers through
+// its handler's decoder too.
 
 type refusal struct {
 	Rule  string `json:"rule"`
@@ -61,6 +61,7 @@ type refusalFile struct {
 	ActivationRequests refusalSection    `json:"activation_requests"`
 	ServerConfirms     refusalSection    `json:"server_confirms"`
 	PushPrompts        refusalSection    `json:"push_prompts"`
+	PushAnswers        refusalSection    `json:"push_answers"`
 	Transactions       refusalSection    `json:"transactions"`
 	TransactionQR      refusalSection    `json:"transaction_qr"`
 }
@@ -79,6 +80,7 @@ var refusalErrors = map[string]struct {
 	"bad_prompt":              {"the push prompt is refused by steps 1-3 of §8, \"The phone opens the prompt\"", ErrBadPrompt},
 	"prompt_not_for_device":   {"an authentic prompt for another issuer, user or device (step 4)", ErrPromptNotForDevice},
 	"expired":                 {"the prompt has expired at the time given (step 5)", ErrExpired},
+	"malformed_push_answer":   {"the push answer's JSON is not well formed (§8); the server answers 400 bad_request", ErrInvalidInput},
 	"invalid_transaction":     {"the transaction or QR payload is refused (§9); field and class say why", txn.ErrInvalid},
 }
 
@@ -138,6 +140,10 @@ func TestRefusalVectors(t *testing.T) {
 	for _, c := range file.PushPrompts.Cases {
 		_, err := phone.OpenPrompt(c.input(t), time.Unix(refusalPromptTime, 0))
 		want(t, c, err)
+	}
+	for _, c := range file.PushAnswers.Cases {
+		var a PushAnswer
+		want(t, c, a.UnmarshalJSON(c.input(t)))
 	}
 	for _, c := range file.Transactions.Cases {
 		_, err := txn.Parse(c.input(t))
@@ -225,6 +231,7 @@ func buildRefusals(t *testing.T) refusalFile {
 	f.ActivationRequests = refusalSection{Note: "activation request bodies (§2) the server refuses; each differs from protocol_v1.json's first vector's request in one way", Cases: asText(requestCases(t))}
 	f.ServerConfirms = refusalSection{Note: "server confirmations (§4), hex, checked by the phone of protocol_v1.json's first vector", Cases: asHex(serverConfirmCases(t))}
 	f.PushPrompts = refusalSection{Note: "push prompts (§8), hex, opened at time 1795770000 by the phone of push_v1.json's first vector (its root secret, issuer, user and device ID)", Cases: asHex(promptCases(t))}
+	f.PushAnswers = refusalSection{Note: "push answer bodies (§8) the server refuses before any check of the MAC; each differs from push_v1.json's first answer in one way", Cases: asText(answerCases(t))}
 	f.Transactions = refusalSection{Note: "canonical transaction bytes (§9), hex; field and class are those of the refusal (PROTOCOL.md, \"Refusals\")", Cases: asHex(txCases(t))}
 	f.TransactionQR = refusalSection{Note: "transaction QR payloads (§9, \"QR payload\")", Cases: asText(txQRCases(t))}
 	return f
@@ -731,4 +738,46 @@ func refusalSeeds(f *testing.F, section func(refusalFile) refusalSection) [][]by
 		out = append(out, in)
 	}
 	return out
+}
+
+func answerCases(t *testing.T) []refusal {
+	b, err := os.ReadFile(filepath.Join("testdata", "push_v1.json"))
+	require.NoError(t, err)
+	var push struct {
+		Vectors []pushVector `json:"vectors"`
+	}
+	require.NoError(t, json.Unmarshal(b, &push))
+	good := push.Vectors[0].Output.AnswerJSON
+	withTx := push.Vectors[1].Output.AnswerJSON
+	rep := func(old, new string) string {
+		require.Contains(t, good, old)
+		return strings.Replace(good, old, new, 1)
+	}
+	bad := func(rule, in string) refusal { return refusal{Rule: rule, Input: in, Error: "malformed_push_answer"} }
+	return []refusal{
+		{Rule: "push_v1.json's first answer, for reference: accepted", Input: good},
+		{Rule: "push_v1.json's second answer, with a transaction response: accepted", Input: withTx},
+		{Rule: "fields in another order, white space: accepted", Input: " " + rep(`{"request_id":"req-7f3a9c",`, `{`)[:len(good)-len(`"request_id":"req-7f3a9c",`)-1] + `,"request_id":"req-7f3a9c"} `},
+		bad("not an object", "["+good+"]"),
+		bad("JSON null", "null"),
+		bad("trailing data", good+"{}"),
+		bad("an unknown field", rep(`{"request_id"`, `{"device":"x","request_id"`)),
+		bad("a field twice", rep(`"approve":true`, `"approve":false,"approve":true`)),
+		bad("a field in another case", rep(`"approve"`, `"Approve"`)),
+		bad("a missing field (approve)", rep(`"approve":true,`, ``)),
+		bad("a missing field (typed_number)", rep(`"typed_number":"42",`, ``)),
+		bad("approve as a string", rep(`"approve":true`, `"approve":"true"`)),
+		bad("a step with a fraction", rep(`"step":59859000`, `"step":59859000.5`)),
+		bad("a negative step", rep(`"step":59859000`, `"step":-1`)),
+		bad("a step beyond the year 9999", rep(`"step":59859000`, `"step":8446743360`)),
+		bad("a nonce of 15 bytes", rep(`"nonce":"8OHSw7Sllod4aVpLPC0eDw=="`, `"nonce":"8OHSw7Sllod4aVpLPC0e"`)),
+		bad("a MAC of 31 bytes", rep(`"mac":"fTOUu3ZdLqL9k2qV3pLcxkS3p3YxDq6pQhjbvPrhAM0="`, `"mac":"fTOUu3ZdLqL9k2qV3pLcxkS3p3YxDq6pQhjbvPrh"`)),
+		bad("a request ID with '/'", rep(`"request_id":"req-7f3a9c"`, `"request_id":"req/7f3a9c"`)),
+		bad("an approval with one digit", rep(`"typed_number":"42"`, `"typed_number":"4"`)),
+		bad("an approval without a number", rep(`"typed_number":"42"`, `"typed_number":""`)),
+		bad("a number in full-width digits", rep(`"typed_number":"42"`, `"typed_number":"４２"`)),
+		bad("a transaction response that is not hex", strings.Replace(withTx, `"tx_response":"16135181"`, `"tx_response":"1613518x"`, 1)),
+		bad("a transaction response of 129 characters", strings.Replace(withTx, `"tx_response":"16135181"`, `"tx_response":"`+strings.Repeat("1", 129)+`"`, 1)),
+		bad("invalid UTF-8", rep(`"request_id":"req-7f3a9c"`, "\"request_id\":\"req-7f3a9c\xff\"")),
+	}
 }

@@ -96,3 +96,11 @@ var requestShape = &jsonShape{
 	},
 	required: []string{"sid", "device_key", "device", "offer_hash", "confirm"},
 }
+
+// answerShape is the push answer of PROTOCOL.md §8: every field is
+// required but tx_response, omitted when empty.
+var answerShape = &jsonShape{
+	keys: map[string]*jsonShape{"request_id": nil, "nonce": nil, "context_hash": nil, "approve": nil,
+		"typed_number": nil, "step": nil, "tx_response": nil, "mac": nil},
+	required: []string{"request_id", "nonce", "context_hash", "approve", "typed_number", "step", "mac"},
+}
