@@ -145,7 +145,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 		return nil, err
 	}
 	now := s.now()
-	if d := now.Sub(r.Time); d > enroll.APIMaxSkew || d < -enroll.APIMaxSkew {
+	if enroll.CheckAPIRequestTime(now, r.Time) != nil {
 		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, ReasonTime)
 		return nil, ErrAPIRequestTime
 	}

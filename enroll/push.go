@@ -167,7 +167,7 @@ const (
 // is not.
 type PushContext struct {
 	Action  string // what is to be approved, e.g. "Login" (1-64 bytes)
-	IP      string // the client's IP address, IPv4 or IPv6 without zone, or "" (at most 64 bytes)
+	IP      string // the client's IP address, IPv4 or IPv6 without zone in canonical text form (RFC 5952), or "" (at most 64 bytes)
 	Place   string // where the IP address is, e.g. "Zürich, CH" (at most 128 bytes)
 	Browser string // the client's browser and system, e.g. "Firefox on macOS" (at most 128 bytes)
 }
@@ -193,6 +193,10 @@ func (c PushContext) check() string {
 	if c.IP != "" {
 		if a, err := netip.ParseAddr(c.IP); err != nil || a.Zone() != "" {
 			return "context IP is not an IP address"
+		} else if a.String() != c.IP {
+			// One text per address, so that the phone shows what the
+			// server compared: dotted decimal, or RFC 5952's form.
+			return "context IP is not in canonical text form"
 		}
 	}
 	return ""
@@ -604,47 +608,13 @@ func VerifyPushAnswer(keys Keys, p PushPrompt, a PushAnswer, now time.Time, maxS
 	return nil
 }
 
-// pushAnswerKeys are the JSON object keys of a PushAnswer.
-var pushAnswerKeys = map[string]bool{"request_id": true, "nonce": true, "context_hash": true,
-	"approve": true, "typed_number": true, "step": true, "tx_response": true, "mac": true}
-
-// checkAnswerKeys requires b to be a JSON object whose keys are
-// PushAnswer's, each at most once and spelled exactly: encoding/json
-// alone would take the last of repeated keys and match keys without
-// regard to case, so that two parsers could read one answer differently.
-func checkAnswerKeys(b []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "not a JSON object"
-	}
-	seen := make(map[string]bool, len(pushAnswerKeys))
-	for dec.More() {
-		tok, err := dec.Token()
-		k, ok := tok.(string)
-		if err != nil || !ok {
-			return "malformed object"
-		}
-		if !pushAnswerKeys[k] {
-			return "unknown field " + strconv.Quote(k)
-		}
-		if seen[k] {
-			return "repeated field " + strconv.Quote(k)
-		}
-		seen[k] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return "malformed value"
-		}
-	}
-	return ""
-}
-
-// UnmarshalJSON decodes an answer strictly (a JSON object with no
-// unknown, repeated or differently cased fields, no trailing data; JSON
-// null refused) and validates it; on error a is left unchanged, and the
-// error matches [ErrInvalidInput].
+// UnmarshalJSON decodes an answer strictly (valid UTF-8, one JSON object
+// with no unknown, repeated, differently cased or missing fields, only
+// tx_response being optional; no trailing data; JSON null refused) and
+// validates it; on error a is left unchanged, and the error matches
+// [ErrInvalidInput].
 func (a *PushAnswer) UnmarshalJSON(b []byte) error {
-	if reason := checkAnswerKeys(b); reason != "" {
+	if reason := checkJSONShape(b, answerShape); reason != "" {
 		return wrap(ErrInvalidInput, "push answer: json: %s", reason)
 	}
 	type plain PushAnswer

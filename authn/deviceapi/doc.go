@@ -62,6 +62,7 @@
 // match wins):
 //
 //	status  code                    meaning
+//	400     unsupported_version     the Keyline-Protocol header names a version the server does not speak
 //	401     bad_authorization       Authorization header missing or malformed (enroll.ErrInvalidAPIRequest)
 //	401     unauthorized            unknown device, revoked device, device not paired, or bad MAC (enroll.ErrDeviceAuth): one answer, byte for byte
 //	401     clock_skew              request time more than 60 s from the server's clock (enroll.ErrAPIRequestTime)

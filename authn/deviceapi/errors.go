@@ -38,6 +38,8 @@ type row struct {
 // 500 internal. The package documentation and PROTOCOL.md §10 show this
 // table; a test holds the three together.
 var table = []row{
+	{http.StatusBadRequest, "unsupported_version", "this server speaks keyline protocol version 1; the app needs an update", false,
+		[]error{errUnsupportedVersion}},
 	{http.StatusUnauthorized, "bad_authorization", "the Authorization header is missing or not well formed", true,
 		[]error{enroll.ErrInvalidAPIRequest}},
 	{http.StatusUnauthorized, "unauthorized", "the device is not recognised", false,

@@ -192,10 +192,14 @@ var routes = map[string]route{
 	PathMigrationConfirm: {method: http.MethodPost, device: true, body: shapeConfirmation, serve: (*handler).migrationConfirm},
 }
 
-// ServeHTTP serves one request: route, method, address limits, body
+// ServeHTTP serves one request: protocol version, route, method, address limits, body
 // (bounded), query and media type, device authentication, then the
 // endpoint. Every refusal is an answer from the error table.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := checkVersion(w, r); err != nil {
+		h.fail(w, r, "", nil, err)
+		return
+	}
 	rt, ok := h.routes[r.URL.Path]
 	if !ok {
 		h.fail(w, r, "", nil, errNoRoute)

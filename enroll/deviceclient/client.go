@@ -307,6 +307,7 @@ func (c *Client) do(ctx context.Context, cred *enroll.Credential, method, path, 
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "keyline-deviceclient/1")
+	req.Header.Set(devicewire.HeaderProtocol, devicewire.ProtocolVersion)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -70,6 +70,11 @@ var (
 	// [keyline.ErrAddressNotAllowed].
 	ErrAddressNotAllowed = keyline.ErrAddressNotAllowed
 
+	// ErrUnsupportedVersion reports a server that does not speak this
+	// client's protocol version (PROTOCOL.md §10, "Versions"): the app
+	// needs an update, or the server is older than the app.
+	ErrUnsupportedVersion = errors.New("deviceclient: the server does not speak this protocol version")
+
 	// ErrServer reports a server that failed (internal error, store
 	// unavailable): try again later.
 	ErrServer = errors.New("deviceclient: server error")
@@ -82,6 +87,7 @@ var (
 
 // codes maps the error table's codes (PROTOCOL.md §10) to sentinels.
 var codes = map[string]error{
+	"unsupported_version":    ErrUnsupportedVersion,
 	"bad_authorization":      ErrBadRequest,
 	"unauthorized":           enroll.ErrDeviceAuth,
 	"clock_skew":             enroll.ErrAPIRequestTime,

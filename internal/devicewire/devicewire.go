@@ -16,6 +16,14 @@ const (
 	PathMigrationConfirm = "/v1/migration/confirm"
 )
 
+// Protocol version negotiation (PROTOCOL.md §10, "Versions"): the phone
+// names the version it speaks in HeaderProtocol on every request; the
+// server names its own on every answer.
+const (
+	HeaderProtocol  = "Keyline-Protocol"
+	ProtocolVersion = "1"
+)
+
 // ErrorBody is every error answer: a code from the error table and a
 // message safe to show.
 type ErrorBody struct {
