@@ -16,9 +16,13 @@ import (
 // Push errors.
 var (
 	// ErrPushUnavailable reports that push cannot be used now: it is off
-	// or suspended for the user, the user has no device with push, every
-	// delivery failed, the push budget is spent, or the user is locked.
-	// Fall back to challenge/response.
+	// or suspended for the user, the user has no device with push, there
+	// is no Notifier or every delivery failed, the push budget is spent,
+	// the user is locked, or the context cannot be shown on a phone (then
+	// the error also matches ErrInvalidInput). Every refusal of
+	// BeginPush and BeginTransactionPush that another factor can stand in
+	// for matches it: fall back to challenge/response. (An invalid user ID
+	// or transaction, or a store that failed, does not.)
 	ErrPushUnavailable = errors.New("authn: push unavailable")
 	// ErrPushDenied reports a request the user denied.
 	ErrPushDenied = errors.New("authn: push denied")
@@ -149,15 +153,26 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // code (BeginTransaction), counted before it is checked; FinishPush then
 // returns the transaction in its Result.
 func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
-	if _, err := tx.Canonical(); err != nil {
-		return PushRequest{}, err
-	}
 	return s.beginPush(ctx, user, pc, &tx)
 }
 
+// beginPush checks everything it is handed (the user, the context, the
+// transaction) before it reads or spends anything: a request that cannot
+// be made costs the user no unit of the push budget.
 func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *txn.Transaction) (PushRequest, error) {
 	if err := checkUser(user); err != nil {
 		return PushRequest{}, err
+	}
+	if err := pc.Validate(); err != nil {
+		// The caller built a context no phone may be shown (a raw
+		// User-Agent too long, an address with a port): push cannot be
+		// used for this login, and the caller falls back.
+		return PushRequest{}, fmt.Errorf("%w: %w", ErrPushUnavailable, err)
+	}
+	if tx != nil {
+		if _, err := tx.Canonical(); err != nil {
+			return PushRequest{}, err
+		}
 	}
 	now := s.now()
 	st, err := s.userState(ctx, user, now)

@@ -198,6 +198,17 @@ func (c PushContext) check() string {
 	return ""
 }
 
+// Validate reports whether a server may send the context in a prompt:
+// nil, or an error matching [ErrInvalidInput] that names the field. It
+// is the check [SealPrompt] makes, for a caller that must know before it
+// spends anything on a prompt.
+func (c PushContext) Validate() error {
+	if reason := c.check(); reason != "" {
+		return wrap(ErrInvalidInput, "push %s", reason)
+	}
+	return nil
+}
+
 // appendTo appends the context's canonical encoding: its four fields,
 // length-prefixed, in order.
 func (c PushContext) appendTo(b []byte) []byte {
