@@ -182,7 +182,9 @@
 // (PushSuspend, an hour by default), with an alert; it is not a lockout
 // failure, so a victim who keeps saying no cannot lock themselves out —
 // and a flood of prompts stops after the first no. At most 3 pushes in 15
-// minutes; a locked user gets none, and FinishPush checks the lock too.
+// minutes, of which a request withdrawn (CancelPush), undelivered or
+// expired unanswered gives its unit back, once; a locked user gets none,
+// and FinishPush checks the lock too.
 // Every failure of push falls back to challenge/response (see the
 // example), which is always available.
 //

@@ -140,7 +140,11 @@ func pushUnavailable(reason string) error {
 // request, with a 2-digit number for the login page, and notifies every
 // active device with a push token. The phone shows pc (what the server
 // saw: action, IP, place, browser) and asks the user to type the number.
-// At most 3 pushes per 15 minutes per user.
+// At most 3 pushes per 15 minutes per user; a request withdrawn
+// (CancelPush), undelivered or expired unanswered gives its unit back.
+// Everything is checked (the user, pc) before anything is spent. Every
+// refusal that another factor can stand in for matches
+// ErrPushUnavailable (see there): fall back to challenge/response.
 func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
 	return s.beginPush(ctx, user, pc, nil)
 }
@@ -202,12 +206,26 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 	if len(push) == 0 {
 		return PushRequest{}, pushUnavailable("no device with push")
 	}
-	if _, err := s.hot.Spend(ctx, "push:"+user, pushBudget, pushBudgetWindow, now); err != nil {
+	if _, err := s.hot.Spend(ctx, pushBudgetKey(user), pushBudget, pushBudgetWindow, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
 			return PushRequest{}, pushUnavailable("too many pushes; at most 3 in 15 minutes")
 		}
 		return PushRequest{}, storeErr(err)
 	}
+	id := newID()
+	req, err := s.makePush(ctx, id, user, st, push, pc, tx, now)
+	if err != nil {
+		// No request was made (or none could be notified): its unit
+		// comes back.
+		s.refundPushID(ctx, user, id, now, now)
+		return PushRequest{}, err
+	}
+	return req, nil
+}
+
+// makePush makes, stores and sends the push request id, the budget spent.
+func (s *Service) makePush(ctx context.Context, id, user string, st UserState, push []DeviceRecord, pc enroll.PushContext, tx *txn.Transaction, now time.Time) (PushRequest, error) {
+	var err error
 	var nb [1]byte
 	for {
 		rand.Read(nb[:])
@@ -215,7 +233,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 			break
 		}
 	}
-	rec := PushRecord{ID: newID(), User: user, Number: fmt.Sprintf("%02d", nb[0]%100), Nonce: make([]byte, enroll.PushNonceSize),
+	rec := PushRecord{ID: id, User: user, Number: fmt.Sprintf("%02d", nb[0]%100), Nonce: make([]byte, enroll.PushNonceSize),
 		Context: [4]string{pc.Action, pc.IP, pc.Place, pc.Browser}, State: PushPending, Epoch: st.Epoch,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.PushTTL).Truncate(time.Second)}
 	rand.Read(rec.Nonce)
@@ -258,6 +276,8 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		delivered++
 	}
 	if delivered == 0 {
+		// Undelivered: the caller refunds the budget (once, however this
+		// state change goes).
 		_, _ = s.setPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
 		return PushRequest{}, pushUnavailable("no device could be notified")
 	}
@@ -487,6 +507,9 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 		return Result{}, &LockedError{RetryAfter: st.LockedUntil.Sub(now)}
 	}
 	rec, err := s.setPushState(ctx, user, id, PushApproved, PushFinished, "", now)
+	if errors.Is(err, ErrStoreConflict) {
+		s.refundPush(ctx, rec, now)
+	}
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return Result{}, errPushNotFound
@@ -524,10 +547,15 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 // CancelPush withdraws a pending request (the user chose another factor)
 // and retracts its prompts.
 func (s *Service) CancelPush(ctx context.Context, user, id string) error {
-	rec, err := s.setPushState(ctx, user, id, PushPending, PushCancelled, "", s.now())
+	now := s.now()
+	rec, err := s.setPushState(ctx, user, id, PushPending, PushCancelled, "", now)
 	if err != nil {
+		if errors.Is(err, ErrStoreConflict) {
+			s.refundPush(ctx, rec, now) // it expired unanswered
+		}
 		return s.pushStateErr(err)
 	}
+	s.refundPush(ctx, rec, now)
 	s.event(ctx, EventPushCancelled, MethodPush, user, "", "")
 	s.retract(ctx, rec, "")
 	return nil

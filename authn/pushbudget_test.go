@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -121,6 +122,89 @@ func TestPushUnavailableClass(t *testing.T) {
 		fallsBack(t, err)
 	})
 }
+
+// A portal that starts a push at every login, as IB Key does, and
+// withdraws it when the user picks challenge/response, leaves the user
+// push on every later login: a withdrawn, undelivered or unanswered
+// expired push gives its unit of the budget back.
+func TestPushBudgetRefunds(t *testing.T) {
+	ctx := context.Background()
+	t.Run("Cancelled", func(t *testing.T) {
+		e, _ := pushEnv(t)
+		p, _ := e.enrollPhone(t, "alice", nil)
+		for i := range 8 {
+			req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+			require.NoError(t, err, "login %d", i+1)
+			require.NoError(t, e.svc.CancelPush(ctx, "alice", req.ID))
+			require.ErrorIs(t, e.svc.CancelPush(ctx, "alice", req.ID), authn.ErrAlreadyUsed, "cancelled once, refunded once")
+			e.login(t, p, "alice")
+			e.clock.Advance(time.Minute)
+		}
+	})
+	t.Run("Expired", func(t *testing.T) {
+		e, _ := pushEnv(t)
+		e.enrollPhone(t, "alice", nil)
+		for i := range 6 {
+			req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+			require.NoError(t, err, "login %d", i+1)
+			e.clock.Advance(enroll.DefaultPushTTL)
+			for range 3 { // every read sees it expired; one refund
+				st, err := e.svc.PushStatus(ctx, "alice", req.ID, 0)
+				require.NoError(t, err)
+				require.Equal(t, authn.PushExpired, st)
+			}
+		}
+		for range 3 {
+			_, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+			require.NoError(t, err)
+		}
+		_, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+		require.ErrorIs(t, err, authn.ErrPushUnavailable, "a refund is taken once")
+	})
+	t.Run("Undelivered", func(t *testing.T) {
+		fail := true
+		n := authn.NewChanNotifier(16)
+		e := newEnv(t, func(c *authn.Config) {
+			c.Notifier = notifierFunc(func(ctx context.Context, d authn.Delivery) error {
+				if fail {
+					return errors.New("push service down")
+				}
+				return n.Notify(ctx, d)
+			})
+		})
+		e.enrollPhone(t, "alice", nil)
+		for range 5 {
+			_, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+			require.ErrorIs(t, err, authn.ErrPushUnavailable)
+		}
+		fail = false
+		for range 3 {
+			_, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+			require.NoError(t, err, "the failed deliveries spent nothing")
+		}
+	})
+	t.Run("AnsweredIsSpent", func(t *testing.T) {
+		e, n := pushEnv(t)
+		p, _ := e.enrollPhone(t, "alice", nil)
+		for range 3 {
+			req, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+			require.NoError(t, err)
+			a, err := p.cred.AnswerPush(receive(t, n, p, e.clock.Now()), true, req.Number, e.clock.Now())
+			require.NoError(t, err)
+			require.NoError(t, e.device(t, p).AnswerPush(ctx, a))
+			e.clock.Advance(enroll.DefaultPushTTL) // approved, never finished
+			_, err = e.svc.PushStatus(ctx, "alice", req.ID, 0)
+			require.NoError(t, err)
+		}
+		_, err := e.svc.BeginPush(ctx, "alice", loginCtx)
+		require.ErrorIs(t, err, authn.ErrPushUnavailable, "an answered push is no refund")
+	})
+}
+
+// notifierFunc is a Notifier from a function.
+type notifierFunc func(context.Context, authn.Delivery) error
+
+func (f notifierFunc) Notify(ctx context.Context, d authn.Delivery) error { return f(ctx, d) }
 
 // login logs user in by challenge/response with p: the factor a user
 // picks instead of push.

@@ -426,6 +426,19 @@ type HotStore interface {
 	// when none is left. For rate limits (pushes).
 	Spend(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (int, error)
 
+	// Refund gives back one unit spent from the budget key at spentAt,
+	// once per mark, in one atomic step: when the budget's window (of
+	// length window, as Spend was given) is still running at now and
+	// began at or before spentAt (the unit was spent in it), no refund
+	// with this mark was made in this window, and a unit is spent, one
+	// unit is given back and it reports true; otherwise it changes
+	// nothing and reports false. A refund never gives a later window a
+	// unit of an earlier one, nor a budget more than its limit. The
+	// Service refunds a push request that ended unanswered (withdrawn,
+	// undelivered, expired), marked with the request's ID, so that of a
+	// withdrawal, an expiry and a retry racing, one gives the unit back.
+	Refund(ctx context.Context, key, mark string, window time.Duration, spentAt, now time.Time) (bool, error)
+
 	// DeleteUser erases the user's hot state: challenges, questions,
 	// budgets of the user's challenges, push requests and lockout state.
 	DeleteUser(ctx context.Context, user string, now time.Time) error
