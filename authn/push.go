@@ -342,13 +342,15 @@ func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][
 }
 
 // answerPush takes a phone's answer, for AuthenticatedDevice.AnswerPush,
-// which has checked that the request notified the device. The answer's
-// MAC says which notified device made it; a denial ends the request and
-// suspends push for the user (PushSuspend) with an alert — it is not a
-// lockout failure, so a victim who says no cannot lock themselves out; an
-// approval with the wrong number ends the request and counts as a failure
-// (ErrWrongNumber).
-func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
+// which has checked that the request notified device, the one that
+// sent it. The answer's MAC says which notified device made it; a denial
+// ends the request and suspends push for the user (PushSuspend) with an
+// alert — it is not a lockout failure, so a victim who says no cannot
+// lock themselves out; an approval with the wrong number ends the
+// request and counts as a failure (ErrWrongNumber). The answer is taken
+// with its mark (see pushanswer.go): the same answer again gets the
+// first one's outcome.
+func (s *Service) answerPush(ctx context.Context, device string, a enroll.PushAnswer) error {
 	now := s.now()
 	rec, err := s.push(ctx, a.RequestID, now)
 	switch {
@@ -357,37 +359,35 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	case err != nil:
 		return storeErr(err)
 	}
-	var device string
-	for _, id := range rec.Devices {
-		d, err := s.device(ctx, rec.User, id)
-		if err != nil {
-			continue
-		}
-		keys, err := s.deviceKeys(d)
-		if err != nil {
-			continue
-		}
-		verr := enroll.VerifyPushAnswer(keys, s.promptOf(rec, id), a, now, 0)
-		keys.Zero()
-		if verr == nil {
-			device = id
-			break
-		}
+	if rec.State != PushPending && rec.Answered == answerMark(device, a) {
+		return answeredOutcome(rec, answerMark(device, a), a) // a retry: no time check, no second effect
 	}
-	if device == "" {
+	device, err = s.verifyAnswer(ctx, rec, a, now)
+	if err != nil {
 		s.event(ctx, EventPushAnswerRefused, MethodPush, rec.User, "", ReasonInvalid)
-		return ErrInvalidPushAnswer
+		return err
 	}
+	mark := answerMark(device, a)
 	if rec.State != PushPending {
-		if rec.State == PushExpired {
-			return errPushExpired
+		return answeredOutcome(rec, mark, a)
+	}
+	// taken moves the request out of pending with the answer's mark; a
+	// request taken meanwhile gives that answer's outcome.
+	taken := func(to PushState) (bool, error) {
+		got, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, to, mark, now)
+		if errors.Is(err, ErrStoreConflict) {
+			s.refundPush(ctx, got, now)
+			return false, answeredOutcome(got, mark, a)
 		}
-		return errPushUsed
+		if err != nil {
+			return false, s.pushStateErr(err)
+		}
+		return true, nil
 	}
 	switch {
 	case !a.Approve:
-		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushDenied, device, now); err != nil {
-			return s.pushStateErr(err)
+		if ok, err := taken(PushDenied); !ok {
+			return err
 		}
 		until := now.Add(s.cfg.PushSuspend)
 		if err := s.records.ChangeUser(ctx, rec.User, UserChange{PushSuspended: &until}, now); err != nil {
@@ -397,8 +397,8 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 		s.retract(ctx, rec, device)
 		return nil
 	case subtle.ConstantTimeCompare([]byte(a.TypedNumber), []byte(rec.Number)) != 1:
-		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); err != nil {
-			return s.pushStateErr(err)
+		if ok, err := taken(PushFailed); !ok {
+			return err
 		}
 		if _, err := s.hot.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
 			return storeErr(err)
@@ -411,16 +411,16 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 		// A transaction push: the approval must also be the signature,
 		// checked like any transaction response (counted, take-once).
 		if _, _, err := s.finish(ctx, transactionKind, rec.User, rec.Challenge, a.TxResponse); err != nil {
-			if _, serr := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
-				return s.pushStateErr(serr)
+			if ok, serr := taken(PushFailed); !ok {
+				return serr
 			}
 			s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonTransactionSignature)
 			s.retract(ctx, rec, device)
 			return err
 		}
 	}
-	if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
-		return s.pushStateErr(err)
+	if ok, err := taken(PushApproved); !ok {
+		return err
 	}
 	s.event(ctx, EventPushApproved, MethodPush, rec.User, device, "")
 	s.retract(ctx, rec, device)
@@ -528,9 +528,10 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 	case err != nil:
 		return Result{}, storeErr(err)
 	}
-	s.event(ctx, EventLoginSucceeded, MethodPush, user, rec.Answered, "")
-	r := Result{User: user, DeviceID: rec.Answered, Method: MethodPush, At: now}
-	if d, err := s.device(ctx, user, rec.Answered); err == nil {
+	device := answeredDevice(rec.Answered)
+	s.event(ctx, EventLoginSucceeded, MethodPush, user, device, "")
+	r := Result{User: user, DeviceID: device, Method: MethodPush, At: now}
+	if d, err := s.device(ctx, user, device); err == nil {
 		r.DeviceName = d.Name
 	}
 	if len(rec.Transaction) > 0 {

@@ -143,6 +143,7 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "ServiceFactors", func(t *testing.T) { testServiceFactors(t, fresh) })
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })
 	run(tb, "ServicePushRefund", func(t *testing.T) { testServicePushRefund(t, fresh) })
+	run(tb, "ServicePushAnswer", func(t *testing.T) { testServicePushAnswer(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.
