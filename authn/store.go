@@ -154,7 +154,10 @@ type PushRecord struct {
 	Context  [4]string // action, IP, place, browser, as the server saw them
 	Devices  []string  // the devices notified
 	State    PushState
-	Answered string // the device that answered
+	// Answered is the answer taken, as the Service marks it: the
+	// answering device's ID, ":", and a hash of the answer (so that the
+	// same answer sent again is recognised). A store keeps it as given.
+	Answered string
 	Epoch    uint64 // the user's epoch when it was made; a revocation voids it
 	// Transaction, for a transaction push: its canonical bytes (signed
 	// with Nonce as the server nonce) and the transaction challenge that
@@ -404,7 +407,8 @@ type HotStore interface {
 	PendingPushes(ctx context.Context, user, deviceID string, epoch uint64, now time.Time) ([]PushRecord, error)
 
 	// SetPushState moves a push request from one state to another, by
-	// compare-and-set, recording the device that answered (if any): the
+	// compare-and-set, recording device (the answer's mark, if any; see
+	// PushRecord.Answered) in Answered in the same step: the
 	// step that makes an answer, a FinishPush or a cancellation
 	// take-once. A pending or approved request past its expiry, or of an
 	// epoch older than epoch (the user's, as the caller read it from the
