@@ -409,7 +409,15 @@ func (s *Service) answerPush(ctx context.Context, device string, a enroll.PushAn
 	}
 	if rec.Challenge != "" {
 		// A transaction push: the approval must also be the signature,
-		// checked like any transaction response (counted, take-once).
+		// checked like any transaction response (counted, take-once). One
+		// answer only is checked: a copy racing it must neither consume
+		// nor count anything, and waits for its outcome.
+		if err := s.takeSigning(ctx, rec, now); err != nil {
+			if errors.Is(err, ErrStoreConflict) {
+				return s.awaitAnswer(ctx, rec.ID, mark, a)
+			}
+			return storeErr(err)
+		}
 		if _, _, err := s.finish(ctx, transactionKind, rec.User, rec.Challenge, a.TxResponse); err != nil {
 			if ok, serr := taken(PushFailed); !ok {
 				return serr

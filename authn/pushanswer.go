@@ -120,3 +120,37 @@ func answeredOutcome(rec PushRecord, mark string, a enroll.PushAnswer) error {
 	}
 	return errPushExpired // approved, not finished in time
 }
+
+// takeSigning takes, once, the right to check an approval of the
+// transaction push rec as its signature: ErrStoreConflict when another
+// answer took it.
+func (s *Service) takeSigning(ctx context.Context, rec PushRecord, now time.Time) error {
+	return s.hot.TakeOnce(ctx, "push-signing:"+rec.ID, rec.ExpiresAt.Add(time.Hour), now)
+}
+
+// awaitAnswer waits, a few seconds at most, for the answer that took the
+// request id to be recorded, and gives the outcome of a for it: the first
+// one's if a is that very answer. A request still pending then is
+// ErrStoreUnavailable: the answer in flight did not finish; retry.
+func (s *Service) awaitAnswer(ctx context.Context, id, mark string, a enroll.PushAnswer) error {
+	const step, limit = 20 * time.Millisecond, 5 * time.Second
+	t := time.NewTicker(step)
+	defer t.Stop()
+	for waited := time.Duration(0); ; waited += step {
+		rec, err := s.push(ctx, id, s.now())
+		if err != nil {
+			return storeErr(err)
+		}
+		if rec.State != PushPending {
+			return answeredOutcome(rec, mark, a)
+		}
+		if waited >= limit {
+			return fmt.Errorf("%w: another answer to the push request is being checked", ErrStoreUnavailable)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/enroll"
+	"github.com/keyline/keyline/enroll/txn"
 )
 
 // testServicePushAnswer checks, through two instances, that the very
@@ -39,6 +40,27 @@ func testServicePushAnswer(t *testing.T, newStore func(t *testing.T) authn.Store
 		res, err := c.svc[1].FinishPush(ctx, "alice", req.ID)
 		require.NoError(t, err)
 		require.Equal(t, dev.ID, res.DeviceID)
+	})
+	t.Run("RacingCopiesOfATransactionApproval", func(t *testing.T) {
+		c, nt := newPushCluster(t, newStore(t))
+		ctx := t.Context()
+		p, _ := c.enrollPush(t, "alice", nil)
+		tx := txn.Transaction{Kind: txn.KindWithdrawal, Amount: 250000, Currency: "EUR", From: "DE89370400440532013000", To: "GB82WEST12345698765432", Beneficiary: "Ada Lovelace"}
+		req, err := c.svc[0].BeginTransactionPush(ctx, "alice", tx, enroll.PushContext{Action: "Withdrawal"})
+		require.NoError(t, err)
+		a, err := p.cred.AnswerPush(receive(t, nt, p), true, req.Number, c.clock.Now())
+		require.NoError(t, err)
+		devs := [2]*authn.AuthenticatedDevice{c.device(t, 0, p), c.device(t, 1, p)}
+		errs := concurrently(8, func(i int) error { return devs[i%2].AnswerPush(context.Background(), a) })
+		for i, err := range errs {
+			require.NoError(t, err, "copy %d of one signed approval", i)
+		}
+		res, err := c.svc[1].FinishPush(ctx, "alice", req.ID)
+		require.NoError(t, err, "the signature was checked once")
+		require.NotNil(t, res.Transaction)
+		f, err := c.svc[0].Factors(ctx, "alice")
+		require.NoError(t, err)
+		require.Zero(t, f.RecentFail, "no copy counted a failure")
 	})
 	t.Run("RetryWrongNumber", func(t *testing.T) {
 		c, nt := newPushCluster(t, newStore(t))
