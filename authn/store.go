@@ -154,10 +154,7 @@ type PushRecord struct {
 	Context  [4]string // action, IP, place, browser, as the server saw them
 	Devices  []string  // the devices notified
 	State    PushState
-	// Answered is the answer taken, as the Service marks it: the
-	// answering device's ID, ":", and a hash of the answer (so that the
-	// same answer sent again is recognised). A store keeps it as given.
-	Answered string
+	Answered string // the answer taken, as the Service marks it (the device's ID, ":", a hash of the answer); kept as given
 	Epoch    uint64 // the user's epoch when it was made; a revocation voids it
 	// Transaction, for a transaction push: its canonical bytes (signed
 	// with Nonce as the server nonce) and the transaction challenge that
