@@ -119,7 +119,9 @@ func forwardedFor(values []string) []string {
 			}
 			out = append(out, hop)
 			if len(out) > 4*maxHops {
-				return out[len(out)-maxHops:]
+				// Only the last maxHops can be walked: drop the ones
+				// farthest from the server (a client wrote those).
+				out = append(out[:0], out[len(out)-maxHops:]...)
 			}
 		}
 	}

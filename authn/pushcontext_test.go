@@ -118,8 +118,12 @@ func TestClientIP(t *testing.T) {
 		}
 		require.Equal(t, c.want, got.String(), c.name)
 	}
+	// The hops nearest the server count, however many a client put
+	// before them.
+	r := request("10.0.0.1:1", "Forwarded", strings.Repeat("for=192.0.2.1, ", 200)+"for=198.51.100.1")
+	require.Equal(t, "198.51.100.1", authn.ClientIP(r, fwd).String())
 	// A long chain of trusted hops is walked 32 hops deep at most.
-	r := request("10.0.0.1:1", "X-Forwarded-For", "198.51.100.1,"+strings.Repeat("10.0.0.9,", 100)+"10.0.0.2")
+	r = request("10.0.0.1:1", "X-Forwarded-For", "198.51.100.1,"+strings.Repeat("10.0.0.9,", 100)+"10.0.0.2")
 	require.Equal(t, "10.0.0.9", authn.ClientIP(r, lb).String())
 }
 
