@@ -167,3 +167,12 @@ func FuzzPushContextFrom(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkPushContextFrom(b *testing.B) {
+	lb := authn.TrustedProxies{Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	r := request("10.0.0.1:443", "X-Forwarded-For", "203.0.113.7, 10.0.0.2", "User-Agent", userAgents[1].ua)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = authn.PushContextFrom(r, "Login", lb)
+	}
+}
