@@ -46,7 +46,10 @@
 // signature (enroll.Credential.AnswerPush). A transaction shown as a QR
 // code needs no endpoint: the code carries the transaction and the nonce,
 // and the user types the phone's response into the page that showed it
-// (authn.Service.FinishTransaction).
+// (authn.Service.FinishTransaction). A push answer whose reply was lost is
+// safe to post again: the very same answer gets the first one's outcome,
+// and the server acts once; another answer to a request already answered
+// is 409 answered.
 //
 // Migration: the old phone posts /v1/migration and shows the offer it
 // gets (QR code or session ID); the new phone fetches or scans it and
