@@ -299,17 +299,22 @@ func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) 
 }
 
 // AnswerPush takes a push answer the device posted: the request must be
-// one of the user's that notified this device (ErrInvalidPushAnswer
-// otherwise, as for an answer no device made); then the answer's MAC says
-// which notified device made it. A denial ends the request and suspends
-// push for the user (Config.PushSuspend) with an alert — it is not a
-// lockout failure, so a victim who says no cannot lock themselves out; an
-// approval with the wrong number ends the request and counts as a
-// failure (ErrWrongNumber); an approval of a transaction push must carry
-// the transaction's signature, checked (and counted) like
-// [Service.FinishTransaction]'s. An answer to a request already answered,
-// finished or withdrawn is ErrAlreadyUsed; to one that expired,
-// ErrExpired.
+// one of the user's that notified this device (ErrPromptNotForDevice
+// otherwise; an unknown request is ErrInvalidPushAnswer, as for an answer
+// no device made); then the answer's MAC says which notified device made
+// it. A denial ends the request and suspends push for the user
+// (Config.PushSuspend) with an alert — it is not a lockout failure, so a
+// victim who says no cannot lock themselves out; an approval with the
+// wrong number ends the request and counts as a failure
+// (ErrWrongNumber); an approval of a transaction push must carry the
+// transaction's signature, checked (and counted) like
+// [Service.FinishTransaction]'s. An answer to a request that expired or
+// was withdrawn is ErrExpired; one whose time step is off the server's
+// clock is a *enroll.PushClockError (ErrPushClock) with the server's
+// time, and the request stays pending; one to a request answered before
+// by another answer is ErrPushAnswered (which matches ErrAlreadyUsed).
+// The very same answer sent again gets the first one's outcome, once
+// more, without a second effect: a phone that lost the reply may retry.
 func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 	s, err := d.authenticated()
 	if err != nil {
@@ -323,9 +328,9 @@ func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswe
 		return storeErr(err)
 	case rec.User != d.dev.User || !slices.Contains(rec.Devices, d.dev.ID):
 		s.event(ctx, EventPushAnswerRefused, MethodPush, d.dev.User, d.dev.ID, ReasonNotNotified)
-		return ErrInvalidPushAnswer
+		return ErrPromptNotForDevice
 	}
-	return s.answerPush(ctx, a)
+	return s.answerPush(ctx, d.dev.ID, a)
 }
 
 // SetPushToken records the device's rotated OS push token: at most 4096

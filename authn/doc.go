@@ -193,9 +193,17 @@
 // (PushSuspend, an hour by default), with an alert; it is not a lockout
 // failure, so a victim who keeps saying no cannot lock themselves out —
 // and a flood of prompts stops after the first no. At most 3 pushes in 15
-// minutes; a locked user gets none, and FinishPush checks the lock too.
+// minutes, of which a request withdrawn (CancelPush), undelivered or
+// expired unanswered gives its unit back, once; a locked user gets none,
+// and FinishPush checks the lock too.
 // Every failure of push falls back to challenge/response (see the
-// example), which is always available.
+// example), which is always available: every refusal of BeginPush that
+// another factor can stand in for matches ErrPushUnavailable.
+// [PushContextFrom] builds the context from the login page's
+// *http.Request: the client's address through the proxies you trust
+// ([ClientIP]) and a few words on its browser and system
+// ([BrowserSummary]), within the context's limits whatever the headers
+// hold.
 //
 // Transactions. [Service.BeginTransaction] binds a challenge to a
 // transaction's canonical bytes and a fresh server nonce: the phone shows

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"time"
@@ -96,7 +97,34 @@ var (
 	// naming the check. Package authn returns the same value for an
 	// answer that no device the request notified made.
 	ErrInvalidPushAnswer = errors.New("enroll: push answer does not verify")
+
+	// ErrPushClock reports a push answer whose time step is outside the
+	// window around the server's clock: the phone's clock is off. The
+	// request stays pending. The concrete error is a *[PushClockError]
+	// with the server's time, which the device API sends (server_time,
+	// PROTOCOL.md §10) so that the phone can correct its clock offset and
+	// answer again.
+	ErrPushClock = errors.New("enroll: push answer's time is off the server's clock")
+
+	// ErrPushAnswered reports an answer to a push request that was
+	// answered before, by another device or by another answer of this
+	// one: the request is over. (The very same answer sent again gets
+	// the first one's outcome: a lost answer is safe to retry.) It
+	// matches [ErrAlreadyUsed] too.
+	ErrPushAnswered = fmt.Errorf("enroll: push request %w by another answer", ErrAlreadyUsed)
 )
+
+// PushClockError is [ErrPushClock] with the server's time when it
+// refused the answer.
+type PushClockError struct {
+	ServerTime time.Time
+}
+
+// Error returns the message of ErrPushClock.
+func (e *PushClockError) Error() string { return ErrPushClock.Error() }
+
+// Unwrap returns [ErrPushClock].
+func (e *PushClockError) Unwrap() error { return ErrPushClock }
 
 // PushCheck names the check of [VerifyPushAnswer] that refused an answer.
 type PushCheck int
@@ -200,6 +228,17 @@ func (c PushContext) check() string {
 		}
 	}
 	return ""
+}
+
+// Validate reports whether a server may send the context in a prompt:
+// nil, or an error matching [ErrInvalidInput] that names the field. It
+// is the check [SealPrompt] makes, for a caller that must know before it
+// spends anything on a prompt.
+func (c PushContext) Validate() error {
+	if reason := c.check(); reason != "" {
+		return wrap(ErrInvalidInput, "push %s", reason)
+	}
+	return nil
 }
 
 // appendTo appends the context's canonical encoding: its four fields,

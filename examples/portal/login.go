@@ -577,35 +577,8 @@ func (p *portal) completeLogin(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 // pushContext is what the phone shows of the request it is asked to
-// approve: the action, the address the server saw, and the browser.
+// approve: the action, the address the server saw (through the trusted
+// proxies), and the browser and system in a few words.
 func (p *portal) pushContext(r *http.Request, action string) enroll.PushContext {
-	pc := enroll.PushContext{Action: action, Browser: browserOf(r.UserAgent())}
-	if ip := p.clientIP(r); ip.IsValid() {
-		pc.IP = ip.String()
-	}
-	return pc
-}
-
-// browserOf names the browser and system of a User-Agent, roughly, in
-// printable ASCII: "Firefox on macOS".
-func browserOf(ua string) string {
-	browser := "Unknown browser"
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"},
-		{"Safari/", "Safari"}, {"curl/", "curl"}, {"Go-http-client/", "Go client"},
-	} {
-		if strings.Contains(ua, b.token) {
-			browser = b.name
-			break
-		}
-	}
-	for _, o := range []struct{ token, name string }{
-		{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Mac OS X", "macOS"},
-		{"Windows", "Windows"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, o.token) {
-			return browser + " on " + o.name
-		}
-	}
-	return browser
+	return authn.PushContextFrom(r, action, authn.TrustedProxies{Prefixes: p.cfg.TrustedProxies})
 }

@@ -25,10 +25,11 @@ const (
 )
 
 // ErrorBody is every error answer: a code from the error table and a
-// message safe to show.
+// message safe to show; a clock_off answer adds the server's time.
 type ErrorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
+	Error      string `json:"error"`
+	Message    string `json:"message"`
+	ServerTime int64  `json:"server_time,omitempty"` // Unix seconds, with clock_off
 }
 
 // The requests of the small bodies (activation and push answers are
