@@ -458,7 +458,7 @@ func (p *portal) totpComplete(w http.ResponseWriter, r *http.Request, s *session
 		redirect(w, r, "/security")
 		return
 	}
-	err := p.svc.ConfirmTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")), p.knownClient(r))
+	err := p.svc.ConfirmTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")), p.from(r), p.knownClient(r))
 	if err != nil {
 		msg, _ := p.codeError(err, totpTexts)
 		p.showTOTP(w, r, s, http.StatusOK, msg)
