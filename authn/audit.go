@@ -61,7 +61,7 @@ func (s *Service) emit(ctx context.Context, e Event) {
 		if e.Reason != "" {
 			attrs = append(attrs, slog.String("reason", string(e.Reason)))
 		}
-		if e.Name == EventRecoveryCodeUsed {
+		if e.Name == EventRecoveryCodeUsed || e.Name == EventSwept {
 			attrs = append(attrs, slog.Int("count", e.Count))
 		}
 		if e.Operator != "" {

@@ -16,6 +16,13 @@
 // login, after the password: [Service.BeginChallenge], show the question,
 // then [Service.FinishChallenge] with the phone's answer.
 //
+// Start [Service.Maintain] once per process, in a goroutine of its own,
+// stopped by its context: go svc.Maintain(ctx, time.Minute). It sweeps
+// expired challenges, pushes, marks and activations out of both stores,
+// audits each sweep, and backs off while a store fails. Nothing else
+// removes them: without it (or a job calling [Service.Sweep]) they are
+// refused when read but pile up.
+//
 // # The Service's calls
 //
 // A call's verb says what kind of call it is, one verb per kind:
