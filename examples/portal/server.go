@@ -31,6 +31,7 @@ type config struct {
 	Postgres       string
 	Redis          string
 	KeysFile       string
+	KeysEnv        string // an environment variable holding the keys, instead of KeysFile
 	InsecureDemo   bool
 	UsersFile      string
 	DemoUsers      bool
