@@ -16,9 +16,9 @@ type Event struct {
 	User     string    // the user ID
 	Device   string    // the device ID, when one is concerned
 	Reason   Reason    // why, for failures and refusals: ReasonMismatch, ReasonLocked, ...
-	Count    int       // a count the event reports: the codes left, for EventRecoveryCodeUsed
+	Count    int       // a count the event reports: the codes left, for EventRecoveryCodeUsed; the records removed, for EventSwept
 	Operator string    // the operator, for EventOperatorUnlock, EventUserDeleted, EventOperatorProof
-	Note     string    // the operator's stated reason, for EventOperatorProof
+	Note     string    // the operator's stated reason, for EventOperatorProof; the store's error, for EventMaintenanceFailed
 	At       time.Time // the Service's clock
 }
 

@@ -131,11 +131,12 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (48, each documented with its method and reasons), its Method
+// constants (50, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
-// Counts (the recovery codes left) and an operator's name and stated
-// reason are fields of their own, never part of the reason. The
+// Counts (the recovery codes left, the records a sweep removed), an
+// operator's name and stated reason and a failed sweep's error are
+// fields of their own, never part of the reason. The
 // high-volume [EventCheck], one per response compared, goes to the
 // Observer only.
 //
