@@ -71,7 +71,8 @@ const slack = time.Hour
 var (
 	// ErrEvictionPolicy: the server may evict keys (its maxmemory-policy
 	// is not noeviction), which would silently reset failure counters
-	// and forget replay marks.
+	// and forget replay marks. Open returns it, and so does every call
+	// once a later check finds the policy changed (see WithPolicyCheck).
 	ErrEvictionPolicy = errors.New("redisstore: the Redis server may evict keys")
 	// ErrUnverifiedPolicy: the server refused CONFIG GET, so Open cannot
 	// see the eviction policy; AssumeNoEviction vouches for it.
