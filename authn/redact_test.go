@@ -20,12 +20,15 @@ func TestNoTypePrintsSecrets(t *testing.T) {
 		&authn.ChallengeRecord{}, &authn.TOTPRecord{}, &authn.PushRecord{}, &authn.ChallengeLimits{},
 		&authn.LockPolicy{}, &authn.ChallengeAnswer{}, &authn.AttemptResult{}, &authn.UserState{},
 		&authn.DeviceChange{}, &authn.SecretSwap{}, &authn.UserChange{}, &authn.TOTPOptions{},
-		&authn.ImportOptions{}, &authn.TransactionChallenge{},
+		&authn.ImportOptions{}, &authn.TransactionChallenge{}, &authn.TrustedProxies{},
 	}, map[string]string{
 		// Its func and interface fields cannot be JSON-encoded; its
 		// keyring prints no key (checked above).
 		"Config": "stores, a keyring, a notifier, an observer, a logger and hooks",
 		// A channel and a mutex; the deliveries it passes are checked.
 		"ChanNotifier": "a channel of Deliveries",
+		// Networks and a func: no secret, and a func field cannot be
+		// JSON-encoded.
+		"AddressPolicy": "networks and a per-user lookup",
 	})
 }
