@@ -17,9 +17,9 @@ type Event struct {
 	User     string    // the user ID
 	Device   string    // the device ID, when one is concerned
 	Reason   Reason    // why, for failures and refusals: ReasonMismatch, ReasonLocked, ...
-	Count    int       // a count the event reports: the codes left, for EventRecoveryCodeUsed
+	Count    int       // a count the event reports: the codes left, for EventRecoveryCodeUsed; the records removed, for EventSwept
 	Operator string    // the operator, for EventOperatorUnlock, EventUserDeleted, EventOperatorProof
-	Note     string    // the operator's stated reason, for EventOperatorProof
+	Note     string    // the operator's stated reason, for EventOperatorProof; the store's error, for EventMaintenanceFailed
 	At       time.Time // the Service's clock
 
 	// Addr is the client's address, for EventAddressRefused.
@@ -65,7 +65,7 @@ func (s *Service) emit(ctx context.Context, e Event) {
 		if e.Reason != "" {
 			attrs = append(attrs, slog.String("reason", string(e.Reason)))
 		}
-		if e.Name == EventRecoveryCodeUsed {
+		if e.Name == EventRecoveryCodeUsed || e.Name == EventSwept {
 			attrs = append(attrs, slog.Int("count", e.Count))
 		}
 		if e.Operator != "" {

@@ -16,6 +16,13 @@
 // login, after the password: [Service.BeginChallenge], show the question,
 // then [Service.FinishChallenge] with the phone's answer.
 //
+// Start [Service.Maintain] once per process, in a goroutine of its own,
+// stopped by its context: go svc.Maintain(ctx, time.Minute). It sweeps
+// expired challenges, pushes, marks and activations out of both stores,
+// audits each sweep, and backs off while a store fails. Nothing else
+// removes them: without it (or a job calling [Service.Sweep]) they are
+// refused when read but pile up.
+//
 // # The Service's calls
 //
 // A call's verb says what kind of call it is, one verb per kind:
@@ -124,11 +131,12 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (51, each documented with its method and reasons), its Method
+// constants (53, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
-// Counts (the recovery codes left) and an operator's name and stated
-// reason are fields of their own, never part of the reason. The
+// Counts (the recovery codes left, the records a sweep removed), an
+// operator's name and stated reason and a failed sweep's error are
+// fields of their own, never part of the reason. The
 // high-volume [EventCheck], one per response compared, goes to the
 // Observer only.
 //

@@ -203,6 +203,12 @@ const (
 	// EventKeysRotated: RotateKeys resealed the stored secrets under the
 	// keyring's current key. No user, no method.
 	EventKeysRotated EventName = "keys_rotated"
+	// EventSwept: a sweep of Maintain removed Event.Count expired
+	// records. No user, no method.
+	EventSwept EventName = "swept"
+	// EventMaintenanceFailed (warning): a sweep of Maintain failed;
+	// Event.Note is the store's error. No user, no method.
+	EventMaintenanceFailed EventName = "maintenance_failed"
 )
 
 // warning reports whether the event is logged at slog.LevelWarn.
@@ -210,7 +216,8 @@ func (n EventName) warning() bool {
 	switch n {
 	case EventUserLocked, EventActivationRace, EventActivationDiscarded, EventLoginFailed, EventPushDenied,
 		EventRecoveryCodeUsed, EventOperatorProof, EventOperatorUnlock, EventUserDeleted,
-		EventDeviceAuthFailed, EventDeviceRateLimited, EventDeviceMigrated, EventAddressRefused, EventSlowGuessing:
+		EventDeviceAuthFailed, EventDeviceRateLimited, EventDeviceMigrated, EventAddressRefused,
+		EventMaintenanceFailed, EventSlowGuessing:
 		return true
 	}
 	return false

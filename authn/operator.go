@@ -48,8 +48,12 @@ type LockState struct {
 
 // ClientLockState is the lockout state of one known client's bucket.
 type ClientLockState struct {
-	Client string // the client ID, opaque
-	LockState
+	Client     string // the client ID, opaque
+	Locked     bool
+	RetryAfter time.Duration
+	Failures   int
+	Level      int
+	Slow       int
 }
 
 // lockState is one bucket's state at now.
@@ -83,7 +87,9 @@ func (o Operator) LockState(ctx context.Context, user string) (LockState, error)
 			ls = ls0
 			continue
 		}
-		ls.Clients = append(ls.Clients, ClientLockState{Client: b.Client, LockState: lockState(b.State, now)})
+		c := lockState(b.State, now)
+		ls.Clients = append(ls.Clients, ClientLockState{Client: b.Client, Locked: c.Locked, RetryAfter: c.RetryAfter,
+			Failures: c.Failures, Level: c.Level, Slow: c.Slow})
 	}
 	return ls, nil
 }

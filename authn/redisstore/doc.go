@@ -54,6 +54,13 @@
 // evicted key would silently reset failure counters and forget replay
 // marks. Where CONFIG is disabled (managed services) Open fails with
 // ErrUnverifiedPolicy unless the caller vouches with AssumeNoEviction().
+// The policy is checked again after Open, by the first call after each
+// interval (a minute by default, WithPolicyCheck): a server whose policy
+// was changed to an evicting one makes every call fail with
+// ErrEvictionPolicy (wrapping authn.ErrStoreUnavailable, so logins fail
+// closed) until it is noeviction again. Changed by hand, or by a managed
+// service's parameter group, the policy is thus noticed within a minute
+// instead of at the next restart.
 // Keys expire only to collect garbage, an hour after their logical
 // expiry; the logic reads the Service's clock, never Redis's. The user hash
 // (the epoch mirror) and the user's locks hash (one field per lockout

@@ -74,7 +74,8 @@ const slack = time.Hour
 var (
 	// ErrEvictionPolicy: the server may evict keys (its maxmemory-policy
 	// is not noeviction), which would silently reset failure counters
-	// and forget replay marks.
+	// and forget replay marks. Open returns it, and so does every call
+	// once a later check finds the policy changed (see WithPolicyCheck).
 	ErrEvictionPolicy = errors.New("redisstore: the Redis server may evict keys")
 	// ErrUnverifiedPolicy: the server refused CONFIG GET, so Open cannot
 	// see the eviction policy; AssumeNoEviction vouches for it.
@@ -89,6 +90,7 @@ type Option func(*options)
 type options struct {
 	prefix        string
 	assumeNoEvict bool
+	policyCheck   time.Duration
 }
 
 // WithPrefix sets the prefix of every key (default "keyline"), so that
@@ -122,9 +124,11 @@ func (s *Store) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 
 // Open checks the Redis server behind rdb (reachable, at least
 // MinVersion, maxmemory-policy noeviction) and returns a Store over it,
-// to pass to authn.Config as Hot beside any RecordStore as Records.
+// to pass to authn.Config as Hot beside any RecordStore as Records. The
+// Store checks the policy again every minute (WithPolicyCheck) and
+// refuses to go on while it is not noeviction.
 func Open(ctx context.Context, rdb redis.UniversalClient, opts ...Option) (*Store, error) {
-	o := options{prefix: "keyline"}
+	o := options{prefix: "keyline", policyCheck: DefaultPolicyCheck}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -139,13 +143,16 @@ func Open(ctx context.Context, rdb redis.UniversalClient, opts ...Option) (*Stor
 	}); err != nil {
 		return nil, err
 	}
-	return &Store{rdb: rdb, prefix: o.prefix}, nil
+	g := &policyGuard{raw: rdb, every: o.policyCheck, next: time.Now().Add(o.policyCheck)}
+	return &Store{rdb: guarded{UniversalClient: rdb, g: g}, prefix: o.prefix}, nil
 }
 
 // forEachPrimary runs fn on every primary of a Cluster, or on the one
 // server of any other client.
 func forEachPrimary(ctx context.Context, rdb redis.UniversalClient, fn func(context.Context, *redis.Client) error) error {
 	switch c := rdb.(type) {
+	case guarded: // a Store's own client: the caller's underneath
+		return forEachPrimary(ctx, c.UniversalClient, fn)
 	case *redis.ClusterClient:
 		return c.ForEachMaster(ctx, fn)
 	case *redis.Client:

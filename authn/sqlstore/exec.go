@@ -150,6 +150,7 @@ func (s *Store) write(ctx context.Context, op string, f func(c *conn) error) err
 	if cerr := tx.Commit(); cerr != nil {
 		return s.fail(op, cerr)
 	}
+	s.afterCommit(ctx, op)
 	return err
 }
 

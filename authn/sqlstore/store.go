@@ -59,6 +59,11 @@ type Engine struct {
 	// that serialises migrations, before they are applied; the pools'
 	// connections must already have it as their search_path.
 	Schema string
+	// Scrub (SQLite), if set, runs on Writer after every committed write
+	// that drops a sealed pending key or a user's secrets, to clear the
+	// copies the engine's journal still holds (a WAL checkpoint); see
+	// Store.ScrubErr.
+	Scrub func(ctx context.Context, w *sql.DB) error
 }
 
 // New makes a Store on an engine's database: it applies the engine's
@@ -77,7 +82,7 @@ func New(ctx context.Context, e Engine) (*Store, error) {
 		return nil, errors.New("sqlstore: New: incomplete Engine")
 	}
 	d.migrations, d.isUnique = e.Migrations, e.IsUnique
-	s := &Store{d: &d, w: e.Writer, r: e.Reader, desc: "sqlstore.Store(" + d.name + ")"}
+	s := &Store{d: &d, w: e.Writer, r: e.Reader, desc: "sqlstore.Store(" + d.name + ")", scrubFn: e.Scrub}
 	if e.Schema != "" {
 		if err := s.createSchema(ctx, e.Schema); err != nil {
 			s.Close()
@@ -115,6 +120,10 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	scrubFn  func(ctx context.Context, w *sql.DB) error // Engine.Scrub
+	scrubMu  sync.Mutex
+	scrubErr error // of the last scrub
 }
 
 var (

@@ -59,8 +59,11 @@
 //	                     maxmemory-policy noeviction
 //	-keys FILE           the sealing keys (see below); mode 0600 (or 0400)
 //	                     required, and never inside the data directory
+//	-keys-env VAR        the sealing keys from this environment variable
+//	                     instead of -keys: the same entries, separated by ';'
 //	-insecure-demo       without -keys: generate throwaway keys and keep them
-//	                     in the data directory, beside what they protect
+//	                     in the data directory, beside what they protect;
+//	                     keys marked insecure-demo are refused without it
 //	-users FILE          more users (see below)
 //	-demo-users          the demo users alice and bob (default true)
 //	-issuer NAME         the service name phones show (default "Keyline Portal")
@@ -102,6 +105,9 @@
 // The file must not be readable by group or others, and must not sit in
 // the data directory: a copy of the data directory (a backup) must not
 // carry the keys that open it. Portals sharing a store share the file.
+// The portal reads it with authn.LoadKeyringFile. The keys -insecure-demo
+// generates carry a line "insecure-demo", which makes the loader refuse
+// them without -insecure-demo, even copied out of the data directory.
 //
 // # The users file
 //

@@ -31,6 +31,7 @@ type config struct {
 	Postgres       string
 	Redis          string
 	KeysFile       string
+	KeysEnv        string // an environment variable holding the keys, instead of KeysFile
 	InsecureDemo   bool
 	UsersFile      string
 	DemoUsers      bool
@@ -193,8 +194,9 @@ func newPortal(cfg config) (_ *portal, err error) {
 	}
 	p.handler = p.secureHeaders(p.mux)
 
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.maintain()
+	go p.maintainStores()
 	return p, nil
 }
 
@@ -212,8 +214,25 @@ func (p *portal) Close() error {
 	return err
 }
 
-// maintain sweeps expired records from the store, and expired sessions
-// and rate-limit buckets from memory, once a minute.
+// maintainStores runs the Service's own maintenance until Close: a
+// sweep of the stores every minute, audited (swept, maintenance_failed),
+// sooner again after a failure.
+func (p *portal) maintainStores() {
+	defer p.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_ = p.svc.Maintain(ctx, time.Minute) // returns when Close cancels ctx
+}
+
+// maintain sweeps expired sessions and rate-limit buckets from memory,
+// once a minute.
 func (p *portal) maintain() {
 	defer p.wg.Done()
 	t := time.NewTicker(time.Minute)
@@ -224,13 +243,6 @@ func (p *portal) maintain() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if n, err := p.sweepStores(ctx); err != nil {
-			p.log.Warn("portal: sweep failed", "event", "portal_sweep_failed", "error", err.Error())
-		} else if n > 0 {
-			p.log.Debug("portal: swept", "event", "portal_swept", "records", n)
-		}
-		cancel()
 		p.sessions.sweep()
 		p.loginLimit.sweep()
 		p.factorLimit.sweep()
@@ -575,15 +587,4 @@ func remaining(now, t time.Time) int {
 // is "12345678".
 func stripSpaces(s string) string {
 	return strings.Join(strings.Fields(s), "")
-}
-
-// sweepStores sweeps the records, then the hot state if another store
-// keeps it, and adds the counts.
-func (p *portal) sweepStores(ctx context.Context) (int, error) {
-	n, err := p.records.Sweep(ctx, p.clock())
-	if err != nil || any(p.hot) == any(p.records) {
-		return n, err
-	}
-	m, err := p.hot.Sweep(ctx, p.clock())
-	return n + m, err
 }

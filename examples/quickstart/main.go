@@ -99,6 +99,11 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The Service's own maintenance: a sweep of expired records from the
+	// store every minute, until ctx ends. Every server starts it once.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go svc.Maintain(ctx, time.Minute)
 
 	// 1. The portal starts an activation.
 	offer, err := svc.StartActivation(ctx, user, nil) // the first device: no step-up proof needed

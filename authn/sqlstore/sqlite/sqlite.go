@@ -77,6 +77,12 @@ func WithReadConns(n int) Option {
 // timeout (WithBusyTimeout). Writes go through one connection, in BEGIN
 // IMMEDIATE transactions; reads use a small pool of their own
 // (WithReadConns), which WAL lets run beside the writer.
+//
+// No sealed pending key is left in the files once an activation is
+// completed, cancelled or expired: the writer runs with secure_delete on
+// (deleted content is overwritten with zeros) and, after each such write
+// and after DeleteUser, checkpoints the WAL and truncates it (see
+// sqlstore.Store.ScrubErr for a checkpoint that readers held up).
 func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlstore/sqlite: empty path")
@@ -101,6 +107,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, er
 	q.Set("_synchronous", "FULL")
 	q.Set("_foreign_keys", "1")
 	q.Set("_txlock", "immediate")
+	// secure_delete overwrites deleted content with zeros, in the page
+	// and on the free list, so that a sealed pending key dropped by a
+	// completion is not left in a page's free space; scrub clears the
+	// WAL's copy.
+	q.Add("_pragma", "secure_delete(1)")
 	dsn := u.String() + "?" + q.Encode()
 
 	w, err := sql.Open("sqlite", dsn)
@@ -134,7 +145,24 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, er
 		return nil, fmt.Errorf("sqlstore (sqlite): connect: %w", err)
 	}
 	return sqlstore.New(ctx, sqlstore.Engine{Dialect: sqlstore.SQLite, Writer: w, Reader: r,
-		Migrations: migrations(), IsUnique: isUnique})
+		Migrations: migrations(), IsUnique: isUnique, Scrub: scrub})
+}
+
+// scrub checkpoints the WAL into the database file and truncates it to
+// zero bytes, after a write that dropped a sealed pending key or a
+// user's secrets: until then the WAL holds the frames that wrote them.
+// It waits for readers through the busy handler (the busy timeout); if a
+// reader still holds an old snapshot, the checkpoint stays partial and
+// scrub reports it, and the store scrubs again after its next such write.
+func scrub(ctx context.Context, w *sql.DB) error {
+	var busy, logFrames, done int
+	if err := w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("sqlstore/sqlite: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("sqlstore/sqlite: checkpoint: readers kept the WAL; it is not truncated yet")
+	}
+	return nil
 }
 
 // connect opens the writer's connection, which turns a new file to

@@ -1,0 +1,16 @@
+package deviceclient
+
+import (
+	"testing"
+
+	"github.com/keyline/keyline/internal/redact/redacttest"
+)
+
+// Nothing deviceclient exports prints a key, code or session ID, with any
+// verb or through slog.
+func TestNoTypePrintsSecrets(t *testing.T) {
+	redacttest.Check(t, ".", []any{&Activation{}, &Error{}}, map[string]string{
+		// Its func field cannot be JSON-encoded, and it holds no secret.
+		"Client": "a base URL, an http.Client and a clock",
+	})
+}
