@@ -44,10 +44,11 @@ func (st ActivationState) String() string { return string(st) }
 
 // StartActivation starts activating a phone for user and returns the
 // offer to show (as a QR code, and its session ID for typing). A user who
-// already has an active device must present a step-up proof; a user with
-// none starts without one — trust on first use: whoever holds the first
-// factor then enrolls the first device. Starting voids the user's earlier
-// waiting activations.
+// has a factor that logs them in ([Factors.HasFactor]: an active device,
+// an active TOTP key or an unused recovery code) must present a step-up
+// proof; a user with none starts without one — trust on first use:
+// whoever holds the first factor then enrolls the first device. Starting
+// voids the user's earlier waiting activations.
 func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof, opts ...ActivationOption) (enroll.Offer, error) {
 	if err := checkUser(user); err != nil {
 		return enroll.Offer{}, err

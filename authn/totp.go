@@ -52,29 +52,33 @@ func hashOf(name string) crypto.Hash {
 	return crypto.SHA1
 }
 
-// hasFactor reports whether the user has an active device or TOTP key.
+// hasFactor reports whether the user has a factor that logs them in
+// (see Factors.HasFactor): an active device, an active TOTP key or an
+// unused recovery code.
 func (s *Service) hasFactor(ctx context.Context, user string) (bool, error) {
 	devs, err := s.activeDevices(ctx, user)
 	if err != nil {
 		return false, err
 	}
-	if len(devs) > 0 {
-		return true, nil
-	}
-	t, err := s.records.TOTP(ctx, user)
-	switch {
+	active := false
+	switch t, err := s.records.TOTP(ctx, user); {
 	case err == nil:
-		return t.Active, nil
-	case errors.Is(err, ErrStoreNotFound):
-		return false, nil
+		active = t.Active
+	case !errors.Is(err, ErrStoreNotFound):
+		return false, storeErr(err)
 	}
-	return false, storeErr(err)
+	_, codes, err := s.records.TakeRecoveryCode(ctx, user, nil)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return logsIn(len(devs), active, codes), nil
 }
 
 // StartTOTP makes a new TOTP key for user, to show once as an otpauth URI
 // or QR code; it answers nothing until ConfirmTOTP has seen a code from
-// it. A user with a factor must present a step-up proof; one who already
-// has an active TOTP key must remove it first.
+// it. A user with a factor that logs them in ([Factors.HasFactor]) must
+// present a step-up proof; one who already has an active TOTP key must
+// remove it first.
 func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*totpkey.Key, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err

@@ -141,6 +141,7 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "Service", func(t *testing.T) { testService(t, fresh) })
 	run(tb, "ServiceFactors", func(t *testing.T) { testServiceFactors(t, fresh) })
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })
+	run(tb, "ServiceStepUp", func(t *testing.T) { testServiceStepUp(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.

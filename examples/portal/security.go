@@ -21,7 +21,7 @@ const qrSize = 320
 
 // securityView is the data of the security page.
 type securityView struct {
-	HasFactor      bool // an active device or TOTP key: changes need a step-up
+	HasFactor      bool // a factor that logs the user in (authn.Factors.HasFactor): changes need a step-up
 	Unlocked       bool // changes can be made now
 	ProofRemaining int
 	Devices        []authn.Device
@@ -51,7 +51,7 @@ func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session
 		p.internal(w, s, "user state", fmt.Errorf("%w: %w", authn.ErrStoreUnavailable, err))
 		return
 	}
-	v := securityView{HasFactor: len(facts.Devices) > 0 || facts.TOTP, Devices: facts.Devices, Pending: facts.Pending,
+	v := securityView{HasFactor: facts.HasFactor(), Devices: facts.Devices, Pending: facts.Pending,
 		PushOn: !st.PushOff, TOTP: facts.TOTP, TOTPEnrolling: s.totp != nil, RecoveryLeft: facts.RecoveryCodes,
 		Activating: s.activation != nil}
 	if now.Before(st.PushSuspended) {
@@ -94,7 +94,7 @@ func (p *portal) proofIfNeeded(w http.ResponseWriter, r *http.Request, s *sessio
 		p.internal(w, s, "factors", err)
 		return nil, false
 	}
-	if len(facts.Devices) == 0 && !facts.TOTP {
+	if !facts.HasFactor() {
 		return nil, true
 	}
 	proof = p.requireProof(w, r, s)
