@@ -131,6 +131,10 @@ const (
 	EventActivationPaired EventName = "activation_paired"
 	// EventPairingFailed: a wrong pairing code; reason [ReasonWrongCode].
 	EventPairingFailed EventName = "pairing_failed"
+	// EventPairingCheck: one pairing code compared with the new
+	// device's (at most 3 per activation). Shown to the Observer only,
+	// never logged, like EventCheck.
+	EventPairingCheck EventName = "pairing_check"
 	// EventActivationDiscarded (warning): too many wrong pairing codes
 	// discarded the new device; reason [ReasonPairingTries].
 	EventActivationDiscarded EventName = "activation_discarded"

@@ -253,14 +253,16 @@ func (c *Client) StartMigration(ctx context.Context, cred *enroll.Credential) (e
 
 // MigrationStatus reports where a migration this device started is:
 // "waiting" (no new phone yet), "completed" (a new phone activated: ask
-// for its pairing code), "active" (done), "expired" or "cancelled".
+// for its pairing code), "active" (done), "expired", "cancelled" or
+// "discarded" (the third wrong pairing code discarded the new phone:
+// start again).
 func (c *Client) MigrationStatus(ctx context.Context, cred *enroll.Credential, sessionID string) (string, error) {
 	var ans devicewire.StatusAnswer
 	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathMigrationStatus, "", devicewire.SessionRequest{SessionID: sessionID}, &ans); err != nil {
 		return "", err
 	}
 	switch ans.Status {
-	case "waiting", "completed", "active", "expired", "cancelled":
+	case "waiting", "completed", "active", "expired", "cancelled", "discarded":
 		return ans.Status, nil
 	}
 	return "", fmt.Errorf("%w: unknown migration status", ErrBadAnswer)
@@ -270,7 +272,8 @@ func (c *Client) MigrationStatus(ctx context.Context, cred *enroll.Credential, s
 // this (old) phone. On success the new device is active, this one is
 // revoked (its requests now fail with enroll.ErrDeviceAuth: delete its
 // credential), and it returns the new device's ID. A wrong code is
-// ErrWrongPairingCode; after 3 the new device is discarded.
+// ErrWrongPairingCode; the third wrong one discards the new device and
+// is ErrPairingDiscarded, as is any code sent after it: start again.
 func (c *Client) ConfirmMigration(ctx context.Context, cred *enroll.Credential, sessionID, pairingCode string) (string, error) {
 	var ans devicewire.DeviceAnswer
 	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathMigrationConfirm, "",
