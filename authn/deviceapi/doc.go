@@ -25,7 +25,7 @@
 //	POST /v1/push/answer        device, enroll.PushAnswer      → {"result": "approved" | "denied"}
 //	POST /v1/push-token         device, {"push_token"}         → 204
 //	POST /v1/migration          device, {}                     → {"offer": offer URI}
-//	POST /v1/migration/status   device, {"sid"}                → {"status": waiting | completed | active | expired | cancelled | discarded}
+//	POST /v1/migration/status   device, {"sid"}                → {"status": waiting | completed | active | expired | cancelled | discarded, "tries_left"}
 //	POST /v1/migration/confirm  device, {"sid", "pairing_code"} → {"device_id": the new device}
 //
 // "device" marks the endpoints that need a device's Authorization header

@@ -257,15 +257,33 @@ func (c *Client) StartMigration(ctx context.Context, cred *enroll.Credential) (e
 // "discarded" (the third wrong pairing code discarded the new phone:
 // start again).
 func (c *Client) MigrationStatus(ctx context.Context, cred *enroll.Credential, sessionID string) (string, error) {
+	p, err := c.MigrationProgress(ctx, cred, sessionID)
+	return p.Status, err
+}
+
+// MigrationProgress is where a migration stands: its Status (see
+// [Client.MigrationStatus]) and how many pairing codes may still be typed
+// on this phone (TriesLeft: 3 once the new phone completed it, one fewer
+// after each wrong code; 0 in every other status).
+type MigrationProgress struct {
+	Status    string
+	TriesLeft int
+}
+
+// MigrationProgress is MigrationStatus with the pairing tries left.
+func (c *Client) MigrationProgress(ctx context.Context, cred *enroll.Credential, sessionID string) (MigrationProgress, error) {
 	var ans devicewire.StatusAnswer
 	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathMigrationStatus, "", devicewire.SessionRequest{SessionID: sessionID}, &ans); err != nil {
-		return "", err
+		return MigrationProgress{}, err
+	}
+	if ans.TriesLeft < 0 || ans.TriesLeft > 3 {
+		return MigrationProgress{}, fmt.Errorf("%w: pairing tries left out of range", ErrBadAnswer)
 	}
 	switch ans.Status {
 	case "waiting", "completed", "active", "expired", "cancelled", "discarded":
-		return ans.Status, nil
+		return MigrationProgress{Status: ans.Status, TriesLeft: ans.TriesLeft}, nil
 	}
-	return "", fmt.Errorf("%w: unknown migration status", ErrBadAnswer)
+	return MigrationProgress{}, fmt.Errorf("%w: unknown migration status", ErrBadAnswer)
 }
 
 // ConfirmMigration sends the pairing code the new phone shows, typed on
