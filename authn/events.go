@@ -146,7 +146,8 @@ const (
 	EventDeviceRevoked EventName = "device_revoked"
 	// EventProofUsed: a step-up proof was spent; the reason says on
 	// what: [ReasonStartActivation], [ReasonRevokeDevice],
-	// [ReasonStartTOTP], [ReasonNewRecoveryCodes] or [ReasonPushOff].
+	// [ReasonStartTOTP], [ReasonImportTOTP], [ReasonNewRecoveryCodes] or
+	// [ReasonPushOff].
 	EventProofUsed EventName = "proof_used"
 )
 
@@ -248,6 +249,7 @@ const (
 	ReasonStartActivation  Reason = "start_activation"   // StartActivation of another device
 	ReasonRevokeDevice     Reason = "revoke_device"      // RevokeDevice
 	ReasonStartTOTP        Reason = "start_totp"         // StartTOTP
+	ReasonImportTOTP       Reason = "import_totp"        // ImportTOTP
 	ReasonNewRecoveryCodes Reason = "new_recovery_codes" // NewRecoveryCodes
 	ReasonPushOff          Reason = "push_off"           // SetPush off
 )

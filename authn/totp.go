@@ -28,6 +28,11 @@ type ImportOptions struct {
 	// LastStep is the last time step the old system accepted: codes for
 	// it and before are refused, as they would have been there.
 	LastStep uint64
+	// Proof is a step-up proof of the user, required when the user
+	// already has a factor that logs them in ([Factors.HasFactor]), as
+	// for StartTOTP; a migration tool acting for many users gets one
+	// from [Operator.Proof]. Nil for a user with no factor yet.
+	Proof *Proof
 }
 
 var totpWindow = challenge.Window{Behind: 1, Ahead: 1}
@@ -123,13 +128,24 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 // ImportTOTP stores an existing TOTP key for user, active at once: for
 // services migrating from another TOTP store. Keys under 16 bytes need
 // p.AllowShortKey. It replaces an inactive key and refuses over an
-// active one.
+// active one. A user with a factor that logs them in needs a step-up
+// proof (opts.Proof), as for StartTOTP.
 func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p challenge.TOTP, opts ImportOptions) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
 	if _, err := p.NewVerifier(key); err != nil {
 		return err
+	}
+	has, err := s.hasFactor(ctx, user)
+	if err != nil {
+		return err
+	}
+	if has || opts.Proof != nil {
+		if err := s.checkProof(user, opts.Proof, s.now()); err != nil {
+			return err
+		}
+		s.event(ctx, EventProofUsed, "", user, "", ReasonImportTOTP)
 	}
 	if p.Hash == 0 {
 		p.Hash = crypto.SHA1

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/challenge"
 )
 
 // ---------------------------------------------------------------------
@@ -38,8 +39,13 @@ func testServiceStepUp(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.ErrorIs(t, err, authn.ErrProofRequired, "an activation without a proof, by whoever has the password")
 		_, err = c.svc[1].StartTOTP(t.Context(), "alice", nil, authn.TOTPOptions{AccountName: "alice"})
 		require.ErrorIs(t, err, authn.ErrProofRequired, "a TOTP key without a proof")
+		key := make([]byte, 20)
+		err = c.svc[0].ImportTOTP(t.Context(), "alice", key, challenge.TOTP{}, authn.ImportOptions{})
+		require.ErrorIs(t, err, authn.ErrProofRequired, "an imported TOTP key without a proof")
 		_, err = c.svc[1].StartActivation(t.Context(), "alice", c.operatorProof(t, "alice"))
 		require.NoError(t, err, "with a proof")
+		require.NoError(t, c.svc[0].ImportTOTP(t.Context(), "alice", key, challenge.TOTP{},
+			authn.ImportOptions{Proof: c.operatorProof(t, "alice")}), "an import with a proof")
 
 		// A user with nothing enrolled starts on trust.
 		f, err = c.svc[0].Factors(t.Context(), "bob")
