@@ -41,7 +41,9 @@
 //   - *Status reports where a ceremony is: [Service.ActivationStatus],
 //     [Service.PushStatus] (which also waits, for a login page's long
 //     poll), [AuthenticatedDevice.MigrationStatus]. Each reports one
-//     enum: [ActivationState] or [PushState], the values the store keeps.
+//     enum, [ActivationState] or [PushState] (the values the store
+//     keeps), an activation's with its pairing tries left and when it
+//     ends ([ActivationProgress]).
 //   - The rest manage a user's factors, with plain verbs: Devices,
 //     RenameDevice, RevokeDevice, SetPush, ImportTOTP, RemoveTOTP,
 //     NewRecoveryCodes, Factors.
