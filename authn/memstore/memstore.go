@@ -779,6 +779,9 @@ func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
 		}
 	}
 	for id, a := range s.activations {
+		if a.State == authn.ActivationCompleted && !now.Before(a.ExpiresAt) && s.device(a.User, a.DeviceID) != nil {
+			n++ // the pending device expire deletes
+		}
 		s.expire(a, now)
 		// Keep finished activations a day as tombstones, then drop them.
 		if a.State != authn.ActivationWaiting && a.State != authn.ActivationCompleted && now.Sub(a.ExpiresAt) > 24*time.Hour {

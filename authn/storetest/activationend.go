@@ -80,8 +80,9 @@ func testActivationEnds(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		sid := completedAt(t, s, "alice", "dev-1", done)
 		sidBob := completedAt(t, s, "bob", "dev-3", t0.Add(9*time.Minute))
 
-		_, err := s.Sweep(t.Context(), done.Add(lifetime))
+		n, err := s.Sweep(t.Context(), done.Add(lifetime))
 		require.NoError(t, err)
+		require.GreaterOrEqual(t, n, 1, "the pending device deleted counts as removed")
 		require.Equal(t, []string{"dev-2"}, deviceIDs(t, s, "alice"), "Sweep deletes the pending device of a lapsed activation, and only that")
 		require.Equal(t, []string{"dev-3"}, deviceIDs(t, s, "bob"), "a completed activation within its deadline stays")
 		requireActivationState(t, s, sidBob, done.Add(lifetime), authn.ActivationCompleted)
