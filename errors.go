@@ -57,4 +57,9 @@ var (
 	// ErrRateLimited reports a caller over its request budget: retry
 	// later.
 	ErrRateLimited = errors.New("too many requests")
+
+	// ErrAddressNotAllowed reports a call from a network address that
+	// the server's allowlist does not admit for that user, or a call that
+	// did not say where it came from while an allowlist applies.
+	ErrAddressNotAllowed = errors.New("address not allowed")
 )

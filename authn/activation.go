@@ -279,6 +279,9 @@ func reasonOf(err error) Reason {
 // says: ErrExpired, ErrAlreadyUsed (paired), ErrUnknownSession
 // (cancelled, or voided by a newer offer).
 func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairingCode string) (Device, error) {
+	if err := checkUser(user); err != nil {
+		return Device{}, err
+	}
 	a, err := s.activation(ctx, sessionID)
 	if err != nil {
 		return Device{}, err
@@ -356,6 +359,9 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 // when it ends (see [ActivationProgress]). An activation of another user
 // is ErrUnknownSession, as an unknown one is.
 func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationProgress, error) {
+	if err := checkUser(user); err != nil {
+		return ActivationProgress{}, err
+	}
 	a, err := s.activation(ctx, sessionID)
 	if err != nil {
 		return ActivationProgress{}, err
@@ -369,6 +375,9 @@ func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) 
 // CancelActivation cancels a waiting or completed (unpaired) activation
 // of user; a device it created is discarded.
 func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
 	sid, err := enroll.ParseSessionID(sessionID)
 	if err != nil {
 		return err
@@ -385,6 +394,9 @@ func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) 
 
 // Devices returns the user's devices, pending ones included.
 func (s *Service) Devices(ctx context.Context, user string) ([]Device, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
 	all, err := s.records.Devices(ctx, user)
 	if err != nil {
 		return nil, storeErr(err)
@@ -398,6 +410,9 @@ func (s *Service) Devices(ctx context.Context, user string) ([]Device, error) {
 
 // RenameDevice sets the name a device shows under.
 func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
 	if len(name) > 128 {
 		return fmt.Errorf("authn: %w: name longer than 128 bytes", ErrInvalidInput)
 	}
@@ -414,6 +429,9 @@ func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string)
 // user's epoch moves in the same store step, so no challenge issued
 // before — on any instance — can be answered by it.
 func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof *Proof) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
 	if err := s.checkProof(user, proof, s.now()); err != nil {
 		s.event(ctx, EventRevokeRefused, "", user, deviceID, ReasonProof)
 		return err

@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -20,6 +21,9 @@ type Event struct {
 	Operator string    // the operator, for EventOperatorUnlock, EventUserDeleted, EventOperatorProof
 	Note     string    // the operator's stated reason, for EventOperatorProof
 	At       time.Time // the Service's clock
+
+	// Addr is the client's address, for EventAddressRefused.
+	Addr netip.Addr
 }
 
 // Observer sees every audit event, for metrics: count by Name, Method and
@@ -69,6 +73,9 @@ func (s *Service) emit(ctx context.Context, e Event) {
 		}
 		if e.Note != "" {
 			attrs = append(attrs, slog.String("note", e.Note))
+		}
+		if e.Addr.IsValid() {
+			attrs = append(attrs, slog.String("addr", e.Addr.String()))
 		}
 		s.log.LogAttrs(ctx, level, "keyline: "+string(e.Name), attrs...)
 	}

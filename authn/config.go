@@ -36,7 +36,9 @@ type Config struct {
 	// step a response may be: the zero value means 1, at most 2.
 	Window int
 	// ResyncWindow is how far (in steps) a drifted phone is still found
-	// and offered resynchronisation: default 10, at most 10.
+	// and offered resynchronisation: default 10, at most 10. It also
+	// bounds the drift stored for a device, whatever path moves it: a
+	// phone is accepted at most ResyncWindow + Window steps off.
 	ResyncWindow int
 	// DisableResync turns resynchronisation off.
 	DisableResync bool
@@ -85,6 +87,10 @@ type Config struct {
 	NotifyTimeout time.Duration
 	// PushPoll is how often PushStatus, while it waits, reads the store: default 250 ms.
 	PushPoll time.Duration
+
+	// Allow is the network allowlist of logins and device API requests:
+	// see [AddressPolicy]. The zero value allows every address.
+	Allow AddressPolicy
 
 	// Clock is the time source: default time.Now.
 	Clock func() time.Time
@@ -211,6 +217,10 @@ func (c Config) resolve() (Config, error) {
 		case *f.v < 1 || *f.v > f.max:
 			return c, invalid(f.name, "%d out of range 1..%d", *f.v, f.max)
 		}
+	}
+	var err error
+	if c.Allow, err = c.Allow.resolve(); err != nil {
+		return c, err
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

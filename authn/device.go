@@ -85,7 +85,10 @@ func (l DeviceLimit) resolve() DeviceLimit {
 // unexported, only AuthenticateDevice makes one, and the calls a device
 // may make hang off it, each acting for this device of this user only. A
 // nil or zero AuthenticatedDevice is refused (ErrDeviceAuth) by every
-// method. Use it for the request it came with.
+// method, and so is one that AuthenticateDevice did not make or whose
+// fields changed since (through reflect and unsafe, or another copied
+// over it), and a copy of one: pass it by pointer. Use it for the
+// request it came with.
 type AuthenticatedDevice struct {
 	s   *Service
 	dev Device
@@ -94,9 +97,10 @@ type AuthenticatedDevice struct {
 
 // Device returns the device that made the request, as it was when the
 // request was authenticated; the zero Device for a nil or zero
-// AuthenticatedDevice.
+// AuthenticatedDevice, or one that AuthenticateDevice did not make as it
+// is.
 func (d *AuthenticatedDevice) Device() Device {
-	if d == nil {
+	if !d.genuine() {
 		return Device{}
 	}
 	return d.dev
@@ -122,16 +126,26 @@ func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToStrin
 //  4. the nonce was not taken before, on any instance (ErrAPIReplay);
 //  5. the device is within its budget lim (ErrRateLimited).
 //
+// Before step 2, the request's address (FromAddr in opts) is checked
+// against Config.Allow for the user the request names
+// (ErrAddressNotAllowed; see [AddressPolicy]), before any secret work.
+//
 // Nothing is stored for a request refused before step 4, so a stranger
 // cannot fill the store or spend a device's budget. The reason of every
 // refusal goes to the audit log (event "device_auth_failed"), never a
 // MAC or nonce.
-func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit) (*AuthenticatedDevice, error) {
+func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (*AuthenticatedDevice, error) {
+	if err := checkUser(r.User); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidAPIRequest, err) // a header that is not well formed, and why
+	}
 	if _, err := r.Canonical(); err != nil {
 		return nil, err
 	}
+	if err := s.admitAddress(ctx, "", r.User, r.DeviceID, resolveLogin(opts).addr); err != nil {
+		return nil, err
+	}
 	now := s.now()
-	if d := now.Sub(r.Time); d > enroll.APIMaxSkew || d < -enroll.APIMaxSkew {
+	if enroll.CheckAPIRequestTime(now, r.Time) != nil {
 		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, ReasonTime)
 		return nil, ErrAPIRequestTime
 	}
@@ -184,7 +198,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 		}
 		return nil, storeErr(err)
 	}
-	return &AuthenticatedDevice{s: s, dev: deviceOf(d), at: now}, nil
+	return s.newAuthenticatedDevice(deviceOf(d), now), nil
 }
 
 // useDeviceNonce takes a device API request's nonce once, for the device
@@ -222,9 +236,10 @@ func (s *Service) useDeviceNonce(ctx context.Context, user, deviceID string, non
 }
 
 // authenticated refuses an AuthenticatedDevice that AuthenticateDevice
-// did not make, and returns the Service that made it.
+// did not make, or that was changed since (see capability.go), and
+// returns the Service that made it.
 func (d *AuthenticatedDevice) authenticated() (*Service, error) {
-	if d == nil || d.s == nil || d.at.IsZero() || d.dev.ID == "" || d.dev.User == "" {
+	if !d.genuine() {
 		return nil, ErrDeviceAuth
 	}
 	return d.s, nil
@@ -284,17 +299,22 @@ func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) 
 }
 
 // AnswerPush takes a push answer the device posted: the request must be
-// one of the user's that notified this device (ErrInvalidPushAnswer
-// otherwise, as for an answer no device made); then the answer's MAC says
-// which notified device made it. A denial ends the request and suspends
-// push for the user (Config.PushSuspend) with an alert — it is not a
-// lockout failure, so a victim who says no cannot lock themselves out; an
-// approval with the wrong number ends the request and counts as a
-// failure (ErrWrongNumber); an approval of a transaction push must carry
-// the transaction's signature, checked (and counted) like
-// [Service.FinishTransaction]'s. An answer to a request already answered,
-// finished or withdrawn is ErrAlreadyUsed; to one that expired,
-// ErrExpired.
+// one of the user's that notified this device (ErrPromptNotForDevice
+// otherwise; an unknown request is ErrInvalidPushAnswer, as for an answer
+// no device made); then the answer's MAC says which notified device made
+// it. A denial ends the request and suspends push for the user
+// (Config.PushSuspend) with an alert — it is not a lockout failure, so a
+// victim who says no cannot lock themselves out; an approval with the
+// wrong number ends the request and counts as a failure
+// (ErrWrongNumber); an approval of a transaction push must carry the
+// transaction's signature, checked (and counted) like
+// [Service.FinishTransaction]'s. An answer to a request that expired or
+// was withdrawn is ErrExpired; one whose time step is off the server's
+// clock is a *enroll.PushClockError (ErrPushClock) with the server's
+// time, and the request stays pending; one to a request answered before
+// by another answer is ErrPushAnswered (which matches ErrAlreadyUsed).
+// The very same answer sent again gets the first one's outcome, once
+// more, without a second effect: a phone that lost the reply may retry.
 func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
 	s, err := d.authenticated()
 	if err != nil {
@@ -308,9 +328,9 @@ func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswe
 		return storeErr(err)
 	case rec.User != d.dev.User || !slices.Contains(rec.Devices, d.dev.ID):
 		s.event(ctx, EventPushAnswerRefused, MethodPush, d.dev.User, d.dev.ID, ReasonNotNotified)
-		return ErrInvalidPushAnswer
+		return ErrPromptNotForDevice
 	}
-	return s.answerPush(ctx, a)
+	return s.answerPush(ctx, d.dev.ID, a)
 }
 
 // SetPushToken records the device's rotated OS push token: at most 4096

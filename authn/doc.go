@@ -126,7 +126,7 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (49, each documented with its method and reasons), its Method
+// constants (50, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
 // Counts (the recovery codes left) and an operator's name and stated
@@ -151,8 +151,19 @@
 // not reset it.
 //
 // Enumeration. Unknown users and users without an active device get
-// challenges made with the same work (a sealed dummy key), their answers
-// are counted and lock like real ones, and their failures read the same.
+// challenges made with the same work, their answers are counted and lock
+// like real ones, and their failures read the same. Every challenge and
+// every wrong answer does the work of a fixed number of devices
+// (min(MaxDevicesPerUser, DefaultMaxDevices)): a user's active devices,
+// padded with phantom devices (the Service's sealed dummy key) that are
+// searched alike and match nothing, so that neither a user's existence
+// nor the number of devices shows in the time of a wrong answer.
+//
+// User IDs. Every entry point checks the user ID with one rule before any
+// store sees it: 1 to 256 bytes of UTF-8 without a NUL, control or bidi
+// character (package enroll's rule for the ID in an offer), refused
+// otherwise with ErrInvalidInput naming the rule broken; nothing is
+// stored and no event is raised for it, on every store.
 //
 // What the store sees. Sealed root secrets (AES-256-GCM under the
 // Keyring, bound to kind, user and record ID), sealed pending activation
@@ -193,9 +204,17 @@
 // (PushSuspend, an hour by default), with an alert; it is not a lockout
 // failure, so a victim who keeps saying no cannot lock themselves out —
 // and a flood of prompts stops after the first no. At most 3 pushes in 15
-// minutes; a locked user gets none, and FinishPush checks the lock too.
+// minutes, of which a request withdrawn (CancelPush), undelivered or
+// expired unanswered gives its unit back, once; a locked user gets none,
+// and FinishPush checks the lock too.
 // Every failure of push falls back to challenge/response (see the
-// example), which is always available.
+// example), which is always available: every refusal of BeginPush that
+// another factor can stand in for matches ErrPushUnavailable.
+// [PushContextFrom] builds the context from the login page's
+// *http.Request: the client's address through the proxies you trust
+// ([ClientIP]) and a few words on its browser and system
+// ([BrowserSummary]), within the context's limits whatever the headers
+// hold.
 //
 // Transactions. [Service.BeginTransaction] binds a challenge to a
 // transaction's canonical bytes and a fresh server nonce: the phone shows

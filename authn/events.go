@@ -168,6 +168,16 @@ const (
 	EventDeviceMigrated EventName = "device_migrated"
 )
 
+// The network allowlist (Config.Allow).
+const (
+	// EventAddressRefused (warning): a login call or device API request
+	// came from an address the allowlist does not admit for the user
+	// (reason [ReasonAddressNotAllowed], Event.Addr the address), or gave
+	// none (reason [ReasonNoAddress]). Method: the factor of the login
+	// call; "" for the device API.
+	EventAddressRefused EventName = "address_refused"
+)
+
 // Operators and maintenance. Operator events carry Event.Operator, and
 // operator_proof Event.Note. Method operator.
 const (
@@ -188,7 +198,7 @@ func (n EventName) warning() bool {
 	switch n {
 	case EventUserLocked, EventActivationRace, EventActivationDiscarded, EventLoginFailed, EventPushDenied,
 		EventRecoveryCodeUsed, EventOperatorProof, EventOperatorUnlock, EventUserDeleted,
-		EventDeviceAuthFailed, EventDeviceRateLimited, EventDeviceMigrated:
+		EventDeviceAuthFailed, EventDeviceRateLimited, EventDeviceMigrated, EventAddressRefused:
 		return true
 	}
 	return false
@@ -260,4 +270,10 @@ const (
 	ReasonUnknownDevice Reason = "unknown_device" // no such device
 	ReasonBadMAC        Reason = "bad_mac"        // its MAC does not verify
 	ReasonNotActive     Reason = "not_active"     // the device is not active (not paired yet)
+)
+
+// Why the allowlist refused a call.
+const (
+	ReasonAddressNotAllowed Reason = "address_not_allowed" // the address is in none of the user's allowed networks
+	ReasonNoAddress         Reason = "no_address"          // the call gave no client address (FromAddr)
 )

@@ -45,6 +45,9 @@ func (o Operator) LockState(ctx context.Context, user string) (LockState, error)
 	if err != nil {
 		return LockState{}, err
 	}
+	if err := checkUser(user); err != nil {
+		return LockState{}, err
+	}
 	now := s.now()
 	st, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {

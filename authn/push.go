@@ -16,9 +16,13 @@ import (
 // Push errors.
 var (
 	// ErrPushUnavailable reports that push cannot be used now: it is off
-	// or suspended for the user, the user has no device with push, every
-	// delivery failed, the push budget is spent, or the user is locked.
-	// Fall back to challenge/response.
+	// or suspended for the user, the user has no device with push, there
+	// is no Notifier or every delivery failed, the push budget is spent,
+	// the user is locked, or the context cannot be shown on a phone (then
+	// the error also matches ErrInvalidInput). Every refusal of
+	// BeginPush and BeginTransactionPush that another factor can stand in
+	// for matches it: fall back to challenge/response. (An invalid user ID
+	// or transaction, or a store that failed, does not.)
 	ErrPushUnavailable = errors.New("authn: push unavailable")
 	// ErrPushDenied reports a request the user denied.
 	ErrPushDenied = errors.New("authn: push denied")
@@ -136,8 +140,15 @@ func pushUnavailable(reason string) error {
 // request, with a 2-digit number for the login page, and notifies every
 // active device with a push token. The phone shows pc (what the server
 // saw: action, IP, place, browser) and asks the user to type the number.
-// At most 3 pushes per 15 minutes per user.
+// At most 3 pushes per 15 minutes per user; a request withdrawn
+// (CancelPush), undelivered or expired unanswered gives its unit back.
+// Everything is checked (the user, pc) before anything is spent. Every
+// refusal that another factor can stand in for matches
+// ErrPushUnavailable (see there): fall back to challenge/response.
 func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
+	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
+		return PushRequest{}, err
+	}
 	return s.beginPush(ctx, user, pc, nil)
 }
 
@@ -149,15 +160,29 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // code (BeginTransaction), counted before it is checked; FinishPush then
 // returns the transaction in its Result.
 func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
-	if _, err := tx.Canonical(); err != nil {
+	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
 		return PushRequest{}, err
 	}
 	return s.beginPush(ctx, user, pc, &tx)
 }
 
+// beginPush checks everything it is handed (the user, the context, the
+// transaction) before it reads or spends anything: a request that cannot
+// be made costs the user no unit of the push budget.
 func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *txn.Transaction) (PushRequest, error) {
 	if err := checkUser(user); err != nil {
 		return PushRequest{}, err
+	}
+	if err := pc.Validate(); err != nil {
+		// The caller built a context no phone may be shown (a raw
+		// User-Agent too long, an address with a port): push cannot be
+		// used for this login, and the caller falls back.
+		return PushRequest{}, fmt.Errorf("%w: %w", ErrPushUnavailable, err)
+	}
+	if tx != nil {
+		if _, err := tx.Canonical(); err != nil {
+			return PushRequest{}, err
+		}
 	}
 	now := s.now()
 	st, err := s.userState(ctx, user, now)
@@ -187,12 +212,26 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 	if len(push) == 0 {
 		return PushRequest{}, pushUnavailable("no device with push")
 	}
-	if _, err := s.hot.Spend(ctx, "push:"+user, pushBudget, pushBudgetWindow, now); err != nil {
+	if _, err := s.hot.Spend(ctx, pushBudgetKey(user), pushBudget, pushBudgetWindow, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
 			return PushRequest{}, pushUnavailable("too many pushes; at most 3 in 15 minutes")
 		}
 		return PushRequest{}, storeErr(err)
 	}
+	id := newID()
+	req, err := s.makePush(ctx, id, user, st, push, pc, tx, now)
+	if err != nil {
+		// No request was made (or none could be notified): its unit
+		// comes back.
+		s.refundPushID(ctx, user, id, now, now)
+		return PushRequest{}, err
+	}
+	return req, nil
+}
+
+// makePush makes, stores and sends the push request id, the budget spent.
+func (s *Service) makePush(ctx context.Context, id, user string, st UserState, push []DeviceRecord, pc enroll.PushContext, tx *txn.Transaction, now time.Time) (PushRequest, error) {
+	var err error
 	var nb [1]byte
 	for {
 		rand.Read(nb[:])
@@ -200,7 +239,7 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 			break
 		}
 	}
-	rec := PushRecord{ID: newID(), User: user, Number: fmt.Sprintf("%02d", nb[0]%100), Nonce: make([]byte, enroll.PushNonceSize),
+	rec := PushRecord{ID: id, User: user, Number: fmt.Sprintf("%02d", nb[0]%100), Nonce: make([]byte, enroll.PushNonceSize),
 		Context: [4]string{pc.Action, pc.IP, pc.Place, pc.Browser}, State: PushPending, Epoch: st.Epoch,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.PushTTL).Truncate(time.Second)}
 	rand.Read(rec.Nonce)
@@ -243,6 +282,8 @@ func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushCont
 		delivered++
 	}
 	if delivered == 0 {
+		// Undelivered: the caller refunds the budget (once, however this
+		// state change goes).
 		_, _ = s.setPushState(ctx, user, rec.ID, PushPending, PushUndelivered, "", now)
 		return PushRequest{}, pushUnavailable("no device could be notified")
 	}
@@ -307,13 +348,15 @@ func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][
 }
 
 // answerPush takes a phone's answer, for AuthenticatedDevice.AnswerPush,
-// which has checked that the request notified the device. The answer's
-// MAC says which notified device made it; a denial ends the request and
-// suspends push for the user (PushSuspend) with an alert — it is not a
-// lockout failure, so a victim who says no cannot lock themselves out; an
-// approval with the wrong number ends the request and counts as a failure
-// (ErrWrongNumber).
-func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
+// which has checked that the request notified device, the one that
+// sent it. The answer's MAC says which notified device made it; a denial
+// ends the request and suspends push for the user (PushSuspend) with an
+// alert — it is not a lockout failure, so a victim who says no cannot
+// lock themselves out; an approval with the wrong number ends the
+// request and counts as a failure (ErrWrongNumber). The answer is taken
+// with its mark (see pushanswer.go): the same answer again gets the
+// first one's outcome.
+func (s *Service) answerPush(ctx context.Context, device string, a enroll.PushAnswer) error {
 	now := s.now()
 	rec, err := s.push(ctx, a.RequestID, now)
 	switch {
@@ -322,37 +365,35 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	case err != nil:
 		return storeErr(err)
 	}
-	var device string
-	for _, id := range rec.Devices {
-		d, err := s.device(ctx, rec.User, id)
-		if err != nil {
-			continue
-		}
-		keys, err := s.deviceKeys(d)
-		if err != nil {
-			continue
-		}
-		verr := enroll.VerifyPushAnswer(keys, s.promptOf(rec, id), a, now, 0)
-		keys.Zero()
-		if verr == nil {
-			device = id
-			break
-		}
+	if rec.State != PushPending && rec.Answered == answerMark(device, a) {
+		return answeredOutcome(rec, answerMark(device, a), a) // a retry: no time check, no second effect
 	}
-	if device == "" {
+	device, err = s.verifyAnswer(ctx, rec, a, now)
+	if err != nil {
 		s.event(ctx, EventPushAnswerRefused, MethodPush, rec.User, "", ReasonInvalid)
-		return ErrInvalidPushAnswer
+		return err
 	}
+	mark := answerMark(device, a)
 	if rec.State != PushPending {
-		if rec.State == PushExpired {
-			return errPushExpired
+		return answeredOutcome(rec, mark, a)
+	}
+	// taken moves the request out of pending with the answer's mark; a
+	// request taken meanwhile gives that answer's outcome.
+	taken := func(to PushState) (bool, error) {
+		got, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, to, mark, now)
+		if errors.Is(err, ErrStoreConflict) {
+			s.refundPush(ctx, got, now)
+			return false, answeredOutcome(got, mark, a)
 		}
-		return errPushUsed
+		if err != nil {
+			return false, s.pushStateErr(err)
+		}
+		return true, nil
 	}
 	switch {
 	case !a.Approve:
-		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushDenied, device, now); err != nil {
-			return s.pushStateErr(err)
+		if ok, err := taken(PushDenied); !ok {
+			return err
 		}
 		until := now.Add(s.cfg.PushSuspend)
 		if err := s.records.ChangeUser(ctx, rec.User, UserChange{PushSuspended: &until}, now); err != nil {
@@ -362,8 +403,8 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 		s.retract(ctx, rec, device)
 		return nil
 	case subtle.ConstantTimeCompare([]byte(a.TypedNumber), []byte(rec.Number)) != 1:
-		if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); err != nil {
-			return s.pushStateErr(err)
+		if ok, err := taken(PushFailed); !ok {
+			return err
 		}
 		if _, err := s.hot.RecordFailure(ctx, rec.User, s.lockPolicy(), now); err != nil {
 			return storeErr(err)
@@ -374,18 +415,26 @@ func (s *Service) answerPush(ctx context.Context, a enroll.PushAnswer) error {
 	}
 	if rec.Challenge != "" {
 		// A transaction push: the approval must also be the signature,
-		// checked like any transaction response (counted, take-once).
+		// checked like any transaction response (counted, take-once). One
+		// answer only is checked: a copy racing it must neither consume
+		// nor count anything, and waits for its outcome.
+		if err := s.takeSigning(ctx, rec, now); err != nil {
+			if errors.Is(err, ErrStoreConflict) {
+				return s.awaitAnswer(ctx, rec.ID, mark, a)
+			}
+			return storeErr(err)
+		}
 		if _, _, err := s.finish(ctx, transactionKind, rec.User, rec.Challenge, a.TxResponse); err != nil {
-			if _, serr := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushFailed, device, now); serr != nil {
-				return s.pushStateErr(serr)
+			if ok, serr := taken(PushFailed); !ok {
+				return serr
 			}
 			s.event(ctx, EventPushFailed, MethodPush, rec.User, device, ReasonTransactionSignature)
 			s.retract(ctx, rec, device)
 			return err
 		}
 	}
-	if _, err := s.setPushState(ctx, rec.User, rec.ID, PushPending, PushApproved, device, now); err != nil {
-		return s.pushStateErr(err)
+	if ok, err := taken(PushApproved); !ok {
+		return err
 	}
 	s.event(ctx, EventPushApproved, MethodPush, rec.User, device, "")
 	s.retract(ctx, rec, device)
@@ -437,6 +486,9 @@ func (s *Service) pushState(ctx context.Context, user, id string) (PushState, er
 // answer may arrive at another); if ctx ends first it reports the last
 // state read and ctx's error. With wait <= 0 it reads once.
 func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Duration) (PushState, error) {
+	if err := checkUser(user); err != nil {
+		return "", err
+	}
 	if wait <= 0 {
 		return s.pushState(ctx, user, id)
 	}
@@ -463,6 +515,9 @@ func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Dur
 // polls never both succeed. The lock is checked first: the push path
 // never bypasses it.
 func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...LoginOption) (Result, error) {
+	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
+		return Result{}, err
+	}
 	now := s.now()
 	st, err := s.hot.Lockout(ctx, user, now)
 	if err != nil {
@@ -472,6 +527,9 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 		return Result{}, &LockedError{RetryAfter: st.LockedUntil.Sub(now)}
 	}
 	rec, err := s.setPushState(ctx, user, id, PushApproved, PushFinished, "", now)
+	if errors.Is(err, ErrStoreConflict) {
+		s.refundPush(ctx, rec, now)
+	}
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return Result{}, errPushNotFound
@@ -490,9 +548,10 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 	case err != nil:
 		return Result{}, storeErr(err)
 	}
-	s.event(ctx, EventLoginSucceeded, MethodPush, user, rec.Answered, "")
-	r := Result{User: user, DeviceID: rec.Answered, Method: MethodPush, At: now}
-	if d, err := s.device(ctx, user, rec.Answered); err == nil {
+	device := answeredDevice(rec.Answered)
+	s.event(ctx, EventLoginSucceeded, MethodPush, user, device, "")
+	r := Result{User: user, DeviceID: device, Method: MethodPush, At: now}
+	if d, err := s.device(ctx, user, device); err == nil {
 		r.DeviceName = d.Name
 	}
 	if len(rec.Transaction) > 0 {
@@ -509,10 +568,18 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 // CancelPush withdraws a pending request (the user chose another factor)
 // and retracts its prompts.
 func (s *Service) CancelPush(ctx context.Context, user, id string) error {
-	rec, err := s.setPushState(ctx, user, id, PushPending, PushCancelled, "", s.now())
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	now := s.now()
+	rec, err := s.setPushState(ctx, user, id, PushPending, PushCancelled, "", now)
 	if err != nil {
+		if errors.Is(err, ErrStoreConflict) {
+			s.refundPush(ctx, rec, now) // it expired unanswered
+		}
 		return s.pushStateErr(err)
 	}
+	s.refundPush(ctx, rec, now)
 	s.event(ctx, EventPushCancelled, MethodPush, user, "", "")
 	s.retract(ctx, rec, "")
 	return nil

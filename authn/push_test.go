@@ -60,7 +60,7 @@ func TestPushApproved(t *testing.T) {
 	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
 	require.NoError(t, err)
 	require.NoError(t, e.device(t, p).AnswerPush(ctx, a))
-	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a), authn.ErrAlreadyUsed, "a replayed answer")
+	require.NoError(t, e.device(t, p).AnswerPush(ctx, a), "the same answer again: its outcome again")
 
 	st, err = e.svc.PushStatus(ctx, "alice", req.ID, time.Minute)
 	require.NoError(t, err)
@@ -177,7 +177,7 @@ func TestPushCancelAndExpiry(t *testing.T) {
 	require.NoError(t, e.svc.CancelPush(ctx, "alice", req.ID))
 	a, err := p.cred.AnswerPush(pr, true, req.Number, e.clock.Now())
 	require.NoError(t, err)
-	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a), authn.ErrAlreadyUsed)
+	require.ErrorIs(t, e.device(t, p).AnswerPush(ctx, a), authn.ErrExpired, "withdrawn: over unanswered")
 	_, err = e.svc.FinishPush(ctx, "alice", req.ID)
 	require.ErrorIs(t, err, authn.ErrExpired)
 

@@ -74,7 +74,7 @@ func parseRecoveryCode(typed string) (string, bool) {
 // with which a user who lost their phone starts an activation that
 // replaces it (StartActivation with Replacing).
 func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opts ...LoginOption) (Result, error) {
-	if err := checkUser(user); err != nil {
+	if err := s.admit(ctx, MethodRecovery, user, opts); err != nil {
 		return Result{}, err
 	}
 	now := s.now()

@@ -148,12 +148,9 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-func checkUser(user string) error {
-	if user == "" || len(user) > 256 {
-		return fmt.Errorf("authn: %w: user ID must be 1..256 bytes", ErrInvalidInput)
-	}
-	return nil
-}
+// checkUser is the check of a user ID at every entry point: see
+// validUserID.
+func checkUser(user string) error { return validUserID(user) }
 
 // activeDevices returns the user's active devices.
 func (s *Service) activeDevices(ctx context.Context, user string) ([]DeviceRecord, error) {
@@ -221,7 +218,7 @@ func (s *Service) lockPolicy() LockPolicy {
 // get a challenge too, made with the same work, so that the answer does
 // not say whether the user exists; it can never be answered.
 func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...LoginOption) (Challenge, error) {
-	if err := checkUser(user); err != nil {
+	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
 		return Challenge{}, err
 	}
 	now := s.now()
@@ -279,8 +276,8 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 	}
 	var verifiers []keyed
 	names := map[string]string{}
-	if len(devs) == 0 {
-		devs = []DeviceRecord{{ID: "", User: "", Secret: s.dummy}}
+	if resync == "" {
+		devs = s.withPhantoms(devs) // the same work for every user: see phantom.go
 	}
 	for _, d := range devs {
 		if resync != "" && d.ID != resync {
@@ -376,6 +373,9 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 // used; a success resets the failures. See the package documentation for
 // what each error means for the challenge and the user.
 func (s *Service) FinishChallenge(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
+	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
+		return Result{}, err
+	}
 	r, _, err := s.finish(ctx, s.login(), user, id, response)
 	return r, err
 }
@@ -449,7 +449,7 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user, id, resp
 		return Result{}, nil, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
 	}
 	t := res.Match
-	drift := int(int64(t.Step) - int64(serverStep))
+	drift := s.boundDrift(int(int64(t.Step) - int64(serverStep)))
 	err = s.records.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
@@ -496,8 +496,8 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 		return err
 	}
 	serverStep := serverStep(s.cfg.Suite, now)
-	for _, d := range devs {
-		root, err := s.openRoot(d)
+	for _, d := range s.withPhantoms(devs) { // the same work for every user: see phantom.go
+		root, err := s.openAny(d)
 		if err != nil {
 			continue
 		}
@@ -510,7 +510,7 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 		}
 		m, err := v.Verify(challenge.Input{Question: ch.Question, Time: now}, canon,
 			challenge.Window{Behind: s.cfg.ResyncWindow, Ahead: s.cfg.ResyncWindow})
-		if err != nil || m.Step < d.LastStep {
+		if err != nil || d.ID == "" || m.Step < d.LastStep {
 			continue
 		}
 		drift := int(int64(m.Step) - int64(serverStep))

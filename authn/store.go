@@ -160,7 +160,7 @@ type PushRecord struct {
 	Context  [4]string // action, IP, place, browser, as the server saw them
 	Devices  []string  // the devices notified
 	State    PushState
-	Answered string // the device that answered
+	Answered string // the answer taken, as the Service marks it (the device's ID, ":", a hash of the answer); kept as given
 	Epoch    uint64 // the user's epoch when it was made; a revocation voids it
 	// Transaction, for a transaction push: its canonical bytes (signed
 	// with Nonce as the server nonce) and the transaction challenge that
@@ -417,7 +417,8 @@ type HotStore interface {
 	PendingPushes(ctx context.Context, user, deviceID string, epoch uint64, now time.Time) ([]PushRecord, error)
 
 	// SetPushState moves a push request from one state to another, by
-	// compare-and-set, recording the device that answered (if any): the
+	// compare-and-set, recording device (the answer's mark, if any; see
+	// PushRecord.Answered) in Answered in the same step: the
 	// step that makes an answer, a FinishPush or a cancellation
 	// take-once. A pending or approved request past its expiry, or of an
 	// epoch older than epoch (the user's, as the caller read it from the
@@ -438,6 +439,19 @@ type HotStore interface {
 	// the units left after this one, or ErrStoreLimit, spending nothing,
 	// when none is left. For rate limits (pushes).
 	Spend(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (int, error)
+
+	// Refund gives back one unit spent from the budget key at spentAt,
+	// once per mark, in one atomic step: when the budget's window (of
+	// length window, as Spend was given) is still running at now and
+	// began at or before spentAt (the unit was spent in it), no refund
+	// with this mark was made in this window, and a unit is spent, one
+	// unit is given back and it reports true; otherwise it changes
+	// nothing and reports false. A refund never gives a later window a
+	// unit of an earlier one, nor a budget more than its limit. The
+	// Service refunds a push request that ended unanswered (withdrawn,
+	// undelivered, expired), marked with the request's ID, so that of a
+	// withdrawal, an expiry and a retry racing, one gives the unit back.
+	Refund(ctx context.Context, key, mark string, window time.Duration, spentAt, now time.Time) (bool, error)
 
 	// DeleteUser erases the user's hot state: challenges, questions,
 	// budgets of the user's challenges, push requests and lockout state.

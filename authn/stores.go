@@ -73,9 +73,14 @@ func (s *Service) epoch(ctx context.Context, user string, now time.Time) (uint64
 // one of an older epoch than the user's in the records reads as
 // PushExpired, as the hot store reads it when its epoch copy is current
 // (this holds when that copy missed a revocation).
+// A request read as ended unanswered gives its unit of the push budget
+// back (refundPush, once).
 func (s *Service) push(ctx context.Context, id string, now time.Time) (PushRecord, error) {
 	rec, err := s.hot.Push(ctx, id, now)
 	if err != nil || s.oneStore || (rec.State != PushPending && rec.State != PushApproved) {
+		if err == nil {
+			s.refundPush(ctx, rec, now)
+		}
 		return rec, err
 	}
 	epoch, err := s.epoch(ctx, rec.User, now)
@@ -84,6 +89,7 @@ func (s *Service) push(ctx context.Context, id string, now time.Time) (PushRecor
 	}
 	if rec.Epoch < epoch {
 		rec.State = PushExpired
+		s.refundPush(ctx, rec, now)
 	}
 	return rec, nil
 }

@@ -180,6 +180,9 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 // ConfirmTOTP activates the user's new TOTP key with a code from the
 // authenticator app, counted before it is checked like every code.
 func (s *Service) ConfirmTOTP(ctx context.Context, user, code string, opts ...LoginOption) error {
+	if err := s.admit(ctx, MethodTOTP, user, opts); err != nil {
+		return err
+	}
 	_, err := s.useTOTP(ctx, user, code, true)
 	if err == nil {
 		s.event(ctx, EventTOTPActivated, MethodTOTP, user, "", "")
@@ -191,6 +194,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, user, code string, opts ...Lo
 // 6238 §5.2: a step at or before the last accepted one never passes),
 // counted before it is checked, under the same lockout as every factor.
 func (s *Service) VerifyTOTP(ctx context.Context, user, code string, opts ...LoginOption) (Result, error) {
+	if err := s.admit(ctx, MethodTOTP, user, opts); err != nil {
+		return Result{}, err
+	}
 	return s.useTOTP(ctx, user, code, false)
 }
 
@@ -269,6 +275,9 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool)
 
 // RemoveTOTP removes the user's TOTP key, given a step-up proof.
 func (s *Service) RemoveTOTP(ctx context.Context, user string, proof *Proof) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
 	if err := s.checkProof(user, proof, s.now()); err != nil {
 		return err
 	}

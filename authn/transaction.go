@@ -29,7 +29,7 @@ type TransactionChallenge struct {
 // lockout are those of logins; unknown users get a challenge made with
 // the same work.
 func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Transaction, opts ...LoginOption) (TransactionChallenge, error) {
-	if err := checkUser(user); err != nil {
+	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
 		return TransactionChallenge{}, err
 	}
 	canon, err := tx.Canonical()
@@ -70,6 +70,9 @@ func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Tran
 // carries the transaction that was signed: execute exactly that. A login
 // response never finishes a transaction challenge, nor the reverse.
 func (s *Service) FinishTransaction(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
+	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
+		return Result{}, err
+	}
 	r, payload, err := s.finish(ctx, transactionKind, user, id, response)
 	if err != nil {
 		return Result{}, err

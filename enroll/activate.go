@@ -108,7 +108,7 @@ type Request struct {
 }
 
 func (r Request) validate() error {
-	if _, err := ParseSessionID(r.SessionID); err != nil || len(r.SessionID) != sidGrouped {
+	if canon, err := ParseSessionID(r.SessionID); err != nil || canon != r.SessionID {
 		return wrap(ErrInvalidRequest, "session ID is not canonical")
 	}
 	if len(r.DeviceKey) != keyLen || len(r.OfferHash) != sha256.Size || len(r.Confirm) != sha256.Size {
@@ -117,9 +117,13 @@ func (r Request) validate() error {
 	return r.Device.validate()
 }
 
-// UnmarshalJSON decodes a request strictly (no unknown fields, no
-// trailing data) and validates it; on error r is left unchanged.
+// UnmarshalJSON decodes a request strictly (one JSON object; no
+// unknown, repeated, differently cased or missing fields; no trailing
+// data: PROTOCOL.md §2) and validates it; on error r is left unchanged.
 func (r *Request) UnmarshalJSON(b []byte) error {
+	if reason := checkJSONShape(b, requestShape); reason != "" {
+		return wrap(ErrInvalidRequest, "json: %s", reason)
+	}
 	type plain Request
 	var v plain
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -160,8 +164,9 @@ func appendDevice(b []byte, d DeviceInfo) []byte {
 	return appendField(b, ah[:])
 }
 
-// transcript is the HKDF info of an activation: every field of the offer
-// and of the device, and both public keys, length-prefixed (PROTOCOL.md).
+// transcript is what an activation binds: every field of the offer and
+// of the device, and both public keys, length-prefixed (PROTOCOL.md). Its
+// SHA-256 enters the HKDF info and both confirmations.
 func transcript(o Offer, deviceKey []byte, d DeviceInfo) []byte {
 	b := []byte("keyline/v1/transcript")
 	b = o.encode(b)
@@ -181,15 +186,34 @@ func agree(priv *ecdh.PrivateKey, peer []byte, o Offer, deviceKey []byte, d Devi
 		// A low-order point: the shared secret would be all zeros.
 		return nil, nil, th, wrap(ErrInvalidRequest, "public key is a low-order point")
 	}
-	info := transcript(o, deviceKey, d)
-	salt := append([]byte("keyline/v1/activate"), o.SessionID...)
+	th = sha256.Sum256(transcript(o, deviceKey, d))
+	salt, info := activationHKDFInputs(o.SessionID, th)
 	okm := make([]byte, 64)
 	if _, err := io.ReadFull(hkdf.New(sha256.New, shared, salt, info), okm); err != nil {
 		panic("enroll: hkdf: " + err.Error())
 	}
 	clear(shared)
-	th = sha256.Sum256(info)
 	return Secret(okm[:32:32]), Secret(okm[32:]), th, nil
+}
+
+// MaxPrimitiveInput is the most bytes the protocol passes to a
+// primitive as a parameter (an HKDF salt or info): node:crypto's hkdf,
+// and Web Crypto as Node implements it, refuse an info longer than 1,024
+// bytes. What may be longer, the activation transcript, enters HKDF as its
+// SHA-256 (PROTOCOL.md, "Primitives").
+const MaxPrimitiveInput = 1024
+
+// labelActivateInfo starts the activation's HKDF info.
+const labelActivateInfo = "keyline/v1/activate-info"
+
+// activationHKDFInputs returns the salt and info of the activation's
+// HKDF: "keyline/v1/activate" ‖ session ID, and "keyline/v1/activate-info"
+// ‖ SHA-256(transcript). Both are at most 56 bytes whatever the fields'
+// lengths.
+func activationHKDFInputs(sid string, th [32]byte) (salt, info []byte) {
+	salt = append([]byte("keyline/v1/activate"), sid...)
+	info = append([]byte(labelActivateInfo), th[:]...)
+	return salt, info
 }
 
 func phoneConfirm(confirmKey Secret, th [32]byte) []byte {

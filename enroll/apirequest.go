@@ -347,3 +347,16 @@ func (c *Credential) SignAPIRequest(method, path, query string, body []byte, now
 	}
 	return r.Authorization(mac)
 }
+
+// CheckAPIRequestTime is the server's time check of a device API request
+// (PROTOCOL.md §10): with s the whole second of now (rounded down), it
+// accepts a request time t with |s − t| ≤ 60 seconds ([APIMaxSkew]) and
+// refuses any other with [ErrAPIRequestTime]. Whole seconds on both
+// sides make the window the same either way.
+func CheckAPIRequestTime(now, t time.Time) error {
+	d := now.Unix() - t.Unix()
+	if limit := int64(APIMaxSkew / time.Second); d > limit || d < -limit {
+		return ErrAPIRequestTime
+	}
+	return nil
+}

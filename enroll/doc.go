@@ -23,8 +23,10 @@
 //
 // # What it guarantees
 //
-//   - The device's root secret is agreed by X25519 and HKDF-SHA256 over a
-//     transcript that binds every field of the offer (session ID, issuer,
+//   - The device's root secret is agreed by X25519 and HKDF-SHA256 over
+//     the SHA-256 of a transcript (so that no HKDF input exceeds the
+//     1,024 bytes some platforms allow: [MaxPrimitiveInput]) that binds
+//     every field of the offer (session ID, issuer,
 //     user, account name, suite, server key, expiry) and of the phone's
 //     self-description (install ID, name, platform, integrity verdict,
 //     attestation hash) and both public keys. It never appears on a

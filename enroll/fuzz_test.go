@@ -21,6 +21,9 @@ func FuzzParseOffer(f *testing.F) {
 	f.Add(strings.Replace(good, "keyline://", "https://", 1))
 	f.Add("keyline://activate?")
 	f.Add("")
+	for _, in := range refusalSeeds(f, func(r refusalFile) refusalSection { return r.Offers }) {
+		f.Add(string(in))
+	}
 	f.Fuzz(func(t *testing.T, uri string) {
 		o, err := ParseOffer(uri)
 		if err != nil {
@@ -100,6 +103,9 @@ func FuzzRequestJSON(f *testing.F) {
 	f.Add([]byte(`{"sid":"ZVXR-C7WR-8QH3-QEZ7-7"}`))
 	f.Add(append(good[:len(good)-1:len(good)-1], []byte(`,"x":1}`)...))
 	f.Add([]byte(`null`))
+	for _, in := range refusalSeeds(f, func(r refusalFile) refusalSection { return r.ActivationRequests }) {
+		f.Add(in)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r Request
 		err := json.Unmarshal(b, &r)

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +58,8 @@ type katOutput struct {
 	SharedSecret    string            `json:"shared_secret"`
 	Salt            string            `json:"hkdf_salt_hex"`
 	Transcript      string            `json:"transcript_hex"`
+	TranscriptHash  string            `json:"transcript_hash"`
+	Info            string            `json:"hkdf_info_hex"`
 	RootSecret      string            `json:"root_secret"`
 	ConfirmKey      string            `json:"confirm_key"`
 	PhoneConfirm    string            `json:"phone_confirm"`
@@ -64,6 +67,7 @@ type katOutput struct {
 	Keys            map[string]string `json:"purpose_keys"`
 	PairingCode     string            `json:"pairing_code"`
 	OCRAResponse    string            `json:"ocra_response"`
+	AttestChallenge string            `json:"attestation_challenge"`
 }
 
 type katVector struct {
@@ -90,6 +94,19 @@ var katInputs = []katVector{
 		Suite: "OCRA-1:HOTP-SHA1-8:QN08-T1M", ExpiresAt: 1800000000,
 		InstallID: "i-2", Name: "", Platform: "ios", Integrity: "unknown",
 		Attestation: "a16761747465737401", Question: "87654321", Time: 1799999000,
+	}},
+	// Every text field at its maximum and the longest suite: the
+	// transcript is 1,320 bytes, beyond the 1,024 bytes some platforms
+	// allow an HKDF info, which is why it enters HKDF as its hash.
+	{Name: "longest names and suite: a transcript over 1,024 bytes", Input: katInput{
+		ServerPrivateKey: "c8a9d5a91091ad851c668b0736c1c9a02936c0d3ad62670858088047ba057475",
+		DevicePrivateKey: "909a9b35d3dc4713a5e72a4da274b55d3d3821a37e5d099e74a647db583a904b",
+		DeviceID:         "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+		Issuer:           strings.Repeat("Issuer ", 36) + "Bank", User: strings.Repeat("u", 256),
+		AccountName: strings.Repeat("Zoë ", 50) + "Zoë!!",
+		Suite:       "OCRA-1:HOTP-SHA512-10:QA64-T59M", ExpiresAt: 1795770600,
+		InstallID: strings.Repeat("i", 128), Name: strings.Repeat("n", 128), Platform: strings.Repeat("p", 64),
+		Integrity: "unknown", Question: "Q", Time: 1795770000,
 	}},
 }
 
@@ -123,23 +140,30 @@ func byPackage(t *testing.T, in katInput) katOutput {
 	resp, err := c.Respond(in.Question, now)
 	require.NoError(t, err)
 	keys := DeriveKeys(e.Secret, suite)
+	tr := transcript(offer, req.DeviceKey, dev)
+	th := sha256.Sum256(tr)
+	salt, info := activationHKDFInputs(offer.SessionID, th)
 	return katOutput{
 		ServerPublicKey: hex.EncodeToString(offer.ServerKey),
 		SessionID:       offer.SessionID,
 		OfferURI:        offer.URI(),
 		OfferHash:       hex.EncodeToString(req.OfferHash),
 		DevicePublicKey: hex.EncodeToString(req.DeviceKey),
-		Transcript:      hex.EncodeToString(transcript(offer, req.DeviceKey, dev)),
+		Transcript:      hex.EncodeToString(tr),
+		TranscriptHash:  hex.EncodeToString(th[:]),
+		Salt:            hex.EncodeToString(salt),
+		Info:            hex.EncodeToString(info),
 		RootSecret:      hex.EncodeToString(e.Secret),
 		PhoneConfirm:    hex.EncodeToString(req.Confirm),
 		ServerConfirm:   hex.EncodeToString(e.ServerConfirm),
 		Keys: map[string]string{
 			LabelOCRA: hex.EncodeToString(keys.OCRA), LabelPush: hex.EncodeToString(keys.Push),
 			LabelServer: hex.EncodeToString(keys.Server), LabelAPI: hex.EncodeToString(keys.API),
-			LabelPair: hex.EncodeToString(keys.Pair),
+			LabelPair: hex.EncodeToString(keys.Pair), LabelTransaction: hex.EncodeToString(TransactionKey(e.Secret)),
 		},
-		PairingCode:  c.PairingCode(),
-		OCRAResponse: resp,
+		PairingCode:     c.PairingCode(),
+		OCRAResponse:    resp,
+		AttestChallenge: hex.EncodeToString(offer.AttestationChallenge(in.InstallID)),
 	}
 }
 
@@ -196,6 +220,7 @@ func byProtocol(t *testing.T, in katInput) katOutput {
 		return binary.BigEndian.AppendUint64(b, uint64(in.ExpiresAt))
 	}
 	offerHash := sha256.Sum256(offerFields([]byte("keyline/v1/offer")))
+	attestChallenge := sha256.Sum256(lp(offerFields([]byte("keyline/v1/attest")), []byte(in.InstallID)))
 
 	att := sha256.Sum256(mustHex(t, in.Attestation))
 	tr := offerFields([]byte("keyline/v1/transcript"))
@@ -208,10 +233,13 @@ func byProtocol(t *testing.T, in katInput) katOutput {
 	shared, err := dPriv.ECDH(sPriv.PublicKey())
 	require.NoError(t, err)
 	salt := append([]byte("keyline/v1/activate"), sid...)
-	okm, err := hkdf.Key(sha256.New, shared, salt, string(tr), 64)
+	// The transcript enters HKDF as its hash, so that the info stays
+	// within every platform's limit (1,024 bytes) however long the names.
+	th := sha256.Sum256(tr)
+	info := append([]byte("keyline/v1/activate-info"), th[:]...)
+	okm, err := hkdf.Key(sha256.New, shared, salt, string(info), 64)
 	require.NoError(t, err)
 	root, confirmKey := okm[:32], okm[32:]
-	th := sha256.Sum256(tr)
 	mac := func(key []byte, parts ...[]byte) []byte {
 		m := hmac.New(sha256.New, key)
 		for _, p := range parts {
@@ -229,7 +257,7 @@ func byProtocol(t *testing.T, in katInput) katOutput {
 		return k
 	}
 	keys := map[string]string{}
-	for _, l := range []string{"keyline/v1/push", "keyline/v1/srv", "keyline/v1/api", "keyline/v1/pair"} {
+	for _, l := range []string{"keyline/v1/push", "keyline/v1/srv", "keyline/v1/api", "keyline/v1/pair", "keyline/v1/tx-ocra"} {
 		keys[l] = hex.EncodeToString(key(l, 32))
 	}
 	ocraKey := key("keyline/v1/ocra", suite.Hash().Size())
@@ -253,6 +281,8 @@ func byProtocol(t *testing.T, in katInput) katOutput {
 		SharedSecret:    hex.EncodeToString(shared),
 		Salt:            hex.EncodeToString(salt),
 		Transcript:      hex.EncodeToString(tr),
+		TranscriptHash:  hex.EncodeToString(th[:]),
+		Info:            hex.EncodeToString(info),
 		RootSecret:      hex.EncodeToString(root),
 		ConfirmKey:      hex.EncodeToString(confirmKey),
 		PhoneConfirm:    hex.EncodeToString(phoneConfirm),
@@ -260,6 +290,7 @@ func byProtocol(t *testing.T, in katInput) katOutput {
 		Keys:            keys,
 		PairingCode:     string([]byte{'0' + byte(code/100000), '0' + byte(code/10000%10), '0' + byte(code/1000%10), '0' + byte(code/100%10), '0' + byte(code/10%10), '0' + byte(code%10)}),
 		OCRAResponse:    resp,
+		AttestChallenge: hex.EncodeToString(attestChallenge[:]),
 	}
 }
 
@@ -298,7 +329,7 @@ func TestProtocolVectors(t *testing.T) {
 
 		pkg := byPackage(t, v.Input)
 		// The package does not expose these intermediates.
-		pkg.SharedSecret, pkg.Salt, pkg.ConfirmKey = want.SharedSecret, want.Salt, want.ConfirmKey
+		pkg.SharedSecret, pkg.ConfirmKey = want.SharedSecret, want.ConfirmKey
 		require.Equal(t, want, pkg, "vector %q by the package", v.Name)
 
 		o, err := ParseOffer(want.OfferURI)

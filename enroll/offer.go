@@ -67,44 +67,32 @@ func ParseOffer(uri string) (Offer, error) {
 	}
 	query, ok := strings.CutPrefix(uri, uriPrefix)
 	if !ok {
-		return Offer{}, wrap(ErrInvalidOffer, "not a keyline://activate URI")
+		return Offer{}, wrap(ErrInvalidOffer, "not a keyline://activate URI (scheme and host are lower case)")
 	}
-	if strings.ContainsAny(query, "#;") {
-		return Offer{}, wrap(ErrInvalidOffer, "unexpected fragment or ';' in the query")
+	vals, reason := parseOfferQuery(query)
+	if reason != "" {
+		return Offer{}, wrap(ErrInvalidOffer, "%s", reason)
 	}
-	vals, err := url.ParseQuery(query)
-	if err != nil {
-		return Offer{}, wrap(ErrInvalidOffer, "query does not parse")
-	}
-	want := []string{"v", "sid", "key", "iss", "user", "acct", "suite", "exp"}
-	for _, k := range want {
-		if len(vals[k]) != 1 {
-			return Offer{}, wrap(ErrInvalidOffer, "parameter %q must appear exactly once", k)
-		}
-	}
-	if len(vals) != len(want) {
-		return Offer{}, wrap(ErrInvalidOffer, "unknown parameter")
-	}
-	if vals.Get("v") != "1" {
+	if vals["v"] != "1" {
 		return Offer{}, wrap(ErrInvalidOffer, "version is not 1")
 	}
-	key, err := base64.RawURLEncoding.Strict().DecodeString(vals.Get("key"))
+	key, err := base64.RawURLEncoding.Strict().DecodeString(vals["key"])
 	if err != nil || len(key) != keyLen {
 		return Offer{}, wrap(ErrInvalidOffer, "key is not 32 bytes of unpadded base64url")
 	}
-	suite, err := challenge.ParseSuite(vals.Get("suite"))
+	suite, err := challenge.ParseSuite(vals["suite"])
 	if err != nil {
 		return Offer{}, wrap(ErrInvalidOffer, "suite: %v", err)
 	}
-	exp, err := strconv.ParseInt(vals.Get("exp"), 10, 64)
-	if err != nil || exp <= 0 || exp > maxUnix || strconv.FormatInt(exp, 10) != vals.Get("exp") {
+	exp, err := strconv.ParseInt(vals["exp"], 10, 64)
+	if err != nil || exp <= 0 || exp > maxUnix || strconv.FormatInt(exp, 10) != vals["exp"] {
 		return Offer{}, wrap(ErrInvalidOffer, "expiry is not a canonical positive Unix time")
 	}
 	o := Offer{
-		SessionID:   vals.Get("sid"),
-		Issuer:      vals.Get("iss"),
-		User:        vals.Get("user"),
-		AccountName: vals.Get("acct"),
+		SessionID:   vals["sid"],
+		Issuer:      vals["iss"],
+		User:        vals["user"],
+		AccountName: vals["acct"],
 		Suite:       suite,
 		ServerKey:   key,
 		ExpiresAt:   time.Unix(exp, 0).UTC(),
@@ -124,8 +112,8 @@ func (o Offer) validate() error {
 	if len(o.ServerKey) != keyLen {
 		return wrap(ErrInvalidOffer, "server key is not 32 bytes")
 	}
-	if o.Suite.IsZero() {
-		return wrap(ErrInvalidOffer, "no suite")
+	if reason := checkOfferSuite(o.Suite); reason != "" {
+		return wrap(ErrInvalidOffer, "%s", reason)
 	}
 	if o.ExpiresAt.IsZero() || o.ExpiresAt.Unix() <= 0 || o.ExpiresAt.Unix() > maxUnix || o.ExpiresAt.Nanosecond() != 0 {
 		return wrap(ErrInvalidOffer, "expiry is not a whole second after 1970")
@@ -138,7 +126,7 @@ func (o Offer) validate() error {
 	if o.Issuer == "" || o.User == "" {
 		return wrap(ErrInvalidOffer, "issuer and user are required")
 	}
-	if _, err := ParseSessionID(o.SessionID); err != nil {
+	if canon, err := ParseSessionID(o.SessionID); err != nil || canon != o.SessionID {
 		return wrap(ErrInvalidOffer, "session ID is not canonical")
 	}
 	if err := checkSessionID(o.SessionID, o.ServerKey); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"time"
@@ -96,7 +97,34 @@ var (
 	// naming the check. Package authn returns the same value for an
 	// answer that no device the request notified made.
 	ErrInvalidPushAnswer = errors.New("enroll: push answer does not verify")
+
+	// ErrPushClock reports a push answer whose time step is outside the
+	// window around the server's clock: the phone's clock is off. The
+	// request stays pending. The concrete error is a *[PushClockError]
+	// with the server's time, which the device API sends (server_time,
+	// PROTOCOL.md §10) so that the phone can correct its clock offset and
+	// answer again.
+	ErrPushClock = errors.New("enroll: push answer's time is off the server's clock")
+
+	// ErrPushAnswered reports an answer to a push request that was
+	// answered before, by another device or by another answer of this
+	// one: the request is over. (The very same answer sent again gets
+	// the first one's outcome: a lost answer is safe to retry.) It
+	// matches [ErrAlreadyUsed] too.
+	ErrPushAnswered = fmt.Errorf("enroll: push request %w by another answer", ErrAlreadyUsed)
 )
+
+// PushClockError is [ErrPushClock] with the server's time when it
+// refused the answer.
+type PushClockError struct {
+	ServerTime time.Time
+}
+
+// Error returns the message of ErrPushClock.
+func (e *PushClockError) Error() string { return ErrPushClock.Error() }
+
+// Unwrap returns [ErrPushClock].
+func (e *PushClockError) Unwrap() error { return ErrPushClock }
 
 // PushCheck names the check of [VerifyPushAnswer] that refused an answer.
 type PushCheck int
@@ -167,7 +195,7 @@ const (
 // is not.
 type PushContext struct {
 	Action  string // what is to be approved, e.g. "Login" (1-64 bytes)
-	IP      string // the client's IP address, IPv4 or IPv6 without zone, or "" (at most 64 bytes)
+	IP      string // the client's IP address, IPv4 or IPv6 without zone in canonical text form (RFC 5952), or "" (at most 64 bytes)
 	Place   string // where the IP address is, e.g. "Zürich, CH" (at most 128 bytes)
 	Browser string // the client's browser and system, e.g. "Firefox on macOS" (at most 128 bytes)
 }
@@ -193,9 +221,24 @@ func (c PushContext) check() string {
 	if c.IP != "" {
 		if a, err := netip.ParseAddr(c.IP); err != nil || a.Zone() != "" {
 			return "context IP is not an IP address"
+		} else if a.String() != c.IP {
+			// One text per address, so that the phone shows what the
+			// server compared: dotted decimal, or RFC 5952's form.
+			return "context IP is not in canonical text form"
 		}
 	}
 	return ""
+}
+
+// Validate reports whether a server may send the context in a prompt:
+// nil, or an error matching [ErrInvalidInput] that names the field. It
+// is the check [SealPrompt] makes, for a caller that must know before it
+// spends anything on a prompt.
+func (c PushContext) Validate() error {
+	if reason := c.check(); reason != "" {
+		return wrap(ErrInvalidInput, "push %s", reason)
+	}
+	return nil
 }
 
 // appendTo appends the context's canonical encoding: its four fields,
@@ -604,47 +647,13 @@ func VerifyPushAnswer(keys Keys, p PushPrompt, a PushAnswer, now time.Time, maxS
 	return nil
 }
 
-// pushAnswerKeys are the JSON object keys of a PushAnswer.
-var pushAnswerKeys = map[string]bool{"request_id": true, "nonce": true, "context_hash": true,
-	"approve": true, "typed_number": true, "step": true, "tx_response": true, "mac": true}
-
-// checkAnswerKeys requires b to be a JSON object whose keys are
-// PushAnswer's, each at most once and spelled exactly: encoding/json
-// alone would take the last of repeated keys and match keys without
-// regard to case, so that two parsers could read one answer differently.
-func checkAnswerKeys(b []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "not a JSON object"
-	}
-	seen := make(map[string]bool, len(pushAnswerKeys))
-	for dec.More() {
-		tok, err := dec.Token()
-		k, ok := tok.(string)
-		if err != nil || !ok {
-			return "malformed object"
-		}
-		if !pushAnswerKeys[k] {
-			return "unknown field " + strconv.Quote(k)
-		}
-		if seen[k] {
-			return "repeated field " + strconv.Quote(k)
-		}
-		seen[k] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return "malformed value"
-		}
-	}
-	return ""
-}
-
-// UnmarshalJSON decodes an answer strictly (a JSON object with no
-// unknown, repeated or differently cased fields, no trailing data; JSON
-// null refused) and validates it; on error a is left unchanged, and the
-// error matches [ErrInvalidInput].
+// UnmarshalJSON decodes an answer strictly (valid UTF-8, one JSON object
+// with no unknown, repeated, differently cased or missing fields, only
+// tx_response being optional; no trailing data; JSON null refused) and
+// validates it; on error a is left unchanged, and the error matches
+// [ErrInvalidInput].
 func (a *PushAnswer) UnmarshalJSON(b []byte) error {
-	if reason := checkAnswerKeys(b); reason != "" {
+	if reason := checkJSONShape(b, answerShape); reason != "" {
 		return wrap(ErrInvalidInput, "push answer: json: %s", reason)
 	}
 	type plain PushAnswer

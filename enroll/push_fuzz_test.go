@@ -88,6 +88,9 @@ func FuzzParsePushAnswer(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add(append(good[:len(good)-1:len(good)-1], []byte(`,"x":1}`)...))
 	f.Add(bytes.Replace(good, []byte(`"42"`), []byte(`"4"`), 1))
+	for _, in := range refusalSeeds(f, func(r refusalFile) refusalSection { return r.PushAnswers }) {
+		f.Add(in)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var a PushAnswer
 		if err := json.Unmarshal(b, &a); err != nil {

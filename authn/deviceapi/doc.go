@@ -46,7 +46,10 @@
 // signature (enroll.Credential.AnswerPush). A transaction shown as a QR
 // code needs no endpoint: the code carries the transaction and the nonce,
 // and the user types the phone's response into the page that showed it
-// (authn.Service.FinishTransaction).
+// (authn.Service.FinishTransaction). A push answer whose reply was lost is
+// safe to post again: the very same answer gets the first one's outcome,
+// and the server acts once; another answer to a request already answered
+// is 409 answered.
 //
 // Migration: the old phone posts /v1/migration and shows the offer it
 // gets (QR code or session ID); the new phone fetches or scans it and
@@ -62,15 +65,18 @@
 // match wins):
 //
 //	status  code                    meaning
+//	400     unsupported_version     the Keyline-Protocol header names a version the server does not speak
 //	401     bad_authorization       Authorization header missing or malformed (enroll.ErrInvalidAPIRequest)
 //	401     unauthorized            unknown device, revoked device, device not paired, or bad MAC (enroll.ErrDeviceAuth): one answer, byte for byte
 //	401     clock_skew              request time more than 60 s from the server's clock (enroll.ErrAPIRequestTime)
 //	401     replay                  nonce seen before (enroll.ErrAPIReplay)
+//	403     address_not_allowed     the client's address is not in the user's allowlist (authn.ErrAddressNotAllowed; authn.Config.Allow)
 //	429     rate_limited            device or address over its budget (authn.ErrRateLimited); Retry-After
 //	423     locked                  the user is locked out (authn.ErrLocked); Retry-After
 //	400     session_id_typo         the typed session ID has a typo (enroll.ErrSessionIDTypo)
 //	404     unknown_session         no such activation, or not this device's migration (enroll.ErrUnknownSession)
 //	410     expired                 activation or push request expired (enroll.ErrExpired)
+//	409     answered                push request answered already by another answer (enroll.ErrPushAnswered)
 //	409     already_used            activation completed by another request; push request already answered (enroll.ErrAlreadyUsed)
 //	409     already_enrolled        this phone already holds a device of the user (enroll.ErrAlreadyEnrolled)
 //	409     too_many_devices        the user has MaxDevicesPerUser devices (authn.ErrTooManyDevices)
@@ -78,6 +84,8 @@
 //	422     bad_confirmation        the activation confirmation does not verify (enroll.ErrBadConfirmation)
 //	403     device_integrity        refused by the integrity policy (enroll.ErrDeviceIntegrity)
 //	422     wrong_number            approved with the wrong number; the request is over (authn.ErrWrongNumber)
+//	422     clock_off               the answer's time step is off the server's clock; the request stays pending (enroll.ErrPushClock); server_time
+//	403     not_yours               the push request did not notify this device (enroll.ErrPromptNotForDevice)
 //	422     invalid_push_answer     the answer was not made by a device the request notified (authn.ErrInvalidPushAnswer)
 //	422     invalid_code            the transaction response is refused (authn.ErrInvalidCode)
 //	410     pairing_discarded       the third wrong pairing code discarded the new device: start again (authn.ErrPairingDiscarded)
@@ -92,7 +100,9 @@
 //	500     internal                anything else
 //
 // Only bad_authorization, session_id_typo, not_found and bad_request add
-// what is wrong to the message.
+// what is wrong to the message. A clock_off answer also carries
+// "server_time", the server's clock in Unix seconds, by which the phone
+// corrects its clock offset before it answers again.
 //
 // # What it guarantees
 //
@@ -121,7 +131,8 @@
 // checks. Limits that must hold everywhere — per device, and everything
 // per user (lockout, pairing tries, push budgets) — are the store's.
 // Behind a reverse proxy, set Options.ClientIP, or every phone counts as
-// the proxy.
+// the proxy, and Options.ClientAddr, or the Service's allowlist
+// (authn.Config.Allow) checks the proxy's address.
 //
 // Whoever sees an offer's QR code or session ID can fetch the offer and
 // complete the activation with a phone of their own; pairing is what

@@ -38,6 +38,8 @@ type row struct {
 // 500 internal. The package documentation and PROTOCOL.md §10 show this
 // table; a test holds the three together.
 var table = []row{
+	{http.StatusBadRequest, "unsupported_version", "this server speaks keyline protocol version 1; the app needs an update", false,
+		[]error{errUnsupportedVersion}},
 	{http.StatusUnauthorized, "bad_authorization", "the Authorization header is missing or not well formed", true,
 		[]error{enroll.ErrInvalidAPIRequest}},
 	{http.StatusUnauthorized, "unauthorized", "the device is not recognised", false,
@@ -46,6 +48,8 @@ var table = []row{
 		[]error{enroll.ErrAPIRequestTime}},
 	{http.StatusUnauthorized, "replay", "the request was seen before; sign every request afresh", false,
 		[]error{enroll.ErrAPIReplay}},
+	{http.StatusForbidden, "address_not_allowed", "requests from this network address are not allowed for this user", false,
+		[]error{authn.ErrAddressNotAllowed}},
 	{http.StatusTooManyRequests, "rate_limited", "too many requests; retry later", false,
 		[]error{authn.ErrRateLimited, errIPRateLimited}},
 	{http.StatusLocked, "locked", "the user is locked out after too many failures; retry later", false,
@@ -56,6 +60,8 @@ var table = []row{
 		[]error{enroll.ErrUnknownSession}},
 	{http.StatusGone, "expired", "expired", false,
 		[]error{enroll.ErrExpired}},
+	{http.StatusConflict, "answered", "the push request was answered already by another answer; the request is over", false,
+		[]error{enroll.ErrPushAnswered}},
 	{http.StatusConflict, "already_used", "already used or answered", false,
 		[]error{enroll.ErrAlreadyUsed}},
 	{http.StatusConflict, "already_enrolled", "this phone already holds a device of this user", false,
@@ -70,6 +76,10 @@ var table = []row{
 		[]error{enroll.ErrDeviceIntegrity}},
 	{http.StatusUnprocessableEntity, "wrong_number", "the number typed is not the one the login page showed; the request is over", false,
 		[]error{authn.ErrWrongNumber}},
+	{http.StatusUnprocessableEntity, "clock_off", "the answer's time is off the server's clock; correct the clock by server_time and answer again", false,
+		[]error{enroll.ErrPushClock}},
+	{http.StatusForbidden, "not_yours", "the push request did not notify this device", false,
+		[]error{enroll.ErrPromptNotForDevice}},
 	{http.StatusUnprocessableEntity, "invalid_push_answer", "the push answer does not verify for this device", false,
 		[]error{authn.ErrInvalidPushAnswer}},
 	{http.StatusUnprocessableEntity, "invalid_code", "the transaction response is refused; the request is over", false,
@@ -117,5 +127,11 @@ func answerOf(r row, err error) devicewire.ErrorBody {
 	if r.detail {
 		msg += ": " + err.Error()
 	}
-	return devicewire.ErrorBody{Error: r.code, Message: msg}
+	body := devicewire.ErrorBody{Error: r.code, Message: msg}
+	var clock *enroll.PushClockError
+	if errors.As(err, &clock) {
+		// The server's time, for the phone to correct its clock offset.
+		body.ServerTime = clock.ServerTime.Unix()
+	}
+	return body
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"time"
@@ -52,6 +53,12 @@ type Options struct {
 	// default the host of RemoteAddr, IPv6 reduced to its /64. Behind a
 	// reverse proxy, read the address the proxy forwards.
 	ClientIP func(*http.Request) string
+	// ClientAddr returns the address the Service's allowlist
+	// (authn.Config.Allow) checks for a device request: by default the
+	// host of RemoteAddr, the zero Addr when it does not parse (refused
+	// while an allowlist applies). Behind a reverse proxy, return the
+	// address the proxy forwards, from a proxy you trust only.
+	ClientAddr func(*http.Request) netip.Addr
 	// Clock is the time of the address limits: default time.Now.
 	// Request times are checked against the Service's clock, not this.
 	Clock func() time.Time
@@ -100,6 +107,9 @@ func (o Options) resolve() Options {
 	}
 	if o.ClientIP == nil {
 		o.ClientIP = remoteIP
+	}
+	if o.ClientAddr == nil {
+		o.ClientAddr = peerAddr
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -182,10 +192,14 @@ var routes = map[string]route{
 	PathMigrationConfirm: {method: http.MethodPost, device: true, body: shapeConfirmation, serve: (*handler).migrationConfirm},
 }
 
-// ServeHTTP serves one request: route, method, address limits, body
+// ServeHTTP serves one request: protocol version, route, method, address limits, body
 // (bounded), query and media type, device authentication, then the
 // endpoint. Every refusal is an answer from the error table.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := checkVersion(w, r); err != nil {
+		h.fail(w, r, "", nil, err)
+		return
+	}
 	rt, ok := h.routes[r.URL.Path]
 	if !ok {
 		h.fail(w, r, "", nil, errNoRoute)
@@ -303,7 +317,8 @@ func isJSON(ct string) bool {
 // authenticate checks the request's Authorization header and MAC with
 // the Service: the path is the endpoint's, as routed below the mount
 // point, the query the raw one received, and the body hash that of the
-// bytes read.
+// bytes read. The connection's peer address goes with it, for the
+// Service's allowlist (authn.Config.Allow).
 func (h *handler) authenticate(r *http.Request, path string, body []byte) (*authn.AuthenticatedDevice, error) {
 	vals := r.Header.Values("Authorization")
 	if len(vals) != 1 {
@@ -314,7 +329,7 @@ func (h *handler) authenticate(r *http.Request, path string, body []byte) (*auth
 		return nil, err
 	}
 	req.Method, req.Path, req.Query, req.BodyHash = r.Method, path, r.URL.RawQuery, sha256.Sum256(body)
-	return h.svc.AuthenticateDevice(r.Context(), req, mac, h.opts.Device)
+	return h.svc.AuthenticateDevice(r.Context(), req, mac, h.opts.Device, authn.FromAddr(h.opts.ClientAddr(r)))
 }
 
 // fail answers err from the error table, and logs it.

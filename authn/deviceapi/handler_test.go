@@ -311,11 +311,11 @@ func TestPushesListedAndAnswered(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, authn.MethodPush, res.Method)
 	require.Equal(t, phone.DeviceID(), res.DeviceID)
-	// Answered: the prompt is no longer listed, and a second answer is refused.
+	// Answered: the prompt is no longer listed, and another answer is refused.
 	prompts, err = e.client.Pushes(ctx, cred)
 	require.NoError(t, err)
 	require.Empty(t, prompts)
-	err = e.client.AnswerPush(ctx, cred, prompts0(t, e, cred, req.ID, pc), true, req.Number)
+	err = e.client.AnswerPush(ctx, cred, prompts0(t, e, cred, req.ID, pc), false, "")
 	require.ErrorIs(t, err, enroll.ErrAlreadyUsed)
 
 	// A wrong number ends the request.
@@ -893,4 +893,64 @@ func kitDevice(ctx context.Context, k *authntest.Kit, user, id string) (authn.De
 		}
 	}
 	return authn.DeviceRecord{}, authn.ErrStoreNotFound
+}
+
+// The outcomes of a push answer a phone must act on each have their own
+// code (PROTOCOL.md §10), and the deviceclient reads each back as its own
+// error: clock_off with the server's time, not_yours, expired, answered;
+// the very same answer posted again gets the first one's outcome.
+func TestPushAnswerCodes(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, deviceapi.Options{})
+	alice := e.kit.Enroll("alice").Credential()
+	bob := e.kit.Enroll("bob").Credential()
+	pc := enroll.PushContext{Action: "Login"}
+
+	req, err := e.kit.Service.BeginPush(ctx, "alice", pc)
+	require.NoError(t, err)
+	p := prompts0(t, e, alice, req.ID, pc)
+
+	// The answer was made by a clock 75 seconds slow (the API request is
+	// signed by the client's clock, which is right): clock_off, and the
+	// request stays pending.
+	slow, err := alice.AnswerPush(p, true, req.Number, e.kit.Clock.Now().Add(-75*time.Second))
+	require.NoError(t, err)
+	err = e.client.SendPushAnswer(ctx, alice, slow)
+	require.ErrorIs(t, err, enroll.ErrPushClock)
+	var de *deviceclient.Error
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, "clock_off", de.Code)
+	require.Equal(t, e.kit.Clock.Now().Unix(), de.ServerTime.Unix(), "server_time")
+
+	// Bob's device posts alice's answer: not his.
+	a, err := alice.AnswerPush(p, true, req.Number, e.kit.Clock.Now())
+	require.NoError(t, err)
+	err = e.client.SendPushAnswer(ctx, bob, a)
+	require.ErrorIs(t, err, enroll.ErrPromptNotForDevice)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, http.StatusForbidden, de.Status)
+
+	// Taken; the same answer again, later, gets the same outcome.
+	require.NoError(t, e.client.SendPushAnswer(ctx, alice, a))
+	e.kit.Clock.Advance(40 * time.Second)
+	require.NoError(t, e.client.SendPushAnswer(ctx, alice, a), "a lost answer retried")
+	deny, err := alice.AnswerPush(p, false, "", e.kit.Clock.Now())
+	require.NoError(t, err)
+	err = e.client.SendPushAnswer(ctx, alice, deny)
+	require.ErrorIs(t, err, enroll.ErrPushAnswered)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, "answered", de.Code)
+	require.True(t, de.ServerTime.IsZero(), "only clock_off carries server_time")
+
+	// Expired unanswered: 410 expired, not invalid_push_answer.
+	req, err = e.kit.Service.BeginPush(ctx, "alice", pc)
+	require.NoError(t, err)
+	p = prompts0(t, e, alice, req.ID, pc)
+	a, err = alice.AnswerPush(p, true, req.Number, e.kit.Clock.Now())
+	require.NoError(t, err)
+	e.kit.Clock.Advance(enroll.DefaultPushTTL)
+	err = e.client.SendPushAnswer(ctx, alice, a)
+	require.ErrorIs(t, err, enroll.ErrExpired)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, http.StatusGone, de.Status)
 }

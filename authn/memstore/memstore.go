@@ -38,8 +38,9 @@ type Store struct {
 }
 
 type budget struct {
-	used int
-	ends time.Time
+	used     int
+	ends     time.Time
+	refunded map[string]bool // Refund's marks in this window
 }
 
 var (
@@ -313,6 +314,22 @@ func (s *Store) Spend(_ context.Context, key string, limit int, window time.Dura
 	}
 	b.used++
 	return limit - b.used, nil
+}
+
+// Refund implements authn.HotStore.
+func (s *Store) Refund(_ context.Context, key, mark string, window time.Duration, spentAt, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.budgets[key]
+	if !ok || !now.Before(b.ends) || b.ends.Add(-window).After(spentAt) || b.used <= 0 || b.refunded[mark] {
+		return false, nil
+	}
+	if b.refunded == nil {
+		b.refunded = map[string]bool{}
+	}
+	b.refunded[mark] = true
+	b.used--
+	return true, nil
 }
 
 func cloneActivation(a *authn.ActivationRecord) authn.ActivationRecord {

@@ -53,6 +53,7 @@ var (
 	scriptDeleteUser   = script("delete_user")
 	scriptOnce         = script("once")
 	scriptSpend        = script("spend")
+	scriptRefund       = script("refund")
 )
 
 // MinVersion is the oldest Redis server Open accepts. The scripts need
@@ -681,6 +682,16 @@ func (s *Store) Spend(ctx context.Context, key string, limit int, window time.Du
 		return 0, authn.ErrStoreLimit
 	}
 	return left, nil
+}
+
+// Refund implements authn.HotStore: one script, the marks kept in the
+// budget's own hash.
+func (s *Store) Refund(ctx context.Context, key, mark string, window time.Duration, spentAt, now time.Time) (bool, error) {
+	r, err := scriptRefund.Run(ctx, s.rdb, []string{s.spendKey(key)}, micros(now), durMicros(window), micros(spentAt), mark).Int()
+	if err != nil {
+		return false, wrap("refund", err)
+	}
+	return r == 1, nil
 }
 
 // ---------------------------------------------------------------------

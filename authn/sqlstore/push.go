@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/keyline/keyline/authn"
@@ -184,6 +185,40 @@ func (s *Store) Spend(ctx context.Context, key string, limit int, window time.Du
 		return 0, err
 	}
 	return left, nil
+}
+
+// Refund implements authn.Store: the budget's row, read (and locked, on
+// PostgreSQL) in the transaction, and the mark taken in authn_taken
+// until the window ends, in the same transaction.
+func (s *Store) Refund(ctx context.Context, key, mark string, window time.Duration, spentAt, now time.Time) (bool, error) {
+	var done bool
+	err := s.write(ctx, "Refund", func(c *conn) error {
+		done = false
+		var used, ends int64
+		ok, err := found(c.row(s.d.q.budgetGet, key).Scan(&used, &ends))
+		if err != nil || !ok {
+			return err
+		}
+		end := at(ends)
+		if !now.Before(end) || end.Add(-window).After(spentAt) || used <= 0 {
+			return nil
+		}
+		// The mark names the budget and the mark, length-prefixed so that
+		// no two pairs share one.
+		n, err := c.exec(s.d.q.takeOnce, "refund:"+strconv.Itoa(len(key))+":"+key+mark, ends, nanos(now))
+		if err != nil || n == 0 {
+			return err
+		}
+		if _, err := c.exec(s.d.q.budgetPut, key, used-1, ends); err != nil {
+			return err
+		}
+		done = true
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return done, nil
 }
 
 // Sweep implements authn.Store.

@@ -52,6 +52,17 @@ func (s *spy) Observe(_ context.Context, e authn.Event) {
 	s.n[string(e.Name)]++
 }
 
+// total is how many events were seen.
+func (s *spy) total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.n {
+		n += v
+	}
+	return n
+}
+
 func (s *spy) count(name string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

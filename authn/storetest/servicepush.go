@@ -85,7 +85,7 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		a, err := p.cred.AnswerPush(pr, true, req.Number, c.clock.Now())
 		require.NoError(t, err)
 		require.NoError(t, c.device(t, 1, p).AnswerPush(ctx, a))
-		require.ErrorIs(t, c.device(t, 0, p).AnswerPush(ctx, a), authn.ErrAlreadyUsed, "the answer replayed on the other instance")
+		require.NoError(t, c.device(t, 0, p).AnswerPush(ctx, a), "the same answer on the other instance: its outcome again")
 		st, err := c.svc[0].PushStatus(ctx, "alice", req.ID, 0)
 		require.NoError(t, err)
 		require.Equal(t, authn.PushApproved, st, "the approval seen on the other instance")

@@ -3,7 +3,7 @@
 // entry point per half and one for the pair:
 //
 //   - [RunHot] tests a hot store alone: the lockout arithmetic of Attempt
-//     and RecordFailure, ResetUser, TakeOnce and Spend;
+//     and RecordFailure, ResetUser, TakeOnce, Spend and Refund;
 //   - [RunRecords] tests a record store alone: pairing tries, devices and
 //     their changes, epochs, the compare-and-set of CommitStep, and
 //     activations that end (unpaired by the pairing deadline, voided by
@@ -90,7 +90,7 @@ func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]Stores) {
 
 // RunHot runs the tests of a hot store alone (no record store beside
 // it): the lockout arithmetic of Attempt and RecordFailure, ResetUser,
-// and TakeOnce and Spend, alone and under concurrency. newHot is called
+// and TakeOnce, Spend and Refund, alone and under concurrency. newHot is called
 // for a fresh, empty store in each subtest and may register cleanups on
 // the tb it is given. The suite is made of subtests: tb must be able to
 // run them, as a *testing.T can (RunHot fails tb otherwise).
@@ -98,6 +98,7 @@ func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
 	fresh := func(t *testing.T) authn.Store { return pair{HotStore: newHot(t)} }
 	run(tb, "Lockout", func(t *testing.T) { testLockout(t, fresh) })
 	run(tb, "Generic", func(t *testing.T) { testGeneric(t, fresh) })
+	run(tb, "Refund", func(t *testing.T) { testRefund(t, fresh) })
 }
 
 // RunRecords runs the tests of a record store alone (no hot store
@@ -144,7 +145,8 @@ func Run(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
 // RunService runs what the Service promises on a store, with two Services
 // sharing one fresh store from newStore (and one keyring and clock) in
 // each subtest, as a load-balanced pair of instances would: logins,
-// lockout, revocation, TOTP and recovery codes, and push. Like RunHot, it
+// lockout, revocation, TOTP and recovery codes, push, and the user IDs
+// every entry point refuses before a store sees them. Like RunHot, it
 // needs a tb that runs subtests.
 func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
@@ -153,6 +155,9 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })
 	run(tb, "ServiceStepUp", func(t *testing.T) { testServiceStepUp(t, fresh) })
 	run(tb, "ServiceActivation", func(t *testing.T) { testServiceActivation(t, fresh) })
+	run(tb, "UserIDs", func(t *testing.T) { testUserIDs(t, fresh) })
+	run(tb, "ServicePushRefund", func(t *testing.T) { testServicePushRefund(t, fresh) })
+	run(tb, "ServicePushAnswer", func(t *testing.T) { testServicePushAnswer(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.

@@ -207,14 +207,31 @@ func (c *Client) Push(ctx context.Context, cred *enroll.Credential, requestID st
 // decision and the number they typed (enroll.Credential.AnswerPush, which
 // also signs the prompt's transaction on approval). It returns nil when
 // the server took the answer; ErrWrongNumber when the number was wrong
-// (the request is over); enroll.ErrAlreadyUsed when the request was
-// answered before; enroll.ErrExpired when it expired; ErrInvalidCode when
-// a transaction signature was refused.
+// (the request is over); ErrInvalidCode when a transaction signature was
+// refused (over too); enroll.ErrExpired when the request expired or was
+// withdrawn; enroll.ErrPushAnswered (which matches enroll.ErrAlreadyUsed)
+// when another answer was taken before; enroll.ErrPromptNotForDevice when
+// the request did not notify this device; enroll.ErrPushClock when the
+// phone's clock is off the server's: the *Error's ServerTime gives the
+// offset to correct Now by, and the request is still pending. This call
+// makes a new answer each time (a later one has another time step); to
+// retry an answer whose reply was lost, make it with
+// enroll.Credential.AnswerPush and post it again with SendPushAnswer.
 func (c *Client) AnswerPush(ctx context.Context, cred *enroll.Credential, p enroll.PushPrompt, approve bool, typedNumber string) error {
 	a, err := cred.AnswerPush(p, approve, typedNumber, c.now())
 	if err != nil {
 		return err
 	}
+	return c.SendPushAnswer(ctx, cred, a)
+}
+
+// SendPushAnswer posts an answer the phone made (enroll.Credential.AnswerPush),
+// with the outcomes of AnswerPush. Posting the very same answer again,
+// after a reply that was lost (ErrUnreachable), is safe: the server
+// answers with the first one's outcome, and has acted once (PROTOCOL.md
+// §10).
+func (c *Client) SendPushAnswer(ctx context.Context, cred *enroll.Credential, a enroll.PushAnswer) error {
+	approve := a.Approve
 	var ans devicewire.ResultAnswer
 	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathPushAnswer, "", a, &ans); err != nil {
 		return err
@@ -328,6 +345,7 @@ func (c *Client) do(ctx context.Context, cred *enroll.Credential, method, path, 
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "keyline-deviceclient/1")
+	req.Header.Set(devicewire.HeaderProtocol, devicewire.ProtocolVersion)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -376,6 +394,9 @@ func answerError(resp *http.Response, raw []byte, method, path string) error {
 		return fmt.Errorf("%w: %s %s: HTTP %d from something other than the device API", ErrUnreachable, method, path, resp.StatusCode)
 	}
 	err := &Error{Status: resp.StatusCode, Code: e.Error, Message: e.Message}
+	if e.ServerTime > 0 {
+		err.ServerTime = time.Unix(e.ServerTime, 0)
+	}
 	if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 && s <= 86400 {
 		err.RetryAfter = time.Duration(s) * time.Second
 	}

@@ -117,6 +117,7 @@ func TestErrorUnwrap(t *testing.T) {
 		"unknown_session": enroll.ErrUnknownSession, "expired": enroll.ErrExpired, "already_used": enroll.ErrAlreadyUsed,
 		"rate_limited": ErrRateLimited, "wrong_number": ErrWrongNumber, "pairing_code": ErrWrongPairingCode,
 		"bad_request": ErrBadRequest, "internal": ErrServer, "invalid_push_answer": enroll.ErrInvalidPushAnswer,
+		"clock_off": enroll.ErrPushClock, "not_yours": enroll.ErrPromptNotForDevice, "answered": enroll.ErrPushAnswered,
 	} {
 		require.ErrorIs(t, &Error{Status: 400, Code: code}, want, code)
 	}

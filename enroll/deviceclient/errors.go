@@ -70,6 +70,16 @@ var (
 	// is [keyline.ErrProofRequired].
 	ErrProofRequired = keyline.ErrProofRequired
 
+	// ErrAddressNotAllowed reports a server whose allowlist does not
+	// admit the phone's network address for the user. It is
+	// [keyline.ErrAddressNotAllowed].
+	ErrAddressNotAllowed = keyline.ErrAddressNotAllowed
+
+	// ErrUnsupportedVersion reports a server that does not speak this
+	// client's protocol version (PROTOCOL.md §10, "Versions"): the app
+	// needs an update, or the server is older than the app.
+	ErrUnsupportedVersion = errors.New("deviceclient: the server does not speak this protocol version")
+
 	// ErrServer reports a server that failed (internal error, store
 	// unavailable): try again later.
 	ErrServer = errors.New("deviceclient: server error")
@@ -82,15 +92,18 @@ var (
 
 // codes maps the error table's codes (PROTOCOL.md §10) to sentinels.
 var codes = map[string]error{
+	"unsupported_version":    ErrUnsupportedVersion,
 	"bad_authorization":      ErrBadRequest,
 	"unauthorized":           enroll.ErrDeviceAuth,
 	"clock_skew":             enroll.ErrAPIRequestTime,
 	"replay":                 enroll.ErrAPIReplay,
+	"address_not_allowed":    ErrAddressNotAllowed,
 	"rate_limited":           ErrRateLimited,
 	"locked":                 ErrLocked,
 	"session_id_typo":        enroll.ErrSessionIDTypo,
 	"unknown_session":        enroll.ErrUnknownSession,
 	"expired":                enroll.ErrExpired,
+	"answered":               enroll.ErrPushAnswered,
 	"already_used":           enroll.ErrAlreadyUsed,
 	"already_enrolled":       enroll.ErrAlreadyEnrolled,
 	"too_many_devices":       ErrTooManyDevices,
@@ -98,6 +111,8 @@ var codes = map[string]error{
 	"bad_confirmation":       enroll.ErrBadConfirmation,
 	"device_integrity":       enroll.ErrDeviceIntegrity,
 	"wrong_number":           ErrWrongNumber,
+	"clock_off":              enroll.ErrPushClock,
+	"not_yours":              enroll.ErrPromptNotForDevice,
 	"invalid_push_answer":    enroll.ErrInvalidPushAnswer,
 	"invalid_code":           ErrInvalidCode,
 	"pairing_discarded":      ErrPairingDiscarded,
@@ -114,13 +129,18 @@ var codes = map[string]error{
 
 // Error is an error answer of the device API: its HTTP status, its code
 // from the error table, the server's message (for logs and support
-// screens; it carries no secret), and, for rate_limited, locked and
-// unavailable, how long to wait.
+// screens; it carries no secret), for rate_limited, locked and
+// unavailable, how long to wait, and for clock_off, the server's time.
 type Error struct {
 	Status     int           // the HTTP status
 	Code       string        // the table's code: "unauthorized", "rate_limited", ...
 	Message    string        // the server's text, for people
 	RetryAfter time.Duration // from Retry-After; 0 when there is none
+	// ServerTime is the server's clock when it refused a push answer as
+	// clock_off (server_time; whole seconds); the zero time otherwise.
+	// The app corrects its clock offset by it (Client.Now) and answers
+	// again: the request is still pending.
+	ServerTime time.Time
 }
 
 // Error returns "deviceclient: <status> <code>: <message>".

@@ -67,7 +67,13 @@
 //     (NFC composes them; syllables are precomposed), and the 1,103
 //     characters that NFC replaces by another even alone (singletons such
 //     as U+212B ANGSTROM SIGN, composition exclusions such as U+0958, CJK
-//     compatibility ideographs), listed in txnNotNFC.
+//     compatibility ideographs), listed in txnNotNFC;
+//   - and, with [ClassText] too, the characters a phone on Unicode 12.0
+//     could not check: those not of categories L, N, P, S in Unicode
+//     12.0 (new since, such as U+1FAE0 MELTING FACE of 14.0) or default
+//     ignorable there. What remains, U+0020 included, is published as
+//     enroll/testdata/txn_text_v1.txt, one range a line, for phones in
+//     any language; txnAllowed is generated from that file.
 //
 // Such text is NFC: no accepted character has a combining class other
 // than 0 or can compose with a neighbour, and none is changed by NFC on its
@@ -75,7 +81,11 @@
 // (go generate, internal/ucdtable) from the Unicode Character Database
 // 15.0.0 files in testdata/ucd, which the generator also checks for the
 // two other claims; it was checked, for every code point, against
-// golang.org/x/text/unicode/norm 15.0.0 too. A test requires Go's unicode
+// golang.org/x/text/unicode/norm 15.0.0 too. The Unicode 12.0 data is
+// Go 1.14's unicode tables, kept in testdata/ucd12 with its provenance;
+// by Unicode's normalization stability policy, a character assigned in
+// 12.0 that NFC leaves alone in 15.0 is left alone in 12.0. A test
+// requires Go's unicode
 // tables, which give the categories, to be of the same version, so that
 // a toolchain with newer tables fails the test rather than drift. The
 // price: scripts that need combining marks

@@ -11,9 +11,15 @@ import (
 	"github.com/keyline/keyline/enroll/txn/internal/ucdtable"
 )
 
-// Regenerating tables.go from the pinned UCD files changes nothing.
+// Regenerating the published file of allowed characters and tables.go
+// from the pinned Unicode data changes nothing.
 func TestTablesUpToDate(t *testing.T) {
-	b, err := ucdtable.Generate(filepath.Join("testdata", "ucd"))
+	allowed, err := ucdtable.Allowed(filepath.Join("testdata", "ucd"), filepath.Join("testdata", "ucd12", "tables.go.txt"))
+	require.NoError(t, err)
+	published, err := os.ReadFile(filepath.Join("..", "testdata", "txn_text_v1.txt"))
+	require.NoError(t, err)
+	require.Equal(t, string(ucdtable.AllowedFile(allowed)), string(published), "../testdata/txn_text_v1.txt is not what gen.go writes: run go generate ./enroll/txn")
+	b, err := ucdtable.Generate(filepath.Join("testdata", "ucd"), allowed)
 	require.NoError(t, err)
 	tmp := filepath.Join(t.TempDir(), "tables.go")
 	require.NoError(t, os.WriteFile(tmp, b, 0o644))
@@ -47,4 +53,27 @@ func TestNotNFCTable(t *testing.T) {
 		require.Equal(t, ClassText, class, "U+%04X", r)
 	}
 	require.Equal(t, 1103, n)
+}
+
+// The published file and the Go table hold the same characters, and the
+// table is the text rule: a character is allowed exactly when runeClass
+// finds nothing wrong with it.
+func TestAllowedTableIsPublished(t *testing.T) {
+	published, err := ucdtable.ReadAllowed(filepath.Join("..", "testdata", "txn_text_v1.txt"))
+	require.NoError(t, err)
+	in := map[rune]bool{}
+	for _, r := range published {
+		in[r] = true
+	}
+	newer := 0
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		require.Equal(t, in[r], unicode.Is(txnAllowed, r), "U+%04X", r)
+		what, class := runeClass(r)
+		require.Equal(t, in[r], class == 0, "U+%04X: %s", r, what)
+		if what == "character new since Unicode 12.0" {
+			newer++
+		}
+	}
+	require.Equal(t, 134019, len(published))
+	require.Equal(t, 11067, newer, "characters of Unicode 12.1 to 15.0 the 12.0 rule refuses")
 }

@@ -61,6 +61,10 @@ func runeClass(r rune) (string, Class) {
 		return "conjoining Hangul jamo", ClassText
 	case unicode.Is(txnNotNFC, r):
 		return "character that NFC replaces", ClassText
+	case !unicode.Is(txnAllowed, r):
+		// Every other rule above holds in Unicode 15.0, but a phone on
+		// an older version could not check the character.
+		return "character new since Unicode " + oldUnicodeVersion[:len(oldUnicodeVersion)-2], ClassText
 	}
 	return "", 0
 }

@@ -247,10 +247,17 @@ const (
 // txnFieldHead is a field's tag and length.
 const txnFieldHead = 1 + 4
 
-// txnMaxCanonical bounds canonical bytes: the header and every field at
-// its largest (no kind takes them all).
-const txnMaxCanonical = len(txnLabel) + 1 + 10*txnFieldHead + 1 + 8 + 3 +
-	2*txnMaxAccount + txnMaxBeneficiary + txnMaxInstrument + 8 + 1 + txnMaxMemo
+// The longest canonical bytes of each kind: the header and every field
+// the kind takes at its largest. A withdrawal or a transfer takes kind,
+// amount, currency, from, to, beneficiary and memo (573 bytes); a trade
+// kind, amount, currency, from, instrument, quantity, side and memo (427).
+const (
+	txnMaxPayment = len(txnLabel) + 1 + 7*txnFieldHead + 1 + 8 + 3 + 2*txnMaxAccount + txnMaxBeneficiary + txnMaxMemo
+	txnMaxTrade   = len(txnLabel) + 1 + 8*txnFieldHead + 1 + 8 + 3 + txnMaxAccount + txnMaxInstrument + 8 + 1 + txnMaxMemo
+)
+
+// txnMaxCanonical bounds canonical bytes: the longest of any kind.
+const txnMaxCanonical = max(txnMaxPayment, txnMaxTrade)
 
 // Canonical returns the transaction's canonical bytes:
 //

@@ -97,6 +97,10 @@ func (a *app) explain(err error) string {
 		return "the portal's confirmation does not verify: this is not the server of the offer, or its answer was altered; nothing was kept"
 	case errors.Is(err, enroll.ErrInvalidOffer):
 		return "not a keyline activation offer: give the keyline://activate URI of the QR code, or the session ID"
+	case errors.Is(err, enroll.ErrPushAnswered):
+		return "this request was answered already (on another device, or by another answer): nothing more to do"
+	case errors.Is(err, enroll.ErrPushClock):
+		return "this computer's clock is off the portal's: set the clock and answer again; the request is still waiting"
 	case errors.Is(err, enroll.ErrAlreadyUsed):
 		return "already used: the activation or request was completed before; start a new one at the portal"
 	case errors.Is(err, enroll.ErrAlreadyEnrolled):

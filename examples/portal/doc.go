@@ -63,6 +63,13 @@
 //	-tls-key FILE        ... and this private key; cookies are then Secure
 //	-trusted-proxy CIDR  trust X-Forwarded-For from these addresses (comma
 //	                     separated; the flag may be repeated)
+//	-allow CIDR          second factors, transactions and device API
+//	                     requests only from these networks (comma
+//	                     separated; repeatable; default any): keyline's
+//	                     allowlist (authn.Config.Allow), which every login
+//	                     call is given the client's address for (through
+//	                     -trusted-proxy); a refusal is a 403 page and an
+//	                     "address_refused" audit event
 //	-challenges-per-minute N
 //	                     how many challenges one user may be issued in a
 //	                     minute: keyline's per-user budget

@@ -190,7 +190,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			action = "Confirm a security change"
 		}
 		f.pushTried = true
-		req, err := p.svc.BeginPush(ctx, s.user.ID, p.pushContext(r, action))
+		req, err := p.svc.BeginPush(ctx, s.user.ID, p.pushContext(r, action), p.from(r))
 		switch {
 		case err == nil:
 			f.pushID, f.pushNumber, f.pushExpiry = req.ID, req.Number, req.ExpiresAt
@@ -226,7 +226,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			return
 		}
 		if f.challengeID == "" || !now.Before(f.challengeExpiry) {
-			ch, err := p.svc.BeginChallenge(ctx, s.user.ID)
+			ch, err := p.svc.BeginChallenge(ctx, s.user.ID, p.from(r))
 			if errors.Is(err, authn.ErrTooManyChallenges) {
 				v.Locked = true
 				p.render(w, s, http.StatusTooManyRequests, "factor-challenge", view{Title: title,
@@ -362,7 +362,7 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	_, _ = p.svc.PushStatus(ctx, s.user.ID, f.pushID, pushWait)
-	res, err := p.svc.FinishPush(ctx, s.user.ID, f.pushID)
+	res, err := p.svc.FinishPush(ctx, s.user.ID, f.pushID, p.from(r))
 	var locked *authn.LockedError
 	switch {
 	case err == nil:
@@ -439,6 +439,8 @@ func (p *portal) codeError(err error, t codeTexts) (msg string, keep bool) {
 		return t.wrong, true
 	case errors.Is(err, authn.ErrStoreUnavailable):
 		return "The service is unavailable right now; try again in a moment.", true
+	case errors.Is(err, authn.ErrAddressNotAllowed):
+		return addressNotAllowed, false
 	}
 	p.log.Error("portal: unexpected error checking a code", "event", "portal_error", "error", err.Error())
 	return "Something went wrong on our side. " + t.renewed, false
@@ -470,7 +472,7 @@ func (p *portal) factorChallenge(w http.ResponseWriter, r *http.Request, s *sess
 		redirect(w, r, "/2fa")
 		return
 	}
-	res, err := p.svc.FinishChallenge(r.Context(), s.user.ID, f.challengeID, stripSpaces(r.PostFormValue("response")))
+	res, err := p.svc.FinishChallenge(r.Context(), s.user.ID, f.challengeID, stripSpaces(r.PostFormValue("response")), p.from(r))
 	if err == nil {
 		f.challengeID = ""
 		p.completeFactor(w, r, s, res)
@@ -499,7 +501,7 @@ func (p *portal) factorTOTP(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	s.factor.method = methodTOTP
-	res, err := p.svc.VerifyTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")))
+	res, err := p.svc.VerifyTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")), p.from(r))
 	if err == nil {
 		p.completeFactor(w, r, s, res)
 		return
@@ -513,7 +515,7 @@ func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	s.factor.method = methodRecovery
-	res, err := p.svc.VerifyRecoveryCode(r.Context(), s.user.ID, r.PostFormValue("code"))
+	res, err := p.svc.VerifyRecoveryCode(r.Context(), s.user.ID, r.PostFormValue("code"), p.from(r))
 	if err == nil {
 		p.completeFactor(w, r, s, res)
 		return
@@ -570,35 +572,8 @@ func (p *portal) completeLogin(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 // pushContext is what the phone shows of the request it is asked to
-// approve: the action, the address the server saw, and the browser.
+// approve: the action, the address the server saw (through the trusted
+// proxies), and the browser and system in a few words.
 func (p *portal) pushContext(r *http.Request, action string) enroll.PushContext {
-	pc := enroll.PushContext{Action: action, Browser: browserOf(r.UserAgent())}
-	if ip := p.clientIP(r); ip.IsValid() {
-		pc.IP = ip.String()
-	}
-	return pc
-}
-
-// browserOf names the browser and system of a User-Agent, roughly, in
-// printable ASCII: "Firefox on macOS".
-func browserOf(ua string) string {
-	browser := "Unknown browser"
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"},
-		{"Safari/", "Safari"}, {"curl/", "curl"}, {"Go-http-client/", "Go client"},
-	} {
-		if strings.Contains(ua, b.token) {
-			browser = b.name
-			break
-		}
-	}
-	for _, o := range []struct{ token, name string }{
-		{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Mac OS X", "macOS"},
-		{"Windows", "Windows"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, o.token) {
-			return browser + " on " + o.name
-		}
-	}
-	return browser
+	return authn.PushContextFrom(r, action, authn.TrustedProxies{Prefixes: p.cfg.TrustedProxies})
 }

@@ -94,6 +94,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS private key `file` (PEM)")
 	fs.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxy", "trust X-Forwarded-For from these `CIDR`s (comma separated, repeatable)")
+	fs.Var((*prefixList)(&cfg.Allow), "allow", "second factors and device API requests only from these `CIDR`s (comma separated, repeatable; default any)")
 	fs.IntVar(&cfg.ChallengesPerMinute, "challenges-per-minute", defaultChallengesPerMinute,
 		fmt.Sprintf("challenges one user may be issued per minute (`N`, 1..%d)", maxChallengesPerMinute))
 	fs.BoolVar(&cfg.HashPassword, "hash-password", false, "read a password on stdin, print its Argon2id hash for -users, and exit")

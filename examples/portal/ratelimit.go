@@ -1,12 +1,12 @@
 package main
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/keyline/keyline/authn"
 )
 
 // rate is a token bucket's shape: burst requests at once, refilled at
@@ -105,44 +105,9 @@ func ipKey(a netip.Addr) string {
 
 // clientIP returns the client's address: the connection's peer, unless
 // that is a trusted proxy, in which case the right-most address of
-// X-Forwarded-For that is not itself a trusted proxy. Addresses a client
-// put further left are not believed: it can write anything there.
+// X-Forwarded-For that is not itself a trusted proxy (authn.ClientIP).
+// Addresses a client put further left are not believed: it can write
+// anything there.
 func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	peer = peer.Unmap().WithZone("")
-	if !isTrusted(peer, trusted) {
-		return peer
-	}
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer // a hop that does not parse: believe nothing past it
-		}
-		a = a.Unmap().WithZone("")
-		if !isTrusted(a, trusted) {
-			return a
-		}
-		peer = a
-	}
-	return peer
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return authn.ClientIP(r, authn.TrustedProxies{Prefixes: trusted})
 }

@@ -471,7 +471,7 @@ func (p *portal) totpComplete(w http.ResponseWriter, r *http.Request, s *session
 		redirect(w, r, "/security")
 		return
 	}
-	err := p.svc.ConfirmTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")))
+	err := p.svc.ConfirmTOTP(r.Context(), s.user.ID, stripSpaces(r.PostFormValue("code")), p.from(r))
 	if err != nil {
 		msg, _ := p.codeError(err, totpTexts)
 		p.showTOTP(w, r, s, http.StatusOK, msg)

@@ -38,6 +38,7 @@ type config struct {
 	TLSCert        string
 	TLSKey         string
 	TrustedProxies []netip.Prefix
+	Allow          []netip.Prefix // -allow: the networks logins may come from (authn.Config.Allow); none: any
 	HashPassword   bool
 	SecureCookies  bool // Secure cookies and HSTS: set when serving TLS
 	// ChallengesPerMinute is the per-user challenge budget
@@ -172,7 +173,7 @@ func newPortal(cfg config) (_ *portal, err error) {
 
 	acfg := authn.Config{Hot: p.hot, Records: p.records, Keys: keys, Issuer: cfg.Issuer, Clock: p.clock, Logger: p.log,
 		Observer: p.metrics, Notifier: cfg.Notifier,
-		ChallengeBudget: authn.Budget{PerMinute: cfg.ChallengesPerMinute}}
+		ChallengeBudget: authn.Budget{PerMinute: cfg.ChallengesPerMinute}, Allow: authn.AddressPolicy{Networks: cfg.Allow}}
 	if cfg.Tune != nil {
 		cfg.Tune(&acfg)
 	}
@@ -388,6 +389,7 @@ func (p *portal) routes() error {
 	// carry no cookie and need no CSRF token: each is signed by the
 	// device, or (offer, activation) carries a secret session ID.
 	p.mux.Handle("/device/", http.StripPrefix("/device", deviceapi.NewHandler(p.svc, deviceapi.Options{
+		ClientAddr: p.clientIP, // for -allow
 		ClientIP: func(r *http.Request) string {
 			a := p.clientIP(r)
 			if a.Is6() && !a.Is4In6() {
@@ -513,6 +515,10 @@ func (p *portal) fail(w http.ResponseWriter, s *session, status int, msg string)
 // internal reports an unexpected error: a store that is down reads as
 // 503, anything else as 500; the details go to the log only.
 func (p *portal) internal(w http.ResponseWriter, s *session, what string, err error) {
+	if errors.Is(err, authn.ErrAddressNotAllowed) {
+		p.fail(w, s, http.StatusForbidden, addressNotAllowed) // the Service audited it
+		return
+	}
 	if errors.Is(err, authn.ErrStoreUnavailable) {
 		p.log.Error("portal: store unavailable", "event", "portal_store_unavailable", "during", what, "error", err.Error())
 		p.fail(w, s, http.StatusServiceUnavailable, "The service is unavailable right now; try again in a moment.")

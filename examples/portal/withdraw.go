@@ -161,7 +161,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	p.dropWithdrawal(ctx, s)
-	req, err := p.svc.BeginTransactionPush(ctx, s.user.ID, tx, p.pushContext(r, "Withdrawal"))
+	req, err := p.svc.BeginTransactionPush(ctx, s.user.ID, tx, p.pushContext(r, "Withdrawal"), p.from(r))
 	switch {
 	case err == nil:
 		s.withdrawal = &withdrawalState{tx: tx, push: true, pushID: req.ID, pushNumber: req.Number, pushExpiry: req.ExpiresAt}
@@ -185,7 +185,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 // beginQR starts signing tx from a QR code. It answers the request
 // itself, and returns false, when that fails.
 func (p *portal) beginQR(w http.ResponseWriter, r *http.Request, s *session, tx txn.Transaction, note string) bool {
-	tc, err := p.svc.BeginTransaction(r.Context(), s.user.ID, tx)
+	tc, err := p.svc.BeginTransaction(r.Context(), s.user.ID, tx, p.from(r))
 	switch {
 	case errors.Is(err, authn.ErrTooManyChallenges):
 		s.withdrawal = nil
@@ -266,7 +266,7 @@ func (p *portal) withdrawConfirm(w http.ResponseWriter, r *http.Request, s *sess
 		p.showWithdraw(w, r, s, http.StatusConflict, "There is no withdrawal waiting for a response: it was confirmed, cancelled or never started.", withdrawView{Currency: "EUR"})
 		return
 	}
-	res, err := p.svc.FinishTransaction(r.Context(), s.user.ID, wd.id, stripSpaces(r.PostFormValue("response")))
+	res, err := p.svc.FinishTransaction(r.Context(), s.user.ID, wd.id, stripSpaces(r.PostFormValue("response")), p.from(r))
 	if err == nil {
 		p.execute(w, r, s, res)
 		return
@@ -340,7 +340,7 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 		return
 	}
 	_, _ = p.svc.PushStatus(ctx, s.user.ID, wd.pushID, pushWait)
-	res, err := p.svc.FinishPush(ctx, s.user.ID, wd.pushID)
+	res, err := p.svc.FinishPush(ctx, s.user.ID, wd.pushID, p.from(r))
 	var locked *authn.LockedError
 	switch {
 	case err == nil && res.Transaction != nil:

@@ -16,11 +16,20 @@ const (
 	PathMigrationConfirm = "/v1/migration/confirm"
 )
 
+// Protocol version negotiation (PROTOCOL.md §10, "Versions"): the phone
+// names the version it speaks in HeaderProtocol on every request; the
+// server names its own on every answer.
+const (
+	HeaderProtocol  = "Keyline-Protocol"
+	ProtocolVersion = "1"
+)
+
 // ErrorBody is every error answer: a code from the error table and a
-// message safe to show.
+// message safe to show; a clock_off answer adds the server's time.
 type ErrorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
+	Error      string `json:"error"`
+	Message    string `json:"message"`
+	ServerTime int64  `json:"server_time,omitempty"` // Unix seconds, with clock_off
 }
 
 // The requests of the small bodies (activation and push answers are
