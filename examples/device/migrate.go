@@ -139,12 +139,13 @@ func (a *app) confirmNewPhone(client *deviceclient.Client, c *enroll.Credential,
 		if err == nil {
 			return id, nil
 		}
+		if errors.Is(err, deviceclient.ErrPairingDiscarded) {
+			return "", errors.New("wrong pairing code, the last try: the portal discarded the new phone's device; this device stays active, run migrate again")
+		}
 		if !errors.Is(err, deviceclient.ErrWrongPairingCode) {
 			return "", during("confirming the new phone", err)
 		}
-		if wrong++; wrong >= pairingTries {
-			return "", errors.New("wrong pairing code, the last try: the portal discarded the new phone's device; this device stays active, run migrate again")
-		}
+		wrong++
 		a.con.say("Wrong pairing code: %d tries left.", pairingTries-wrong)
 	}
 }
