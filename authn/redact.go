@@ -29,7 +29,6 @@ var (
 	secretSwapHidden    = []string{"Old", "New"}
 	userChangeHidden    = []string{"RecoveryCodes"}
 	txChallengeHidden   = []string{"Nonce"}
-	importOptionsHidden = []string(nil) // the proof prints through its own methods, without its MAC
 )
 
 // String describes the activation without its server confirmation.
@@ -246,7 +245,7 @@ func (c TransactionChallenge) LogValue() slog.Value { return redact.LogValue(c, 
 // String describes the import options, the step-up proof without its MAC
 // (a bearer token for ProofTTL, which the proof's JSON form carries).
 func (o ImportOptions) String() string {
-	return redact.String("authn.ImportOptions", o, importOptionsHidden...)
+	return redact.String("authn.ImportOptions", o)
 }
 
 // GoString is String.
@@ -256,4 +255,4 @@ func (o ImportOptions) GoString() string { return o.String() }
 func (o ImportOptions) Format(f fmt.State, _ rune) { fmt.Fprint(f, o.String()) }
 
 // LogValue describes the import options to slog, the proof without its MAC.
-func (o ImportOptions) LogValue() slog.Value { return redact.LogValue(o, importOptionsHidden...) }
+func (o ImportOptions) LogValue() slog.Value { return redact.LogValue(o) }
