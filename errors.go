@@ -41,6 +41,11 @@ var (
 	// ErrWrongPairingCode reports a pairing code that does not match.
 	ErrWrongPairingCode = errors.New("wrong pairing code")
 
+	// ErrPairingDiscarded reports a new device discarded after too many
+	// wrong pairing codes: the activation is over; start again with a
+	// new one.
+	ErrPairingDiscarded = errors.New("too many wrong pairing codes; the new device was discarded, start again")
+
 	// ErrTooManyDevices reports a user who has as many devices as the
 	// server allows.
 	ErrTooManyDevices = errors.New("too many devices")

@@ -44,10 +44,13 @@ func (st ActivationState) String() string { return string(st) }
 
 // StartActivation starts activating a phone for user and returns the
 // offer to show (as a QR code, and its session ID for typing). A user who
-// already has an active device must present a step-up proof; a user with
-// none starts without one — trust on first use: whoever holds the first
-// factor then enrolls the first device. Starting voids the user's earlier
-// waiting activations.
+// has a factor that logs them in ([Factors.HasFactor]: an active device,
+// an active TOTP key or an unused recovery code) must present a step-up
+// proof; a user with none starts without one — trust on first use:
+// whoever holds the first factor then enrolls the first device. Starting
+// voids the user's earlier activations that are not paired yet, waiting
+// or completed (a completed one's pending device is deleted): one offer
+// at a time.
 func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof, opts ...ActivationOption) (enroll.Offer, error) {
 	if err := checkUser(user); err != nil {
 		return enroll.Offer{}, err
@@ -265,9 +268,16 @@ func reasonOf(err error) Reason {
 
 // ConfirmActivation pairs the device a phone completed: the portal
 // session that started the activation types the 6-digit code the phone
-// shows. Each try is counted before it is checked; after 3 wrong codes
-// the device is discarded, the activation cancelled, and an alert event
-// logged. A device that replaces another revokes it in the same step.
+// shows, before the pairing deadline (Config.ActivationTTL after the
+// completion). Each try is counted before it is checked, and at most 3
+// codes are ever compared, whatever the concurrency: the third wrong one
+// discards the device (the activation reads ActivationDiscarded) with an
+// alert event, and is answered with an error that matches both
+// ErrWrongPairingCode and ErrPairingDiscarded; any code typed after it
+// gets ErrPairingDiscarded. A device that replaces another revokes it in
+// the same step. An activation that ended otherwise answers as its state
+// says: ErrExpired, ErrAlreadyUsed (paired), ErrUnknownSession
+// (cancelled, or voided by a newer offer).
 func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairingCode string) (Device, error) {
 	if err := checkUser(user); err != nil {
 		return Device{}, err
@@ -279,30 +289,25 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 	if a.User != user {
 		return Device{}, enroll.ErrUnknownSession
 	}
-	switch a.State {
-	case ActivationCompleted:
-	case ActivationWaiting:
-		return Device{}, fmt.Errorf("%w: no phone has completed this activation yet", ErrNotFound)
-	case ActivationExpired:
-		return Device{}, errActivationExpired
-	case ActivationActive:
-		return Device{}, errActivationUsed
-	default:
-		return Device{}, fmt.Errorf("%w: cancelled", enroll.ErrUnknownSession)
+	if err := pairingRefusal(a.State); err != nil {
+		return Device{}, err
 	}
 	now := s.now()
-	if _, err := s.records.ChangeDevice(ctx, user, a.DeviceID, DeviceChange{PairingTry: maxPairingTries}, now); err != nil {
-		if errors.Is(err, ErrStoreLimit) {
-			s.event(ctx, EventActivationDiscarded, "", user, a.DeviceID, ReasonPairingTries)
-			return Device{}, fmt.Errorf("%w: too many tries; the device was discarded", ErrWrongPairingCode)
-		}
-		if errors.Is(err, ErrStoreNotFound) {
-			return Device{}, ErrNotFound
-		}
+	try, err := s.records.ChangeDevice(ctx, user, a.DeviceID, DeviceChange{PairingTry: maxPairingTries}, now)
+	switch {
+	case errors.Is(err, ErrStoreLimit):
+		s.event(ctx, EventActivationDiscarded, "", user, a.DeviceID, ReasonPairingTries)
+		return Device{}, errPairingDiscarded
+	case errors.Is(err, ErrStoreNotFound):
+		return Device{}, s.pairingOver(ctx, a.SessionID)
+	case err != nil:
 		return Device{}, storeErr(err)
 	}
 	d, err := s.device(ctx, user, a.DeviceID)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrStoreNotFound):
+		return Device{}, s.pairingOver(ctx, a.SessionID)
+	case err != nil:
 		return Device{}, storeErr(err)
 	}
 	root, err := s.openRoot(d)
@@ -313,12 +318,29 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 	clear(root)
 	want := k.PairingCode(d.ID)
 	k.Zero()
+	s.observe(ctx, EventPairingCheck, "", user, d.ID)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(pairingCode)) != 1 {
 		s.event(ctx, EventPairingFailed, "", user, d.ID, ReasonWrongCode)
-		return Device{}, ErrWrongPairingCode
+		if try.PairTries < maxPairingTries {
+			return Device{}, ErrWrongPairingCode
+		}
+		// The last try: the device goes with it.
+		_, err := s.records.ChangeDevice(ctx, user, d.ID, DeviceChange{Discard: true}, now)
+		switch {
+		case errors.Is(err, ErrStoreNotFound):
+			// Paired by a right code, or ended, meanwhile.
+			return Device{}, ErrWrongPairingCode
+		case err != nil:
+			return Device{}, storeErr(err)
+		}
+		s.event(ctx, EventActivationDiscarded, "", user, d.ID, ReasonPairingTries)
+		return Device{}, errLastPairingCode
 	}
 	d, err = s.records.ChangeDevice(ctx, user, d.ID, DeviceChange{Activate: true}, now)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrStoreNotFound):
+		return Device{}, s.pairingOver(ctx, a.SessionID)
+	case err != nil:
 		return Device{}, storeErr(err)
 	}
 	// A replacement bumped the epoch: the hot store follows it.
@@ -330,22 +352,24 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 }
 
 // ActivationStatus reports where an activation of user is, for the
-// portal page that waits for the phone: ActivationWaiting until a phone
-// completes it, then ActivationCompleted until its pairing code is typed
-// (ActivationActive), or ActivationExpired, or ActivationCancelled. An
-// activation of another user is ErrUnknownSession, as an unknown one is.
-func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationState, error) {
+// portal page that waits for the phone: its state (ActivationWaiting
+// until a phone completes it, then ActivationCompleted until its pairing
+// code is typed — ActivationActive — or ActivationExpired,
+// ActivationCancelled, ActivationDiscarded), the pairing tries left and
+// when it ends (see [ActivationProgress]). An activation of another user
+// is ErrUnknownSession, as an unknown one is.
+func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationProgress, error) {
 	if err := checkUser(user); err != nil {
-		return "", err
+		return ActivationProgress{}, err
 	}
 	a, err := s.activation(ctx, sessionID)
 	if err != nil {
-		return "", err
+		return ActivationProgress{}, err
 	}
 	if a.User != user {
-		return "", enroll.ErrUnknownSession
+		return ActivationProgress{}, enroll.ErrUnknownSession
 	}
-	return a.State, nil
+	return s.progress(ctx, a)
 }
 
 // CancelActivation cancels a waiting or completed (unpaired) activation

@@ -45,7 +45,8 @@ type Config struct {
 
 	// ChallengeTTL is how long a challenge can be answered: default 2 min.
 	ChallengeTTL time.Duration
-	// ActivationTTL is how long an offer is valid: default 10 min.
+	// ActivationTTL is how long an offer is valid, and how long a
+	// completed activation then waits to be paired: default 10 min.
 	ActivationTTL time.Duration
 
 	// MaxFailures is how many consecutive failures lock a user: default 5.
@@ -66,7 +67,9 @@ type Config struct {
 	SlowAlert, SlowLock int
 	// MaxAttemptsPerChallenge: default 3.
 	MaxAttemptsPerChallenge int
-	// MaxDevicesPerUser: default 5.
+	// MaxDevicesPerUser is how many active devices a user may have:
+	// default 5. Pending devices do not count (a user has one at most:
+	// each offer voids the unpaired ones before it).
 	MaxDevicesPerUser int
 	// ChallengeBudget limits issuance per user: default 3 outstanding
 	// (the oldest is voided beyond) and 10 per minute.

@@ -365,8 +365,9 @@ func (d *AuthenticatedDevice) SetPushToken(ctx context.Context, token string) er
 // any activation; it is paired by the code it shows, typed on the old
 // phone ([AuthenticatedDevice.ConfirmMigration]), and the old device is revoked in the
 // same store step as the new one becomes active. Like StartActivation,
-// it voids the user's earlier waiting activations; the new device counts
-// toward MaxDevicesPerUser until the old one goes.
+// it voids the user's earlier activations not yet paired; the new
+// device counts toward MaxDevicesPerUser once paired, when the old one
+// goes.
 func (d *AuthenticatedDevice) StartMigration(ctx context.Context) (enroll.Offer, error) {
 	s, err := d.authenticated()
 	if err != nil {
@@ -396,19 +397,20 @@ func (s *Service) migration(ctx context.Context, d *AuthenticatedDevice, session
 }
 
 // MigrationStatus reports where an activation that replaces the device
-// is: the old phone polls it until a new phone has completed it
-// (ActivationCompleted), then asks the user for the new phone's pairing
-// code.
-func (d *AuthenticatedDevice) MigrationStatus(ctx context.Context, sessionID string) (ActivationState, error) {
+// is, as [Service.ActivationStatus] does: the old phone polls it until a
+// new phone has completed it (ActivationCompleted), then asks the user
+// for the new phone's pairing code, TriesLeft times at most; after the
+// third wrong code it reads ActivationDiscarded.
+func (d *AuthenticatedDevice) MigrationStatus(ctx context.Context, sessionID string) (ActivationProgress, error) {
 	s, err := d.authenticated()
 	if err != nil {
-		return "", err
+		return ActivationProgress{}, err
 	}
 	a, err := s.migration(ctx, d, sessionID)
 	if err != nil {
-		return "", err
+		return ActivationProgress{}, err
 	}
-	return a.State, nil
+	return s.progress(ctx, a)
 }
 
 // ConfirmMigration pairs the new device of an activation that replaces
@@ -416,8 +418,8 @@ func (d *AuthenticatedDevice) MigrationStatus(ctx context.Context, sessionID str
 // old phone: [Service.ConfirmActivation], restricted to activations this
 // device started. On success the new device is active and this one is
 // revoked (the user's epoch moves in the same step); it returns the new
-// device. Wrong codes count as ConfirmActivation's do: after 3 the new
-// device is discarded.
+// device. Wrong codes count as ConfirmActivation's do: the third wrong
+// one discards the new device (ErrPairingDiscarded).
 func (d *AuthenticatedDevice) ConfirmMigration(ctx context.Context, sessionID, pairingCode string) (Device, error) {
 	s, err := d.authenticated()
 	if err != nil {

@@ -373,7 +373,7 @@ func TestMigration(t *testing.T) {
 	require.Equal(t, "alice", offer.User)
 	st, err := d.MigrationStatus(ctx, offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.ActivationWaiting, st)
+	require.Equal(t, authn.ActivationWaiting, st.State)
 
 	// Another device of the user sees nothing of it.
 	od := auth(other.Credential())
@@ -388,7 +388,7 @@ func TestMigration(t *testing.T) {
 	require.NoError(t, cred.CheckServerConfirm(act.ServerConfirm))
 	st, err = d.MigrationStatus(ctx, offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.ActivationCompleted, st)
+	require.Equal(t, authn.ActivationCompleted, st.State)
 
 	// Only the old device confirms, with the new phone's code.
 	_, err = od.ConfirmMigration(ctx, offer.SessionID, cred.PairingCode())

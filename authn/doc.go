@@ -48,7 +48,9 @@
 //   - *Status reports where a ceremony is: [Service.ActivationStatus],
 //     [Service.PushStatus] (which also waits, for a login page's long
 //     poll), [AuthenticatedDevice.MigrationStatus]. Each reports one
-//     enum: [ActivationState] or [PushState], the values the store keeps.
+//     enum, [ActivationState] or [PushState] (the values the store
+//     keeps), an activation's with its pairing tries left and when it
+//     ends ([ActivationProgress]).
 //   - The rest manage a user's factors, with plain verbs: Devices,
 //     RenameDevice, RevokeDevice, SetPush, ImportTOTP, RemoveTOTP,
 //     NewRecoveryCodes, Factors.
@@ -131,14 +133,15 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (53, each documented with its method and reasons), its Method
+// constants (54, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
 // Counts (the recovery codes left, the records a sweep removed), an
 // operator's name and stated reason and a failed sweep's error are
 // fields of their own, never part of the reason. The
 // high-volume [EventCheck], one per response compared, goes to the
-// Observer only.
+// Observer only, as does [EventPairingCheck], one per pairing code
+// compared.
 //
 // # Security considerations
 //
@@ -230,12 +233,20 @@
 // not reissued to a user while an answer could still be accepted, and
 // issuance is budgeted, so a captured response cannot be farmed.
 //
-// Enrollment. The first device of a user is enrolled on trust: whoever
-// holds the first factor then enrolls it. Every later factor change needs
-// a step-up [Proof] from a second-factor success of the same user within
+// Enrollment. The first factor of a user is enrolled on trust: whoever
+// holds the first factor then enrolls it. Once the user has any factor
+// that logs them in — an active device, an active TOTP key or an unused
+// recovery code ([Factors.HasFactor]) — every factor change needs a
+// step-up [Proof] from a second-factor success of the same user within
 // ProofTTL. A completed activation answers nothing until the portal
 // session that started it types the pairing code the phone shows, so
-// whoever only saw the QR code or session ID cannot enroll their phone.
+// whoever only saw the QR code or session ID cannot enroll their phone:
+// at most 3 codes are compared per activation (the third wrong one
+// discards the device), it must be paired within ActivationTTL of its
+// completion, and a newer offer voids it; a voided or lapsed
+// activation's pending device is deleted, and pending devices never fill
+// MaxDevicesPerUser, so offers snatched by someone who glimpsed the QR
+// code cannot stop the user from activating a phone.
 //
 // Push. [Service.BeginPush] notifies the user's phones; the login page
 // shows a 2-digit number that the user must type on the phone, so that an

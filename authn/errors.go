@@ -72,6 +72,13 @@ var (
 	// is [keyline.ErrWrongPairingCode].
 	ErrWrongPairingCode = keyline.ErrWrongPairingCode
 
+	// ErrPairingDiscarded reports that the new device was discarded
+	// after too many wrong pairing codes (the third wrong one, or any
+	// code typed after it): start a new activation. The error of the
+	// third wrong code matches ErrWrongPairingCode too. It is
+	// [keyline.ErrPairingDiscarded]; its text is safe to show.
+	ErrPairingDiscarded = keyline.ErrPairingDiscarded
+
 	// ErrInvalidConfig reports a Config field out of range; the message
 	// names it.
 	ErrInvalidConfig = errors.New("authn: invalid config")

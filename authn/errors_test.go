@@ -169,14 +169,15 @@ func TestPairing(t *testing.T) {
 		_, err = e.svc.ConfirmActivation(ctx, "alice", offer.SessionID, wrong)
 		require.ErrorIs(t, err, authn.ErrWrongPairingCode)
 	}
+	require.ErrorIs(t, err, authn.ErrPairingDiscarded, "the third wrong code discards the device")
 	_, err = e.svc.ConfirmActivation(ctx, "alice", offer.SessionID, cred.PairingCode())
-	require.ErrorIs(t, err, authn.ErrWrongPairingCode, "the fourth try discards the device")
+	require.ErrorIs(t, err, authn.ErrPairingDiscarded, "the right code after the third wrong one")
 	devs, err := e.svc.Devices(ctx, "alice")
 	require.NoError(t, err)
 	require.Empty(t, devs)
 	st, err := e.svc.ActivationStatus(ctx, "alice", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.ActivationCancelled, st)
+	require.Equal(t, authn.ActivationDiscarded, st.State)
 }
 
 func TestCompleteActivationOnce(t *testing.T) {

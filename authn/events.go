@@ -148,6 +148,10 @@ const (
 	EventActivationPaired EventName = "activation_paired"
 	// EventPairingFailed: a wrong pairing code; reason [ReasonWrongCode].
 	EventPairingFailed EventName = "pairing_failed"
+	// EventPairingCheck: one pairing code compared with the new
+	// device's (at most 3 per activation). Shown to the Observer only,
+	// never logged, like EventCheck.
+	EventPairingCheck EventName = "pairing_check"
 	// EventActivationDiscarded (warning): too many wrong pairing codes
 	// discarded the new device; reason [ReasonPairingTries].
 	EventActivationDiscarded EventName = "activation_discarded"
@@ -159,7 +163,8 @@ const (
 	EventDeviceRevoked EventName = "device_revoked"
 	// EventProofUsed: a step-up proof was spent; the reason says on
 	// what: [ReasonStartActivation], [ReasonRevokeDevice],
-	// [ReasonStartTOTP], [ReasonNewRecoveryCodes] or [ReasonPushOff].
+	// [ReasonStartTOTP], [ReasonImportTOTP], [ReasonNewRecoveryCodes] or
+	// [ReasonPushOff].
 	EventProofUsed EventName = "proof_used"
 )
 
@@ -285,6 +290,7 @@ const (
 	ReasonStartActivation  Reason = "start_activation"   // StartActivation of another device
 	ReasonRevokeDevice     Reason = "revoke_device"      // RevokeDevice
 	ReasonStartTOTP        Reason = "start_totp"         // StartTOTP
+	ReasonImportTOTP       Reason = "import_totp"        // ImportTOTP
 	ReasonNewRecoveryCodes Reason = "new_recovery_codes" // NewRecoveryCodes
 	ReasonPushOff          Reason = "push_off"           // SetPush off
 )

@@ -47,7 +47,7 @@ func Example_activation() {
 	png, _ := offer.QR(256)
 	fmt.Println("portal shows a QR code:", bytes.HasPrefix(png, []byte("\x89PNG")))
 	status, _ := svc.ActivationStatus(ctx, "user-42", offer.SessionID)
-	fmt.Println("portal:", status)
+	fmt.Println("portal:", status.State)
 
 	// The phone scans the QR code, activates, and sends its request
 	// through the device API, whose handler calls CompleteActivation.
@@ -79,7 +79,7 @@ func Example_activation() {
 	code := cred.PairingCode()
 	fmt.Println("phone shows a", len(code), "digit pairing code")
 	status, _ = svc.ActivationStatus(ctx, "user-42", offer.SessionID)
-	fmt.Println("portal:", status)
+	fmt.Println("portal:", status.State)
 
 	// The user types the code into the portal. Every try counts: three
 	// wrong ones discard the device.

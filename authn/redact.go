@@ -241,3 +241,18 @@ func (c TransactionChallenge) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.Stri
 
 // LogValue describes the transaction challenge to slog without its nonce.
 func (c TransactionChallenge) LogValue() slog.Value { return redact.LogValue(c, txChallengeHidden...) }
+
+// String describes the import options, the step-up proof without its MAC
+// (a bearer token for ProofTTL, which the proof's JSON form carries).
+func (o ImportOptions) String() string {
+	return redact.String("authn.ImportOptions", o)
+}
+
+// GoString is String.
+func (o ImportOptions) GoString() string { return o.String() }
+
+// Format prints String for every verb.
+func (o ImportOptions) Format(f fmt.State, _ rune) { fmt.Fprint(f, o.String()) }
+
+// LogValue describes the import options to slog, the proof without its MAC.
+func (o ImportOptions) LogValue() slog.Value { return redact.LogValue(o) }

@@ -20,7 +20,7 @@ func TestNoTypePrintsSecrets(t *testing.T) {
 		&authn.ChallengeRecord{}, &authn.TOTPRecord{}, &authn.PushRecord{}, &authn.ChallengeLimits{},
 		&authn.LockPolicy{}, &authn.ChallengeAnswer{}, &authn.AttemptResult{}, &authn.UserState{},
 		&authn.DeviceChange{}, &authn.SecretSwap{}, &authn.UserChange{}, &authn.TOTPOptions{},
-		&authn.ImportOptions{}, &authn.TransactionChallenge{}, &authn.TrustedProxies{},
+		&authn.ImportOptions{}, &authn.TransactionChallenge{}, &authn.TrustedProxies{}, &authn.ActivationProgress{},
 		&authn.ClientLockout{}, &authn.ClientLockState{},
 	}, map[string]string{
 		// Its func and interface fields cannot be JSON-encoded; its

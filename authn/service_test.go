@@ -114,7 +114,7 @@ func (e *env) enrollPhone(t testing.TB, user string, proof *authn.Proof, opts ..
 	require.NoError(t, cred.CheckServerConfirm(act.ServerConfirm))
 	st, err := e.svc.ActivationStatus(ctx, user, offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.ActivationCompleted, st)
+	require.Equal(t, authn.ActivationCompleted, st.State)
 	d, err := e.svc.ConfirmActivation(ctx, user, offer.SessionID, cred.PairingCode())
 	require.NoError(t, err)
 	require.Equal(t, authn.DeviceActive, d.State)

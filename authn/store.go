@@ -60,13 +60,19 @@ type ActivationState string
 // Activation states.
 const (
 	ActivationWaiting   ActivationState = "waiting"   // offered; no phone yet
-	ActivationCompleted ActivationState = "completed" // a phone completed it; pairing pending
+	ActivationCompleted ActivationState = "completed" // a phone completed it; pairing pending until ExpiresAt
 	ActivationActive    ActivationState = "active"    // paired
-	ActivationExpired   ActivationState = "expired"
-	ActivationCancelled ActivationState = "cancelled" // cancelled, voided by a newer one, or pairing failed
+	ActivationExpired   ActivationState = "expired"   // not completed, or not paired, in time
+	ActivationCancelled ActivationState = "cancelled" // cancelled, or voided by a newer offer for the user
+	ActivationDiscarded ActivationState = "discarded" // the third wrong pairing code discarded the device
 )
 
-// ActivationRecord is an activation as the store keeps it.
+// ActivationRecord is an activation as the store keeps it. ExpiresAt is
+// the offer's expiry while the activation waits; once completed, the
+// pairing deadline: the completion time plus the offer's lifetime
+// (ExpiresAt − CreatedAt as offered, which the Service makes
+// Config.ActivationTTL). A completed activation not paired by then is
+// void (ActivationExpired) and its pending device deleted.
 type ActivationRecord struct {
 	SessionID     string
 	User          string
@@ -260,14 +266,21 @@ type ClientLockout struct {
 
 // DeviceChange is one change RecordStore.ChangeDevice makes to a device:
 // exactly one field is set (a store returns [ErrInvalidChange]
-// otherwise).
+// otherwise). PairingTry, Discard and Activate act on a pending device
+// whose activation is within its pairing deadline: one past it is ended
+// first, as GetActivation ends it, and the change is ErrStoreNotFound.
 type DeviceChange struct {
 	// PairingTry counts one pairing attempt on a pending device before
-	// the code is checked (the record returned carries the count in
-	// PairTries). At more than PairingTry tries the
-	// device is deleted, its activation cancelled, and the result is
+	// the code is checked, if fewer than PairingTry were counted (the
+	// record returned carries the count, this try included, in
+	// PairTries). When PairingTry tries were counted already, it counts
+	// nothing, discards the device as Discard does, and returns
 	// ErrStoreLimit. ErrStoreNotFound if the device is not pending.
 	PairingTry int
+	// Discard deletes a pending device and sets its activation
+	// discarded: what the last wrong pairing code does.
+	// ErrStoreNotFound if the device is not pending.
+	Discard bool
 	// Activate makes a pending device active and its activation active;
 	// if the device replaces another, that one is deleted and the user's
 	// epoch bumped in the same step. ErrStoreNotFound if the device is
@@ -317,7 +330,7 @@ var ErrInvalidChange = errors.New("authn: store: a change must set exactly one f
 
 // Valid reports whether exactly one field is set.
 func (c DeviceChange) Valid() bool {
-	return exactlyOne(c.PairingTry != 0, c.Activate, c.Name != nil, c.PushToken != nil, c.Secret != nil, c.Revoke)
+	return exactlyOne(c.PairingTry != 0, c.Discard, c.Activate, c.Name != nil, c.PushToken != nil, c.Secret != nil, c.Revoke)
 }
 
 // Valid reports whether exactly one field is set.
@@ -509,21 +522,27 @@ type HotStore interface {
 // other errors only for system failures.
 type RecordStore interface {
 	// PutActivation stores a new activation and voids (state cancelled)
-	// the user's earlier waiting ones.
+	// the user's earlier ones that are not paired, waiting or completed,
+	// deleting the pending devices of the completed ones: one offer at a
+	// time. ErrStoreConflict if the session ID is taken.
 	PutActivation(ctx context.Context, a ActivationRecord, now time.Time) error
 
-	// GetActivation returns an activation by session ID; one past its
-	// expiry reads as ActivationExpired. ErrStoreNotFound if none.
+	// GetActivation returns an activation by session ID; a waiting one
+	// past its expiry reads as ActivationExpired, and so does a completed
+	// one past its pairing deadline (ExpiresAt), whose pending device
+	// this read deletes. ErrStoreNotFound if none.
 	GetActivation(ctx context.Context, sessionID string, now time.Time) (ActivationRecord, error)
 
 	// CompleteActivation takes a waiting activation once: it records the
 	// winning request's hash, the device ID and the server confirmation,
-	// drops the sealed pending key, and inserts dev (state pending) — all
-	// or nothing. If the activation was completed before, it returns
-	// ErrStoreConflict and the record as it stands (so that the caller can
-	// recognise a retry of the winning request). ErrStoreNotFound if there
-	// is no such activation or it is not waiting or has expired;
-	// ErrStoreLimit if the user already has maxDevices devices.
+	// drops the sealed pending key, moves ExpiresAt to the pairing
+	// deadline (now plus the offer's lifetime, ExpiresAt − CreatedAt), and
+	// inserts dev (state pending) — all or nothing. If the activation was
+	// completed before, it returns ErrStoreConflict and the record as it
+	// stands (so that the caller can recognise a retry of the winning
+	// request). ErrStoreNotFound if there is no such activation or it is
+	// not waiting or has expired; ErrStoreLimit if the user already has
+	// maxDevices active devices (pending ones do not count).
 	CompleteActivation(ctx context.Context, sessionID string, requestHash, serverConfirm []byte, dev DeviceRecord, maxDevices int, now time.Time) (ActivationRecord, error)
 
 	// CancelActivation sets a waiting or completed activation cancelled
@@ -591,8 +610,10 @@ type RecordStore interface {
 	// activations, TOTP key, recovery codes, epoch and push settings.
 	DeleteUser(ctx context.Context, user string, now time.Time) error
 
-	// Sweep removes what has expired (activations). It returns how many
-	// records it removed.
+	// Sweep removes what has expired (activations), and ends the
+	// completed activations past their pairing deadline as GetActivation
+	// would, deleting their pending devices. It returns how many records
+	// it removed.
 	Sweep(ctx context.Context, now time.Time) (int, error)
 }
 

@@ -28,6 +28,11 @@ type ImportOptions struct {
 	// LastStep is the last time step the old system accepted: codes for
 	// it and before are refused, as they would have been there.
 	LastStep uint64
+	// Proof is a step-up proof of the user, required when the user
+	// already has a factor that logs them in ([Factors.HasFactor]), as
+	// for StartTOTP; a migration tool acting for many users gets one
+	// from [Operator.Proof]. Nil for a user with no factor yet.
+	Proof *Proof
 }
 
 var totpWindow = challenge.Window{Behind: 1, Ahead: 1}
@@ -52,29 +57,33 @@ func hashOf(name string) crypto.Hash {
 	return crypto.SHA1
 }
 
-// hasFactor reports whether the user has an active device or TOTP key.
+// hasFactor reports whether the user has a factor that logs them in
+// (see Factors.HasFactor): an active device, an active TOTP key or an
+// unused recovery code.
 func (s *Service) hasFactor(ctx context.Context, user string) (bool, error) {
 	devs, err := s.activeDevices(ctx, user)
 	if err != nil {
 		return false, err
 	}
-	if len(devs) > 0 {
-		return true, nil
-	}
-	t, err := s.records.TOTP(ctx, user)
-	switch {
+	active := false
+	switch t, err := s.records.TOTP(ctx, user); {
 	case err == nil:
-		return t.Active, nil
-	case errors.Is(err, ErrStoreNotFound):
-		return false, nil
+		active = t.Active
+	case !errors.Is(err, ErrStoreNotFound):
+		return false, storeErr(err)
 	}
-	return false, storeErr(err)
+	_, codes, err := s.records.TakeRecoveryCode(ctx, user, nil)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return logsIn(len(devs), active, codes), nil
 }
 
 // StartTOTP makes a new TOTP key for user, to show once as an otpauth URI
 // or QR code; it answers nothing until ConfirmTOTP has seen a code from
-// it. A user with a factor must present a step-up proof; one who already
-// has an active TOTP key must remove it first.
+// it. A user with a factor that logs them in ([Factors.HasFactor]) must
+// present a step-up proof; one who already has an active TOTP key must
+// remove it first.
 func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*totpkey.Key, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err
@@ -119,13 +128,24 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 // ImportTOTP stores an existing TOTP key for user, active at once: for
 // services migrating from another TOTP store. Keys under 16 bytes need
 // p.AllowShortKey. It replaces an inactive key and refuses over an
-// active one.
+// active one. A user with a factor that logs them in needs a step-up
+// proof (opts.Proof), as for StartTOTP.
 func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p challenge.TOTP, opts ImportOptions) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
 	if _, err := p.NewVerifier(key); err != nil {
 		return err
+	}
+	has, err := s.hasFactor(ctx, user)
+	if err != nil {
+		return err
+	}
+	if has || opts.Proof != nil {
+		if err := s.checkProof(user, opts.Proof, s.now()); err != nil {
+			return err
+		}
+		s.event(ctx, EventProofUsed, "", user, "", ReasonImportTOTP)
 	}
 	if p.Hash == 0 {
 		p.Hash = crypto.SHA1

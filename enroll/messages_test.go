@@ -86,7 +86,7 @@ func buildMessages(t *testing.T) []messageVector {
 		{Name: "start a migration: the answer is the new activation's offer", Method: "POST", Path: devicewire.PathMigration, Status: 200,
 			reqValue: struct{}{}, ansValue: devicewire.OfferAnswer{Offer: offer}},
 		{Name: "poll a migration", Method: "POST", Path: devicewire.PathMigrationStatus, Status: 200,
-			reqValue: devicewire.SessionRequest{SessionID: sid}, ansValue: devicewire.StatusAnswer{Status: "completed"}},
+			reqValue: devicewire.SessionRequest{SessionID: sid}, ansValue: devicewire.StatusAnswer{Status: "completed", TriesLeft: 3}},
 		{Name: "confirm a migration with the new phone's pairing code", Method: "POST", Path: devicewire.PathMigrationConfirm, Status: 200,
 			reqValue: devicewire.ConfirmationRequest{SessionID: sid, PairingCode: c.keys.PairingCode(e.Device.ID)},
 			ansValue: devicewire.DeviceAnswer{DeviceID: e.Device.ID}},

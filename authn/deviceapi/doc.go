@@ -25,7 +25,7 @@
 //	POST /v1/push/answer        device, enroll.PushAnswer      → {"result": "approved" | "denied"}
 //	POST /v1/push-token         device, {"push_token"}         → 204
 //	POST /v1/migration          device, {}                     → {"offer": offer URI}
-//	POST /v1/migration/status   device, {"sid"}                → {"status": waiting | completed | active | expired | cancelled}
+//	POST /v1/migration/status   device, {"sid"}                → {"status": waiting | completed | active | expired | cancelled | discarded, "tries_left"}
 //	POST /v1/migration/confirm  device, {"sid", "pairing_code"} → {"device_id": the new device}
 //
 // "device" marks the endpoints that need a device's Authorization header
@@ -88,7 +88,8 @@
 //	403     not_yours               the push request did not notify this device (enroll.ErrPromptNotForDevice)
 //	422     invalid_push_answer     the answer was not made by a device the request notified (authn.ErrInvalidPushAnswer)
 //	422     invalid_code            the transaction response is refused (authn.ErrInvalidCode)
-//	422     pairing_code            wrong pairing code; after 3 the new device is discarded (authn.ErrWrongPairingCode)
+//	410     pairing_discarded       the third wrong pairing code discarded the new device: start again (authn.ErrPairingDiscarded)
+//	422     pairing_code            wrong pairing code; the third discards the new device (authn.ErrWrongPairingCode)
 //	403     forbidden               a step-up proof is required (authn.ErrProofRequired)
 //	404     not_found               no such endpoint, push request or device (authn.ErrNotFound)
 //	405     method_not_allowed      wrong method for the endpoint; Allow

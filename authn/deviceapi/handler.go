@@ -508,7 +508,7 @@ func (h *handler) migrationStatus(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, devicewire.StatusAnswer{Status: string(st)}, nil
+	return http.StatusOK, devicewire.StatusAnswer{Status: string(st.State), TriesLeft: st.TriesLeft}, nil
 }
 
 func (h *handler) migrationConfirm(c *call) (int, any, error) {

@@ -147,7 +147,7 @@ func TestActivationWithTypedSessionID(t *testing.T) {
 	require.True(t, cred.Confirmed())
 	st, err := e.kit.Service.ActivationStatus(ctx, "alice", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.ActivationCompleted, st)
+	require.Equal(t, authn.ActivationCompleted, st.State)
 
 	// The device answers nothing until paired.
 	_, err = e.client.Pushes(ctx, cred)
@@ -672,7 +672,7 @@ func TestStrictJSON(t *testing.T) {
 	}
 	st, err := e.kit.Service.ActivationStatus(ctx, "bob", offer.SessionID)
 	require.NoError(t, err)
-	require.Equal(t, authn.ActivationWaiting, st)
+	require.Equal(t, authn.ActivationWaiting, st.State)
 	a := e.raw(t, "POST", deviceapi.PathActivate, "", good, nil)
 	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
 }

@@ -12,7 +12,7 @@ import (
 // step of its own.
 func (s *Store) ChangeDevice(ctx context.Context, user, deviceID string, c authn.DeviceChange, now time.Time) (authn.DeviceRecord, error) {
 	return change.DeviceSteps{
-		PairingTry: s.countPairingTry, Activate: s.activateDevice, Rename: s.renameDevice,
+		PairingTry: s.countPairingTry, Discard: s.discardDevice, Activate: s.activateDevice, Rename: s.renameDevice,
 		PushToken: s.setPushToken, Secret: s.updateSecret, Revoke: s.revokeDevice,
 	}.Device(ctx, user, deviceID, c, now)
 }

@@ -413,12 +413,12 @@ func cloneChallenge(ch *authn.ChallengeRecord) authn.ChallengeRecord {
 	return c
 }
 
-// expire marks an activation past its expiry as expired.
-func expire(a *authn.ActivationRecord, now time.Time) {
-	if (a.State == authn.ActivationWaiting) && !now.Before(a.ExpiresAt) {
-		a.State = authn.ActivationExpired
-		clear(a.Pending)
-		a.Pending = nil
+// expire marks an activation past its expiry (a waiting one's offer, a
+// completed one's pairing deadline) as expired, and deletes the pending
+// device of a completed one.
+func (s *Store) expire(a *authn.ActivationRecord, now time.Time) {
+	if (a.State == authn.ActivationWaiting || a.State == authn.ActivationCompleted) && !now.Before(a.ExpiresAt) {
+		s.end(a, authn.ActivationExpired)
 	}
 }
 
@@ -429,11 +429,11 @@ func (s *Store) PutActivation(_ context.Context, a authn.ActivationRecord, now t
 	if _, ok := s.activations[a.SessionID]; ok {
 		return authn.ErrStoreConflict
 	}
+	// One offer at a time: the user's activations not yet paired are
+	// void, and their pending devices go.
 	for _, old := range s.activations {
-		if old.User == a.User && old.State == authn.ActivationWaiting {
-			old.State = authn.ActivationCancelled
-			clear(old.Pending)
-			old.Pending = nil
+		if old.User == a.User && (old.State == authn.ActivationWaiting || old.State == authn.ActivationCompleted) {
+			s.cancel(old)
 		}
 	}
 	c := cloneActivation(&a)
@@ -449,7 +449,7 @@ func (s *Store) GetActivation(_ context.Context, sessionID string, now time.Time
 	if !ok {
 		return authn.ActivationRecord{}, authn.ErrStoreNotFound
 	}
-	expire(a, now)
+	s.expire(a, now)
 	return cloneActivation(a), nil
 }
 
@@ -461,7 +461,7 @@ func (s *Store) CompleteActivation(_ context.Context, sessionID string, requestH
 	if !ok {
 		return authn.ActivationRecord{}, authn.ErrStoreNotFound
 	}
-	expire(a, now)
+	s.expire(a, now)
 	switch a.State {
 	case authn.ActivationWaiting:
 	case authn.ActivationCompleted, authn.ActivationActive:
@@ -469,10 +469,19 @@ func (s *Store) CompleteActivation(_ context.Context, sessionID string, requestH
 	default:
 		return authn.ActivationRecord{}, authn.ErrStoreNotFound
 	}
-	if len(s.devices[a.User]) >= maxDevices {
+	// Pending devices do not count: only the active ones fill the limit.
+	active := 0
+	for _, d := range s.devices[a.User] {
+		if d.State == authn.DeviceActive {
+			active++
+		}
+	}
+	if active >= maxDevices {
 		return authn.ActivationRecord{}, authn.ErrStoreLimit
 	}
 	a.State = authn.ActivationCompleted
+	// The pairing deadline: the offer's lifetime again, from now.
+	a.ExpiresAt = now.Add(a.ExpiresAt.Sub(a.CreatedAt))
 	clear(a.Pending)
 	a.Pending = nil
 	a.RequestHash = bytes.Clone(requestHash)
@@ -492,7 +501,7 @@ func (s *Store) CancelActivation(_ context.Context, user, sessionID string, now 
 	if !ok || a.User != user {
 		return authn.ErrStoreNotFound
 	}
-	expire(a, now)
+	s.expire(a, now)
 	if a.State != authn.ActivationWaiting && a.State != authn.ActivationCompleted {
 		return authn.ErrStoreNotFound
 	}
@@ -501,8 +510,12 @@ func (s *Store) CancelActivation(_ context.Context, user, sessionID string, now 
 }
 
 // cancel cancels an activation and drops the pending device it made.
-func (s *Store) cancel(a *authn.ActivationRecord) {
-	a.State = authn.ActivationCancelled
+func (s *Store) cancel(a *authn.ActivationRecord) { s.end(a, authn.ActivationCancelled) }
+
+// end ends an activation in state st and drops the pending device it
+// made.
+func (s *Store) end(a *authn.ActivationRecord, st authn.ActivationState) {
+	a.State = st
 	clear(a.Pending)
 	a.Pending = nil
 	if a.DeviceID != "" {
@@ -521,31 +534,65 @@ func (s *Store) device(user, id string) *authn.DeviceRecord {
 	return nil
 }
 
+// pendingDevice returns the user's device of that ID if it is pending
+// and its activation has not lapsed (a lapsed one is expired now, and
+// its device deleted); nil otherwise.
+func (s *Store) pendingDevice(user, deviceID string, now time.Time) *authn.DeviceRecord {
+	d := s.device(user, deviceID)
+	if d == nil || d.State != authn.DevicePending {
+		return nil
+	}
+	if a, ok := s.activations[d.SessionID]; ok {
+		s.expire(a, now)
+	}
+	if d = s.device(user, deviceID); d == nil || d.State != authn.DevicePending {
+		return nil
+	}
+	return d
+}
+
 // countPairingTry is ChangeDevice with PairingTry set (authn.DeviceChange).
 func (s *Store) countPairingTry(_ context.Context, user, deviceID string, max int, now time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.device(user, deviceID)
-	if d == nil || d.State != authn.DevicePending {
+	d := s.pendingDevice(user, deviceID, now)
+	if d == nil {
 		return 0, authn.ErrStoreNotFound
 	}
-	d.PairTries++
-	if d.PairTries > max {
-		if a, ok := s.activations[d.SessionID]; ok {
-			s.cancel(a)
-		}
-		s.devices[user] = slices.DeleteFunc(s.devices[user], func(x *authn.DeviceRecord) bool { return x.ID == deviceID })
+	if d.PairTries >= max {
+		s.discard(d)
 		return d.PairTries, authn.ErrStoreLimit
 	}
+	d.PairTries++
 	return d.PairTries, nil
+}
+
+// discardDevice is ChangeDevice with Discard set (authn.DeviceChange).
+func (s *Store) discardDevice(_ context.Context, user, deviceID string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.pendingDevice(user, deviceID, now)
+	if d == nil {
+		return authn.ErrStoreNotFound
+	}
+	s.discard(d)
+	return nil
+}
+
+// discard deletes a pending device and sets its activation discarded.
+func (s *Store) discard(d *authn.DeviceRecord) {
+	if a, ok := s.activations[d.SessionID]; ok && a.DeviceID == d.ID {
+		s.end(a, authn.ActivationDiscarded)
+	}
+	s.devices[d.User] = slices.DeleteFunc(s.devices[d.User], func(x *authn.DeviceRecord) bool { return x.ID == d.ID })
 }
 
 // activateDevice is ChangeDevice with Activate set (authn.DeviceChange).
 func (s *Store) activateDevice(_ context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.device(user, deviceID)
-	if d == nil || d.State != authn.DevicePending {
+	d := s.pendingDevice(user, deviceID, now)
+	if d == nil {
 		return authn.DeviceRecord{}, authn.ErrStoreNotFound
 	}
 	d.State = authn.DeviceActive
@@ -813,7 +860,10 @@ func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
 		}
 	}
 	for id, a := range s.activations {
-		expire(a, now)
+		if a.State == authn.ActivationCompleted && !now.Before(a.ExpiresAt) && s.device(a.User, a.DeviceID) != nil {
+			n++ // the pending device expire deletes
+		}
+		s.expire(a, now)
 		// Keep finished activations a day as tombstones, then drop them.
 		if a.State != authn.ActivationWaiting && a.State != authn.ActivationCompleted && now.Sub(a.ExpiresAt) > 24*time.Hour {
 			delete(s.activations, id)

@@ -52,7 +52,12 @@ func (s *Store) PutActivation(ctx context.Context, a authn.ActivationRecord, now
 		if n == 0 {
 			return authn.ErrStoreConflict
 		}
-		_, err = c.exec(s.d.q.actVoidWaiting, a.User, a.SessionID)
+		// One offer at a time: the user's activations not yet paired
+		// are void, and their pending devices go.
+		if _, err = c.exec(s.d.q.actVoidUnpaired, a.User, a.SessionID); err != nil {
+			return err
+		}
+		_, err = c.exec(s.d.q.devDeletePendingOf, a.User)
 		return err
 	})
 }
@@ -71,7 +76,49 @@ func (s *Store) GetActivation(ctx context.Context, sessionID string, now time.Ti
 	if err != nil {
 		return authn.ActivationRecord{}, err
 	}
+	if lapsed(a, now) {
+		// Past its pairing deadline: ended now, its device deleted, under
+		// the user's lock, as it stands then.
+		err = s.write(ctx, "GetActivation", func(c *conn) error {
+			if err := s.lockRow(c, a.User); err != nil {
+				return err
+			}
+			var ok bool
+			var err error
+			if a, ok, err = s.getActivation(c, sessionID, now); err == nil && !ok {
+				err = authn.ErrStoreNotFound
+			}
+			if err != nil {
+				return err
+			}
+			return s.lapse(c, &a, now)
+		})
+		if err != nil {
+			return authn.ActivationRecord{}, err
+		}
+	}
 	return a, nil
+}
+
+// lapsed reports whether a is a completed activation past its pairing
+// deadline.
+func lapsed(a authn.ActivationRecord, now time.Time) bool {
+	return a.State == authn.ActivationCompleted && !now.Before(a.ExpiresAt)
+}
+
+// lapse ends a completed activation past its pairing deadline: its
+// pending device deleted, then the activation expired (devices before
+// activations, the order of every step that changes both). The caller
+// holds the user's lock.
+func (s *Store) lapse(c *conn, a *authn.ActivationRecord, now time.Time) error {
+	if !lapsed(*a, now) {
+		return nil
+	}
+	if err := s.end(c, *a, authn.ActivationExpired); err != nil {
+		return err
+	}
+	a.State = authn.ActivationExpired
+	return nil
 }
 
 // CompleteActivation implements authn.Store.
@@ -113,7 +160,9 @@ func (s *Store) CompleteActivation(ctx context.Context, sessionID string, reques
 		if n >= maxDevices {
 			return authn.ErrStoreLimit
 		}
-		done, err := c.exec(s.d.q.actComplete, sessionID, blob(requestHash), blob(serverConfirm), dev.ID)
+		// The pairing deadline: the offer's lifetime again, from now.
+		deadline := now.Add(a.ExpiresAt.Sub(a.CreatedAt))
+		done, err := c.exec(s.d.q.actComplete, sessionID, blob(requestHash), blob(serverConfirm), dev.ID, nanos(deadline))
 		if err != nil {
 			return err
 		}
@@ -136,6 +185,7 @@ func (s *Store) CompleteActivation(ctx context.Context, sessionID string, reques
 		a.RequestHash = bytes.Clone(requestHash)
 		a.ServerConfirm = bytes.Clone(serverConfirm)
 		a.DeviceID = dev.ID
+		a.ExpiresAt = deadline
 		out = a
 		return nil
 	})
@@ -155,22 +205,80 @@ func (s *Store) CancelActivation(ctx context.Context, user, sessionID string, no
 		if err != nil {
 			return err
 		}
-		if !ok || a.User != user || (a.State != authn.ActivationWaiting && a.State != authn.ActivationCompleted) {
+		if !ok || a.User != user {
 			return authn.ErrStoreNotFound
 		}
-		return s.cancel(c, a)
+		if err := s.lapse(c, &a, now); err != nil {
+			return err
+		}
+		if a.State != authn.ActivationWaiting && a.State != authn.ActivationCompleted {
+			return authn.ErrStoreNotFound
+		}
+		return s.end(c, a, authn.ActivationCancelled)
 	})
 }
 
-// cancel cancels an activation and drops the pending device it made.
-func (s *Store) cancel(c *conn, a authn.ActivationRecord) error {
-	if _, err := c.exec(s.d.q.actCancel, a.SessionID); err != nil {
-		return err
-	}
+// end ends an activation in state st and drops the pending device it
+// made: the device first, then the activation (the order of every step
+// that changes both).
+func (s *Store) end(c *conn, a authn.ActivationRecord, st authn.ActivationState) error {
 	if a.DeviceID != "" {
 		if _, err := c.exec(s.d.q.devDeletePending, a.User, a.DeviceID); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err := c.exec(s.d.q.actEnd, a.SessionID, string(st))
+	return err
+}
+
+// sweepLapsed ends the completed activations past their pairing deadline
+// (see lapse), a batch at a time, each in a write of its own that locks
+// its user's row first, as every step that changes a user's devices
+// does. It returns how many pending devices it deleted.
+func (s *Store) sweepLapsed(ctx context.Context, now time.Time) (int, error) {
+	const batch = 100
+	n := 0
+	for {
+		type ref struct{ sid, user string }
+		var refs []ref
+		err := s.read(ctx, "Sweep", func(c *conn) error {
+			rows, err := c.query(s.d.q.actLapsed, nanos(now), batch)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var r ref
+				if err := rows.Scan(&r.sid, &r.user); err != nil {
+					return err
+				}
+				refs = append(refs, r)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return n, err
+		}
+		for _, r := range refs {
+			err := s.write(ctx, "Sweep", func(c *conn) error {
+				if err := s.lockRow(c, r.user); err != nil {
+					return err
+				}
+				a, ok, err := s.getActivation(c, r.sid, now)
+				if err != nil || !ok || !lapsed(a, now) {
+					return err
+				}
+				if a.DeviceID != "" {
+					n++
+				}
+				return s.lapse(c, &a, now)
+			})
+			if err != nil {
+				return n, err
+			}
+		}
+		if len(refs) < batch {
+			return n, nil
+		}
+	}
 }

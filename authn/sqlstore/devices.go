@@ -43,46 +43,60 @@ func (s *Store) devices(c *conn, q string, args ...any) ([]authn.DeviceRecord, e
 }
 
 // lockPending locks the user's row and returns the user's device of that
-// ID if it is pending: the first step of a pairing try and of an
-// activation. ErrStoreNotFound if there is none, or it is not pending.
-func (s *Store) lockPending(c *conn, user, deviceID string) (authn.DeviceRecord, error) {
+// ID if it is pending, with its activation: the first step of a pairing
+// try, a discard and an activation. An activation past its pairing
+// deadline is ended now (see lapse), its device deleted. ErrStoreNotFound
+// if there is none, it is not pending, or its activation lapsed.
+func (s *Store) lockPending(c *conn, user, deviceID string, now time.Time) (authn.DeviceRecord, authn.ActivationRecord, error) {
 	if err := s.lockRow(c, user); err != nil {
-		return authn.DeviceRecord{}, err
+		return authn.DeviceRecord{}, authn.ActivationRecord{}, err
 	}
 	d, ok, err := s.device(c, user, deviceID)
 	if err != nil {
-		return authn.DeviceRecord{}, err
+		return authn.DeviceRecord{}, authn.ActivationRecord{}, err
 	}
 	if !ok || d.State != authn.DevicePending {
-		return authn.DeviceRecord{}, authn.ErrStoreNotFound
+		return authn.DeviceRecord{}, authn.ActivationRecord{}, authn.ErrStoreNotFound
 	}
-	return d, nil
+	a, ok, err := s.getActivation(c, d.SessionID, now)
+	if err != nil {
+		return authn.DeviceRecord{}, authn.ActivationRecord{}, err
+	}
+	if ok && lapsed(a, now) {
+		// Ended and committed: the outcome is not found.
+		if err := s.lapse(c, &a, now); err != nil {
+			return authn.DeviceRecord{}, authn.ActivationRecord{}, err
+		}
+		return authn.DeviceRecord{}, authn.ActivationRecord{}, authn.ErrStoreNotFound
+	}
+	return d, a, nil
+}
+
+// discard deletes a pending device and sets its activation discarded.
+func (s *Store) discard(c *conn, d authn.DeviceRecord, a authn.ActivationRecord) error {
+	if a.SessionID != "" && a.DeviceID == d.ID {
+		return s.end(c, a, authn.ActivationDiscarded)
+	}
+	_, err := c.exec(s.d.q.devDelete, d.User, d.ID)
+	return err
 }
 
 // countPairingTry is ChangeDevice with PairingTry set (authn.DeviceChange).
 func (s *Store) countPairingTry(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error) {
 	var tries int
 	err := s.write(ctx, "ChangeDevice PairingTry", func(c *conn) error {
-		d, err := s.lockPending(c, user, deviceID)
+		d, a, err := s.lockPending(c, user, deviceID, now)
 		if err != nil {
 			return err
 		}
-		tries = d.PairTries + 1
-		if tries > max {
-			a, ok, err := s.getActivation(c, d.SessionID, now)
-			if err != nil {
-				return err
-			}
-			if ok {
-				if err := s.cancel(c, a); err != nil {
-					return err
-				}
-			}
-			if _, err := c.exec(s.d.q.devDelete, user, deviceID); err != nil {
+		tries = d.PairTries
+		if tries >= max {
+			if err := s.discard(c, d, a); err != nil {
 				return err
 			}
 			return authn.ErrStoreLimit
 		}
+		tries++
 		_, err = c.exec(s.d.q.devPairTries, user, deviceID, int64(tries))
 		return err
 	})
@@ -92,11 +106,22 @@ func (s *Store) countPairingTry(ctx context.Context, user, deviceID string, max 
 	return tries, err
 }
 
+// discardDevice is ChangeDevice with Discard set (authn.DeviceChange).
+func (s *Store) discardDevice(ctx context.Context, user, deviceID string, now time.Time) error {
+	return s.write(ctx, "ChangeDevice Discard", func(c *conn) error {
+		d, a, err := s.lockPending(c, user, deviceID, now)
+		if err != nil {
+			return err
+		}
+		return s.discard(c, d, a)
+	})
+}
+
 // activateDevice is ChangeDevice with Activate set (authn.DeviceChange).
 func (s *Store) activateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
 	var out authn.DeviceRecord
 	err := s.write(ctx, "ChangeDevice Activate", func(c *conn) error {
-		d, err := s.lockPending(c, user, deviceID)
+		d, _, err := s.lockPending(c, user, deviceID, now)
 		if err != nil {
 			return err
 		}

@@ -224,9 +224,15 @@ func (s *Store) Refund(ctx context.Context, key, mark string, window time.Durati
 // Sweep implements authn.Store.
 func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
 	q := &s.d.q
+	// Completed activations past their pairing deadline end first, each
+	// under its user's lock, as a pairing step would end it.
+	lapsedN, err := s.sweepLapsed(ctx, now)
+	if err != nil {
+		return 0, err
+	}
 	var total int64
-	err := s.write(ctx, "Sweep", func(c *conn) error {
-		total = 0
+	err = s.write(ctx, "Sweep", func(c *conn) error {
+		total = int64(lapsedN)
 		// Expired waiting activations drop their sealed pending keys now;
 		// finished ones are kept a day as tombstones.
 		if _, err := c.exec(q.actSweepExpire, nanos(now)); err != nil {

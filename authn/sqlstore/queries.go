@@ -39,12 +39,18 @@ func portableQueries() queries {
 		actInsert: `INSERT INTO authn_activations (session_id, user_id, state, pending, expires_at, replacing,
 				request_hash, device_id, server_confirm, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (session_id) DO NOTHING`,
-		actVoidWaiting: `UPDATE authn_activations SET state = 'cancelled', pending = NULL
-			WHERE user_id = $1 AND state = 'waiting' AND session_id <> $2`,
+		actVoidUnpaired: `UPDATE authn_activations SET state = 'cancelled', pending = NULL
+			WHERE user_id = $1 AND state IN ('waiting', 'completed') AND session_id <> $2`,
+		// The end of an activation (expired, discarded) in state $2.
+		actEnd: `UPDATE authn_activations SET state = $2, pending = NULL WHERE session_id = $1`,
+		// Completed activations past their pairing deadline, for Sweep.
+		actLapsed: `SELECT session_id, user_id FROM authn_activations
+			WHERE state = 'completed' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+		// The user's pending devices, which a newer offer voids.
+		devDeletePendingOf: `DELETE FROM authn_devices WHERE user_id = $1 AND state = 'pending'`,
 		actGet: `SELECT session_id, user_id, state, pending, expires_at, replacing, request_hash, device_id,
 				server_confirm, created_at
 			FROM authn_activations WHERE session_id = $1`,
-		actCancel:          `UPDATE authn_activations SET state = 'cancelled', pending = NULL WHERE session_id = $1`,
 		actMoveIfCompleted: `UPDATE authn_activations SET state = $2 WHERE session_id = $1 AND state = 'completed'`,
 		actDeleteUser:      `DELETE FROM authn_activations WHERE user_id = $1`,
 		actSweepExpire: `UPDATE authn_activations SET state = 'expired', pending = NULL
@@ -57,7 +63,7 @@ func portableQueries() queries {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		devGet:           `SELECT ` + devCols + ` FROM authn_devices WHERE user_id = $1 AND id = $2`,
 		devList:          `SELECT ` + devCols + ` FROM authn_devices WHERE user_id = $1 ORDER BY seq`,
-		devCount:         `SELECT COUNT(*) FROM authn_devices WHERE user_id = $1`,
+		devCount:         `SELECT COUNT(*) FROM authn_devices WHERE user_id = $1 AND state = 'active'`,
 		devDelete:        `DELETE FROM authn_devices WHERE user_id = $1 AND id = $2`,
 		devDeletePending: `DELETE FROM authn_devices WHERE user_id = $1 AND id = $2 AND state = 'pending'`,
 		devActivate:      `UPDATE authn_devices SET state = 'active', replacing = '' WHERE user_id = $1 AND id = $2`,

@@ -45,7 +45,7 @@ func postgresQueries() queries {
 			ON CONFLICT (user_id) DO UPDATE SET failures = u.failures
 			RETURNING failures, level, locked_until, last_failure, epoch, push_off, push_suspended`
 	q.actComplete = `UPDATE authn_activations SET state = 'completed', pending = NULL, request_hash = $2,
-				server_confirm = $3, device_id = $4
+				server_confirm = $3, device_id = $4, expires_at = $5
 			WHERE session_id = $1 AND state = 'waiting'`
 	// Byte order, whatever the database's collation (the columns are
 	// COLLATE "C" too, so that the unique index serves the query).

@@ -22,7 +22,7 @@ func sqliteQueries() queries {
 	q.userLock = `SELECT failures, level, locked_until, last_failure, epoch, push_off, push_suspended
 			FROM authn_users WHERE user_id = $1`
 	q.actComplete = `UPDATE authn_activations SET state = 'completed', pending = NULL, request_hash = $2,
-				server_confirm = $3, device_id = $4
+				server_confirm = $3, device_id = $4, expires_at = $5
 			WHERE session_id = $1`
 	q.devPage = `SELECT ` + devCols + ` FROM authn_devices
 			WHERE user_id > $1 OR (user_id = $1 AND id > $2) ORDER BY user_id, id LIMIT $3`

@@ -203,8 +203,9 @@ type queries struct {
 	userGet, userLock, userSave, userEpoch, userBumpEpoch, userReset string
 	userPushOff, userSuspend, userDelete                             string
 
-	actInsert, actVoidWaiting, actGet, actComplete, actCancel, actMoveIfCompleted string
-	actDeleteUser, actSweepExpire, actSweep                                       string
+	actInsert, actVoidUnpaired, actGet, actComplete, actMoveIfCompleted string
+	actDeleteUser, actSweepExpire, actSweep                             string
+	actEnd, actLapsed, devDeletePendingOf                               string
 
 	devInsert, devGet, devList, devPage, devCount, devDelete, devDeletePending string
 	devActivate, devPairTries, devRename, devPushToken, devSecret              string

@@ -41,8 +41,8 @@ func testActivation(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 	t.Run("PutActivationVoidsWaiting", func(t *testing.T) {
 		s := newStore(t)
-		// A completed activation of alice, and a waiting one of bob.
-		sidDone := pendingDevice(t, s, "alice", "dev-1", t0)
+		// A paired activation of alice, and a waiting one of bob.
+		sidDone := activeDevice(t, s, "alice", "dev-1", t0)
 		require.NoError(t, s.PutActivation(t.Context(), waitingActivation("bob", "sid-bob", t0), t0))
 
 		require.NoError(t, s.PutActivation(t.Context(), waitingActivation("alice", "sid-a1", t0), t0))
@@ -51,9 +51,9 @@ func testActivation(t *testing.T, newStore func(t *testing.T) authn.Store) {
 
 		requireActivationState(t, s, "sid-a1", now, authn.ActivationCancelled)
 		requireActivationState(t, s, "sid-a2", now, authn.ActivationWaiting)
-		requireActivationState(t, s, sidDone, now, authn.ActivationCompleted)
+		requireActivationState(t, s, sidDone, now, authn.ActivationActive)
 		requireActivationState(t, s, "sid-bob", now, authn.ActivationWaiting)
-		require.Equal(t, []string{"dev-1"}, deviceIDs(t, s, "alice"), "voiding waiting activations leaves devices")
+		require.Equal(t, []string{"dev-1"}, deviceIDs(t, s, "alice"), "voiding waiting activations leaves active devices")
 
 		// The voided one can no longer be completed.
 		_, err := s.CompleteActivation(t.Context(), "sid-a1", requestHash("x"), serverConfirm("x"), deviceRecord("alice", "dev-x", "sid-a1", now), 100, now)
@@ -146,10 +146,10 @@ func testActivation(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	t.Run("CompleteActivationLimit", func(t *testing.T) {
 		s := newStore(t)
 		activeDevice(t, s, "alice", "dev-1", t0)
-		pendingDevice(t, s, "alice", "dev-2", t0)
+		activeDevice(t, s, "alice", "dev-2", t0)
 		require.NoError(t, s.PutActivation(t.Context(), waitingActivation("alice", "sid-3", t0), t0))
 		_, err := s.CompleteActivation(t.Context(), "sid-3", requestHash("dev-3"), serverConfirm("dev-3"), deviceRecord("alice", "dev-3", "sid-3", t0), 2, t0)
-		require.ErrorIs(t, err, authn.ErrStoreLimit, "pending devices count towards maxDevices")
+		require.ErrorIs(t, err, authn.ErrStoreLimit, "active devices fill maxDevices")
 		// All or nothing: the activation still waits, no device was added.
 		got := getActivation(t, s, "sid-3", t0)
 		require.Equal(t, authn.ActivationWaiting, got.State)
@@ -282,7 +282,7 @@ func testPairing(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.ErrorIs(t, err, authn.ErrStoreLimit, "the fourth try of three")
 		_, err = getDevice(t.Context(), s, "alice", "dev-1")
 		require.ErrorIs(t, err, authn.ErrStoreNotFound, "the device is deleted")
-		requireActivationState(t, s, sid, t0, authn.ActivationCancelled)
+		requireActivationState(t, s, sid, t0, authn.ActivationDiscarded)
 		_, err = pairingTry(t.Context(), s, "alice", "dev-1", 3, t0)
 		require.ErrorIs(t, err, authn.ErrStoreNotFound)
 		_, err = activate(t.Context(), s, "alice", "dev-1", t0)

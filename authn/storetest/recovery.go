@@ -243,8 +243,10 @@ func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
 			activeDevice(t, s, user, dev("1"), t0)
 			activeDevice(t, s, user, dev("2"), t0)
 			require.NoError(t, revoke(t.Context(), s, user, dev("2"), t0))
-			pendingDevice(t, s, user, dev("p"), t0)
+			// (An offer voids the ones before it: the waiting one is
+			// voided by the pending device's; both records remain.)
 			require.NoError(t, s.PutActivation(t.Context(), waitingActivation(user, "sid-"+user+"-w", t0), t0))
+			pendingDevice(t, s, user, dev("p"), t0)
 			e := userState(t, s, user, t0).Epoch
 			for i := byte(1); i <= 2; i++ {
 				c := newChallenge(user, fmt.Sprintf("ch-%s-%d", user, i), e, t0, tag(i, dev("1"), step0, 0))
@@ -303,7 +305,7 @@ func testOperator(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.Equal(t, []string{"dev-bob-1", "dev-bob-p"}, deviceIDs(t, s, "bob"))
 		requireActivationState(t, s, "sid-dev-bob-1", now, authn.ActivationActive)
 		requireActivationState(t, s, "sid-dev-bob-p", now, authn.ActivationCompleted)
-		requireActivationState(t, s, "sid-bob-w", now, authn.ActivationWaiting)
+		requireActivationState(t, s, "sid-bob-w", now, authn.ActivationCancelled)
 		got := getTOTP(t, s, "bob")
 		require.True(t, got.Active)
 		require.Equal(t, uint64(step0), got.LastStep)

@@ -5,7 +5,10 @@
 //   - [RunHot] tests a hot store alone: the lockout arithmetic of Attempt
 //     and RecordFailure, ResetUser, TakeOnce, Spend and Refund;
 //   - [RunRecords] tests a record store alone: pairing tries, devices and
-//     their changes, epochs, and the compare-and-set of CommitStep;
+//     their changes, epochs, the compare-and-set of CommitStep, and
+//     activations that end (unpaired by the pairing deadline, voided by
+//     a newer offer, discarded by the last pairing try), taking their
+//     pending devices with them;
 //   - [RunPair] tests the steps that span the halves on a pair, called as
 //     the Service calls them (a revocation in the records, then
 //     RaiseEpoch in the hot store): take-once activation, challenge
@@ -24,8 +27,13 @@
 //     recovery codes), a TOTP code is accepted once, a question is not
 //     reissued within its horizon, an activation is completed once, a
 //     revocation voids the challenges issued before it, a push approval
-//     answered on one instance is finished once, on either, and no push
-//     is sent to a locked or suspended user or beyond the push budget;
+//     answered on one instance is finished once, on either, no push
+//     is sent to a locked or suspended user or beyond the push budget,
+//     every factor that logs a user in (recovery codes included) makes
+//     factor changes need a proof, offers snatched by someone else do
+//     not fill the device limit, and at most 3 pairing codes are
+//     compared however many guesses race, each answered as a wrong
+//     code, a discarded device or a success;
 //     [RunShared] races two Services on two handles of one pair's data.
 //
 // Every store runs the entry points that apply to it, on fresh stores. An
@@ -95,13 +103,15 @@ func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
 }
 
 // RunRecords runs the tests of a record store alone (no hot store
-// beside it): pairing tries, devices and their changes, epochs, and the
-// compare-and-set of CommitStep. Like RunHot, with newRecords.
+// beside it): pairing tries, devices and their changes, epochs, the
+// compare-and-set of CommitStep, and activations that end. Like RunHot,
+// with newRecords.
 func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore) {
 	fresh := func(t *testing.T) authn.Store { return pair{RecordStore: newRecords(t)} }
 	run(tb, "Pairing", func(t *testing.T) { testPairing(t, fresh) })
 	run(tb, "Devices", func(t *testing.T) { testDevices(t, fresh) })
 	run(tb, "CommitStep", func(t *testing.T) { testCommitStep(t, fresh) })
+	run(tb, "ActivationEnds", func(t *testing.T) { testActivationEnds(t, fresh) })
 }
 
 // RunPair runs the tests whose steps span the two halves, on a fresh
@@ -145,6 +155,8 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "ServiceFactors", func(t *testing.T) { testServiceFactors(t, fresh) })
 	run(tb, "ServicePush", func(t *testing.T) { testServicePush(t, fresh) })
 	run(tb, "ServiceBuckets", func(t *testing.T) { testServiceBuckets(t, fresh) })
+	run(tb, "ServiceStepUp", func(t *testing.T) { testServiceStepUp(t, fresh) })
+	run(tb, "ServiceActivation", func(t *testing.T) { testServiceActivation(t, fresh) })
 	run(tb, "UserIDs", func(t *testing.T) { testUserIDs(t, fresh) })
 	run(tb, "ServicePushRefund", func(t *testing.T) { testServicePushRefund(t, fresh) })
 	run(tb, "ServicePushAnswer", func(t *testing.T) { testServicePushAnswer(t, fresh) })

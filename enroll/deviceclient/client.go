@@ -270,24 +270,45 @@ func (c *Client) StartMigration(ctx context.Context, cred *enroll.Credential) (e
 
 // MigrationStatus reports where a migration this device started is:
 // "waiting" (no new phone yet), "completed" (a new phone activated: ask
-// for its pairing code), "active" (done), "expired" or "cancelled".
+// for its pairing code), "active" (done), "expired", "cancelled" or
+// "discarded" (the third wrong pairing code discarded the new phone:
+// start again).
 func (c *Client) MigrationStatus(ctx context.Context, cred *enroll.Credential, sessionID string) (string, error) {
+	p, err := c.MigrationProgress(ctx, cred, sessionID)
+	return p.Status, err
+}
+
+// MigrationProgress is where a migration stands: its Status (see
+// [Client.MigrationStatus]) and how many pairing codes may still be typed
+// on this phone (TriesLeft: 3 once the new phone completed it, one fewer
+// after each wrong code; 0 in every other status).
+type MigrationProgress struct {
+	Status    string
+	TriesLeft int
+}
+
+// MigrationProgress is MigrationStatus with the pairing tries left.
+func (c *Client) MigrationProgress(ctx context.Context, cred *enroll.Credential, sessionID string) (MigrationProgress, error) {
 	var ans devicewire.StatusAnswer
 	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathMigrationStatus, "", devicewire.SessionRequest{SessionID: sessionID}, &ans); err != nil {
-		return "", err
+		return MigrationProgress{}, err
+	}
+	if ans.TriesLeft < 0 || ans.TriesLeft > 3 {
+		return MigrationProgress{}, fmt.Errorf("%w: pairing tries left out of range", ErrBadAnswer)
 	}
 	switch ans.Status {
-	case "waiting", "completed", "active", "expired", "cancelled":
-		return ans.Status, nil
+	case "waiting", "completed", "active", "expired", "cancelled", "discarded":
+		return MigrationProgress{Status: ans.Status, TriesLeft: ans.TriesLeft}, nil
 	}
-	return "", fmt.Errorf("%w: unknown migration status", ErrBadAnswer)
+	return MigrationProgress{}, fmt.Errorf("%w: unknown migration status", ErrBadAnswer)
 }
 
 // ConfirmMigration sends the pairing code the new phone shows, typed on
 // this (old) phone. On success the new device is active, this one is
 // revoked (its requests now fail with enroll.ErrDeviceAuth: delete its
 // credential), and it returns the new device's ID. A wrong code is
-// ErrWrongPairingCode; after 3 the new device is discarded.
+// ErrWrongPairingCode; the third wrong one discards the new device and
+// is ErrPairingDiscarded, as is any code sent after it: start again.
 func (c *Client) ConfirmMigration(ctx context.Context, cred *enroll.Credential, sessionID, pairingCode string) (string, error) {
 	var ans devicewire.DeviceAnswer
 	if err := c.do(ctx, cred, http.MethodPost, devicewire.PathMigrationConfirm, "",

@@ -246,6 +246,10 @@ func TestBadAnswers(t *testing.T) {
 			_, err := c.MigrationStatus(ctx, cred, offer.SessionID)
 			return err
 		}, ErrBadAnswer},
+		"pairing tries out of range": {jsonAnswer(200, map[string]any{"status": "completed", "tries_left": 4}), func(c *Client) error {
+			_, err := c.MigrationProgress(ctx, cred, offer.SessionID)
+			return err
+		}, ErrBadAnswer},
 		"the old device's ID": {jsonAnswer(200, map[string]string{"device_id": cred.DeviceID()}), func(c *Client) error {
 			_, err := c.ConfirmMigration(ctx, cred, offer.SessionID, "123456")
 			return err

@@ -49,9 +49,14 @@ var (
 	ErrWrongNumber = keyline.ErrWrongNumber
 
 	// ErrWrongPairingCode reports a pairing code that does not match;
-	// after 3 the new device is discarded. It is
-	// [keyline.ErrWrongPairingCode].
+	// the third wrong one discards the new device (ErrPairingDiscarded).
+	// It is [keyline.ErrWrongPairingCode].
 	ErrWrongPairingCode = keyline.ErrWrongPairingCode
+
+	// ErrPairingDiscarded reports a new device discarded after three
+	// wrong pairing codes: the migration is over; start again. It is
+	// [keyline.ErrPairingDiscarded].
+	ErrPairingDiscarded = keyline.ErrPairingDiscarded
 
 	// ErrInvalidCode reports a transaction signature the server refused:
 	// the request is over. It is [keyline.ErrInvalidCode].
@@ -110,6 +115,7 @@ var codes = map[string]error{
 	"not_yours":              enroll.ErrPromptNotForDevice,
 	"invalid_push_answer":    enroll.ErrInvalidPushAnswer,
 	"invalid_code":           ErrInvalidCode,
+	"pairing_discarded":      ErrPairingDiscarded,
 	"pairing_code":           ErrWrongPairingCode,
 	"forbidden":              ErrProofRequired,
 	"not_found":              ErrNotFound,

@@ -160,8 +160,8 @@ func TestActivateNewPINPolicy(t *testing.T) {
 	if len(devs) != 0 {
 		t.Errorf("the portal has %d devices after refused PINs; want none", len(devs))
 	}
-	if st, _ := h.svc.ActivationStatus(ctx, "alice", offer.SessionID); st != authn.ActivationWaiting {
-		t.Errorf("activation %s; want it still waiting", st)
+	if st, _ := h.svc.ActivationStatus(ctx, "alice", offer.SessionID); st.State != authn.ActivationWaiting {
+		t.Errorf("activation %s; want it still waiting", st.State)
 	}
 }
 

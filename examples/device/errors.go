@@ -128,6 +128,8 @@ func (a *app) explain(err error) string {
 		return "the account is locked after too many failures" + retry
 	case errors.Is(err, deviceclient.ErrWrongNumber):
 		return "wrong number: it is not the one the login page shows; that request is over, start the login again"
+	case errors.Is(err, deviceclient.ErrPairingDiscarded):
+		return "too many wrong pairing codes: the new phone was discarded; start again"
 	case errors.Is(err, deviceclient.ErrWrongPairingCode):
 		return "wrong pairing code"
 	case errors.Is(err, deviceclient.ErrInvalidCode):

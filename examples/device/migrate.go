@@ -10,10 +10,6 @@ import (
 	"github.com/keyline/keyline/enroll/deviceclient"
 )
 
-// pairingTries is how many wrong pairing codes the portal takes before it
-// discards the new device (authn's rule).
-const pairingTries = 3
-
 // migrate moves an account to a new phone, run on the old one: the portal
 // makes an offer that replaces this device (this device's signed request
 // stands for the step-up proof), the new phone scans or types it and
@@ -118,10 +114,11 @@ func (a *app) awaitNewPhone(client *deviceclient.Client, c *enroll.Credential, o
 }
 
 // confirmNewPhone asks for the new phone's pairing code and sends it,
-// giving the user the portal's tries. A code that is not 6 digits is
+// giving the user the portal's tries, as many as the server says are left
+// (the migration status's tries_left). A code that is not 6 digits is
 // asked again without spending one.
 func (a *app) confirmNewPhone(client *deviceclient.Client, c *enroll.Credential, sessionID string) (string, error) {
-	wrong, malformed := 0, 0
+	malformed := 0
 	for {
 		ans, err := a.con.ask(a.ctx, "Pairing code shown on the new phone: ")
 		if err != nil {
@@ -139,12 +136,18 @@ func (a *app) confirmNewPhone(client *deviceclient.Client, c *enroll.Credential,
 		if err == nil {
 			return id, nil
 		}
+		if errors.Is(err, deviceclient.ErrPairingDiscarded) {
+			return "", errors.New("wrong pairing code, the last try: the portal discarded the new phone's device; this device stays active, run migrate again")
+		}
 		if !errors.Is(err, deviceclient.ErrWrongPairingCode) {
 			return "", during("confirming the new phone", err)
 		}
-		if wrong++; wrong >= pairingTries {
-			return "", errors.New("wrong pairing code, the last try: the portal discarded the new phone's device; this device stays active, run migrate again")
+		p, err := client.MigrationProgress(a.ctx, c, sessionID)
+		if err != nil {
+			// The count is the server's; without it, say no number.
+			a.con.say("Wrong pairing code.")
+			continue
 		}
-		a.con.say("Wrong pairing code: %d tries left.", pairingTries-wrong)
+		a.con.say("Wrong pairing code: %d tries left.", p.TriesLeft)
 	}
 }

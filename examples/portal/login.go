@@ -138,11 +138,6 @@ type factorView struct {
 	CanPush, CanChallenge, CanTOTP, CanRecovery bool
 }
 
-// hasSecondFactor reports whether the user can prove a second factor.
-func hasSecondFactor(f authn.Factors) bool {
-	return len(f.Devices) > 0 || f.TOTP || f.RecoveryCodes > 0
-}
-
 // factorPage shows the current second-factor method, starting its
 // ceremony (a push, a challenge) when none is live.
 func (p *portal) factorPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -157,7 +152,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		p.internal(w, s, "factors", err)
 		return
 	}
-	if !hasSecondFactor(facts) {
+	if !facts.HasFactor() {
 		if f.stepUp {
 			// Nothing to step up with: keyline lets a user without a
 			// factor enroll the first one on trust.

@@ -21,7 +21,7 @@ const qrSize = 320
 
 // securityView is the data of the security page.
 type securityView struct {
-	HasFactor      bool // an active device or TOTP key: changes need a step-up
+	HasFactor      bool // a factor that logs the user in (authn.Factors.HasFactor): changes need a step-up
 	Unlocked       bool // changes can be made now
 	ProofRemaining int
 	Devices        []authn.Device
@@ -51,7 +51,7 @@ func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session
 		p.internal(w, s, "user state", fmt.Errorf("%w: %w", authn.ErrStoreUnavailable, err))
 		return
 	}
-	v := securityView{HasFactor: len(facts.Devices) > 0 || facts.TOTP, Devices: facts.Devices, Pending: facts.Pending,
+	v := securityView{HasFactor: facts.HasFactor(), Devices: facts.Devices, Pending: facts.Pending,
 		PushOn: !st.PushOff, TOTP: facts.TOTP, TOTPEnrolling: s.totp != nil, RecoveryLeft: facts.RecoveryCodes,
 		Activating: s.activation != nil}
 	if now.Before(st.PushSuspended) {
@@ -94,7 +94,7 @@ func (p *portal) proofIfNeeded(w http.ResponseWriter, r *http.Request, s *sessio
 		p.internal(w, s, "factors", err)
 		return nil, false
 	}
-	if len(facts.Devices) == 0 && !facts.TOTP {
+	if !facts.HasFactor() {
 		return nil, true
 	}
 	proof = p.requireProof(w, r, s)
@@ -180,11 +180,16 @@ func (p *portal) showActivation(w http.ResponseWriter, r *http.Request, s *sessi
 		p.internal(w, s, "activation status", err)
 		return
 	}
-	switch st {
+	switch st.State {
 	case authn.ActivationWaiting, authn.ActivationCompleted:
 	case authn.ActivationActive:
 		s.activation = nil
 		s.notice = "Your phone is active."
+		redirect(w, r, "/security")
+		return
+	case authn.ActivationDiscarded:
+		s.activation = nil
+		s.notice = "Too many wrong pairing codes: that phone was discarded. Start again."
 		redirect(w, r, "/security")
 		return
 	default: // expired, cancelled, gone
@@ -198,8 +203,14 @@ func (p *portal) showActivation(w http.ResponseWriter, r *http.Request, s *sessi
 	if a.replacing != "" {
 		title = "Replace a phone"
 	}
-	p.render(w, s, status, "activate", view{Title: title, Error: errMsg, D: activateView{State: string(st), SessionID: a.sessionID,
-		Remaining: remaining(now, a.expires), Expires: a.expires.UTC().Format("15:04:05 MST"), Replacing: a.name}})
+	// Once a phone completed it, the activation ends at its pairing
+	// deadline rather than at the offer's expiry.
+	expires := a.expires
+	if !st.ExpiresAt.IsZero() {
+		expires = st.ExpiresAt
+	}
+	p.render(w, s, status, "activate", view{Title: title, Error: errMsg, D: activateView{State: string(st.State), SessionID: a.sessionID,
+		Remaining: remaining(now, expires), Expires: expires.UTC().Format("15:04:05 MST"), Replacing: a.name}})
 }
 
 // activateQR serves the QR code of the session's own activation: the
@@ -236,8 +247,8 @@ func (p *portal) activateStatus(w http.ResponseWriter, r *http.Request, s *sessi
 		writeJSON(w, http.StatusOK, statusReply{State: "unknown", Action: "reload"})
 		return
 	}
-	reply := statusReply{State: string(st), Action: "reload"}
-	if st == authn.ActivationWaiting {
+	reply := statusReply{State: string(st.State), Action: "reload"}
+	if st.State == authn.ActivationWaiting {
 		reply.Action, reply.Message = "wait", "Waiting for your phone…"
 	}
 	writeJSON(w, http.StatusOK, reply)
@@ -264,14 +275,16 @@ func (p *portal) activateConfirm(w http.ResponseWriter, r *http.Request, s *sess
 		}
 		p.log.Info("portal: phone paired", "event", "portal_phone_paired", "user", s.user.ID, "device", dev.ID, "replaced", a.replacing)
 		redirect(w, r, "/security")
+	case errors.Is(err, authn.ErrPairingDiscarded):
+		s.activation = nil
+		s.notice = "Too many wrong pairing codes: that phone was discarded. Start again."
+		redirect(w, r, "/security")
 	case errors.Is(err, authn.ErrWrongPairingCode):
-		if st, serr := p.svc.ActivationStatus(ctx, s.user.ID, a.sessionID); serr != nil || st == authn.ActivationCancelled {
-			s.activation = nil
-			s.notice = "Too many wrong pairing codes: that phone was discarded. Start again."
-			redirect(w, r, "/security")
-			return
+		msg := "Wrong pairing code. Type the 6 digits your phone shows after the activation."
+		if st, serr := p.svc.ActivationStatus(ctx, s.user.ID, a.sessionID); serr == nil && st.State == authn.ActivationCompleted {
+			msg += fmt.Sprintf(" Tries left: %d.", st.TriesLeft)
 		}
-		p.showActivation(w, r, s, http.StatusOK, "Wrong pairing code. Type the 6 digits your phone shows after the activation.")
+		p.showActivation(w, r, s, http.StatusOK, msg)
 	case errors.Is(err, authn.ErrNotFound):
 		p.showActivation(w, r, s, http.StatusOK, "No phone has completed this activation yet: scan the QR code (or type the session ID) in the app first.")
 	case errors.Is(err, authn.ErrExpired), errors.Is(err, authn.ErrUnknownSession), errors.Is(err, authn.ErrAlreadyUsed):

@@ -61,7 +61,7 @@ func (p *portal) account(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	p.render(w, s, http.StatusOK, "account", view{Title: "Your account", D: accountView{
-		NoFactor: !hasSecondFactor(facts), Method: string(s.method), Withdrawals: p.ledger.list(s.user.ID)}})
+		NoFactor: !facts.HasFactor(), Method: string(s.method), Withdrawals: p.ledger.list(s.user.ID)}})
 }
 
 // withdrawView is the data of the withdrawal form.

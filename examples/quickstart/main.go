@@ -186,8 +186,8 @@ func run(w io.Writer) error {
 
 	// 3. The portal pairs the device with the code the phone shows.
 	status, err := svc.ActivationStatus(ctx, user, offer.SessionID)
-	if err != nil || status != authn.ActivationCompleted {
-		return fmt.Errorf("step 3: activation status %q, %v; want %q", status, err, authn.ActivationCompleted)
+	if err != nil || status.State != authn.ActivationCompleted {
+		return fmt.Errorf("step 3: activation status %q, %v; want %q", status.State, err, authn.ActivationCompleted)
 	}
 	code := phone.PairingCode()
 	dev, err := svc.ConfirmActivation(ctx, user, offer.SessionID, code)

@@ -76,9 +76,11 @@ type (
 	ResultAnswer struct {
 		Result string `json:"result"`
 	}
-	// StatusAnswer is where a migration's activation is.
+	// StatusAnswer is where a migration's activation is, and how many
+	// pairing codes may still be typed (0 but when completed).
 	StatusAnswer struct {
-		Status string `json:"status"`
+		Status    string `json:"status"`
+		TriesLeft int    `json:"tries_left"`
 	}
 	// DeviceAnswer names the device a migration paired.
 	DeviceAnswer struct {

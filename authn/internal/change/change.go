@@ -17,6 +17,7 @@ import (
 // DeviceSteps are an engine's steps for each kind of authn.DeviceChange.
 type DeviceSteps struct {
 	PairingTry func(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error)
+	Discard    func(ctx context.Context, user, deviceID string, now time.Time) error
 	Activate   func(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error)
 	Rename     func(ctx context.Context, user, deviceID, name string) error
 	PushToken  func(ctx context.Context, user, deviceID, token string) error
@@ -36,6 +37,8 @@ func (st DeviceSteps) Device(ctx context.Context, user, deviceID string, c authn
 		if n, err = st.PairingTry(ctx, user, deviceID, c.PairingTry, now); err == nil {
 			return authn.DeviceRecord{ID: deviceID, User: user, PairTries: n}, nil
 		}
+	case c.Discard:
+		err = st.Discard(ctx, user, deviceID, now)
 	case c.Activate:
 		return st.Activate(ctx, user, deviceID, now)
 	case c.Name != nil:
