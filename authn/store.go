@@ -296,6 +296,13 @@ type DeviceChange struct {
 	// Revoke deletes the device and bumps the user's epoch in the same
 	// step, so that no challenge issued before can be answered by it.
 	Revoke bool
+
+	// RemovedUntil is not a change of its own but goes with Revoke, and
+	// with Activate of a device that replaces another: when set, the
+	// store keeps, in the same atomic step, the removed device's record
+	// as it was (sealed secret included) until then, for
+	// [RecordStore.RemovedDevice]. The zero time keeps nothing.
+	RemovedUntil time.Time
 }
 
 // SecretSwap is a compare-and-set of a device's sealed secret.
@@ -606,11 +613,18 @@ type RecordStore interface {
 	// Attempt with no answer).
 	TakeRecoveryCode(ctx context.Context, user string, candidates [][32]byte) (bool, int, error)
 
+	// RemovedDevice returns what the store kept of a device of the user
+	// removed (revoked or replaced) with DeviceChange.RemovedUntil set.
+	// ErrStoreNotFound if there is none, or its Until is not after now.
+	RemovedDevice(ctx context.Context, user, deviceID string, now time.Time) (RemovedRecord, error)
+
 	// DeleteUser erases every durable record of the user: devices,
-	// activations, TOTP key, recovery codes, epoch and push settings.
+	// removed devices, activations, TOTP key, recovery codes, epoch and
+	// push settings.
 	DeleteUser(ctx context.Context, user string, now time.Time) error
 
-	// Sweep removes what has expired (activations), and ends the
+	// Sweep removes what has expired (activations, removed devices past
+	// their RemovedUntil), and ends the
 	// completed activations past their pairing deadline as GetActivation
 	// would, deleting their pending devices. It returns how many records
 	// it removed.

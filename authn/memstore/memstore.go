@@ -36,6 +36,7 @@ type Store struct {
 	totp        map[string]*authn.TOTPRecord    // by user
 	recovery    map[string][][32]byte           // by user
 	pushes      map[string]*authn.PushRecord    // by ID
+	removed     map[string]*authn.RemovedRecord // by user and device ID (removedKey)
 }
 
 type budget struct {
@@ -340,6 +341,7 @@ func (s *Store) DeleteUser(_ context.Context, user string, now time.Time) error 
 	delete(s.issued, user)
 	delete(s.totp, user)
 	delete(s.recovery, user)
+	s.dropRemoved(user)
 	for id, p := range s.pushes {
 		if p.User == user {
 			delete(s.pushes, id)
@@ -588,7 +590,7 @@ func (s *Store) discard(d *authn.DeviceRecord) {
 }
 
 // activateDevice is ChangeDevice with Activate set (authn.DeviceChange).
-func (s *Store) activateDevice(_ context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
+func (s *Store) activateDevice(_ context.Context, user, deviceID string, removedUntil, now time.Time) (authn.DeviceRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.pendingDevice(user, deviceID, now)
@@ -601,6 +603,7 @@ func (s *Store) activateDevice(_ context.Context, user, deviceID string, now tim
 	}
 	if d.Replacing != "" {
 		if old := s.device(user, d.Replacing); old != nil {
+			s.keepRemoved(old, removedUntil, now)
 			s.devices[user] = slices.DeleteFunc(s.devices[user], func(x *authn.DeviceRecord) bool { return x.ID == d.Replacing })
 			s.user(user).Epoch++
 		}
@@ -645,7 +648,7 @@ func (s *Store) setPushToken(_ context.Context, user, deviceID, token string) er
 }
 
 // revokeDevice is ChangeDevice with Revoke set (authn.DeviceChange).
-func (s *Store) revokeDevice(_ context.Context, user, deviceID string, now time.Time) error {
+func (s *Store) revokeDevice(_ context.Context, user, deviceID string, removedUntil, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.device(user, deviceID)
@@ -655,6 +658,7 @@ func (s *Store) revokeDevice(_ context.Context, user, deviceID string, now time.
 	if a, ok := s.activations[d.SessionID]; ok && a.State == authn.ActivationCompleted {
 		a.State = authn.ActivationCancelled
 	}
+	s.keepRemoved(d, removedUntil, now)
 	s.devices[user] = slices.DeleteFunc(s.devices[user], func(x *authn.DeviceRecord) bool { return x.ID == deviceID })
 	s.user(user).Epoch++
 	return nil
@@ -899,6 +903,7 @@ func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
 			n++
 		}
 	}
+	n += s.sweepRemoved(now)
 	for user, ts := range s.issued {
 		ts = slices.DeleteFunc(ts, func(t time.Time) bool { return !now.Before(t.Add(time.Minute)) })
 		if len(ts) == 0 {

@@ -118,7 +118,7 @@ func (s *Store) discardDevice(ctx context.Context, user, deviceID string, now ti
 }
 
 // activateDevice is ChangeDevice with Activate set (authn.DeviceChange).
-func (s *Store) activateDevice(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error) {
+func (s *Store) activateDevice(ctx context.Context, user, deviceID string, removedUntil, now time.Time) (authn.DeviceRecord, error) {
 	var out authn.DeviceRecord
 	err := s.write(ctx, "ChangeDevice Activate", func(c *conn) error {
 		d, _, err := s.lockPending(c, user, deviceID, now)
@@ -132,6 +132,9 @@ func (s *Store) activateDevice(ctx context.Context, user, deviceID string, now t
 			return err
 		}
 		if d.Replacing != "" && d.Replacing != deviceID {
+			if err := s.keepRemoved(c, user, d.Replacing, removedUntil, now); err != nil {
+				return err
+			}
 			n, err := c.exec(s.d.q.devDelete, user, d.Replacing)
 			if err != nil {
 				return err
@@ -185,7 +188,7 @@ func (s *Store) setPushToken(ctx context.Context, user, deviceID, token string) 
 }
 
 // revokeDevice is ChangeDevice with Revoke set (authn.DeviceChange).
-func (s *Store) revokeDevice(ctx context.Context, user, deviceID string, now time.Time) error {
+func (s *Store) revokeDevice(ctx context.Context, user, deviceID string, removedUntil, now time.Time) error {
 	return s.write(ctx, "ChangeDevice Revoke", func(c *conn) error {
 		if err := s.lockRow(c, user); err != nil {
 			return err
@@ -198,6 +201,9 @@ func (s *Store) revokeDevice(ctx context.Context, user, deviceID string, now tim
 			return authn.ErrStoreNotFound
 		}
 		if _, err := c.exec(s.d.q.actMoveIfCompleted, d.SessionID, string(authn.ActivationCancelled)); err != nil {
+			return err
+		}
+		if err := s.keepRemoved(c, user, deviceID, removedUntil, now); err != nil {
 			return err
 		}
 		if _, err := c.exec(s.d.q.devDelete, user, deviceID); err != nil {

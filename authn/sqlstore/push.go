@@ -248,6 +248,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
 			{q.pushSweep, now.Add(-time.Hour)},
 			{q.takeSweep, now},
 			{q.budgetSweep, now},
+			{rmSweep, now},
 		} {
 			n, err := c.exec(st.q, nanos(st.t))
 			if err != nil {

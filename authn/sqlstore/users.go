@@ -131,7 +131,7 @@ func (s *Store) DeleteUser(ctx context.Context, user string, now time.Time) erro
 			return err
 		}
 		for _, st := range []string{q.actDeleteUser, q.devDeleteUser, q.chDeleteUser, q.qDeleteUser, q.isDeleteUser,
-			q.totpDelete, q.rcDeleteUser, q.pushDeleteUsr, q.userDelete, qBucketDelUser} {
+			q.totpDelete, q.rcDeleteUser, q.pushDeleteUsr, rmDeleteUser, q.userDelete, qBucketDelUser} {
 			if _, err := c.exec(st, user); err != nil {
 				return err
 			}

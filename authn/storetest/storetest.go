@@ -104,7 +104,8 @@ func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
 
 // RunRecords runs the tests of a record store alone (no hot store
 // beside it): pairing tries, devices and their changes, epochs, the
-// compare-and-set of CommitStep, and activations that end. Like RunHot,
+// compare-and-set of CommitStep, activations that end, and removed
+// devices kept for their phones (RemovedDevice). Like RunHot,
 // with newRecords.
 func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore) {
 	fresh := func(t *testing.T) authn.Store { return pair{RecordStore: newRecords(t)} }
@@ -112,6 +113,7 @@ func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore)
 	run(tb, "Devices", func(t *testing.T) { testDevices(t, fresh) })
 	run(tb, "CommitStep", func(t *testing.T) { testCommitStep(t, fresh) })
 	run(tb, "ActivationEnds", func(t *testing.T) { testActivationEnds(t, fresh) })
+	run(tb, "Removed", func(t *testing.T) { testRemoved(t, fresh) })
 }
 
 // RunPair runs the tests whose steps span the two halves, on a fresh

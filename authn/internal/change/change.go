@@ -18,11 +18,11 @@ import (
 type DeviceSteps struct {
 	PairingTry func(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error)
 	Discard    func(ctx context.Context, user, deviceID string, now time.Time) error
-	Activate   func(ctx context.Context, user, deviceID string, now time.Time) (authn.DeviceRecord, error)
+	Activate   func(ctx context.Context, user, deviceID string, removedUntil, now time.Time) (authn.DeviceRecord, error)
 	Rename     func(ctx context.Context, user, deviceID, name string) error
 	PushToken  func(ctx context.Context, user, deviceID, token string) error
 	Secret     func(ctx context.Context, user, deviceID string, old, sealed []byte) error
-	Revoke     func(ctx context.Context, user, deviceID string, now time.Time) error
+	Revoke     func(ctx context.Context, user, deviceID string, removedUntil, now time.Time) error
 }
 
 // Device is authn.RecordStore.ChangeDevice over the engine's steps.
@@ -40,7 +40,7 @@ func (st DeviceSteps) Device(ctx context.Context, user, deviceID string, c authn
 	case c.Discard:
 		err = st.Discard(ctx, user, deviceID, now)
 	case c.Activate:
-		return st.Activate(ctx, user, deviceID, now)
+		return st.Activate(ctx, user, deviceID, c.RemovedUntil, now)
 	case c.Name != nil:
 		err = st.Rename(ctx, user, deviceID, *c.Name)
 	case c.PushToken != nil:
@@ -48,7 +48,7 @@ func (st DeviceSteps) Device(ctx context.Context, user, deviceID string, c authn
 	case c.Secret != nil:
 		err = st.Secret(ctx, user, deviceID, c.Secret.Old, c.Secret.New)
 	case c.Revoke:
-		err = st.Revoke(ctx, user, deviceID, now)
+		err = st.Revoke(ctx, user, deviceID, c.RemovedUntil, now)
 	}
 	return authn.DeviceRecord{}, err
 }

@@ -71,7 +71,7 @@ func TestPostgresOpeners(t *testing.T) {
 	}
 	v, err := stores[0].SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 3, v)
+	require.Equal(t, 4, v)
 	sqltest.FailFromEvery(t, ctx, stores) // every failure counted, from every store at once
 
 	// A newer schema is refused.

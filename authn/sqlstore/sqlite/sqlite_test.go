@@ -96,7 +96,7 @@ func TestReopen(t *testing.T) {
 	defer s.Close()
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 2, v)
+	require.Equal(t, 3, v)
 
 	a, err := s.GetActivation(ctx, "sid-1", sqltest.T0)
 	require.NoError(t, err)
