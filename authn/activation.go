@@ -221,7 +221,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 	}
 	s.event(ctx, EventActivationCompleted, "", a.User, rec.ID, "")
 	if s.cfg.SkipPairing {
-		if rec, err = s.records.ChangeDevice(ctx, a.User, rec.ID, DeviceChange{Activate: true}, now); err != nil {
+		if rec, err = s.records.ChangeDevice(ctx, a.User, rec.ID, DeviceChange{Activate: true, RemovedUntil: now.Add(s.cfg.RemovedTTL)}, now); err != nil {
 			return Activation{}, storeErr(err)
 		}
 		if err := s.raiseEpoch(ctx, a.User, now); err != nil {
@@ -336,7 +336,7 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 		s.event(ctx, EventActivationDiscarded, "", user, d.ID, ReasonPairingTries)
 		return Device{}, errLastPairingCode
 	}
-	d, err = s.records.ChangeDevice(ctx, user, d.ID, DeviceChange{Activate: true}, now)
+	d, err = s.records.ChangeDevice(ctx, user, d.ID, DeviceChange{Activate: true, RemovedUntil: now.Add(s.cfg.RemovedTTL)}, now)
 	switch {
 	case errors.Is(err, ErrStoreNotFound):
 		return Device{}, s.pairingOver(ctx, a.SessionID)
@@ -438,7 +438,7 @@ func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof
 	}
 	s.event(ctx, EventProofUsed, "", user, deviceID, ReasonRevokeDevice)
 	now := s.now()
-	if _, err := s.records.ChangeDevice(ctx, user, deviceID, DeviceChange{Revoke: true}, now); err != nil {
+	if _, err := s.records.ChangeDevice(ctx, user, deviceID, DeviceChange{Revoke: true, RemovedUntil: now.Add(s.cfg.RemovedTTL)}, now); err != nil {
 		if errors.Is(err, ErrStoreNotFound) {
 			return ErrNotFound
 		}

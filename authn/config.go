@@ -76,6 +76,12 @@ type Config struct {
 	ChallengeBudget Budget
 	// ProofTTL is how long a step-up proof is accepted: default 5 min.
 	ProofTTL time.Duration
+	// RemovedTTL is how long a removed device (revoked, or replaced by a
+	// migration) is kept, sealed secret included, so that the phone
+	// still holding it learns it was removed ([Service.DeviceStatus]):
+	// default 30 days (DefaultRemovedTTL), at most 366 days. After it,
+	// that phone's calls are refused as an unknown device's.
+	RemovedTTL time.Duration
 
 	// SkipPairing makes a completed activation active at once, without
 	// the pairing code. Off by default; turning it on lets whoever sees a
@@ -129,6 +135,7 @@ const (
 	DefaultMaxAttempts       = 3
 	DefaultMaxDevices        = 5
 	DefaultProofTTL          = 5 * time.Minute
+	DefaultRemovedTTL        = 30 * 24 * time.Hour
 	maxPairingTries          = 3
 	failureWindow            = 24 * time.Hour
 	defaultBudgetOutstanding = 3
@@ -189,6 +196,7 @@ func (c Config) resolve() (Config, error) {
 		{"LockoutBase", &c.LockoutBase, DefaultLockoutBase, 24 * time.Hour},
 		{"LockoutMax", &c.LockoutMax, DefaultLockoutMax, 30 * 24 * time.Hour},
 		{"ProofTTL", &c.ProofTTL, DefaultProofTTL, time.Hour},
+		{"RemovedTTL", &c.RemovedTTL, DefaultRemovedTTL, 366 * 24 * time.Hour},
 		{"PushTTL", &c.PushTTL, enroll.DefaultPushTTL, 10 * time.Minute},
 		{"PushSuspend", &c.PushSuspend, time.Hour, 7 * 24 * time.Hour},
 		{"NotifyTimeout", &c.NotifyTimeout, 5 * time.Second, time.Minute},

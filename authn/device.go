@@ -122,7 +122,8 @@ func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToStrin
 //     (constant time), and it is active — ErrDeviceAuth otherwise, the
 //     same value after the same work (an unknown device costs a dummy
 //     unseal and a MAC too), so that the answer does not say which
-//     devices exist; a revoked device no longer exists;
+//     devices exist; a revoked device no longer exists (only
+//     [Service.DeviceStatus] tells it that it was removed);
 //  4. the nonce was not taken before, on any instance (ErrAPIReplay);
 //  5. the device is within its budget lim (ErrRateLimited).
 //
@@ -135,35 +136,66 @@ func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToStrin
 // refusal goes to the audit log (event "device_auth_failed"), never a
 // MAC or nonce.
 func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (*AuthenticatedDevice, error) {
+	d, _, err := s.authenticateDevice(ctx, r, mac, lim, false, opts)
+	return d, err
+}
+
+// authenticateDevice is AuthenticateDevice; with status set (the status
+// call, [Service.DeviceStatus]) it also reads the removed device of that
+// ID, whatever the device is (the same reads for every request), and an
+// unknown device that was removed is checked as the device was: a
+// request whose MAC verifies under its api key, with a fresh time and an
+// unused nonce, within the budget, returns its RemovedRecord and no
+// AuthenticatedDevice.
+func (s *Service) authenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, status bool, opts []LoginOption) (*AuthenticatedDevice, *RemovedRecord, error) {
 	if err := checkUser(r.User); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidAPIRequest, err) // a header that is not well formed, and why
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidAPIRequest, err) // a header that is not well formed, and why
 	}
 	if _, err := r.Canonical(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.admitAddress(ctx, "", r.User, r.DeviceID, resolveLogin(opts).addr); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := s.now()
 	if enroll.CheckAPIRequestTime(now, r.Time) != nil {
 		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, ReasonTime)
-		return nil, ErrAPIRequestTime
+		return nil, nil, ErrAPIRequestTime
 	}
 	d, err := s.device(ctx, r.User, r.DeviceID)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrStoreNotFound) {
-		return nil, storeErr(err)
+		return nil, nil, storeErr(err)
+	}
+	var gone RemovedRecord
+	removed := false
+	if status {
+		if gone, err = s.records.RemovedDevice(ctx, r.User, r.DeviceID, now); err != nil && !errors.Is(err, ErrStoreNotFound) {
+			return nil, nil, storeErr(err)
+		}
+		removed = err == nil && !found
+		if removed {
+			d = gone.Device
+		}
 	}
 	// The same work whether or not the device exists: unseal a root
 	// secret, derive an api key, compute the MAC.
 	var root []byte
-	if found {
+	switch {
+	case found:
 		root, err = s.keys.Open(kindDeviceRoot, d.User, d.ID, d.Secret)
-	} else {
+	case removed:
+		// A removed device's secret sealed under a key retired since
+		// no longer opens: that device is as unknown.
+		if root, err = s.keys.Open(kindDeviceRoot, d.User, d.ID, d.Secret); err != nil {
+			removed = false
+			root, err = s.keys.Open(kindDummy, "", "", s.dummy)
+		}
+	default:
 		root, err = s.keys.Open(kindDummy, "", "", s.dummy)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("authn: device secret does not open: %w", err)
+		return nil, nil, fmt.Errorf("authn: device secret does not open: %w", err)
 	}
 	key := enroll.APIKey(root)
 	clear(root)
@@ -171,16 +203,16 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 	key.Zero()
 	var reason Reason
 	switch {
-	case !found:
+	case !found && !removed:
 		reason = ReasonUnknownDevice
 	case verr != nil:
 		reason = ReasonBadMAC
-	case d.State != DeviceActive:
+	case found && d.State != DeviceActive:
 		reason = ReasonNotActive
 	}
 	if reason != "" {
 		s.event(ctx, EventDeviceAuthFailed, "", r.User, r.DeviceID, reason)
-		return nil, ErrDeviceAuth
+		return nil, nil, ErrDeviceAuth
 	}
 	// Only an authentic request reaches the store's single-use marks and
 	// budgets: a replay is refused before it spends the device's budget.
@@ -188,17 +220,21 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, m
 		if errors.Is(err, ErrAPIReplay) {
 			s.event(ctx, EventDeviceAuthFailed, "", d.User, d.ID, ReasonReplay)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	lim = lim.resolve()
 	if _, err := s.hot.Spend(ctx, "api-rate:"+apiUserKey(d.User)+":"+d.ID, lim.Requests, lim.Window, now); err != nil {
 		if errors.Is(err, ErrStoreLimit) {
 			s.event(ctx, EventDeviceRateLimited, "", d.User, d.ID, "")
-			return nil, ErrRateLimited
+			return nil, nil, ErrRateLimited
 		}
-		return nil, storeErr(err)
+		return nil, nil, storeErr(err)
 	}
-	return s.newAuthenticatedDevice(deviceOf(d), now), nil
+	if removed {
+		s.event(ctx, EventRemovedDeviceTold, "", d.User, d.ID, "")
+		return nil, &gone, nil
+	}
+	return s.newAuthenticatedDevice(deviceOf(d), now), nil, nil
 }
 
 // useDeviceNonce takes a device API request's nonce once, for the device

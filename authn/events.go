@@ -214,6 +214,10 @@ const (
 	// EventMaintenanceFailed (warning): a sweep of Maintain failed;
 	// Event.Note is the store's error. No user, no method.
 	EventMaintenanceFailed EventName = "maintenance_failed"
+	// EventRemovedDeviceTold: a removed (revoked or replaced) device
+	// made an authentic status call and was told it was removed
+	// ([Service.DeviceStatus]).
+	EventRemovedDeviceTold EventName = "removed_device_told"
 )
 
 // warning reports whether the event is logged at slog.LevelWarn.

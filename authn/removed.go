@@ -1,10 +1,12 @@
 package authn
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/internal/redact"
 )
 
@@ -36,3 +38,53 @@ func (r RemovedRecord) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 // LogValue describes the removed record to slog, its device without its
 // secrets.
 func (r RemovedRecord) LogValue() slog.Value { return redact.LogValue(r) }
+
+// DeviceStatusState is what the status call tells a device of itself.
+type DeviceStatusState string
+
+// Device status states.
+const (
+	// StatusActive: the device is paired and answers; nothing to do.
+	StatusActive DeviceStatusState = "active"
+	// StatusRemoved: the device was revoked, or replaced by a migration;
+	// its phone should delete the account.
+	StatusRemoved DeviceStatusState = "removed"
+)
+
+// DeviceStatus is the answer of [Service.DeviceStatus].
+type DeviceStatus struct {
+	State     DeviceStatusState
+	Device    Device    // the device, as it is (active) or was (removed)
+	RemovedAt time.Time // when it was removed; zero when active
+}
+
+// DeviceStatus answers a device API status call (PROTOCOL.md §10,
+// GET /v1/device/status): how a phone learns that its device was
+// removed, so that it can delete the account. r and mac are as for
+// [Service.AuthenticateDevice], whose checks it makes, in the same
+// order, with one difference: a device the user no longer has, but that
+// was removed (revoked, or replaced by a migration) less than
+// Config.RemovedTTL ago, is checked as that device was — its MAC must
+// verify under its api key (constant time), its time be fresh, its nonce
+// unused (ErrAPIReplay) and its budget lim not spent — and then answers
+// StatusRemoved with the removal time (event "removed_device_told"). An
+// active device whose request authenticates answers StatusActive.
+//
+// Everything else is ErrDeviceAuth, the very value AuthenticateDevice
+// returns for an unknown device, after the same work: every status call
+// reads the device and the removed device of that ID, unseals one root
+// secret (the device's, the removed device's, or a dummy) and computes
+// one MAC. So a caller without the device's key learns nothing, not even
+// whether the device ever existed. A user erased since
+// ([Operator.DeleteUser]) leaves nothing behind: its removed devices get
+// ErrDeviceAuth, and so does a removed device after RemovedTTL.
+func (s *Service) DeviceStatus(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (DeviceStatus, error) {
+	d, gone, err := s.authenticateDevice(ctx, r, mac, lim, true, opts)
+	switch {
+	case err != nil:
+		return DeviceStatus{}, err
+	case gone != nil:
+		return DeviceStatus{State: StatusRemoved, Device: deviceOf(gone.Device), RemovedAt: gone.RemovedAt}, nil
+	}
+	return DeviceStatus{State: StatusActive, Device: d.Device()}, nil
+}

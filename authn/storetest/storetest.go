@@ -148,7 +148,8 @@ func Run(tb testing.TB, newStore func(tb testing.TB) authn.Store) {
 // RunService runs what the Service promises on a store, with two Services
 // sharing one fresh store from newStore (and one keyring and clock) in
 // each subtest, as a load-balanced pair of instances would: logins,
-// lockout, revocation, TOTP and recovery codes, push, and the user IDs
+// lockout, revocation (and the status call that tells a removed
+// device), TOTP and recovery codes, push, and the user IDs
 // every entry point refuses before a store sees them. Like RunHot, it
 // needs a tb that runs subtests.
 func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
@@ -163,6 +164,7 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "ServicePushRefund", func(t *testing.T) { testServicePushRefund(t, fresh) })
 	run(tb, "ServicePushAnswer", func(t *testing.T) { testServicePushAnswer(t, fresh) })
 	run(tb, "ServiceMaintain", func(t *testing.T) { testServiceMaintain(t, fresh) })
+	run(tb, "ServiceRemoved", func(t *testing.T) { testServiceRemoved(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.
