@@ -90,6 +90,10 @@ func buildMessages(t *testing.T) []messageVector {
 		{Name: "confirm a migration with the new phone's pairing code", Method: "POST", Path: devicewire.PathMigrationConfirm, Status: 200,
 			reqValue: devicewire.ConfirmationRequest{SessionID: sid, PairingCode: c.keys.PairingCode(e.Device.ID)},
 			ansValue: devicewire.DeviceAnswer{DeviceID: e.Device.ID}},
+		{Name: "ask the device's status: active", Method: "GET", Path: devicewire.PathDeviceStatus, Status: 200,
+			ansValue: devicewire.DeviceStatusAnswer{Status: "active"}},
+		{Name: "ask the device's status: removed (revoked or replaced), with when", Method: "GET", Path: devicewire.PathDeviceStatus, Status: 200,
+			ansValue: devicewire.DeviceStatusAnswer{Status: "removed", RemovedAt: 1795770000}},
 		{Name: "an error answer", Method: "POST", Path: devicewire.PathPushAnswer, Status: 410,
 			ansValue: devicewire.ErrorBody{Error: "expired", Message: "the push request expired"}},
 	}

@@ -27,6 +27,7 @@
 //	POST /v1/migration          device, {}                     → {"offer": offer URI}
 //	POST /v1/migration/status   device, {"sid"}                → {"status": waiting | completed | active | expired | cancelled | discarded, "tries_left"}
 //	POST /v1/migration/confirm  device, {"sid", "pairing_code"} → {"device_id": the new device}
+//	GET  /v1/device/status      device (or a removed device)   → {"status": "active"} | {"status": "removed", "removed_at"}
 //
 // "device" marks the endpoints that need a device's Authorization header
 // (enroll.APIRequest: a MAC under the device's api key over the method,
@@ -34,7 +35,13 @@
 // by [authn.Service.AuthenticateDevice]; each such endpoint is then one
 // call of the [authn.AuthenticatedDevice] it returns (PendingPushes,
 // PushPrompt, AnswerPush, SetPushToken, StartMigration, MigrationStatus,
-// ConfirmMigration), which acts for that device only. The other two are
+// ConfirmMigration), which acts for that device only. The status call is
+// checked by [authn.Service.DeviceStatus] instead, which also answers a
+// device removed (revoked or replaced) within authn.Config.RemovedTTL, if
+// its request MAC verifies under that device's own key: "removed", with
+// the removal time in Unix seconds, so that its phone deletes the
+// account. To anyone else a removed device is 401 unauthorized, as an
+// unknown one is. The other two are
 // open: an offer is public (its session ID, 80 bits, is what
 // names it), and an activation request carries its own proof.
 //

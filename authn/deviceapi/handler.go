@@ -131,12 +131,14 @@ const (
 	PathMigration        = devicewire.PathMigration
 	PathMigrationStatus  = devicewire.PathMigrationStatus
 	PathMigrationConfirm = devicewire.PathMigrationConfirm
+	PathDeviceStatus     = devicewire.PathDeviceStatus
 )
 
 // route is one endpoint.
 type route struct {
 	method     string
 	device     bool     // authenticated by a device's request MAC
+	status     bool     // the status call: authenticated by Service.DeviceStatus, which also tells a removed device
 	activation bool     // the larger body limit
 	query      []string // the query's keys, each exactly once; none if empty
 	body       *object  // the body's shape, for POST
@@ -149,6 +151,7 @@ type call struct {
 	body  []byte
 	query url.Values
 	dev   *authn.AuthenticatedDevice // nil until authenticated
+	state authn.DeviceStatus         // the status call's answer
 }
 
 type handler struct {
@@ -190,6 +193,7 @@ var routes = map[string]route{
 	PathMigration:        {method: http.MethodPost, device: true, body: shapeEmpty, serve: (*handler).migrate},
 	PathMigrationStatus:  {method: http.MethodPost, device: true, body: shapeSession, serve: (*handler).migrationStatus},
 	PathMigrationConfirm: {method: http.MethodPost, device: true, body: shapeConfirmation, serve: (*handler).migrationConfirm},
+	PathDeviceStatus:     {method: http.MethodGet, device: true, status: true, serve: (*handler).deviceStatus},
 }
 
 // ServeHTTP serves one request: protocol version, route, method, address limits, body
@@ -247,7 +251,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt.device {
-		if c.dev, err = h.authenticate(r, path, body); err != nil {
+		if c.dev, c.state, err = h.authenticate(r, path, body, rt.status); err != nil {
 			h.fail(w, r, path, nil, err)
 			return
 		}
@@ -318,18 +322,27 @@ func isJSON(ct string) bool {
 // the Service: the path is the endpoint's, as routed below the mount
 // point, the query the raw one received, and the body hash that of the
 // bytes read. The connection's peer address goes with it, for the
-// Service's allowlist (authn.Config.Allow).
-func (h *handler) authenticate(r *http.Request, path string, body []byte) (*authn.AuthenticatedDevice, error) {
+// Service's allowlist (authn.Config.Allow). The status call (status set)
+// is checked by authn.Service.DeviceStatus instead, whose answer it
+// returns: an active device's comes with no AuthenticatedDevice, and so
+// does a removed device's.
+func (h *handler) authenticate(r *http.Request, path string, body []byte, status bool) (*authn.AuthenticatedDevice, authn.DeviceStatus, error) {
 	vals := r.Header.Values("Authorization")
 	if len(vals) != 1 {
-		return nil, fmt.Errorf("%w: authorization: want exactly one header", enroll.ErrInvalidAPIRequest)
+		return nil, authn.DeviceStatus{}, fmt.Errorf("%w: authorization: want exactly one header", enroll.ErrInvalidAPIRequest)
 	}
 	req, mac, err := enroll.ParseAPIAuthorization(vals[0])
 	if err != nil {
-		return nil, err
+		return nil, authn.DeviceStatus{}, err
 	}
 	req.Method, req.Path, req.Query, req.BodyHash = r.Method, path, r.URL.RawQuery, sha256.Sum256(body)
-	return h.svc.AuthenticateDevice(r.Context(), req, mac, h.opts.Device, authn.FromAddr(h.opts.ClientAddr(r)))
+	from := authn.FromAddr(h.opts.ClientAddr(r))
+	if status {
+		st, err := h.svc.DeviceStatus(r.Context(), req, mac, h.opts.Device, from)
+		return nil, st, err
+	}
+	d, err := h.svc.AuthenticateDevice(r.Context(), req, mac, h.opts.Device, from)
+	return d, authn.DeviceStatus{}, err
 }
 
 // fail answers err from the error table, and logs it.
@@ -521,4 +534,12 @@ func (h *handler) migrationConfirm(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, devicewire.DeviceAnswer{DeviceID: d.ID}, nil
+}
+
+func (h *handler) deviceStatus(c *call) (int, any, error) {
+	a := devicewire.DeviceStatusAnswer{Status: string(c.state.State)}
+	if c.state.State == authn.StatusRemoved {
+		a.RemovedAt = c.state.RemovedAt.Unix()
+	}
+	return http.StatusOK, a, nil
 }

@@ -15,7 +15,10 @@
 //  3. when the OS rotates the push token: [Client.SetPushToken];
 //  4. moving to a new phone: [Client.StartMigration] on the old one, show
 //     its offer to the new one, which activates; type the new phone's
-//     pairing code into the old one: [Client.ConfirmMigration].
+//     pairing code into the old one: [Client.ConfirmMigration];
+//  5. when a call is refused with enroll.ErrDeviceAuth: [Client.Status],
+//     which says whether the device was removed (revoked, or replaced by
+//     a migration): then delete the credential.
 //
 // # What it guarantees
 //
@@ -47,5 +50,7 @@
 // (enroll.ErrAPIRequestTime); it cannot answer challenges either.
 //
 // The client keeps nothing: storing the credential (vault.Vault) is the
-// app's job, and so is deleting it after a migration or a revocation.
+// app's job, and so is deleting it after a migration or a revocation
+// (which [Client.Status] reports, to this device's own signed request
+// only, for the server's removal window: 30 days by default).
 package deviceclient

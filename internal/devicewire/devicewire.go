@@ -14,6 +14,7 @@ const (
 	PathMigration        = "/v1/migration"
 	PathMigrationStatus  = "/v1/migration/status"
 	PathMigrationConfirm = "/v1/migration/confirm"
+	PathDeviceStatus     = "/v1/device/status"
 )
 
 // Protocol version negotiation (PROTOCOL.md §10, "Versions"): the phone
@@ -81,6 +82,12 @@ type (
 	StatusAnswer struct {
 		Status    string `json:"status"`
 		TriesLeft int    `json:"tries_left"`
+	}
+	// DeviceStatusAnswer is what the status call tells a device of
+	// itself: "active", or "removed" with the removal time.
+	DeviceStatusAnswer struct {
+		Status    string `json:"status"`
+		RemovedAt int64  `json:"removed_at,omitempty"` // Unix seconds, with "removed"
 	}
 	// DeviceAnswer names the device a migration paired.
 	DeviceAnswer struct {
