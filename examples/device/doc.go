@@ -31,6 +31,14 @@
 //	users
 //	    List the vault's accounts: account name, issuer, user ID and device
 //	    ID. No secret is ever printed.
+//	status [-user NAME] [-issuer NAME]
+//	    Ask the portal, with a request each account's device signs, whether
+//	    the device is still active. One removed at the portal (revoked, or
+//	    replaced by a migration; the portal says so for 30 days by default)
+//	    is reported with the date and deleted from the vault: it can never
+//	    be used again. One the portal does not know at all (removed long
+//	    ago, its user erased, not paired yet, or another -portal) is only
+//	    reported: remove-user deletes it.
 //	respond [-user NAME] [-issuer NAME] <challenge>
 //	    Answer the challenge the login page shows; prints the 8-digit
 //	    response in two groups ("1234 5678").

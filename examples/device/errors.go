@@ -117,7 +117,7 @@ func (a *app) explain(err error) string {
 		return fmt.Sprintf("cannot reach the portal's device API at %s%s: is the portal running, and is -portal right?",
 			strings.TrimRight(a.portal, "/"), deviceMount)
 	case errors.Is(err, enroll.ErrDeviceAuth):
-		return "the portal does not accept this device: it is not paired yet, was revoked, or belongs to another portal (-portal)"
+		return "the portal does not accept this device: it is not paired yet, was revoked (the status command tells), or belongs to another portal (-portal)"
 	case errors.Is(err, enroll.ErrAPIRequestTime):
 		return "this computer's clock is more than a minute off the portal's: set the clock"
 	case errors.Is(err, enroll.ErrAPIReplay):

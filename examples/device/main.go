@@ -67,7 +67,7 @@ type command struct {
 }
 
 // commands lists the subcommands; usage prints them in this order.
-var commandOrder = []string{"activate", "add-user", "users", "respond", "watch", "sign", "migrate",
+var commandOrder = []string{"activate", "add-user", "users", "status", "respond", "watch", "sign", "migrate",
 	"remove-user", "change-pin", "export", "import", "qr"}
 
 func commands() map[string]command {
@@ -87,6 +87,12 @@ func commands() map[string]command {
 		"users": {"users", "list the accounts in the vault (never a secret)",
 			func(fs *flag.FlagSet) func(*app, []string) error {
 				return func(a *app, args []string) error { return noArgs(args, a.users) }
+			}},
+		"status": {"status [-user NAME] [-issuer NAME]",
+			"ask the portal whether each account's device is still active; delete the removed ones from the vault",
+			func(fs *flag.FlagSet) func(*app, []string) error {
+				sel := selectionFlags(fs)
+				return func(a *app, args []string) error { return noArgs(args, func() error { return a.status(*sel) }) }
 			}},
 		"respond": {"respond [-user NAME] [-issuer NAME] <challenge>",
 			"answer the challenge the login page shows",
