@@ -228,6 +228,18 @@
 // clear. Whoever holds both the store and the keyring holds every device
 // secret.
 //
+// Removed devices. A device revoked, or replaced by a migration, is kept
+// by the record store with its sealed root secret for Config.RemovedTTL
+// (30 days by default), for one purpose: [Service.DeviceStatus] tells
+// the phone that still holds the root, and only it (its request must
+// verify under the device's own api key, fresh and unreplayed), that the
+// device was removed, so that the app deletes the account; to anyone
+// else the call is the same 401 as for an unknown device, after the same
+// work. The kept record answers nothing else: no challenge, push or
+// other call. DeleteUser erases it with the user (erasure wins: that
+// phone is then never told), and key rotation does not reseal it, so a
+// removed device whose key was retired reads as unknown.
+//
 // Replay. Challenges are take-once in the store; a response for a time
 // step before the device's last accepted one never passes; questions are
 // not reissued to a user while an answer could still be accepted, and

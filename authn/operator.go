@@ -114,8 +114,11 @@ func (o Operator) Unlock(ctx context.Context, user string) error {
 }
 
 // DeleteUser erases every record of the user: devices and their secrets,
-// activations, challenges, TOTP key, recovery codes, lockout state. It is
-// audited; the audit log itself is the service's to keep or purge.
+// the removed devices kept for [Service.DeviceStatus] (so the user's old
+// phones are then never told they were removed: their status call is
+// 401, as an unknown device's), activations, challenges, TOTP key,
+// recovery codes, lockout state. It is audited; the audit log itself is
+// the service's to keep or purge.
 func (o Operator) DeleteUser(ctx context.Context, user string) error {
 	s, err := o.service()
 	if err != nil {

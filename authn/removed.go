@@ -17,7 +17,8 @@ import (
 // told, by a request only it can make, that its device is gone
 // ([Service.DeviceStatus]). It is kept until Until (Config.RemovedTTL
 // after the removal), erased with the user (DeleteUser), and swept
-// after.
+// after. Key rotation (RotateKeys) does not reseal it: once the key that
+// sealed it is retired, the Service reads the device as unknown.
 type RemovedRecord struct {
 	Device    DeviceRecord // the device as it was when removed
 	RemovedAt time.Time    // when it was removed
