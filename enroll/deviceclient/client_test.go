@@ -394,6 +394,8 @@ func FuzzAnswers(f *testing.F) {
 	f.Add(401, "application/json", []byte(`{"error":"unauthorized","message":"the device is not recognised"}`))
 	f.Add(502, "text/html", []byte(`<html>`))
 	f.Add(204, "", []byte(nil))
+	f.Add(200, "application/json", []byte(`{"status":"removed","removed_at":1795770000}`))
+	f.Add(200, "application/json", []byte(`{"status":"active"}`))
 	sentinels := []error{ErrUnreachable, ErrBadAnswer, ErrBadRequest, ErrServer, ErrRateLimited, ErrNotFound, ErrLocked,
 		ErrWrongNumber, ErrWrongPairingCode, ErrInvalidCode, ErrTooManyDevices, ErrProofRequired,
 		enroll.ErrDeviceAuth, enroll.ErrAPIRequestTime, enroll.ErrAPIReplay, enroll.ErrSessionIDTypo, enroll.ErrUnknownSession,
@@ -434,6 +436,11 @@ func FuzzAnswers(f *testing.F) {
 		}
 		if err := c.SetPushToken(ctx, cred, "t"); err != nil {
 			known(t, err)
+		}
+		if st, err := c.Status(ctx, cred); err != nil {
+			known(t, err)
+		} else if st.Removed == st.RemovedAt.IsZero() {
+			t.Fatalf("a removed status without its time, or an active one with one")
 		}
 	})
 }
