@@ -1,8 +1,8 @@
 // Package deviceapi is the device API of a keyline server: the HTTP
 // endpoints a phone calls to fetch an activation offer by its typed
 // session ID, complete an activation, list and answer its push prompts
-// (transactions included), update its push token, and move to a new
-// phone. PROTOCOL.md §10 specifies it for apps written in other
+// (transactions included), update its push token, move to a new
+// phone, and learn whether its device was removed. PROTOCOL.md §10 specifies it for apps written in other
 // languages; package enroll/deviceclient is its Go client.
 //
 // For most uses: build an [authn.Service], then mount
@@ -74,7 +74,7 @@
 //	status  code                    meaning
 //	400     unsupported_version     the Keyline-Protocol header names a version the server does not speak
 //	401     bad_authorization       Authorization header missing or malformed (enroll.ErrInvalidAPIRequest)
-//	401     unauthorized            unknown device, revoked device, device not paired, or bad MAC (enroll.ErrDeviceAuth): one answer, byte for byte
+//	401     unauthorized            unknown device, revoked device, device not paired, or bad MAC (enroll.ErrDeviceAuth): one answer, byte for byte (a removed device's own status call is told)
 //	401     clock_skew              request time more than 60 s from the server's clock (enroll.ErrAPIRequestTime)
 //	401     replay                  nonce seen before (enroll.ErrAPIReplay)
 //	403     address_not_allowed     the client's address is not in the user's allowlist (authn.ErrAddressNotAllowed; authn.Config.Allow)
