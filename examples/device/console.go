@@ -152,3 +152,13 @@ func (c *console) readLineNow() (string, error) {
 		}
 	}
 }
+
+// isTerminal reports whether w is a terminal: a file that is one, or a
+// writer that says it is one (a test's stand-in).
+func isTerminal(w io.Writer) bool {
+	if t, ok := w.(interface{ IsTerminal() bool }); ok {
+		return t.IsTerminal()
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -41,7 +41,8 @@
 //	    reported: remove-user deletes it.
 //	respond [-user NAME] [-issuer NAME] <challenge>
 //	    Answer the challenge the login page shows; prints the 8-digit
-//	    response in two groups ("1234 5678").
+//	    response in two groups ("1234 5678") to a terminal, and the 8
+//	    digits alone to a pipe or a file, for a script to pass on.
 //	watch [-once] [-interval D] [-user NAME] [-issuer NAME]
 //	    Ask the portal for push requests of every account (or those named)
 //	    every D (default 2s). For each, show what is to be approved, from

@@ -142,7 +142,7 @@ func wantOK(t *testing.T, r result) {
 
 var (
 	pairingRE  = regexp.MustCompile(`(?m)^Pairing code: (\d{6})$`)
-	responseRE = regexp.MustCompile(`(?m)(?:Response|Response for .*): (\d{4}) (\d{4})$`)
+	responseRE = regexp.MustCompile(`(?m)(?:^|(?:Response|Response for .*): )(\d{4}) ?(\d{4})$`)
 	offerURIRE = regexp.MustCompile(`keyline://activate\?\S+`)
 )
 

@@ -56,6 +56,9 @@ type app struct {
 	portal string    // -portal
 	now    func() time.Time
 	client *deviceclient.Client // made on first use
+	// outTTY: out is a terminal, where results are sentences for a
+	// person; elsewhere (a pipe, a file) respond prints its digits alone.
+	outTTY bool
 }
 
 // command is one subcommand: its synopsis, its own flags, and what it
@@ -184,7 +187,7 @@ func noArgs(args []string, f func() error) error {
 // returns the exit status. Prompts and errors go to stderr, results to
 // stdout; stdin answers the prompts.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{ctx: ctx, out: stdout, con: newConsole(stdin, stderr), now: time.Now}
+	a := &app{ctx: ctx, out: stdout, outTTY: isTerminal(stdout), con: newConsole(stdin, stderr), now: time.Now}
 	defaultVault := ""
 	if dir, err := os.UserConfigDir(); err == nil {
 		defaultVault = filepath.Join(dir, "keyline", "vault")

@@ -34,7 +34,10 @@ func (a *app) users() error {
 }
 
 // respond answers a login challenge with the chosen account's credential
-// and prints the response in groups of four digits.
+// and prints the response: to a terminal as a sentence, in groups of four
+// digits; to a pipe or a file as its 8 digits alone, so that a script
+// can pass it on as it is (a sentence piped into the login form would be
+// a wrong answer, counted toward the lock).
 func (a *app) respond(args []string, sel selection) error {
 	if len(args) == 0 {
 		return usagef("give the challenge the login page shows")
@@ -65,6 +68,10 @@ func (a *app) respond(args []string, sel selection) error {
 		return fmt.Errorf("%w: %w", errNotAQuestion, err)
 	}
 	if err != nil {
+		return err
+	}
+	if !a.outTTY {
+		_, err = fmt.Fprintln(a.out, r)
 		return err
 	}
 	fmt.Fprintf(a.out, "Response for %s at %s: %s\n", accountLabel(e.AccountName, e.User), e.Issuer, group(r))

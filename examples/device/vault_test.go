@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -23,10 +24,21 @@ func TestRespond(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// To a pipe, the 8 digits alone: what a script passes to the form.
 	r := h.run(pin+"\n", "respond", "-user", "alice", ch.Question)
 	wantOK(t, r)
-	if !regexp.MustCompile(`(?m)^Response for alice at authntest: \d{4} \d{4}$`).MatchString(r.stdout) {
-		t.Errorf("the response is not printed as \"1234 5678\":\n%s", r)
+	if !regexp.MustCompile(`^\d{8}\n$`).MatchString(r.stdout) {
+		t.Errorf("the response to a pipe is not its 8 digits alone:\n%s", r)
+	}
+	// To a terminal, a sentence with the digits in groups of four.
+	var tty ttyBuffer
+	var errb bytes.Buffer
+	if code := run(ctx, []string{"-vault", h.vault, "-portal", h.srv.URL, "respond", "-user", "alice", ch.Question},
+		strings.NewReader(pin+"\n"), &tty, &errb); code != exitOK {
+		t.Fatalf("respond to a terminal: exit %d\n%s", code, errb.String())
+	}
+	if !regexp.MustCompile(`(?m)^Response for alice at authntest: \d{4} \d{4}$`).MatchString(tty.String()) {
+		t.Errorf("the response to a terminal is not printed as \"Response for …: 1234 5678\":\n%s", tty.String())
 	}
 	res, err := h.svc.FinishChallenge(ctx, "alice", ch.ID, response(t, r))
 	if err != nil {
@@ -261,3 +273,8 @@ func TestExportImport(t *testing.T) {
 	}
 	wantFailure(t, h.run(pin+"\n", "import", filepath.Join(h.dir, "none")), "import", "no such file")
 }
+
+// ttyBuffer is a buffer that says it is a terminal.
+type ttyBuffer struct{ bytes.Buffer }
+
+func (*ttyBuffer) IsTerminal() bool { return true }
