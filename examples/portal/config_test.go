@@ -365,3 +365,21 @@ func TestRunRefuses(t *testing.T) {
 		t.Fatalf("run without keys: %v", err)
 	}
 }
+
+// TestRunBusyAddress: a busy -addr stops the portal before it makes its
+// data directory or demo keys, with a message that names -addr.
+func TestRunBusyAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := filepath.Join(t.TempDir(), "portal-data")
+	err = run(context.Background(), config{Addr: ln.Addr().String(), DataDir: data, InsecureDemo: true, Logger: quiet, Stderr: io.Discard}, nil)
+	if err == nil || !strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), "-addr") {
+		t.Fatalf("run on a busy address: %v; want a message naming -addr", err)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the data directory was made before the address was checked: %v", err)
+	}
+}

@@ -135,16 +135,23 @@ func hashPasswordCommand(in io.Reader, out io.Writer) error {
 
 // run builds the portal and serves it until ctx ends, then shuts down
 // gracefully. ready, when not nil, receives the listening address.
+//
+// It listens first, so that a busy address stops it before it makes
+// anything (a data directory, demo keys), with a message naming -addr.
 func run(ctx context.Context, cfg config, ready chan<- string) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s is in use by another program: choose another address with -addr (for example -addr 127.0.0.1:8081, or -addr 127.0.0.1:0 for any free port; the log names the one chosen): %w", cfg.Addr, err)
+	}
+	if err != nil {
+		return fmt.Errorf("-addr %s: %w", cfg.Addr, err)
+	}
 	p, err := newPortal(cfg)
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	defer p.Close()
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
 	return serve(ctx, p, cfg, ln, ready)
 }
 
