@@ -780,10 +780,10 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if p := c.problems(); len(p) > 0 {
 		t.Fatalf("the browser reported script errors or CSP violations:\n%s", strings.Join(p, "\n"))
 	}
+	// The walk's time is logged by each step, never asserted: a loaded
+	// machine made the former "well under a minute" check fail with
+	// every step passing.
 	step("done")
-	if d := time.Since(began); d > 50*time.Second {
-		t.Errorf("the walk took %s; it should take well under a minute", d.Round(time.Second))
-	}
 }
 
 // TestBrowserOriginNull: a browser posts the portal's own forms with
