@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -87,31 +88,99 @@ func (p *portal) showWithdraw(w http.ResponseWriter, r *http.Request, s *session
 	p.render(w, s, status, "withdraw", view{Title: "Withdraw money", Error: errMsg, D: v})
 }
 
-// parseAmount reads an amount as typed ("1,234.5") in the minor units of
-// the currency (123450 for EUR).
-func parseAmount(s, currency string) (int64, bool) {
+// parseAmount reads an amount as people type it, in the minor units of
+// the currency (1234.5 EUR is 123450), or says why it cannot: the empty
+// string when it read one. Either "." or "," may be the decimal
+// separator (a phone in a comma-decimal locale offers only "," on its
+// number keypad: "12,50" is 12.50, never 1250); spaces, no-break spaces
+// and apostrophes may group thousands, and so may the separator that is
+// not the decimal one when both appear ("1.234,50", "1,234.50"). One
+// separator followed by exactly three digits ("1.234", "1,250") is
+// refused, not guessed: it is a thousands group in some locales and
+// three decimals in others.
+func parseAmount(s, currency string) (int64, string) {
+	const typeIt = "Type the amount as a number, such as 120.50 or 120,50, in a currency of the list."
 	digits, ok := txn.CurrencyMinorUnits(currency)
 	if !ok {
-		return 0, false
+		return 0, typeIt
 	}
-	s = strings.ReplaceAll(strings.TrimSpace(s), ",", "")
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > digits || len(whole) > 15 {
-		return 0, false
-	}
-	for _, part := range []string{whole, frac} {
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				return 0, false
-			}
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\u00a0', '\u202f', '\'':
+			return -1
 		}
+		return r
+	}, strings.TrimSpace(s))
+	if s == "" || len(s) > 32 || strings.Trim(s, "0123456789.,") != "" {
+		return 0, typeIt
+	}
+	whole, frac := s, ""
+	dot, comma := strings.LastIndexByte(s, '.'), strings.LastIndexByte(s, ',')
+	switch dec := max(dot, comma); {
+	case dot >= 0 && comma >= 0:
+		// Both: the last is the decimal separator, once; the other groups.
+		whole, frac = s[:dec], s[dec+1:]
+		if strings.ContainsAny(frac, ".,") || strings.IndexByte(whole, s[dec]) >= 0 {
+			return 0, typeIt
+		}
+		if whole = ungroup(whole, otherSep(s[dec])); whole == "" {
+			return 0, typeIt
+		}
+	case dec >= 0 && strings.Count(s, s[dec:dec+1]) > 1:
+		// One separator, several times: it groups thousands.
+		if whole = ungroup(s, s[dec]); whole == "" {
+			return 0, typeIt
+		}
+	case dec >= 0:
+		whole, frac = s[:dec], s[dec+1:]
+		if len(frac) == 3 {
+			return 0, "Type the amount without a thousands separator: \"" + s + "\" reads as a thousands group in some places and as three decimals in others."
+		}
+		if frac == "" {
+			return 0, typeIt
+		}
+	}
+	if whole == "" || len(whole) > 15 {
+		return 0, typeIt
+	}
+	if len(frac) > digits {
+		if digits == 0 {
+			return 0, "Type the amount in whole units: " + currency + " has no smaller unit."
+		}
+		return 0, fmt.Sprintf("Type the amount with at most %d digits after the decimal separator for %s.", digits, currency)
 	}
 	frac += strings.Repeat("0", digits-len(frac))
 	n, err := strconv.ParseInt(whole+frac, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, false
+		return 0, typeIt
 	}
-	return n, true
+	return n, ""
+}
+
+// otherSep is the separator that is not sep.
+func otherSep(sep byte) byte {
+	if sep == '.' {
+		return ','
+	}
+	return '.'
+}
+
+// ungroup removes the thousands separator sep from s, which must group
+// its digits by three ("12,345,678"): the digits, or "" when it does not.
+func ungroup(s string, sep byte) string {
+	groups := strings.Split(s, string(sep))
+	if len(groups) == 1 {
+		return s
+	}
+	if len(groups[0]) == 0 || len(groups[0]) > 3 {
+		return ""
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 {
+			return ""
+		}
+	}
+	return strings.Join(groups, "")
 }
 
 // txError says which field of a refused withdrawal is wrong.
@@ -140,9 +209,9 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 	ctx := r.Context()
 	v := withdrawView{Amount: r.PostFormValue("amount"), Currency: r.PostFormValue("currency"),
 		To: r.PostFormValue("to"), Memo: r.PostFormValue("memo")}
-	amount, ok := parseAmount(v.Amount, v.Currency)
-	if !ok {
-		p.showWithdraw(w, r, s, http.StatusOK, "Type the amount as a number, such as 120.50, in a currency of the list.", v)
+	amount, why := parseAmount(v.Amount, v.Currency)
+	if why != "" {
+		p.showWithdraw(w, r, s, http.StatusOK, why, v)
 		return
 	}
 	tx, err := txn.Transaction{Kind: txn.KindWithdrawal, Amount: amount, Currency: v.Currency,

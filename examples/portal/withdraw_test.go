@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -208,4 +209,84 @@ func TestWithdrawalForm(t *testing.T) {
 			t.Errorf("the form lost the amount %q", c.amount)
 		}
 	}
+}
+
+// TestParseAmount: "." or "," as the decimal separator, thousands
+// grouped by spaces, apostrophes or the other separator, and what could
+// be read two ways refused rather than guessed (issue 17: "12,50" signed
+// EUR 1,250.00).
+func TestParseAmount(t *testing.T) {
+	for _, c := range []struct {
+		in, currency string
+		want         int64 // 0: refused
+	}{
+		{"12,50", "EUR", 1250},
+		{"12.50", "EUR", 1250},
+		{"12,5", "EUR", 1250},
+		{"12", "EUR", 1200},
+		{" 1 234,50 ", "EUR", 123450},
+		{"1\u00a0234,50", "EUR", 123450},
+		{"1\u202f234,50", "EUR", 123450},
+		{"1'234.50", "CHF", 123450},
+		{"1.234,50", "EUR", 123450},
+		{"1,234.50", "USD", 123450},
+		{"1,234,567", "USD", 123456700},
+		{"1.234.567", "EUR", 123456700},
+		{"1.234", "EUR", 0},    // a thousands group, or three decimals
+		{"1,250", "EUR", 0},    // the same
+		{"1,250", "KWD", 0},    // even where three decimals exist
+		{"1,2345", "EUR", 0},   // too many decimals
+		{"12,5", "JPY", 0},     // no minor unit
+		{"1,5", "KWD", 1500},   // three-decimal currency
+		{"12,", "EUR", 0},      // a separator with nothing after it
+		{",50", "EUR", 0},      // nothing before it
+		{"1,23,456", "USD", 0}, // groups not of three
+		{"1.234.5", "EUR", 0},
+		{"1,234.5.0", "USD", 0},
+		{"1.2,3", "EUR", 0},
+		{"12a", "EUR", 0},
+		{"-12", "EUR", 0},
+		{"0", "EUR", 0},
+		{"0,00", "EUR", 0},
+		{"", "EUR", 0},
+		{"10", "XXX", 0}, // not a currency of the list
+		{"1234567890123456", "EUR", 0},
+	} {
+		got, why := parseAmount(c.in, c.currency)
+		if got != c.want {
+			t.Errorf("parseAmount(%q, %s) = %d (%q); want %d", c.in, c.currency, got, why, c.want)
+		}
+		if (why == "") != (c.want != 0) {
+			t.Errorf("parseAmount(%q, %s): message %q with amount %d", c.in, c.currency, why, got)
+		}
+	}
+}
+
+// FuzzParseAmount: any input gives an amount or a message, never both,
+// never a panic; an amount is positive, and reading its own plain
+// rendering gives it back.
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"12,50", "1.234,50", "1'234.50", "1,234,567", "1.234", ",5", "1\u00a0234"} {
+		f.Add(s, "EUR")
+	}
+	f.Add("1,5", "KWD")
+	f.Add("12", "JPY")
+	f.Fuzz(func(t *testing.T, in, currency string) {
+		n, why := parseAmount(in, currency)
+		if (n != 0) == (why != "") || n < 0 {
+			t.Fatalf("parseAmount(%q, %q) = %d, %q", in, currency, n, why)
+		}
+		if n == 0 {
+			return
+		}
+		digits, _ := txn.CurrencyMinorUnits(currency)
+		plain := strconv.FormatInt(n, 10)
+		if digits > 0 {
+			plain = strings.Repeat("0", max(0, digits+1-len(plain))) + plain
+			plain = plain[:len(plain)-digits] + "," + plain[len(plain)-digits:]
+		}
+		if m, why := parseAmount(plain, currency); m != n && !(digits == 3 && why != "") {
+			t.Fatalf("parseAmount(%q) = %d; its rendering %q reads as %d (%q)", in, n, plain, m, why)
+		}
+	})
 }
