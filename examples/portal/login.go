@@ -198,7 +198,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			// Push is off, suspended after a denial, spent, or no phone
 			// could be reached: challenge/response is always there.
 			f.method = methodChallenge
-			s.addNotice("Push is not available right now (" + pushUnavailableReason(err) + "). Answer a challenge instead.")
+			s.addWarning("Push is not available right now (" + pushUnavailableReason(err) + "). Answer a challenge instead.")
 		default:
 			p.internal(w, s, "begin push", err)
 			return
@@ -296,7 +296,7 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 				st = authn.PushCancelled
 			}
 		}
-		s.notice = pushOutcomeNote(st)
+		s.warn(pushOutcomeNote(st))
 		f.pushID = ""
 	}
 	if m == methodPush {
@@ -370,19 +370,19 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		p.completeFactor(w, r, s, res)
 		return
 	case errors.Is(err, authn.ErrPushPending):
-		s.notice = "Not approved yet: type the number on your phone and approve, then continue."
+		s.warn("Not approved yet: type the number on your phone and approve, then continue.")
 	case errors.As(err, &locked):
 		f.pushID, f.method = "", methodChallenge
-		s.notice = p.lockedMessage(locked.RetryAfter)
+		s.warn(p.lockedMessage(locked.RetryAfter))
 	case errors.Is(err, authn.ErrStoreUnavailable):
 		p.internal(w, s, "finish push", err)
 		return
 	default:
 		st, _ := p.svc.PushStatus(ctx, s.user.ID, f.pushID, 0)
 		f.pushID, f.method = "", methodChallenge
-		s.notice = pushOutcomeNote(st)
+		s.warn(pushOutcomeNote(st))
 		if s.notice == "" {
-			s.notice = "The push did not sign you in. Answer a challenge instead."
+			s.warn("The push did not sign you in. Answer a challenge instead.")
 		}
 	}
 	redirect(w, r, "/2fa")
@@ -533,7 +533,7 @@ func (p *portal) completeFactor(w http.ResponseWriter, r *http.Request, s *sessi
 		p.sessions.renew(w, s) // a privilege change
 		s.factor, s.proof = nil, res.Proof
 		p.log.Info("portal: step-up", "event", "portal_step_up", "user", s.user.ID, "method", string(res.Method), "device", res.DeviceID)
-		s.notice = fmt.Sprintf("Confirmed. You can change your security settings for the next %s.", humanDuration(p.proofTTL))
+		s.tell(fmt.Sprintf("Confirmed. You can change your security settings for the next %s.", humanDuration(p.proofTTL)))
 		redirect(w, r, f.next)
 		return
 	}
@@ -568,7 +568,7 @@ func (p *portal) completeLogin(w http.ResponseWriter, r *http.Request, s *sessio
 		attrs = append(attrs, "device", res.DeviceID)
 	}
 	p.log.Info("portal: signed in", attrs...)
-	s.notice = note
+	s.warn(note)
 	redirect(w, r, next)
 }
 

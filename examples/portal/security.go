@@ -80,7 +80,7 @@ func (p *portal) requireProof(w http.ResponseWriter, r *http.Request, s *session
 	}
 	s.proof = nil
 	s.factor = &factorState{stepUp: true, next: "/security"}
-	s.notice = "Confirm it's you first; then make the change again."
+	s.warn("Confirm it's you first; then make the change again.")
 	redirect(w, r, "/2fa")
 	return nil
 }
@@ -184,17 +184,17 @@ func (p *portal) showActivation(w http.ResponseWriter, r *http.Request, s *sessi
 	case authn.ActivationWaiting, authn.ActivationCompleted:
 	case authn.ActivationActive:
 		s.activation = nil
-		s.notice = "Your phone is active."
+		s.tell("Your phone is active.")
 		redirect(w, r, "/security")
 		return
 	case authn.ActivationDiscarded:
 		s.activation = nil
-		s.notice = "Too many wrong pairing codes: that phone was discarded. Start again."
+		s.warn("Too many wrong pairing codes: that phone was discarded. Start again.")
 		redirect(w, r, "/security")
 		return
 	default: // expired, cancelled, gone
 		s.activation = nil
-		s.notice = "The activation ended before it was paired (it expired or was cancelled). Start again."
+		s.warn("The activation ended before it was paired (it expired or was cancelled). Start again.")
 		redirect(w, r, "/security")
 		return
 	}
@@ -269,7 +269,7 @@ func (p *portal) activateConfirm(w http.ResponseWriter, r *http.Request, s *sess
 	switch {
 	case err == nil:
 		s.activation = nil
-		s.notice = fmt.Sprintf("%q is active.", dev.Name)
+		s.tell(fmt.Sprintf("%q is active.", dev.Name))
 		if a.replacing != "" {
 			s.notice += fmt.Sprintf(" It replaces %q, which is revoked.", a.name)
 		}
@@ -277,7 +277,7 @@ func (p *portal) activateConfirm(w http.ResponseWriter, r *http.Request, s *sess
 		redirect(w, r, "/security")
 	case errors.Is(err, authn.ErrPairingDiscarded):
 		s.activation = nil
-		s.notice = "Too many wrong pairing codes: that phone was discarded. Start again."
+		s.warn("Too many wrong pairing codes: that phone was discarded. Start again.")
 		redirect(w, r, "/security")
 	case errors.Is(err, authn.ErrWrongPairingCode):
 		msg := "Wrong pairing code. Type the 6 digits your phone shows after the activation."
@@ -289,7 +289,7 @@ func (p *portal) activateConfirm(w http.ResponseWriter, r *http.Request, s *sess
 		p.showActivation(w, r, s, http.StatusOK, "No phone has completed this activation yet: scan the QR code (or type the session ID) in the app first.")
 	case errors.Is(err, authn.ErrExpired), errors.Is(err, authn.ErrUnknownSession), errors.Is(err, authn.ErrAlreadyUsed):
 		s.activation = nil
-		s.notice = "This activation is over (it expired, was cancelled or was already paired). Start again if you need to."
+		s.warn("This activation is over (it expired, was cancelled or was already paired). Start again if you need to.")
 		redirect(w, r, "/security")
 	default:
 		p.internal(w, s, "confirm activation", err)
@@ -300,7 +300,7 @@ func (p *portal) activateCancel(w http.ResponseWriter, r *http.Request, s *sessi
 	if a := s.activation; a != nil {
 		_ = p.svc.CancelActivation(r.Context(), s.user.ID, a.sessionID)
 		s.activation = nil
-		s.notice = "Activation cancelled."
+		s.tell("Activation cancelled.")
 	}
 	redirect(w, r, "/security")
 }
@@ -350,7 +350,7 @@ func (p *portal) deviceRename(w http.ResponseWriter, r *http.Request, s *session
 		p.internal(w, s, "rename device", err)
 		return
 	}
-	s.notice = fmt.Sprintf("Renamed %q to %q.", dev.Name, name)
+	s.tell(fmt.Sprintf("Renamed %q to %q.", dev.Name, name))
 	redirect(w, r, "/security")
 }
 
@@ -376,7 +376,7 @@ func (p *portal) deviceRevoke(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	p.log.Info("portal: phone revoked", "event", "portal_phone_revoked", "user", s.user.ID, "device", dev.ID)
-	s.notice = fmt.Sprintf("%q is revoked: it answers nothing any more.", dev.Name)
+	s.tell(fmt.Sprintf("%q is revoked: it answers nothing any more.", dev.Name))
 	redirect(w, r, "/security")
 }
 
@@ -398,9 +398,9 @@ func (p *portal) pushMode(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	if on {
-		s.notice = "Push approval is on."
+		s.tell("Push approval is on.")
 	} else {
-		s.notice = "Push approval is off: you will answer challenges."
+		s.tell("Push approval is off: you will answer challenges.")
 	}
 	redirect(w, r, "/security")
 }
@@ -479,7 +479,7 @@ func (p *portal) totpComplete(w http.ResponseWriter, r *http.Request, s *session
 	}
 	s.totp.Zero()
 	s.totp = nil
-	s.notice = "Your authenticator app is set up: you can sign in with its codes."
+	s.tell("Your authenticator app is set up: you can sign in with its codes.")
 	redirect(w, r, "/security")
 }
 
@@ -497,7 +497,7 @@ func (p *portal) totpRemove(w http.ResponseWriter, r *http.Request, s *session) 
 		p.internal(w, s, "remove TOTP", err)
 		return
 	}
-	s.notice = "Your authenticator app was removed."
+	s.tell("Your authenticator app was removed.")
 	redirect(w, r, "/security")
 }
 

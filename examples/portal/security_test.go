@@ -203,3 +203,22 @@ func TestActivationPageExpires(t *testing.T) {
 	}
 	pg.mustContain("notice", "Start again")
 }
+
+// TestNoticeColours: a notice of a failure or of something to act on is
+// a warning (amber), one of a success is not (green); issue 17 found
+// every notice green, failures included.
+func TestNoticeColours(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	pg := b.login("alice", alicePW) // no factor yet: activate a phone now
+	pg.mustContain("notice", "no second factor")
+	if !strings.Contains(pg.body, `class="notice warning"`) {
+		t.Errorf("the no-second-factor notice is not a warning:\n%s", pg.body)
+	}
+	b.post("/security/activate", nil)
+	pg = b.post("/security/activate/cancel", nil)
+	pg.mustContain("notice", "Activation cancelled.")
+	if !strings.Contains(pg.body, `class="notice"`) || strings.Contains(pg.body, "notice warning") {
+		t.Errorf("the success notice is shown as a warning:\n%s", pg.body)
+	}
+}

@@ -494,6 +494,7 @@ type view struct {
 	User     *user
 	SignedIn bool
 	Notice   string
+	Warn     bool // Notice is a warning or a failure (amber), not a success (green)
 	Error    string
 	D        any // the page's own data
 }
@@ -504,8 +505,8 @@ func (p *portal) render(w http.ResponseWriter, s *session, status int, name stri
 	v.Issuer = p.cfg.Issuer
 	if s != nil && !s.dead {
 		v.CSRF, v.User, v.SignedIn = s.csrf, s.user, s.signedIn
-		if n := s.popNotice(); n != "" && v.Notice == "" {
-			v.Notice = n
+		if n, warn := s.popNotice(); n != "" && v.Notice == "" {
+			v.Notice, v.Warn = n, warn
 		}
 	}
 	var b bytes.Buffer

@@ -52,7 +52,8 @@ type session struct {
 	withdrawal *withdrawalState // a withdrawal waiting for its signature
 	done       *withdrawal      // the withdrawal just executed, for its receipt
 
-	notice string // shown once on the next page
+	notice     string // shown once on the next page
+	noticeWarn bool   // the notice is a warning or a failure (amber), not a success
 }
 
 // factorState is a second-factor ceremony: for the login, or a step-up
@@ -223,7 +224,7 @@ func (s *session) wipe() {
 		s.totp.Zero()
 	}
 	s.csrf, s.user, s.signedIn, s.method, s.proof = "", nil, false, "", nil
-	s.factor, s.activation, s.totp, s.withdrawal, s.done, s.notice = nil, nil, nil, nil, nil, ""
+	s.factor, s.activation, s.totp, s.withdrawal, s.done, s.notice, s.noticeWarn = nil, nil, nil, nil, nil, "", false
 }
 
 // setCookie sets the session cookie: HttpOnly (no script reads it),
@@ -297,17 +298,28 @@ func (s *session) freshProof(now time.Time, ttl, margin time.Duration) *authn.Pr
 	return s.proof
 }
 
-// addNotice adds msg to the notice the next page shows.
-func (s *session) addNotice(msg string) {
+// tell sets the notice the next page shows: something that went as the
+// user asked (shown green).
+func (s *session) tell(msg string) { s.notice, s.noticeWarn = msg, false }
+
+// warn sets the notice the next page shows: a failure, or something the
+// user must act on (shown amber, never green).
+func (s *session) warn(msg string) { s.notice, s.noticeWarn = msg, msg != "" }
+
+// addWarning adds msg to the notice the next page shows, which becomes a
+// warning.
+func (s *session) addWarning(msg string) {
 	if s.notice != "" {
 		s.notice += " "
 	}
 	s.notice += msg
+	s.noticeWarn = true
 }
 
-// popNotice returns the session's notice and clears it.
-func (s *session) popNotice() string {
-	n := s.notice
-	s.notice = ""
-	return n
+// popNotice returns the session's notice, and whether it is a warning,
+// and clears it.
+func (s *session) popNotice() (string, bool) {
+	n, w := s.notice, s.noticeWarn
+	s.notice, s.noticeWarn = "", false
+	return n, w
 }

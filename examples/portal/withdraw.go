@@ -266,7 +266,7 @@ func (p *portal) beginQR(w http.ResponseWriter, r *http.Request, s *session, tx 
 		return false
 	}
 	s.withdrawal = &withdrawalState{tx: tx, id: tc.ID, nonce: tc.Nonce, expires: tc.ExpiresAt}
-	s.notice = note
+	s.warn(note)
 	return true
 }
 
@@ -419,7 +419,7 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 		p.internal(w, s, "finish transaction push", errors.New("an approved transaction push without its transaction"))
 		return
 	case errors.Is(err, authn.ErrPushPending):
-		s.notice = "Not approved yet: check the details on your phone, type the number and approve, then continue."
+		s.warn("Not approved yet: check the details on your phone, type the number and approve, then continue.")
 		redirect(w, r, "/withdraw/confirm")
 		return
 	case errors.As(err, &locked):
@@ -444,7 +444,7 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 func (p *portal) withdrawCancel(w http.ResponseWriter, r *http.Request, s *session) {
 	if s.withdrawal != nil {
 		p.dropWithdrawal(r.Context(), s)
-		s.notice = "Withdrawal cancelled."
+		s.tell("Withdrawal cancelled.")
 	}
 	redirect(w, r, "/withdraw")
 }
