@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"time"
 
 	"github.com/keyline/keyline/internal/crockford"
 )
@@ -85,18 +86,9 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opt
 			candidates = append(candidates, s.recoveryMAC(byPurpose[purposeRecov], user, canon))
 		}
 	}
-	c, err := s.client(ctx, user, opts, now)
+	c, res, err := s.countCode(ctx, MethodRecovery, user, opts, now)
 	if err != nil {
 		return Result{}, err
-	}
-	// Counted before it is checked.
-	res, err := s.hot.Attempt(ctx, user, c.bucket, nil, s.lockPolicy(), now)
-	if err != nil {
-		return Result{}, storeErr(err)
-	}
-	if res.Outcome == AttemptLocked {
-		s.event(ctx, EventLoginRefused, MethodRecovery, user, "", ReasonLocked)
-		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
 	}
 	taken, left, err := s.records.TakeRecoveryCode(ctx, user, candidates)
 	if err != nil {
@@ -124,4 +116,24 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opt
 		return Result{}, err
 	}
 	return r, nil
+}
+
+// countCode counts one attempt at a code the Service checks itself (a
+// TOTP or recovery code) in the client's lockout bucket, before the code
+// is checked: the lock refuses it (audited), or the attempt is counted as
+// a failure that the caller's check, on success, resets.
+func (s *Service) countCode(ctx context.Context, m Method, user string, opts []LoginOption, now time.Time) (loginClient, AttemptResult, error) {
+	c, err := s.client(ctx, user, opts, now)
+	if err != nil {
+		return loginClient{}, AttemptResult{}, err
+	}
+	res, err := s.hot.Attempt(ctx, user, c.bucket, nil, s.lockPolicy(), now)
+	if err != nil {
+		return loginClient{}, AttemptResult{}, storeErr(err)
+	}
+	if res.Outcome == AttemptLocked {
+		s.event(ctx, EventLoginRefused, m, user, "", ReasonLocked)
+		return loginClient{}, AttemptResult{}, &LockedError{RetryAfter: res.RetryAfter}
+	}
+	return c, res, nil
 }

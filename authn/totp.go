@@ -200,23 +200,13 @@ func (s *Service) VerifyTOTP(ctx context.Context, user, code string, opts ...Log
 	return s.useTOTP(ctx, user, code, false, opts)
 }
 
+// useTOTP checks a TOTP code of user (already admitted) and commits its
+// step: a login, or the activation of a new key.
 func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool, opts []LoginOption) (Result, error) {
-	if err := checkUser(user); err != nil {
-		return Result{}, err
-	}
 	now := s.now()
-	c, err := s.client(ctx, user, opts, now)
+	c, res, err := s.countCode(ctx, MethodTOTP, user, opts, now)
 	if err != nil {
 		return Result{}, err
-	}
-	// Counted before it is checked.
-	res, err := s.hot.Attempt(ctx, user, c.bucket, nil, s.lockPolicy(), now)
-	if err != nil {
-		return Result{}, storeErr(err)
-	}
-	if res.Outcome == AttemptLocked {
-		s.event(ctx, EventLoginRefused, MethodTOTP, user, "", ReasonLocked)
-		return Result{}, &LockedError{RetryAfter: res.RetryAfter}
 	}
 	rec, err := s.records.TOTP(ctx, user)
 	switch {

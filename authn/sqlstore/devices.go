@@ -25,6 +25,19 @@ func (s *Store) device(c *conn, user, id string) (authn.DeviceRecord, bool, erro
 	return d, ok, err
 }
 
+// lockDevice locks the user's row and returns the user's device of that
+// ID: ErrStoreNotFound if there is none.
+func (s *Store) lockDevice(c *conn, user, id string) (authn.DeviceRecord, error) {
+	if err := s.lockRow(c, user); err != nil {
+		return authn.DeviceRecord{}, err
+	}
+	d, ok, err := s.device(c, user, id)
+	if err == nil && !ok {
+		err = authn.ErrStoreNotFound
+	}
+	return d, err
+}
+
 func (s *Store) devices(c *conn, q string, args ...any) ([]authn.DeviceRecord, error) {
 	rows, err := c.query(q, args...)
 	if err != nil {
@@ -48,14 +61,11 @@ func (s *Store) devices(c *conn, q string, args ...any) ([]authn.DeviceRecord, e
 // deadline is ended now (see lapse), its device deleted. ErrStoreNotFound
 // if there is none, it is not pending, or its activation lapsed.
 func (s *Store) lockPending(c *conn, user, deviceID string, now time.Time) (authn.DeviceRecord, authn.ActivationRecord, error) {
-	if err := s.lockRow(c, user); err != nil {
-		return authn.DeviceRecord{}, authn.ActivationRecord{}, err
-	}
-	d, ok, err := s.device(c, user, deviceID)
+	d, err := s.lockDevice(c, user, deviceID)
 	if err != nil {
 		return authn.DeviceRecord{}, authn.ActivationRecord{}, err
 	}
-	if !ok || d.State != authn.DevicePending {
+	if d.State != authn.DevicePending {
 		return authn.DeviceRecord{}, authn.ActivationRecord{}, authn.ErrStoreNotFound
 	}
 	a, ok, err := s.getActivation(c, d.SessionID, now)
@@ -190,15 +200,9 @@ func (s *Store) setPushToken(ctx context.Context, user, deviceID, token string) 
 // revokeDevice is ChangeDevice with Revoke set (authn.DeviceChange).
 func (s *Store) revokeDevice(ctx context.Context, user, deviceID string, removedUntil, now time.Time) error {
 	return s.write(ctx, "ChangeDevice Revoke", func(c *conn) error {
-		if err := s.lockRow(c, user); err != nil {
-			return err
-		}
-		d, ok, err := s.device(c, user, deviceID)
+		d, err := s.lockDevice(c, user, deviceID)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return authn.ErrStoreNotFound
 		}
 		if _, err := c.exec(s.d.q.actMoveIfCompleted, d.SessionID, string(authn.ActivationCancelled)); err != nil {
 			return err
@@ -231,15 +235,9 @@ func (s *Store) DevicesPage(ctx context.Context, afterUser, afterID string, limi
 // updateSecret is ChangeDevice with Secret set (authn.DeviceChange).
 func (s *Store) updateSecret(ctx context.Context, user, deviceID string, old, sealed []byte) error {
 	return s.write(ctx, "ChangeDevice Secret", func(c *conn) error {
-		if err := s.lockRow(c, user); err != nil {
-			return err
-		}
-		d, ok, err := s.device(c, user, deviceID)
+		d, err := s.lockDevice(c, user, deviceID)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return authn.ErrStoreNotFound
 		}
 		if !bytes.Equal(d.Secret, old) {
 			return authn.ErrStoreConflict

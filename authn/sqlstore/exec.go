@@ -109,6 +109,15 @@ func found(err error) (bool, error) {
 	return err == nil, err
 }
 
+// notFound is err with "no rows" read as the Store outcome
+// ErrStoreNotFound: for a read of one record that must exist.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return authn.ErrStoreNotFound
+	}
+	return err
+}
+
 // outcome reports whether err is a documented Store outcome rather than
 // a failure.
 func outcome(err error) bool {

@@ -77,13 +77,7 @@ func (s *Store) TOTP(ctx context.Context, user string) (authn.TOTPRecord, error)
 	err := s.read(ctx, "TOTP", func(c *conn) error {
 		var err error
 		t, err = scanTOTP(c.row(s.d.q.totpGet, user))
-		if ok, err := found(err); !ok {
-			if err == nil {
-				err = authn.ErrStoreNotFound
-			}
-			return err
-		}
-		return nil
+		return notFound(err)
 	})
 	if err != nil {
 		return authn.TOTPRecord{}, err

@@ -58,13 +58,7 @@ func (s *Store) Push(ctx context.Context, id string, now time.Time) (authn.PushR
 	err := s.read(ctx, "Push", func(c *conn) error {
 		var err error
 		p, err = scanPush(c.row(s.d.q.pushGet, id), now)
-		if ok, err := found(err); !ok {
-			if err == nil {
-				err = authn.ErrStoreNotFound
-			}
-			return err
-		}
-		return nil
+		return notFound(err)
 	})
 	if err != nil {
 		return authn.PushRecord{}, err
