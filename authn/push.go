@@ -166,13 +166,11 @@ func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.
 	return s.beginPush(ctx, user, pc, &tx, opts)
 }
 
-// beginPush checks everything it is handed (the user, the context, the
-// transaction) before it reads or spends anything: a request that cannot
-// be made costs the user no unit of the push budget.
+// beginPush checks everything it is handed (the context, the
+// transaction; its callers admitted the user) before it reads or spends
+// anything: a request that cannot be made costs the user no unit of the
+// push budget.
 func (s *Service) beginPush(ctx context.Context, user string, pc enroll.PushContext, tx *txn.Transaction, opts []LoginOption) (PushRequest, error) {
-	if err := checkUser(user); err != nil {
-		return PushRequest{}, err
-	}
 	if err := pc.Validate(); err != nil {
 		// The caller built a context no phone may be shown (a raw
 		// User-Agent too long, an address with a port): push cannot be

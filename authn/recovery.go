@@ -71,9 +71,10 @@ func parseRecoveryCode(typed string) (string, bool) {
 
 // VerifyRecoveryCode logs the user in with one of their recovery codes,
 // once (a code that passes is used up), counted before it is checked
-// under the same lockout as every factor. A use raises an alert event. Its Result carries a step-up Proof,
-// with which a user who lost their phone starts an activation that
-// replaces it (StartActivation with Replacing).
+// under the same lockout as every factor. A use raises an alert event.
+// Its Result carries a step-up Proof, with which a user who lost their
+// phone starts an activation that replaces it (StartActivation with
+// Replacing).
 func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opts ...LoginOption) (Result, error) {
 	if err := s.admit(ctx, MethodRecovery, user, opts); err != nil {
 		return Result{}, err

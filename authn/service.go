@@ -396,11 +396,9 @@ func (s *Service) FinishChallenge(ctx context.Context, user, id, response string
 // finish is FinishChallenge for a kind; it also returns the challenge's
 // payload.
 // c is the client the attempt comes from: its lockout bucket, and, for a
-// login, the client the Result's known-client token is for.
+// login, the client the Result's known-client token is for. user was
+// admitted by the caller (or read from a push record it made).
 func (s *Service) finish(ctx context.Context, kind challengeKind, user string, c loginClient, id, response string) (Result, []byte, error) {
-	if err := checkUser(user); err != nil {
-		return Result{}, nil, err
-	}
 	now := s.now()
 	canon, perr := kind.suite.CanonicalResponse(response)
 	var mac [16]byte // a malformed response is counted, and matches nothing
