@@ -3,6 +3,8 @@ package deviceapi
 import (
 	"net/http"
 	"net/netip"
+
+	"github.com/keyline/keyline/authn"
 )
 
 // peerAddr is the address of the connection's peer, from r.RemoteAddr
@@ -12,12 +14,9 @@ import (
 // while an allowlist applies (authn.Config.Allow fails closed). It is
 // the default of Options.ClientAddr; behind a reverse proxy, RemoteAddr
 // is the proxy's address.
+//
+// It is authn.ClientIP trusting no proxy: one reading of RemoteAddr for
+// the allowlist, the push context and the portal.
 func peerAddr(r *http.Request) netip.Addr {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap().WithZone("")
-	}
-	if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-		return a.Unmap().WithZone("")
-	}
-	return netip.Addr{}
+	return authn.ClientIP(r, authn.TrustedProxies{})
 }
