@@ -75,3 +75,11 @@ func TestVaultOpensFormat1(t *testing.T) {
 		require.ErrorIs(t, openFails(t, blob, m.PIN, v1Opts(m, !wrapped)), ErrKeyWrapper, name)
 	}
 }
+
+// readTestdata reads a file under testdata.
+func readTestdata(t *testing.T, path ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{"testdata"}, path...)...))
+	require.NoError(t, err)
+	return b
+}
