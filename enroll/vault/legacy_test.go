@@ -16,11 +16,15 @@ type v1Manifest struct {
 	PIN     string
 	Argon2  Argon2Params
 	Blobs   map[string]bool // file name: sealed with fixedWrapper
-	Account []struct {
-		Issuer, User, DeviceID, PairingCode string
-		Question, Response                  string
-		At                                  time.Time
-	}
+	Account []fixtureAccount
+}
+
+// fixtureAccount is an account of the blobs in testdata, with an answer
+// it gave when they were sealed.
+type fixtureAccount struct {
+	Issuer, User, DeviceID, PairingCode string
+	Question, Response                  string
+	At                                  time.Time
 }
 
 func readV1(t *testing.T) v1Manifest {
@@ -46,8 +50,15 @@ func v1Opts(m v1Manifest, wrapped bool) Options {
 // that they answer as they did when the blob was sealed.
 func requireV1Accounts(t *testing.T, m v1Manifest, v *Vault) {
 	t.Helper()
-	require.Equal(t, len(m.Account), v.Len())
-	for _, a := range m.Account {
+	requireAccounts(t, m.Account, v)
+}
+
+// requireAccounts checks that v holds exactly accounts, answering as
+// they did when the fixture was made.
+func requireAccounts(t *testing.T, accounts []fixtureAccount, v *Vault) {
+	t.Helper()
+	require.Equal(t, len(accounts), v.Len())
+	for _, a := range accounts {
 		c, err := v.Get(a.Issuer, a.User)
 		require.NoError(t, err)
 		require.Equal(t, a.DeviceID, c.DeviceID())
