@@ -2,7 +2,10 @@ module github.com/keyline/keyline/notify
 
 go 1.26.0
 
-require github.com/keyline/keyline v0.0.0-00010101000000-000000000000
+require (
+	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/keyline/keyline v0.0.0-00010101000000-000000000000
+)
 
 require (
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -269,5 +270,20 @@ func TestNewRefusesNoSender(t *testing.T) {
 	}
 	if _, err := notify.New(notify.Config{Senders: map[string]notify.Sender{"ios": nil}}); err == nil {
 		t.Fatal("a nil sender")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0}, {"7", 7 * time.Second}, {"-1", 0}, {"99999", time.Hour}, {"soon", 0},
+		{start.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second},
+		{start.Add(-time.Minute).Format(http.TimeFormat), 0},
+	} {
+		if got := notify.RetryAfter(c.in, start); got != c.want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", c.in, got, c.want)
+		}
 	}
 }
