@@ -107,10 +107,9 @@ type Config struct {
 // Client sends notifications to APNs over one HTTP/2 connection. It is
 // safe for concurrent use.
 type Client struct {
-	cfg   Config
-	hc    *http.Client
-	now   func() time.Time
-	alert []byte // the payload before the request ID
+	cfg Config
+	hc  *http.Client
+	now func() time.Time
 
 	mu     sync.Mutex
 	bearer string
