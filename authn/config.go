@@ -115,6 +115,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer, when set, sees every audit event, for metrics.
 	Observer Observer
+	// Tracer, when set, is told of every call of the Service, its
+	// Operators and AuthenticatedDevices, for tracing: see [Tracer].
+	Tracer Tracer
 }
 
 // Budget limits challenge issuance for one user.

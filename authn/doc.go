@@ -143,6 +143,11 @@
 // Observer only, as does [EventPairingCheck], one per pairing code
 // compared.
 //
+// For tracing, Config.Tracer is told of every call as it starts and
+// ends, with the context the call then passes to its stores, notifier
+// and observer ([Tracer]; package github.com/keyline/keyline/observe/tracing
+// makes OpenTelemetry spans of them, and of the store calls).
+//
 // # Security considerations
 //
 // Guessing. An 8-digit response is guessed with probability at most

@@ -103,7 +103,9 @@ type PushRequest struct {
 // SetPush turns push on or off for the user. Turning it off is a factor
 // change and takes a step-up proof; turning it on does not lift a
 // suspension.
-func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proof) error {
+func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proof) (err error) {
+	ctx, sp := s.trace(ctx, "SetPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}
@@ -150,7 +152,9 @@ func pushUnavailable(reason string) error {
 // Everything is checked (the user, pc) before anything is spent. Every
 // refusal that another factor can stand in for matches
 // ErrPushUnavailable (see there): fall back to challenge/response.
-func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
+func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (_ PushRequest, err error) {
+	ctx, sp := s.trace(ctx, "BeginPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
 		return PushRequest{}, err
 	}
@@ -164,7 +168,9 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // response is checked by the same tags as a transaction signed from a QR
 // code (BeginTransaction), counted before it is checked; FinishPush then
 // returns the transaction in its Result.
-func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
+func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext, opts ...LoginOption) (_ PushRequest, err error) {
+	ctx, sp := s.trace(ctx, "BeginTransactionPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
 		return PushRequest{}, err
 	}
@@ -499,7 +505,9 @@ func (s *Service) pushState(ctx context.Context, user, id string) (PushState, er
 // store every Config.PushPoll (the store is shared by instances; the
 // answer may arrive at another); if ctx ends first it reports the last
 // state read and ctx's error. With wait <= 0 it reads once.
-func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Duration) (PushState, error) {
+func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Duration) (_ PushState, err error) {
+	ctx, sp := s.trace(ctx, "PushStatus", MethodPush, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return "", err
 	}
@@ -528,7 +536,9 @@ func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Dur
 // FinishPush logs the user in with an approved push request, once: two
 // polls never both succeed. The lock is checked first: the push path
 // never bypasses it.
-func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...LoginOption) (Result, error) {
+func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...LoginOption) (_ Result, err error) {
+	ctx, sp := s.trace(ctx, "FinishPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
 		return Result{}, err
 	}
@@ -590,7 +600,9 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 
 // CancelPush withdraws a pending request (the user chose another factor)
 // and retracts its prompts.
-func (s *Service) CancelPush(ctx context.Context, user, id string) error {
+func (s *Service) CancelPush(ctx context.Context, user, id string) (err error) {
+	ctx, sp := s.trace(ctx, "CancelPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}
