@@ -59,6 +59,8 @@ func (s *Service) deliver(ctx context.Context, ds []Delivery) []error {
 // Notifiers call it (package github.com/keyline/keyline/notify); it is
 // not for the device API.
 func (s *Service) RemovePushToken(ctx context.Context, user, deviceID, token string) (removed bool, err error) {
+	ctx, sp := s.trace(ctx, "RemovePushToken", MethodPush, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return false, err
 	}
