@@ -189,8 +189,10 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (_
 	}
 	defer e.Secret.Zero()
 	if s.cfg.VerifyDevice != nil {
-		if err := s.cfg.VerifyDevice(ctx, a.User, req.Device); err != nil {
-			s.event(ctx, EventActivationFailed, "", a.User, "", ReasonAttestation)
+		if err := s.cfg.VerifyDevice(ctx, a.User, req.Device, p.Offer().AttestationChallenge(req.Device.InstallID)); err != nil {
+			// The hook's reason (which check refused the attestation) is
+			// the audit trail's; the phone gets the one ErrDeviceIntegrity.
+			s.emit(ctx, Event{Name: EventActivationFailed, User: a.User, Reason: ReasonAttestation, Note: err.Error()})
 			return Activation{}, fmt.Errorf("%w: %w", ErrDeviceIntegrity, err)
 		}
 	}

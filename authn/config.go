@@ -89,8 +89,15 @@ type Config struct {
 	SkipPairing bool
 	// VerifyDevice, when set, checks a phone's attestation at
 	// activation; an error refuses the device (ErrDeviceIntegrity).
-	// Without it devices are recorded as unattested.
-	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo) error
+	// challenge is the activation's attestation challenge, recomputed
+	// from the offer and dev.InstallID (PROTOCOL.md, "Attestation
+	// binding"): the attestation must carry it. The error's text is the
+	// audit event's Note (EventActivationFailed, ReasonAttestation), so
+	// it must hold no secret; the phone sees only ErrDeviceIntegrity.
+	// Package github.com/keyline/keyline/attest verifies App Attest and
+	// Android Key Attestation (its Policy.VerifyDevice is such a hook).
+	// Without a hook devices are recorded as unattested.
+	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo, challenge []byte) error
 
 	// Notifier delivers push notifications; without one, push is
 	// unavailable (BeginPush returns ErrPushUnavailable).

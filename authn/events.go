@@ -138,6 +138,7 @@ const (
 	// [ReasonExpired], [ReasonBadConfirmation], [ReasonOfferMismatch],
 	// [ReasonIntegrity], [ReasonWrongSession], [ReasonInvalidRequest],
 	// [ReasonAttestation], [ReasonAlreadyEnrolled] or [ReasonOther].
+	// With ReasonAttestation, Event.Note is Config.VerifyDevice's error.
 	EventActivationFailed EventName = "activation_failed"
 	// EventActivationRace (warning): a second, different completion of a
 	// completed activation; reason [ReasonSecondCompletion].
