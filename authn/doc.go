@@ -83,8 +83,10 @@
 // attempt against the challenge and as a user failure, and only then
 // compares the tag with the stored ones; a match consumes the challenge
 // and resets the failures in the same step. A second call,
-// [RecordStore.CommitStep], records the step and drift by compare-and-set. So a
-// login costs two store round trips and no secret is unsealed on its hot
+// [RecordStore.CommitStep], records the step and drift by compare-and-set;
+// a store keeping both halves ([FinishStore]) makes the two calls one
+// atomic step. So a login's finish costs at most two store round trips
+// (one on such a store) and no secret is unsealed on its hot
 // path, and under any concurrency no more responses are compared than
 // the lock allows: MaxFailures before the lock engages, then one per lock
 // period. (The alternative, reserve-then-commit, unseals keys on every

@@ -413,7 +413,8 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user string, c
 		mac = s.tagMAC(kind.tag, id, canon)
 	}
 	serverStep := serverStep(kind.suite, now)
-	res, err := s.hot.Attempt(ctx, user, c.bucket, &ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, s.lockPolicy(), now)
+	// Counted, compared and, on a match, committed: see attemptAndCommit.
+	res, err := s.attemptAndCommit(ctx, user, c.bucket, ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, now)
 	if err != nil {
 		return Result{}, nil, storeErr(err)
 	}
@@ -469,9 +470,8 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user string, c
 		return Result{}, nil, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
 	}
 	t := res.Match
-	drift := s.boundDrift(int(int64(t.Step) - int64(serverStep)))
-	err = s.records.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
-	switch {
+	drift := s.boundDrift(int(int64(t.Step) - int64(serverStep))) // as committed: CommitDrift
+	switch err = res.Commit; {
 	case errors.Is(err, ErrStoreNotFound):
 		// The device was revoked between the match and the commit: the
 		// login fails, but it is not the user's doing, so no failure is
