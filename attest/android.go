@@ -133,7 +133,7 @@ func (a *Android) Check(attestation, challenge []byte) (*AndroidAttestation, err
 			return nil, fmt.Errorf("%w: android: certificate %d does not parse", ErrFormat, i)
 		}
 	}
-	if err := verifyChain(certs, a.roots, a.now()); err != nil {
+	if err := verifyChain(certs, a.roots, a.now(), true); err != nil {
 		return nil, fmt.Errorf("%w: android: %w", ErrChain, err)
 	}
 	if l := a.status.Load(); l != nil {
@@ -159,7 +159,7 @@ func (a *Android) Check(attestation, challenge []byte) (*AndroidAttestation, err
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare(kd.challenge, challenge) != 1 {
+	if len(challenge) == 0 || subtle.ConstantTimeCompare(kd.challenge, challenge) != 1 {
 		return nil, fmt.Errorf("%w: android: attestationChallenge", ErrChallenge)
 	}
 	if !levelOK(kd.attestationLevel, a.minLevel) || !levelOK(kd.keymintLevel, a.minLevel) {

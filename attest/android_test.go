@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 const testPackage = "com.example.keyline"
@@ -28,7 +29,9 @@ type androidCase struct {
 	digests              [][]byte
 	otherRoot            bool
 	version              int
-	extraSoftwareEntries bool // entries this reader does not know, before the ones it reads
+	extraSoftwareEntries bool      // entries this reader does not know, before the ones it reads
+	leafFrom             time.Time // the leaf's validity starts then (the phone's clock), and runs to 2106
+	batchExpired         bool      // the attestation key's certificate expired before testNow
 }
 
 func level(l SecurityLevel) *SecurityLevel { return &l }
@@ -114,8 +117,21 @@ type androidChain struct {
 func makeAndroid(t testing.TB, c androidCase) androidChain {
 	t.Helper()
 	root := newRoot(t, "test attestation root")
-	batch := root.intermediate(t, "test TEE attestation key")
-	leaf := batch.leaf(t, newKey(t), pkix.Extension{Id: oidKeyDescription, Value: keyDescriptionDER(t, c)})
+	var batch *testCA
+	if c.batchExpired {
+		k := newKey(t)
+		batch = &testCA{issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "test TEE attestation key"}, IsCA: true,
+			BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: testNow.AddDate(-10, 0, 0),
+			NotAfter: testNow.Add(-time.Minute)}, &k.PublicKey, root, nil), k}
+	} else {
+		batch = root.intermediate(t, "test TEE attestation key")
+	}
+	tmpl := &x509.Certificate{Subject: pkix.Name{CommonName: "Android Keystore Key"}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtraExtensions: []pkix.Extension{{Id: oidKeyDescription, Value: keyDescriptionDER(t, c)}}}
+	if !c.leafFrom.IsZero() {
+		tmpl.NotBefore, tmpl.NotAfter = c.leafFrom, time.Date(2106, 2, 7, 6, 28, 15, 0, time.UTC)
+	}
+	leaf := issue(t, tmpl, &newKey(t).PublicKey, batch, nil)
 	ch := androidChain{att: lpChain(leaf, batch.cert, root.cert), roots: root.pool(),
 		certs: []*x509.Certificate{leaf, batch.cert, root.cert}}
 	if c.otherRoot {
@@ -144,6 +160,10 @@ func TestAndroidAccepts(t *testing.T) {
 		{challenge: ch, version: 3},
 		{challenge: ch, extraSoftwareEntries: true},
 		{challenge: ch, attLevel: level(StrongBox), kmLevel: level(StrongBox)},
+		// The phone's clock an hour ahead when it made the key: the leaf's
+		// period, which the keystore writes, is not the server's concern.
+		{challenge: ch, leafFrom: testNow.Add(time.Hour)},
+		{challenge: ch, leafFrom: time.Unix(0, 0)},
 	} {
 		mc := makeAndroid(t, c)
 		got, err := newTestAndroid(t, mc.roots, nil, false).Check(mc.att, ch)
@@ -176,6 +196,7 @@ func TestAndroidRefuses(t *testing.T) {
 		{"challenge of another activation", androidCase{challenge: testChallenge("activation 2")}, false, ErrChallenge},
 		{"no challenge", androidCase{}, false, ErrChallenge},
 		{"chain to an untrusted root", androidCase{challenge: ch, otherRoot: true}, false, ErrChain},
+		{"attestation key's certificate expired", androidCase{challenge: ch, batchExpired: true}, false, ErrChain},
 		{"boot state self-signed", androidCase{challenge: ch, bootState: 1}, false, ErrBootState},
 		{"boot state unverified", androidCase{challenge: ch, bootState: 2}, false, ErrBootState},
 		{"boot state failed", androidCase{challenge: ch, bootState: 3}, false, ErrBootState},
@@ -301,4 +322,18 @@ func TestParseStatusList(t *testing.T) {
 
 func pkixKeyDescription(t testing.TB, c androidCase) pkix.Extension {
 	return pkix.Extension{Id: oidKeyDescription, Value: keyDescriptionDER(t, c)}
+}
+
+// TestEmptyChallengeRefused: a caller that passes no challenge (a bug)
+// is refused, even for an attestation made with none: an empty challenge
+// binds nothing.
+func TestEmptyChallengeRefused(t *testing.T) {
+	mc := makeAndroid(t, androidCase{challenge: []byte{}})
+	if err := newTestAndroid(t, mc.roots, nil, false).Verify(mc.att, nil); !errors.Is(err, ErrChallenge) {
+		t.Errorf("android: %v", err)
+	}
+	obj, roots := makeApple(t, appleCase{})
+	if err := newTestApple(t, roots, AppleProduction).Verify(obj, nil); !errors.Is(err, ErrChallenge) {
+		t.Errorf("apple: %v", err)
+	}
 }

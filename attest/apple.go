@@ -127,7 +127,7 @@ func (a *Apple) Check(attestation, clientDataHash []byte) (*AppleAttestation, er
 			return nil, fmt.Errorf("%w: apple: certificate %d does not parse", ErrFormat, i)
 		}
 	}
-	if err := verifyChain(certs, a.roots, a.now()); err != nil {
+	if err := verifyChain(certs, a.roots, a.now(), false); err != nil {
 		return nil, fmt.Errorf("%w: apple: %w", ErrChain, err)
 	}
 	cred := certs[0]
@@ -141,7 +141,8 @@ func (a *Apple) Check(attestation, clientDataHash []byte) (*AppleAttestation, er
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare(sent, nonce) != 1 {
+	// An empty clientDataHash binds nothing: a caller's bug, refused.
+	if len(clientDataHash) == 0 || subtle.ConstantTimeCompare(sent, nonce) != 1 {
 		return nil, fmt.Errorf("%w: apple: nonce", ErrChallenge)
 	}
 	// 4. The key ID is the SHA-256 of the credential certificate's key.

@@ -14,12 +14,27 @@ const maxChain = 8
 // certs[1:] (a root sent along is used only if it is one of roots: the
 // pool decides what is trusted). Extended key usages are not checked:
 // attestation certificates carry none, or vendor-specific ones.
-func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, now time.Time) error {
+//
+// With deviceLeaf, the leaf's own validity period is not checked: an
+// Android keystore writes it from the phone's clock when it makes the key
+// (or as 1970 to 2106), so it carries no CA's word, and a phone whose
+// clock is ahead of the server's would otherwise be refused for a
+// certificate "not yet valid". Its signature, and every other
+// certificate's validity, are checked.
+func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, now time.Time, deviceLeaf bool) error {
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	_, err := certs[0].Verify(x509.VerifyOptions{
+	leaf := certs[0]
+	if deviceLeaf {
+		// A copy whose period holds now; the signature covers
+		// RawTBSCertificate, which the copy keeps unchanged.
+		c := *leaf
+		c.NotBefore, c.NotAfter = now.Add(-time.Second), now.Add(time.Second)
+		leaf = &c
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{
 		Roots:         roots,
 		Intermediates: inter,
 		CurrentTime:   now,

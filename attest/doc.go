@@ -36,7 +36,10 @@
 //
 // Android Key Attestation (Android's "Verify hardware-backed key pairs
 // with key attestation"): the chain leads to one of Google's hardware
-// attestation roots; no certificate of it is on the status list; the
+// attestation roots, every CA certificate within its validity period at
+// the verification time (the attested key's own period is written from
+// the phone's clock, and is not checked); no certificate of it is on the
+// status list; the
 // leaf's key description (extension 1.3.6.1.4.1.11129.2.1.17) has the
 // challenge as attestationChallenge, a TEE or StrongBox security level
 // for the attestation and for the key (StrongBox when required), a

@@ -4,8 +4,9 @@ import "errors"
 
 // Why an attestation is refused. Every refusal wraps exactly one of these
 // (errors.Is), with the platform and the field concerned in its text; the
-// text holds no input beyond small numbers, and is what authn records in
-// the audit event's Note.
+// text quotes no input but small numbers and, from a Policy, the
+// platform's name (clipped to 16 bytes), and is what authn records in the
+// audit event's Note.
 var (
 	// ErrMissing: the platform's rule requires an attestation and the
 	// phone sent none.

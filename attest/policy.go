@@ -23,9 +23,8 @@ type Rule struct {
 	// sends is then refused, since nothing could check it.
 	Verifier Verifier
 	// Required refuses an activation without an attestation. Without
-	// it, an activation without one is admitted (and recorded as
-	// unattested by the service), and one with an attestation must pass
-	// the Verifier.
+	// it, an activation without one is admitted unattested, and one with
+	// an attestation must pass the Verifier.
 	Required bool
 }
 

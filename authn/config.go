@@ -96,7 +96,8 @@ type Config struct {
 	// it must hold no secret; the phone sees only ErrDeviceIntegrity.
 	// Package github.com/keyline/keyline/attest verifies App Attest and
 	// Android Key Attestation (its Policy.VerifyDevice is such a hook).
-	// Without a hook devices are recorded as unattested.
+	// Without a hook no attestation is checked (the transcript still
+	// binds the one the phone sent).
 	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo, challenge []byte) error
 
 	// Notifier delivers push notifications; without one, push is
