@@ -43,7 +43,8 @@ var ErrPINRequired = errors.New("vault: this change needs the PIN")
 // The vault it returns does everything but the changes that need the
 // PIN: [Vault.ChangePIN] and [Vault.EnableBiometricUnlock] take it as an
 // argument; [Vault.SetKeyWrapper] is [ErrPINRequired]. Its seals carry
-// the blob's PIN wrap unchanged.
+// the blob's PIN wrap unchanged, Argon2id parameters included: new
+// parameters in Options.Argon2 are taken at the next [Open] with the PIN.
 func OpenBiometric(blob []byte, key KeyWrapper, opts Options) (*Vault, error) {
 	cfg, h, vk, pt, err := openBiometric(blob, key, opts)
 	if err != nil {

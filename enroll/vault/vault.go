@@ -264,10 +264,12 @@ type Entry struct {
 // with [New], [Open] or [Import]; store what [Vault.Seal] returns after
 // every change. Its methods are safe for concurrent use.
 //
-// In memory the vault holds the credentials, encoded, and the key
-// derived from the PIN (Argon2id output), never the PIN itself: a PIN is
-// often the one of the user's bank card too. [Vault.Zero] wipes them. It
-// prints no key material.
+// In memory the vault holds the credentials, encoded, the vault key and,
+// when it was opened or made with the PIN, the key derived from the PIN
+// (Argon2id output), never the PIN itself: a PIN is often the one of the
+// user's bank card too. A vault opened with the biometric key holds
+// nothing derived from the PIN until the PIN is given to it. [Vault.Zero]
+// wipes them. It prints no key material.
 type Vault struct {
 	mu      sync.Mutex
 	cfg     config
@@ -643,8 +645,8 @@ func checkPINForAll(pin string, creds []stored) error {
 	return nil
 }
 
-// Zero wipes the PIN key and every credential; the vault can no longer be
-// used ([ErrZeroed]). Copies returned by [Vault.Get] are not reached.
+// Zero wipes the vault key, the PIN key and every credential; the vault
+// can no longer be used ([ErrZeroed]). Copies returned by [Vault.Get] are not reached.
 func (v *Vault) Zero() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
