@@ -53,6 +53,14 @@ func TestBiometricUnlock(t *testing.T) {
 	require.ErrorIs(t, v.EnableBiometricUnlock(testPIN, nil), ErrInvalidInput)
 	require.ErrorIs(t, v.EnableBiometricUnlock(testPIN, failingWrapper{errInvalidated}), errInvalidated)
 	require.False(t, v.BiometricUnlock())
+	long := newFakeWrapper()
+	long.wrapLen = maxWrappedLen + 1
+	require.ErrorIs(t, v.EnableBiometricUnlock(testPIN, long), ErrKeyWrapper)
+	require.ErrorIs(t, v.EnableBiometricUnlock(testPIN, emptyWrapper{}), ErrKeyWrapper)
+	require.False(t, v.BiometricUnlock())
+	unchanged, err := v.Seal()
+	require.NoError(t, err)
+	require.False(t, HasBiometricUnlock(unchanged), "a refused enable changes nothing")
 
 	require.NoError(t, v.EnableBiometricUnlock(testPIN, bio))
 	require.True(t, v.BiometricUnlock())
@@ -99,7 +107,7 @@ func TestBiometricUnlock(t *testing.T) {
 	// garbage, an invalidated key, no key.
 	err = func() error { _, err := OpenBiometric(plain, bio, lightOpts()); return err }()
 	require.ErrorIs(t, err, ErrKeyWrapper)
-	for _, k := range []KeyWrapper{newFakeWrapper(), garbageWrapper{}, failingWrapper{errInvalidated}} {
+	for _, k := range []KeyWrapper{newFakeWrapper(), garbageWrapper{}, emptyWrapper{}, failingWrapper{errInvalidated}} {
 		x, err := OpenBiometric(blob, k, lightOpts())
 		require.ErrorIs(t, err, ErrKeyWrapper)
 		require.False(t, errors.Is(err, ErrCorrupt))
