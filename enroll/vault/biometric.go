@@ -71,8 +71,8 @@ func OpenBiometric(blob []byte, key KeyWrapper, opts Options) (*Vault, error) {
 // OpenCredential opens a blob with the biometric key, as [OpenBiometric],
 // and returns the credential for issuer and user ([ErrNoCredential] if
 // the vault holds none), and nothing else: the other credentials are
-// wiped as soon as they are read, and no vault is returned, so nothing
-// can be sealed from it. It is the call of an iOS notification service
+// passed over undecoded, the decrypted contents are wiped before it
+// returns, and no vault is returned, so nothing can be sealed from it. It is the call of an iOS notification service
 // or content extension answering a push ([enroll.Credential.OpenPrompt],
 // [enroll.Credential.AnswerPush]): such a process has about 24 MiB, and
 // it needs one account's keys for one answer, not the vault. Zero the
