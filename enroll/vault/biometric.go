@@ -319,11 +319,14 @@ func (v *Vault) rekey(pin string) error {
 //     [.privateKeyUsage, .biometryCurrentSet] (invalidated when
 //     biometrics change); Wrap is SecKeyCreateEncryptedData with its
 //     public key, Unwrap SecKeyCreateDecryptedData (the Face ID prompt).
-//   - Android: an RSA or EC key pair in the Android Keystore with
-//     setUserAuthenticationRequired(true),
-//     setInvalidatedByBiometricEnrollment(true) and a BiometricPrompt
-//     CryptoObject for the decryption; Wrap encrypts with the public key
-//     (no prompt), Unwrap decrypts after the prompt.
+//   - Android: an RSA key pair in the Android Keystore, purpose
+//     DECRYPT, OAEP padding, with setUserAuthenticationRequired(true)
+//     and setInvalidatedByBiometricEnrollment(true); Wrap encrypts with
+//     the public key ("RSA/ECB/OAEPWithSHA-256AndMGF1Padding", no
+//     prompt: public-key operations are not gated), Unwrap decrypts
+//     through a BiometricPrompt CryptoObject (BIOMETRIC_STRONG). The
+//     Keystore does not encrypt with EC keys, and an AES key that needs
+//     authentication would prompt at every Wrap too.
 //
 // Keep it apart from Options.KeyWrapper: the biometric key is lost
 // whenever biometrics change, and the PIN must still open the vault
