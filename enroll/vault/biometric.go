@@ -43,7 +43,8 @@ var ErrPINRequired = errors.New("vault: this change needs the PIN")
 // The vault it returns does everything but the changes that need the
 // PIN: [Vault.ChangePIN] and [Vault.EnableBiometricUnlock] take it as an
 // argument; [Vault.SetKeyWrapper] is [ErrPINRequired]. Its seals carry
-// the blob's PIN wrap unchanged.
+// the blob's PIN wrap unchanged, Argon2id parameters included: new
+// parameters in Options.Argon2 are taken at the next [Open] with the PIN.
 func OpenBiometric(blob []byte, key KeyWrapper, opts Options) (*Vault, error) {
 	cfg, h, vk, pt, err := openBiometric(blob, key, opts)
 	if err != nil {
@@ -70,8 +71,8 @@ func OpenBiometric(blob []byte, key KeyWrapper, opts Options) (*Vault, error) {
 // OpenCredential opens a blob with the biometric key, as [OpenBiometric],
 // and returns the credential for issuer and user ([ErrNoCredential] if
 // the vault holds none), and nothing else: the other credentials are
-// wiped as soon as they are read, and no vault is returned, so nothing
-// can be sealed from it. It is the call of an iOS notification service
+// passed over undecoded, the decrypted contents are wiped before it
+// returns, and no vault is returned, so nothing can be sealed from it. It is the call of an iOS notification service
 // or content extension answering a push ([enroll.Credential.OpenPrompt],
 // [enroll.Credential.AnswerPush]): such a process has about 24 MiB, and
 // it needs one account's keys for one answer, not the vault. Zero the
@@ -318,11 +319,14 @@ func (v *Vault) rekey(pin string) error {
 //     [.privateKeyUsage, .biometryCurrentSet] (invalidated when
 //     biometrics change); Wrap is SecKeyCreateEncryptedData with its
 //     public key, Unwrap SecKeyCreateDecryptedData (the Face ID prompt).
-//   - Android: an RSA or EC key pair in the Android Keystore with
-//     setUserAuthenticationRequired(true),
-//     setInvalidatedByBiometricEnrollment(true) and a BiometricPrompt
-//     CryptoObject for the decryption; Wrap encrypts with the public key
-//     (no prompt), Unwrap decrypts after the prompt.
+//   - Android: an RSA key pair in the Android Keystore, purpose
+//     DECRYPT, OAEP padding, with setUserAuthenticationRequired(true)
+//     and setInvalidatedByBiometricEnrollment(true); Wrap encrypts with
+//     the public key ("RSA/ECB/OAEPWithSHA-256AndMGF1Padding", no
+//     prompt: public-key operations are not gated), Unwrap decrypts
+//     through a BiometricPrompt CryptoObject (BIOMETRIC_STRONG). The
+//     Keystore does not encrypt with EC keys, and an AES key that needs
+//     authentication would prompt at every Wrap too.
 //
 // Keep it apart from Options.KeyWrapper: the biometric key is lost
 // whenever biometrics change, and the PIN must still open the vault

@@ -3,8 +3,13 @@ package vault
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -48,6 +53,14 @@ func TestBiometricUnlock(t *testing.T) {
 	require.ErrorIs(t, v.EnableBiometricUnlock(testPIN, nil), ErrInvalidInput)
 	require.ErrorIs(t, v.EnableBiometricUnlock(testPIN, failingWrapper{errInvalidated}), errInvalidated)
 	require.False(t, v.BiometricUnlock())
+	long := newFakeWrapper()
+	long.wrapLen = maxWrappedLen + 1
+	require.ErrorIs(t, v.EnableBiometricUnlock(testPIN, long), ErrKeyWrapper)
+	require.ErrorIs(t, v.EnableBiometricUnlock(testPIN, emptyWrapper{}), ErrKeyWrapper)
+	require.False(t, v.BiometricUnlock())
+	unchanged, err := v.Seal()
+	require.NoError(t, err)
+	require.False(t, HasBiometricUnlock(unchanged), "a refused enable changes nothing")
 
 	require.NoError(t, v.EnableBiometricUnlock(testPIN, bio))
 	require.True(t, v.BiometricUnlock())
@@ -94,7 +107,7 @@ func TestBiometricUnlock(t *testing.T) {
 	// garbage, an invalidated key, no key.
 	err = func() error { _, err := OpenBiometric(plain, bio, lightOpts()); return err }()
 	require.ErrorIs(t, err, ErrKeyWrapper)
-	for _, k := range []KeyWrapper{newFakeWrapper(), garbageWrapper{}, failingWrapper{errInvalidated}} {
+	for _, k := range []KeyWrapper{newFakeWrapper(), garbageWrapper{}, emptyWrapper{}, failingWrapper{errInvalidated}} {
 		x, err := OpenBiometric(blob, k, lightOpts())
 		require.ErrorIs(t, err, ErrKeyWrapper)
 		require.False(t, errors.Is(err, ErrCorrupt))
@@ -467,4 +480,69 @@ func TestPeekAccount(t *testing.T) {
 	pt := encodeContents([]stored{{enc: []byte{2}}})
 	_, err := findCredential(pt, c1.Issuer(), c1.User())
 	require.ErrorIs(t, err, ErrCorrupt)
+}
+
+// A vault opened with the biometric key prints no key material either,
+// nor do the biometric path's errors; and it holds no PIN key.
+func TestBiometricPrintsNoSecrets(t *testing.T) {
+	c1, _ := twoCredentials(t)
+	v, bio, blob := bioVault(t, lightOpts(), c1)
+	w, err := OpenBiometric(blob, bio, lightOpts())
+	require.NoError(t, err)
+	require.Nil(t, w.pinKey, "the biometric path derives nothing from the PIN")
+	_, errKey := OpenBiometric(blob, garbageWrapper{}, lightOpts())
+	_, errCancel := OpenBiometric(blob, failingWrapper{errInvalidated}, lightOpts())
+	errPIN := w.EnableBiometricUnlock(otherPIN, bio)
+	errChange := w.ChangePIN(otherPIN, "Xq3&7u")
+	var out strings.Builder
+	for _, x := range []any{v, w, errKey, errCancel, errPIN, errChange} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
+			fmt.Fprintf(&out, verb+"\n", x)
+		}
+		slog.New(slog.NewTextHandler(&out, nil)).Info("probe", "v", x)
+	}
+	text := strings.ToLower(out.String())
+	require.Contains(t, text, "biometric: true")
+	for _, s := range [][]byte{v.key, w.key, v.pinKey, rootOf(t, c1)} {
+		require.NotEmpty(t, s)
+		h := hex.EncodeToString(s)
+		for i := 0; i+16 <= len(h); i += 2 {
+			require.NotContains(t, text, h[i:i+16])
+		}
+		require.NotContains(t, text, strings.ToLower(string(s)))
+	}
+	for _, p := range []string{testPIN, otherPIN, "Xq3&7u"} {
+		require.NotContains(t, text, strings.ToLower(p))
+	}
+}
+
+func TestBiometricConcurrentUse(t *testing.T) {
+	c1, c2 := twoCredentials(t)
+	_, bio, blob := bioVault(t, lightOpts(), c1)
+	w, err := OpenBiometric(blob, bio, lightOpts())
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for range 10 {
+				_, err := w.Seal()
+				require.NoError(t, err)
+				_ = w.BiometricUnlock()
+				switch i {
+				case 0:
+					_ = w.Add(c2)
+					_ = w.Remove(c2.Issuer(), c2.User())
+				case 1:
+					require.NoError(t, w.DisableBiometricUnlock())
+					require.NoError(t, w.EnableBiometricUnlock(testPIN, bio))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sealed, err := w.Seal()
+	require.NoError(t, err)
+	x, err := OpenBiometric(sealed, bio, lightOpts())
+	require.NoError(t, err)
+	requireCredentialIn(t, x, c1)
 }

@@ -167,6 +167,13 @@ func (p Argon2Params) check(floor, ceiling Argon2Params) string {
 // If the platform deletes the key (the app is reinstalled, or a key
 // bound to biometrics is invalidated when the user enrolls a new
 // finger), no sealed blob opens again: keep a backup ([Vault.Export]).
+// So do not bind this key to biometrics: biometric unlock is a second
+// key of its own ([Vault.EnableBiometricUnlock]), which the platform may
+// invalidate while this one and the PIN still open the vault.
+//
+// The same interface serves as the biometric key; there, Unwrap is what
+// asks for the user's face or finger, and it unwraps the vault key
+// rather than a platform secret.
 type KeyWrapper interface {
 	// Wrap encrypts secret (32 bytes) under the hardware key. The result
 	// must be 1 to 4096 bytes.
@@ -257,10 +264,12 @@ type Entry struct {
 // with [New], [Open] or [Import]; store what [Vault.Seal] returns after
 // every change. Its methods are safe for concurrent use.
 //
-// In memory the vault holds the credentials, encoded, and the key
-// derived from the PIN (Argon2id output), never the PIN itself: a PIN is
-// often the one of the user's bank card too. [Vault.Zero] wipes them. It
-// prints no key material.
+// In memory the vault holds the credentials, encoded, the vault key and,
+// when it was opened or made with the PIN, the key derived from the PIN
+// (Argon2id output), never the PIN itself: a PIN is often the one of the
+// user's bank card too. A vault opened with the biometric key holds
+// nothing derived from the PIN until the PIN is given to it. [Vault.Zero]
+// wipes them. It prints no key material.
 type Vault struct {
 	mu      sync.Mutex
 	cfg     config
@@ -603,7 +612,10 @@ func (v *Vault) ChangePIN(oldPIN, newPIN string) error {
 // [Vault.Seal] on, or with nil unbinds it: the way to move a vault sealed
 // without a KeyWrapper to one (open it without, set the wrapper, seal,
 // and store the new blob), or to a new hardware key. Open the new blob
-// with the new wrapper in Options.
+// with the new wrapper in Options. The new binding needs a new PIN wrap:
+// a vault opened with the biometric key whose PIN has not been given
+// since ([Vault.ChangePIN], [Vault.EnableBiometricUnlock]) refuses with
+// [ErrPINRequired].
 func (v *Vault) SetKeyWrapper(w KeyWrapper) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -633,8 +645,8 @@ func checkPINForAll(pin string, creds []stored) error {
 	return nil
 }
 
-// Zero wipes the PIN key and every credential; the vault can no longer be
-// used ([ErrZeroed]). Copies returned by [Vault.Get] are not reached.
+// Zero wipes the vault key, the PIN key and every credential; the vault
+// can no longer be used ([ErrZeroed]). Copies returned by [Vault.Get] are not reached.
 func (v *Vault) Zero() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
