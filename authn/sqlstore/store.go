@@ -234,4 +234,7 @@ type queries struct {
 	// finishFn, where set (PostgreSQL), makes AttemptCommit one
 	// statement: see finishOne.
 	finishFn string
+	// issueFn, where set (PostgreSQL), makes IssueChallenge one
+	// statement: see issueOne.
+	issueFn string
 }
