@@ -95,6 +95,15 @@
 // in the wide resync window, with the device keys unsealed: a slow path,
 // taken only after the failure was counted.
 //
+// BeginChallenge reads the user's epoch and active devices and stores the
+// challenge. A Service remembers the devices it last read for each user
+// (a bounded cache, never trusted): on a store that checks them in the
+// step that stores the challenge ([IssueStore]), a BeginChallenge with no
+// device changed since is one round trip, and one with a change two (the
+// store answers with the devices as they stand). Every store here, but
+// Redis with SQL, makes a login one durable write to issue its challenge
+// and one to finish it.
+//
 // # Errors
 //
 // (Push has its own errors — ErrPushUnavailable, ErrPushDenied,

@@ -135,6 +135,7 @@ func (o Operator) DeleteUser(ctx context.Context, user string) (err error) {
 		return err
 	}
 	now := s.now()
+	s.devices.drop(user) // no sealed secret of the user's kept in memory
 	if err := s.records.DeleteUser(ctx, user, now); err != nil {
 		return storeErr(err)
 	}

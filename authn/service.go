@@ -43,6 +43,7 @@ type service struct {
 	log      *slog.Logger
 	dummy    []byte // a sealed root secret for users without devices: the same work, no device
 	macs     *macKeys
+	devices  deviceCache // each user's devices as last read, for BeginChallenge (see IssueStore)
 }
 
 // Sealed record kinds (associated data of Keyring.Seal).
@@ -233,19 +234,28 @@ func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...Login
 		return Challenge{}, err
 	}
 	now := s.now()
+	ud, err := s.loginDevices(ctx, user, now) // see IssueStore: one round trip when nothing moved
+	if err != nil {
+		return Challenge{}, err
+	}
 	for range 3 { // a revocation between reading the devices and storing: read again
-		st, err := s.records.User(ctx, user, now)
-		if err != nil {
-			return Challenge{}, storeErr(err)
+		ch, err := s.issue(ctx, s.login(), user, ud.Epoch, ud.Devices, issueOptions{life: s.cfg.ChallengeTTL, expect: ud.Devices}, now)
+		if fresh, ok := movedDevices(err); ok {
+			ud = fresh // what the store found, in the same round trip
+			s.rememberDevices(user, ud)
+			continue
 		}
-		devs, err := s.activeDevices(ctx, user)
-		if err != nil {
-			return Challenge{}, err
+		if errors.Is(err, errEpochMoved) {
+			s.devices.drop(user)
+			if ud, err = s.loginDevices(ctx, user, now); err != nil {
+				return Challenge{}, err
+			}
+			continue
 		}
-		ch, err := s.issue(ctx, s.login(), user, st.Epoch, devs, issueOptions{life: s.cfg.ChallengeTTL}, now)
-		if !errors.Is(err, errEpochMoved) {
-			return ch, err
+		if err == nil {
+			s.rememberDevices(user, ud)
 		}
+		return ch, err
 	}
 	return Challenge{}, fmt.Errorf("%w: the user's devices keep changing", ErrStoreUnavailable)
 }
@@ -260,6 +270,7 @@ type issueOptions struct {
 	payload     []byte // kept with the challenge (a transaction's nonce and bytes)
 	resync      string // only this device, at drift resyncDrift, matching exactly
 	resyncDrift int
+	expect      []DeviceRecord // the user's active devices, as devs: checked as the challenge is stored (IssueStore)
 }
 
 // issue draws a question (or takes o.question) and stores the challenge,
@@ -353,7 +364,10 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 			}
 			clear(resp)
 		}
-		err := s.hot.PutChallenge(ctx, c, lim, now)
+		err := s.putChallenge(ctx, c, lim, o.expect, now)
+		if _, moved := movedDevices(err); moved {
+			return Challenge{}, err // nothing stored: the caller makes it again
+		}
 		switch {
 		case err == nil:
 			s.event(ctx, EventChallengeIssued, MethodChallenge, user, "", "")
