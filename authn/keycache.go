@@ -182,6 +182,12 @@ const (
 // the cache then keeps the list's keys. A root that does not open is an
 // error.
 func (s *Service) challengeKeys(kind challengeKind, user string, devs []DeviceRecord, keys []byte, whole bool) (int, error) {
+	if s.keys.isZeroed() {
+		// A zeroed keyring opens nothing: the keys derived before go too,
+		// and the call fails as the opening would.
+		s.keyCache.clear()
+		return 0, ErrKeyringZeroed
+	}
 	id := keyCacheID{kind.tag, user}
 	var hitBuf [DefaultMaxDevices]bool
 	var hit []bool

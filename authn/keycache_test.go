@@ -112,3 +112,19 @@ func TestBeginChallengeAllocations(t *testing.T) {
 		require.LessOrEqual(t, n, 24.0, user)
 	}
 }
+
+// A zeroed keyring stops challenges as it did when every one unsealed the
+// device roots: cached keys do not outlive it.
+func TestKeyCacheEndsWithTheKeyring(t *testing.T) {
+	kr := newKeyring(t)
+	e := newEnv(t, func(c *authn.Config) { c.Keys = kr })
+	e.enrollPhone(t, "alice", nil)
+	ctx := context.Background()
+	_, err := e.svc.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	require.True(t, e.cached("alice"))
+	kr.Zero()
+	_, err = e.svc.BeginChallenge(ctx, "alice")
+	require.ErrorIs(t, err, authn.ErrKeyringZeroed)
+	require.False(t, e.cached("alice"))
+}
