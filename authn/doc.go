@@ -92,8 +92,9 @@
 // period. (The alternative, reserve-then-commit, unseals keys on every
 // attempt and needs the device records on the hot path; tags keep those
 // in durable storage only.) A response that matches nowhere is looked for
-// in the wide resync window, with the device keys unsealed: a slow path,
-// taken only after the failure was counted.
+// in the wide resync window, with the device keys: a slow path, taken
+// only after the failure was counted, and at most once per user and time
+// step on an instance (the first wrong answer of a step searches).
 //
 // BeginChallenge reads the user's epoch and active devices and stores the
 // challenge. A Service remembers the devices it last read for each user

@@ -139,6 +139,7 @@ func (o Operator) DeleteUser(ctx context.Context, user string) (err error) {
 	if err := s.records.DeleteUser(ctx, user, now); err != nil {
 		return storeErr(err)
 	}
+	s.forgetKeys(user)
 	if err := s.hot.DeleteUser(ctx, user, now); err != nil {
 		return storeErr(err)
 	}
