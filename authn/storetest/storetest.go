@@ -168,6 +168,7 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "ServiceMaintain", func(t *testing.T) { testServiceMaintain(t, fresh) })
 	run(tb, "ServiceRemoved", func(t *testing.T) { testServiceRemoved(t, fresh) })
 	run(tb, "ServiceBegin", func(t *testing.T) { testServiceBegin(t, fresh) })
+	run(tb, "ServicePushToken", func(t *testing.T) { testServicePushToken(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.

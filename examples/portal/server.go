@@ -21,6 +21,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/deviceapi"
+	"github.com/keyline/keyline/notify"
 )
 
 // config is what the flags set, plus what a test or an embedder may
@@ -46,6 +47,9 @@ type config struct {
 	// (authn.Config.ChallengeBudget.PerMinute); 0 is the Service's
 	// default.
 	ChallengesPerMinute int
+	// Push is how pushes reach phones: APNs, FCM (push.go); none: phones
+	// poll.
+	Push pushConfig
 
 	// Not flags.
 	RedisPrefix string                  // the Redis key prefix with -redis (default "keyline")
@@ -123,8 +127,17 @@ func newPortal(cfg config) (_ *portal, err error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	var pushes *notify.Notifier
 	if cfg.Notifier == nil {
-		cfg.Notifier = pollNotifier{}
+		n, err := cfg.Push.notifier(cfg.Clock, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			cfg.Notifier, pushes = n, n
+		} else {
+			cfg.Notifier = pollNotifier{}
+		}
 	}
 	if cfg.Argon == (argonParams{}) {
 		cfg.Argon = defaultArgon
@@ -185,6 +198,9 @@ func newPortal(cfg config) (_ *portal, err error) {
 	}
 	if p.svc, err = authn.New(acfg); err != nil {
 		return nil, err
+	}
+	if pushes != nil {
+		pushes.Attach(p.svc) // a token APNs or FCM calls gone is removed
 	}
 	if p.pages, err = parseTemplates(); err != nil {
 		return nil, err
