@@ -49,7 +49,9 @@
 //   - The web hygiene a login service needs: server-side sessions whose ID
 //     changes at every privilege change, CSRF tokens, strict cookies and
 //     headers (CSP without inline script), per-IP rate limits, an audit log
-//     without secrets and Prometheus metrics.
+//     without secrets and Prometheus metrics (/metrics: keyline's, from
+//     the collector of package observe/metrics, and the portal's own,
+//     named portal_*).
 //
 // # Flags
 //
@@ -92,6 +94,11 @@
 //	                     10, at most 100). Raise it only for a load run
 //	                     (examples/portal/loadtest), where a few synthetic
 //	                     users answer many challenges each
+//	-otlp-endpoint URL   export OpenTelemetry traces of keyline's calls and
+//	                     store calls (package observe/tracing) to this
+//	                     OTLP/HTTP collector (http://127.0.0.1:4318 gets
+//	                     the path /v1/traces); users appear as keyed hashes
+//	                     under a purpose key of the sealing keys
 //	-hash-password       read a password on standard input, print its
 //	                     Argon2id hash for a users file, and exit
 //	-apns-key FILE       deliver pushes through APNs with this key (.p8);

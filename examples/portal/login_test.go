@@ -146,7 +146,7 @@ func TestPushApprove(t *testing.T) {
 		t.Fatal("the session ID did not change at the push login")
 	}
 	m := b.get("/metrics").body
-	for _, want := range []string{`keyline_logins_total{method="push"} 1`, `keyline_pushes_total{outcome="approved"} 1`,
+	for _, want := range []string{`keyline_logins_total{factor="push",outcome="success"} 1`, `keyline_pushes_total{outcome="approved"} 1`,
 		`keyline_activations_total{outcome="paired"} 1`, `portal_logins_total{factor="push"} 1`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -362,7 +362,7 @@ func TestLockout(t *testing.T) {
 	if pg.path() != "/account" {
 		t.Fatalf("after the lock, the right response ended on %s:\n%s", pg.path(), pg.body)
 	}
-	if m := b.get("/metrics").body; !strings.Contains(m, "keyline_user_locks_total 1") {
+	if m := b.get("/metrics").body; !strings.Contains(m, `keyline_locks_total{factor="challenge"} 1`) {
 		t.Error("/metrics does not count the lock")
 	}
 }

@@ -50,6 +50,9 @@ type config struct {
 	// Push is how pushes reach phones: APNs, FCM (push.go); none: phones
 	// poll.
 	Push pushConfig
+	// OTLPEndpoint, when set, is the OTLP/HTTP collector the traces of
+	// keyline's calls go to (-otlp-endpoint).
+	OTLPEndpoint string
 
 	// Not flags.
 	RedisPrefix string                  // the Redis key prefix with -redis (default "keyline")
@@ -91,6 +94,10 @@ type portal struct {
 	storeName  string
 	closeStore func() error
 	proofTTL   time.Duration
+
+	// stopTracing flushes and stops the trace export; nil without
+	// -otlp-endpoint.
+	stopTracing func(context.Context) error
 
 	users   map[string]*user
 	dummy   phc           // hashed for unknown users, so they cost what real ones do
@@ -187,8 +194,21 @@ func newPortal(cfg config) (_ *portal, err error) {
 	p.factorLimit = newLimiter("second_factor", cfg.FactorRate, p.clock)
 
 	acfg := authn.Config{Hot: p.hot, Records: p.records, Keys: keys, Issuer: cfg.Issuer, Clock: p.clock, Logger: p.log,
-		Observer: p.metrics, Notifier: cfg.Notifier,
+		Notifier:        cfg.Notifier,
 		ChallengeBudget: authn.Budget{PerMinute: cfg.ChallengesPerMinute}, Allow: authn.AddressPolicy{Networks: cfg.Allow}}
+	if cfg.OTLPEndpoint != "" {
+		if p.stopTracing, err = startTracing(&acfg, cfg.OTLPEndpoint, keys); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				_ = p.stopTracing(context.Background())
+			}
+		}()
+	}
+	if err := p.metrics.install(&acfg); err != nil {
+		return nil, err
+	}
 	if cfg.Tune != nil {
 		cfg.Tune(&acfg)
 	}
@@ -228,6 +248,11 @@ func (p *portal) Close() error {
 		close(p.stop)
 		p.wg.Wait()
 		err = p.closeStore()
+		if p.stopTracing != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err = errors.Join(err, p.stopTracing(ctx))
+			cancel()
+		}
 	})
 	return err
 }

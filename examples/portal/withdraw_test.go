@@ -158,7 +158,7 @@ func TestWithdrawalSignedByPush(t *testing.T) {
 	if l := h.p.ledger.list(h.p.users["bob"].ID); len(l) != 1 || l[0].tx.Currency != "CHF" {
 		t.Fatalf("the ledger: %+v", l)
 	}
-	if m := b.get("/metrics").body; !strings.Contains(m, `keyline_transactions_total{outcome="executed"} 1`) {
+	if m := b.get("/metrics").body; !strings.Contains(m, `portal_transactions_total{outcome="executed"} 1`) {
 		t.Error("/metrics does not count the withdrawal")
 	}
 }
