@@ -30,7 +30,7 @@ type server struct {
 	down atomic.Bool // answer as a proxy whose backend is down
 }
 
-func newServer(t *testing.T, start time.Time, issuer string, opts ...authntest.Option) *server {
+func newServer(t testing.TB, start time.Time, issuer string, opts ...authntest.Option) *server {
 	opts = append([]authntest.Option{authntest.WithStart(start), authntest.WithConfig(func(c *authn.Config) { c.Issuer = issuer })}, opts...)
 	s := &server{kit: authntest.New(t, opts...)}
 	h := deviceapi.NewHandler(s.kit.Service, deviceapi.Options{Clock: s.kit.Clock.Now})
