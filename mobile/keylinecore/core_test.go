@@ -171,3 +171,27 @@ func TestRefusals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 }
+
+// A notification is matched to the account it notified even when
+// another account of the server turns out removed on the way (which is
+// recorded).
+func TestNotificationWithARemovedAccount(t *testing.T) {
+	ctx := context.Background()
+	bank := newServer(t, authntest.Start(), "Example Bank")
+	p := newPhone(t, bank)
+	require.NoError(t, p.SetPushToken("fcm:1", nil))
+	alice := activate(t, p, bank, "alice")
+	bob := activate(t, p, bank, "bob")
+	proof, err := bank.kit.Service.Operator("helpdesk").Proof(ctx, "alice", "lost phone")
+	require.NoError(t, err)
+	require.NoError(t, bank.kit.Service.RevokeDevice(ctx, "alice", alice, proof))
+	req, err := bank.kit.Service.BeginPush(ctx, "bob", enroll.PushContext{Action: "Login"})
+	require.NoError(t, err)
+	pr, err := p.FetchPushForServer(bank.url, bank.note(t, bob).RequestID, nil)
+	require.NoError(t, err)
+	require.Equal(t, bob, pr.AccountID)
+	require.NoError(t, p.AnswerPush(pr, true, req.Number, nil))
+	a, err := p.Account(alice)
+	require.NoError(t, err)
+	require.NotZero(t, a.RemovedUnix)
+}
