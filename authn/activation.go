@@ -51,7 +51,9 @@ func (st ActivationState) String() string { return string(st) }
 // voids the user's earlier activations that are not paired yet, waiting
 // or completed (a completed one's pending device is deleted): one offer
 // at a time.
-func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof, opts ...ActivationOption) (enroll.Offer, error) {
+func (s *Service) StartActivation(ctx context.Context, user string, proof *Proof, opts ...ActivationOption) (_ enroll.Offer, err error) {
+	ctx, sp := s.trace(ctx, "StartActivation", "", user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return enroll.Offer{}, err
 	}
@@ -143,7 +145,9 @@ func (s *Service) pending(a ActivationRecord) (*enroll.Pending, error) {
 // Offer returns the offer of a waiting activation, for a phone whose user
 // typed the session ID: a typo is ErrSessionIDTypo, an unknown session
 // ErrUnknownSession. The phone checks it with enroll.Offer.Check.
-func (s *Service) Offer(ctx context.Context, sessionID string) (enroll.Offer, error) {
+func (s *Service) Offer(ctx context.Context, sessionID string) (_ enroll.Offer, err error) {
+	ctx, sp := s.trace(ctx, "Offer", "", "")
+	defer sp.done(&err)
 	a, err := s.activation(ctx, sessionID)
 	if err != nil {
 		return enroll.Offer{}, err
@@ -162,7 +166,9 @@ func (s *Service) Offer(ctx context.Context, sessionID string) (enroll.Offer, er
 // whose reply was lost), which gets *enroll.AlreadyUsedError carrying the
 // same device and server confirmation. The device is pending until
 // paired (ConfirmActivation), unless Config.SkipPairing.
-func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (Activation, error) {
+func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (_ Activation, err error) {
+	ctx, sp := s.trace(ctx, "CompleteActivation", "", "")
+	defer sp.done(&err)
 	a, err := s.activation(ctx, req.SessionID)
 	if err != nil {
 		return Activation{}, err
@@ -183,8 +189,10 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (A
 	}
 	defer e.Secret.Zero()
 	if s.cfg.VerifyDevice != nil {
-		if err := s.cfg.VerifyDevice(ctx, a.User, req.Device); err != nil {
-			s.event(ctx, EventActivationFailed, "", a.User, "", ReasonAttestation)
+		if err := s.cfg.VerifyDevice(ctx, a.User, req.Device, p.Offer().AttestationChallenge(req.Device.InstallID)); err != nil {
+			// The hook's reason (which check refused the attestation) is
+			// the audit trail's; the phone gets the one ErrDeviceIntegrity.
+			s.emit(ctx, Event{Name: EventActivationFailed, User: a.User, Reason: ReasonAttestation, Note: err.Error()})
 			return Activation{}, fmt.Errorf("%w: %w", ErrDeviceIntegrity, err)
 		}
 	}
@@ -278,7 +286,9 @@ func reasonOf(err error) Reason {
 // the same step. An activation that ended otherwise answers as its state
 // says: ErrExpired, ErrAlreadyUsed (paired), ErrUnknownSession
 // (cancelled, or voided by a newer offer).
-func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairingCode string) (Device, error) {
+func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairingCode string) (_ Device, err error) {
+	ctx, sp := s.trace(ctx, "ConfirmActivation", "", user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return Device{}, err
 	}
@@ -358,7 +368,9 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 // ActivationCancelled, ActivationDiscarded), the pairing tries left and
 // when it ends (see [ActivationProgress]). An activation of another user
 // is ErrUnknownSession, as an unknown one is.
-func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (ActivationProgress, error) {
+func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) (_ ActivationProgress, err error) {
+	ctx, sp := s.trace(ctx, "ActivationStatus", "", user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return ActivationProgress{}, err
 	}
@@ -374,7 +386,9 @@ func (s *Service) ActivationStatus(ctx context.Context, user, sessionID string) 
 
 // CancelActivation cancels a waiting or completed (unpaired) activation
 // of user; a device it created is discarded.
-func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) error {
+func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) (err error) {
+	ctx, sp := s.trace(ctx, "CancelActivation", "", user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}
@@ -393,7 +407,9 @@ func (s *Service) CancelActivation(ctx context.Context, user, sessionID string) 
 }
 
 // Devices returns the user's devices, pending ones included.
-func (s *Service) Devices(ctx context.Context, user string) ([]Device, error) {
+func (s *Service) Devices(ctx context.Context, user string) (_ []Device, err error) {
+	ctx, sp := s.trace(ctx, "Devices", "", user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
@@ -409,7 +425,9 @@ func (s *Service) Devices(ctx context.Context, user string) ([]Device, error) {
 }
 
 // RenameDevice sets the name a device shows under.
-func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string) error {
+func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string) (err error) {
+	ctx, sp := s.trace(ctx, "RenameDevice", "", user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}
@@ -428,7 +446,9 @@ func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string)
 // RevokeDevice deletes a device, given a step-up proof of the user. The
 // user's epoch moves in the same store step, so no challenge issued
 // before — on any instance — can be answered by it.
-func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof *Proof) error {
+func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof *Proof) (err error) {
+	ctx, sp := s.trace(ctx, "RevokeDevice", "", user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}

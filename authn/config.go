@@ -89,8 +89,16 @@ type Config struct {
 	SkipPairing bool
 	// VerifyDevice, when set, checks a phone's attestation at
 	// activation; an error refuses the device (ErrDeviceIntegrity).
-	// Without it devices are recorded as unattested.
-	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo) error
+	// challenge is the activation's attestation challenge, recomputed
+	// from the offer and dev.InstallID (PROTOCOL.md, "Attestation
+	// binding"): the attestation must carry it. The error's text is the
+	// audit event's Note (EventActivationFailed, ReasonAttestation), so
+	// it must hold no secret; the phone sees only ErrDeviceIntegrity.
+	// Package github.com/keyline/keyline/attest verifies App Attest and
+	// Android Key Attestation (its Policy.VerifyDevice is such a hook).
+	// Without a hook no attestation is checked (the transcript still
+	// binds the one the phone sent).
+	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo, challenge []byte) error
 
 	// Notifier delivers push notifications; without one, push is
 	// unavailable (BeginPush returns ErrPushUnavailable).
@@ -115,6 +123,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer, when set, sees every audit event, for metrics.
 	Observer Observer
+	// Tracer, when set, is told of every call of the Service, its
+	// Operators and AuthenticatedDevices, for tracing: see [Tracer].
+	Tracer Tracer
 }
 
 // Budget limits challenge issuance for one user.

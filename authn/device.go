@@ -135,7 +135,9 @@ func apiUserKey(user string) string { return base64.RawURLEncoding.EncodeToStrin
 // cannot fill the store or spend a device's budget. The reason of every
 // refusal goes to the audit log (event "device_auth_failed"), never a
 // MAC or nonce.
-func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (*AuthenticatedDevice, error) {
+func (s *Service) AuthenticateDevice(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (_ *AuthenticatedDevice, err error) {
+	ctx, sp := s.trace(ctx, "AuthenticateDevice", "", "")
+	defer sp.done(&err)
 	d, _, err := s.authenticateDevice(ctx, r, mac, lim, false, opts)
 	return d, err
 }
@@ -285,7 +287,9 @@ func (d *AuthenticatedDevice) authenticated() (*Service, error) {
 // first: what a phone fetches when the OS notification (which carries no
 // content) arrives. A device revoked since it authenticated is
 // ErrNotFound.
-func (d *AuthenticatedDevice) PendingPushes(ctx context.Context) ([][]byte, error) {
+func (d *AuthenticatedDevice) PendingPushes(ctx context.Context) (_ [][]byte, err error) {
+	ctx, sp := d.trace(ctx, "AuthenticatedDevice.PendingPushes", MethodPush)
+	defer sp.done(&err)
 	s, err := d.authenticated()
 	if err != nil {
 		return nil, err
@@ -300,7 +304,9 @@ func (d *AuthenticatedDevice) PendingPushes(ctx context.Context) ([][]byte, erro
 // did not notify this device, or does not exist is ErrNotFound; one that
 // expired is ErrExpired; one already answered, finished or withdrawn is
 // ErrAlreadyUsed.
-func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) ([]byte, error) {
+func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) (_ []byte, err error) {
+	ctx, sp := d.trace(ctx, "AuthenticatedDevice.PushPrompt", MethodPush)
+	defer sp.done(&err)
 	s, err := d.authenticated()
 	if err != nil {
 		return nil, err
@@ -351,7 +357,9 @@ func (d *AuthenticatedDevice) PushPrompt(ctx context.Context, requestID string) 
 // by another answer is ErrPushAnswered (which matches ErrAlreadyUsed).
 // The very same answer sent again gets the first one's outcome, once
 // more, without a second effect: a phone that lost the reply may retry.
-func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswer) error {
+func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswer) (err error) {
+	ctx, sp := d.trace(ctx, "AuthenticatedDevice.AnswerPush", MethodPush)
+	defer sp.done(&err)
 	s, err := d.authenticated()
 	if err != nil {
 		return err
@@ -372,7 +380,9 @@ func (d *AuthenticatedDevice) AnswerPush(ctx context.Context, a enroll.PushAnswe
 // SetPushToken records the device's rotated OS push token: at most 4096
 // bytes of UTF-8 without control or bidi characters (ErrInvalidInput), ""
 // for none (the device then gets no pushes).
-func (d *AuthenticatedDevice) SetPushToken(ctx context.Context, token string) error {
+func (d *AuthenticatedDevice) SetPushToken(ctx context.Context, token string) (err error) {
+	ctx, sp := d.trace(ctx, "AuthenticatedDevice.SetPushToken", MethodPush)
+	defer sp.done(&err)
 	s, err := d.authenticated()
 	if err != nil {
 		return err
@@ -404,7 +414,9 @@ func (d *AuthenticatedDevice) SetPushToken(ctx context.Context, token string) er
 // it voids the user's earlier activations not yet paired; the new
 // device counts toward MaxDevicesPerUser once paired, when the old one
 // goes.
-func (d *AuthenticatedDevice) StartMigration(ctx context.Context) (enroll.Offer, error) {
+func (d *AuthenticatedDevice) StartMigration(ctx context.Context) (_ enroll.Offer, err error) {
+	ctx, sp := d.trace(ctx, "AuthenticatedDevice.StartMigration", "")
+	defer sp.done(&err)
 	s, err := d.authenticated()
 	if err != nil {
 		return enroll.Offer{}, err
@@ -437,7 +449,9 @@ func (s *Service) migration(ctx context.Context, d *AuthenticatedDevice, session
 // new phone has completed it (ActivationCompleted), then asks the user
 // for the new phone's pairing code, TriesLeft times at most; after the
 // third wrong code it reads ActivationDiscarded.
-func (d *AuthenticatedDevice) MigrationStatus(ctx context.Context, sessionID string) (ActivationProgress, error) {
+func (d *AuthenticatedDevice) MigrationStatus(ctx context.Context, sessionID string) (_ ActivationProgress, err error) {
+	ctx, sp := d.trace(ctx, "AuthenticatedDevice.MigrationStatus", "")
+	defer sp.done(&err)
 	s, err := d.authenticated()
 	if err != nil {
 		return ActivationProgress{}, err
@@ -456,7 +470,9 @@ func (d *AuthenticatedDevice) MigrationStatus(ctx context.Context, sessionID str
 // revoked (the user's epoch moves in the same step); it returns the new
 // device. Wrong codes count as ConfirmActivation's do: the third wrong
 // one discards the new device (ErrPairingDiscarded).
-func (d *AuthenticatedDevice) ConfirmMigration(ctx context.Context, sessionID, pairingCode string) (Device, error) {
+func (d *AuthenticatedDevice) ConfirmMigration(ctx context.Context, sessionID, pairingCode string) (_ Device, err error) {
+	ctx, sp := d.trace(ctx, "AuthenticatedDevice.ConfirmMigration", "")
+	defer sp.done(&err)
 	s, err := d.authenticated()
 	if err != nil {
 		return Device{}, err

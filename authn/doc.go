@@ -83,8 +83,10 @@
 // attempt against the challenge and as a user failure, and only then
 // compares the tag with the stored ones; a match consumes the challenge
 // and resets the failures in the same step. A second call,
-// [RecordStore.CommitStep], records the step and drift by compare-and-set. So a
-// login costs two store round trips and no secret is unsealed on its hot
+// [RecordStore.CommitStep], records the step and drift by compare-and-set;
+// a store keeping both halves ([FinishStore]) makes the two calls one
+// atomic step. So a login's finish costs at most two store round trips
+// (one on such a store) and no secret is unsealed on its hot
 // path, and under any concurrency no more responses are compared than
 // the lock allows: MaxFailures before the lock engages, then one per lock
 // period. (The alternative, reserve-then-commit, unseals keys on every
@@ -133,7 +135,7 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (55, each documented with its method and reasons), its Method
+// constants (56, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
 // Counts (the recovery codes left, the records a sweep removed), an
@@ -142,6 +144,11 @@
 // high-volume [EventCheck], one per response compared, goes to the
 // Observer only, as does [EventPairingCheck], one per pairing code
 // compared.
+//
+// For tracing, Config.Tracer is told of every call as it starts and
+// ends, with the context the call then passes to its stores, notifier
+// and observer ([Tracer]; package github.com/keyline/keyline/observe/tracing
+// makes OpenTelemetry spans of them, and of the store calls).
 //
 // # Security considerations
 //

@@ -14,7 +14,9 @@ import (
 // an error wrapping [ErrStoreUnavailable] if a store failed (the other
 // is still swept). [Service.Maintain] runs it on a timer; call Sweep
 // yourself from a job scheduler instead if you prefer.
-func (s *Service) Sweep(ctx context.Context) (int, error) {
+func (s *Service) Sweep(ctx context.Context) (_ int, err error) {
+	ctx, sp := s.trace(ctx, "Sweep", "", "")
+	defer sp.done(&err)
 	now := s.now()
 	n, err := s.records.Sweep(ctx, now)
 	if s.oneStore {

@@ -20,7 +20,9 @@ type RotationReport struct {
 // uses retired keys; a retired key may be dropped from the keyring once
 // that is empty. Pending activations, which live minutes, are not
 // re-sealed: wait ActivationTTL after adding the new primary.
-func (s *Service) RotateKeys(ctx context.Context) (RotationReport, error) {
+func (s *Service) RotateKeys(ctx context.Context) (_ RotationReport, err error) {
+	ctx, sp := s.trace(ctx, "RotateKeys", "", "")
+	defer sp.done(&err)
 	rep := RotationReport{Retired: map[string]int{}}
 	const page = 200
 	afterUser, afterID := "", ""
@@ -86,7 +88,9 @@ type Factors struct {
 // The lockout fields are those of the bucket the client's login calls
 // count in (see the package documentation, "Lockout"): the client named
 // by opts (KnownClient), or the shared one of unknown clients.
-func (s *Service) Factors(ctx context.Context, user string, opts ...LoginOption) (Factors, error) {
+func (s *Service) Factors(ctx context.Context, user string, opts ...LoginOption) (_ Factors, err error) {
+	ctx, sp := s.trace(ctx, "Factors", "", user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return Factors{}, err
 	}

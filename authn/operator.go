@@ -66,7 +66,9 @@ func lockState(st UserState, now time.Time) LockState {
 }
 
 // LockState reports the user's lockout state, every bucket.
-func (o Operator) LockState(ctx context.Context, user string) (LockState, error) {
+func (o Operator) LockState(ctx context.Context, user string) (_ LockState, err error) {
+	ctx, sp := o.s.trace(ctx, "Operator.LockState", MethodOperator, user)
+	defer sp.done(&err)
 	s, err := o.service()
 	if err != nil {
 		return LockState{}, err
@@ -97,7 +99,9 @@ func (o Operator) LockState(ctx context.Context, user string) (LockState, error)
 // Unlock clears every lockout bucket of the user, known clients' and the
 // shared one: locks, failures, levels and long-horizon counts. An
 // operator's decision, audited.
-func (o Operator) Unlock(ctx context.Context, user string) error {
+func (o Operator) Unlock(ctx context.Context, user string) (err error) {
+	ctx, sp := o.s.trace(ctx, "Operator.Unlock", MethodOperator, user)
+	defer sp.done(&err)
 	s, err := o.service()
 	if err != nil {
 		return err
@@ -119,7 +123,9 @@ func (o Operator) Unlock(ctx context.Context, user string) error {
 // 401, as an unknown device's), activations, challenges, TOTP key,
 // recovery codes, lockout state. It is audited; the audit log itself is
 // the service's to keep or purge.
-func (o Operator) DeleteUser(ctx context.Context, user string) error {
+func (o Operator) DeleteUser(ctx context.Context, user string) (err error) {
+	ctx, sp := o.s.trace(ctx, "Operator.DeleteUser", MethodOperator, user)
+	defer sp.done(&err)
 	s, err := o.service()
 	if err != nil {
 		return err
@@ -144,7 +150,9 @@ func (o Operator) DeleteUser(ctx context.Context, user string) error {
 // after the service's own identity checks. It is audited with the
 // operator and the reason, both required (ErrInvalidInput), and carries
 // MethodOperator (no AMR), so a relying party can tell it from a factor.
-func (o Operator) Proof(ctx context.Context, user, reason string) (*Proof, error) {
+func (o Operator) Proof(ctx context.Context, user, reason string) (_ *Proof, err error) {
+	ctx, sp := o.s.trace(ctx, "Operator.Proof", MethodOperator, user)
+	defer sp.done(&err)
 	s, err := o.service()
 	if err != nil {
 		return nil, err

@@ -44,7 +44,8 @@ const (
 )
 
 // Notifier delivers push notifications to phones. Notify is called once
-// per device, with its own timeout. The OS notification itself should
+// per device, with its own timeout (a [MultiNotifier] gets all the
+// devices of a request in one call instead). The OS notification itself should
 // carry no content: the phone fetches its pending prompts
 // ([AuthenticatedDevice.PendingPushes], through the device API) and shows
 // what they say. Delivery.Prompt is
@@ -54,13 +55,17 @@ type Notifier interface {
 }
 
 // Delivery is one notification: a new prompt for a device, or, with
-// Retract, word that a request is over and its prompt should go.
+// Retract, word that a request is over and its prompt should go. A
+// retraction names the device only: its PushToken, Platform and
+// ExpiresAt are empty.
 type Delivery struct {
 	User      string
 	Device    string
 	PushToken string
+	Platform  string // the device's platform as its phone described it at activation ("ios", "android")
 	RequestID string
-	Prompt    []byte // the sealed prompt (enroll.SealPrompt); nil for a retraction
+	ExpiresAt time.Time // when the request expires: a push arriving later is useless
+	Prompt    []byte    // the sealed prompt (enroll.SealPrompt); nil for a retraction
 	Retract   bool
 }
 
@@ -98,7 +103,9 @@ type PushRequest struct {
 // SetPush turns push on or off for the user. Turning it off is a factor
 // change and takes a step-up proof; turning it on does not lift a
 // suspension.
-func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proof) error {
+func (s *Service) SetPush(ctx context.Context, user string, on bool, proof *Proof) (err error) {
+	ctx, sp := s.trace(ctx, "SetPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}
@@ -145,7 +152,9 @@ func pushUnavailable(reason string) error {
 // Everything is checked (the user, pc) before anything is spent. Every
 // refusal that another factor can stand in for matches
 // ErrPushUnavailable (see there): fall back to challenge/response.
-func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
+func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushContext, opts ...LoginOption) (_ PushRequest, err error) {
+	ctx, sp := s.trace(ctx, "BeginPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
 		return PushRequest{}, err
 	}
@@ -159,7 +168,9 @@ func (s *Service) BeginPush(ctx context.Context, user string, pc enroll.PushCont
 // response is checked by the same tags as a transaction signed from a QR
 // code (BeginTransaction), counted before it is checked; FinishPush then
 // returns the transaction in its Result.
-func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext, opts ...LoginOption) (PushRequest, error) {
+func (s *Service) BeginTransactionPush(ctx context.Context, user string, tx txn.Transaction, pc enroll.PushContext, opts ...LoginOption) (_ PushRequest, err error) {
+	ctx, sp := s.trace(ctx, "BeginTransactionPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
 		return PushRequest{}, err
 	}
@@ -272,13 +283,15 @@ func (s *Service) makePush(ctx context.Context, id, user string, st UserState, p
 	if err := s.hot.PutPush(ctx, rec, now); err != nil {
 		return PushRequest{}, storeErr(err)
 	}
-	delivered := 0
+	ds := make([]Delivery, len(push))
 	for i, d := range push {
-		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
-		err := s.cfg.Notifier.Notify(nctx, Delivery{User: user, Device: d.ID, PushToken: d.PushToken, RequestID: rec.ID, Prompt: prompts[i]})
-		cancel()
+		ds[i] = Delivery{User: user, Device: d.ID, PushToken: d.PushToken, Platform: d.Platform, RequestID: rec.ID,
+			ExpiresAt: rec.ExpiresAt, Prompt: prompts[i]}
+	}
+	delivered := 0
+	for i, err := range s.deliver(ctx, ds) {
 		if err != nil {
-			s.event(ctx, EventPushUndelivered, MethodPush, user, d.ID, ReasonNotifyFailed)
+			s.event(ctx, EventPushUndelivered, MethodPush, user, push[i].ID, ReasonNotifyFailed)
 			continue
 		}
 		delivered++
@@ -462,13 +475,14 @@ func (s *Service) retract(ctx context.Context, rec PushRecord, except string) {
 	if s.cfg.Notifier == nil {
 		return
 	}
+	var ds []Delivery
 	for _, id := range rec.Devices {
-		if id == except {
-			continue
+		if id != except {
+			ds = append(ds, Delivery{User: rec.User, Device: id, RequestID: rec.ID, Retract: true})
 		}
-		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
-		_ = s.cfg.Notifier.Notify(nctx, Delivery{User: rec.User, Device: id, RequestID: rec.ID, Retract: true})
-		cancel()
+	}
+	if len(ds) > 0 {
+		_ = s.deliver(ctx, ds)
 	}
 }
 
@@ -491,7 +505,9 @@ func (s *Service) pushState(ctx context.Context, user, id string) (PushState, er
 // store every Config.PushPoll (the store is shared by instances; the
 // answer may arrive at another); if ctx ends first it reports the last
 // state read and ctx's error. With wait <= 0 it reads once.
-func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Duration) (PushState, error) {
+func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Duration) (_ PushState, err error) {
+	ctx, sp := s.trace(ctx, "PushStatus", MethodPush, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return "", err
 	}
@@ -520,7 +536,9 @@ func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Dur
 // FinishPush logs the user in with an approved push request, once: two
 // polls never both succeed. The lock is checked first: the push path
 // never bypasses it.
-func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...LoginOption) (Result, error) {
+func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...LoginOption) (_ Result, err error) {
+	ctx, sp := s.trace(ctx, "FinishPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
 		return Result{}, err
 	}
@@ -582,7 +600,9 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 
 // CancelPush withdraws a pending request (the user chose another factor)
 // and retracts its prompts.
-func (s *Service) CancelPush(ctx context.Context, user, id string) error {
+func (s *Service) CancelPush(ctx context.Context, user, id string) (err error) {
+	ctx, sp := s.trace(ctx, "CancelPush", MethodPush, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}

@@ -20,7 +20,9 @@ const (
 // of four. Show them once; the store keeps only keyed MACs of them
 // (HMAC-SHA256 under the keyring's recovery key, over the user and the
 // code). A new set voids the old. It takes a step-up proof.
-func (s *Service) NewRecoveryCodes(ctx context.Context, user string, proof *Proof) ([]string, error) {
+func (s *Service) NewRecoveryCodes(ctx context.Context, user string, proof *Proof) (_ []string, err error) {
+	ctx, sp := s.trace(ctx, "NewRecoveryCodes", MethodRecovery, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
@@ -75,7 +77,9 @@ func parseRecoveryCode(typed string) (string, bool) {
 // Its Result carries a step-up Proof, with which a user who lost their
 // phone starts an activation that replaces it (StartActivation with
 // Replacing).
-func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opts ...LoginOption) (Result, error) {
+func (s *Service) VerifyRecoveryCode(ctx context.Context, user, code string, opts ...LoginOption) (_ Result, err error) {
+	ctx, sp := s.trace(ctx, "VerifyRecoveryCode", MethodRecovery, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodRecovery, user, opts); err != nil {
 		return Result{}, err
 	}

@@ -79,7 +79,9 @@ type DeviceStatus struct {
 // whether the device ever existed. A user erased since
 // ([Operator.DeleteUser]) leaves nothing behind: its removed devices get
 // ErrDeviceAuth, and so does a removed device after RemovedTTL.
-func (s *Service) DeviceStatus(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (DeviceStatus, error) {
+func (s *Service) DeviceStatus(ctx context.Context, r enroll.APIRequest, mac []byte, lim DeviceLimit, opts ...LoginOption) (_ DeviceStatus, err error) {
+	ctx, sp := s.trace(ctx, "DeviceStatus", "", "")
+	defer sp.done(&err)
 	d, gone, err := s.authenticateDevice(ctx, r, mac, lim, true, opts)
 	switch {
 	case err != nil:

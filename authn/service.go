@@ -226,7 +226,9 @@ func (s *Service) lockPolicy() LockPolicy {
 // give to it while it is live. Unknown users and users without a device
 // get a challenge too, made with the same work, so that the answer does
 // not say whether the user exists; it can never be answered.
-func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...LoginOption) (Challenge, error) {
+func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...LoginOption) (_ Challenge, err error) {
+	ctx, sp := s.trace(ctx, "BeginChallenge", MethodChallenge, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
 		return Challenge{}, err
 	}
@@ -381,7 +383,9 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 // the same atomic store step that compares it, before its result is
 // used; a success resets the failures. See the package documentation for
 // what each error means for the challenge and the user.
-func (s *Service) FinishChallenge(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
+func (s *Service) FinishChallenge(ctx context.Context, user, id, response string, opts ...LoginOption) (_ Result, err error) {
+	ctx, sp := s.trace(ctx, "FinishChallenge", MethodChallenge, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
 		return Result{}, err
 	}
@@ -409,7 +413,8 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user string, c
 		mac = s.tagMAC(kind.tag, id, canon)
 	}
 	serverStep := serverStep(kind.suite, now)
-	res, err := s.hot.Attempt(ctx, user, c.bucket, &ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, s.lockPolicy(), now)
+	// Counted, compared and, on a match, committed: see attemptAndCommit.
+	res, err := s.attemptAndCommit(ctx, user, c.bucket, ChallengeAnswer{ID: id, MAC: mac, ServerStep: serverStep}, now)
 	if err != nil {
 		return Result{}, nil, storeErr(err)
 	}
@@ -465,9 +470,8 @@ func (s *Service) finish(ctx context.Context, kind challengeKind, user string, c
 		return Result{}, nil, fmt.Errorf("%w: unknown attempt outcome", ErrStoreUnavailable)
 	}
 	t := res.Match
-	drift := s.boundDrift(int(int64(t.Step) - int64(serverStep)))
-	err = s.records.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
-	switch {
+	drift := s.boundDrift(int(int64(t.Step) - int64(serverStep))) // as committed: CommitDrift
+	switch err = res.Commit; {
 	case errors.Is(err, ErrStoreNotFound):
 		// The device was revoked between the match and the commit: the
 		// login fails, but it is not the user's doing, so no failure is

@@ -84,7 +84,9 @@ func (s *Service) hasFactor(ctx context.Context, user string) (bool, error) {
 // it. A user with a factor that logs them in ([Factors.HasFactor]) must
 // present a step-up proof; one who already has an active TOTP key must
 // remove it first.
-func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (*totpkey.Key, error) {
+func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts TOTPOptions) (_ *totpkey.Key, err error) {
+	ctx, sp := s.trace(ctx, "StartTOTP", MethodTOTP, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
@@ -130,7 +132,9 @@ func (s *Service) StartTOTP(ctx context.Context, user string, proof *Proof, opts
 // p.AllowShortKey. It replaces an inactive key and refuses over an
 // active one. A user with a factor that logs them in needs a step-up
 // proof (opts.Proof), as for StartTOTP.
-func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p challenge.TOTP, opts ImportOptions) error {
+func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p challenge.TOTP, opts ImportOptions) (err error) {
+	ctx, sp := s.trace(ctx, "ImportTOTP", MethodTOTP, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}
@@ -179,11 +183,13 @@ func (s *Service) ImportTOTP(ctx context.Context, user string, key []byte, p cha
 
 // ConfirmTOTP activates the user's new TOTP key with a code from the
 // authenticator app, counted before it is checked like every code.
-func (s *Service) ConfirmTOTP(ctx context.Context, user, code string, opts ...LoginOption) error {
+func (s *Service) ConfirmTOTP(ctx context.Context, user, code string, opts ...LoginOption) (err error) {
+	ctx, sp := s.trace(ctx, "ConfirmTOTP", MethodTOTP, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodTOTP, user, opts); err != nil {
 		return err
 	}
-	_, err := s.useTOTP(ctx, user, code, true, opts)
+	_, err = s.useTOTP(ctx, user, code, true, opts)
 	if err == nil {
 		s.event(ctx, EventTOTPActivated, MethodTOTP, user, "", "")
 	}
@@ -193,7 +199,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, user, code string, opts ...Lo
 // VerifyTOTP checks a TOTP code within one step either side, once (RFC
 // 6238 §5.2: a step at or before the last accepted one never passes),
 // counted before it is checked, under the same lockout as every factor.
-func (s *Service) VerifyTOTP(ctx context.Context, user, code string, opts ...LoginOption) (Result, error) {
+func (s *Service) VerifyTOTP(ctx context.Context, user, code string, opts ...LoginOption) (_ Result, err error) {
+	ctx, sp := s.trace(ctx, "VerifyTOTP", MethodTOTP, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodTOTP, user, opts); err != nil {
 		return Result{}, err
 	}
@@ -272,7 +280,9 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool,
 }
 
 // RemoveTOTP removes the user's TOTP key, given a step-up proof.
-func (s *Service) RemoveTOTP(ctx context.Context, user string, proof *Proof) error {
+func (s *Service) RemoveTOTP(ctx context.Context, user string, proof *Proof) (err error) {
+	ctx, sp := s.trace(ctx, "RemoveTOTP", MethodTOTP, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}

@@ -28,7 +28,9 @@ type TransactionChallenge struct {
 // nonces, so an approval captured once never approves again. Budgets and
 // lockout are those of logins; unknown users get a challenge made with
 // the same work.
-func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Transaction, opts ...LoginOption) (TransactionChallenge, error) {
+func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Transaction, opts ...LoginOption) (_ TransactionChallenge, err error) {
+	ctx, sp := s.trace(ctx, "BeginTransaction", MethodChallenge, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
 		return TransactionChallenge{}, err
 	}
@@ -69,7 +71,9 @@ func (s *Service) BeginTransaction(ctx context.Context, user string, tx txn.Tran
 // challenge, once, counted before it is checked like a login. Its Result
 // carries the transaction that was signed: execute exactly that. A login
 // response never finishes a transaction challenge, nor the reverse.
-func (s *Service) FinishTransaction(ctx context.Context, user, id, response string, opts ...LoginOption) (Result, error) {
+func (s *Service) FinishTransaction(ctx context.Context, user, id, response string, opts ...LoginOption) (_ Result, err error) {
+	ctx, sp := s.trace(ctx, "FinishTransaction", MethodChallenge, user)
+	defer sp.done(&err)
 	if err := s.admit(ctx, MethodChallenge, user, opts); err != nil {
 		return Result{}, err
 	}

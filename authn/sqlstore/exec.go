@@ -159,6 +159,7 @@ func (s *Store) write(ctx context.Context, op string, f func(c *conn) error) err
 	if cerr := tx.Commit(); cerr != nil {
 		return s.fail(op, cerr)
 	}
+	s.writes.Add(1)
 	s.afterCommit(ctx, op)
 	return err
 }
@@ -176,6 +177,7 @@ func (s *Store) read(ctx context.Context, op string, f func(c *conn) error) erro
 // single runs one statement on the writer, outside an explicit
 // transaction (a statement is atomic by itself).
 func (s *Store) single(ctx context.Context, op string, f func(c *conn) error) error {
+	s.writes.Add(1)
 	err := f(&conn{s: s, ctx: ctx, db: s.w, pool: s.wStmts})
 	if err != nil && !outcome(err) {
 		return s.fail(op, err)

@@ -23,8 +23,9 @@ const (
 	// the database's write lock; statements are prepared once, at New.
 	SQLite Dialect = iota + 1
 	// PostgreSQL: a write step is a READ COMMITTED transaction that first
-	// locks its user's row; Attempt and CommitStep are one call each of a
-	// function the engine's migrations define.
+	// locks its user's row; Attempt, CommitStep and AttemptCommit (both
+	// in one) are one call each of a function the engine's migrations
+	// define.
 	PostgreSQL
 )
 
@@ -115,8 +116,9 @@ type Store struct {
 
 	tables sync.Map // authn.LockPolicy -> string: its lock lengths as an array literal (one entry per policy a Service uses)
 
-	stmts atomic.Int64 // SQL statements run
-	trips atomic.Int64 // statements, BEGINs and COMMITs/ROLLBACKs
+	stmts  atomic.Int64 // SQL statements run
+	trips  atomic.Int64 // statements, BEGINs and COMMITs/ROLLBACKs
+	writes atomic.Int64 // write transactions committed, explicit or of one statement
 
 	closeOnce sync.Once
 	closeErr  error
@@ -136,11 +138,16 @@ var (
 type Stats struct {
 	Statements int64 // SQL statements run
 	RoundTrips int64 // statements, BEGINs, COMMITs and ROLLBACKs
+	// Writes counts the write transactions run on the writer: each
+	// committed write step, and each write step of one statement in
+	// autocommit. (A group commit on SQLite may make several of them one
+	// transaction of the engine's; see the sqlite package.)
+	Writes int64
 }
 
 // Stats returns the Store's counts so far, for metrics and benchmarks.
 func (s *Store) Stats() Stats {
-	return Stats{Statements: s.stmts.Load(), RoundTrips: s.trips.Load()}
+	return Stats{Statements: s.stmts.Load(), RoundTrips: s.trips.Load(), Writes: s.writes.Load()}
 }
 
 // String describes the store without its records.
@@ -224,4 +231,7 @@ type queries struct {
 	// attemptFn and commitStepFn, where set (PostgreSQL), make Attempt
 	// and CommitStep one statement each: see attemptOne and commitOne.
 	attemptFn, commitStepFn string
+	// finishFn, where set (PostgreSQL), makes AttemptCommit one
+	// statement: see finishOne.
+	finishFn string
 }

@@ -129,6 +129,7 @@ func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "Activation", func(t *testing.T) { testActivation(t, fresh) })
 	run(tb, "PutChallenge", func(t *testing.T) { testPutChallenge(t, fresh) })
 	run(tb, "Attempt", func(t *testing.T) { testAttempt(t, fresh) })
+	run(tb, "AttemptCommit", func(t *testing.T) { testAttemptCommit(t, newStores) })
 	run(tb, "Sweep", func(t *testing.T) { testSweep(t, fresh) })
 	run(tb, "TOTP", func(t *testing.T) { testTOTP(t, fresh) })
 	run(tb, "RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, fresh) })

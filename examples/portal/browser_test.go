@@ -731,7 +731,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.mustLack("push-number")
 	question = c.text("challenge")
 	c.typeInto("response", firstResponse)
-	c.click("challenge-submit", "/2fa/challenge")
+	c.click("challenge-submit", "/2fa")
 	c.mustContain("error", "Wrong response")
 	c.mustLack("user")
 	if got := c.text("challenge"); got != question {
@@ -748,7 +748,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	wantUntil := bp.clock.Now().Add(authn.DefaultLockoutBase).UTC().Format("15:04:05 MST")
 	for try := 1; try <= authn.DefaultMaxFailures; try++ {
 		c.typeInto("response", "0000 0000")
-		c.click("challenge-submit", "/2fa/challenge")
+		c.click("challenge-submit", "/2fa")
 		msg := c.text("error")
 		m := lockedUntilRE.FindStringSubmatch(msg)
 		switch {

@@ -39,6 +39,13 @@
 //     that started it.
 //   - Signed transactions: the withdrawal executed is the one in the
 //     Result of FinishPush or FinishTransaction, never the form's values.
+//   - Forms as people use them: every form's answer is a redirect to a
+//     page fetched with GET (reload and Back send nothing again), buttons
+//     are disabled once a form is sent, a form whose session expired or
+//     was renewed under it (a double-click) does nothing and is shown
+//     again with a note and its fields, a user who signs in again returns
+//     to it, and a change whose step-up had lapsed is made once the user
+//     confirms it's them.
 //   - The web hygiene a login service needs: server-side sessions whose ID
 //     changes at every privilege change, CSRF tokens, strict cookies and
 //     headers (CSP without inline script), per-IP rate limits, an audit log

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ func (p *portal) loginPage(w http.ResponseWriter, r *http.Request, s *session) {
 		redirect(w, r, "/account")
 		return
 	}
-	p.render(w, s, http.StatusOK, "login", view{Title: "Sign in", D: loginView{}})
+	p.render(w, s, http.StatusOK, "login", view{Title: "Sign in", D: loginView{Username: s.kept("/login").Get("username")}})
 }
 
 // loginPost checks the password. An unknown user and a wrong password
@@ -57,7 +58,8 @@ func (p *portal) loginPost(w http.ResponseWriter, r *http.Request, s *session) {
 		if len(username) > 64 {
 			username = ""
 		}
-		p.render(w, s, http.StatusOK, "login", view{Title: "Sign in", Error: wrongLogin, D: loginView{Username: username}})
+		s.keep("/login", url.Values{"username": {username}})
+		p.again(w, r, s, "/login", wrongLogin)
 		return
 	}
 	p.metrics.passwords.WithLabelValues("ok").Inc()
@@ -66,7 +68,7 @@ func (p *portal) loginPost(w http.ResponseWriter, r *http.Request, s *session) {
 	// nothing after it.
 	p.sessions.renew(w, s)
 	s.user, s.signedIn, s.method, s.proof = u, false, "", nil
-	s.factor = &factorState{next: "/account"}
+	s.factor = &factorState{next: s.popResume("/account")}
 	p.log.Info("portal: password accepted", "event", "portal_password_ok", "user", u.ID, "ip", ip)
 	redirect(w, r, "/2fa")
 }
@@ -145,6 +147,9 @@ func (p *portal) factorPage(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string) {
+	if p.again(w, r, s, "/2fa", errMsg) {
+		return
+	}
 	ctx := r.Context()
 	f := s.factor
 	facts, err := p.svc.Factors(ctx, s.user.ID)
@@ -534,6 +539,9 @@ func (p *portal) completeFactor(w http.ResponseWriter, r *http.Request, s *sessi
 		s.factor, s.proof = nil, res.Proof
 		p.log.Info("portal: step-up", "event", "portal_step_up", "user", s.user.ID, "method", string(res.Method), "device", res.DeviceID)
 		s.tell(fmt.Sprintf("Confirmed. You can change your security settings for the next %s.", humanDuration(p.proofTTL)))
+		if p.makePending(w, r, s, f.pending) {
+			return
+		}
 		redirect(w, r, f.next)
 		return
 	}
@@ -559,7 +567,7 @@ func (p *portal) completeLogin(w http.ResponseWriter, r *http.Request, s *sessio
 		s.method, s.proof = res.Method, res.Proof
 		factor = string(res.Method)
 	}
-	if res == nil || res.Method == authn.MethodRecovery {
+	if res == nil || (res.Method == authn.MethodRecovery && next == "/account") {
 		next = "/security"
 	}
 	p.metrics.portalLogins.WithLabelValues(factor).Inc()

@@ -39,6 +39,9 @@ func (p *portal) security(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string) {
+	if p.again(w, r, s, "/security", errMsg) {
+		return
+	}
 	ctx := r.Context()
 	now := p.clock()
 	facts, err := p.svc.Factors(ctx, s.user.ID)
@@ -79,8 +82,8 @@ func (p *portal) requireProof(w http.ResponseWriter, r *http.Request, s *session
 		return proof
 	}
 	s.proof = nil
-	s.factor = &factorState{stepUp: true, next: "/security"}
-	s.warn("Confirm it's you first; then make the change again.")
+	s.factor = &factorState{stepUp: true, next: "/security", pending: pendingFrom(r)}
+	s.warn("Confirm it's you first: then your change is made.")
 	redirect(w, r, "/2fa")
 	return nil
 }
@@ -170,6 +173,9 @@ func (p *portal) activatePage(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (p *portal) showActivation(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string) {
+	if p.again(w, r, s, "/security/activate", errMsg) {
+		return
+	}
 	a := s.activation
 	if a == nil {
 		redirect(w, r, "/security")
@@ -439,6 +445,9 @@ func (p *portal) totpPage(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (p *portal) showTOTP(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string) {
+	if p.again(w, r, s, "/security/totp", errMsg) {
+		return
+	}
 	if s.totp == nil {
 		redirect(w, r, "/security")
 		return

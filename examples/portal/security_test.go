@@ -145,8 +145,8 @@ func TestReplaceRenameRevoke(t *testing.T) {
 	pg = b.post("/security/devices/rename", url.Values{"device": {old.cred.DeviceID()}, "name": {"  Work   phone "}})
 	pg.mustContain(row, "Work phone")
 	pg = b.post("/security/devices/rename", url.Values{"device": {"not-a-device"}, "name": {"X"}})
-	if pg.status != http.StatusNotFound {
-		t.Fatalf("renaming an unknown device: status %d", pg.status)
+	if pg.path() != "/security" || !strings.Contains(pg.text("error"), "no longer there") {
+		t.Fatalf("renaming an unknown device: on %s, status %d", pg.path(), pg.status)
 	}
 
 	pg = b.post("/security/devices/replace", url.Values{"device": {old.cred.DeviceID()}})

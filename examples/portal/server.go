@@ -104,6 +104,7 @@ type portal struct {
 	// headers.
 	mux     *http.ServeMux
 	handler http.Handler
+	changes map[string]sessionHandler // the POST routes under /security, by path: made after a step-up (flow.go)
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -189,6 +190,7 @@ func newPortal(cfg config) (_ *portal, err error) {
 		return nil, err
 	}
 	p.mux = http.NewServeMux()
+	p.changes = map[string]sessionHandler{}
 	if err := p.routes(); err != nil {
 		return nil, err
 	}
@@ -297,6 +299,9 @@ const maxForm = 64 << 10
 func (p *portal) route(pattern string, need access, h sessionHandler) {
 	post := strings.HasPrefix(pattern, "POST ")
 	jsonAPI := strings.HasSuffix(pattern, "/status")
+	if path, ok := strings.CutPrefix(pattern, "POST "); ok && strings.HasPrefix(path, "/security/") {
+		p.changes[path] = h
+	}
 	p.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if post {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
@@ -316,8 +321,10 @@ func (p *portal) route(pattern string, need access, h sessionHandler) {
 		if s == nil {
 			switch {
 			case post:
-				// Without a session there is no token the form could match.
-				p.csrfRefused(w, r, nil, "no_session")
+				// Without a session there is no token the form could
+				// match: it expired (flow.go).
+				_ = r.ParseForm()
+				p.formExpired(w, r, nil, "no_session")
 			case jsonAPI:
 				writeJSON(w, http.StatusUnauthorized, statusReply{State: "signed_out", Action: "reload"})
 			default:
@@ -327,7 +334,7 @@ func (p *portal) route(pattern string, need access, h sessionHandler) {
 		}
 		defer s.mu.Unlock()
 		if post && !s.checkCSRF(r) {
-			p.csrfRefused(w, r, s, "token")
+			p.formExpired(w, r, s, "token")
 			return
 		}
 		switch need {
@@ -384,7 +391,7 @@ func sameOrigin(r *http.Request) bool {
 func (p *portal) csrfRefused(w http.ResponseWriter, r *http.Request, s *session, why string) {
 	p.metrics.csrfRefused.Inc()
 	p.log.Warn("portal: form refused", "event", "portal_csrf_refused", "reason", why, "path", r.URL.Path, "ip", p.clientIP(r).String())
-	p.fail(w, s, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
+	p.fail(w, s, http.StatusForbidden, "This form did not come from this site, so nothing was done.")
 }
 
 // routes registers every page.
@@ -507,6 +514,9 @@ func (p *portal) render(w http.ResponseWriter, s *session, status int, name stri
 		v.CSRF, v.User, v.SignedIn = s.csrf, s.user, s.signedIn
 		if n, warn := s.popNotice(); n != "" && v.Notice == "" {
 			v.Notice, v.Warn = n, warn
+		}
+		if e := s.popError(); e != "" && v.Error == "" {
+			v.Error = e
 		}
 	}
 	var b bytes.Buffer

@@ -54,6 +54,8 @@ type session struct {
 
 	notice     string // shown once on the next page
 	noticeWarn bool   // the notice is a warning or a failure (amber), not a success
+
+	flash flash // what a form's answer leaves for the page it redirects to (flow.go)
 }
 
 // factorState is a second-factor ceremony: for the login, or a step-up
@@ -71,6 +73,8 @@ type factorState struct {
 	challengeID     string
 	question        string
 	challengeExpiry time.Time
+
+	pending *pendingChange // the change a step-up was started for, made once it succeeds
 }
 
 // activationState is a phone activation started from this session.
@@ -225,6 +229,7 @@ func (s *session) wipe() {
 	}
 	s.csrf, s.user, s.signedIn, s.method, s.proof = "", nil, false, "", nil
 	s.factor, s.activation, s.totp, s.withdrawal, s.done, s.notice, s.noticeWarn = nil, nil, nil, nil, nil, "", false
+	s.flash = flash{}
 }
 
 // setCookie sets the session cookie: HttpOnly (no script reads it),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,10 +76,19 @@ type withdrawView struct {
 }
 
 func (p *portal) withdrawPage(w http.ResponseWriter, r *http.Request, s *session) {
-	p.showWithdraw(w, r, s, http.StatusOK, "", withdrawView{Currency: "EUR"})
+	v := withdrawView{Currency: "EUR"}
+	if f := s.kept("/withdraw"); f != nil {
+		v = withdrawView{Amount: f.Get("amount"), Currency: f.Get("currency"), To: f.Get("to"), Memo: f.Get("memo")}
+	}
+	p.showWithdraw(w, r, s, http.StatusOK, "", v)
 }
 
 func (p *portal) showWithdraw(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string, v withdrawView) {
+	if r.Method == http.MethodPost {
+		s.keep("/withdraw", url.Values{"amount": {v.Amount}, "currency": {v.Currency}, "to": {v.To}, "memo": {v.Memo}})
+		p.again(w, r, s, "/withdraw", errMsg)
+		return
+	}
 	facts, err := p.svc.Factors(r.Context(), s.user.ID)
 	if err != nil {
 		p.internal(w, s, "factors", err)
@@ -291,6 +301,9 @@ func (p *portal) withdrawConfirmPage(w http.ResponseWriter, r *http.Request, s *
 }
 
 func (p *portal) showConfirm(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string) {
+	if p.again(w, r, s, "/withdraw/confirm", errMsg) {
+		return
+	}
 	wd := s.withdrawal
 	if wd == nil {
 		redirect(w, r, "/withdraw")

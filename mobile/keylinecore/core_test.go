@@ -61,9 +61,11 @@ func (a *attester) Attest(challenge []byte) ([]byte, error) {
 func TestAttestation(t *testing.T) {
 	ctx := context.Background()
 	var got []enroll.DeviceInfo
+	var challenges [][]byte
 	s := newServer(t, authntest.Start(), "Example Bank", authntest.WithConfig(func(c *authn.Config) {
-		c.VerifyDevice = func(_ context.Context, _ string, dev enroll.DeviceInfo) error {
+		c.VerifyDevice = func(_ context.Context, _ string, dev enroll.DeviceInfo, challenge []byte) error {
 			got = append(got, dev)
+			challenges = append(challenges, challenge)
 			if len(dev.Attestation) == 0 {
 				return errors.New("attestation required")
 			}
@@ -95,6 +97,7 @@ func TestAttestation(t *testing.T) {
 	require.Len(t, got, 2)
 	want := offer.AttestationChallenge(p.InstallID())
 	require.Equal(t, want, a.seen[1])
+	require.Equal(t, want, challenges[1], "the challenge the server checks is the one the phone attested")
 	require.Equal(t, append([]byte("attested:"), want...), got[1].Attestation)
 	require.Equal(t, enroll.Intact, got[1].Integrity)
 

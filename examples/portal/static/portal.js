@@ -11,10 +11,39 @@
 // answer is {state, action, message}. "wait" polls again (showing the
 // message in the element whose id is data-status-el), "finish" submits
 // the form whose id is data-finish, "fallback" the form whose id is
-// data-fallback, and "reload" reloads the page.
+// data-fallback, and "reload" fetches the page again with GET (never
+// by reload(), which would send again the form a page answered).
+//
+// Forms: a form sends once. Its buttons are disabled once it is sent, so
+// that a double-click sends it once. Back, when the browser shows the
+// page from its memory, fetches the page again.
 "use strict";
 (function () {
 	var loaded = Date.now();
+
+	document.addEventListener("submit", function (e) {
+		var form = e.target;
+		if (form.hasAttribute("data-sent")) {
+			e.preventDefault();
+			return;
+		}
+		form.setAttribute("data-sent", "");
+		// After this event: a disabled button would not send the form.
+		setTimeout(function () {
+			form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+		}, 0);
+	});
+	function again() {
+		window.location.replace(window.location.pathname);
+	}
+	// A page the browser kept in memory is out of date: what it showed
+	// (an activation, a push, a form sent) may be over. It is fetched
+	// again, with GET.
+	window.addEventListener("pageshow", function (e) {
+		if (e.persisted) {
+			again();
+		}
+	});
 
 	function format(secs) {
 		var m = Math.floor(secs / 60), s = secs % 60;
@@ -46,7 +75,7 @@
 		if (form) {
 			form.submit();
 		} else {
-			window.location.reload();
+			again();
 		}
 	}
 
@@ -70,7 +99,7 @@
 					submit("data-fallback");
 					return;
 				case "reload":
-					window.location.reload();
+					again();
 					return;
 				}
 				setTimeout(poll, 1500);

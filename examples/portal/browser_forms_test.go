@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/keyline/keyline/authn"
+)
+
+// metrics is what the portal's /metrics says.
+func (bp *browserPortal) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(bp.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// reload reloads the page as the browser's reload button does, and
+// waits for the page it shows.
+func (c *chromeTab) reload(wantPath string) {
+	c.t.Helper()
+	c.markPage()
+	c.do("reload", chromedp.Reload())
+	c.waitPage(wantPath, browserStep)
+}
+
+// back goes back one page in the history, as the Back button does, and
+// checks that the browser shows a page of the portal: not its own error
+// page ("Confirm Form Resubmission", ERR_CACHE_MISS) for a page that was
+// the answer to a form.
+func (c *chromeTab) back(wantPath string) {
+	c.t.Helper()
+	c.markPage()
+	js[chromedp.Void](c, `history.back()`)
+	c.waitPage(wantPath, browserStep)
+	if !c.has("title") {
+		c.t.Fatalf("Back shows no page of the portal\n%s", c.describe())
+	}
+}
+
+// notForbidden fails the test if the page is the bare 403 the portal
+// used to answer to an expired or repeated form.
+func (c *chromeTab) notForbidden() {
+	c.t.Helper()
+	if title, _ := c.lookup("title"); title == "Forbidden" || strings.Contains(c.describe(), "did not come from this site") {
+		c.t.Fatalf("a form ended on a 403 page\n%s", c.describe())
+	}
+}
+
+// TestBrowserForms walks the forms as people use them: a double-click
+// on Sign in, a pairing code typed before the phone activated (which the
+// page's own reload once sent again, spending a try), Back and reload
+// after a form, a sign-in page left open 16 minutes, a withdrawal form
+// left idle 31 minutes (its fields kept through the new sign-in), and a
+// change asked for when its step-up had lapsed (made once the user
+// confirms, not asked for again).
+func TestBrowserForms(t *testing.T) {
+	began := time.Now()
+	bin := findChromium(t)
+	bp := startBrowserPortal(t)
+	c := startChrome(t, bin, bp.url)
+	ph := newAppPhone(t, bp.url, bp.clock.Now)
+	alice := bp.p.users["alice"]
+	ctx := context.Background()
+	step := func(name string) { t.Logf("%6.2fs  %s", time.Since(began).Seconds(), name) }
+
+	step("a double-click on Sign in signs in once, without a 403")
+	c.open("/login")
+	c.typeInto("username", "alice")
+	c.typeInto("password", alicePW)
+	c.markPage()
+	// Two clicks, the second while the first is on its way: the
+	// browser sends both unless the page stops it.
+	js[chromedp.Void](c, `(() => { const b = document.getElementById("login-submit"); b.click(); setTimeout(() => b.click(), 5); })()`)
+	c.waitPage("/security", browserWait)
+	c.notForbidden()
+	c.mustContain("user", "Alice Example")
+	if m := bp.metrics(t); !strings.Contains(m, `portal_password_checks_total{outcome="ok"} 1`+"\n") ||
+		!strings.Contains(m, "portal_csrf_refused_total 0\n") {
+		t.Fatalf("the double-click sent the form more than once:\n%s", m)
+	}
+
+	step("a pairing code typed before the phone activated: shown again, not sent again")
+	c.click("activate", "/security/activate")
+	c.reload("/security/activate") // reloading the activation page starts nothing new
+	c.do("open \"Can't scan?\"", chromedp.Click(chromedp.CSS("#cant-scan > summary")))
+	sessionID := c.text("session-id")
+	c.typeInto("code", "123456")
+	c.click("pair-submit", "/security/activate") // post/redirect/get: the address is the page's own
+	c.mustContain("error", "No phone has completed this activation yet")
+	c.markPage()
+	pairing := ph.activate(sessionID, "Alice's phone")
+	c.waitPage("/security/activate", browserWait) // the page's script moved on, with GET
+	c.mustLack("error")
+	st, err := bp.p.svc.ActivationStatus(ctx, alice.ID, sessionID)
+	if err != nil || st.State != authn.ActivationCompleted || st.TriesLeft != 3 {
+		t.Fatalf("activation %+v, %v; want completed with its 3 tries left (no code sent again)", st, err)
+	}
+	c.typeInto("code", pairing)
+	c.click("pair-submit", "/security")
+	c.mustContain("notice", "is active")
+	c.back("/security") // the activation page is over: Back shows the security page, no resubmission
+	c.reload("/security")
+	c.mustContain("devices", "Alice's phone")
+
+	step("a change asked for after the step-up lapsed is made once the user confirms it's you")
+	c.click("stepup", "/2fa")
+	c.click("use-challenge", "/2fa")
+	c.typeInto("response", ph.respond(c.text("challenge")))
+	c.click("challenge-submit", "/security")
+	c.mustContain("push-state", "on")
+	bp.clock.Advance(authn.DefaultProofTTL) // the page still offers the change; the proof is gone
+	c.click("push-toggle", "/2fa")
+	c.mustContain("notice", "Confirm it's you")
+	if !c.has("challenge") {
+		c.click("use-challenge", "/2fa")
+	}
+	c.typeInto("response", ph.respond(c.text("challenge")))
+	c.click("challenge-submit", "/security")
+	c.mustContain("push-state", "off")
+	c.mustContain("notice", "Push approval is off")
+	c.click("push-toggle", "/security") // turning it on needs no step-up
+	c.mustContain("push-state", "on")
+
+	step("a wrong response: the form is shown again at its own address; reload and Back send nothing")
+	c.logout()
+	bp.clock.Advance(16 * time.Minute) // a fresh push budget
+	c.login("alice", alicePW, "/2fa")
+	c.click("use-challenge", "/2fa")
+	question := c.text("challenge")
+	c.typeInto("response", "1111 1111")
+	c.click("challenge-submit", "/2fa")
+	c.mustContain("error", "Wrong response")
+	c.reload("/2fa")
+	c.mustLack("error") // the reload sent nothing: no second failure
+	if f, err := bp.p.svc.Factors(ctx, alice.ID); err != nil || f.RecentFail > 1 {
+		t.Fatalf("factors %+v, %v: the reload counted another failure", f, err)
+	}
+	if got := c.text("challenge"); got != question {
+		t.Fatalf("the challenge changed from %s to %s on reload", question, got)
+	}
+	c.typeInto("response", ph.respond(question))
+	c.click("challenge-submit", "/account")
+
+	step("a withdrawal form idle for 31 minutes: sign in again, and the form is there, filled")
+	c.click("nav-withdraw", "/withdraw")
+	c.typeInto("amount", "12,50")
+	c.typeInto("to", testIBAN)
+	c.typeInto("memo", "Lunch")
+	bp.clock.Advance(31 * time.Minute)
+	c.click("withdraw-submit", "/login")
+	c.notForbidden()
+	c.mustContain("notice", "nothing was done")
+	c.typeInto("username", "alice")
+	c.typeInto("password", alicePW)
+	c.click("login-submit", "/2fa")
+	if !c.has("challenge") {
+		c.click("use-challenge", "/2fa")
+	}
+	c.typeInto("response", ph.respond(c.text("challenge")))
+	c.click("challenge-submit", "/withdraw")
+	for id, want := range map[string]string{"amount": "12,50", "to": testIBAN, "memo": "Lunch"} {
+		if got := js[string](c, `document.getElementById("`+id+`").value`); got != want {
+			t.Fatalf("#%s holds %q after signing in again; want %q", id, got, want)
+		}
+	}
+
+	step("a sign-in page left open 16 minutes: shown again with a note, the username kept")
+	c.logout()
+	c.open("/login")
+	c.typeInto("username", "alice")
+	c.typeInto("password", alicePW)
+	bp.clock.Advance(16 * time.Minute)
+	c.click("login-submit", "/login")
+	c.notForbidden()
+	c.mustContain("notice", "nothing was done")
+	if got := js[string](c, `document.getElementById("username").value`); got != "alice" {
+		t.Fatalf("#username holds %q on the sign-in page shown again; want alice", got)
+	}
+	c.typeInto("password", alicePW)
+	c.click("login-submit", "/2fa")
+
+	if p := c.problems(); len(p) > 0 {
+		t.Fatalf("the browser reported script errors or CSP violations:\n%s", strings.Join(p, "\n"))
+	}
+	step("done")
+}
