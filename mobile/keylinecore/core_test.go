@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,4 +198,64 @@ func TestNotificationWithARemovedAccount(t *testing.T) {
 	a, err := p.Account(alice)
 	require.NoError(t, err)
 	require.NotZero(t, a.RemovedUnix)
+}
+
+// presenceKey is a biometric key: a KeyStore whose Unwrap the platform
+// performs only once the user is present (here, unless refused).
+type presenceKey struct {
+	*hwKey
+	unwraps atomic.Int32
+	refuse  atomic.Bool
+}
+
+func (k *presenceKey) Unwrap(wrapped []byte) ([]byte, error) {
+	k.unwraps.Add(1)
+	if k.refuse.Load() {
+		return nil, errors.New("the user cancelled Face ID")
+	}
+	return k.hwKey.Unwrap(wrapped)
+}
+
+// Biometric unlock through the core: enabled with the PIN, the vault
+// opens with the biometric key alone and answers; a refused key falls
+// back to the PIN; disabled, only the PIN opens it.
+func TestBiometricUnlock(t *testing.T) {
+	ctx := context.Background()
+	bank := newServer(t, authntest.Start(), "Example Bank")
+	p := newPhone(t, bank)
+	id := activate(t, p, bank, "alice")
+	key := &presenceKey{hwKey: newHWKey()}
+
+	has, err := p.HasBiometricUnlock()
+	require.NoError(t, err)
+	require.False(t, has)
+	require.Equal(t, keylinecore.CodeWrongPIN, code(p.EnableBiometricUnlock("9999", key)))
+	require.NoError(t, p.EnableBiometricUnlock(pin, key))
+	has, err = p.HasBiometricUnlock()
+	require.NoError(t, err)
+	require.True(t, has)
+
+	p.Lock()
+	require.NoError(t, p.UnlockWithBiometrics(key))
+	require.Equal(t, int32(1), key.unwraps.Load())
+	ch, err := bank.kit.Service.BeginChallenge(ctx, "alice")
+	require.NoError(t, err)
+	resp, err := p.Respond(id, ch.Question)
+	require.NoError(t, err)
+	_, err = bank.kit.Service.FinishChallenge(ctx, "alice", ch.ID, resp)
+	require.NoError(t, err)
+
+	p.Lock()
+	key.refuse.Store(true)
+	require.Equal(t, keylinecore.CodeKeyStore, code(p.UnlockWithBiometrics(key)))
+	require.False(t, p.Unlocked())
+	require.NoError(t, p.Unlock(pin))
+
+	require.NoError(t, p.DisableBiometricUnlock())
+	has, err = p.HasBiometricUnlock()
+	require.NoError(t, err)
+	require.False(t, has)
+	p.Lock()
+	key.refuse.Store(false)
+	require.Equal(t, keylinecore.CodeKeyStore, code(p.UnlockWithBiometrics(key)))
 }

@@ -46,6 +46,13 @@ final class UsePhone {
 			Phone phone = new Phone(cfg, new Storage(), new HardwareKey(), new Gate(), new SystemClock());
 			if (!phone.hasVault()) {
 				phone.createVault(pin);
+				phone.enableBiometricUnlock(pin, new HardwareKey());
+			} else if (phone.hasBiometricUnlock()) {
+				try {
+					phone.unlockWithBiometrics(new HardwareKey());
+				} catch (Exception e) {
+					phone.unlock(pin); // cancelled, or biometrics changed
+				}
 			} else {
 				phone.unlock(pin);
 			}
