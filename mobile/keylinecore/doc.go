@@ -33,6 +33,12 @@
 //     Phone.RemoveAccount;
 //  8. Phone.ChangePIN, Phone.ExportBackup, Phone.ImportBackup.
 //
+// An iOS notification extension (about 24 MiB) approves a push the same
+// way: NewPhone on the app group's storage, Phone.UnlockWithBiometrics
+// (no Argon2id, whose 64 MiB would not fit), Phone.FetchPushForServer,
+// Phone.AnswerPush. BenchmarkApprovePush/cold measures that whole path
+// at about 100 KiB allocated, the in-process server's share included.
+//
 // # Across the bridge
 //
 //   - Errors are exceptions (Java) and NSError (Objective-C) whose text
