@@ -609,8 +609,10 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	step("type the pairing code the phone shows")
 	c.typeInto("code", pairing)
-	c.click("pair-submit", "/security")
+	c.click("pair-submit", "/security/recovery") // the first factor: recovery codes are offered
 	c.mustContain("notice", `"Alice's phone" is active.`)
+	c.mustContain("recovery-offer", "recovery codes")
+	c.click("recovery-later", "/security")
 	c.mustContain("devices", "Alice's phone")
 	if !c.has("device-" + ph.cred.DeviceID()) {
 		t.Fatalf("no row #device-%s for the phone\n%s", ph.cred.DeviceID(), c.describe())

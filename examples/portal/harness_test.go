@@ -502,10 +502,20 @@ func (h *harness) pairFromPage(b *browser, pg *page, u *user, name string) *phon
 		h.t.Fatalf("activation state %q after the phone; want completed", got)
 	}
 	pg = b.post("/security/activate/confirm", url.Values{"code": {ph.cred.PairingCode()}})
+	if pg.path() == "/security/recovery" {
+		// A first factor: recovery codes are offered (the user goes on
+		// to the security page, as with "Later").
+		pg.mustContain("notice", "is active")
+		if !pg.has("recovery-offer") {
+			h.t.Fatalf("no offer of recovery codes after the first factor:\n%s", pg.body)
+		}
+		pg = b.get("/security")
+	} else {
+		pg.mustContain("notice", "is active")
+	}
 	if pg.path() != "/security" {
 		h.t.Fatalf("after pairing on %s; want /security:\n%s", pg.path(), pg.body)
 	}
-	pg.mustContain("notice", "is active")
 	pg.mustContain("devices", name)
 	return ph
 }

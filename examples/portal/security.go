@@ -280,7 +280,7 @@ func (p *portal) activateConfirm(w http.ResponseWriter, r *http.Request, s *sess
 			s.notice += fmt.Sprintf(" It replaces %q, which is revoked.", a.name)
 		}
 		p.log.Info("portal: phone paired", "event", "portal_phone_paired", "user", s.user.ID, "device", dev.ID, "replaced", a.replacing)
-		redirect(w, r, "/security")
+		redirect(w, r, p.afterFactorAdded(r, s, a.replacing != ""))
 	case errors.Is(err, authn.ErrPairingDiscarded):
 		s.activation = nil
 		s.warn("Too many wrong pairing codes: that phone was discarded. Start again.")
@@ -489,7 +489,7 @@ func (p *portal) totpComplete(w http.ResponseWriter, r *http.Request, s *session
 	s.totp.Zero()
 	s.totp = nil
 	s.tell("Your authenticator app is set up: you can sign in with its codes.")
-	redirect(w, r, "/security")
+	redirect(w, r, p.afterFactorAdded(r, s, false))
 }
 
 func (p *portal) totpRemove(w http.ResponseWriter, r *http.Request, s *session) {
@@ -510,11 +510,8 @@ func (p *portal) totpRemove(w http.ResponseWriter, r *http.Request, s *session) 
 	redirect(w, r, "/security")
 }
 
-// recoveryView is the data of the recovery codes page.
-type recoveryView struct{ Codes []string }
-
-// recoveryCodes makes a new set and shows it, once: the page is the only
-// place the codes ever appear (the store keeps MACs of them).
+// recoveryCodes makes a new set and shows it (recovery.go): the page is
+// the only place the codes ever appear (the store keeps MACs of them).
 func (p *portal) recoveryCodes(w http.ResponseWriter, r *http.Request, s *session) {
 	proof := p.requireProof(w, r, s)
 	if proof == nil {
@@ -530,5 +527,6 @@ func (p *portal) recoveryCodes(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	p.log.Info("portal: recovery codes issued", "event", "portal_recovery_codes", "user", s.user.ID)
-	p.render(w, s, http.StatusOK, "recovery-codes", view{Title: "Your recovery codes", D: recoveryView{Codes: codes}})
+	s.recovery = codes
+	redirect(w, r, "/security/recovery")
 }

@@ -456,6 +456,9 @@ func (p *portal) routes() error {
 	p.route("POST /security/totp/complete", signedIn, p.totpComplete)
 	p.route("POST /security/totp/remove", signedIn, p.totpRemove)
 	p.route("POST /security/recovery", signedIn, p.recoveryCodes)
+	p.route("GET /security/recovery", signedIn, p.recoveryPage)
+	p.route("GET /security/recovery/codes.txt", signedIn, p.recoveryFile)
+	p.route("POST /security/recovery/saved", signedIn, p.recoverySaved)
 
 	p.route("GET /withdraw", signedIn, p.withdrawPage)
 	p.route("POST /withdraw", signedIn, p.withdrawStart)

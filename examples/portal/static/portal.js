@@ -50,6 +50,26 @@
 		return m + ":" + (s < 10 ? "0" : "") + s;
 	}
 
+	// Copy and print buttons, which need the script: shown by it.
+	document.querySelectorAll("[data-copy]").forEach(function (b) {
+		var from = document.getElementById(b.getAttribute("data-copy"));
+		if (!from || !navigator.clipboard) {
+			return;
+		}
+		b.hidden = false;
+		b.addEventListener("click", function () {
+			navigator.clipboard.writeText(from.innerText).then(function () {
+				b.textContent = "Copied";
+			}, function () {
+				b.textContent = "Copy failed: select the codes and copy them";
+			});
+		});
+	});
+	document.querySelectorAll("[data-print]").forEach(function (b) {
+		b.hidden = false;
+		b.addEventListener("click", function () { window.print(); });
+	});
+
 	var counters = document.querySelectorAll("[data-remaining]");
 	function tick() {
 		var gone = (Date.now() - loaded) / 1000;
