@@ -239,6 +239,11 @@ func TestBrowserForms(t *testing.T) {
 		}
 	}
 
+	step("the amount as read is echoed before the phone signs it")
+	c.click("withdraw-submit", "/withdraw/confirm")
+	c.mustContain("amount-echo", "“12,50”", "EUR 12.50")
+	c.click("tx-cancel", "/withdraw")
+
 	step("a sign-in page left open 16 minutes: shown again with a note, the username kept")
 	c.logout()
 	c.open("/login")

@@ -89,6 +89,7 @@ type activationState struct {
 // withdrawalState is a withdrawal waiting for the phone's signature.
 type withdrawalState struct {
 	tx         txn.Transaction
+	typed      string // the amount as the user typed it, echoed beside the amount read
 	push       bool
 	pushID     string
 	pushNumber string
