@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/keyline/keyline/authn"
@@ -293,6 +295,15 @@ func (c *chromeTab) waitUntil(what, cond string, timeout time.Duration) {
 	}
 }
 
+// timezone makes the page's time zone tz, as if the person were there.
+func (c *chromeTab) timezone(tz string) {
+	c.t.Helper()
+	c.do("time zone "+tz, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: tz})
+		return err
+	}))
+}
+
 // markPage marks the document now shown; waitPage then knows a new one
 // from it, whoever (a click, the page's script) made the browser move.
 func (c *chromeTab) markPage() {
@@ -543,10 +554,9 @@ func (ph *appPhone) answer(pr enroll.PushPrompt, approve bool, typed string) {
 }
 
 var (
-	sixDigitsRE   = regexp.MustCompile(`^[0-9]{6}$`)
-	twoDigitsRE   = regexp.MustCompile(`^[0-9]{2}$`)
-	sessionIDRE   = regexp.MustCompile(`^[0-9A-Za-z -]{8,}$`)
-	lockedUntilRE = regexp.MustCompile(`locked out until ([0-9]{2}:[0-9]{2}:[0-9]{2} UTC) \(in ([^)]+)\)`)
+	sixDigitsRE = regexp.MustCompile(`^[0-9]{6}$`)
+	twoDigitsRE = regexp.MustCompile(`^[0-9]{2}$`)
+	sessionIDRE = regexp.MustCompile(`^[0-9A-Za-z -]{8,}$`)
 )
 
 // TestBrowserEndToEnd walks through the portal in headless Chromium as
@@ -745,31 +755,42 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.click("challenge-submit", "/account")
 	c.logout()
 
-	step("five wrong responses lock the account; the page says until when")
+	step("five wrong responses lock the account: tries left before, then one message in local time, no locked way offered, and the page unlocks itself")
+	c.timezone("Asia/Tokyo") // the person's own time, not the server's nor UTC
 	c.login("alice", alicePW, "/2fa")
-	wantUntil := bp.clock.Now().Add(authn.DefaultLockoutBase).UTC().Format("15:04:05 MST")
+	lockEnds := bp.clock.Now().Add(authn.DefaultLockoutBase)
 	for try := 1; try <= authn.DefaultMaxFailures; try++ {
 		c.typeInto("response", "0000 0000")
 		c.click("challenge-submit", "/2fa")
+		if try == authn.DefaultMaxFailures {
+			break
+		}
 		msg := c.text("error")
-		m := lockedUntilRE.FindStringSubmatch(msg)
-		switch {
-		case try < authn.DefaultMaxFailures && m == nil &&
-			(strings.Contains(msg, "Wrong response") || strings.Contains(msg, "Too many tries for this challenge")):
-		case try == authn.DefaultMaxFailures && m != nil:
-			if m[1] != wantUntil || m[2] != "1 min 00 s" {
-				t.Fatalf("locked until %s (in %s); want %s (in 1 min 00 s)", m[1], m[2], wantUntil)
-			}
-		default:
-			t.Fatalf("wrong response %d of %d: the page says %q", try, authn.DefaultMaxFailures, msg)
+		left := authn.DefaultMaxFailures - try
+		want := fmt.Sprintf("%d tries left before a lock", left)
+		if left == 1 {
+			want = "1 try left before a lock"
+		}
+		if !strings.Contains(msg, "Wrong response") && !strings.Contains(msg, "Too many tries for this challenge") || !strings.Contains(msg, want) {
+			t.Fatalf("wrong response %d of %d: the page says %q; want %q in it", try, authn.DefaultMaxFailures, msg, want)
 		}
 	}
-	c.mustContain("locked", "No challenge can be answered now")
-	c.mustLack("challenge")
-	c.mustLack("challenge-form")
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mustContain("locked", "Too many failed attempts", "1:00", lockEnds.In(tokyo).Format("15:04"))
+	c.mustLack("error") // one message
+	c.mustLack("notice")
+	if body := c.describe(); strings.Contains(body, "UTC") {
+		t.Fatalf("the locked page shows a time in UTC\n%s", body)
+	}
+	for _, id := range []string{"challenge", "challenge-form", "use-push", "use-totp", "use-recovery", "use-challenge"} {
+		c.mustLack(id) // every way is locked too
+	}
 	c.shot("locked")
-	c.open("/2fa") // reloading does not lift it
-	c.mustContain("error", "locked out until "+wantUntil)
+	c.reload("/2fa") // reloading does not lift it
+	c.mustContain("locked", "Too many failed attempts")
 	c.mustLack("challenge")
 	// The browser passed a second factor before: it is a known client,
 	// and its own lockout bucket is the one locked; the shared bucket of
@@ -777,6 +798,14 @@ func TestBrowserEndToEnd(t *testing.T) {
 	ls, err := bp.p.svc.Operator("test").LockState(context.Background(), alice.ID)
 	if err != nil || ls.Locked || len(ls.Clients) != 1 || !ls.Clients[0].Locked {
 		t.Fatalf("lock state %+v, %v; want the browser's bucket locked, and it alone", ls, err)
+	}
+
+	step("the lock ends: the page moves on by itself, to a challenge")
+	c.markPage()
+	bp.clock.Advance(authn.DefaultLockoutBase)
+	c.waitPage("/2fa", browserWait)
+	if !sixDigitsRE.MatchString(c.text("challenge")) {
+		t.Fatalf("no challenge once the lock ended\n%s", c.describe())
 	}
 
 	if p := c.problems(); len(p) > 0 {

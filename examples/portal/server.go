@@ -78,15 +78,16 @@ func (pollNotifier) Notify(context.Context, authn.Delivery) error { return nil }
 // portal is the login service: an authn.Service, the users, the browser
 // sessions, and the pages, on one http.ServeMux.
 type portal struct {
-	cfg        config
-	log        *slog.Logger
-	clock      func() time.Time
-	svc        *authn.Service
-	hot        authn.HotStore
-	records    authn.RecordStore
-	storeName  string
-	closeStore func() error
-	proofTTL   time.Duration
+	cfg         config
+	log         *slog.Logger
+	clock       func() time.Time
+	svc         *authn.Service
+	hot         authn.HotStore
+	records     authn.RecordStore
+	storeName   string
+	closeStore  func() error
+	proofTTL    time.Duration
+	maxFailures int // failures that lock (authn.Config.MaxFailures)
 
 	users   map[string]*user
 	dummy   phc           // hashed for unknown users, so they cost what real ones do
@@ -182,6 +183,10 @@ func newPortal(cfg config) (_ *portal, err error) {
 	p.proofTTL = acfg.ProofTTL
 	if p.proofTTL == 0 {
 		p.proofTTL = authn.DefaultProofTTL
+	}
+	p.maxFailures = acfg.MaxFailures
+	if p.maxFailures == 0 {
+		p.maxFailures = authn.DefaultMaxFailures
 	}
 	if p.svc, err = authn.New(acfg); err != nil {
 		return nil, err
@@ -434,6 +439,7 @@ func (p *portal) routes() error {
 	p.route("POST /2fa/totp", inFactor, p.factorTOTP)
 	p.route("POST /2fa/recovery", inFactor, p.factorRecovery)
 	p.route("GET /2fa/push/status", inFactor, p.factorPushStatus)
+	p.route("GET /2fa/lock/status", inFactor, p.factorLockStatus)
 	p.route("POST /2fa/push/finish", inFactor, p.factorPushFinish)
 
 	p.route("GET /account", signedIn, p.account)

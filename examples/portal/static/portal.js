@@ -70,6 +70,14 @@
 		b.addEventListener("click", function () { window.print(); });
 	});
 
+	// Times in the person's own time zone: data-local-time="RFC 3339".
+	document.querySelectorAll("[data-local-time]").forEach(function (el) {
+		var t = new Date(el.getAttribute("data-local-time"));
+		if (!isNaN(t)) {
+			el.textContent = " (at " + t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) + ")";
+		}
+	});
+
 	var counters = document.querySelectorAll("[data-remaining]");
 	function tick() {
 		var gone = (Date.now() - loaded) / 1000;
