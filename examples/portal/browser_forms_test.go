@@ -120,10 +120,12 @@ func TestBrowserForms(t *testing.T) {
 	c.typeInto("code", "123456")
 	c.click("pair-submit", "/security/activate") // post/redirect/get: the address is the page's own
 	c.mustContain("error", "No phone has completed this activation yet")
+	c.shot("activation-early-code")
 	c.markPage()
 	pairing := ph.activate(sessionID, "Alice's phone")
 	c.waitPage("/security/activate", browserWait) // the page's script moved on, with GET
 	c.mustLack("error")
+	c.shot("activation-completed")
 	st, err := bp.p.svc.ActivationStatus(ctx, alice.ID, sessionID)
 	if err != nil || st.State != authn.ActivationCompleted || st.TriesLeft != 3 {
 		t.Fatalf("activation %+v, %v; want completed with its 3 tries left (no code sent again)", st, err)
@@ -134,6 +136,7 @@ func TestBrowserForms(t *testing.T) {
 	step("recovery codes, offered once the first factor is added: made once, reload-safe, kept until saved")
 	c.mustContain("notice", "is active")
 	c.mustContain("recovery-offer", "recovery codes")
+	c.shot("recovery-offer")
 	c.click("recovery-new", "/2fa") // making them is a change: confirm it's you, with the new phone
 	c.click("use-challenge", "/2fa")
 	c.typeInto("response", ph.respond(c.text("challenge")))
@@ -147,7 +150,7 @@ func TestBrowserForms(t *testing.T) {
 			t.Fatalf("recovery code %q; want four groups of four", code)
 		}
 	}
-	c.mustNotBreak(".recovery-code")
+	c.shot("recovery-codes")
 	c.reload("/security/recovery")
 	if again := c.lines("#recovery-codes .recovery-code"); !slices.Equal(again, codes) {
 		t.Fatalf("the reload shows %q; want the same codes %q", again, codes)
@@ -183,9 +186,11 @@ func TestBrowserForms(t *testing.T) {
 
 	step("a change asked for after the step-up lapsed is made once the user confirms it's you")
 	c.mustContain("push-state", "on")
+	c.shot("security")
 	bp.clock.Advance(authn.DefaultProofTTL) // the page still offers the change; the proof is gone
 	c.click("push-toggle", "/2fa")
 	c.mustContain("notice", "Confirm it's you")
+	c.shot("step-up")
 	if !c.has("challenge") {
 		c.click("use-challenge", "/2fa")
 	}
@@ -233,6 +238,7 @@ func TestBrowserForms(t *testing.T) {
 	}
 	c.typeInto("response", ph.respond(c.text("challenge")))
 	c.click("challenge-submit", "/withdraw")
+	c.shot("withdraw-kept")
 	for id, want := range map[string]string{"amount": "12,50", "to": testIBAN, "memo": "Lunch"} {
 		if got := js[string](c, `document.getElementById("`+id+`").value`); got != want {
 			t.Fatalf("#%s holds %q after signing in again; want %q", id, got, want)
@@ -242,6 +248,7 @@ func TestBrowserForms(t *testing.T) {
 	step("the amount as read is echoed before the phone signs it")
 	c.click("withdraw-submit", "/withdraw/confirm")
 	c.mustContain("amount-echo", "“12,50”", "EUR 12.50")
+	c.shot("withdraw-echo")
 	c.click("tx-cancel", "/withdraw")
 
 	step("a sign-in page left open 16 minutes: shown again with a note, the username kept")
@@ -253,6 +260,7 @@ func TestBrowserForms(t *testing.T) {
 	c.click("login-submit", "/login")
 	c.notForbidden()
 	c.mustContain("notice", "nothing was done")
+	c.shot("login-expired")
 	if got := js[string](c, `document.getElementById("username").value`); got != "alice" {
 		t.Fatalf("#username holds %q on the sign-in page shown again; want alice", got)
 	}

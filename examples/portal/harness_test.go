@@ -475,7 +475,7 @@ func (h *harness) pairFromPage(b *browser, pg *page, u *user, name string) *phon
 	if pg.path() != "/security/activate" {
 		h.t.Fatalf("on %s; want the activation page:\n%s", pg.path(), pg.body)
 	}
-	if got := pg.text("activation-state"); got != "waiting" {
+	if got := pg.text("activation-state"); !strings.Contains(got, "Waiting for your phone") {
 		h.t.Fatalf("activation state %q; want waiting", got)
 	}
 	sid := pg.text("session-id")
@@ -498,7 +498,7 @@ func (h *harness) pairFromPage(b *browser, pg *page, u *user, name string) *phon
 		h.t.Fatalf("activation status after the phone: %+v; want completed, reload", st)
 	}
 	pg = b.get("/security/activate")
-	if got := pg.text("activation-state"); got != "completed" {
+	if got := pg.text("activation-state"); !strings.Contains(got, "Your phone is ready") {
 		h.t.Fatalf("activation state %q after the phone; want completed", got)
 	}
 	pg = b.post("/security/activate/confirm", url.Values{"code": {ph.cred.PairingCode()}})

@@ -27,7 +27,7 @@ type securityView struct {
 	Devices        []authn.Device
 	Pending        []authn.Device
 	PushOn         bool
-	PushSuspended  string // until when, if push is suspended after a denial
+	PushSuspended  string // for how long, if push is suspended after a denial
 	TOTP           bool
 	TOTPEnrolling  bool
 	RecoveryLeft   int
@@ -58,7 +58,7 @@ func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session
 		PushOn: !st.PushOff, TOTP: facts.TOTP, TOTPEnrolling: s.totp != nil, RecoveryLeft: facts.RecoveryCodes,
 		Activating: s.activation != nil}
 	if now.Before(st.PushSuspended) {
-		v.PushSuspended = st.PushSuspended.UTC().Format("15:04:05 MST")
+		v.PushSuspended = humanDuration(st.PushSuspended.Sub(now))
 	}
 	if proof := s.freshProof(now, p.proofTTL, proofMargin); proof != nil {
 		v.Unlocked, v.ProofRemaining = true, remaining(now, proof.At.Add(p.proofTTL))
@@ -164,7 +164,7 @@ type activateView struct {
 	State     string // "waiting" or "completed"
 	SessionID string
 	Remaining int
-	Expires   string
+	Expires   string // RFC 3339, for the local time portal.js writes
 	Replacing string // the name of the phone this one replaces
 }
 
@@ -216,7 +216,7 @@ func (p *portal) showActivation(w http.ResponseWriter, r *http.Request, s *sessi
 		expires = st.ExpiresAt
 	}
 	p.render(w, s, status, "activate", view{Title: title, Error: errMsg, D: activateView{State: string(st.State), SessionID: a.sessionID,
-		Remaining: remaining(now, expires), Expires: expires.UTC().Format("15:04:05 MST"), Replacing: a.name}})
+		Remaining: remaining(now, expires), Expires: expires.UTC().Format(time.RFC3339), Replacing: a.name}})
 }
 
 // activateQR serves the QR code of the session's own activation: the

@@ -78,12 +78,40 @@
 		}
 	});
 
-	var counters = document.querySelectorAll("[data-remaining]");
+	document.querySelectorAll("[data-local-datetime]").forEach(function (el) {
+		var t = new Date(el.getAttribute("data-local-datetime"));
+		if (!isNaN(t)) {
+			el.textContent = t.toLocaleString([], { dateStyle: "medium", timeStyle: "short", hourCycle: "h23" });
+		}
+	});
+
+	// At zero, the sentence around a countdown (data-countdown) becomes
+	// its end: "Expired — get a new one", with a link that fetches the
+	// page again (GET).
+	function expire(el) {
+		var box = el.closest("[data-countdown]");
+		if (!box) {
+			el.textContent = "0:00";
+			return;
+		}
+		var link = document.createElement("a");
+		link.href = window.location.pathname;
+		link.textContent = box.getAttribute("data-countdown-link") || "get a new one";
+		box.textContent = (box.getAttribute("data-countdown") || "Expired —") + " ";
+		box.appendChild(link);
+	}
+
+	var counters = Array.from(document.querySelectorAll("[data-remaining]"));
 	function tick() {
 		var gone = (Date.now() - loaded) / 1000;
-		counters.forEach(function (el) {
+		counters = counters.filter(function (el) {
 			var left = Math.round(Number(el.getAttribute("data-remaining")) - gone);
-			el.textContent = left > 0 ? format(left) : "expired";
+			if (left > 0) {
+				el.textContent = format(left);
+				return true;
+			}
+			expire(el);
+			return false;
 		});
 	}
 	if (counters.length > 0) {
