@@ -218,6 +218,18 @@ func TestBrowserForms(t *testing.T) {
 	if got := c.text("challenge"); got != question {
 		t.Fatalf("the challenge changed from %s to %s on reload", question, got)
 	}
+
+	step("a countdown that runs out says \"Expired — get a new one\", and the link gets one")
+	bp.clock.Advance(3 * time.Minute) // the challenge's lifetime, on the portal's clock
+	js[chromedp.Void](c, `document.getElementById("challenge-expires").setAttribute("data-remaining", "0")`)
+	c.waitUntil("the countdown's end", `document.querySelector("[data-countdown]").innerText.startsWith("Expired — get a new one")`, browserStep)
+	c.shot("challenge-expired")
+	c.markPage()
+	c.do("click \"get a new one\"", chromedp.Click(chromedp.CSS("[data-countdown] a")))
+	c.waitPage("/2fa", browserStep)
+	if question = c.text("challenge"); !sixDigitsRE.MatchString(question) {
+		t.Fatalf("no new challenge after \"get a new one\": %q", question)
+	}
 	c.typeInto("response", ph.respond(question))
 	c.click("challenge-submit", "/account")
 
