@@ -261,7 +261,18 @@ func TestBrowserForms(t *testing.T) {
 	c.click("withdraw-submit", "/withdraw/confirm")
 	c.mustContain("amount-echo", "“12,50”", "EUR 12.50")
 	c.shot("withdraw-echo")
-	c.click("tx-cancel", "/withdraw")
+
+	step("a withdrawal declined on the phone ends: no QR code is offered for it")
+	if !c.has("push-number") {
+		t.Fatalf("the withdrawal is not asked by push\n%s", c.describe())
+	}
+	c.markPage()
+	ph.answer(ph.onlyPrompt("Withdrawal"), false, "")
+	c.waitPage("/withdraw", browserWait)
+	c.mustContain("notice", "You declined this withdrawal on your phone")
+	c.mustLack("tx-qr")
+	c.mustLack("withdraw-waiting")
+	c.shot("withdraw-declined")
 
 	step("a sign-in page left open 16 minutes: shown again with a note, the username kept")
 	c.logout()

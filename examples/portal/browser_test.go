@@ -751,7 +751,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	c.logout()
 
-	step("a push denied on the phone: the page falls back to challenge/response")
+	step("a push denied on the phone ends the sign-in, asking \"wasn't you?\"; push is hidden while suspended")
 	// Later: keyline allows 3 pushes in 15 minutes, and three went out
 	// (one left for challenge/response, the login, the withdrawal).
 	bp.clock.Advance(16 * time.Minute)
@@ -761,21 +761,25 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	c.markPage()
 	ph.answer(ph.onlyPrompt("Login"), false, "")
-	c.waitPage("/2fa", browserWait) // the script took the fallback
-	c.mustContain("notice", "denied on your phone")
+	c.waitPage("/login", browserWait) // the script saw the denial; the sign-in ended
+	c.mustContain("notice", "You declined this sign-in on your phone", "If it wasn't you")
+	c.mustLack("user")
+	c.shot("push-denied")
+	c.login("alice", alicePW, "/2fa")
+	c.mustContain("notice", "Push is paused")
 	c.mustLack("push-number")
+	c.mustLack("use-push")
 	question = c.text("challenge")
 	if !sixDigitsRE.MatchString(question) {
 		t.Fatalf("#challenge is %q after the denial", question)
 	}
-	c.shot("push-denied")
 	c.typeInto("response", ph.respond(question))
 	c.click("challenge-submit", "/account")
 	c.logout()
 
 	step("a replayed response is refused")
 	c.login("alice", alicePW, "/2fa")
-	c.mustContain("notice", "Push is not available right now") // suspended after the denial
+	c.mustContain("notice", "Push is paused") // suspended after the denial
 	c.mustLack("push-number")
 	question = c.text("challenge")
 	c.typeInto("response", firstResponse)

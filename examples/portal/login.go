@@ -172,6 +172,13 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 	}
 	v := factorView{StepUp: f.stepUp, Username: s.user.Username, CanPush: len(facts.Devices) > 0,
 		CanChallenge: len(facts.Devices) > 0, CanTOTP: facts.TOTP, CanRecovery: facts.RecoveryCodes > 0}
+	if v.CanPush {
+		// Push off, or suspended after a denial: not offered (deny.go).
+		if v.CanPush, err = p.pushOffered(w, r, s); err != nil {
+			p.internal(w, s, "user state", err)
+			return
+		}
+	}
 	if f.method == "" || !methodAvailable(v, f.method) {
 		switch {
 		case v.CanPush && !f.pushTried:
@@ -295,6 +302,10 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 				st = authn.PushCancelled
 			}
 		}
+		if st == authn.PushDenied {
+			p.declined(w, r, s)
+			return
+		}
 		s.warn(pushOutcomeNote(st))
 		f.pushID = ""
 	}
@@ -378,6 +389,10 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	default:
 		st, _ := p.svc.PushStatus(ctx, s.user.ID, f.pushID, 0)
+		if st == authn.PushDenied {
+			p.declined(w, r, s)
+			return
+		}
 		f.pushID, f.method = "", methodChallenge
 		s.warn(pushOutcomeNote(st))
 		if s.notice == "" {

@@ -184,8 +184,9 @@ func TestPushWrongNumber(t *testing.T) {
 	}
 }
 
-// TestPushDeniedFallsBack: a denied push sends the page to
-// challenge/response (as its script does), and push stays suspended.
+// TestPushDeniedFallsBack: a denied push ends the sign-in, asking
+// whether it was the user (issue 17: it moved on to a challenge), and
+// push stays suspended, hidden from the next sign-in's choices.
 func TestPushDeniedFallsBack(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
@@ -209,18 +210,16 @@ func TestPushDeniedFallsBack(t *testing.T) {
 		t.Fatalf("status after the denial: %+v; want denied, fallback", st)
 	}
 	pg = b.post("/2fa/method", url.Values{"method": {"challenge"}})
-	pg.mustContain("notice", "denied on your phone")
-	pg = b.post("/2fa/challenge", url.Values{"response": {ph.respond(pg.text("challenge"))}})
-	if pg.path() != "/account" {
-		t.Fatalf("the fallback login ended on %s", pg.path())
+	if pg.path() != "/login" {
+		t.Fatalf("after the denial on %s; want the sign-in page", pg.path())
 	}
+	pg.mustContain("notice", "You declined this sign-in on your phone")
 	// Push is suspended: the next login goes straight to a challenge.
-	b.post("/logout", nil)
 	pg = b.login("alice", alicePW)
-	if pg.has("push-number") {
-		t.Fatal("a push was sent while push is suspended")
+	if pg.has("push-number") || pg.has("use-push") {
+		t.Fatal("a push was sent, or offered, while push is suspended")
 	}
-	pg.mustContain("notice", "Push is not available right now")
+	pg.mustContain("notice", "Push is paused")
 	if !sixDigits.MatchString(pg.text("challenge")) {
 		t.Fatal("no challenge when push is suspended")
 	}

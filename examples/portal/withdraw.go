@@ -383,6 +383,10 @@ func (p *portal) withdrawUseQR(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	st, _ := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(r.Context(), s)
+	if st == authn.PushDenied {
+		p.withdrawalDeclined(w, r, s)
+		return
+	}
 	if p.beginQR(w, r, s, wd.tx, txPushNote(st)) {
 		s.withdrawal.typed = wd.typed
 		redirect(w, r, "/withdraw/confirm")
@@ -454,6 +458,10 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 	}
 	st, _ := p.svc.PushStatus(ctx, s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(ctx, s)
+	if st == authn.PushDenied {
+		p.withdrawalDeclined(w, r, s)
+		return
+	}
 	note := txPushNote(st)
 	if note == "" {
 		note = "The push did not confirm the withdrawal. Scan the code below instead."
