@@ -46,6 +46,10 @@
 //     again with a note and its fields, a user who signs in again returns
 //     to it, and a change whose step-up had lapsed is made once the user
 //     confirms it's them.
+//   - Recovery codes shown once: kept in the session from the post that
+//     made them until the user says they saved them (a reload shows the
+//     same set), with copy, print and download, offered right after the
+//     first factor is added.
 //   - The web hygiene a login service needs: server-side sessions whose ID
 //     changes at every privilege change, CSRF tokens, strict cookies and
 //     headers (CSP without inline script), per-IP rate limits, an audit log

@@ -85,15 +85,16 @@ func (pollNotifier) Notify(context.Context, authn.Delivery) error { return nil }
 // portal is the login service: an authn.Service, the users, the browser
 // sessions, and the pages, on one http.ServeMux.
 type portal struct {
-	cfg        config
-	log        *slog.Logger
-	clock      func() time.Time
-	svc        *authn.Service
-	hot        authn.HotStore
-	records    authn.RecordStore
-	storeName  string
-	closeStore func() error
-	proofTTL   time.Duration
+	cfg         config
+	log         *slog.Logger
+	clock       func() time.Time
+	svc         *authn.Service
+	hot         authn.HotStore
+	records     authn.RecordStore
+	storeName   string
+	closeStore  func() error
+	proofTTL    time.Duration
+	maxFailures int // failures that lock (authn.Config.MaxFailures)
 
 	// stopTracing flushes and stops the trace export; nil without
 	// -otlp-endpoint.
@@ -215,6 +216,10 @@ func newPortal(cfg config) (_ *portal, err error) {
 	p.proofTTL = acfg.ProofTTL
 	if p.proofTTL == 0 {
 		p.proofTTL = authn.DefaultProofTTL
+	}
+	p.maxFailures = acfg.MaxFailures
+	if p.maxFailures == 0 {
+		p.maxFailures = authn.DefaultMaxFailures
 	}
 	if p.svc, err = authn.New(acfg); err != nil {
 		return nil, err
@@ -475,6 +480,7 @@ func (p *portal) routes() error {
 	p.route("POST /2fa/totp", inFactor, p.factorTOTP)
 	p.route("POST /2fa/recovery", inFactor, p.factorRecovery)
 	p.route("GET /2fa/push/status", inFactor, p.factorPushStatus)
+	p.route("GET /2fa/lock/status", inFactor, p.factorLockStatus)
 	p.route("POST /2fa/push/finish", inFactor, p.factorPushFinish)
 
 	p.route("GET /account", signedIn, p.account)
@@ -497,6 +503,9 @@ func (p *portal) routes() error {
 	p.route("POST /security/totp/complete", signedIn, p.totpComplete)
 	p.route("POST /security/totp/remove", signedIn, p.totpRemove)
 	p.route("POST /security/recovery", signedIn, p.recoveryCodes)
+	p.route("GET /security/recovery", signedIn, p.recoveryPage)
+	p.route("GET /security/recovery/codes.txt", signedIn, p.recoveryFile)
+	p.route("POST /security/recovery/saved", signedIn, p.recoverySaved)
 
 	p.route("GET /withdraw", signedIn, p.withdrawPage)
 	p.route("POST /withdraw", signedIn, p.withdrawStart)
