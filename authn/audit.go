@@ -19,7 +19,7 @@ type Event struct {
 	Reason   Reason    // why, for failures and refusals: ReasonMismatch, ReasonLocked, ...
 	Count    int       // a count the event reports: the codes left, for EventRecoveryCodeUsed; the records removed, for EventSwept
 	Operator string    // the operator, for EventOperatorUnlock, EventUserDeleted, EventOperatorProof
-	Note     string    // the operator's stated reason, for EventOperatorProof; the store's error, for EventMaintenanceFailed
+	Note     string    // the operator's stated reason, for EventOperatorProof; the store's error, for EventMaintenanceFailed; VerifyDevice's error, for EventActivationFailed with ReasonAttestation
 	At       time.Time // the Service's clock
 
 	// Addr is the client's address, for EventAddressRefused.

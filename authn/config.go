@@ -89,8 +89,16 @@ type Config struct {
 	SkipPairing bool
 	// VerifyDevice, when set, checks a phone's attestation at
 	// activation; an error refuses the device (ErrDeviceIntegrity).
-	// Without it devices are recorded as unattested.
-	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo) error
+	// challenge is the activation's attestation challenge, recomputed
+	// from the offer and dev.InstallID (PROTOCOL.md, "Attestation
+	// binding"): the attestation must carry it. The error's text is the
+	// audit event's Note (EventActivationFailed, ReasonAttestation), so
+	// it must hold no secret; the phone sees only ErrDeviceIntegrity.
+	// Package github.com/keyline/keyline/attest verifies App Attest and
+	// Android Key Attestation (its Policy.VerifyDevice is such a hook).
+	// Without a hook no attestation is checked (the transcript still
+	// binds the one the phone sent).
+	VerifyDevice func(ctx context.Context, user string, dev enroll.DeviceInfo, challenge []byte) error
 
 	// Notifier delivers push notifications; without one, push is
 	// unavailable (BeginPush returns ErrPushUnavailable).
@@ -100,7 +108,8 @@ type Config struct {
 	// PushSuspend is how long push stays suspended for a user who denied
 	// a request: default 1 h.
 	PushSuspend time.Duration
-	// NotifyTimeout bounds each Notify call: default 5 s.
+	// NotifyTimeout bounds each Notify call, or the one NotifyAll call
+	// of a MultiNotifier for all the devices of a request: default 5 s.
 	NotifyTimeout time.Duration
 	// PushPoll is how often PushStatus, while it waits, reads the store: default 250 ms.
 	PushPoll time.Duration

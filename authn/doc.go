@@ -83,15 +83,27 @@
 // attempt against the challenge and as a user failure, and only then
 // compares the tag with the stored ones; a match consumes the challenge
 // and resets the failures in the same step. A second call,
-// [RecordStore.CommitStep], records the step and drift by compare-and-set. So a
-// login costs two store round trips and no secret is unsealed on its hot
+// [RecordStore.CommitStep], records the step and drift by compare-and-set;
+// a store keeping both halves ([FinishStore]) makes the two calls one
+// atomic step. So a login's finish costs at most two store round trips
+// (one on such a store) and no secret is unsealed on its hot
 // path, and under any concurrency no more responses are compared than
 // the lock allows: MaxFailures before the lock engages, then one per lock
 // period. (The alternative, reserve-then-commit, unseals keys on every
 // attempt and needs the device records on the hot path; tags keep those
 // in durable storage only.) A response that matches nowhere is looked for
-// in the wide resync window, with the device keys unsealed: a slow path,
-// taken only after the failure was counted.
+// in the wide resync window, with the device keys: a slow path, taken
+// only after the failure was counted, and at most once per user and time
+// step on an instance (the first wrong answer of a step searches).
+//
+// BeginChallenge reads the user's epoch and active devices and stores the
+// challenge. A Service remembers the devices it last read for each user
+// (a bounded cache, never trusted): on a store that checks them in the
+// step that stores the challenge ([IssueStore]), a BeginChallenge with no
+// device changed since is one round trip, and one with a change two (the
+// store answers with the devices as they stand). Every store here, but
+// Redis with SQL, makes a login one durable write to issue its challenge
+// and one to finish it.
 //
 // # Errors
 //
@@ -133,7 +145,7 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (56, each documented with its method and reasons), its Method
+// constants (57, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
 // Counts (the recovery codes left, the records a sweep removed), an

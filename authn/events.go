@@ -143,6 +143,7 @@ const (
 	// [ReasonExpired], [ReasonBadConfirmation], [ReasonOfferMismatch],
 	// [ReasonIntegrity], [ReasonWrongSession], [ReasonInvalidRequest],
 	// [ReasonAttestation], [ReasonAlreadyEnrolled] or [ReasonOther].
+	// With ReasonAttestation, Event.Note is Config.VerifyDevice's error.
 	EventActivationFailed EventName = "activation_failed"
 	// EventActivationRace (warning): a second, different completion of a
 	// completed activation; reason [ReasonSecondCompletion].
@@ -184,6 +185,10 @@ const (
 	EventDeviceRateLimited EventName = "device_rate_limited"
 	// EventPushTokenUpdated: a device set its push token.
 	EventPushTokenUpdated EventName = "push_token_updated"
+	// EventPushTokenRemoved: the push service reported a device's
+	// token as no longer valid and it was removed
+	// ([Service.RemovePushToken]); reason [ReasonTokenGone]. Method push.
+	EventPushTokenRemoved EventName = "push_token_removed"
 	// EventMigrationStarted: a device started moving to a new phone.
 	EventMigrationStarted EventName = "migration_started"
 	// EventDeviceMigrated (warning): a new phone took a device's place.
@@ -275,6 +280,7 @@ const (
 	ReasonUserDenied           Reason = "user_denied"           // the user said no
 	ReasonWrongNumber          Reason = "wrong_number"          // approved with the wrong number
 	ReasonTransactionSignature Reason = "transaction_signature" // the transaction's signature was refused
+	ReasonTokenGone            Reason = "token_gone"            // the push service no longer knows the token
 )
 
 // Activation and pairing.

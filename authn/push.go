@@ -44,7 +44,8 @@ const (
 )
 
 // Notifier delivers push notifications to phones. Notify is called once
-// per device, with its own timeout. The OS notification itself should
+// per device, with its own timeout (a [MultiNotifier] gets all the
+// devices of a request in one call instead). The OS notification itself should
 // carry no content: the phone fetches its pending prompts
 // ([AuthenticatedDevice.PendingPushes], through the device API) and shows
 // what they say. Delivery.Prompt is
@@ -54,13 +55,17 @@ type Notifier interface {
 }
 
 // Delivery is one notification: a new prompt for a device, or, with
-// Retract, word that a request is over and its prompt should go.
+// Retract, word that a request is over and its prompt should go. A
+// retraction names the device only: its PushToken, Platform and
+// ExpiresAt are empty.
 type Delivery struct {
 	User      string
 	Device    string
 	PushToken string
+	Platform  string // the device's platform as its phone described it at activation ("ios", "android")
 	RequestID string
-	Prompt    []byte // the sealed prompt (enroll.SealPrompt); nil for a retraction
+	ExpiresAt time.Time // when the request expires: a push arriving later is useless
+	Prompt    []byte    // the sealed prompt (enroll.SealPrompt); nil for a retraction
 	Retract   bool
 }
 
@@ -278,13 +283,15 @@ func (s *Service) makePush(ctx context.Context, id, user string, st UserState, p
 	if err := s.hot.PutPush(ctx, rec, now); err != nil {
 		return PushRequest{}, storeErr(err)
 	}
-	delivered := 0
+	ds := make([]Delivery, len(push))
 	for i, d := range push {
-		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
-		err := s.cfg.Notifier.Notify(nctx, Delivery{User: user, Device: d.ID, PushToken: d.PushToken, RequestID: rec.ID, Prompt: prompts[i]})
-		cancel()
+		ds[i] = Delivery{User: user, Device: d.ID, PushToken: d.PushToken, Platform: d.Platform, RequestID: rec.ID,
+			ExpiresAt: rec.ExpiresAt, Prompt: prompts[i]}
+	}
+	delivered := 0
+	for i, err := range s.deliver(ctx, ds) {
 		if err != nil {
-			s.event(ctx, EventPushUndelivered, MethodPush, user, d.ID, ReasonNotifyFailed)
+			s.event(ctx, EventPushUndelivered, MethodPush, user, push[i].ID, ReasonNotifyFailed)
 			continue
 		}
 		delivered++
@@ -468,13 +475,14 @@ func (s *Service) retract(ctx context.Context, rec PushRecord, except string) {
 	if s.cfg.Notifier == nil {
 		return
 	}
+	var ds []Delivery
 	for _, id := range rec.Devices {
-		if id == except {
-			continue
+		if id != except {
+			ds = append(ds, Delivery{User: rec.User, Device: id, RequestID: rec.ID, Retract: true})
 		}
-		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
-		_ = s.cfg.Notifier.Notify(nctx, Delivery{User: rec.User, Device: id, RequestID: rec.ID, Retract: true})
-		cancel()
+	}
+	if len(ds) > 0 {
+		_ = s.deliver(ctx, ds)
 	}
 }
 

@@ -241,6 +241,11 @@ type AttemptResult struct {
 	Failures   int             // consecutive failures of the bucket after this attempt
 	Slow       int             // the bucket's failures over the long horizon after this attempt (UserState.Slow)
 	Client     string          // the bucket the attempt was counted in: the client asked for, or "" past MaxClients
+	// Commit is, for an AttemptMatch of FinishStore.AttemptCommit, the
+	// outcome of the step commit made in the same atomic step: nil (the
+	// step was recorded), ErrStoreConflict or ErrStoreNotFound, as
+	// CommitStep reports them. Attempt leaves it nil.
+	Commit error
 }
 
 // UserState is a user's lockout state (of one bucket), epoch and push
@@ -373,7 +378,8 @@ func exactlyOne(set ...bool) bool {
 //
 // Round trips: FinishChallenge costs Attempt here and, on a match,
 // CommitStep in the records: two operations, which a networked engine
-// should each make one statement or script. (A call presenting a
+// should each make one statement or script; an engine keeping both
+// halves makes them one with [FinishStore]. (A call presenting a
 // known-client token reads the user's epoch in the records first: one
 // more.)
 type HotStore interface {

@@ -110,8 +110,9 @@ func TestTracerSeesEveryCall(t *testing.T) {
 	}
 }
 
-// ctxStore is a memstore whose Attempt and Devices note the call name the
-// Tracer put in their context.
+// ctxStore is a memstore whose Attempt and AttemptCommit (the finish step
+// of a store keeping both halves) note the call name the Tracer put in their
+// context.
 type ctxStore struct {
 	*memstore.Store
 	mu   sync.Mutex
@@ -127,6 +128,11 @@ func (s *ctxStore) note(ctx context.Context) {
 func (s *ctxStore) Attempt(ctx context.Context, user, client string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	s.note(ctx)
 	return s.Store.Attempt(ctx, user, client, a, p, now)
+}
+
+func (s *ctxStore) AttemptCommit(ctx context.Context, user, client string, a authn.ChallengeAnswer, maxDrift int, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	s.note(ctx)
+	return s.Store.AttemptCommit(ctx, user, client, a, maxDrift, p, now)
 }
 
 // TestTracerCallDescribed: a call names its factor and its user, ends

@@ -8,8 +8,11 @@
 // [Default] (a 6-digit numeric question and the current 30-second time
 // step, answered with 8 digits of HMAC-SHA256); the server draws the
 // question with [Suite.NewQuestion] and checks the answer with a
-// [Verifier] from [NewVerifier], built once per key. [TOTP] and [HOTP]
-// serve standard authenticator apps.
+// [Verifier] from [NewVerifier], built once per key. A server that
+// checks each key once (it keeps keys sealed, or derives them per call)
+// uses [Suite.VerifyOnce] instead: the same result, without building a
+// verifier, and without allocating. [TOTP] and [HOTP] serve standard
+// authenticator apps.
 //
 // # What it guarantees
 //

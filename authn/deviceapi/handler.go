@@ -200,6 +200,7 @@ var routes = map[string]route{
 // (bounded), query and media type, device authentication, then the
 // endpoint. Every refusal is an answer from the error table.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setDate(w, h.svc.Now())
 	if err := checkVersion(w, r); err != nil {
 		h.fail(w, r, "", nil, err)
 		return

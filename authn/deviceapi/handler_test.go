@@ -515,13 +515,28 @@ func TestClockSkewRefused(t *testing.T) {
 	e := newEnv(t, deviceapi.Options{})
 	cred := e.kit.Enroll("alice").Credential()
 	for _, skew := range []time.Duration{-61 * time.Second, 61 * time.Second, -time.Hour, 48 * time.Hour} {
+		auth, err := cred.SignAPIRequest("GET", deviceapi.PathPushes, "", nil, e.kit.Clock.Now().Add(skew))
+		require.NoError(t, err)
+		a := e.raw(t, "GET", deviceapi.PathPushes, "", nil, map[string]string{"Authorization": auth})
+		require.Equal(t, http.StatusUnauthorized, a.status, "skew %v", skew)
+		require.Equal(t, "clock_skew", code(t, a), "skew %v", skew)
+
+		// The client corrects its clock by the answer's Date and
+		// retries once (PROTOCOL.md §11), within its bound (issue 14:
+		// it used to return the refusal).
 		c := deviceclient.New(e.srv.URL+"/device", e.srv.Client())
 		c.Now = func() time.Time { return e.kit.Clock.Now().Add(skew) }
-		_, err := c.Pushes(ctx, cred)
-		require.ErrorIs(t, err, enroll.ErrAPIRequestTime, "skew %v", skew)
-		var apiErr *deviceclient.Error
-		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, "clock_skew", apiErr.Code)
+		_, err = c.Pushes(ctx, cred)
+		if skew > deviceclient.MaxClockOffset {
+			require.ErrorIs(t, err, enroll.ErrAPIRequestTime, "skew %v", skew)
+			require.ErrorIs(t, err, deviceclient.ErrClockOffset, "skew %v", skew)
+			var apiErr *deviceclient.Error
+			require.ErrorAs(t, err, &apiErr)
+			require.Equal(t, "clock_skew", apiErr.Code)
+			continue
+		}
+		require.NoError(t, err, "skew %v", skew)
+		require.Equal(t, -skew, c.ClockOffset())
 	}
 	for _, skew := range []time.Duration{-60 * time.Second, 60 * time.Second} {
 		c := deviceclient.New(e.srv.URL+"/device", e.srv.Client())

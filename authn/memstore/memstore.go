@@ -732,6 +732,11 @@ func (s *Store) User(_ context.Context, user string, now time.Time) (authn.UserS
 func (s *Store) PutChallenge(_ context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.putChallenge(c, lim, now)
+}
+
+// putChallenge is PutChallenge, with s.mu held.
+func (s *Store) putChallenge(c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
 	if _, ok := s.challenges[c.ID]; ok {
 		return authn.ErrStoreConflict
 	}
@@ -774,6 +779,11 @@ func (s *Store) PutChallenge(_ context.Context, c authn.ChallengeRecord, lim aut
 func (s *Store) Attempt(_ context.Context, user, client string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.attempt(user, client, a, p, now)
+}
+
+// attempt is Attempt, with s.mu held.
+func (s *Store) attempt(user, client string, a *authn.ChallengeAnswer, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	u, client := s.bucket(user, client, p, now)
 	if now.Before(u.LockedUntil) {
 		return authn.AttemptResult{Outcome: authn.AttemptLocked, RetryAfter: u.LockedUntil.Sub(now), Failures: u.Failures, Slow: u.Slow, Client: client}, nil
@@ -832,6 +842,11 @@ func (s *Store) Attempt(_ context.Context, user, client string, a *authn.Challen
 func (s *Store) CommitStep(_ context.Context, user, deviceID string, epoch, step uint64, drift int, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.commitStep(user, deviceID, epoch, step, drift)
+}
+
+// commitStep is CommitStep, with s.mu held.
+func (s *Store) commitStep(user, deviceID string, epoch, step uint64, drift int) error {
 	d := s.device(user, deviceID)
 	if d == nil || d.State != authn.DeviceActive {
 		return authn.ErrStoreNotFound

@@ -14,7 +14,6 @@ import (
 
 // PutChallenge implements authn.Store.
 func (s *Store) PutChallenge(ctx context.Context, ch authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
-	q := &s.d.q
 	tags, err := encodeTags(ch.Tags)
 	if err != nil {
 		return s.fail("PutChallenge", err)
@@ -27,65 +26,73 @@ func (s *Store) PutChallenge(ctx context.Context, ch authn.ChallengeRecord, lim 
 		if err := s.lockRow(c, ch.User); err != nil {
 			return err
 		}
-		var n int
-		if err := c.row(q.chExists, ch.ID).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return authn.ErrStoreConflict
-		}
-		e, err := s.epoch(c, ch.User)
-		if err != nil {
-			return err
-		}
-		if e != ch.Epoch {
-			return authn.ErrStoreConflict
-		}
-		var until int64
-		ok, err := found(c.row(q.qGet, ch.User, ch.Question).Scan(&until))
-		if err != nil {
-			return err
-		}
-		if ok && now.Before(at(until)) {
-			return authn.ErrStoreConflict
-		}
-		// The per-minute budget: issue times within the last minute.
-		if _, err := c.exec(q.isPrune, ch.User, nanos(now.Add(-time.Minute))); err != nil {
-			return err
-		}
-		if err := c.row(q.isCount, ch.User).Scan(&n); err != nil {
-			return err
-		}
-		if n >= lim.PerMinute {
-			return authn.ErrStoreLimit
-		}
-		// Void the oldest live challenges beyond the outstanding budget.
-		live, err := s.strings(c, q.chLive, ch.User, nanos(now))
-		if err != nil {
-			return err
-		}
-		for len(live) > 0 && len(live) >= lim.Outstanding {
-			if _, err := c.exec(q.chDelete, live[0]); err != nil {
-				return err
-			}
-			live = live[1:]
-		}
-		if _, err := c.exec(q.qPut, ch.User, ch.Question, nanos(now.Add(lim.Horizon))); err != nil {
-			return err
-		}
-		if _, err := c.exec(q.isInsert, ch.User, nanos(now)); err != nil {
-			return err
-		}
-		_, err = c.exec(q.chInsert, ch.ID, ch.User, ch.Question, int64(ch.Epoch), tags, int64(ch.Window),
-			int64(ch.Attempts), nanos(ch.IssuedAt), nanos(ch.ExpiresAt), blob(ch.Payload), names, ch.Resync,
-			int64(ch.ResyncDrift))
-		if err != nil && s.d.isUnique(err) {
-			// Another user's challenge of that ID, stored meanwhile
-			// (chExists saw none): refused, and nothing recorded.
-			return &refusal{authn.ErrStoreConflict}
-		}
-		return err
+		return s.putIn(c, ch, tags, names, lim, now)
 	})
+}
+
+// putIn is PutChallenge's step in the write transaction c, the user's
+// row locked (where the dialect locks rows), with the tags and names
+// encoded.
+func (s *Store) putIn(c *conn, ch authn.ChallengeRecord, tags []byte, names any, lim authn.ChallengeLimits, now time.Time) error {
+	q := &s.d.q
+	var n int
+	if err := c.row(q.chExists, ch.ID).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return authn.ErrStoreConflict
+	}
+	e, err := s.epoch(c, ch.User)
+	if err != nil {
+		return err
+	}
+	if e != ch.Epoch {
+		return authn.ErrStoreConflict
+	}
+	var until int64
+	ok, err := found(c.row(q.qGet, ch.User, ch.Question).Scan(&until))
+	if err != nil {
+		return err
+	}
+	if ok && now.Before(at(until)) {
+		return authn.ErrStoreConflict
+	}
+	// The per-minute budget: issue times within the last minute.
+	if _, err := c.exec(q.isPrune, ch.User, nanos(now.Add(-time.Minute))); err != nil {
+		return err
+	}
+	if err := c.row(q.isCount, ch.User).Scan(&n); err != nil {
+		return err
+	}
+	if n >= lim.PerMinute {
+		return authn.ErrStoreLimit
+	}
+	// Void the oldest live challenges beyond the outstanding budget.
+	live, err := s.strings(c, q.chLive, ch.User, nanos(now))
+	if err != nil {
+		return err
+	}
+	for len(live) > 0 && len(live) >= lim.Outstanding {
+		if _, err := c.exec(q.chDelete, live[0]); err != nil {
+			return err
+		}
+		live = live[1:]
+	}
+	if _, err := c.exec(q.qPut, ch.User, ch.Question, nanos(now.Add(lim.Horizon))); err != nil {
+		return err
+	}
+	if _, err := c.exec(q.isInsert, ch.User, nanos(now)); err != nil {
+		return err
+	}
+	_, err = c.exec(q.chInsert, ch.ID, ch.User, ch.Question, int64(ch.Epoch), tags, int64(ch.Window),
+		int64(ch.Attempts), nanos(ch.IssuedAt), nanos(ch.ExpiresAt), blob(ch.Payload), names, ch.Resync,
+		int64(ch.ResyncDrift))
+	if err != nil && s.d.isUnique(err) {
+		// Another user's challenge of that ID, stored meanwhile
+		// (chExists saw none): refused, and nothing recorded.
+		return &refusal{authn.ErrStoreConflict}
+	}
+	return err
 }
 
 func (s *Store) strings(c *conn, q string, args ...any) ([]string, error) {
@@ -132,9 +139,24 @@ func (s *Store) Attempt(ctx context.Context, user, client string, a *authn.Chall
 	if s.d.q.attemptFn != "" {
 		return s.attemptOne(ctx, user, client, challengeID, mac, serverStep, p, now)
 	}
-	q := &s.d.q
 	var res authn.AttemptResult
 	err := s.write(ctx, "Attempt", func(c *conn) error {
+		var err error
+		res, err = s.attemptIn(c, user, client, challengeID, mac, serverStep, p, now)
+		return err
+	})
+	if err != nil {
+		return authn.AttemptResult{}, err
+	}
+	return res, nil
+}
+
+// attemptIn is Attempt with an answer, in the write transaction c (the
+// dialects without an attempt function).
+func (s *Store) attemptIn(c *conn, user, client, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	q := &s.d.q
+	var res authn.AttemptResult
+	err := func() error {
 		usr, err := s.lockUser(c, user)
 		if err != nil {
 			return err
@@ -202,11 +224,8 @@ func (s *Store) Attempt(ctx context.Context, user, client string, a *authn.Chall
 			res.RetryAfter, res.Failures = 0, 0
 		}
 		return s.saveBucket(c, user, client, u)
-	})
-	if err != nil {
-		return authn.AttemptResult{}, err
-	}
-	return res, nil
+	}()
+	return res, err
 }
 
 // locks returns p's lock lengths by level (authn.LockPolicy.Lengths) in
@@ -268,6 +287,23 @@ func (s *Store) count(ctx context.Context, user, client string, p authn.LockPoli
 func (s *Store) attemptOne(ctx context.Context, user, client, challengeID string, mac [16]byte, serverStep uint64, p authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
 	var res authn.AttemptResult
 	err := s.single(ctx, "Attempt", func(c *conn) error {
+		var err error
+		res, err = scanAttempt(c.row(s.d.q.attemptFn, user, client, challengeID, mac[:], int64(serverStep), int64(p.MaxFailures),
+			int64(p.Window), int64(p.MaxAttempts), s.locks(p), int64(p.Horizon), int64(p.SlowLock),
+			int64(p.MaxClients), int64(p.Max), nanos(now)), mac)
+		return err
+	})
+	if err != nil {
+		return authn.AttemptResult{}, err
+	}
+	return res, nil
+}
+
+// scanAttempt reads the row of authn_attempt (or of a function that
+// returns its columns first, then the extra ones given).
+func scanAttempt(row scanner, mac [16]byte, extra ...any) (authn.AttemptResult, error) {
+	var res authn.AttemptResult
+	err := func() error {
 		var outcome int64
 		var retry, failures, slow int64
 		var bucket string
@@ -275,11 +311,9 @@ func (s *Store) attemptOne(ctx context.Context, user, client, challengeID string
 		var step, drift, epoch, win, attempts, issued, exp, rdrift sql.NullInt64
 		var id, chUser, question, resync, names sql.NullString
 		var payload []byte
-		err := c.row(s.d.q.attemptFn, user, client, challengeID, mac[:], int64(serverStep), int64(p.MaxFailures),
-			int64(p.Window), int64(p.MaxAttempts), s.locks(p), int64(p.Horizon), int64(p.SlowLock),
-			int64(p.MaxClients), int64(p.Max), nanos(now)).Scan(
+		err := row.Scan(append([]any{
 			&outcome, &retry, &failures, &slow, &bucket, &dev, &step, &drift, &id, &chUser, &question, &epoch, &win, &attempts,
-			&issued, &exp, &payload, &names, &resync, &rdrift)
+			&issued, &exp, &payload, &names, &resync, &rdrift}, extra...)...)
 		if err != nil {
 			return err
 		}
@@ -314,11 +348,8 @@ func (s *Store) attemptOne(ctx context.Context, user, client, challengeID string
 		}
 		res.Challenge = ch
 		return nil
-	})
-	if err != nil {
-		return authn.AttemptResult{}, err
-	}
-	return res, nil
+	}()
+	return res, err
 }
 
 // commitOne is CommitStep in one statement (a function call that tells
@@ -333,14 +364,19 @@ func (s *Store) commitOne(ctx context.Context, user, deviceID string, epoch, ste
 		if err := c.row(s.d.q.commitStepFn, user, deviceID, int64(epoch), int64(step), int64(drift)).Scan(&r); err != nil {
 			return err
 		}
-		switch r {
-		case 0:
-			return nil
-		case 1:
-			return authn.ErrStoreNotFound
-		case 2:
-			return authn.ErrStoreConflict
-		}
-		return fmt.Errorf("unknown commit result %d", r)
+		return commitResult(r)
 	})
+}
+
+// commitResult is the error authn_commit_step's result stands for.
+func commitResult(r int64) error {
+	switch r {
+	case 0:
+		return nil
+	case 1:
+		return authn.ErrStoreNotFound
+	case 2:
+		return authn.ErrStoreConflict
+	}
+	return fmt.Errorf("unknown commit result %d", r)
 }

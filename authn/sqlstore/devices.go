@@ -255,18 +255,24 @@ func (s *Store) CommitStep(ctx context.Context, user, deviceID string, epoch, st
 	// One statement is the compare-and-set; a refusal reads why after it
 	// (the reason as it stands then: both are refusals).
 	return s.single(ctx, "CommitStep", func(c *conn) error {
-		n, err := c.exec(s.d.q.devCommitStep, user, deviceID, int64(epoch), int64(step), int64(drift))
-		if err != nil || n > 0 {
-			return err
-		}
-		var state string
-		ok, err := found(c.row(s.d.q.devStepState, user, deviceID).Scan(&state))
-		if err != nil {
-			return err
-		}
-		if !ok || authn.DeviceState(state) != authn.DeviceActive {
-			return authn.ErrStoreNotFound
-		}
-		return authn.ErrStoreConflict
+		return s.commitIn(c, user, deviceID, epoch, step, drift)
 	})
+}
+
+// commitIn is CommitStep's compare-and-set on c, and on a refusal the
+// read of why (the dialects without a commit function).
+func (s *Store) commitIn(c *conn, user, deviceID string, epoch, step uint64, drift int) error {
+	n, err := c.exec(s.d.q.devCommitStep, user, deviceID, int64(epoch), int64(step), int64(drift))
+	if err != nil || n > 0 {
+		return err
+	}
+	var state string
+	ok, err := found(c.row(s.d.q.devStepState, user, deviceID).Scan(&state))
+	if err != nil {
+		return err
+	}
+	if !ok || authn.DeviceState(state) != authn.DeviceActive {
+		return authn.ErrStoreNotFound
+	}
+	return authn.ErrStoreConflict
 }

@@ -38,11 +38,16 @@
 // synchronous_commit and fsync). Time is never read for the store's
 // logic: the now the Service passes is.
 //
-// Round trips: on PostgreSQL a FinishChallenge that succeeds costs two
-// (Attempt and CommitStep, one statement each), one that fails one
-// Attempt (the Service may then read the user's devices, to look for a
-// drifted phone). [Store.Stats] counts the statements and round trips a
-// Store has sent.
+// A Store is an [authn.FinishStore]: the counted attempt of a
+// FinishChallenge and, on a match, the commit of the device's step are
+// one atomic step (AttemptCommit), so a login is one durable write to
+// issue its challenge and one to finish it.
+//
+// Round trips: on PostgreSQL a FinishChallenge costs one (AttemptCommit,
+// one statement; the Service may then read the user's devices after a
+// wrong answer, to look for a drifted phone). On SQLite it is one write
+// transaction. [Store.Stats] counts the statements, round trips and
+// write transactions a Store has sent.
 //
 // Users, device IDs and every other value are bound parameters, never
 // part of the SQL text. Records are copied in and out (nothing the caller

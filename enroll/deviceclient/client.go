@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyline/keyline/enroll"
@@ -30,14 +31,20 @@ const activationTries = 3
 // Client is the phone's side of the device API of one server. Make one
 // with New; set Now, if at all, before the first call. It is safe for
 // concurrent use.
+//
+// It keeps the offset of the phone's clock to the server's (PROTOCOL.md
+// §11, "Clock offset"): learned from every answer, added to Now for every
+// time it signs or checks, bounded by MaxClockOffset; see ClockOffset.
 type Client struct {
-	base string // the base URL, without a trailing slash
-	err  error  // why New refused the base URL
-	hc   *http.Client
+	base   string // the base URL, without a trailing slash
+	err    error  // why New refused the base URL
+	hc     *http.Client
+	offset atomic.Int64 // server time minus phone time, in whole seconds
 
-	// Now is the phone's clock, for signing requests and checking what
-	// it receives: default time.Now. A phone whose clock is more than 60
-	// seconds off the server's gets enroll.ErrAPIRequestTime.
+	// Now is the phone's clock: default time.Now. The client corrects it
+	// by ClockOffset for signing requests and checking what it receives;
+	// a phone clock more than MaxClockOffset off the server's cannot be
+	// corrected (ErrClockOffset).
 	Now func() time.Time
 }
 
@@ -63,12 +70,16 @@ func New(baseURL string, hc *http.Client) *Client {
 	return c
 }
 
-func (c *Client) now() time.Time {
+// phoneNow is the phone's clock, uncorrected.
+func (c *Client) phoneNow() time.Time {
 	if c.Now == nil {
 		return time.Now()
 	}
 	return c.Now()
 }
+
+// now is the phone's clock corrected to the server's (ServerNow).
+func (c *Client) now() time.Time { return c.ServerNow() }
 
 // FetchOffer fetches the offer of a session ID the user typed, and checks
 // it as a phone must (PROTOCOL.md §1): the ID parses (a typo is
@@ -205,24 +216,37 @@ func (c *Client) Push(ctx context.Context, cred *enroll.Credential, requestID st
 
 // AnswerPush answers a prompt the phone opened and showed: the user's
 // decision and the number they typed (enroll.Credential.AnswerPush, which
-// also signs the prompt's transaction on approval). It returns nil when
-// the server took the answer; ErrWrongNumber when the number was wrong
-// (the request is over); ErrInvalidCode when a transaction signature was
-// refused (over too); enroll.ErrExpired when the request expired or was
-// withdrawn; enroll.ErrPushAnswered (which matches enroll.ErrAlreadyUsed)
-// when another answer was taken before; enroll.ErrPromptNotForDevice when
-// the request did not notify this device; enroll.ErrPushClock when the
-// phone's clock is off the server's: the *Error's ServerTime gives the
-// offset to correct Now by, and the request is still pending. This call
+// also signs the prompt's transaction on approval), at the server's time
+// (ServerNow). It returns nil when the server took the answer;
+// ErrWrongNumber when the number was wrong (the request is over);
+// ErrInvalidCode when a transaction signature was refused (over too);
+// enroll.ErrExpired when the request expired or was withdrawn;
+// enroll.ErrPushAnswered (which matches enroll.ErrAlreadyUsed) when
+// another answer was taken before; enroll.ErrPromptNotForDevice when the
+// request did not notify this device. An answer refused as clock_off
+// (enroll.ErrPushClock: its time step is off the server's clock, and the
+// request is still pending) corrects the clock offset by the answer's
+// server_time and is made and sent once more (PROTOCOL.md §10, Errors);
+// a second clock_off is returned, as is ErrClockOffset (with
+// enroll.ErrPushClock) for a server time beyond MaxClockOffset. This call
 // makes a new answer each time (a later one has another time step); to
 // retry an answer whose reply was lost, make it with
 // enroll.Credential.AnswerPush and post it again with SendPushAnswer.
 func (c *Client) AnswerPush(ctx context.Context, cred *enroll.Credential, p enroll.PushPrompt, approve bool, typedNumber string) error {
-	a, err := cred.AnswerPush(p, approve, typedNumber, c.now())
-	if err != nil {
-		return err
+	for try := 1; ; try++ {
+		a, err := cred.AnswerPush(p, approve, typedNumber, c.now())
+		if err != nil {
+			return err
+		}
+		err = c.SendPushAnswer(ctx, cred, a)
+		var e *Error
+		if try > 1 || !errors.As(err, &e) || e.Code != "clock_off" || e.ServerTime.IsZero() {
+			return err
+		}
+		if c.SetClockOffset(time.Duration(e.ServerTime.Unix()-c.phoneNow().Unix())*time.Second) != nil {
+			return fmt.Errorf("%w: %w", ErrClockOffset, err)
+		}
 	}
-	return c.SendPushAnswer(ctx, cred, a)
 }
 
 // SendPushAnswer posts an answer the phone made (enroll.Credential.AnswerPush),
@@ -322,8 +346,10 @@ func (c *Client) ConfirmMigration(ctx context.Context, cred *enroll.Credential, 
 }
 
 // do sends one request — signed under cred's api key when cred is not
-// nil — and decodes a success answer into out (nil: none expected). Its
-// errors never carry the URL, whose body or query may hold a session ID.
+// nil — and decodes a success answer into out (nil: none expected). A
+// signed request refused as clock_skew is sent once more, signed afresh
+// at the offset that answer taught (PROTOCOL.md §11). Its errors never
+// carry the URL, whose body or query may hold a session ID.
 func (c *Client) do(ctx context.Context, cred *enroll.Credential, method, path, query string, in, out any) error {
 	if c.err != nil {
 		return c.err
@@ -335,53 +361,78 @@ func (c *Client) do(ctx context.Context, cred *enroll.Credential, method, path, 
 			return fmt.Errorf("%w: %v", ErrBadRequest, err)
 		}
 	}
+	for try := 1; ; try++ {
+		raw, inBounds, err := c.send(ctx, cred, method, path, query, body)
+		if err != nil {
+			var e *Error
+			if cred != nil && errors.As(err, &e) && e.Code == "clock_skew" {
+				if !inBounds {
+					return fmt.Errorf("%w: %w", ErrClockOffset, err)
+				}
+				if try == 1 {
+					continue
+				}
+			}
+			return err
+		}
+		if out == nil {
+			return nil
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%w: %s %s: %v", ErrBadAnswer, method, path, err)
+		}
+		return nil
+	}
+}
+
+// send makes one HTTP exchange of do: the request signed afresh (when
+// cred is not nil) at the corrected clock, the answer's clock learned,
+// and a success answer's body returned. inBounds is false when the
+// answer's Date was further from the phone's clock than MaxClockOffset.
+func (c *Client) send(ctx context.Context, cred *enroll.Credential, method, path, query string, body []byte) (raw []byte, inBounds bool, err error) {
 	target := c.base + path
 	if query != "" {
 		target += "?" + query
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("%w: %s %s: the request cannot be made", ErrBadRequest, method, path)
+		return nil, true, fmt.Errorf("%w: %s %s: the request cannot be made", ErrBadRequest, method, path)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "keyline-deviceclient/1")
 	req.Header.Set(devicewire.HeaderProtocol, devicewire.ProtocolVersion)
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if cred != nil {
 		auth, err := cred.SignAPIRequest(method, path, query, body, c.now())
 		if err != nil {
-			return err
+			return nil, true, err
 		}
 		req.Header.Set("Authorization", auth)
 	}
+	sent := c.phoneNow()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // without the URL
 		}
-		return fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, path, err)
+		return nil, true, fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	inBounds = c.learnClock(resp.Header, sent, c.phoneNow())
+	raw, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
-		return fmt.Errorf("%w: %s %s: reading the answer: %w", ErrUnreachable, method, path, err)
+		return nil, inBounds, fmt.Errorf("%w: %s %s: reading the answer: %w", ErrUnreachable, method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return answerError(resp, raw, method, path)
+		return nil, inBounds, answerError(resp, raw, method, path)
 	}
 	if len(raw) > maxAnswer {
-		return fmt.Errorf("%w: %s %s: answer over %d bytes", ErrBadAnswer, method, path, maxAnswer)
+		return nil, inBounds, fmt.Errorf("%w: %s %s: answer over %d bytes", ErrBadAnswer, method, path, maxAnswer)
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%w: %s %s: %v", ErrBadAnswer, method, path, err)
-	}
-	return nil
+	return raw, inBounds, nil
 }
 
 // answerError reads an error answer: an *Error for one of the API's, or

@@ -45,9 +45,20 @@
 //
 // The client trusts TLS for confidentiality: use an https base URL (and
 // an http.Client with a timeout). It does not pin certificates; an app
-// that does configures its http.Client. A phone whose clock is more than
-// 60 seconds off the server's cannot make signed requests
-// (enroll.ErrAPIRequestTime); it cannot answer challenges either.
+// that does configures its http.Client.
+//
+// Protocol times are the server's (PROTOCOL.md §11, "Clock offset"): the
+// client learns the offset of the phone's clock from the Date of every
+// answer of the device API that came back within 5 seconds, signs and
+// checks at the corrected time ([Client.ServerNow]), and after a
+// clock_skew refusal retries once, signed afresh; a push answer refused
+// as clock_off is made again at the server's time, once. The offset is
+// bounded by [MaxClockOffset] (a day): the server the app trusts (over
+// TLS) can move the time the phone signs with, and the time its OCRA
+// answers are computed for, by at most that, and for its own credentials
+// only; a phone further off gets [ErrClockOffset] and must have its clock
+// set. Keep the offset per server ([Client.ClockOffset],
+// [Client.SetClockOffset]) so that a restart need not relearn it.
 //
 // The client keeps nothing: storing the credential (vault.Vault) is the
 // app's job, and so is deleting it after a migration or a revocation

@@ -138,8 +138,8 @@ type Error struct {
 	RetryAfter time.Duration // from Retry-After; 0 when there is none
 	// ServerTime is the server's clock when it refused a push answer as
 	// clock_off (server_time; whole seconds); the zero time otherwise.
-	// The app corrects its clock offset by it (Client.Now) and answers
-	// again: the request is still pending.
+	// Client.AnswerPush corrects its clock offset by it and answers
+	// again, once: the request is still pending.
 	ServerTime time.Time
 }
 

@@ -117,7 +117,7 @@ func Import(blob []byte, passphrase, pin string, opts Options) (*Vault, error) {
 		zeroAll(creds)
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, creds: creds}
+	v := &Vault{cfg: cfg, key: newVaultKey(), creds: creds}
 	v.setPIN(pin)
 	return v, nil
 }
@@ -126,6 +126,9 @@ func openExport(blob []byte, passphrase string, cfg config) ([]stored, error) {
 	canon, err := parsePassphrase(passphrase)
 	if err != nil {
 		return nil, err
+	}
+	if isV2(blob) {
+		return nil, wrap(ErrCorrupt, "this is a PIN vault, not a backup export")
 	}
 	cfg.wrapper = nil
 	pt, k, _, err := openBlob(blob, kindExport, canon, cfg)

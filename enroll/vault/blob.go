@@ -17,7 +17,72 @@ import (
 	"github.com/keyline/keyline/enroll"
 )
 
-// The blob format, version 1. Every integer is big-endian.
+// The blob format, version 2: a PIN vault ([Vault.Seal] writes it). Every
+// integer is big-endian.
+//
+//	magic        "KLV" and the version byte 0x02
+//	kind         'P' (an export is still version 1, below)
+//	flags        bit 0: the PIN wrap is bound to a KeyWrapper; bit 1:
+//	             biometric unlock is on; the others are zero
+//	PIN wrap     argon2 t (4 bytes), m in KiB (4), p (1); salt (16 bytes,
+//	             the Argon2id salt); hkdf salt (32); if flag 0, the
+//	             wrapped length (2 bytes, 1..4096), the wrapped platform
+//	             secret and its check (16 bytes: HMAC-SHA256 under the
+//	             platform secret of "keyline/v2/vault-platform" ‖ hkdf
+//	             salt, truncated); then the box: a nonce (12) and the
+//	             AES-256-GCM (48) of the vault key under the key-encryption
+//	             key, with associated data the magic, the kind, the flags
+//	             byte with bit 1 cleared, and every byte of the PIN wrap
+//	             before the box
+//	if flag 1:   biometric length (2 bytes, 1..4096) and what the
+//	             biometric key's Wrap returned for the vault key
+//	seal salt    32 bytes, fresh at every seal
+//	key check    32 bytes: HMAC-SHA256 under the check key of
+//	             "keyline/v2/vault-check" ‖ every byte above
+//	nonce        12 bytes
+//	ciphertext   AES-256-GCM of the contents under the encryption key,
+//	             with every byte above as associated data
+//	checksum     32 bytes: SHA-256 of every byte above, unkeyed
+//
+// The keys: the vault key is 32 random bytes, drawn when the vault is
+// made and again at every PIN change. The key-encryption key is
+// HKDF-SHA256 with input Argon2id(PIN, salt) ‖ platform secret (when
+// bound), the hkdf salt, and info "keyline/v2/vault-pin", 32 bytes. The
+// encryption key and the check key are HKDF-SHA256 with input the vault
+// key, the seal salt and info "keyline/v2/vault", 64 bytes. The contents
+// are those of version 1.
+//
+// Why a random vault key wrapped twice, rather than one key derived from
+// the PIN as in version 1: the biometric key must open the vault without
+// the PIN, so what it unwraps cannot be derived from the PIN; and the PIN
+// must open it without the biometric key, which the platform deletes
+// whenever the user enrols a new finger or face. Two wraps of one key
+// give both, and opening with the biometric key runs no Argon2id: one
+// Unwrap, an HKDF, an HMAC and the AES-GCM of the contents, a few KiB of
+// heap, which is what lets an iOS notification extension (about 24 MiB)
+// answer a push. The PIN wrap is unchanged in strength: the same
+// Argon2id, bound to the same platform secret; what protects the vault
+// against someone holding only the blob is still the PIN wrap (and the
+// biometric wrap, which only the phone's hardware unwraps).
+//
+// Why the header is authenticated twice: the PIN box binds the Argon2id
+// parameters, the salts and the platform secret to the PIN (a lowered
+// parameter is a wrong PIN, as in version 1); the key check and the
+// AEAD of the contents, under keys only the vault key gives, cover every
+// byte, flags and both wraps included, so that a blob whose PIN wrap is
+// stripped, whose wraps are swapped, or whose biometric wrap is removed
+// or added does not open by either path. The PIN box leaves the
+// biometric flag out so that biometric unlock can be turned on and off
+// without the PIN wrap being made again, which needs the PIN; a vault
+// opened with the biometric key carries its PIN wrap byte for byte.
+//
+// Why a fresh vault key at every PIN change but not at every seal: the
+// biometric key's Unwrap needs the user, and on Android a symmetric key's
+// Wrap does too; a key kept between seals spares a prompt at every
+// change, and a key changed with the PIN makes an old blob with the old
+// PIN useless for what is sealed after the change.
+//
+// Blob format version 1 (read by [Open]; written for exports):
 //
 //	magic        "KLV" and the version byte 0x01
 //	kind         'P' for a PIN vault, 'E' for an export

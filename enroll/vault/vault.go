@@ -159,13 +159,21 @@ func (p Argon2Params) check(floor, ceiling Argon2Params) string {
 // unwrapped secret too, so that another key's output is reported as
 // [ErrKeyWrapper], not as a wrong PIN. The key may require user
 // authentication; the vault calls Unwrap once per [Open] and Wrap
-// once per [Vault.Seal]. Errors are passed back wrapped, with
+// once per [Vault.Seal] of a vault that holds the PIN key (a vault
+// opened with the biometric key carries the wrapped secret instead). Errors are passed back wrapped, with
 // [ErrKeyWrapper]. The vault zeroes the secret it passes to Wrap and the
 // slice Unwrap returns, once used.
 //
 // If the platform deletes the key (the app is reinstalled, or a key
 // bound to biometrics is invalidated when the user enrolls a new
 // finger), no sealed blob opens again: keep a backup ([Vault.Export]).
+// So do not bind this key to biometrics: biometric unlock is a second
+// key of its own ([Vault.EnableBiometricUnlock]), which the platform may
+// invalidate while this one and the PIN still open the vault.
+//
+// The same interface serves as the biometric key; there, Unwrap is what
+// asks for the user's face or finger, and it unwraps the vault key
+// rather than a platform secret.
 type KeyWrapper interface {
 	// Wrap encrypts secret (32 bytes) under the hardware key. The result
 	// must be 1 to 4096 bytes.
@@ -256,17 +264,23 @@ type Entry struct {
 // with [New], [Open] or [Import]; store what [Vault.Seal] returns after
 // every change. Its methods are safe for concurrent use.
 //
-// In memory the vault holds the credentials, encoded, and the key
-// derived from the PIN (Argon2id output), never the PIN itself: a PIN is
-// often the one of the user's bank card too. [Vault.Zero] wipes them. It
-// prints no key material.
+// In memory the vault holds the credentials, encoded, the vault key and,
+// when it was opened or made with the PIN, the key derived from the PIN
+// (Argon2id output), never the PIN itself: a PIN is often the one of the
+// user's bank card too. A vault opened with the biometric key holds
+// nothing derived from the PIN until the PIN is given to it. [Vault.Zero]
+// wipes them. It prints no key material.
 type Vault struct {
-	mu     sync.Mutex
-	cfg    config
-	pinKey enroll.Secret // Argon2id(PIN, salt) under params; nil once zeroed
-	salt   []byte        // 16 bytes, fresh whenever a PIN is set
-	params Argon2Params  // of pinKey
-	creds  []stored      // ordered by issuer and user
+	mu      sync.Mutex
+	cfg     config
+	key     enroll.Secret // the vault key, which seals the contents; nil once zeroed
+	pinKey  enroll.Secret // Argon2id(PIN, salt) under params; nil while the PIN is not known (opened with the biometric key)
+	salt    []byte        // 16 bytes, fresh whenever a PIN is set
+	params  Argon2Params  // of pinKey
+	carried pinWrap       // the opened blob's PIN wrap, sealed again while pinKey is nil
+	bio     KeyWrapper    // the biometric key, when this vault was given it
+	bioWrap []byte        // the vault key wrapped by the biometric key; nil when biometric unlock is off
+	creds   []stored      // ordered by issuer and user
 }
 
 // stored is a credential as the vault keeps it: its description, and its
@@ -315,9 +329,16 @@ func New(pin string, opts Options) (*Vault, error) {
 	if err := CheckPIN(pin, ""); err != nil {
 		return nil, err
 	}
-	v := &Vault{cfg: cfg}
+	v := &Vault{cfg: cfg, key: newVaultKey()}
 	v.setPIN(pin)
 	return v, nil
+}
+
+// newVaultKey draws a vault key.
+func newVaultKey() enroll.Secret {
+	k := make(enroll.Secret, vaultKeyLen)
+	rand.Read(k)
+	return k
 }
 
 // setPIN derives a new PIN key with a fresh salt at the configured
@@ -342,7 +363,7 @@ func deriveArgon2(password string, salt []byte, p Argon2Params) enroll.Secret {
 }
 
 func (v *Vault) live() error {
-	if v.pinKey == nil {
+	if v.key == nil {
 		return ErrZeroed
 	}
 	return nil
@@ -462,11 +483,15 @@ func (v *Vault) Len() int {
 }
 
 // Seal encrypts the vault for storage and returns the blob; the vault
-// stays open. Every seal draws a fresh HKDF salt (hence a fresh key), a
-// fresh nonce and, with a KeyWrapper, a fresh platform secret, which it
-// wraps. The Argon2id salt is fresh whenever a PIN is set: running
-// Argon2id again at every seal would need the PIN kept in memory, which
-// the vault refuses to do. Sealing is therefore quick.
+// stays open. It writes format version 2 (blob.go). Every seal draws a
+// fresh salt for the contents' keys (hence fresh keys) and a fresh
+// nonce; a vault that holds the PIN key also wraps the vault key under
+// it anew, with a fresh HKDF salt and, with a KeyWrapper, a fresh
+// platform secret, which it wraps. A vault opened with the biometric key
+// ([OpenBiometric]) carries its blob's PIN wrap unchanged, and no seal
+// calls the biometric key. The Argon2id salt is fresh whenever a PIN is
+// set: running Argon2id again at every seal would need the PIN kept in
+// memory, which the vault refuses to do. Sealing is therefore quick.
 //
 // Replace the stored blob with the new one. Older blobs still open with
 // the PIN they were sealed under (a PIN change does not reach copies
@@ -478,13 +503,22 @@ func (v *Vault) Seal() ([]byte, error) {
 	if err := v.live(); err != nil {
 		return nil, err
 	}
+	pw := v.carried
+	if v.pinKey != nil {
+		var err error
+		if pw, err = makePINWrap(v.key, v.pinKey, v.salt, v.params, v.cfg.wrapper); err != nil {
+			return nil, err
+		}
+	}
 	pt := encodeContents(v.creds)
 	defer clear(pt)
-	return sealBlob(kindVault, v.pinKey, v.salt, v.params, v.cfg.wrapper, pt)
+	return sealV2(v.key, pw, v.bioWrap, pt), nil
 }
 
 // Open opens a blob that [Vault.Seal] wrote, with the PIN and the
-// options it was sealed with. It refuses, changing nothing and returning
+// options it was sealed with: of format version 2, or of version 1
+// (sealed before biometric unlock existed), which the next Seal writes
+// as version 2 under a fresh vault key. It refuses, changing nothing and returning
 // a nil vault:
 //
 //   - bytes that are not a vault, are truncated, or fail the checksum
@@ -513,6 +547,11 @@ func Open(blob []byte, pin string, opts Options) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	if isV2(blob) {
+		return openV2(blob, pin, cfg)
+	}
+	// Format version 1: no vault key yet; the next Seal writes version 2
+	// under a fresh one.
 	pt, pinKey, h, err := openBlob(blob, kindVault, pin, cfg)
 	if err != nil {
 		return nil, err
@@ -523,7 +562,7 @@ func Open(blob []byte, pin string, opts Options) (*Vault, error) {
 		pinKey.Zero()
 		return nil, err
 	}
-	v := &Vault{cfg: cfg, pinKey: pinKey, salt: bytes.Clone(h.salt), params: h.params, creds: creds}
+	v := &Vault{cfg: cfg, key: newVaultKey(), pinKey: pinKey, salt: bytes.Clone(h.salt), params: h.params, creds: creds}
 	if h.params != cfg.params {
 		v.setPIN(pin)
 	}
@@ -537,6 +576,16 @@ func Open(blob []byte, pin string, opts Options) (*Vault, error) {
 // Argon2id parameters. On error nothing changes. Seal the vault
 // afterwards and replace the stored blob (see [Vault.Seal] on old
 // copies).
+//
+// It also draws a new vault key, so that an old blob and the old PIN,
+// should both leak, open nothing sealed after the change. With biometric
+// unlock on, the biometric key wraps the new key (Wrap is called; an
+// error is [ErrKeyWrapper]) if the vault holds it: opened by
+// [OpenBiometric] or given to [Vault.EnableBiometricUnlock]. A vault
+// opened with the PIN does not hold it, and the change turns biometric
+// unlock off: enable it again with the new PIN. On a vault opened with
+// the biometric key, the old PIN is checked through the blob's PIN wrap
+// (one Argon2id, and the KeyWrapper's Unwrap when bound).
 func (v *Vault) ChangePIN(oldPIN, newPIN string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -553,26 +602,28 @@ func (v *Vault) ChangePIN(oldPIN, newPIN string) error {
 	if same {
 		return weak(PINUnchanged)
 	}
-	k := deriveArgon2(oldPIN, v.salt, v.params)
-	ok := subtle.ConstantTimeCompare(k, v.pinKey) == 1
-	k.Zero()
-	if !ok {
-		return ErrWrongPIN
+	if err := v.verifyPIN(oldPIN); err != nil {
+		return err
 	}
-	v.setPIN(newPIN)
-	return nil
+	return v.rekey(newPIN)
 }
 
 // SetKeyWrapper binds the vault to a platform key from the next
 // [Vault.Seal] on, or with nil unbinds it: the way to move a vault sealed
 // without a KeyWrapper to one (open it without, set the wrapper, seal,
 // and store the new blob), or to a new hardware key. Open the new blob
-// with the new wrapper in Options.
+// with the new wrapper in Options. The new binding needs a new PIN wrap:
+// a vault opened with the biometric key whose PIN has not been given
+// since ([Vault.ChangePIN], [Vault.EnableBiometricUnlock]) refuses with
+// [ErrPINRequired].
 func (v *Vault) SetKeyWrapper(w KeyWrapper) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.live(); err != nil {
 		return err
+	}
+	if v.pinKey == nil {
+		return wrap(ErrPINRequired, "a new platform key needs a new PIN wrap")
 	}
 	v.cfg.wrapper = w
 	return nil
@@ -594,13 +645,16 @@ func checkPINForAll(pin string, creds []stored) error {
 	return nil
 }
 
-// Zero wipes the PIN key and every credential; the vault can no longer be
-// used ([ErrZeroed]). Copies returned by [Vault.Get] are not reached.
+// Zero wipes the vault key, the PIN key and every credential; the vault
+// can no longer be used ([ErrZeroed]). Copies returned by [Vault.Get] are not reached.
 func (v *Vault) Zero() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.key.Zero()
+	v.key = nil
 	v.pinKey.Zero()
 	v.pinKey = nil
+	v.bio, v.bioWrap = nil, nil
 	zeroAll(v.creds)
 	v.creds = nil
 }
@@ -630,11 +684,11 @@ func (v *Vault) String() string {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.pinKey == nil {
+	if v.key == nil {
 		return "vault.Vault{zeroed}"
 	}
-	return fmt.Sprintf("vault.Vault{Credentials: %d, Argon2: %v, KeyWrapper: %t, Keys: %s}",
-		len(v.creds), v.params, v.cfg.wrapper != nil, redacted)
+	return fmt.Sprintf("vault.Vault{Credentials: %d, Argon2: %v, KeyWrapper: %t, Biometric: %t, Keys: %s}",
+		len(v.creds), v.params, v.cfg.wrapper != nil, v.bioWrap != nil, redacted)
 }
 
 // GoString is String.
@@ -651,5 +705,5 @@ func (v *Vault) LogValue() slog.Value {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return slog.GroupValue(slog.Int("credentials", len(v.creds)), slog.String("argon2", v.params.String()),
-		slog.Bool("key_wrapper", v.cfg.wrapper != nil), slog.Bool("zeroed", v.pinKey == nil))
+		slog.Bool("key_wrapper", v.cfg.wrapper != nil), slog.Bool("biometric", v.bioWrap != nil), slog.Bool("zeroed", v.key == nil))
 }

@@ -185,9 +185,18 @@ func TestVaultFuzzCorpusValidSeeds(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		wrapped bool
-	}{{"valid", false}, {"valid-wrapped", true}} {
+	}{{"valid", false}, {"valid-wrapped", true}, {"valid-v2", false}, {"valid-v2-biometric", false}, {"valid-v2-wrapped", true}} {
 		a := corpusArgs(t, "FuzzOpen", tc.name)
 		v, err := Open([]byte(a[0]), testPIN, fuzzOpts(tc.wrapped))
+		require.NoError(t, err, tc.name)
+		require.Equal(t, 1, v.Len())
+	}
+	for _, tc := range []struct {
+		name    string
+		wrapped bool
+	}{{"valid", false}, {"valid-wrapped", true}} {
+		a := corpusArgs(t, "FuzzOpenBiometric", tc.name)
+		v, err := OpenBiometric([]byte(a[0]), fixedWrapper{}, fuzzOpts(tc.wrapped))
 		require.NoError(t, err, tc.name)
 		require.Equal(t, 1, v.Len())
 	}

@@ -276,7 +276,7 @@ func TestVaultDamage(t *testing.T) {
 		require.Positive(t, counts["params"])
 		// Truncations by a forger: each through the header, then a sample
 		// of the ciphertext (all alike: the tag does not authenticate).
-		h, err := parseBlob(blob)
+		h, err := parseV2(blob)
 		require.NoError(t, err)
 		for n := 0; n < len(blob)-checksumLen; n++ {
 			if n > len(h.aad)+gcmTagLen && n%13 != 0 {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,31 +14,34 @@ import (
 	"github.com/keyline/keyline/authn/authntest"
 )
 
-// TestCSRF: a form without the session's token, with another token, or
-// from another origin is refused with 403, and does nothing.
+// TestCSRF: a form without the session's token, or with another token,
+// does nothing and is shown again with a note (issue 17: it was a bare
+// 403, which a double-click or an expired page met); a form from another
+// origin is refused with 403 and does nothing.
 func TestCSRF(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
 	b.get("/login")
 	creds := url.Values{"username": {"alice"}, "password": {alicePW}}
-
-	pg := b.postRaw("/login", creds) // no token
-	if pg.status != http.StatusForbidden {
-		t.Fatalf("a login without a token: status %d", pg.status)
+	expired := func(what string, pg *page) {
+		t.Helper()
+		if pg.status != http.StatusOK || pg.path() != "/login" {
+			t.Fatalf("%s: status %d on %s; want the sign-in page again", what, pg.status, pg.path())
+		}
+		pg.mustContain("notice", "nothing was done")
+		if v := regexp.MustCompile(`id="username"[^>]*value="([^"]*)"`).FindStringSubmatch(pg.body); v == nil || v[1] != "alice" {
+			t.Fatalf("%s: the username is not filled in again:\n%s", what, pg.body)
+		}
 	}
-	pg.mustContain("error", "did not come from this site")
-	pg.mustContain("title", "Forbidden")
+
+	expired("a login without a token", b.postRaw("/login", creds))
 
 	bad := url.Values{"username": {"alice"}, "password": {alicePW}, "csrf": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}}
-	if pg := b.postRaw("/login", bad); pg.status != http.StatusForbidden {
-		t.Fatalf("a login with a wrong token: status %d", pg.status)
-	}
+	expired("a login with a wrong token", b.postRaw("/login", bad))
 	// Another browser's token is no good either.
 	other := h.browser()
 	other.get("/login")
-	if pg := b.post("/login", url.Values{"username": {"alice"}, "password": {alicePW}, "csrf": {other.csrf()}}); pg.status != http.StatusForbidden {
-		t.Fatalf("a login with another session's token: status %d", pg.status)
-	}
+	expired("a login with another session's token", b.post("/login", url.Values{"username": {"alice"}, "password": {alicePW}, "csrf": {other.csrf()}}))
 	// Another origin, even with the right token.
 	b.get("/login")
 	req, _ := http.NewRequest(http.MethodPost, h.url+"/login", strings.NewReader(url.Values{
@@ -46,22 +50,26 @@ func TestCSRF(t *testing.T) {
 	req.Header.Set("Origin", "https://evil.example")
 	if pg := b.do(req); pg.status != http.StatusForbidden {
 		t.Fatalf("a login from another origin: status %d", pg.status)
+	} else {
+		pg.mustContain("error", "did not come from this site")
 	}
 	if pg := b.get("/account"); pg.path() != "/login" {
 		t.Fatal("a refused form signed the browser in")
 	}
 	// A client with no session at all.
 	fresh := h.browser()
-	if pg := fresh.postRaw("/logout", url.Values{}); pg.status != http.StatusForbidden {
-		t.Fatalf("a post without a session: status %d", pg.status)
+	if pg := fresh.postRaw("/logout", url.Values{}); pg.path() != "/login" {
+		t.Fatalf("a post without a session: on %s", pg.path())
 	}
 	// The token, when right, works; and a signed-in form checks it too.
 	b.get("/login")
 	if pg := b.post("/login", creds); pg.path() != "/security" {
 		t.Fatalf("the right token: on %s", pg.path())
 	}
-	if pg := b.postRaw("/security/activate", url.Values{}); pg.status != http.StatusForbidden {
-		t.Fatalf("a signed-in post without a token: status %d", pg.status)
+	if pg := b.postRaw("/security/activate", url.Values{}); pg.path() != "/security" || pg.has("activation-link") {
+		t.Fatalf("a signed-in post without a token: on %s", pg.path())
+	} else {
+		pg.mustContain("notice", "This form had expired, so nothing was done")
 	}
 	if m := b.get("/metrics").body; !strings.Contains(m, "portal_csrf_refused_total 6") {
 		t.Errorf("/metrics does not count the 6 refusals:\n%s", grepLines(m, "csrf"))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/deviceapi"
+	"github.com/keyline/keyline/notify"
 )
 
 // config is what the flags set, plus what a test or an embedder may
@@ -46,6 +47,9 @@ type config struct {
 	// (authn.Config.ChallengeBudget.PerMinute); 0 is the Service's
 	// default.
 	ChallengesPerMinute int
+	// Push is how pushes reach phones: APNs, FCM (push.go); none: phones
+	// poll.
+	Push pushConfig
 	// OTLPEndpoint, when set, is the OTLP/HTTP collector the traces of
 	// keyline's calls go to (-otlp-endpoint).
 	OTLPEndpoint string
@@ -81,15 +85,16 @@ func (pollNotifier) Notify(context.Context, authn.Delivery) error { return nil }
 // portal is the login service: an authn.Service, the users, the browser
 // sessions, and the pages, on one http.ServeMux.
 type portal struct {
-	cfg        config
-	log        *slog.Logger
-	clock      func() time.Time
-	svc        *authn.Service
-	hot        authn.HotStore
-	records    authn.RecordStore
-	storeName  string
-	closeStore func() error
-	proofTTL   time.Duration
+	cfg         config
+	log         *slog.Logger
+	clock       func() time.Time
+	svc         *authn.Service
+	hot         authn.HotStore
+	records     authn.RecordStore
+	storeName   string
+	closeStore  func() error
+	proofTTL    time.Duration
+	maxFailures int // failures that lock (authn.Config.MaxFailures)
 
 	// stopTracing flushes and stops the trace export; nil without
 	// -otlp-endpoint.
@@ -111,6 +116,7 @@ type portal struct {
 	// headers.
 	mux     *http.ServeMux
 	handler http.Handler
+	changes map[string]sessionHandler // the POST routes under /security, by path: made after a step-up (flow.go)
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -129,8 +135,17 @@ func newPortal(cfg config) (_ *portal, err error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	var pushes *notify.Notifier
 	if cfg.Notifier == nil {
-		cfg.Notifier = pollNotifier{}
+		n, err := cfg.Push.notifier(cfg.Clock, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			cfg.Notifier, pushes = n, n
+		} else {
+			cfg.Notifier = pollNotifier{}
+		}
 	}
 	if cfg.Argon == (argonParams{}) {
 		cfg.Argon = defaultArgon
@@ -202,13 +217,21 @@ func newPortal(cfg config) (_ *portal, err error) {
 	if p.proofTTL == 0 {
 		p.proofTTL = authn.DefaultProofTTL
 	}
+	p.maxFailures = acfg.MaxFailures
+	if p.maxFailures == 0 {
+		p.maxFailures = authn.DefaultMaxFailures
+	}
 	if p.svc, err = authn.New(acfg); err != nil {
 		return nil, err
+	}
+	if pushes != nil {
+		pushes.Attach(p.svc) // a token APNs or FCM calls gone is removed
 	}
 	if p.pages, err = parseTemplates(); err != nil {
 		return nil, err
 	}
 	p.mux = http.NewServeMux()
+	p.changes = map[string]sessionHandler{}
 	if err := p.routes(); err != nil {
 		return nil, err
 	}
@@ -322,6 +345,9 @@ const maxForm = 64 << 10
 func (p *portal) route(pattern string, need access, h sessionHandler) {
 	post := strings.HasPrefix(pattern, "POST ")
 	jsonAPI := strings.HasSuffix(pattern, "/status")
+	if path, ok := strings.CutPrefix(pattern, "POST "); ok && strings.HasPrefix(path, "/security/") {
+		p.changes[path] = h
+	}
 	p.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if post {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
@@ -341,8 +367,10 @@ func (p *portal) route(pattern string, need access, h sessionHandler) {
 		if s == nil {
 			switch {
 			case post:
-				// Without a session there is no token the form could match.
-				p.csrfRefused(w, r, nil, "no_session")
+				// Without a session there is no token the form could
+				// match: it expired (flow.go).
+				_ = r.ParseForm()
+				p.formExpired(w, r, nil, "no_session")
 			case jsonAPI:
 				writeJSON(w, http.StatusUnauthorized, statusReply{State: "signed_out", Action: "reload"})
 			default:
@@ -352,7 +380,7 @@ func (p *portal) route(pattern string, need access, h sessionHandler) {
 		}
 		defer s.mu.Unlock()
 		if post && !s.checkCSRF(r) {
-			p.csrfRefused(w, r, s, "token")
+			p.formExpired(w, r, s, "token")
 			return
 		}
 		switch need {
@@ -409,7 +437,7 @@ func sameOrigin(r *http.Request) bool {
 func (p *portal) csrfRefused(w http.ResponseWriter, r *http.Request, s *session, why string) {
 	p.metrics.csrfRefused.Inc()
 	p.log.Warn("portal: form refused", "event", "portal_csrf_refused", "reason", why, "path", r.URL.Path, "ip", p.clientIP(r).String())
-	p.fail(w, s, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and try again.")
+	p.fail(w, s, http.StatusForbidden, "This form did not come from this site, so nothing was done.")
 }
 
 // routes registers every page.
@@ -452,6 +480,7 @@ func (p *portal) routes() error {
 	p.route("POST /2fa/totp", inFactor, p.factorTOTP)
 	p.route("POST /2fa/recovery", inFactor, p.factorRecovery)
 	p.route("GET /2fa/push/status", inFactor, p.factorPushStatus)
+	p.route("GET /2fa/lock/status", inFactor, p.factorLockStatus)
 	p.route("POST /2fa/push/finish", inFactor, p.factorPushFinish)
 
 	p.route("GET /account", signedIn, p.account)
@@ -474,6 +503,9 @@ func (p *portal) routes() error {
 	p.route("POST /security/totp/complete", signedIn, p.totpComplete)
 	p.route("POST /security/totp/remove", signedIn, p.totpRemove)
 	p.route("POST /security/recovery", signedIn, p.recoveryCodes)
+	p.route("GET /security/recovery", signedIn, p.recoveryPage)
+	p.route("GET /security/recovery/codes.txt", signedIn, p.recoveryFile)
+	p.route("POST /security/recovery/saved", signedIn, p.recoverySaved)
 
 	p.route("GET /withdraw", signedIn, p.withdrawPage)
 	p.route("POST /withdraw", signedIn, p.withdrawStart)
@@ -532,6 +564,9 @@ func (p *portal) render(w http.ResponseWriter, s *session, status int, name stri
 		v.CSRF, v.User, v.SignedIn = s.csrf, s.user, s.signedIn
 		if n, warn := s.popNotice(); n != "" && v.Notice == "" {
 			v.Notice, v.Warn = n, warn
+		}
+		if e := s.popError(); e != "" && v.Error == "" {
+			v.Error = e
 		}
 	}
 	var b bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,10 +76,19 @@ type withdrawView struct {
 }
 
 func (p *portal) withdrawPage(w http.ResponseWriter, r *http.Request, s *session) {
-	p.showWithdraw(w, r, s, http.StatusOK, "", withdrawView{Currency: "EUR"})
+	v := withdrawView{Currency: "EUR"}
+	if f := s.kept("/withdraw"); f != nil {
+		v = withdrawView{Amount: f.Get("amount"), Currency: f.Get("currency"), To: f.Get("to"), Memo: f.Get("memo")}
+	}
+	p.showWithdraw(w, r, s, http.StatusOK, "", v)
 }
 
 func (p *portal) showWithdraw(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string, v withdrawView) {
+	if r.Method == http.MethodPost {
+		s.keep("/withdraw", url.Values{"amount": {v.Amount}, "currency": {v.Currency}, "to": {v.To}, "memo": {v.Memo}})
+		p.again(w, r, s, "/withdraw", errMsg)
+		return
+	}
 	facts, err := p.svc.Factors(r.Context(), s.user.ID)
 	if err != nil {
 		p.internal(w, s, "factors", err)
@@ -233,7 +243,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 	req, err := p.svc.BeginTransactionPush(ctx, s.user.ID, tx, p.pushContext(r, "Withdrawal"), p.from(r), p.knownClient(r))
 	switch {
 	case err == nil:
-		s.withdrawal = &withdrawalState{tx: tx, push: true, pushID: req.ID, pushNumber: req.Number, pushExpiry: req.ExpiresAt}
+		s.withdrawal = &withdrawalState{tx: tx, typed: v.Amount, push: true, pushID: req.ID, pushNumber: req.Number, pushExpiry: req.ExpiresAt}
 		redirect(w, r, "/withdraw/confirm")
 		return
 	case errors.Is(err, authn.ErrPushUnavailable):
@@ -248,6 +258,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 	if !p.beginQR(w, r, s, tx, "") {
 		return
 	}
+	s.withdrawal.typed = v.Amount
 	redirect(w, r, "/withdraw/confirm")
 }
 
@@ -280,6 +291,8 @@ func (p *portal) dropWithdrawal(ctx context.Context, s *session) {
 
 // confirmView is the data of the page that asks for the signature.
 type confirmView struct {
+	Typed      string // the amount as typed
+	Amount     string // the amount as read, as the phone shows it ("EUR 12.50")
 	Lines      []string
 	Push       bool
 	PushNumber string
@@ -291,6 +304,9 @@ func (p *portal) withdrawConfirmPage(w http.ResponseWriter, r *http.Request, s *
 }
 
 func (p *portal) showConfirm(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string) {
+	if p.again(w, r, s, "/withdraw/confirm", errMsg) {
+		return
+	}
 	wd := s.withdrawal
 	if wd == nil {
 		redirect(w, r, "/withdraw")
@@ -302,7 +318,12 @@ func (p *portal) showConfirm(w http.ResponseWriter, r *http.Request, s *session,
 		return
 	}
 	now := p.clock()
-	v := confirmView{Lines: lines, Push: wd.push, PushNumber: wd.pushNumber, Remaining: remaining(now, wd.expires)}
+	v := confirmView{Typed: strings.TrimSpace(wd.typed), Lines: lines, Push: wd.push, PushNumber: wd.pushNumber, Remaining: remaining(now, wd.expires)}
+	for _, l := range lines {
+		if a, ok := strings.CutPrefix(l, "Amount: "); ok {
+			v.Amount = a
+		}
+	}
 	if wd.push {
 		v.Remaining = remaining(now, wd.pushExpiry)
 	}
@@ -362,7 +383,12 @@ func (p *portal) withdrawUseQR(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	st, _ := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(r.Context(), s)
+	if st == authn.PushDenied {
+		p.withdrawalDeclined(w, r, s)
+		return
+	}
 	if p.beginQR(w, r, s, wd.tx, txPushNote(st)) {
+		s.withdrawal.typed = wd.typed
 		redirect(w, r, "/withdraw/confirm")
 	}
 }
@@ -432,11 +458,16 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 	}
 	st, _ := p.svc.PushStatus(ctx, s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(ctx, s)
+	if st == authn.PushDenied {
+		p.withdrawalDeclined(w, r, s)
+		return
+	}
 	note := txPushNote(st)
 	if note == "" {
 		note = "The push did not confirm the withdrawal. Scan the code below instead."
 	}
 	if p.beginQR(w, r, s, wd.tx, note) {
+		s.withdrawal.typed = wd.typed
 		redirect(w, r, "/withdraw/confirm")
 	}
 }

@@ -175,10 +175,15 @@ func TestPushes(t *testing.T) {
 	)
 }
 
-// failingStore fails every Attempt as a system failure would.
+// failingStore fails every Attempt and AttemptCommit as a system failure
+// would.
 type failingStore struct{ *memstore.Store }
 
 func (failingStore) Attempt(context.Context, string, string, *authn.ChallengeAnswer, authn.LockPolicy, time.Time) (authn.AttemptResult, error) {
+	return authn.AttemptResult{}, errors.New("connection reset")
+}
+
+func (failingStore) AttemptCommit(context.Context, string, string, authn.ChallengeAnswer, int, authn.LockPolicy, time.Time) (authn.AttemptResult, error) {
 	return authn.AttemptResult{}, errors.New("connection reset")
 }
 

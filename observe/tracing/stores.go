@@ -49,8 +49,70 @@ func (t *Tracer) WrapStores(hot authn.HotStore, records authn.RecordStore) (auth
 	return h, r
 }
 
-func (t *Tracer) wrapBoth(st authn.Store) *bothStores {
-	return &bothStores{&hotStore{st, t}, &recordStore{st, t}}
+// wrapBoth wraps one engine's two halves, keeping the optional
+// interfaces the Service looks for on it (authn.FinishStore,
+// authn.IssueStore): a wrapper that hid them would make the Service take
+// its slower path, with more round trips than the engine's own.
+func (t *Tracer) wrapBoth(st authn.Store) authn.Store {
+	b := &bothStores{&hotStore{st, t}, &recordStore{st, t}}
+	fs, finish := st.(authn.FinishStore)
+	is, issue := st.(authn.IssueStore)
+	switch {
+	case finish && issue:
+		return &finishIssueStores{b, finishPart{fs, t}, issuePart{is, t}}
+	case finish:
+		return &finishStores{b, finishPart{fs, t}}
+	case issue:
+		return &issueStores{b, issuePart{is, t}}
+	}
+	return b
+}
+
+// The wrappers of an engine with optional interfaces: bothStores with
+// AttemptCommit (finishPart), IssueChallenge (issuePart) or both.
+type (
+	finishStores struct {
+		*bothStores
+		finishPart
+	}
+	issueStores struct {
+		*bothStores
+		issuePart
+	}
+	finishIssueStores struct {
+		*bothStores
+		finishPart
+		issuePart
+	}
+	finishPart struct {
+		fs authn.FinishStore
+		t  *Tracer
+	}
+	issuePart struct {
+		is authn.IssueStore
+		t  *Tracer
+	}
+)
+
+var (
+	_ authn.FinishStore = (*finishStores)(nil)
+	_ authn.IssueStore  = (*issueStores)(nil)
+	_ authn.FinishStore = (*finishIssueStores)(nil)
+	_ authn.IssueStore  = (*finishIssueStores)(nil)
+)
+
+func (p finishPart) AttemptCommit(ctx context.Context, user, client string, answer authn.ChallengeAnswer, maxDrift int, policy authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	ctx, sp := p.t.store(ctx, "Store.AttemptCommit")
+	r, err := p.fs.AttemptCommit(ctx, user, client, answer, maxDrift, policy, now)
+	sp.end(err)
+	return r, err
+}
+
+func (p issuePart) IssueChallenge(ctx context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, expect []authn.DeviceRecord, now time.Time) (authn.UserDevices, bool, error) {
+	ctx, sp := p.t.store(ctx, "Store.IssueChallenge")
+	fresh, stale, err := p.is.IssueChallenge(ctx, c, lim, expect, now)
+	sp.end(err)
+	return fresh, stale, err
 }
 
 // sameStore reports whether the halves are one value, without panicking

@@ -24,7 +24,9 @@
 //
 // The steps of one user run one after the other, across pools and
 // processes: each write step locks the user's row first. A successful
-// FinishChallenge costs two round trips (TestPostgresFinishChallengeRoundTrips
+// FinishChallenge costs one round trip, a call of authn_finish (migration
+// 0005) that counts, compares, consumes and commits the step
+// (TestPostgresFinishChallengeRoundTrips
 // and BenchmarkPostgresFinishChallenge count them), once pgx has prepared
 // the statements on the connection. Every connection runs at READ
 // COMMITTED, whatever the server's, database's or role's default.

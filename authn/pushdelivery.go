@@ -1,0 +1,88 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// MultiNotifier is a Notifier that delivers the notifications of one push
+// request to all its devices in one call (in parallel, say), reporting
+// per device. The Service prefers NotifyAll when the Notifier has it: the
+// whole request then waits at most one Config.NotifyTimeout, however many
+// devices the user has, where Notify is called device after device, each
+// with its own timeout. NotifyAll returns one error per delivery, in the
+// order given (nil: delivered); a slice of another length counts every
+// delivery as failed. It must return when ctx ends.
+type MultiNotifier interface {
+	Notifier
+	NotifyAll(ctx context.Context, ds []Delivery) []error
+}
+
+// errNotifierBatch stands for the deliveries of a NotifyAll that returned
+// a slice of the wrong length.
+var errNotifierBatch = errors.New("authn: NotifyAll returned a report of another length than its deliveries")
+
+// deliver hands ds to the Notifier: to NotifyAll under one timeout if it
+// has it, otherwise to Notify one by one, each under its own. It returns
+// one error per delivery.
+func (s *Service) deliver(ctx context.Context, ds []Delivery) []error {
+	errs := make([]error, len(ds))
+	if m, ok := s.cfg.Notifier.(MultiNotifier); ok {
+		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
+		got := m.NotifyAll(nctx, ds)
+		cancel()
+		if len(got) != len(ds) {
+			for i := range errs {
+				errs[i] = errNotifierBatch
+			}
+			return errs
+		}
+		return got
+	}
+	for i, d := range ds {
+		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
+		errs[i] = s.cfg.Notifier.Notify(nctx, d)
+		cancel()
+	}
+	return errs
+}
+
+// RemovePushToken removes a device's push token that its push service
+// (APNs, FCM) reported as no longer valid — the app was uninstalled, the
+// token is malformed or belongs to another app — so that no further push
+// is sent to it; the device stays active and answers challenges, and the
+// phone sets a new token when it has one (SetPushToken). token is the
+// token that failed: a device that holds another one by now (the phone
+// rotated it meanwhile) is left alone and removed is false. An unknown
+// device is ErrNotFound. A removal is audited (EventPushTokenRemoved).
+// Notifiers call it (package github.com/keyline/keyline/notify); it is
+// not for the device API.
+func (s *Service) RemovePushToken(ctx context.Context, user, deviceID, token string) (removed bool, err error) {
+	ctx, sp := s.trace(ctx, "RemovePushToken", MethodPush, user)
+	defer sp.done(&err)
+	if err := checkUser(user); err != nil {
+		return false, err
+	}
+	if token == "" {
+		return false, fmt.Errorf("authn: %w: no push token to remove", ErrInvalidInput)
+	}
+	d, err := s.device(ctx, user, deviceID)
+	if errors.Is(err, ErrStoreNotFound) {
+		return false, ErrNotFound
+	}
+	if err != nil {
+		return false, storeErr(err)
+	}
+	// A compare and set across two store calls: a phone that sets its
+	// token between the read and the write loses it. The window is one
+	// store round trip, and an app sets its token again at every launch.
+	if d.PushToken != token {
+		return false, nil
+	}
+	if err := s.updatePushToken(ctx, user, deviceID, ""); err != nil {
+		return false, err
+	}
+	s.event(ctx, EventPushTokenRemoved, MethodPush, user, deviceID, ReasonTokenGone)
+	return true, nil
+}
