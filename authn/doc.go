@@ -229,7 +229,10 @@
 // (min(MaxDevicesPerUser, DefaultMaxDevices)): a user's active devices,
 // padded with phantom devices (the Service's sealed dummy key) that are
 // searched alike and match nothing, so that neither a user's existence
-// nor the number of devices shows in the time of a wrong answer.
+// nor the number of devices shows in the time of a wrong answer. (The
+// device keys are cached per user name, phantoms included, and the
+// search of a wrong answer runs once per user and time step: both alike
+// for every name, see phantom.go.)
 //
 // User IDs. Every entry point checks the user ID with one rule before any
 // store sees it: 1 to 256 bytes of UTF-8 without a NUL, control or bidi

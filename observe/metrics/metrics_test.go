@@ -175,8 +175,8 @@ func TestPushes(t *testing.T) {
 	)
 }
 
-// failingStore fails every Attempt and AttemptCommit as a system failure
-// would.
+// failingStore fails every Attempt and AttemptCommit (the finish step of
+// one engine) as a system failure would.
 type failingStore struct{ *memstore.Store }
 
 func (failingStore) Attempt(context.Context, string, string, *authn.ChallengeAnswer, authn.LockPolicy, time.Time) (authn.AttemptResult, error) {
