@@ -91,7 +91,7 @@ func TestOTLPExport(t *testing.T) {
 	if len(fin) != 1 || !strings.Contains(fin[0]["keyline.outcome"], "invalid_code") || fin[0]["keyline.user.hash"] == "" {
 		t.Fatalf("FinishChallenge spans: %v", fin)
 	}
-	if len(col.spans["BeginChallenge"]) != 1 || len(col.spans["Store.AttemptCommit"]) == 0 { // the finish step of one engine
+	if len(col.spans["BeginChallenge"]) != 1 || len(col.spans["Store.AttemptCommit"]) == 0 {
 		t.Fatalf("spans: %v", col.spans)
 	}
 	for name, all := range col.spans {
