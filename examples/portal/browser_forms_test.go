@@ -187,7 +187,17 @@ func TestBrowserForms(t *testing.T) {
 	step("a change asked for after the step-up lapsed is made once the user confirms it's you")
 	c.mustContain("push-state", "on")
 	c.shot("security")
-	bp.clock.Advance(authn.DefaultProofTTL) // the page still offers the change; the proof is gone
+
+	step("Revoke asks first, naming the phone, and warns that it is the last factor")
+	c.markPage()
+	c.do("click Revoke", chromedp.Click(chromedp.CSS("#devices .revoke")))
+	c.waitPage("/security/devices/revoke", browserStep)
+	c.mustContain("confirm-text", "Alice's phone")
+	c.mustContain("last-factor", "anyone with your password")
+	c.shot("revoke-confirm")
+	c.click("confirm-cancel", "/security")
+	c.mustContain("devices", "Alice's phone") // nothing was revoked
+	bp.clock.Advance(authn.DefaultProofTTL)   // the page still offers the change; the proof is gone
 	c.click("push-toggle", "/2fa")
 	c.mustContain("notice", "Confirm it's you")
 	c.shot("step-up")

@@ -454,6 +454,8 @@ func (p *portal) routes() error {
 	p.route("POST /security/activate/cancel", signedIn, p.activateCancel)
 	p.route("POST /security/devices/rename", signedIn, p.deviceRename)
 	p.route("POST /security/devices/revoke", signedIn, p.deviceRevoke)
+	p.route("GET /security/devices/revoke", signedIn, p.revokeConfirm)
+	p.route("GET /security/totp/remove", signedIn, p.totpRemoveConfirm)
 	p.route("POST /security/devices/replace", signedIn, p.deviceReplace)
 	p.route("POST /security/push", signedIn, p.pushMode)
 	p.route("POST /security/totp/start", signedIn, p.totpStart)
