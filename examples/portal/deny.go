@@ -41,7 +41,7 @@ func (p *portal) withdrawalDeclined(w http.ResponseWriter, r *http.Request, s *s
 // pushOffered reports whether push may be offered to the user now: it
 // is on and not suspended after a denial. A suspension is said once, on
 // the page that first leaves push out.
-func (p *portal) pushOffered(w http.ResponseWriter, r *http.Request, s *session) (bool, error) {
+func (p *portal) pushOffered(r *http.Request, s *session) (bool, error) {
 	now := p.clock()
 	st, err := p.records.User(r.Context(), s.user.ID, now)
 	if err != nil {
