@@ -284,6 +284,13 @@ func TestBrowserForms(t *testing.T) {
 	c.mustLack("withdraw-waiting")
 	c.shot("withdraw-declined")
 
+	step("push, suspended by the denial, resumed from the security page (a step-up's proof)")
+	c.click("nav-security", "/security")
+	c.mustContain("push-suspended", "after a request was denied")
+	c.click("push-resume", "/security")
+	c.mustContain("notice", "Push approval works again")
+	c.mustLack("push-suspended")
+
 	step("a sign-in page left open 16 minutes: shown again with a note, the username kept")
 	c.logout()
 	c.open("/login")

@@ -458,6 +458,7 @@ func (p *portal) routes() error {
 	p.route("GET /security/totp/remove", signedIn, p.totpRemoveConfirm)
 	p.route("POST /security/devices/replace", signedIn, p.deviceReplace)
 	p.route("POST /security/push", signedIn, p.pushMode)
+	p.route("POST /security/push/resume", signedIn, p.pushResume)
 	p.route("POST /security/totp/start", signedIn, p.totpStart)
 	p.route("GET /security/totp", signedIn, p.totpPage)
 	p.route("GET /security/totp/qr.png", signedIn, p.totpQR)
