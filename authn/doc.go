@@ -52,8 +52,8 @@
 //     keeps), an activation's with its pairing tries left and when it
 //     ends ([ActivationProgress]).
 //   - The rest manage a user's factors, with plain verbs: Devices,
-//     RenameDevice, RevokeDevice, SetPush, ImportTOTP, RemoveTOTP,
-//     NewRecoveryCodes, Factors.
+//     RenameDevice, RevokeDevice, SetPush, ResumePush, ImportTOTP,
+//     RemoveTOTP, NewRecoveryCodes, Factors.
 //
 // The Service has only the calls an integrator makes. The device API's
 // calls hang off the device a request authenticated:
@@ -289,7 +289,8 @@
 // notice a login that is not theirs. A wrong number ends the request and
 // counts as a failure (in the shared bucket: the phone's answer carries
 // no browser's token). A denial ends it and suspends push for the user
-// (PushSuspend, an hour by default), with an alert; it is not a lockout
+// (PushSuspend, an hour by default; ResumePush lifts it early, with a
+// step-up proof), with an alert; it is not a lockout
 // failure, so a victim who keeps saying no cannot lock themselves out —
 // and a flood of prompts stops after the first no. At most 3 pushes in 15
 // minutes, of which a request withdrawn (CancelPush), undelivered or

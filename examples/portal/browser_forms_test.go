@@ -187,7 +187,17 @@ func TestBrowserForms(t *testing.T) {
 	step("a change asked for after the step-up lapsed is made once the user confirms it's you")
 	c.mustContain("push-state", "on")
 	c.shot("security")
-	bp.clock.Advance(authn.DefaultProofTTL) // the page still offers the change; the proof is gone
+
+	step("Revoke asks first, naming the phone, and warns that it is the last factor")
+	c.markPage()
+	c.do("click Revoke", chromedp.Click(chromedp.CSS("#devices .revoke")))
+	c.waitPage("/security/devices/revoke", browserStep)
+	c.mustContain("confirm-text", "Alice's phone")
+	c.mustContain("last-factor", "anyone with your password")
+	c.shot("revoke-confirm")
+	c.click("confirm-cancel", "/security")
+	c.mustContain("devices", "Alice's phone") // nothing was revoked
+	bp.clock.Advance(authn.DefaultProofTTL)   // the page still offers the change; the proof is gone
 	c.click("push-toggle", "/2fa")
 	c.mustContain("notice", "Confirm it's you")
 	c.shot("step-up")
@@ -273,6 +283,13 @@ func TestBrowserForms(t *testing.T) {
 	c.mustLack("tx-qr")
 	c.mustLack("withdraw-waiting")
 	c.shot("withdraw-declined")
+
+	step("push, suspended by the denial, resumed from the security page (a step-up's proof)")
+	c.click("nav-security", "/security")
+	c.mustContain("push-suspended", "after a request was denied")
+	c.click("push-resume", "/security")
+	c.mustContain("notice", "Push approval works again")
+	c.mustLack("push-suspended")
 
 	step("a sign-in page left open 16 minutes: shown again with a note, the username kept")
 	c.logout()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/keyline/keyline/authn"
@@ -11,7 +12,8 @@ import (
 // not, someone knows their password); a step-up ends with nothing
 // changed; a withdrawal ends, and is not offered again for signing by QR
 // code. While push is suspended after a denial, or off, it is not
-// offered among the ways to sign in.
+// offered among the ways to sign in; the security page lifts a
+// suspension after a step-up (authn.Service.ResumePush).
 
 // declinedLogin is what the sign-in page says after a denial.
 const declinedLogin = "You declined this sign-in on your phone. If it wasn't you, someone knows your password: change it."
@@ -41,7 +43,7 @@ func (p *portal) withdrawalDeclined(w http.ResponseWriter, r *http.Request, s *s
 // pushOffered reports whether push may be offered to the user now: it
 // is on and not suspended after a denial. A suspension is said once, on
 // the page that first leaves push out.
-func (p *portal) pushOffered(w http.ResponseWriter, r *http.Request, s *session) (bool, error) {
+func (p *portal) pushOffered(r *http.Request, s *session) (bool, error) {
 	now := p.clock()
 	st, err := p.records.User(r.Context(), s.user.ID, now)
 	if err != nil {
@@ -58,4 +60,23 @@ func (p *portal) pushOffered(w http.ResponseWriter, r *http.Request, s *session)
 		return false, nil
 	}
 	return true, nil
+}
+
+// pushResume lifts a suspension of push, after a step-up.
+func (p *portal) pushResume(w http.ResponseWriter, r *http.Request, s *session) {
+	proof := p.requireProof(w, r, s)
+	if proof == nil {
+		return
+	}
+	err := p.svc.ResumePush(r.Context(), s.user.ID, proof)
+	switch {
+	case errors.Is(err, authn.ErrProofRequired):
+		p.proofRefused(w, r, s)
+		return
+	case err != nil:
+		p.internal(w, s, "resume push", err)
+		return
+	}
+	s.tell("Push approval works again.")
+	redirect(w, r, "/security")
 }

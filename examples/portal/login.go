@@ -174,7 +174,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		CanChallenge: len(facts.Devices) > 0, CanTOTP: facts.TOTP, CanRecovery: facts.RecoveryCodes > 0}
 	if v.CanPush {
 		// Push off, or suspended after a denial: not offered (deny.go).
-		if v.CanPush, err = p.pushOffered(w, r, s); err != nil {
+		if v.CanPush, err = p.pushOffered(r, s); err != nil {
 			p.internal(w, s, "user state", err)
 			return
 		}

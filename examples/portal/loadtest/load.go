@@ -276,6 +276,11 @@ func (u *vuser) setup(ctx context.Context) error {
 	} else {
 		a, path, err = u.visit(ctx, http.MethodPost, "/security/activate/confirm", url.Values{"code": {u.cred.PairingCode()}}, addr)
 	}
+	if err == nil && path == "/security/recovery" {
+		// The first factor: the portal offers recovery codes; the user
+		// goes on to the security page, as with "Later".
+		a, path, err = u.visit(ctx, http.MethodGet, "/security", nil, addr)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: pairing: %w", u.name, err)
 	}

@@ -168,8 +168,8 @@ func TestLoadAgainstPortal(t *testing.T) {
 		t.Fatalf("an iteration of %s: %s", u.name, out.kind)
 	}
 	u.c.Jar, _ = cookiejar.New(nil)
-	if out := u.iterate(ctx, l.nextAddr()); out.ok || out.kind != "step-up: 403 This form has expired or did not come from this site. Go back, reload the page and try again." {
-		t.Fatalf("an iteration without the session cookie: %+v; want the portal's CSRF refusal", out)
+	if out := u.iterate(ctx, l.nextAddr()); out.ok || out.kind != "step-up: 303 redirect to /security" {
+		t.Fatalf("an iteration without the session cookie: %+v; want the portal's expired form, shown again", out)
 	}
 	u.lost = true
 	signedIn, err := u.recover(ctx, l.nextAddr())
