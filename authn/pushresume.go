@@ -12,7 +12,9 @@ import (
 // user whose password someone else holds, so only the second factor may
 // end it early. Push turned off (SetPush) stays off. Audited as a proof
 // used and a push mode change (ReasonOn).
-func (s *Service) ResumePush(ctx context.Context, user string, proof *Proof) error {
+func (s *Service) ResumePush(ctx context.Context, user string, proof *Proof) (err error) {
+	ctx, sp := s.trace(ctx, "ResumePush", MethodPush, user)
+	defer sp.done(&err)
 	if err := checkUser(user); err != nil {
 		return err
 	}
