@@ -85,12 +85,23 @@ func (s *Service) putChallenge(ctx context.Context, c ChallengeRecord, lim Chall
 
 // loginDevices returns the user's epoch and active devices for a
 // challenge: the cache's guess when the store checks it (IssueStore),
-// else a read of the records (two round trips).
+// else a read of the records (one round trip with LoginRecords, two
+// without).
 func (s *Service) loginDevices(ctx context.Context, user string, now time.Time) (UserDevices, error) {
 	if _, ok := s.issueStore(); ok {
 		if d, ok := s.devices.get(user); ok {
 			return d, nil
 		}
+	}
+	if lr, ok := s.records.(LoginRecords); ok {
+		d, err := lr.UserDevices(ctx, user, now)
+		if err != nil {
+			return UserDevices{}, storeErr(err)
+		}
+		if d.Devices == nil {
+			d.Devices = []DeviceRecord{}
+		}
+		return d, nil
 	}
 	st, err := s.records.User(ctx, user, now)
 	if err != nil {

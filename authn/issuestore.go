@@ -74,3 +74,15 @@ func (u UserDevices) Format(f fmt.State, _ rune) { fmt.Fprint(f, u.String()) }
 
 // LogValue describes the devices to slog, without their secrets.
 func (u UserDevices) LogValue() slog.Value { return redact.LogValue(u) }
+
+// LoginRecords is a [RecordStore] that reads a user's epoch and active
+// devices in one step (one round trip), as BeginChallenge needs them;
+// the Service otherwise calls User and then Devices.
+type LoginRecords interface {
+	RecordStore
+
+	// UserDevices returns the user's epoch, as User does, and active
+	// devices, oldest first, as of one instant. A user never seen has
+	// epoch 0 and no device.
+	UserDevices(ctx context.Context, user string, now time.Time) (UserDevices, error)
+}

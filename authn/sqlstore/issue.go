@@ -117,3 +117,42 @@ func (s *Store) issueOne(ctx context.Context, ch authn.ChallengeRecord, tags []b
 	}
 	return authn.UserDevices{}, false, s.fail("IssueChallenge", fmt.Errorf("unknown issue result %d", result))
 }
+
+var _ authn.LoginRecords = (*Store)(nil)
+
+// UserDevices implements authn.LoginRecords: one statement reads the
+// epoch and the active devices.
+func (s *Store) UserDevices(ctx context.Context, user string, now time.Time) (authn.UserDevices, error) {
+	out := authn.UserDevices{Devices: []authn.DeviceRecord{}}
+	err := s.read(ctx, "UserDevices", func(c *conn) error {
+		out.Devices = out.Devices[:0]
+		rows, err := c.query(s.d.q.userDevices, user)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var epoch int64
+			var id, duser, name, platform, account, suite, install, state, session, replacing, token sql.NullString
+			var secret []byte
+			var last, drift, tries, created sql.NullInt64
+			if err := rows.Scan(&epoch, &id, &duser, &name, &platform, &account, &suite, &install, &state, &secret,
+				&last, &drift, &tries, &session, &replacing, &token, &created); err != nil {
+				return err
+			}
+			out.Epoch = uint64(epoch)
+			if id.Valid {
+				out.Devices = append(out.Devices, authn.DeviceRecord{ID: id.String, User: duser.String, Name: name.String,
+					Platform: platform.String, AccountName: account.String, Suite: suite.String, InstallID: install.String,
+					State: authn.DeviceState(state.String), Secret: secret, LastStep: uint64(last.Int64),
+					Drift: int(drift.Int64), PairTries: int(tries.Int64), SessionID: session.String,
+					Replacing: replacing.String, PushToken: token.String, CreatedAt: at(created.Int64)})
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return authn.UserDevices{}, err
+	}
+	return out, nil
+}

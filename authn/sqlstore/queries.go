@@ -72,6 +72,11 @@ func portableQueries() queries {
 		devPushToken:     `UPDATE authn_devices SET push_token = $3 WHERE user_id = $1 AND id = $2`,
 		devSecret:        `UPDATE authn_devices SET secret = $3 WHERE user_id = $1 AND id = $2`,
 		devDeleteUser:    `DELETE FROM authn_devices WHERE user_id = $1`,
+		userDevices: `SELECT u.epoch, d.id, d.user_id, d.name, d.platform, d.account_name, d.suite, d.install_id, d.state,
+				d.secret, d.last_step, d.drift, d.pair_tries, d.session_id, d.replacing, d.push_token, d.created_at
+			FROM (SELECT COALESCE((SELECT epoch FROM authn_users WHERE user_id = $1), 0) AS epoch) AS u
+			LEFT JOIN authn_devices AS d ON d.user_id = $1 AND d.state = 'active'
+			ORDER BY d.seq`,
 
 		chExists: `SELECT COUNT(*) FROM authn_challenges WHERE id = $1`,
 		chInsert: `INSERT INTO authn_challenges (id, user_id, question, epoch, tags, win, attempts, issued_at,

@@ -256,4 +256,7 @@ type queries struct {
 	// issueFn, where set (PostgreSQL), makes IssueChallenge one
 	// statement: see issueOne.
 	issueFn string
+	// userDevices reads a user's epoch and active devices in one
+	// statement (UserDevices): a row per device, or one with no device.
+	userDevices string
 }

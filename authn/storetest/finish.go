@@ -123,6 +123,12 @@ func testIssueChallenge(t *testing.T, newStores func(tb testing.TB) Stores) {
 		now := active()
 		require.Equal(t, now.Epoch, fresh.Epoch, msg)
 		require.True(t, authn.SameDevices(now.Devices, fresh.Devices), "%s: the devices as they stand", msg)
+		if lr, ok := is.(authn.LoginRecords); ok { // the one-step read agrees
+			read, err := lr.UserDevices(ctx, "alice", t0)
+			require.NoError(t, err)
+			require.Equal(t, now.Epoch, read.Epoch, msg)
+			require.True(t, authn.SameDevices(now.Devices, read.Devices), "%s: UserDevices", msg)
+		}
 		requireOutcome(t, authn.AttemptNoChallenge, attempt(t, is, "alice", id, wrongMAC, step0, policy, t0), "%s: nothing stored", msg)
 		return fresh
 	}

@@ -2,8 +2,8 @@
 -- one statement.
 --
 -- authn_finish is authn.FinishStore.AttemptCommit: authn_attempt (version
--- 3) and, on a match (outcome 1), authn_commit_step (version 2) of the
--- matched device, at the challenge's epoch, with the tag's step and the
+-- 3) and, on a match (outcome 1), authn_commit_step's compare-and-set
+-- (version 2) of the matched device, with the tag's step and the
 -- drift authn.CommitDrift gives (the step minus p_server_step in int64
 -- arithmetic, bounded to ±p_max_drift), in the one transaction of the
 -- call: one round trip and one durable write per finish. It returns
@@ -22,6 +22,9 @@ CREATE FUNCTION authn_finish(
 	OUT o_attempts bigint, OUT o_issued_at bigint, OUT o_expires_at bigint, OUT o_payload bytea,
 	OUT o_names text, OUT o_resync text, OUT o_resync_drift bigint, OUT o_commit int)
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	v_device text;
+	v_state text;
 BEGIN
 	SELECT a.o_outcome, a.o_retry_after, a.o_failures, a.o_slow, a.o_client, a.o_device, a.o_step, a.o_drift,
 			a.o_id, a.o_user, a.o_question, a.o_epoch, a.o_win, a.o_attempts, a.o_issued_at, a.o_expires_at,
@@ -33,8 +36,24 @@ BEGIN
 			p_max_attempts, p_locks, p_horizon, p_slow_lock, p_max_clients, p_max, p_now) AS a;
 	o_commit := 0;
 	IF o_outcome = 1 THEN
-		o_commit := authn_commit_step(p_user, convert_from(o_device, 'UTF8'), o_epoch, o_step,
-			GREATEST(LEAST(authn_wrap64(o_step::numeric - p_server_step), p_max_drift), -p_max_drift));
+		-- authn_commit_step's compare-and-set, but for the epoch: the
+		-- challenge's epoch was just found to be the user's, whose row
+		-- this transaction holds locked (a revocation bumps it under the
+		-- same lock), so it is the user's still; reading it again FOR
+		-- SHARE would only add a lock on a row already locked.
+		v_device := convert_from(o_device, 'UTF8');
+		UPDATE authn_devices AS d
+			SET last_step = o_step,
+				drift = GREATEST(LEAST(authn_wrap64(o_step::numeric - p_server_step), p_max_drift), -p_max_drift)
+			WHERE d.user_id = p_user AND d.id = v_device AND d.state = 'active' AND d.last_step <= o_step;
+		IF NOT FOUND THEN
+			SELECT d.state INTO v_state FROM authn_devices AS d WHERE d.user_id = p_user AND d.id = v_device;
+			IF NOT FOUND OR v_state <> 'active' THEN
+				o_commit := 1;
+			ELSE
+				o_commit := 2;
+			END IF;
+		END IF;
 	END IF;
 END
 $$;
