@@ -135,7 +135,7 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (56, each documented with its method and reasons), its Method
+// constants (58, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
 // Counts (the recovery codes left, the records a sweep removed), an
