@@ -151,3 +151,14 @@ func FuzzParseQRLogin(f *testing.F) {
 		}
 	})
 }
+
+// PROTOCOL.md states the bound and the example text the code fixes.
+func TestQRLoginProtocolDoc(t *testing.T) {
+	doc := readProtocol(t)
+	require.Equal(t, 1634, maxQRLogin)
+	require.Contains(t, doc, "at most 1,634\nbytes")
+	v := qrLoginVectors()[0]
+	require.Contains(t, doc, "\n"+QRLogin{Issuer: v.Issuer, User: v.User, RequestID: v.RequestID}.Text()+"\n")
+	require.Contains(t, doc, "| `qr_logins` |")
+	require.Contains(t, doc, "| `invalid_qr_login` |")
+}

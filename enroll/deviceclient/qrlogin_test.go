@@ -57,7 +57,9 @@ func TestScanLogin(t *testing.T) {
 	}
 
 	t.Run("the server's prompt is for another request", func(t *testing.T) {
-		c, _ := newFake(func(recorded) *http.Response { return jsonAnswer(200, devicewire.PromptAnswer{Prompt: seal("qr-other")}) })
+		c, _ := newFake(func(recorded) *http.Response {
+			return jsonAnswer(200, devicewire.PromptAnswer{Prompt: seal("qr-other")})
+		})
 		_, err := c.ScanLogin(ctx, cred, text)
 		require.ErrorIs(t, err, ErrBadAnswer)
 	})
