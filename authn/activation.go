@@ -232,6 +232,7 @@ func (s *Service) CompleteActivation(ctx context.Context, req enroll.Request) (_
 		if rec, err = s.records.ChangeDevice(ctx, a.User, rec.ID, DeviceChange{Activate: true, RemovedUntil: now.Add(s.cfg.RemovedTTL)}, now); err != nil {
 			return Activation{}, storeErr(err)
 		}
+		s.forgetKeys(a.User)
 		if err := s.raiseEpoch(ctx, a.User, now); err != nil {
 			return Activation{}, storeErr(err)
 		}
@@ -353,6 +354,7 @@ func (s *Service) ConfirmActivation(ctx context.Context, user, sessionID, pairin
 	case err != nil:
 		return Device{}, storeErr(err)
 	}
+	s.forgetKeys(user) // a device activated, and the one it replaces (a migration) revoked
 	// A replacement bumped the epoch: the hot store follows it.
 	if err := s.raiseEpoch(ctx, user, now); err != nil {
 		return Device{}, storeErr(err)
@@ -464,6 +466,7 @@ func (s *Service) RevokeDevice(ctx context.Context, user, deviceID string, proof
 		}
 		return storeErr(err)
 	}
+	s.forgetKeys(user)
 	// The records bumped the epoch with the revocation; the hot store
 	// follows, so that challenges issued before read expired.
 	if err := s.raiseEpoch(ctx, user, now); err != nil {

@@ -94,8 +94,18 @@
 // period. (The alternative, reserve-then-commit, unseals keys on every
 // attempt and needs the device records on the hot path; tags keep those
 // in durable storage only.) A response that matches nowhere is looked for
-// in the wide resync window, with the device keys unsealed: a slow path,
-// taken only after the failure was counted.
+// in the wide resync window, with the device keys: a slow path, taken
+// only after the failure was counted, and at most once per user and time
+// step on an instance (the first wrong answer of a step searches).
+//
+// BeginChallenge reads the user's epoch and active devices and stores the
+// challenge. A Service remembers the devices it last read for each user
+// (a bounded cache, never trusted): on a store that checks them in the
+// step that stores the challenge ([IssueStore]), a BeginChallenge with no
+// device changed since is one round trip, and one with a change two (the
+// store answers with the devices as they stand). Every store here, but
+// Redis with SQL, makes a login one durable write to issue its challenge
+// and one to finish it.
 //
 // # Errors
 //
@@ -137,7 +147,7 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (58, each documented with its method and reasons), its Method
+// constants (59, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
 // Counts (the recovery codes left, the records a sweep removed), an
@@ -221,7 +231,10 @@
 // (min(MaxDevicesPerUser, DefaultMaxDevices)): a user's active devices,
 // padded with phantom devices (the Service's sealed dummy key) that are
 // searched alike and match nothing, so that neither a user's existence
-// nor the number of devices shows in the time of a wrong answer.
+// nor the number of devices shows in the time of a wrong answer. (The
+// device keys are cached per user name, phantoms included, and the
+// search of a wrong answer runs once per user and time step: both alike
+// for every name, see phantom.go.)
 //
 // User IDs. Every entry point checks the user ID with one rule before any
 // store sees it: 1 to 256 bytes of UTF-8 without a NUL, control or bidi

@@ -123,6 +123,11 @@ const (
 	// EventPushCancelled: the login page cancelled the request. Method
 	// push.
 	EventPushCancelled EventName = "push_cancelled"
+	// EventPushExpired: a request ended unanswered at its expiry (or at
+	// a revocation); raised once, by the first read that finds it so
+	// (PushStatus, FinishPush, the phone's list or answer): one that
+	// nobody reads again is not. Method push.
+	EventPushExpired EventName = "push_expired"
 	// EventQRLoginShown: BeginQRLogin made a login request to be shown
 	// as a QR code (its answer is a push answer: the push events follow).
 	// Method push.

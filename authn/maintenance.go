@@ -51,6 +51,7 @@ func (s *Service) RotateKeys(ctx context.Context) (_ RotationReport, err error) 
 		}
 		afterUser, afterID = devs[len(devs)-1].User, devs[len(devs)-1].ID
 	}
+	s.keyCache.clear() // keys derived from roots sealed under retired keys
 	s.event(ctx, EventKeysRotated, "", "", "", "")
 	return rep, nil
 }
@@ -66,6 +67,7 @@ func (s *Service) reseal(ctx context.Context, d DeviceRecord) error {
 		return err
 	}
 	_, err = s.records.ChangeDevice(ctx, d.User, d.ID, DeviceChange{Secret: &SecretSwap{Old: d.Secret, New: sealed}}, s.now())
+	s.forgetKeys(d.User)
 	return err
 }
 

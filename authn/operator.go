@@ -135,9 +135,11 @@ func (o Operator) DeleteUser(ctx context.Context, user string) (err error) {
 		return err
 	}
 	now := s.now()
+	s.devices.drop(user) // no sealed secret of the user's kept in memory
 	if err := s.records.DeleteUser(ctx, user, now); err != nil {
 		return storeErr(err)
 	}
+	s.forgetKeys(user)
 	if err := s.hot.DeleteUser(ctx, user, now); err != nil {
 		return storeErr(err)
 	}

@@ -28,6 +28,13 @@ package authn
 // Deployments that raise MaxDevicesPerUser past DefaultMaxDevices accept
 // that for those users.
 //
+// The device keys are derived once and cached per user, phantoms
+// included (keycache.go), and the resync search runs at most once per
+// user and time step (resyncbound.go): both depend on the name and the
+// clock only, so the padding holds for them as it did for the work they
+// replace. TestWrongAnswerWork compares the search's allocations, real
+// and unknown users alike.
+//
 // What the padding does not equalise: the store's own work (a challenge
 // stored with a real user's tags is larger than an unknown user's,
 // without any), and a right answer, which does more (a commit, a proof).

@@ -40,16 +40,20 @@ func unanswered(rec PushRecord) bool {
 }
 
 // refundPush gives back the unit of the push budget rec spent, if it
-// ended unanswered; see above.
+// ended unanswered; see above. The read that refunds an expired request
+// (the first, the refund's mark making it once) audits its expiry.
 func (s *Service) refundPush(ctx context.Context, rec PushRecord, now time.Time) {
 	if rec.ID == "" || rec.User == "" || !unanswered(rec) {
 		return
 	}
-	s.refundPushID(ctx, rec.User, rec.ID, rec.CreatedAt, now)
+	if s.refundPushID(ctx, rec.User, rec.ID, rec.CreatedAt, now) && rec.State == PushExpired {
+		s.event(ctx, EventPushExpired, MethodPush, rec.User, "", "")
+	}
 }
 
 // refundPushID gives back the unit a push request of user made at
-// spentAt spent, once per ID.
-func (s *Service) refundPushID(ctx context.Context, user, id string, spentAt, now time.Time) {
-	_, _ = s.hot.Refund(ctx, pushBudgetKey(user), id, pushBudgetWindow, spentAt, now)
+// spentAt spent, once per ID: it reports whether this call did.
+func (s *Service) refundPushID(ctx context.Context, user, id string, spentAt, now time.Time) bool {
+	done, err := s.hot.Refund(ctx, pushBudgetKey(user), id, pushBudgetWindow, spentAt, now)
+	return done && err == nil
 }

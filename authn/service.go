@@ -3,7 +3,6 @@ package authn
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -43,6 +42,8 @@ type service struct {
 	log      *slog.Logger
 	dummy    []byte // a sealed root secret for users without devices: the same work, no device
 	macs     *macKeys
+	devices  deviceCache // each user's devices as last read, for BeginChallenge (see IssueStore)
+	keyCache *keyCache   // device keys derived once: keycache.go
 }
 
 // Sealed record kinds (associated data of Keyring.Seal).
@@ -64,7 +65,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{&service{cfg: c, hot: c.Hot, records: c.Records, oneStore: sameValue(c.Hot, c.Records), keys: c.Keys, now: c.Clock, log: c.Logger}}
+	s := &Service{&service{cfg: c, hot: c.Hot, records: c.Records, oneStore: sameValue(c.Hot, c.Records), keys: c.Keys, now: c.Clock, log: c.Logger, keyCache: newKeyCache()}}
 	if s.macs, err = deriveMACKeys(c.Keys, purposeTag, purposeProof, purposeRecov, purposeClient); err != nil {
 		return nil, err
 	}
@@ -203,12 +204,9 @@ var transactionKind = challengeKind{tag: 2, suite: txn.Suite, key: enroll.Transa
 // keyring's tag key of the kind, the challenge ID and the canonical
 // response, truncated to 128 bits.
 func (s *Service) tagMAC(kind byte, challengeID, response string) [16]byte {
-	var buf [sha256.Size]byte
-	hdr := [2]byte{kind, byte(len(challengeID))}
-	sum := s.macs.primary[purposeTag].sum(buf[:0], []byte("keyline/v1/tag"), hdr[:], []byte(challengeID), []byte(response))
-	var out [16]byte
-	copy(out[:], sum)
-	return out
+	t := s.macs.primary[purposeTag].newTagger(kind, challengeID)
+	defer t.release()
+	return t.tagString(response)
 }
 
 func serverStep(suite challenge.Suite, t time.Time) uint64 {
@@ -233,19 +231,28 @@ func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...Login
 		return Challenge{}, err
 	}
 	now := s.now()
+	ud, err := s.loginDevices(ctx, user, now) // see IssueStore: one round trip when nothing moved
+	if err != nil {
+		return Challenge{}, err
+	}
 	for range 3 { // a revocation between reading the devices and storing: read again
-		st, err := s.records.User(ctx, user, now)
-		if err != nil {
-			return Challenge{}, storeErr(err)
+		ch, err := s.issue(ctx, s.login(), user, ud.Epoch, ud.Devices, issueOptions{life: s.cfg.ChallengeTTL, expect: ud.Devices}, now)
+		if fresh, ok := movedDevices(err); ok {
+			ud = fresh // what the store found, in the same round trip
+			s.rememberDevices(user, ud)
+			continue
 		}
-		devs, err := s.activeDevices(ctx, user)
-		if err != nil {
-			return Challenge{}, err
+		if errors.Is(err, errEpochMoved) {
+			s.devices.drop(user)
+			if ud, err = s.loginDevices(ctx, user, now); err != nil {
+				return Challenge{}, err
+			}
+			continue
 		}
-		ch, err := s.issue(ctx, s.login(), user, st.Epoch, devs, issueOptions{life: s.cfg.ChallengeTTL}, now)
-		if !errors.Is(err, errEpochMoved) {
-			return ch, err
+		if err == nil {
+			s.rememberDevices(user, ud)
 		}
+		return ch, err
 	}
 	return Challenge{}, fmt.Errorf("%w: the user's devices keep changing", ErrStoreUnavailable)
 }
@@ -260,6 +267,7 @@ type issueOptions struct {
 	payload     []byte // kept with the challenge (a transaction's nonce and bytes)
 	resync      string // only this device, at drift resyncDrift, matching exactly
 	resyncDrift int
+	expect      []DeviceRecord // the user's active devices, as devs: checked as the challenge is stored (IssueStore)
 }
 
 // issue draws a question (or takes o.question) and stores the challenge,
@@ -280,16 +288,13 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 		// accepted: the TTL and the window either side.
 		Horizon: o.life + time.Duration(2*(s.cfg.Window+1))*step,
 	}
-	type keyed struct {
-		id    string
-		drift int
-		v     *challenge.Verifier
-	}
-	var verifiers []keyed
 	names := map[string]string{}
 	if resync == "" {
 		devs = s.withPhantoms(devs) // the same work for every user: see phantom.go
 	}
+	// The devices that can answer, kept in place: devs is the new slice
+	// withPhantoms made, or the caller's one-device list of a resync.
+	can := devs[:0]
 	for _, d := range devs {
 		if resync != "" && d.ID != resync {
 			continue
@@ -299,32 +304,18 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 			// it cannot answer this question; it must be re-enrolled.
 			continue
 		}
-		var root []byte
-		var err error
-		if d.ID == "" {
-			root, err = s.keys.Open(kindDummy, "", "", d.Secret)
-		} else {
-			root, err = s.openRoot(d)
-		}
-		if err != nil {
-			return Challenge{}, fmt.Errorf("authn: device secret does not open: %w", err)
-		}
-		k := kind.key(root)
-		clear(root)
-		v, err := challenge.NewVerifier(kind.suite, k)
-		k.Zero()
-		if err != nil {
-			return Challenge{}, err
-		}
-		drift := d.Drift
-		if resync != "" {
-			drift = resyncDrift
-		}
-		verifiers = append(verifiers, keyed{id: d.ID, drift: drift, v: v})
+		can = append(can, d)
 		if d.ID != "" {
 			names[d.ID] = d.Name
 		}
 	}
+	sc := getIssueScratch(len(can))
+	defer sc.release()
+	n, err := s.challengeKeys(kind, user, can, sc.keys, resync == "")
+	if err != nil {
+		return Challenge{}, fmt.Errorf("authn: device secret does not open: %w", err)
+	}
+	reals := len(names)
 	for range 8 { // a question reused within the horizon is drawn again
 		q := o.question
 		if q == "" {
@@ -332,28 +323,41 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 		}
 		c := ChallengeRecord{ID: newID(), User: user, Question: q, Epoch: epoch, Window: window, IssuedAt: now,
 			ExpiresAt: expires, Resync: resync, ResyncDrift: resyncDrift, Names: names, Payload: o.payload}
+		c.Tags = make([]Tag, 0, reals*(int(last-first)+2*window+1))
 		rl := kind.suite.ResponseLen()
-		for _, kv := range verifiers {
-			lo := int64(first) + int64(kv.drift) - int64(window)
-			hi := int64(last) + int64(kv.drift) + int64(window)
+		tg := s.macs.primary[purposeTag].newTagger(kind.tag, c.ID)
+		for i, d := range can {
+			drift := d.Drift
+			if resync != "" {
+				drift = resyncDrift
+			}
+			lo := int64(first) + int64(drift) - int64(window)
+			hi := int64(last) + int64(drift) + int64(window)
 			if lo < 0 {
 				lo = 0
 			}
 			centre := uint64(lo)
 			w := challenge.Window{Ahead: int(hi - lo)}
-			resp, err := kv.v.AppendResponses(nil, challenge.Input{Question: c.Question, Time: time.Unix(int64(centre)*int64(step/time.Second), 0)}, w)
+			key := sc.keys[i*maxKeyLen : i*maxKeyLen+n]
+			resp, err := kind.suite.AppendResponsesOnce(sc.resp[:0], key, challenge.Input{Question: c.Question, Time: time.Unix(int64(centre)*int64(step/time.Second), 0)}, w)
 			if err != nil {
+				tg.release()
 				return Challenge{}, err
 			}
-			for i := 0; i*rl < len(resp); i++ {
-				t := Tag{MAC: s.tagMAC(kind.tag, c.ID, string(resp[i*rl:(i+1)*rl])), Device: kv.id, Step: centre + uint64(i), Drift: kv.drift}
-				if kv.id != "" {
-					c.Tags = append(c.Tags, t)
+			sc.resp = resp[:0]
+			for j := 0; j*rl < len(resp); j++ {
+				mac := tg.tag(resp[j*rl : (j+1)*rl])
+				if d.ID != "" {
+					c.Tags = append(c.Tags, Tag{MAC: mac, Device: d.ID, Step: centre + uint64(j), Drift: drift})
 				}
 			}
 			clear(resp)
 		}
-		err := s.hot.PutChallenge(ctx, c, lim, now)
+		tg.release()
+		err := s.putChallenge(ctx, c, lim, o.expect, now)
+		if _, moved := movedDevices(err); moved {
+			return Challenge{}, err // nothing stored: the caller makes it again
+		}
 		switch {
 		case err == nil:
 			s.event(ctx, EventChallengeIssued, MethodChallenge, user, "", "")
@@ -516,24 +520,23 @@ func (s *Service) tryResync(ctx context.Context, user string, ch ChallengeRecord
 	if s.cfg.DisableResync || ch.Resync != "" {
 		return nil
 	}
+	serverStep := serverStep(s.cfg.Suite, now)
+	if !s.keyCache.claimSearch(keyCacheID{s.login().tag, user}, serverStep) {
+		return nil // searched already in this time step: see resyncbound.go
+	}
 	devs, err := s.activeDevices(ctx, user)
 	if err != nil {
 		return err
 	}
-	serverStep := serverStep(s.cfg.Suite, now)
-	for _, d := range s.withPhantoms(devs) { // the same work for every user: see phantom.go
-		root, err := s.openAny(d)
-		if err != nil {
-			continue
-		}
-		k := enroll.OCRAKey(root, s.cfg.Suite)
-		clear(root)
-		v, err := challenge.NewVerifier(s.cfg.Suite, k)
-		k.Zero()
-		if err != nil {
-			continue
-		}
-		m, err := v.Verify(challenge.Input{Question: ch.Question, Time: now}, canon,
+	all := s.withPhantoms(devs) // the same work for every user: see phantom.go
+	sc := getIssueScratch(len(all))
+	defer sc.release()
+	n, err := s.challengeKeys(s.login(), user, all, sc.keys, true)
+	if err != nil {
+		return nil // a root that does not open: nothing to offer
+	}
+	for i, d := range all {
+		m, err := s.cfg.Suite.VerifyOnce(sc.keys[i*maxKeyLen:i*maxKeyLen+n], challenge.Input{Question: ch.Question, Time: now}, canon,
 			challenge.Window{Behind: s.cfg.ResyncWindow, Ahead: s.cfg.ResyncWindow})
 		if err != nil || d.ID == "" || m.Step < d.LastStep {
 			continue

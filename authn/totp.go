@@ -244,13 +244,12 @@ func (s *Service) useTOTP(ctx context.Context, user, code string, activate bool,
 	if err != nil {
 		return Result{}, fmt.Errorf("authn: TOTP key does not open: %w", err)
 	}
-	v, err := p.NewVerifier(key)
+	m, err := p.VerifyOnce(key, now, code, totpWindow)
 	clear(key)
-	if err != nil {
-		return Result{}, err
+	if errors.Is(err, challenge.ErrInvalidKey) || errors.Is(err, challenge.ErrInvalidInput) {
+		return Result{}, err // a record the parameters or key of which are refused: not a check
 	}
 	s.observe(ctx, EventCheck, MethodTOTP, user, "")
-	m, err := v.Verify(now, code, totpWindow)
 	switch {
 	case errors.Is(err, challenge.ErrMalformed):
 		return failed(ReasonMalformed, err)

@@ -143,6 +143,11 @@ func (k *hmacKey) verify(s *scratch, m message, resp *parsedResponse, w Window) 
 	if err := k.prepare(s, m); err != nil {
 		return Match{}, err
 	}
+	return k.verifySteps(s, m, resp, w)
+}
+
+// verifySteps is verify once s is prepared for m.
+func (k *hmacKey) verifySteps(s *scratch, m message, resp *parsedResponse, w Window) (Match, error) {
 	found, foundOff := 0, 0
 	// Offsets in order of distance from the centre: 0, -1, +1, -2, +2, ...
 	// so that the first match recorded is the nearest.
@@ -182,6 +187,11 @@ func (k *hmacKey) appendResponses(dst []byte, s *scratch, m message, w Window) (
 	if err := k.prepare(s, m); err != nil {
 		return dst, err
 	}
+	return k.appendSteps(dst, s, m, w)
+}
+
+// appendSteps is appendResponses once s is prepared for m.
+func (k *hmacKey) appendSteps(dst []byte, s *scratch, m message, w Window) ([]byte, error) {
 	for off := -w.Behind; off <= w.Ahead; off++ {
 		step, _ := addOffset(m.centre, off)
 		mac, err := k.stepMAC(s, step)

@@ -37,16 +37,17 @@ func oncePool(a *algorithm) *sync.Pool {
 	return &oncePools[2]
 }
 
-// schedule computes the fast path's key schedule of key into o, with the
-// hash of s. Everything handed to the hash is in o or s (on the heap
-// already), never key itself, so that the caller's key does not escape:
-// a key longer than a block is hashed in chunks copied to s.last.
-func (o *onceKey) schedule(a *algorithm, s *scratch, key []byte, digits int) error {
+// prepare computes the fast path's key schedule of key into o and sets
+// s up for the message s.msg[:m.n], as hmacKey.prepare does, in one pass:
+// the inner hash takes the key's pad block and then the message's whole
+// blocks before the step field without stopping at a marshaled state in
+// between, since no other message will resume from the key's. Everything
+// handed to the hash is in o or s (on the heap already), never key
+// itself, so that the caller's key does not escape: a key longer than a
+// block is hashed in chunks copied to s.last.
+func (o *onceKey) prepare(s *scratch, key []byte, m message) error {
 	k := &o.k
-	k.alg, k.digits, k.respSize, k.plain = a, digits, digits, nil
-	if digits == 0 {
-		k.respSize = 2 * a.size
-	}
+	a := k.alg
 	h := s.h
 	h.Reset()
 	if len(key) > a.block {
@@ -66,47 +67,60 @@ func (o *onceKey) schedule(a *algorithm, s *scratch, key []byte, digits int) err
 		o.pad[i] ^= 0x36
 	}
 	h.Write(o.pad[:a.block])
-	in, err := s.ap.AppendBinary(k.inner[:0])
-	if err != nil || len(in) > maxStateSize {
+	fixed := m.n // bytes that never change
+	if m.varOff >= 0 {
+		fixed = m.varOff
+	}
+	aligned := fixed - fixed%a.block
+	if aligned > 0 {
+		h.Write(s.msg[:aligned])
+	}
+	st, err := s.ap.AppendBinary(s.state[:0])
+	if err != nil || len(st) > maxStateSize {
 		return errHashState
 	}
+	s.stateLen, s.start, k.n = len(st), st, len(st)
 	for i := range a.block {
 		o.pad[i] ^= 0x36 ^ 0x5c
 	}
 	h.Reset()
 	h.Write(o.pad[:a.block])
 	out, err := s.ap.AppendBinary(k.outer[:0])
-	if err != nil || len(out) != len(in) {
+	if err != nil || len(out) != k.n {
 		return errHashState
 	}
 	clear(o.pad[:a.block])
-	h.Reset()
-	k.n = len(in)
+	rest := copy(s.last[:], s.msg[aligned:m.n])
+	s.lastLen = a.pad(s.last[:], rest, uint64(a.block+m.n))
+	s.stepPos = -1
+	if m.varOff >= 0 {
+		s.stepPos = m.varOff - aligned
+	}
 	return nil
 }
 
-// getOnce returns pooled scratch space for a and a key schedule of key
-// in it; release gives both back.
-func getOnce(a *algorithm, key []byte, digits int) (*onceKey, *scratch, error) {
+// getOnce returns pooled scratch space for a and an empty key schedule
+// for responses of digits digits; release gives both back.
+func getOnce(a *algorithm, digits int) (*onceKey, *scratch) {
 	s := a.pool.Get().(*scratch)
-	p := oncePool(a)
-	o, _ := p.Get().(*onceKey)
+	o, _ := oncePool(a).Get().(*onceKey)
 	if o == nil {
 		o = new(onceKey)
 	}
-	if err := o.schedule(a, s, key, digits); err != nil {
-		o.release(s)
-		return nil, nil, err
+	k := &o.k
+	k.alg, k.digits, k.respSize, k.plain = a, digits, digits, nil
+	if digits == 0 {
+		k.respSize = 2 * a.size
 	}
-	return o, s, nil
+	return o, s
 }
 
-// release wipes the key schedule and returns it and s to their pools.
+// release wipes the key schedule and returns it and s to their pools
+// (hmacKey.put wipes what s holds).
 func (o *onceKey) release(s *scratch) {
 	a := o.k.alg
 	o.k.put(s)
-	clear(o.k.inner[:])
-	clear(o.k.outer[:])
+	clear(o.k.outer[:o.k.n])
 	clear(o.pad[:])
 	o.k.n = 0
 	oncePool(a).Put(o)
@@ -140,10 +154,7 @@ func (s Suite) VerifyOnce(key []byte, in Input, response string, w Window) (Matc
 	if err := parseResponse(&resp, response, int(s.digits), s.responseLen(a)); err != nil {
 		return Match{}, err
 	}
-	o, sc, err := getOnce(a, key, int(s.digits))
-	if err != nil {
-		return Match{}, err
-	}
+	o, sc := getOnce(a, int(s.digits))
 	defer o.release(sc)
 	m, err := s.writeMessage(sc.msg[:], &in)
 	if err != nil {
@@ -152,7 +163,10 @@ func (s Suite) VerifyOnce(key []byte, in Input, response string, w Window) (Matc
 	if m.varOff < 0 && (w.Behind != 0 || w.Ahead != 0) {
 		return Match{}, inputErr("suite %s has no counter or time step for a window", s.s)
 	}
-	return o.k.verify(sc, m, &resp, w)
+	if err := o.prepare(sc, key, m); err != nil {
+		return Match{}, err
+	}
+	return o.k.verifySteps(sc, m, &resp, w)
 }
 
 // AppendResponsesOnce appends to dst what NewVerifier(s, key) followed
@@ -177,10 +191,7 @@ func (s Suite) AppendResponsesOnce(dst, key []byte, in Input, w Window) ([]byte,
 	if err := w.check(); err != nil {
 		return dst, err
 	}
-	o, sc, err := getOnce(a, key, int(s.digits))
-	if err != nil {
-		return dst, err
-	}
+	o, sc := getOnce(a, int(s.digits))
 	defer o.release(sc)
 	m, err := s.writeMessage(sc.msg[:], &in)
 	if err != nil {
@@ -192,7 +203,10 @@ func (s Suite) AppendResponsesOnce(dst, key []byte, in Input, w Window) ([]byte,
 	if !windowFits(m.centre, w) {
 		return dst, inputErr("window reaches past the range of steps")
 	}
-	return o.k.appendResponses(dst, sc, m, w)
+	if err := o.prepare(sc, key, m); err != nil {
+		return dst, err
+	}
+	return o.k.appendSteps(dst, sc, m, w)
 }
 
 // windowFits reports whether every step of w around centre is a step.
@@ -241,13 +255,14 @@ func (h HOTP) verifyOnce(key []byte, minKey int, counter uint64, code string, w 
 	if err := parseResponse(&resp, code, d, d); err != nil {
 		return Match{}, err
 	}
-	o, sc, err := getOnce(a, key, d)
-	if err != nil {
-		return Match{}, err
-	}
+	o, sc := getOnce(a, d)
 	defer o.release(sc)
 	putStep(sc.msg[:8], counter)
-	return o.k.verify(sc, message{n: 8, varOff: 0, centre: counter}, &resp, w)
+	m := message{n: 8, varOff: 0, centre: counter}
+	if err := o.prepare(sc, key, m); err != nil {
+		return Match{}, err
+	}
+	return o.k.verifySteps(sc, m, &resp, w)
 }
 
 // VerifyOnce checks code as NewVerifier(key) followed by one Verify(at,

@@ -185,15 +185,20 @@ func TestVerifyOnceAllocatesNothing(t *testing.T) {
 // of the key once the call returns.
 func TestVerifyOnceWipes(t *testing.T) {
 	key := benchKey(32)
-	o, s, err := getOnce(algSHA256, key, 8)
+	o, s := getOnce(algSHA256, 8)
+	in := Input{Question: benchQuestion, Time: benchTime}
+	m, err := Default.writeMessage(s.msg[:], &in)
 	require.NoError(t, err)
+	require.NoError(t, o.prepare(s, key, m))
 	require.NotZero(t, o.k.n)
-	require.NotEqual(t, make([]byte, o.k.n), o.k.inner[:o.k.n])
+	require.NotEqual(t, make([]byte, o.k.n), o.k.outer[:o.k.n])
+	require.NotEqual(t, make([]byte, s.stateLen), s.state[:s.stateLen])
 	o.release(s)
 	require.Zero(t, o.k.n)
-	require.Equal(t, [maxStateSize]byte{}, o.k.inner)
 	require.Equal(t, [maxStateSize]byte{}, o.k.outer)
 	require.Equal(t, [maxBlockSize]byte{}, o.pad)
+	require.Equal(t, [maxStateSize]byte{}, s.state)
+	require.Equal(t, make([]byte, len(s.last)), s.last[:])
 }
 
 // BenchmarkOCRAVerifyOneShot is Suite.VerifyOnce: the key schedule and

@@ -32,7 +32,8 @@
 // backoff and full jitter (honouring a Retry-After), within the context
 // the Service gives it (Config.NotifyTimeout) and never at or after the
 // request's expiry: no attempt, first or later, starts once the request
-// has expired, and each attempt is cut off when it does. A retry resends
+// has expired (a delivery without an expiry is never sent), and each
+// attempt is cut off when it does. A retry resends
 // the same notification with the same collapse key, so a phone that got
 // both shows one. A token reported gone is removed from its device
 // through [TokenRemover] ([authn.Service.RemovePushToken], which audits

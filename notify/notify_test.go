@@ -207,11 +207,17 @@ func TestSkippedAndRefused(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	d = delivery()
+	d.ExpiresAt = time.Time{}
+	if err := n.Notify(ctx, d); !errors.Is(err, notify.ErrExpired) {
+		t.Fatalf("a delivery without an expiry: err %v", err)
+	}
+	d = delivery()
 	d.Platform = "symbian"
 	if err := n.Notify(ctx, d); !errors.Is(err, notify.ErrNoSender) {
 		t.Fatalf("err %v", err)
 	}
-	if len(s.attempts()) != 0 || (*reports)[0].Outcome != notify.Skipped || (*reports)[1].Outcome != notify.Failed {
+	if len(s.attempts()) != 0 || (*reports)[0].Outcome != notify.Skipped || (*reports)[1].Outcome != notify.Failed ||
+		(*reports)[2].Outcome != notify.Expired || (*reports)[3].Outcome != notify.Failed {
 		t.Fatalf("attempts %d, reports %+v", len(s.attempts()), *reports)
 	}
 }

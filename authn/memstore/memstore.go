@@ -732,6 +732,11 @@ func (s *Store) User(_ context.Context, user string, now time.Time) (authn.UserS
 func (s *Store) PutChallenge(_ context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.putChallenge(c, lim, now)
+}
+
+// putChallenge is PutChallenge, with s.mu held.
+func (s *Store) putChallenge(c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
 	if _, ok := s.challenges[c.ID]; ok {
 		return authn.ErrStoreConflict
 	}

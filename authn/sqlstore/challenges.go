@@ -14,7 +14,6 @@ import (
 
 // PutChallenge implements authn.Store.
 func (s *Store) PutChallenge(ctx context.Context, ch authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
-	q := &s.d.q
 	tags, err := encodeTags(ch.Tags)
 	if err != nil {
 		return s.fail("PutChallenge", err)
@@ -27,65 +26,73 @@ func (s *Store) PutChallenge(ctx context.Context, ch authn.ChallengeRecord, lim 
 		if err := s.lockRow(c, ch.User); err != nil {
 			return err
 		}
-		var n int
-		if err := c.row(q.chExists, ch.ID).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return authn.ErrStoreConflict
-		}
-		e, err := s.epoch(c, ch.User)
-		if err != nil {
-			return err
-		}
-		if e != ch.Epoch {
-			return authn.ErrStoreConflict
-		}
-		var until int64
-		ok, err := found(c.row(q.qGet, ch.User, ch.Question).Scan(&until))
-		if err != nil {
-			return err
-		}
-		if ok && now.Before(at(until)) {
-			return authn.ErrStoreConflict
-		}
-		// The per-minute budget: issue times within the last minute.
-		if _, err := c.exec(q.isPrune, ch.User, nanos(now.Add(-time.Minute))); err != nil {
-			return err
-		}
-		if err := c.row(q.isCount, ch.User).Scan(&n); err != nil {
-			return err
-		}
-		if n >= lim.PerMinute {
-			return authn.ErrStoreLimit
-		}
-		// Void the oldest live challenges beyond the outstanding budget.
-		live, err := s.strings(c, q.chLive, ch.User, nanos(now))
-		if err != nil {
-			return err
-		}
-		for len(live) > 0 && len(live) >= lim.Outstanding {
-			if _, err := c.exec(q.chDelete, live[0]); err != nil {
-				return err
-			}
-			live = live[1:]
-		}
-		if _, err := c.exec(q.qPut, ch.User, ch.Question, nanos(now.Add(lim.Horizon))); err != nil {
-			return err
-		}
-		if _, err := c.exec(q.isInsert, ch.User, nanos(now)); err != nil {
-			return err
-		}
-		_, err = c.exec(q.chInsert, ch.ID, ch.User, ch.Question, int64(ch.Epoch), tags, int64(ch.Window),
-			int64(ch.Attempts), nanos(ch.IssuedAt), nanos(ch.ExpiresAt), blob(ch.Payload), names, ch.Resync,
-			int64(ch.ResyncDrift))
-		if err != nil && s.d.isUnique(err) {
-			// Another user's challenge of that ID, stored meanwhile
-			// (chExists saw none): refused, and nothing recorded.
-			return &refusal{authn.ErrStoreConflict}
-		}
-		return err
+		return s.putIn(c, ch, tags, names, lim, now)
 	})
+}
+
+// putIn is PutChallenge's step in the write transaction c, the user's
+// row locked (where the dialect locks rows), with the tags and names
+// encoded.
+func (s *Store) putIn(c *conn, ch authn.ChallengeRecord, tags []byte, names any, lim authn.ChallengeLimits, now time.Time) error {
+	q := &s.d.q
+	var n int
+	if err := c.row(q.chExists, ch.ID).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return authn.ErrStoreConflict
+	}
+	e, err := s.epoch(c, ch.User)
+	if err != nil {
+		return err
+	}
+	if e != ch.Epoch {
+		return authn.ErrStoreConflict
+	}
+	var until int64
+	ok, err := found(c.row(q.qGet, ch.User, ch.Question).Scan(&until))
+	if err != nil {
+		return err
+	}
+	if ok && now.Before(at(until)) {
+		return authn.ErrStoreConflict
+	}
+	// The per-minute budget: issue times within the last minute.
+	if _, err := c.exec(q.isPrune, ch.User, nanos(now.Add(-time.Minute))); err != nil {
+		return err
+	}
+	if err := c.row(q.isCount, ch.User).Scan(&n); err != nil {
+		return err
+	}
+	if n >= lim.PerMinute {
+		return authn.ErrStoreLimit
+	}
+	// Void the oldest live challenges beyond the outstanding budget.
+	live, err := s.strings(c, q.chLive, ch.User, nanos(now))
+	if err != nil {
+		return err
+	}
+	for len(live) > 0 && len(live) >= lim.Outstanding {
+		if _, err := c.exec(q.chDelete, live[0]); err != nil {
+			return err
+		}
+		live = live[1:]
+	}
+	if _, err := c.exec(q.qPut, ch.User, ch.Question, nanos(now.Add(lim.Horizon))); err != nil {
+		return err
+	}
+	if _, err := c.exec(q.isInsert, ch.User, nanos(now)); err != nil {
+		return err
+	}
+	_, err = c.exec(q.chInsert, ch.ID, ch.User, ch.Question, int64(ch.Epoch), tags, int64(ch.Window),
+		int64(ch.Attempts), nanos(ch.IssuedAt), nanos(ch.ExpiresAt), blob(ch.Payload), names, ch.Resync,
+		int64(ch.ResyncDrift))
+	if err != nil && s.d.isUnique(err) {
+		// Another user's challenge of that ID, stored meanwhile
+		// (chExists saw none): refused, and nothing recorded.
+		return &refusal{authn.ErrStoreConflict}
+	}
+	return err
 }
 
 func (s *Store) strings(c *conn, q string, args ...any) ([]string, error) {

@@ -140,6 +140,18 @@ func (r *refusal) Unwrap() error { return r.err }
 // what f did; a refusal rolls it back and returns its outcome; any other
 // error rolls it back and is returned wrapped.
 func (s *Store) write(ctx context.Context, op string, f func(c *conn) error) error {
+	if s.group != nil {
+		queued, err := s.group.submit(&groupStep{ctx: ctx, op: op, f: f, done: make(chan error, 1)})
+		if !queued {
+			return s.fail(op, err)
+		}
+		return err
+	}
+	return s.writeNow(ctx, op, f)
+}
+
+// writeNow is write in a transaction of its own.
+func (s *Store) writeNow(ctx context.Context, op string, f func(c *conn) error) error {
 	s.trips.Add(1)
 	tx, err := s.w.BeginTx(ctx, s.d.txOptions)
 	if err != nil {
@@ -160,6 +172,7 @@ func (s *Store) write(ctx context.Context, op string, f func(c *conn) error) err
 		return s.fail(op, cerr)
 	}
 	s.writes.Add(1)
+	s.commits.Add(1)
 	s.afterCommit(ctx, op)
 	return err
 }
@@ -177,7 +190,11 @@ func (s *Store) read(ctx context.Context, op string, f func(c *conn) error) erro
 // single runs one statement on the writer, outside an explicit
 // transaction (a statement is atomic by itself).
 func (s *Store) single(ctx context.Context, op string, f func(c *conn) error) error {
+	if s.group != nil {
+		return s.write(ctx, op, f) // a step of a shared transaction
+	}
 	s.writes.Add(1)
+	s.commits.Add(1)
 	err := f(&conn{s: s, ctx: ctx, db: s.w, pool: s.wStmts})
 	if err != nil && !outcome(err) {
 		return s.fail(op, err)

@@ -62,5 +62,8 @@ func postgresQueries() queries {
 	q.commitStepFn = `SELECT authn_commit_step($1, $2, $3, $4, $5)`
 	// Migration 0005's: AttemptCommit in one statement.
 	q.finishFn = `SELECT * FROM authn_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	// Migration 0006's: IssueChallenge in one statement.
+	q.issueFn = `SELECT * FROM authn_issue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+			$17, $18, $19, $20, $21, $22, $23, $24)`
 	return q
 }

@@ -60,6 +60,13 @@ type Engine struct {
 	// that serialises migrations, before they are applied; the pools'
 	// connections must already have it as their search_path.
 	Schema string
+	// GroupCommit (SQLite), if more than 1, turns group commit on: write
+	// steps that queue up while a transaction commits run as one
+	// transaction of at most GroupCommit steps, each in a savepoint of
+	// its own (see group.go), so that concurrent logins share an fsync.
+	// Writer must have one connection. 0 or 1: every write step is a
+	// transaction of its own.
+	GroupCommit int
 	// Scrub (SQLite), if set, runs on Writer after every committed write
 	// that drops a sealed pending key or a user's secrets, to clear the
 	// copies the engine's journal still holds (a WAL checkpoint); see
@@ -100,6 +107,9 @@ func New(ctx context.Context, e Engine) (*Store, error) {
 			return nil, err
 		}
 	}
+	if e.GroupCommit > 1 && e.Dialect == SQLite {
+		s.startGroup(e.GroupCommit)
+	}
 	return s, nil
 }
 
@@ -116,9 +126,12 @@ type Store struct {
 
 	tables sync.Map // authn.LockPolicy -> string: its lock lengths as an array literal (one entry per policy a Service uses)
 
-	stmts  atomic.Int64 // SQL statements run
-	trips  atomic.Int64 // statements, BEGINs and COMMITs/ROLLBACKs
-	writes atomic.Int64 // write transactions committed, explicit or of one statement
+	stmts   atomic.Int64 // SQL statements run
+	trips   atomic.Int64 // statements, BEGINs and COMMITs/ROLLBACKs
+	writes  atomic.Int64 // write steps committed, explicit transactions or of one statement
+	commits atomic.Int64 // the engine's transactions that committed them (fewer with group commit)
+
+	group *grouper // SQLite's group commit, when on (Engine.GroupCommit)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -138,16 +151,19 @@ var (
 type Stats struct {
 	Statements int64 // SQL statements run
 	RoundTrips int64 // statements, BEGINs, COMMITs and ROLLBACKs
-	// Writes counts the write transactions run on the writer: each
-	// committed write step, and each write step of one statement in
-	// autocommit. (A group commit on SQLite may make several of them one
-	// transaction of the engine's; see the sqlite package.)
+	// Writes counts the write steps committed on the writer: each write
+	// step in a transaction, and each write step of one statement in
+	// autocommit.
 	Writes int64
+	// Commits counts the engine's transactions that committed them: as
+	// many as Writes, or fewer with group commit (Engine.GroupCommit),
+	// where write steps that queue up share a transaction and its fsync.
+	Commits int64
 }
 
 // Stats returns the Store's counts so far, for metrics and benchmarks.
 func (s *Store) Stats() Stats {
-	return Stats{Statements: s.stmts.Load(), RoundTrips: s.trips.Load(), Writes: s.writes.Load()}
+	return Stats{Statements: s.stmts.Load(), RoundTrips: s.trips.Load(), Writes: s.writes.Load(), Commits: s.commits.Load()}
 }
 
 // String describes the store without its records.
@@ -159,6 +175,9 @@ func (s *Store) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 // Close closes the database. Calls after the first return its result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.group != nil {
+			s.group.close() // what is queued commits first
+		}
 		var errs []error
 		for _, m := range []map[string]*sql.Stmt{s.wStmts, s.rStmts} {
 			for _, st := range m {
@@ -234,4 +253,7 @@ type queries struct {
 	// finishFn, where set (PostgreSQL), makes AttemptCommit one
 	// statement: see finishOne.
 	finishFn string
+	// issueFn, where set (PostgreSQL), makes IssueChallenge one
+	// statement: see issueOne.
+	issueFn string
 }

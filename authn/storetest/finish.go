@@ -87,3 +87,96 @@ func testAttemptCommit(t *testing.T, newStores func(tb testing.TB) Stores) {
 	require.NoError(t, r.Commit)
 	require.Equal(t, uint64(step0+1), device().LastStep)
 }
+
+// testIssueChallenge checks authn.IssueStore's IssueChallenge on a store
+// that implements it (skipped otherwise): a challenge made from the
+// user's devices as they stand is stored as PutChallenge stores it; one
+// made from devices that moved (another epoch, a device added, a drift,
+// name or sealed secret changed) stores nothing and returns the devices
+// as they stand.
+func testIssueChallenge(t *testing.T, newStores func(tb testing.TB) Stores) {
+	st := newStores(t)
+	is, ok := st.Hot.(authn.IssueStore)
+	if !ok || !st.pair().same() {
+		t.Skip("the store does not check a challenge's devices (authn.IssueStore)")
+	}
+	ctx := t.Context()
+	active := func() authn.UserDevices {
+		ds, err := is.Devices(ctx, "alice")
+		require.NoError(t, err)
+		out := []authn.DeviceRecord{}
+		for _, d := range ds {
+			if d.State == authn.DeviceActive {
+				out = append(out, d)
+			}
+		}
+		return authn.UserDevices{Epoch: userState(t, is, "alice", t0).Epoch, Devices: out}
+	}
+	issue := func(id string, ud authn.UserDevices, lim authn.ChallengeLimits) (authn.UserDevices, bool, error) {
+		return is.IssueChallenge(ctx, newChallenge("alice", id, ud.Epoch, t0, tag(1, "dev-1", step0, 0)), lim, ud.Devices, t0)
+	}
+	requireStale := func(id string, ud authn.UserDevices, msg string) authn.UserDevices {
+		t.Helper()
+		fresh, stale, err := issue(id, ud, limits)
+		require.NoError(t, err, msg)
+		require.True(t, stale, msg)
+		now := active()
+		require.Equal(t, now.Epoch, fresh.Epoch, msg)
+		require.True(t, authn.SameDevices(now.Devices, fresh.Devices), "%s: the devices as they stand", msg)
+		requireOutcome(t, authn.AttemptNoChallenge, attempt(t, is, "alice", id, wrongMAC, step0, policy, t0), "%s: nothing stored", msg)
+		return fresh
+	}
+
+	// No device yet: an empty list is the user's.
+	none := active()
+	_, stale, err := issue("ch-0", none, limits)
+	require.NoError(t, err)
+	require.False(t, stale)
+
+	activeDevice(t, is, "alice", "dev-1", t0)
+	pendingDevice(t, is, "alice", "dev-p", t0)
+	ud := requireStale("ch-1", none, "a device paired since")
+	require.Len(t, ud.Devices, 1, "pending devices are not the user's active ones")
+	_, stale, err = issue("ch-2", ud, limits)
+	require.NoError(t, err)
+	require.False(t, stale)
+	requireOutcome(t, authn.AttemptMatch, attempt(t, is, "alice", "ch-2", mac(1), step0, policy, t0), "stored, with its tags")
+
+	// Each field that enters a challenge.
+	require.NoError(t, is.CommitStep(ctx, "alice", "dev-1", ud.Epoch, step0+1, 2, t0))
+	ud = requireStale("ch-3", ud, "a drift changed")
+	require.NoError(t, is.CommitStep(ctx, "alice", "dev-1", ud.Epoch, step0+2, 2, t0))
+	_, stale, err = issue("ch-4", ud, limits)
+	require.NoError(t, err)
+	require.False(t, stale, "a later step with the same drift is no change")
+	name := "new name"
+	_, err = is.ChangeDevice(ctx, "alice", "dev-1", authn.DeviceChange{Name: &name}, t0)
+	require.NoError(t, err)
+	ud = requireStale("ch-5", ud, "a name changed")
+	require.NoError(t, swapSecret(ctx, is, "alice", "dev-1", ud.Devices[0].Secret, []byte("resealed")))
+	ud = requireStale("ch-6", ud, "a sealed secret changed")
+	activeDevice(t, is, "alice", "dev-2", t0)
+	ud = requireStale("ch-7", ud, "a second device")
+	require.Len(t, ud.Devices, 2)
+	require.NoError(t, revoke(ctx, is, "alice", "dev-2", t0))
+	old := ud
+	ud = requireStale("ch-8", ud, "a revocation")
+	require.Greater(t, ud.Epoch, old.Epoch)
+	stillOne := authn.UserDevices{Epoch: old.Epoch, Devices: ud.Devices}
+	requireStale("ch-9", stillOne, "the devices as they are, at an old epoch")
+
+	// PutChallenge's outcomes.
+	_, stale, err = issue("ch-10", ud, limits)
+	require.NoError(t, err)
+	require.False(t, stale)
+	c := newChallenge("alice", "ch-11", ud.Epoch, t0)
+	c.Question = "q-ch-10"
+	_, _, err = is.IssueChallenge(ctx, c, limits, ud.Devices, t0)
+	require.ErrorIs(t, err, authn.ErrStoreConflict, "a question within its horizon")
+	_, _, err = issue("ch-10", ud, limits)
+	require.ErrorIs(t, err, authn.ErrStoreConflict, "an ID taken")
+	tight := limits
+	tight.PerMinute = 1
+	_, _, err = issue("ch-12", ud, tight)
+	require.ErrorIs(t, err, authn.ErrStoreLimit, "the per-minute budget")
+}

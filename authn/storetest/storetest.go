@@ -130,6 +130,7 @@ func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "PutChallenge", func(t *testing.T) { testPutChallenge(t, fresh) })
 	run(tb, "Attempt", func(t *testing.T) { testAttempt(t, fresh) })
 	run(tb, "AttemptCommit", func(t *testing.T) { testAttemptCommit(t, newStores) })
+	run(tb, "IssueChallenge", func(t *testing.T) { testIssueChallenge(t, newStores) })
 	run(tb, "Sweep", func(t *testing.T) { testSweep(t, fresh) })
 	run(tb, "TOTP", func(t *testing.T) { testTOTP(t, fresh) })
 	run(tb, "RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, fresh) })
@@ -167,6 +168,8 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "ServiceQRLogin", func(t *testing.T) { testServiceQRLogin(t, fresh) })
 	run(tb, "ServiceMaintain", func(t *testing.T) { testServiceMaintain(t, fresh) })
 	run(tb, "ServiceRemoved", func(t *testing.T) { testServiceRemoved(t, fresh) })
+	run(tb, "ServiceBegin", func(t *testing.T) { testServiceBegin(t, fresh) })
+	run(tb, "ServicePushToken", func(t *testing.T) { testServicePushToken(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.

@@ -118,8 +118,10 @@ func (a *app) explain(err error) string {
 			strings.TrimRight(a.portal, "/"), deviceMount)
 	case errors.Is(err, enroll.ErrDeviceAuth):
 		return "the portal does not accept this device: it is not paired yet, was revoked (the status command tells), or belongs to another portal (-portal)"
+	case errors.Is(err, deviceclient.ErrClockOffset):
+		return "this computer's clock is more than a day off the portal's: set the clock"
 	case errors.Is(err, enroll.ErrAPIRequestTime):
-		return "this computer's clock is more than a minute off the portal's: set the clock"
+		return "this computer's clock is off the portal's and the request could not be corrected: set the clock"
 	case errors.Is(err, enroll.ErrAPIReplay):
 		return "the portal saw this request before: try again"
 	case errors.Is(err, deviceclient.ErrRateLimited):

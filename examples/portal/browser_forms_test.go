@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +16,21 @@ import (
 
 	"github.com/keyline/keyline/authn"
 )
+
+var recoveryCodeRE = regexp.MustCompile(`^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$`)
+
+// mustNotBreak fails the test if the text of an element the selector
+// matches is broken across lines.
+func (c *chromeTab) mustNotBreak(selector string) {
+	c.t.Helper()
+	broken := js[[]string](c, fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).filter(e => {
+		const r = document.createRange(); r.selectNodeContents(e);
+		const tops = new Set(Array.from(r.getClientRects(), q => Math.round(q.top)));
+		return tops.size > 1; }).map(e => e.innerText)`, strconv.Quote(selector)))
+	if len(broken) > 0 {
+		c.t.Fatalf("broken across lines: %q\n%s", broken, c.describe())
+	}
+}
 
 // metrics is what the portal's /metrics says.
 func (bp *browserPortal) metrics(t *testing.T) string {
@@ -101,30 +120,77 @@ func TestBrowserForms(t *testing.T) {
 	c.typeInto("code", "123456")
 	c.click("pair-submit", "/security/activate") // post/redirect/get: the address is the page's own
 	c.mustContain("error", "No phone has completed this activation yet")
+	c.shot("activation-early-code")
 	c.markPage()
 	pairing := ph.activate(sessionID, "Alice's phone")
 	c.waitPage("/security/activate", browserWait) // the page's script moved on, with GET
 	c.mustLack("error")
+	c.shot("activation-completed")
 	st, err := bp.p.svc.ActivationStatus(ctx, alice.ID, sessionID)
 	if err != nil || st.State != authn.ActivationCompleted || st.TriesLeft != 3 {
 		t.Fatalf("activation %+v, %v; want completed with its 3 tries left (no code sent again)", st, err)
 	}
 	c.typeInto("code", pairing)
-	c.click("pair-submit", "/security")
+	c.click("pair-submit", "/security/recovery")
+
+	step("recovery codes, offered once the first factor is added: made once, reload-safe, kept until saved")
 	c.mustContain("notice", "is active")
-	c.back("/security") // the activation page is over: Back shows the security page, no resubmission
-	c.reload("/security")
+	c.mustContain("recovery-offer", "recovery codes")
+	c.shot("recovery-offer")
+	c.click("recovery-new", "/2fa") // making them is a change: confirm it's you, with the new phone
+	c.click("use-challenge", "/2fa")
+	c.typeInto("response", ph.respond(c.text("challenge")))
+	c.click("challenge-submit", "/security/recovery")
+	codes := c.lines("#recovery-codes .recovery-code")
+	if len(codes) != 10 {
+		t.Fatalf("%d recovery codes shown; want 10: %q", len(codes), codes)
+	}
+	for _, code := range codes {
+		if !recoveryCodeRE.MatchString(code) {
+			t.Fatalf("recovery code %q; want four groups of four", code)
+		}
+	}
+	c.shot("recovery-codes")
+	c.reload("/security/recovery")
+	if again := c.lines("#recovery-codes .recovery-code"); !slices.Equal(again, codes) {
+		t.Fatalf("the reload shows %q; want the same codes %q", again, codes)
+	}
+	if f, err := bp.p.svc.Factors(ctx, alice.ID); err != nil || f.RecoveryCodes != 10 {
+		t.Fatalf("factors %+v, %v; want the 10 codes of one set", f, err)
+	}
+	for _, id := range []string{"recovery-copy", "recovery-print", "recovery-download"} {
+		if !c.visible(id) {
+			t.Fatalf("no #%s on the recovery codes page\n%s", id, c.describe())
+		}
+	}
+	file, err := chromedp.Run(c.ctx, chromedp.Evaluate[string](`fetch(document.getElementById("recovery-download").href).then(r => r.text())`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("downloading the codes: %v", err)
+	}
+	for _, code := range codes {
+		if !strings.Contains(file, code+"\n") {
+			t.Fatalf("the download lacks %s:\n%s", code, file)
+		}
+	}
+	c.click("recovery-saved", "/security")
+	c.mustContain("recovery-left", "10")
+	c.back("/security/recovery") // the codes are gone from the session: Back shows the offer, no codes
+	c.mustLack("recovery-codes")
+	c.open("/security/recovery/codes.txt")
+	if strings.Contains(c.describe(), codes[0]) {
+		t.Fatal("the codes can still be downloaded after \"I saved them\"")
+	}
+	c.open("/security")
 	c.mustContain("devices", "Alice's phone")
 
 	step("a change asked for after the step-up lapsed is made once the user confirms it's you")
-	c.click("stepup", "/2fa")
-	c.click("use-challenge", "/2fa")
-	c.typeInto("response", ph.respond(c.text("challenge")))
-	c.click("challenge-submit", "/security")
 	c.mustContain("push-state", "on")
+	c.shot("security")
 	bp.clock.Advance(authn.DefaultProofTTL) // the page still offers the change; the proof is gone
 	c.click("push-toggle", "/2fa")
 	c.mustContain("notice", "Confirm it's you")
+	c.shot("step-up")
 	if !c.has("challenge") {
 		c.click("use-challenge", "/2fa")
 	}
@@ -152,6 +218,18 @@ func TestBrowserForms(t *testing.T) {
 	if got := c.text("challenge"); got != question {
 		t.Fatalf("the challenge changed from %s to %s on reload", question, got)
 	}
+
+	step("a countdown that runs out says \"Expired — get a new one\", and the link gets one")
+	bp.clock.Advance(3 * time.Minute) // the challenge's lifetime, on the portal's clock
+	js[chromedp.Void](c, `document.getElementById("challenge-expires").setAttribute("data-remaining", "0")`)
+	c.waitUntil("the countdown's end", `document.querySelector("[data-countdown]").innerText.startsWith("Expired — get a new one")`, browserStep)
+	c.shot("challenge-expired")
+	c.markPage()
+	c.do("click \"get a new one\"", chromedp.Click(chromedp.CSS("[data-countdown] a")))
+	c.waitPage("/2fa", browserStep)
+	if question = c.text("challenge"); !sixDigitsRE.MatchString(question) {
+		t.Fatalf("no new challenge after \"get a new one\": %q", question)
+	}
 	c.typeInto("response", ph.respond(question))
 	c.click("challenge-submit", "/account")
 
@@ -172,11 +250,29 @@ func TestBrowserForms(t *testing.T) {
 	}
 	c.typeInto("response", ph.respond(c.text("challenge")))
 	c.click("challenge-submit", "/withdraw")
+	c.shot("withdraw-kept")
 	for id, want := range map[string]string{"amount": "12,50", "to": testIBAN, "memo": "Lunch"} {
 		if got := js[string](c, `document.getElementById("`+id+`").value`); got != want {
 			t.Fatalf("#%s holds %q after signing in again; want %q", id, got, want)
 		}
 	}
+
+	step("the amount as read is echoed before the phone signs it")
+	c.click("withdraw-submit", "/withdraw/confirm")
+	c.mustContain("amount-echo", "“12,50”", "EUR 12.50")
+	c.shot("withdraw-echo")
+
+	step("a withdrawal declined on the phone ends: no QR code is offered for it")
+	if !c.has("push-number") {
+		t.Fatalf("the withdrawal is not asked by push\n%s", c.describe())
+	}
+	c.markPage()
+	ph.answer(ph.onlyPrompt("Withdrawal"), false, "")
+	c.waitPage("/withdraw", browserWait)
+	c.mustContain("notice", "You declined this withdrawal on your phone")
+	c.mustLack("tx-qr")
+	c.mustLack("withdraw-waiting")
+	c.shot("withdraw-declined")
 
 	step("a sign-in page left open 16 minutes: shown again with a note, the username kept")
 	c.logout()
@@ -187,6 +283,7 @@ func TestBrowserForms(t *testing.T) {
 	c.click("login-submit", "/login")
 	c.notForbidden()
 	c.mustContain("notice", "nothing was done")
+	c.shot("login-expired")
 	if got := js[string](c, `document.getElementById("username").value`); got != "alice" {
 		t.Fatalf("#username holds %q on the sign-in page shown again; want alice", got)
 	}

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/keyline/keyline/authn"
@@ -31,15 +33,16 @@ import (
 	"github.com/keyline/keyline/enroll/txn"
 )
 
-// The browser test's screenshots go to the test's temporary directory,
-// or, with -portal.screenshots, to a directory of the caller's, under
-// stable names (activation.png, challenge.png, ...). From the package
-// directory:
+// The browser test checks every state it visits at 1280×800 and at
+// 390×844; with -portal.screenshots it also saves a full-page screenshot
+// of each, at both sizes, into a directory of the caller's, under stable
+// names (activation.png, activation-390.png, ...). The normal run only
+// checks. From the package directory:
 //
 //	go test -run Browser . -portal.screenshots=../../docs -portal.screenshots.only=activation,challenge
 var (
 	screenshotDir = flag.String("portal.screenshots", "",
-		"save the browser test's full-page screenshots into this `directory` (default: the test's temporary directory)")
+		"save the browser test's full-page screenshots into this `directory` (default: none are saved)")
 	screenshotOnly = flag.String("portal.screenshots.only", "",
 		"with -portal.screenshots: save only these screenshots (comma-separated `names` without .png, such as activation,challenge)")
 )
@@ -176,7 +179,7 @@ func startChrome(t *testing.T, bin, base string) *chromeTab {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1000, 800),
+		chromedp.WindowSize(1280, 800),
 		chromedp.CombinedOutput(output),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -293,6 +296,15 @@ func (c *chromeTab) waitUntil(what, cond string, timeout time.Duration) {
 	}
 }
 
+// timezone makes the page's time zone tz, as if the person were there.
+func (c *chromeTab) timezone(tz string) {
+	c.t.Helper()
+	c.do("time zone "+tz, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: tz})
+		return err
+	}))
+}
+
 // markPage marks the document now shown; waitPage then knows a new one
 // from it, whoever (a click, the page's script) made the browser move.
 func (c *chromeTab) markPage() {
@@ -396,27 +408,66 @@ func (c *chromeTab) lines(selector string) []string {
 	return js[[]string](c, fmt.Sprintf(`Array.from(document.querySelectorAll(%s), e => e.innerText.trim())`, strconv.Quote(selector)))
 }
 
-// shot saves a full-page screenshot as name.png, after the page's images
-// have loaded, and checks that it is a PNG of the page.
+// The two sizes every state is checked (and, with -portal.screenshots,
+// photographed) at: a laptop's window and a phone's.
+var viewports = []struct {
+	suffix        string // of the screenshot's name
+	width, height int64
+	mobile        bool
+}{{"", 1280, 800, false}, {"-390", 390, 844, true}}
+
+// internalWords are words of the code that a page must not show people.
+var internalWords = regexp.MustCompile(`State: |\b(completed|waiting|pending|cancelled|discarded)\b\.|in expired|expires in 0 seconds|[0-9]{2}:[0-9]{2}:[0-9]{2} UTC`)
+
+// shot checks the page in its state name at both viewports: no element
+// wider than the viewport (no sideways scroll at 390 px), no code broken
+// across lines, no internal word, under 10 KB; with -portal.screenshots it saves the
+// full page as name.png (1280×800) and name-390.png (390×844).
 func (c *chromeTab) shot(name string) {
 	c.t.Helper()
-	if c.only != nil && !c.only[name] {
-		return
+	if body := c.describe(); internalWords.MatchString(body) {
+		c.t.Fatalf("state %s shows internal words (%q)\n%s", name, internalWords.FindString(body), body)
 	}
-	c.waitUntil("the page's images", `Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)`, browserStep)
-	ctx, cancel := context.WithTimeout(c.ctx, browserStep)
-	defer cancel()
-	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		c.t.Fatalf("screenshot %s: %v", name, err)
+	if n := js[int](c, `document.documentElement.outerHTML.length`); n > 10<<10 {
+		c.t.Fatalf("state %s: the page is %d bytes; want under 10 KB", name, n)
 	}
-	cfg, err := png.DecodeConfig(bytes.NewReader(img))
-	if err != nil || cfg.Width < 500 || cfg.Height < 300 {
-		c.t.Fatalf("screenshot %s: %dx%d, %v; want a PNG of the page", name, cfg.Width, cfg.Height, err)
+	save := c.only == nil || c.only[name]
+	if *screenshotDir == "" {
+		save = false
 	}
-	if err := os.WriteFile(filepath.Join(c.shots, name+".png"), img, 0o644); err != nil {
-		c.t.Fatal(err)
+	for _, vp := range viewports {
+		opts := []chromedp.EmulateViewportOption{}
+		if vp.mobile {
+			opts = append(opts, chromedp.EmulateMobile)
+		}
+		c.do("viewport", chromedp.EmulateViewport(vp.width, vp.height, opts...))
+		wide := js[[]string](c, `(() => { const vw = document.documentElement.clientWidth;
+			const out = Array.from(document.querySelectorAll("body *")).filter(e => {
+				const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > vw + 0.5 || r.left < -0.5); })
+				.map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + Math.round(e.getBoundingClientRect().right) + "px");
+			if (document.documentElement.scrollWidth > vw) out.push("the page scrolls sideways: " + document.documentElement.scrollWidth + "px");
+			return out; })()`)
+		if len(wide) > 0 {
+			c.t.Fatalf("state %s at %d px: wider than the viewport: %q\n%s", name, vp.width, wide, c.describe())
+		}
+		c.mustNotBreak("code, .recovery-code, #session-id, #challenge, #push-number")
+		if save {
+			c.waitUntil("the page's images", `Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)`, browserStep)
+			ctx, cancel := context.WithTimeout(c.ctx, browserStep)
+			img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			cancel()
+			if err != nil {
+				c.t.Fatalf("screenshot %s: %v", name, err)
+			}
+			if cfg, err := png.DecodeConfig(bytes.NewReader(img)); err != nil || int64(cfg.Width) < vp.width {
+				c.t.Fatalf("screenshot %s: %dx%d, %v; want a PNG of the page", name, cfg.Width, cfg.Height, err)
+			}
+			if err := os.WriteFile(filepath.Join(c.shots, name+vp.suffix+".png"), img, 0o644); err != nil {
+				c.t.Fatal(err)
+			}
+		}
 	}
+	c.do("viewport", chromedp.EmulateViewport(viewports[0].width, viewports[0].height))
 }
 
 // login signs in from the login page and waits for the page after it.
@@ -543,10 +594,9 @@ func (ph *appPhone) answer(pr enroll.PushPrompt, approve bool, typed string) {
 }
 
 var (
-	sixDigitsRE   = regexp.MustCompile(`^[0-9]{6}$`)
-	twoDigitsRE   = regexp.MustCompile(`^[0-9]{2}$`)
-	sessionIDRE   = regexp.MustCompile(`^[0-9A-Za-z -]{8,}$`)
-	lockedUntilRE = regexp.MustCompile(`locked out until ([0-9]{2}:[0-9]{2}:[0-9]{2} UTC) \(in ([^)]+)\)`)
+	sixDigitsRE = regexp.MustCompile(`^[0-9]{6}$`)
+	twoDigitsRE = regexp.MustCompile(`^[0-9]{2}$`)
+	sessionIDRE = regexp.MustCompile(`^[0-9A-Za-z -]{8,}$`)
 )
 
 // TestBrowserEndToEnd walks through the portal in headless Chromium as
@@ -581,9 +631,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	step("activate a phone: the session ID behind \"Can't scan?\"")
 	c.click("activate", "/security/activate")
 	c.mustContain("title", "Activate a phone")
-	if got := c.text("activation-state"); got != "waiting" {
-		t.Fatalf("#activation-state is %q; want waiting", got)
-	}
+	c.mustContain("activation-state", "Waiting for your phone")
 	if w := js[int](c, `document.getElementById("qr").naturalWidth`); w != qrSize {
 		t.Fatalf("the QR image is %d pixels wide; want %d (did it load?)", w, qrSize)
 	}
@@ -603,14 +651,14 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.markPage()
 	pairing := ph.activate(sessionID, "Alice's phone")
 	c.waitPage("/security/activate", browserWait)
-	if got := c.text("activation-state"); got != "completed" {
-		t.Fatalf("#activation-state is %q after the phone activated; want completed", got)
-	}
+	c.mustContain("activation-state", "Your phone is ready")
 
 	step("type the pairing code the phone shows")
 	c.typeInto("code", pairing)
-	c.click("pair-submit", "/security")
+	c.click("pair-submit", "/security/recovery") // the first factor: recovery codes are offered
 	c.mustContain("notice", `"Alice's phone" is active.`)
+	c.mustContain("recovery-offer", "recovery codes")
+	c.click("recovery-later", "/security")
 	c.mustContain("devices", "Alice's phone")
 	if !c.has("device-" + ph.cred.DeviceID()) {
 		t.Fatalf("no row #device-%s for the phone\n%s", ph.cred.DeviceID(), c.describe())
@@ -703,7 +751,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	c.logout()
 
-	step("a push denied on the phone: the page falls back to challenge/response")
+	step("a push denied on the phone ends the sign-in, asking \"wasn't you?\"; push is hidden while suspended")
 	// Later: keyline allows 3 pushes in 15 minutes, and three went out
 	// (one left for challenge/response, the login, the withdrawal).
 	bp.clock.Advance(16 * time.Minute)
@@ -713,21 +761,25 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	c.markPage()
 	ph.answer(ph.onlyPrompt("Login"), false, "")
-	c.waitPage("/2fa", browserWait) // the script took the fallback
-	c.mustContain("notice", "denied on your phone")
+	c.waitPage("/login", browserWait) // the script saw the denial; the sign-in ended
+	c.mustContain("notice", "You declined this sign-in on your phone", "If it wasn't you")
+	c.mustLack("user")
+	c.shot("push-denied")
+	c.login("alice", alicePW, "/2fa")
+	c.mustContain("notice", "Push is paused")
 	c.mustLack("push-number")
+	c.mustLack("use-push")
 	question = c.text("challenge")
 	if !sixDigitsRE.MatchString(question) {
 		t.Fatalf("#challenge is %q after the denial", question)
 	}
-	c.shot("push-denied")
 	c.typeInto("response", ph.respond(question))
 	c.click("challenge-submit", "/account")
 	c.logout()
 
 	step("a replayed response is refused")
 	c.login("alice", alicePW, "/2fa")
-	c.mustContain("notice", "Push is not available right now") // suspended after the denial
+	c.mustContain("notice", "Push is paused") // suspended after the denial
 	c.mustLack("push-number")
 	question = c.text("challenge")
 	c.typeInto("response", firstResponse)
@@ -743,31 +795,42 @@ func TestBrowserEndToEnd(t *testing.T) {
 	c.click("challenge-submit", "/account")
 	c.logout()
 
-	step("five wrong responses lock the account; the page says until when")
+	step("five wrong responses lock the account: tries left before, then one message in local time, no locked way offered, and the page unlocks itself")
+	c.timezone("Asia/Tokyo") // the person's own time, not the server's nor UTC
 	c.login("alice", alicePW, "/2fa")
-	wantUntil := bp.clock.Now().Add(authn.DefaultLockoutBase).UTC().Format("15:04:05 MST")
+	lockEnds := bp.clock.Now().Add(authn.DefaultLockoutBase)
 	for try := 1; try <= authn.DefaultMaxFailures; try++ {
 		c.typeInto("response", "0000 0000")
 		c.click("challenge-submit", "/2fa")
+		if try == authn.DefaultMaxFailures {
+			break
+		}
 		msg := c.text("error")
-		m := lockedUntilRE.FindStringSubmatch(msg)
-		switch {
-		case try < authn.DefaultMaxFailures && m == nil &&
-			(strings.Contains(msg, "Wrong response") || strings.Contains(msg, "Too many tries for this challenge")):
-		case try == authn.DefaultMaxFailures && m != nil:
-			if m[1] != wantUntil || m[2] != "1 min 00 s" {
-				t.Fatalf("locked until %s (in %s); want %s (in 1 min 00 s)", m[1], m[2], wantUntil)
-			}
-		default:
-			t.Fatalf("wrong response %d of %d: the page says %q", try, authn.DefaultMaxFailures, msg)
+		left := authn.DefaultMaxFailures - try
+		want := fmt.Sprintf("%d tries left before a lock", left)
+		if left == 1 {
+			want = "1 try left before a lock"
+		}
+		if !strings.Contains(msg, "Wrong response") && !strings.Contains(msg, "Too many tries for this challenge") || !strings.Contains(msg, want) {
+			t.Fatalf("wrong response %d of %d: the page says %q; want %q in it", try, authn.DefaultMaxFailures, msg, want)
 		}
 	}
-	c.mustContain("locked", "No challenge can be answered now")
-	c.mustLack("challenge")
-	c.mustLack("challenge-form")
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mustContain("locked", "Too many failed attempts", "1:00", lockEnds.In(tokyo).Format("15:04"))
+	c.mustLack("error") // one message
+	c.mustLack("notice")
+	if body := c.describe(); strings.Contains(body, "UTC") {
+		t.Fatalf("the locked page shows a time in UTC\n%s", body)
+	}
+	for _, id := range []string{"challenge", "challenge-form", "use-push", "use-totp", "use-recovery", "use-challenge"} {
+		c.mustLack(id) // every way is locked too
+	}
 	c.shot("locked")
-	c.open("/2fa") // reloading does not lift it
-	c.mustContain("error", "locked out until "+wantUntil)
+	c.reload("/2fa") // reloading does not lift it
+	c.mustContain("locked", "Too many failed attempts")
 	c.mustLack("challenge")
 	// The browser passed a second factor before: it is a known client,
 	// and its own lockout bucket is the one locked; the shared bucket of
@@ -775,6 +838,14 @@ func TestBrowserEndToEnd(t *testing.T) {
 	ls, err := bp.p.svc.Operator("test").LockState(context.Background(), alice.ID)
 	if err != nil || ls.Locked || len(ls.Clients) != 1 || !ls.Clients[0].Locked {
 		t.Fatalf("lock state %+v, %v; want the browser's bucket locked, and it alone", ls, err)
+	}
+
+	step("the lock ends: the page moves on by itself, to a challenge")
+	c.markPage()
+	bp.clock.Advance(authn.DefaultLockoutBase)
+	c.waitPage("/2fa", browserWait)
+	if !sixDigitsRE.MatchString(c.text("challenge")) {
+		t.Fatalf("no challenge once the lock ended\n%s", c.describe())
 	}
 
 	if p := c.problems(); len(p) > 0 {

@@ -46,10 +46,16 @@
 //     again with a note and its fields, a user who signs in again returns
 //     to it, and a change whose step-up had lapsed is made once the user
 //     confirms it's them.
+//   - Recovery codes shown once: kept in the session from the post that
+//     made them until the user says they saved them (a reload shows the
+//     same set), with copy, print and download, offered right after the
+//     first factor is added.
 //   - The web hygiene a login service needs: server-side sessions whose ID
 //     changes at every privilege change, CSRF tokens, strict cookies and
 //     headers (CSP without inline script), per-IP rate limits, an audit log
-//     without secrets and Prometheus metrics.
+//     without secrets and Prometheus metrics (/metrics: keyline's, from
+//     the collector of package observe/metrics, and the portal's own,
+//     named portal_*).
 //
 // # Flags
 //
@@ -92,8 +98,26 @@
 //	                     10, at most 100). Raise it only for a load run
 //	                     (examples/portal/loadtest), where a few synthetic
 //	                     users answer many challenges each
+//	-otlp-endpoint URL   export OpenTelemetry traces of keyline's calls and
+//	                     store calls (package observe/tracing) to this
+//	                     OTLP/HTTP collector (http://127.0.0.1:4318 gets
+//	                     the path /v1/traces); users appear as keyed hashes
+//	                     under a purpose key of the sealing keys
 //	-hash-password       read a password on standard input, print its
 //	                     Argon2id hash for a users file, and exit
+//	-apns-key FILE       deliver pushes through APNs with this key (.p8);
+//	                     with -apns-key-id ID, -apns-team TEAM and
+//	                     -apns-topic BUNDLE (the app's bundle ID)
+//	-apns-endpoint URL   the APNs server (default the production one;
+//	                     https://api.sandbox.push.apple.com for
+//	                     development builds)
+//	-apns-background     silent background pushes instead of alerts
+//	-fcm-credentials FILE
+//	                     deliver pushes through FCM with this
+//	                     service-account key (JSON)
+//	-fcm-endpoint URL    the FCM server (default https://fcm.googleapis.com)
+//	-push-ca FILE        trust these roots (PEM) for the push services
+//	                     instead of the system's: for test servers
 //
 // The portal stops gracefully on SIGINT or SIGTERM: it stops accepting
 // connections, lets requests in flight finish (up to 10 seconds), and
@@ -143,8 +167,14 @@
 //
 // # Push delivery
 //
-// The portal delivers no OS notification itself: a push request waits in
-// the store until the phone fetches it through the device API
-// (authn/deviceapi, mounted at /device/ on the same mux). A real service
-// wakes the phone through APNs or FCM in its authn.Notifier.
+// Without push flags the portal delivers no OS notification: a push
+// request waits in the store until the phone fetches it through the
+// device API (authn/deviceapi, mounted at /device/ on the same mux).
+// With -apns-key (and -apns-key-id, -apns-team, -apns-topic) or
+// -fcm-credentials it wakes the phone through APNs or FCM (module
+// github.com/keyline/keyline/notify; push.go): the notification carries
+// the request ID alone, the app fetches the prompt it names (GET
+// /v1/push?id=), and a token the push service reports gone is removed.
+// The app registers its token with POST /v1/push-token. -apns-endpoint,
+// -fcm-endpoint and -push-ca let local test servers stand in.
 package main

@@ -475,7 +475,7 @@ func (h *harness) pairFromPage(b *browser, pg *page, u *user, name string) *phon
 	if pg.path() != "/security/activate" {
 		h.t.Fatalf("on %s; want the activation page:\n%s", pg.path(), pg.body)
 	}
-	if got := pg.text("activation-state"); got != "waiting" {
+	if got := pg.text("activation-state"); !strings.Contains(got, "Waiting for your phone") {
 		h.t.Fatalf("activation state %q; want waiting", got)
 	}
 	sid := pg.text("session-id")
@@ -498,14 +498,24 @@ func (h *harness) pairFromPage(b *browser, pg *page, u *user, name string) *phon
 		h.t.Fatalf("activation status after the phone: %+v; want completed, reload", st)
 	}
 	pg = b.get("/security/activate")
-	if got := pg.text("activation-state"); got != "completed" {
+	if got := pg.text("activation-state"); !strings.Contains(got, "Your phone is ready") {
 		h.t.Fatalf("activation state %q after the phone; want completed", got)
 	}
 	pg = b.post("/security/activate/confirm", url.Values{"code": {ph.cred.PairingCode()}})
+	if pg.path() == "/security/recovery" {
+		// A first factor: recovery codes are offered (the user goes on
+		// to the security page, as with "Later").
+		pg.mustContain("notice", "is active")
+		if !pg.has("recovery-offer") {
+			h.t.Fatalf("no offer of recovery codes after the first factor:\n%s", pg.body)
+		}
+		pg = b.get("/security")
+	} else {
+		pg.mustContain("notice", "is active")
+	}
 	if pg.path() != "/security" {
 		h.t.Fatalf("after pairing on %s; want /security:\n%s", pg.path(), pg.body)
 	}
-	pg.mustContain("notice", "is active")
 	pg.mustContain("devices", name)
 	return ph
 }

@@ -46,7 +46,7 @@ func TestKnownBrowserNotLockedByAttacker(t *testing.T) {
 	for try := 1; try <= authn.DefaultMaxFailures; try++ {
 		pg = attacker.post("/2fa/challenge", url.Values{"response": {"0000 0000"}})
 	}
-	pg.mustContain("error", "locked out until")
+	pg.mustContain("locked", "Too many failed attempts")
 
 	h.clock.Advance(30 * time.Second)
 	h.challengeLogin(owner, "alice", alicePW, ph) // not locked: its own budget

@@ -152,7 +152,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 	}
 	ctx := r.Context()
 	f := s.factor
-	facts, err := p.svc.Factors(ctx, s.user.ID)
+	facts, err := p.svc.Factors(ctx, s.user.ID, p.knownClient(r))
 	if err != nil {
 		p.internal(w, s, "factors", err)
 		return
@@ -172,6 +172,13 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 	}
 	v := factorView{StepUp: f.stepUp, Username: s.user.Username, CanPush: len(facts.Devices) > 0,
 		CanChallenge: len(facts.Devices) > 0, CanTOTP: facts.TOTP, CanRecovery: facts.RecoveryCodes > 0}
+	if v.CanPush {
+		// Push off, or suspended after a denial: not offered (deny.go).
+		if v.CanPush, err = p.pushOffered(w, r, s); err != nil {
+			p.internal(w, s, "user state", err)
+			return
+		}
+	}
 	if f.method == "" || !methodAvailable(v, f.method) {
 		switch {
 		case v.CanPush && !f.pushTried:
@@ -189,6 +196,15 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		title = "Confirm it's you"
 	}
 	now := p.clock()
+	if facts.Locked && (f.challengeID == "" || !now.Before(f.challengeExpiry)) {
+		// Every way is locked (the lockout counts them all): the page
+		// says so once, offers none, and moves on when the lock ends.
+		f.challengeID = ""
+		s.popError()
+		s.popNotice()
+		p.showLocked(w, s, status, title, v, facts.LockedFor)
+		return
+	}
 	if f.method == methodPush && f.pushID == "" {
 		action := "Login"
 		if f.stepUp {
@@ -215,21 +231,6 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		v.PushNumber, v.PushRemaining = f.pushNumber, remaining(now, f.pushExpiry)
 		p.render(w, s, status, "factor-push", view{Title: title, Error: errMsg, D: v})
 	case methodChallenge:
-		ls, err := p.svc.Factors(ctx, s.user.ID, p.knownClient(r))
-		if err != nil {
-			p.internal(w, s, "lock state", err)
-			return
-		}
-		if ls.Locked && (f.challengeID == "" || !now.Before(f.challengeExpiry)) {
-			// No challenge while locked: it could not be answered.
-			f.challengeID = ""
-			v.Locked = true
-			if errMsg == "" {
-				errMsg = p.lockedMessage(ls.LockedFor)
-			}
-			p.render(w, s, status, "factor-challenge", view{Title: title, Error: errMsg, D: v})
-			return
-		}
 		if f.challengeID == "" || !now.Before(f.challengeExpiry) {
 			ch, err := p.svc.BeginChallenge(ctx, s.user.ID, p.from(r), p.knownClient(r))
 			if errors.Is(err, authn.ErrTooManyChallenges) {
@@ -300,6 +301,10 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 			if err := p.svc.CancelPush(ctx, s.user.ID, f.pushID); err == nil {
 				st = authn.PushCancelled
 			}
+		}
+		if st == authn.PushDenied {
+			p.declined(w, r, s)
+			return
 		}
 		s.warn(pushOutcomeNote(st))
 		f.pushID = ""
@@ -384,6 +389,10 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	default:
 		st, _ := p.svc.PushStatus(ctx, s.user.ID, f.pushID, 0)
+		if st == authn.PushDenied {
+			p.declined(w, r, s)
+			return
+		}
 		f.pushID, f.method = "", methodChallenge
 		s.warn(pushOutcomeNote(st))
 		if s.notice == "" {
@@ -461,11 +470,11 @@ func malformedReason(err error) string {
 	return reason
 }
 
-// lockedMessage says until when the user is locked out.
+// lockedMessage says when the user may try again: in relative time,
+// which needs no time zone (the second-factor page adds the local time,
+// lockout.go).
 func (p *portal) lockedMessage(d time.Duration) string {
-	until := p.clock().Add(d).Add(time.Second - 1).Truncate(time.Second).UTC()
-	return fmt.Sprintf("Too many failed attempts: you are locked out until %s (in %s).",
-		until.Format("15:04:05 MST"), humanDuration(d))
+	return fmt.Sprintf("Too many failed attempts: you can try again in %s.", humanDuration(d))
 }
 
 func (p *portal) factorChallenge(w http.ResponseWriter, r *http.Request, s *session) {
@@ -484,6 +493,7 @@ func (p *portal) factorChallenge(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	msg, keep := p.codeError(err, challengeTexts)
+	msg += p.triesLeft(r, s, err)
 	var rs *authn.ResyncError
 	switch {
 	case errors.As(err, &rs):
@@ -512,7 +522,7 @@ func (p *portal) factorTOTP(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	msg, _ := p.codeError(err, totpTexts)
-	p.showFactor(w, r, s, http.StatusOK, msg)
+	p.showFactor(w, r, s, http.StatusOK, msg+p.triesLeft(r, s, err))
 }
 
 func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *session) {
@@ -526,7 +536,7 @@ func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	msg, _ := p.codeError(err, recoveryTexts)
-	p.showFactor(w, r, s, http.StatusOK, msg)
+	p.showFactor(w, r, s, http.StatusOK, msg+p.triesLeft(r, s, err))
 }
 
 // completeFactor ends a second-factor ceremony that succeeded: the login

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -146,7 +147,7 @@ func TestPushApprove(t *testing.T) {
 		t.Fatal("the session ID did not change at the push login")
 	}
 	m := b.get("/metrics").body
-	for _, want := range []string{`keyline_logins_total{method="push"} 1`, `keyline_pushes_total{outcome="approved"} 1`,
+	for _, want := range []string{`keyline_logins_total{factor="push",outcome="success"} 1`, `keyline_pushes_total{outcome="approved"} 1`,
 		`keyline_activations_total{outcome="paired"} 1`, `portal_logins_total{factor="push"} 1`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -183,8 +184,9 @@ func TestPushWrongNumber(t *testing.T) {
 	}
 }
 
-// TestPushDeniedFallsBack: a denied push sends the page to
-// challenge/response (as its script does), and push stays suspended.
+// TestPushDeniedFallsBack: a denied push ends the sign-in, asking
+// whether it was the user (issue 17: it moved on to a challenge), and
+// push stays suspended, hidden from the next sign-in's choices.
 func TestPushDeniedFallsBack(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
@@ -208,18 +210,16 @@ func TestPushDeniedFallsBack(t *testing.T) {
 		t.Fatalf("status after the denial: %+v; want denied, fallback", st)
 	}
 	pg = b.post("/2fa/method", url.Values{"method": {"challenge"}})
-	pg.mustContain("notice", "denied on your phone")
-	pg = b.post("/2fa/challenge", url.Values{"response": {ph.respond(pg.text("challenge"))}})
-	if pg.path() != "/account" {
-		t.Fatalf("the fallback login ended on %s", pg.path())
+	if pg.path() != "/login" {
+		t.Fatalf("after the denial on %s; want the sign-in page", pg.path())
 	}
+	pg.mustContain("notice", "You declined this sign-in on your phone")
 	// Push is suspended: the next login goes straight to a challenge.
-	b.post("/logout", nil)
 	pg = b.login("alice", alicePW)
-	if pg.has("push-number") {
-		t.Fatal("a push was sent while push is suspended")
+	if pg.has("push-number") || pg.has("use-push") {
+		t.Fatal("a push was sent, or offered, while push is suspended")
 	}
-	pg.mustContain("notice", "Push is not available right now")
+	pg.mustContain("notice", "Push is paused")
 	if !sixDigits.MatchString(pg.text("challenge")) {
 		t.Fatal("no challenge when push is suspended")
 	}
@@ -314,8 +314,10 @@ func TestChallengeMessages(t *testing.T) {
 	}
 }
 
-// TestLockout: wrong responses lock the user, and the page says until
-// when; the right response is refused while locked, and accepted after.
+// TestLockout: wrong responses say how many tries are left, then lock
+// the user, and the page says when it lifts, once, in relative time (the
+// local time is portal.js's; issue 17 ruled out UTC) and offers no way in;
+// the right response is refused while locked, and accepted after.
 func TestLockout(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
@@ -327,31 +329,40 @@ func TestLockout(t *testing.T) {
 	locked := false
 	for try := 1; try <= authn.DefaultMaxFailures+1 && !locked; try++ {
 		pg = b.post("/2fa/challenge", url.Values{"response": {"0000 0000"}})
-		msg := pg.text("error")
-		switch {
-		case strings.Contains(msg, "locked out until"):
+		if pg.has("locked") {
 			locked = true
 			if try != authn.DefaultMaxFailures {
 				t.Fatalf("locked at wrong response %d; want %d", try, authn.DefaultMaxFailures)
 			}
+			break
+		}
+		msg := pg.text("error")
+		switch {
 		case strings.Contains(msg, "Wrong response"), strings.Contains(msg, "Too many tries for this challenge"):
 		default:
 			t.Fatalf("wrong response %d: %q", try, msg)
+		}
+		if left := authn.DefaultMaxFailures - try; !strings.Contains(msg, fmt.Sprint(left)+" tr") {
+			t.Fatalf("wrong response %d: %q; want %d tries left in it", try, msg, left)
 		}
 	}
 	if !locked {
 		t.Fatal("never locked")
 	}
-	until := h.clock.Now().Add(authn.DefaultLockoutBase).UTC().Format("15:04:05 MST")
-	pg.mustContain("error", "locked out until "+until)
-	pg.mustContain("error", "in 1 min 00 s")
-	if pg.has("challenge") || !pg.has("locked") {
-		t.Fatal("a challenge is offered while locked")
+	until := h.clock.Now().Add(authn.DefaultLockoutBase).UTC().Format(time.RFC3339)
+	pg.mustContain("locked", "try again in 1 min 00 s")
+	if !strings.Contains(pg.body, `data-local-time="`+until+`"`) || strings.Contains(pg.body, "UTC") {
+		t.Fatalf("the locked page does not give the lock's end for local time, or shows UTC:\n%s", pg.body)
+	}
+	if pg.has("challenge") || pg.has("error") || pg.has("use-recovery") || pg.has("use-push") {
+		t.Fatal("a way in is offered while locked, or the lock is said twice")
+	}
+	if st := b.status("/2fa/lock/status"); st.Action != "wait" {
+		t.Fatalf("lock status while locked: %+v", st)
 	}
 	h.clock.Advance(20 * time.Second)
 	pg = b.get("/2fa")
-	pg.mustContain("error", "locked out until "+until)
-	pg.mustContain("error", "in 40 seconds")
+	pg.mustContain("locked", "try again in 40 seconds")
 
 	h.clock.Advance(authn.DefaultLockoutBase)
 	pg = b.get("/2fa")
@@ -362,7 +373,7 @@ func TestLockout(t *testing.T) {
 	if pg.path() != "/account" {
 		t.Fatalf("after the lock, the right response ended on %s:\n%s", pg.path(), pg.body)
 	}
-	if m := b.get("/metrics").body; !strings.Contains(m, "keyline_user_locks_total 1") {
+	if m := b.get("/metrics").body; !strings.Contains(m, `keyline_locks_total{factor="challenge"} 1`) {
 		t.Error("/metrics does not count the lock")
 	}
 }

@@ -98,7 +98,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Var((*prefixList)(&cfg.Allow), "allow", "second factors and device API requests only from these `CIDR`s (comma separated, repeatable; default any)")
 	fs.IntVar(&cfg.ChallengesPerMinute, "challenges-per-minute", defaultChallengesPerMinute,
 		fmt.Sprintf("challenges one user may be issued per minute (`N`, 1..%d)", maxChallengesPerMinute))
+	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "export OpenTelemetry traces of keyline's calls to this OTLP/HTTP collector `URL` (http://127.0.0.1:4318, say)")
 	fs.BoolVar(&cfg.HashPassword, "hash-password", false, "read a password on stdin, print its Argon2id hash for -users, and exit")
+	cfg.Push.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -111,8 +113,17 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	if cfg.ChallengesPerMinute < 1 || cfg.ChallengesPerMinute > maxChallengesPerMinute {
 		return config{}, fmt.Errorf("-challenges-per-minute %d: want 1 to %d", cfg.ChallengesPerMinute, maxChallengesPerMinute)
 	}
+	if err := cfg.Push.check(); err != nil {
+		return config{}, err
+	}
 	if cfg.Redis != "" && cfg.Postgres == "" {
 		return config{}, errors.New("-redis keeps only the hot state: give -postgres for the durable records the portals share")
+	}
+	if cfg.OTLPEndpoint != "" {
+		var err error
+		if cfg.OTLPEndpoint, err = otlpEndpoint(cfg.OTLPEndpoint); err != nil {
+			return config{}, err
+		}
 	}
 	cfg.SecureCookies = cfg.TLSCert != ""
 	return cfg, nil

@@ -27,7 +27,7 @@ type securityView struct {
 	Devices        []authn.Device
 	Pending        []authn.Device
 	PushOn         bool
-	PushSuspended  string // until when, if push is suspended after a denial
+	PushSuspended  string // for how long, if push is suspended after a denial
 	TOTP           bool
 	TOTPEnrolling  bool
 	RecoveryLeft   int
@@ -58,7 +58,7 @@ func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session
 		PushOn: !st.PushOff, TOTP: facts.TOTP, TOTPEnrolling: s.totp != nil, RecoveryLeft: facts.RecoveryCodes,
 		Activating: s.activation != nil}
 	if now.Before(st.PushSuspended) {
-		v.PushSuspended = st.PushSuspended.UTC().Format("15:04:05 MST")
+		v.PushSuspended = humanDuration(st.PushSuspended.Sub(now))
 	}
 	if proof := s.freshProof(now, p.proofTTL, proofMargin); proof != nil {
 		v.Unlocked, v.ProofRemaining = true, remaining(now, proof.At.Add(p.proofTTL))
@@ -164,7 +164,7 @@ type activateView struct {
 	State     string // "waiting" or "completed"
 	SessionID string
 	Remaining int
-	Expires   string
+	Expires   string // RFC 3339, for the local time portal.js writes
 	Replacing string // the name of the phone this one replaces
 }
 
@@ -216,7 +216,7 @@ func (p *portal) showActivation(w http.ResponseWriter, r *http.Request, s *sessi
 		expires = st.ExpiresAt
 	}
 	p.render(w, s, status, "activate", view{Title: title, Error: errMsg, D: activateView{State: string(st.State), SessionID: a.sessionID,
-		Remaining: remaining(now, expires), Expires: expires.UTC().Format("15:04:05 MST"), Replacing: a.name}})
+		Remaining: remaining(now, expires), Expires: expires.UTC().Format(time.RFC3339), Replacing: a.name}})
 }
 
 // activateQR serves the QR code of the session's own activation: the
@@ -280,7 +280,7 @@ func (p *portal) activateConfirm(w http.ResponseWriter, r *http.Request, s *sess
 			s.notice += fmt.Sprintf(" It replaces %q, which is revoked.", a.name)
 		}
 		p.log.Info("portal: phone paired", "event", "portal_phone_paired", "user", s.user.ID, "device", dev.ID, "replaced", a.replacing)
-		redirect(w, r, "/security")
+		redirect(w, r, p.afterFactorAdded(r, s, a.replacing != ""))
 	case errors.Is(err, authn.ErrPairingDiscarded):
 		s.activation = nil
 		s.warn("Too many wrong pairing codes: that phone was discarded. Start again.")
@@ -489,7 +489,7 @@ func (p *portal) totpComplete(w http.ResponseWriter, r *http.Request, s *session
 	s.totp.Zero()
 	s.totp = nil
 	s.tell("Your authenticator app is set up: you can sign in with its codes.")
-	redirect(w, r, "/security")
+	redirect(w, r, p.afterFactorAdded(r, s, false))
 }
 
 func (p *portal) totpRemove(w http.ResponseWriter, r *http.Request, s *session) {
@@ -510,11 +510,8 @@ func (p *portal) totpRemove(w http.ResponseWriter, r *http.Request, s *session) 
 	redirect(w, r, "/security")
 }
 
-// recoveryView is the data of the recovery codes page.
-type recoveryView struct{ Codes []string }
-
-// recoveryCodes makes a new set and shows it, once: the page is the only
-// place the codes ever appear (the store keeps MACs of them).
+// recoveryCodes makes a new set and shows it (recovery.go): the page is
+// the only place the codes ever appear (the store keeps MACs of them).
 func (p *portal) recoveryCodes(w http.ResponseWriter, r *http.Request, s *session) {
 	proof := p.requireProof(w, r, s)
 	if proof == nil {
@@ -530,5 +527,6 @@ func (p *portal) recoveryCodes(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	p.log.Info("portal: recovery codes issued", "event", "portal_recovery_codes", "user", s.user.ID)
-	p.render(w, s, http.StatusOK, "recovery-codes", view{Title: "Your recovery codes", D: recoveryView{Codes: codes}})
+	s.recovery = codes
+	redirect(w, r, "/security/recovery")
 }

@@ -47,7 +47,7 @@ func TestStepUpRecoveryCodesAndTOTP(t *testing.T) {
 	}
 
 	pg = b.post("/security/recovery", nil)
-	codes := regexp.MustCompile(`<li class="recovery-code"><code>([0-9A-Z-]+)</code></li>`).FindAllStringSubmatch(pg.body, -1)
+	codes := regexp.MustCompile(`<code class="recovery-code">([0-9A-Z-]+)</code>`).FindAllStringSubmatch(pg.body, -1)
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes shown; want 10:\n%s", len(codes), pg.body)
 	}

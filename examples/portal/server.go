@@ -21,6 +21,7 @@ import (
 
 	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/deviceapi"
+	"github.com/keyline/keyline/notify"
 )
 
 // config is what the flags set, plus what a test or an embedder may
@@ -46,6 +47,12 @@ type config struct {
 	// (authn.Config.ChallengeBudget.PerMinute); 0 is the Service's
 	// default.
 	ChallengesPerMinute int
+	// Push is how pushes reach phones: APNs, FCM (push.go); none: phones
+	// poll.
+	Push pushConfig
+	// OTLPEndpoint, when set, is the OTLP/HTTP collector the traces of
+	// keyline's calls go to (-otlp-endpoint).
+	OTLPEndpoint string
 
 	// Not flags.
 	RedisPrefix string                  // the Redis key prefix with -redis (default "keyline")
@@ -78,15 +85,20 @@ func (pollNotifier) Notify(context.Context, authn.Delivery) error { return nil }
 // portal is the login service: an authn.Service, the users, the browser
 // sessions, and the pages, on one http.ServeMux.
 type portal struct {
-	cfg        config
-	log        *slog.Logger
-	clock      func() time.Time
-	svc        *authn.Service
-	hot        authn.HotStore
-	records    authn.RecordStore
-	storeName  string
-	closeStore func() error
-	proofTTL   time.Duration
+	cfg         config
+	log         *slog.Logger
+	clock       func() time.Time
+	svc         *authn.Service
+	hot         authn.HotStore
+	records     authn.RecordStore
+	storeName   string
+	closeStore  func() error
+	proofTTL    time.Duration
+	maxFailures int // failures that lock (authn.Config.MaxFailures)
+
+	// stopTracing flushes and stops the trace export; nil without
+	// -otlp-endpoint.
+	stopTracing func(context.Context) error
 
 	users   map[string]*user
 	dummy   phc           // hashed for unknown users, so they cost what real ones do
@@ -123,8 +135,17 @@ func newPortal(cfg config) (_ *portal, err error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	var pushes *notify.Notifier
 	if cfg.Notifier == nil {
-		cfg.Notifier = pollNotifier{}
+		n, err := cfg.Push.notifier(cfg.Clock, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			cfg.Notifier, pushes = n, n
+		} else {
+			cfg.Notifier = pollNotifier{}
+		}
 	}
 	if cfg.Argon == (argonParams{}) {
 		cfg.Argon = defaultArgon
@@ -174,8 +195,21 @@ func newPortal(cfg config) (_ *portal, err error) {
 	p.factorLimit = newLimiter("second_factor", cfg.FactorRate, p.clock)
 
 	acfg := authn.Config{Hot: p.hot, Records: p.records, Keys: keys, Issuer: cfg.Issuer, Clock: p.clock, Logger: p.log,
-		Observer: p.metrics, Notifier: cfg.Notifier,
+		Notifier:        cfg.Notifier,
 		ChallengeBudget: authn.Budget{PerMinute: cfg.ChallengesPerMinute}, Allow: authn.AddressPolicy{Networks: cfg.Allow}}
+	if cfg.OTLPEndpoint != "" {
+		if p.stopTracing, err = startTracing(&acfg, cfg.OTLPEndpoint, keys); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				_ = p.stopTracing(context.Background())
+			}
+		}()
+	}
+	if err := p.metrics.install(&acfg); err != nil {
+		return nil, err
+	}
 	if cfg.Tune != nil {
 		cfg.Tune(&acfg)
 	}
@@ -183,8 +217,15 @@ func newPortal(cfg config) (_ *portal, err error) {
 	if p.proofTTL == 0 {
 		p.proofTTL = authn.DefaultProofTTL
 	}
+	p.maxFailures = acfg.MaxFailures
+	if p.maxFailures == 0 {
+		p.maxFailures = authn.DefaultMaxFailures
+	}
 	if p.svc, err = authn.New(acfg); err != nil {
 		return nil, err
+	}
+	if pushes != nil {
+		pushes.Attach(p.svc) // a token APNs or FCM calls gone is removed
 	}
 	if p.pages, err = parseTemplates(); err != nil {
 		return nil, err
@@ -212,6 +253,11 @@ func (p *portal) Close() error {
 		close(p.stop)
 		p.wg.Wait()
 		err = p.closeStore()
+		if p.stopTracing != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err = errors.Join(err, p.stopTracing(ctx))
+			cancel()
+		}
 	})
 	return err
 }
@@ -434,6 +480,7 @@ func (p *portal) routes() error {
 	p.route("POST /2fa/totp", inFactor, p.factorTOTP)
 	p.route("POST /2fa/recovery", inFactor, p.factorRecovery)
 	p.route("GET /2fa/push/status", inFactor, p.factorPushStatus)
+	p.route("GET /2fa/lock/status", inFactor, p.factorLockStatus)
 	p.route("POST /2fa/push/finish", inFactor, p.factorPushFinish)
 
 	p.route("GET /account", signedIn, p.account)
@@ -456,6 +503,9 @@ func (p *portal) routes() error {
 	p.route("POST /security/totp/complete", signedIn, p.totpComplete)
 	p.route("POST /security/totp/remove", signedIn, p.totpRemove)
 	p.route("POST /security/recovery", signedIn, p.recoveryCodes)
+	p.route("GET /security/recovery", signedIn, p.recoveryPage)
+	p.route("GET /security/recovery/codes.txt", signedIn, p.recoveryFile)
+	p.route("POST /security/recovery/saved", signedIn, p.recoverySaved)
 
 	p.route("GET /withdraw", signedIn, p.withdrawPage)
 	p.route("POST /withdraw", signedIn, p.withdrawStart)

@@ -51,6 +51,7 @@ type session struct {
 	totp       *totpkey.Key     // a TOTP key being enrolled, until confirmed
 	withdrawal *withdrawalState // a withdrawal waiting for its signature
 	done       *withdrawal      // the withdrawal just executed, for its receipt
+	recovery   []string         // recovery codes just made, shown until the user saved them
 
 	notice     string // shown once on the next page
 	noticeWarn bool   // the notice is a warning or a failure (amber), not a success
@@ -88,6 +89,7 @@ type activationState struct {
 // withdrawalState is a withdrawal waiting for the phone's signature.
 type withdrawalState struct {
 	tx         txn.Transaction
+	typed      string // the amount as the user typed it, echoed beside the amount read
 	push       bool
 	pushID     string
 	pushNumber string
@@ -229,7 +231,7 @@ func (s *session) wipe() {
 	}
 	s.csrf, s.user, s.signedIn, s.method, s.proof = "", nil, false, "", nil
 	s.factor, s.activation, s.totp, s.withdrawal, s.done, s.notice, s.noticeWarn = nil, nil, nil, nil, nil, "", false
-	s.flash = flash{}
+	s.flash, s.recovery = flash{}, nil
 }
 
 // setCookie sets the session cookie: HttpOnly (no script reads it),

@@ -243,7 +243,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 	req, err := p.svc.BeginTransactionPush(ctx, s.user.ID, tx, p.pushContext(r, "Withdrawal"), p.from(r), p.knownClient(r))
 	switch {
 	case err == nil:
-		s.withdrawal = &withdrawalState{tx: tx, push: true, pushID: req.ID, pushNumber: req.Number, pushExpiry: req.ExpiresAt}
+		s.withdrawal = &withdrawalState{tx: tx, typed: v.Amount, push: true, pushID: req.ID, pushNumber: req.Number, pushExpiry: req.ExpiresAt}
 		redirect(w, r, "/withdraw/confirm")
 		return
 	case errors.Is(err, authn.ErrPushUnavailable):
@@ -258,6 +258,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 	if !p.beginQR(w, r, s, tx, "") {
 		return
 	}
+	s.withdrawal.typed = v.Amount
 	redirect(w, r, "/withdraw/confirm")
 }
 
@@ -290,6 +291,8 @@ func (p *portal) dropWithdrawal(ctx context.Context, s *session) {
 
 // confirmView is the data of the page that asks for the signature.
 type confirmView struct {
+	Typed      string // the amount as typed
+	Amount     string // the amount as read, as the phone shows it ("EUR 12.50")
 	Lines      []string
 	Push       bool
 	PushNumber string
@@ -315,7 +318,12 @@ func (p *portal) showConfirm(w http.ResponseWriter, r *http.Request, s *session,
 		return
 	}
 	now := p.clock()
-	v := confirmView{Lines: lines, Push: wd.push, PushNumber: wd.pushNumber, Remaining: remaining(now, wd.expires)}
+	v := confirmView{Typed: strings.TrimSpace(wd.typed), Lines: lines, Push: wd.push, PushNumber: wd.pushNumber, Remaining: remaining(now, wd.expires)}
+	for _, l := range lines {
+		if a, ok := strings.CutPrefix(l, "Amount: "); ok {
+			v.Amount = a
+		}
+	}
 	if wd.push {
 		v.Remaining = remaining(now, wd.pushExpiry)
 	}
@@ -375,7 +383,12 @@ func (p *portal) withdrawUseQR(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	st, _ := p.svc.PushStatus(r.Context(), s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(r.Context(), s)
+	if st == authn.PushDenied {
+		p.withdrawalDeclined(w, r, s)
+		return
+	}
 	if p.beginQR(w, r, s, wd.tx, txPushNote(st)) {
+		s.withdrawal.typed = wd.typed
 		redirect(w, r, "/withdraw/confirm")
 	}
 }
@@ -445,11 +458,16 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 	}
 	st, _ := p.svc.PushStatus(ctx, s.user.ID, wd.pushID, 0)
 	p.dropWithdrawal(ctx, s)
+	if st == authn.PushDenied {
+		p.withdrawalDeclined(w, r, s)
+		return
+	}
 	note := txPushNote(st)
 	if note == "" {
 		note = "The push did not confirm the withdrawal. Scan the code below instead."
 	}
 	if p.beginQR(w, r, s, wd.tx, note) {
+		s.withdrawal.typed = wd.typed
 		redirect(w, r, "/withdraw/confirm")
 	}
 }

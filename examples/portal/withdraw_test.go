@@ -158,14 +158,14 @@ func TestWithdrawalSignedByPush(t *testing.T) {
 	if l := h.p.ledger.list(h.p.users["bob"].ID); len(l) != 1 || l[0].tx.Currency != "CHF" {
 		t.Fatalf("the ledger: %+v", l)
 	}
-	if m := b.get("/metrics").body; !strings.Contains(m, `keyline_transactions_total{outcome="executed"} 1`) {
+	if m := b.get("/metrics").body; !strings.Contains(m, `portal_transactions_total{outcome="executed"} 1`) {
 		t.Error("/metrics does not count the withdrawal")
 	}
 }
 
-// TestWithdrawalPushDeniedGoesToQR: a denied transaction push falls back
-// to the QR code.
-func TestWithdrawalPushDeniedGoesToQR(t *testing.T) {
+// TestWithdrawalPushDeniedEnds: a denied transaction push ends the
+// withdrawal (issue 17: it was offered at once for signing by QR code).
+func TestWithdrawalPushDeniedEnds(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
 	ph := h.enrollFirstPhone(b, "bob", bobPW, "Bob's phone")
@@ -177,17 +177,18 @@ func TestWithdrawalPushDeniedGoesToQR(t *testing.T) {
 		t.Fatalf("status %+v; want fallback", st)
 	}
 	pg := b.post("/withdraw/qr", nil)
-	pg.mustContain("notice", "denied on your phone")
-	if !pg.has("tx-qr") || !pg.has("tx-form") {
-		t.Fatal("no QR code after the denial")
+	if pg.path() != "/withdraw" {
+		t.Fatalf("after the denial on %s; want the withdrawal form", pg.path())
 	}
-	nonce, tx := h.scanTxQR(b)
-	resp, err := ph.cred.RespondTransaction(nonce, tx, ph.now())
-	if err != nil {
-		t.Fatal(err)
+	pg.mustContain("notice", "You declined this withdrawal on your phone")
+	if pg.has("tx-qr") || pg.has("withdraw-waiting") {
+		t.Fatal("the declined withdrawal is still offered")
 	}
-	if pg = b.post("/withdraw/confirm", url.Values{"response": {resp}}); pg.path() != "/withdraw/done" {
-		t.Fatalf("ended on %s", pg.path())
+	if pg := b.get("/withdraw/confirm"); pg.path() != "/withdraw" {
+		t.Fatalf("the declined withdrawal can still be confirmed, on %s", pg.path())
+	}
+	if n := len(h.p.ledger.list(h.p.users["bob"].ID)); n != 0 {
+		t.Fatalf("%d withdrawals executed", n)
 	}
 }
 

@@ -97,8 +97,9 @@ type Activation struct {
 // or Offer.URI of a fetched offer) at the server at serverURL: the keys
 // agreed, the server's confirmation checked before anything is kept,
 // then the credential added to the vault (which must be unlocked) and
-// stored. The phone's self-description is the Config's name and
-// platform, the install ID and the push token last set. Server refusals
+// stored. The phone's self-description is the Config's name, platform
+// and integrity verdict, the install ID, the push token last set and,
+// with an Attester (SetAttester), an attestation bound to this offer. Server refusals
 // are CodeExpired, CodeAlreadyUsed, CodeAlreadyEnrolled,
 // CodeTooManyDevices, CodeDeviceIntegrity, ...
 func (p *Phone) Activate(serverURL, offerURI string, cancel *Cancel) (*Activation, error) {
@@ -115,9 +116,18 @@ func (p *Phone) Activate(serverURL, offerURI string, cancel *Cancel) (*Activatio
 		p.mu.Unlock()
 		return nil, errLocked
 	}
+	verdict, _ := integrity(p.cfg.Integrity) // checked by NewPhone
 	dev := enroll.DeviceInfo{InstallID: p.prof.InstallID, Name: p.cfg.DeviceName, Platform: p.cfg.Platform,
-		Integrity: enroll.Intact, PushToken: p.prof.PushToken}
+		Integrity: verdict, PushToken: p.prof.PushToken}
+	attester := p.attester
 	p.mu.Unlock()
+	if attester != nil {
+		att, err := attester.Attest(offer.AttestationChallenge(dev.InstallID))
+		if err != nil {
+			return nil, &coreError{code: CodeAttestation, detail: "the platform did not attest the app", err: err}
+		}
+		dev.Attestation = att
+	}
 	var act deviceclient.Activation
 	err = p.call(server, cancel, func(ctx context.Context, c *deviceclient.Client) error {
 		var err error

@@ -9,7 +9,10 @@
 //
 // For most apps: NewPhone when the app starts, with the platform's
 // services (SecureStorage, KeyStore, BiometricGate, Clock); CreateVault
-// on the first launch, Unlock with the PIN after; then, per account:
+// on the first launch, then Phone.EnableBiometricUnlock with a biometric
+// key if the user wants Face ID or a fingerprint; at each start
+// Phone.UnlockWithBiometrics where Phone.HasBiometricUnlock, else (or
+// when it fails) Unlock with the PIN; then, per account:
 //
 //  1. activate: ParseOffer of a scanned QR code, or Phone.FetchOffer with
 //     the session ID the user typed; show the offer and, if the user
@@ -29,6 +32,12 @@
 //     Phone.AccountStatus says Removed): tell the user and
 //     Phone.RemoveAccount;
 //  8. Phone.ChangePIN, Phone.ExportBackup, Phone.ImportBackup.
+//
+// An iOS notification extension (about 24 MiB) approves a push the same
+// way: NewPhone on the app group's storage, Phone.UnlockWithBiometrics
+// (no Argon2id, whose 64 MiB would not fit), Phone.FetchPushForServer,
+// Phone.AnswerPush. BenchmarkApprovePush/cold measures that whole path
+// at about 100 KiB allocated, the in-process server's share included.
 //
 // # Across the bridge
 //
@@ -77,13 +86,10 @@
 // # Security considerations
 //
 // The BiometricGate stands before every approval, transaction signature
-// and backup export; the vault itself opens with the PIN (and the
-// KeyStore, which an app should bind to user presence as package vault
-// explains). What an attacker gets, in this design: with the vault blob
-// alone, nothing without the phone's hardware key (with a KeyStore) or
-// a PIN search at Argon2id's cost (without one: see package vault); with
-// the phone unlocked and the app open but the vault locked, the PIN
-// stands between them and the credentials; with the vault unlocked,
+// and backup export; the vault opens with the PIN (and the KeyStore) or
+// with the biometric key. The threat model of each mode is package
+// vault's (its documentation: with the blob alone, with the unlocked
+// phone, with root on it); what the core adds: with the vault unlocked,
 // every approval still needs the gate; with root on the phone while the
 // vault is unlocked, the credentials in memory, which no app-level
 // design protects. The core keeps no count of wrong PINs: the app must

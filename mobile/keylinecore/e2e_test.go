@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,18 +25,27 @@ const pin, newPIN = "4739", "8215"
 // server is a keyline service and its device API over HTTP, on a fake
 // clock and a memstore.
 type server struct {
-	kit *authntest.Kit
-	url string
+	kit  *authntest.Kit
+	url  string
+	down atomic.Bool // answer as a proxy whose backend is down
 }
 
-func newServer(t *testing.T, start time.Time, issuer string) *server {
-	kit := authntest.New(t, authntest.WithStart(start), authntest.WithConfig(func(c *authn.Config) { c.Issuer = issuer }))
-	h := deviceapi.NewHandler(kit.Service, deviceapi.Options{Clock: kit.Clock.Now})
+func newServer(t testing.TB, start time.Time, issuer string, opts ...authntest.Option) *server {
+	opts = append([]authntest.Option{authntest.WithStart(start), authntest.WithConfig(func(c *authn.Config) { c.Issuer = issuer })}, opts...)
+	s := &server{kit: authntest.New(t, opts...)}
+	h := deviceapi.NewHandler(s.kit.Service, deviceapi.Options{Clock: s.kit.Clock.Now})
 	mux := http.NewServeMux()
-	mux.Handle("/device/", http.StripPrefix("/device", h))
+	mux.Handle("/device/", http.StripPrefix("/device", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.down.Load() {
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &server{kit: kit, url: srv.URL + "/device"}
+	s.url = srv.URL + "/device"
+	return s
 }
 
 // note takes the next notification of the server's push service for a

@@ -23,6 +23,7 @@ const (
 	CodeVaultLocked       = "vault_locked"        // the call needs Unlock first
 	CodeWrongPIN          = "wrong_pin"           // the PIN does not open the vault; count these and lock the app after a few
 	CodeWeakPIN           = "weak_pin"            // the new PIN breaks the PIN policy (CheckPIN)
+	CodePINRequired       = "pin_required"        // the change needs the vault opened with the PIN, not biometrics
 	CodeKeyStore          = "key_store"           // the KeyStore failed, or is not the vault's (reinstall, new biometrics)
 	CodeCorrupt           = "corrupt"             // a stored record or backup is damaged
 	CodeWrongPassphrase   = "wrong_passphrase"    // the backup passphrase is mistyped or wrong
@@ -113,6 +114,7 @@ var codeTable = []struct {
 	{enroll.ErrPushClock, CodeClock},
 	{vault.ErrWrongPIN, CodeWrongPIN},
 	{vault.ErrWeakPIN, CodeWeakPIN},
+	{vault.ErrPINRequired, CodePINRequired},
 	{vault.ErrWrongPassphrase, CodeWrongPassphrase},
 	{vault.ErrKeyWrapper, CodeKeyStore},
 	{vault.ErrNoCredential, CodeNoAccount},

@@ -31,6 +31,12 @@ type Config struct {
 	Argon2Time      int
 	Argon2MemoryKiB int
 	Argon2Threads   int
+	// Integrity is the app's own verdict on the phone, sent at
+	// activation: "intact" (the platform's checks passed), "rooted"
+	// (the server refuses such a device) or "unknown" ("" too). It is
+	// self-reported; an Attester's attestation is what a server can
+	// check.
+	Integrity string
 }
 
 // Phone is the whole phone side of keyline for one app install: the
@@ -48,10 +54,11 @@ type Phone struct {
 	clock   Clock
 	hc      *http.Client
 
-	mu      sync.Mutex
-	v       *vault.Vault // nil while locked
-	prof    *profile
-	clients map[string]*deviceclient.Client // by server URL
+	mu       sync.Mutex
+	attester Attester     // nil: activations carry no attestation
+	v        *vault.Vault // nil while locked
+	prof     *profile
+	clients  map[string]*deviceclient.Client // by server URL
 }
 
 // NewPhone makes the core of an app install. storage is required; keys
@@ -73,6 +80,9 @@ func NewPhone(cfg *Config, storage SecureStorage, keys KeyStore, gate BiometricG
 	}
 	if p.cfg.TimeoutSeconds <= 0 {
 		p.cfg.TimeoutSeconds = 30
+	}
+	if _, err := integrity(p.cfg.Integrity); err != nil {
+		return nil, err
 	}
 	p.hc = &http.Client{Timeout: time.Duration(p.cfg.TimeoutSeconds) * time.Second}
 	raw, err := storage.Load(ProfileRecord)

@@ -22,9 +22,11 @@ type KeyStore interface {
 // BiometricPrompt; iOS: LAContext.evaluatePolicy. It runs on the caller's
 // thread and may block while the system sheet is up.
 //
-// Unlocking the vault itself by a platform key that requires user
-// presence is the vault's (enroll/vault); until the core is wired to it,
-// the vault opens with the PIN and the gate stands before each approval.
+// Unlocking the vault itself by biometrics is a key, not this gate: the
+// biometric KeyStore of Phone.EnableBiometricUnlock and
+// Phone.UnlockWithBiometrics, whose Unwrap the platform performs only
+// once the user is present. The gate stands before each approval
+// whichever way the vault was opened.
 type BiometricGate interface {
 	// Authenticate shows reason ("Approve the login to Example Bank")
 	// and returns nil once the user proved presence, an error when they

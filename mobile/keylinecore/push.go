@@ -112,22 +112,31 @@ func (p *Phone) FetchPush(accountID, requestID string, cancel *Cancel) (*Prompt,
 // FetchPushForServer is FetchPush for a notification that names only
 // the request (PROTOCOL.md §11, "Push payloads"): it asks for it with
 // each account of the server the notification came from, and returns
-// the prompt of the one it notified (CodeNotFound when none).
+// the prompt of the one it notified; when none was, the first other
+// failure (CodeDeviceRemoved, CodeUnreachable, ...), else CodeNotFound.
 func (p *Phone) FetchPushForServer(serverURL, requestID string, cancel *Cancel) (*Prompt, error) {
 	server := normServer(serverURL)
 	l, err := p.Accounts()
 	if err != nil {
 		return nil, err
 	}
+	var first error // of an account that failed otherwise than "not found"
 	for _, a := range l.items {
 		if a.Server != server || !a.Paired || a.RemovedUnix != 0 {
 			continue
 		}
 		pr, err := p.FetchPush(a.ID, requestID, cancel)
-		if ErrorCode(err) == CodeNotFound {
-			continue
+		switch {
+		case err == nil:
+			return pr, nil
+		case ErrorCode(err) == CodeCancelled:
+			return nil, err
+		case ErrorCode(err) != CodeNotFound && first == nil:
+			first = err
 		}
-		return pr, err
+	}
+	if first != nil {
+		return nil, first
 	}
 	return nil, newError(CodeNotFound, "no account of this server was notified of the request")
 }

@@ -276,25 +276,30 @@ func (c *Client) Send(ctx context.Context, m notify.Message) error {
 		return &notify.RetryError{Err: fmt.Errorf("apns: no answer: %w", err)}
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return c.answer(resp.StatusCode, resp.Header.Get("retry-after"), raw, bearer)
+}
+
+// answer classifies APNs' answer (see notify.Sender); bearer is the
+// provider token the request carried.
+func (c *Client) answer(status int, retryAfter string, body []byte, bearer string) error {
+	if status == http.StatusOK {
 		return nil
 	}
 	var e struct {
 		Reason string `json:"reason"`
 	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	_ = json.Unmarshal(raw, &e)
+	_ = json.Unmarshal(body, &e)
 	reason := safeReason(e.Reason)
-	failed := fmt.Errorf("apns: %d %s", resp.StatusCode, reason)
+	failed := fmt.Errorf("apns: %d %s", status, reason)
 	switch {
-	case resp.StatusCode == http.StatusGone, resp.StatusCode == http.StatusBadRequest && reason == "BadDeviceToken":
+	case status == http.StatusGone, status == http.StatusBadRequest && reason == "BadDeviceToken":
 		return fmt.Errorf("%w: %w", failed, notify.ErrTokenGone)
-	case resp.StatusCode == http.StatusForbidden && reason == "ExpiredProviderToken":
+	case status == http.StatusForbidden && reason == "ExpiredProviderToken":
 		c.expired(bearer)
 		return &notify.RetryError{Err: failed}
-	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-		return &notify.RetryError{After: notify.RetryAfter(resp.Header.Get("retry-after"), c.now()), Err: failed}
+	case status == http.StatusTooManyRequests, status >= 500:
+		return &notify.RetryError{After: notify.RetryAfter(retryAfter, c.now()), Err: failed}
 	}
 	return failed
 }

@@ -45,7 +45,7 @@ func deviceToken() string {
 	return hex.EncodeToString(b)
 }
 
-func setup(t *testing.T, mod ...func(*apns.Config)) (*apns.Client, *apnstest.Server, *clock) {
+func setup(t testing.TB, mod ...func(*apns.Config)) (*apns.Client, *apnstest.Server, *clock) {
 	t.Helper()
 	c := &clock{t: start}
 	srv := apnstest.NewServer(topic, c.Now)

@@ -270,7 +270,13 @@ func (c *Client) Send(ctx context.Context, m notify.Message) error {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode == http.StatusOK {
+	return c.answer(resp.StatusCode, resp.Header.Get("Retry-After"), raw, access)
+}
+
+// answer classifies FCM's answer (see notify.Sender); access is the
+// access token the request carried.
+func (c *Client) answer(status int, retryAfter string, body []byte, access string) error {
+	if status == http.StatusOK {
 		return nil
 	}
 	var e struct {
@@ -285,7 +291,7 @@ func (c *Client) Send(ctx context.Context, m notify.Message) error {
 			} `json:"details"`
 		} `json:"error"`
 	}
-	_ = json.Unmarshal(raw, &e)
+	_ = json.Unmarshal(body, &e)
 	code, tokenField := "", false
 	for _, d := range e.Error.Details {
 		if strings.HasSuffix(d.Type, "google.firebase.fcm.v1.FcmError") && code == "" {
@@ -298,15 +304,15 @@ func (c *Client) Send(ctx context.Context, m notify.Message) error {
 	if code == "" {
 		code = e.Error.Status
 	}
-	failed := fmt.Errorf("fcm: %d %s", resp.StatusCode, safeCode(code))
+	failed := fmt.Errorf("fcm: %d %s", status, safeCode(code))
 	switch {
 	case code == "UNREGISTERED", (code == "INVALID_ARGUMENT" || e.Error.Status == "INVALID_ARGUMENT") && tokenField:
 		return fmt.Errorf("%w: %w", failed, notify.ErrTokenGone)
-	case resp.StatusCode == http.StatusUnauthorized:
+	case status == http.StatusUnauthorized:
 		c.invalidate(access)
 		return &notify.RetryError{Err: failed}
-	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-		return &notify.RetryError{After: notify.RetryAfter(resp.Header.Get("Retry-After"), c.now()), Err: failed}
+	case status == http.StatusTooManyRequests, status >= 500:
+		return &notify.RetryError{After: notify.RetryAfter(retryAfter, c.now()), Err: failed}
 	}
 	return failed
 }

@@ -20,6 +20,9 @@ import (
 //	go test -run '^$' -bench FinishChallenge -benchmem -count 6 ./tracing/ > bench.txt
 //	go run golang.org/x/perf/cmd/benchstat@latest -col /tracing bench.txt
 func BenchmarkFinishChallenge(b *testing.B) {
+	if !tracing.NoSDK() {
+		b.Skip("an SDK is installed globally (run the benchmarks alone: -run '^$')")
+	}
 	for _, c := range []struct {
 		name    string
 		install bool
@@ -76,6 +79,9 @@ func finishLoop(b *testing.B, k *authntest.Kit, p *authntest.Phone) {
 // preempts takes milliseconds) and the traced one's cost relative to
 // the other, in percent ("overhead-%").
 func BenchmarkFinishChallengeInterleaved(b *testing.B) {
+	if !tracing.NoSDK() {
+		b.Skip("an SDK is installed globally (run the benchmarks alone: -run '^$')")
+	}
 	mk := func(install bool) (*authntest.Kit, *authntest.Phone) {
 		k := authntest.New(b, authntest.WithConfig(func(cfg *authn.Config) {
 			cfg.ChallengeBudget = authn.Budget{Outstanding: 20, PerMinute: 100}

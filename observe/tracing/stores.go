@@ -14,9 +14,10 @@ import (
 // The store calls' spans come from wrappers of the store interfaces
 // rather than from a hook in the Service: the Service calls its stores
 // in many places, and a wrapper sees every call without a line in
-// them. The Service asserts no optional interface on its stores (only
-// Config's check that an engine keeping both halves is passed as both,
-// which WrapStores preserves), so a wrapper hides nothing it uses.
+// them. The Service asserts two optional interfaces on one engine kept
+// as both halves (authn.IssueStore, authn.FinishStore: a login step in
+// one round trip), and Config checks that an engine keeping both halves
+// is passed as both; WrapStores preserves all three.
 //
 // Each wrapper embeds the interface it wraps, so that a method added to
 // it later still compiles and is forwarded, untraced until it gets a
@@ -49,8 +50,73 @@ func (t *Tracer) WrapStores(hot authn.HotStore, records authn.RecordStore) (auth
 	return h, r
 }
 
-func (t *Tracer) wrapBoth(st authn.Store) *bothStores {
-	return &bothStores{&hotStore{st, t}, &recordStore{st, t}}
+// wrapBoth wraps one engine's two halves, keeping the one-step login
+// calls it offers (authn.IssueStore, authn.FinishStore): the Service
+// asserts them on its store, and a wrapper hiding them would cost a
+// traced service a round trip more per login step than an untraced one.
+func (t *Tracer) wrapBoth(st authn.Store) authn.Store {
+	b := &bothStores{&hotStore{st, t}, &recordStore{st, t}}
+	is, issue := st.(authn.IssueStore)
+	fs, finish := st.(authn.FinishStore)
+	switch {
+	case issue && finish:
+		return &issueFinishStores{b, issueStep{is, t}, finishStep{fs, t}}
+	case issue:
+		return &issueStores{b, issueStep{is, t}}
+	case finish:
+		return &finishStores{b, finishStep{fs, t}}
+	}
+	return b
+}
+
+// issueStep and finishStep trace the one-step login calls of an engine
+// that offers them; issueStores, finishStores and issueFinishStores are
+// one engine's wrapper with the ones it offers.
+type issueStep struct {
+	is authn.IssueStore
+	t  *Tracer
+}
+
+type finishStep struct {
+	fs authn.FinishStore
+	t  *Tracer
+}
+
+type issueStores struct {
+	*bothStores
+	issueStep
+}
+
+type finishStores struct {
+	*bothStores
+	finishStep
+}
+
+type issueFinishStores struct {
+	*bothStores
+	issueStep
+	finishStep
+}
+
+var (
+	_ authn.IssueStore  = (*issueStores)(nil)
+	_ authn.FinishStore = (*finishStores)(nil)
+	_ authn.IssueStore  = (*issueFinishStores)(nil)
+	_ authn.FinishStore = (*issueFinishStores)(nil)
+)
+
+func (s issueStep) IssueChallenge(ctx context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, expect []authn.DeviceRecord, now time.Time) (authn.UserDevices, bool, error) {
+	ctx, sp := s.t.store(ctx, "Store.IssueChallenge")
+	fresh, stale, err := s.is.IssueChallenge(ctx, c, lim, expect, now)
+	sp.end(err)
+	return fresh, stale, err
+}
+
+func (s finishStep) AttemptCommit(ctx context.Context, user, client string, answer authn.ChallengeAnswer, maxDrift int, policy authn.LockPolicy, now time.Time) (authn.AttemptResult, error) {
+	ctx, sp := s.t.store(ctx, "Store.AttemptCommit")
+	r, err := s.fs.AttemptCommit(ctx, user, client, answer, maxDrift, policy, now)
+	sp.end(err)
+	return r, err
 }
 
 // sameStore reports whether the halves are one value, without panicking

@@ -22,8 +22,16 @@
 // not hold over network file systems): each step is one BEGIN IMMEDIATE
 // transaction, which takes the database's write lock before it reads, or
 // one statement. A committed step survives a process crash or a power
-// loss (synchronous=FULL). The MAC comparison of an Attempt is in Go and
-// in constant time.
+// loss (synchronous=FULL; WithSynchronousNormal says what a power loss
+// can then undo). A login is one write step to issue its challenge and
+// one to finish it. Write steps of one process that queue up while a
+// transaction commits share the next one, each in a savepoint of its
+// own (group commit, WithGroupCommit): a step's caller is answered once
+// its transaction has committed, a step that fails is rolled back alone,
+// and the steps run in the order they came, so concurrent logins share
+// fsyncs without any step being less durable or one caller's failure
+// failing another. The MAC comparison of an Attempt is in Go and in
+// constant time.
 //
 // # Failures
 //

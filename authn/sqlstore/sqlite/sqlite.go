@@ -36,6 +36,7 @@ func migrations() fs.FS {
 const (
 	DefaultBusyTimeout = 5 * time.Second
 	DefaultReadConns   = 4
+	DefaultGroupCommit = 64
 )
 
 // Option configures Open.
@@ -44,6 +45,40 @@ type Option func(*options)
 type options struct {
 	busyTimeout time.Duration
 	readConns   int
+	groupCommit int
+	syncNormal  bool
+}
+
+// WithGroupCommit sets how many write steps at most share one
+// transaction (and its fsync) when they queue up while another commits.
+// Default 64; 1 gives every write step a transaction of its own. Each
+// caller is answered once the transaction holding its step has
+// committed, so a step is as durable as without it; a step that fails is
+// rolled back to its own savepoint, leaving the others of its
+// transaction as they were.
+func WithGroupCommit(steps int) Option {
+	return func(o *options) {
+		if steps > 0 {
+			o.groupCommit = steps
+		}
+	}
+}
+
+// WithSynchronousNormal runs the database with synchronous=NORMAL
+// instead of FULL: a commit no longer waits for the WAL to reach the
+// disk (it is synced at checkpoints). A process that crashes or is
+// killed loses nothing committed; an operating-system crash or a power
+// loss can undo the last commits before the most recent checkpoint
+// (the database stays consistent). For keyline that means: a login
+// accepted just before the loss can be accepted once more with the same
+// response while its step is still in the window (the device's last
+// step rolls back), failures counted just before it are forgotten (a
+// guesser gets those tries back), consumed challenges and recovery
+// codes come back, and recent devices, activations and revocations can
+// be undone — a revoked device may answer again. Use it only where
+// that is acceptable (a disposable or battery-backed host).
+func WithSynchronousNormal() Option {
+	return func(o *options) { o.syncNormal = true }
 }
 
 // WithBusyTimeout sets how long a statement waits for a database locked
@@ -73,10 +108,13 @@ func WithReadConns(n int) Option {
 // the database in WAL mode.
 //
 // Every connection runs in WAL mode with synchronous=FULL (a committed
-// step survives a crash or power loss), foreign keys on and a busy
-// timeout (WithBusyTimeout). Writes go through one connection, in BEGIN
-// IMMEDIATE transactions; reads use a small pool of their own
-// (WithReadConns), which WAL lets run beside the writer.
+// step survives a crash or power loss; WithSynchronousNormal trades
+// that away), foreign keys on and a busy timeout (WithBusyTimeout).
+// Writes go through one connection, in BEGIN IMMEDIATE transactions;
+// write steps that queue up while one commits share the next
+// transaction and its fsync (group commit, WithGroupCommit); reads use
+// a small pool of their own (WithReadConns), which WAL lets run beside
+// the writer.
 //
 // No sealed pending key is left in the files once an activation is
 // completed, cancelled or expired: the writer runs with secure_delete on
@@ -87,7 +125,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, er
 	if path == "" {
 		return nil, errors.New("sqlstore/sqlite: empty path")
 	}
-	o := options{busyTimeout: DefaultBusyTimeout, readConns: DefaultReadConns}
+	o := options{busyTimeout: DefaultBusyTimeout, readConns: DefaultReadConns, groupCommit: DefaultGroupCommit}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -105,6 +143,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, er
 	q.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL")
+	if o.syncNormal {
+		q.Set("_synchronous", "NORMAL") // see WithSynchronousNormal: what a power loss undoes
+	}
 	q.Set("_foreign_keys", "1")
 	q.Set("_txlock", "immediate")
 	// secure_delete overwrites deleted content with zeros, in the page
@@ -145,7 +186,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, er
 		return nil, fmt.Errorf("sqlstore (sqlite): connect: %w", err)
 	}
 	return sqlstore.New(ctx, sqlstore.Engine{Dialect: sqlstore.SQLite, Writer: w, Reader: r,
-		Migrations: migrations(), IsUnique: isUnique, Scrub: scrub})
+		Migrations: migrations(), IsUnique: isUnique, Scrub: scrub, GroupCommit: o.groupCommit})
 }
 
 // scrub checkpoints the WAL into the database file and truncates it to

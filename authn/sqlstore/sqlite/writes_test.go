@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,4 +63,53 @@ func TestOneWritePerLoginStep(t *testing.T) {
 	d, err := s.Devices(ctx, "alice")
 	require.NoError(t, err)
 	require.NotZero(t, d[0].LastStep, "the step committed")
+}
+
+// TestGroupCommitUnderConcurrency: logins of 16 users at once, each
+// user's one after the other, all succeed, and their write steps share
+// transactions: fewer commits (fsyncs) than write steps, and than
+// logins.
+func TestGroupCommitUnderConcurrency(t *testing.T) {
+	s, _ := openTemp(t)
+	svc, clk, _ := sqliteService(t, s)
+	ctx := context.Background()
+	const users, logins = 16, 8
+	creds := make([]*enroll.Credential, users)
+	for i := range creds {
+		creds[i] = sqltest.EnrollPhone(t, svc, clk, fmt.Sprintf("user-%d", i))
+	}
+	before := s.Stats()
+	var wg sync.WaitGroup
+	errs := make(chan error, users*logins)
+	for i := range users {
+		wg.Go(func() {
+			user := fmt.Sprintf("user-%d", i)
+			for range logins {
+				ch, err := svc.BeginChallenge(ctx, user)
+				if err != nil {
+					errs <- err
+					return
+				}
+				resp, err := creds[i].Respond(ch.Question, clk.Now())
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := svc.FinishChallenge(ctx, user, ch.ID, resp); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	after := s.Stats()
+	writes, commits := after.Writes-before.Writes, after.Commits-before.Commits
+	t.Logf("%d logins: %d write steps, %d commits", users*logins, writes, commits)
+	require.Equal(t, int64(2*users*logins), writes, "one write per Begin, one per Finish")
+	require.Less(t, commits, int64(users*logins), "fewer commits than logins")
 }

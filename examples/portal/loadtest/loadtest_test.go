@@ -104,8 +104,8 @@ func TestLoadAgainstPortal(t *testing.T) {
 	// refused by the per-address limits (each iteration had its own
 	// X-Forwarded-For address).
 	metrics := pt.get(t, "/metrics")
-	if got := metric(metrics, `keyline_logins_total{method="challenge"}`); got != "40" {
-		t.Errorf("keyline_logins_total{method=\"challenge\"} = %q; want 40", got)
+	if got := metric(metrics, `keyline_logins_total{factor="challenge",outcome="success"}`); got != "40" {
+		t.Errorf("keyline_logins_total{factor=\"challenge\",outcome=\"success\"} = %q; want 40", got)
 	}
 	if got := metric(metrics, "portal_csrf_refused_total"); got != "0" {
 		t.Errorf("portal_csrf_refused_total = %q; want 0", got)

@@ -50,12 +50,68 @@
 		return m + ":" + (s < 10 ? "0" : "") + s;
 	}
 
-	var counters = document.querySelectorAll("[data-remaining]");
+	// Copy and print buttons, which need the script: shown by it.
+	document.querySelectorAll("[data-copy]").forEach(function (b) {
+		var from = document.getElementById(b.getAttribute("data-copy"));
+		if (!from || !navigator.clipboard) {
+			return;
+		}
+		b.hidden = false;
+		b.addEventListener("click", function () {
+			navigator.clipboard.writeText(from.innerText).then(function () {
+				b.textContent = "Copied";
+			}, function () {
+				b.textContent = "Copy failed: select the codes and copy them";
+			});
+		});
+	});
+	document.querySelectorAll("[data-print]").forEach(function (b) {
+		b.hidden = false;
+		b.addEventListener("click", function () { window.print(); });
+	});
+
+	// Times in the person's own time zone: data-local-time="RFC 3339".
+	document.querySelectorAll("[data-local-time]").forEach(function (el) {
+		var t = new Date(el.getAttribute("data-local-time"));
+		if (!isNaN(t)) {
+			el.textContent = " (at " + t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) + ")";
+		}
+	});
+
+	document.querySelectorAll("[data-local-datetime]").forEach(function (el) {
+		var t = new Date(el.getAttribute("data-local-datetime"));
+		if (!isNaN(t)) {
+			el.textContent = t.toLocaleString([], { dateStyle: "medium", timeStyle: "short", hourCycle: "h23" });
+		}
+	});
+
+	// At zero, the sentence around a countdown (data-countdown) becomes
+	// its end: "Expired — get a new one", with a link that fetches the
+	// page again (GET).
+	function expire(el) {
+		var box = el.closest("[data-countdown]");
+		if (!box) {
+			el.textContent = "0:00";
+			return;
+		}
+		var link = document.createElement("a");
+		link.href = window.location.pathname;
+		link.textContent = box.getAttribute("data-countdown-link") || "get a new one";
+		box.textContent = (box.getAttribute("data-countdown") || "Expired —") + " ";
+		box.appendChild(link);
+	}
+
+	var counters = Array.from(document.querySelectorAll("[data-remaining]"));
 	function tick() {
 		var gone = (Date.now() - loaded) / 1000;
-		counters.forEach(function (el) {
+		counters = counters.filter(function (el) {
 			var left = Math.round(Number(el.getAttribute("data-remaining")) - gone);
-			el.textContent = left > 0 ? format(left) : "expired";
+			if (left > 0) {
+				el.textContent = format(left);
+				return true;
+			}
+			expire(el);
+			return false;
 		});
 	}
 	if (counters.length > 0) {
