@@ -32,7 +32,9 @@
 //     [Service.BeginChallenge] / [Service.FinishChallenge],
 //     [Service.BeginTransaction] / [Service.FinishTransaction],
 //     [Service.BeginPush] and [Service.BeginTransactionPush] /
-//     [Service.FinishPush]. Cancel* withdraws one: [Service.CancelPush].
+//     [Service.FinishPush], [Service.BeginQRLogin] /
+//     [Service.FinishQRLogin]. Cancel* withdraws one: [Service.CancelPush],
+//     [Service.CancelQRLogin].
 //   - Start* and Confirm* are an enrollment ceremony that the portal
 //     runs: Start makes the new factor and shows it, Confirm activates it
 //     with a code the user reads off the new factor and types:
@@ -46,8 +48,8 @@
 //   - Verify* is a single check, done in one call: [Service.VerifyTOTP],
 //     [Service.VerifyRecoveryCode].
 //   - *Status reports where a ceremony is: [Service.ActivationStatus],
-//     [Service.PushStatus] (which also waits, for a login page's long
-//     poll), [AuthenticatedDevice.MigrationStatus]. Each reports one
+//     [Service.PushStatus] and [Service.QRLoginStatus] (which also wait,
+//     for a login page's long poll), [AuthenticatedDevice.MigrationStatus]. Each reports one
 //     enum, [ActivationState] or [PushState] (the values the store
 //     keeps), an activation's with its pairing tries left and when it
 //     ends ([ActivationProgress]).
@@ -145,7 +147,7 @@
 // Every decision is an [Event], logged to Config.Logger ("keyline:
 // <name>" with its attributes; alerts at slog's warning level) and shown
 // to Config.Observer for metrics. Its Name is one of the [EventName]
-// constants (57, each documented with its method and reasons), its Method
+// constants (59, each documented with its method and reasons), its Method
 // the factor concerned, its Reason one of the [Reason] constants: a fixed
 // set, so a metric label made of them has a bounded number of values.
 // Counts (the recovery codes left, the records a sweep removed), an
@@ -296,6 +298,17 @@
 // minutes, of which a request withdrawn (CancelPush), undelivered or
 // expired unanswered gives its unit back, once; a client whose bucket is
 // locked gets none, and FinishPush checks the lock too.
+// Log in with a QR code. [Service.BeginQRLogin] makes a push request that
+// notifies nobody, to be shown as a QR code: any active device of the
+// user scans it, fetches and answers its prompt as a push's, and the
+// number, single answer, denial, budget and lock rules are push's. Only
+// the secret handle BeginQRLogin returns, kept in the browser's
+// server-side session, polls and finishes it (the request ID the code
+// shows is a hash of the handle, and the push calls refuse it): a code
+// photographed or relayed finishes no other session's login. A code of
+// an attacker's session shown to the victim is what the phone's context
+// and the number guard against, as for push (PROTOCOL.md §8, "Log in
+// with a QR code").
 // Every failure of push falls back to challenge/response (see the
 // example), which is always available: every refusal of BeginPush that
 // another factor can stand in for matches ErrPushUnavailable.

@@ -128,6 +128,14 @@ const (
 	// (PushStatus, FinishPush, the phone's list or answer): one that
 	// nobody reads again is not. Method push.
 	EventPushExpired EventName = "push_expired"
+	// EventQRLoginShown: BeginQRLogin made a login request to be shown
+	// as a QR code (its answer is a push answer: the push events follow).
+	// Method push.
+	EventQRLoginShown EventName = "qr_login_shown"
+	// EventQRLoginRefused: QRLoginStatus, FinishQRLogin or CancelQRLogin
+	// was handed a handle that is none BeginQRLogin gave the user: reason
+	// [ReasonInvalid]. Method push.
+	EventQRLoginRefused EventName = "qr_login_refused"
 )
 
 // Activation, pairing and the life of devices. No method.

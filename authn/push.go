@@ -511,6 +511,14 @@ func (s *Service) PushStatus(ctx context.Context, user, id string, wait time.Dur
 	if err := checkUser(user); err != nil {
 		return "", err
 	}
+	if isQRLoginID(id) {
+		return "", ErrNotFound // its status is the holder of its handle's (QRLoginStatus)
+	}
+	return s.pushStatus(ctx, user, id, wait)
+}
+
+// pushStatus is PushStatus, for push requests and QR logins.
+func (s *Service) pushStatus(ctx context.Context, user, id string, wait time.Duration) (PushState, error) {
 	if wait <= 0 {
 		return s.pushState(ctx, user, id)
 	}
@@ -542,6 +550,14 @@ func (s *Service) FinishPush(ctx context.Context, user, id string, opts ...Login
 	if err := s.admit(ctx, MethodPush, user, opts); err != nil {
 		return Result{}, err
 	}
+	if isQRLoginID(id) {
+		return Result{}, errPushNotFound // only its handle finishes it (FinishQRLogin)
+	}
+	return s.finishPush(ctx, user, id, opts)
+}
+
+// finishPush is FinishPush, for push requests and QR logins.
+func (s *Service) finishPush(ctx context.Context, user, id string, opts []LoginOption) (Result, error) {
 	now := s.now()
 	c, err := s.client(ctx, user, opts, now)
 	if err != nil {
@@ -606,6 +622,14 @@ func (s *Service) CancelPush(ctx context.Context, user, id string) (err error) {
 	if err := checkUser(user); err != nil {
 		return err
 	}
+	if isQRLoginID(id) {
+		return errPushNotFound // only its handle withdraws it (CancelQRLogin)
+	}
+	return s.cancelPush(ctx, user, id)
+}
+
+// cancelPush is CancelPush, for push requests and QR logins.
+func (s *Service) cancelPush(ctx context.Context, user, id string) error {
 	now := s.now()
 	rec, err := s.setPushState(ctx, user, id, PushPending, PushCancelled, "", now)
 	if err != nil {

@@ -22,7 +22,7 @@ func TestNoTypePrintsSecrets(t *testing.T) {
 		&authn.DeviceChange{}, &authn.SecretSwap{}, &authn.UserChange{}, &authn.TOTPOptions{},
 		&authn.ImportOptions{}, &authn.TransactionChallenge{}, &authn.TrustedProxies{}, &authn.ActivationProgress{},
 		&authn.ClientLockout{}, &authn.ClientLockState{},
-		&authn.RemovedRecord{}, &authn.DeviceStatus{}, &authn.Call{}, &authn.UserDevices{},
+		&authn.RemovedRecord{}, &authn.DeviceStatus{}, &authn.Call{}, &authn.UserDevices{}, &authn.QRLogin{},
 	}, map[string]string{
 		// Its func and interface fields cannot be JSON-encoded; its
 		// keyring prints no key (checked above).

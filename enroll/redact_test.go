@@ -17,7 +17,7 @@ func TestNoTypePrintsSecrets(t *testing.T) {
 	redacttest.Check(t, ".", []any{
 		&APIRequest{}, &AlreadyUsedError{Device: Device{Suite: s}}, &Credential{}, &Device{Suite: s}, &DeviceInfo{},
 		&Enrollment{Device: Device{Suite: s}}, &Keys{}, &Offer{Suite: s}, &Pending{}, &PushAnswer{}, &PushAnswerError{},
-		&PushContext{}, &PushPrompt{}, &PushClockError{},
+		&PushContext{}, &PushPrompt{}, &PushClockError{}, &QRLogin{},
 		&Request{}, &StartOptions{Suite: s},
 	}, nil)
 }

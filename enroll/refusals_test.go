@@ -64,6 +64,7 @@ type refusalFile struct {
 	PushAnswers        refusalSection    `json:"push_answers"`
 	Transactions       refusalSection    `json:"transactions"`
 	TransactionQR      refusalSection    `json:"transaction_qr"`
+	QRLogins           refusalSection    `json:"qr_logins"`
 }
 
 // refusalErrors are the codes of the file, with their meaning, and the
@@ -82,6 +83,7 @@ var refusalErrors = map[string]struct {
 	"expired":                 {"the prompt has expired at the time given (step 5)", ErrExpired},
 	"malformed_push_answer":   {"the push answer's JSON is not well formed (§8); the server answers 400 bad_request", ErrInvalidInput},
 	"invalid_transaction":     {"the transaction or QR payload is refused (§9); field and class say why", txn.ErrInvalid},
+	"invalid_qr_login":        {"the login QR code's text is refused (§8, \"Log in with a QR code\")", ErrInvalidQRLogin},
 }
 
 // The keys the sections share: protocol_v1.json's first vector for the
@@ -151,6 +153,10 @@ func TestRefusalVectors(t *testing.T) {
 	}
 	for _, c := range file.TransactionQR.Cases {
 		_, _, err := txn.ParseQR(string(c.input(t)))
+		want(t, c, err)
+	}
+	for _, c := range file.QRLogins.Cases {
+		_, err := ParseQRLogin(string(c.input(t)))
 		want(t, c, err)
 	}
 	require.Len(t, file.Errors, len(refusalErrors))
@@ -234,6 +240,7 @@ func buildRefusals(t *testing.T) refusalFile {
 	f.PushAnswers = refusalSection{Note: "push answer bodies (§8) the server refuses before any check of the MAC; each differs from push_v1.json's first answer in one way", Cases: asText(answerCases(t))}
 	f.Transactions = refusalSection{Note: "canonical transaction bytes (§9), hex; field and class are those of the refusal (PROTOCOL.md, \"Refusals\")", Cases: asHex(txCases(t))}
 	f.TransactionQR = refusalSection{Note: "transaction QR payloads (§9, \"QR payload\")", Cases: asText(txQRCases(t))}
+	f.QRLogins = refusalSection{Note: "login QR code texts (§8, \"Log in with a QR code\"); a phone that scanned one parses it so", Cases: asText(qrLoginCases())}
 	return f
 }
 

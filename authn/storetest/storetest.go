@@ -165,6 +165,7 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "UserIDs", func(t *testing.T) { testUserIDs(t, fresh) })
 	run(tb, "ServicePushRefund", func(t *testing.T) { testServicePushRefund(t, fresh) })
 	run(tb, "ServicePushAnswer", func(t *testing.T) { testServicePushAnswer(t, fresh) })
+	run(tb, "ServiceQRLogin", func(t *testing.T) { testServiceQRLogin(t, fresh) })
 	run(tb, "ServiceMaintain", func(t *testing.T) { testServiceMaintain(t, fresh) })
 	run(tb, "ServiceRemoved", func(t *testing.T) { testServiceRemoved(t, fresh) })
 	run(tb, "ServiceBegin", func(t *testing.T) { testServiceBegin(t, fresh) })
