@@ -1,0 +1,40 @@
+package keylinecore
+
+// AdoptAccounts gives every account of the open vault that the profile
+// does not know the server serverURL: an account whose credential was
+// added to the vault outside the core (the device command line kept a
+// bare vault file before it ran on the core), which Accounts leaves out
+// and no call reaches until it has a server. The server is the app's
+// configuration, the one the account was activated with; an adopted
+// account is taken as paired (a signed call tells otherwise:
+// CodeUnauthorized). Accounts the profile knows keep their server. It
+// returns how many accounts were adopted; CodeVaultLocked while locked,
+// CodeInvalidInput for a server URL that is not absolute http(s).
+func (p *Phone) AdoptAccounts(serverURL string) (int, error) {
+	server := normServer(serverURL)
+	if err := checkServerURL(server); err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.v == nil {
+		return 0, errLocked
+	}
+	n := 0
+	for _, e := range p.v.List() {
+		if !deviceIDValid(e.DeviceID) || p.prof.Accounts[e.DeviceID] != nil {
+			continue
+		}
+		p.prof.Accounts[e.DeviceID] = &accountMeta{Server: server, Paired: true}
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	// On a storage failure the adopted accounts stay in memory, for
+	// this run, and the next save stores them.
+	if err := p.saveProfile(); err != nil {
+		return 0, err
+	}
+	return n, nil
+}

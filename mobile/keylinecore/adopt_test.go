@@ -1,0 +1,60 @@
+package keylinecore_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/keyline/keyline/mobile/keylinecore"
+)
+
+// A vault whose accounts the profile does not know (one made outside the
+// core) shows no account until AdoptAccounts gives them their server;
+// then signed calls reach it, and a second adoption changes nothing.
+func TestAdoptAccounts(t *testing.T) {
+	s := newServer(t, time.Now(), "Adopt Bank")
+	store := newStorage()
+	key := newHWKey()
+	first, err := keylinecore.NewPhone(config("phone"), store, key, nil, phoneClock{server: s.kit.Clock})
+	require.NoError(t, err)
+	require.NoError(t, first.CreateVault(pin))
+	id := activate(t, first, s, "alice")
+
+	require.NoError(t, store.Delete(keylinecore.ProfileRecord))
+	p, err := keylinecore.NewPhone(config("phone"), store, key, nil, phoneClock{server: s.kit.Clock})
+	require.NoError(t, err)
+	_, err = p.AdoptAccounts(s.url)
+	require.Equal(t, keylinecore.CodeVaultLocked, code(err))
+	require.NoError(t, p.Unlock(pin))
+	l, err := p.Accounts()
+	require.NoError(t, err)
+	require.Equal(t, 0, l.Len())
+	_, err = p.AdoptAccounts("ftp://example.com")
+	require.Equal(t, keylinecore.CodeInvalidInput, code(err))
+
+	n, err := p.AdoptAccounts(s.url + "/")
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	a, err := p.Account(id)
+	require.NoError(t, err)
+	require.Equal(t, s.url, a.Server)
+	require.True(t, a.Paired)
+	st, err := p.AccountStatus(id, nil)
+	require.NoError(t, err)
+	require.False(t, st.Removed)
+
+	n, err = p.AdoptAccounts("https://other.example/device")
+	require.NoError(t, err)
+	require.Equal(t, 0, n)
+	a, err = p.Account(id)
+	require.NoError(t, err)
+	require.Equal(t, s.url, a.Server)
+
+	// The adoption is stored: a phone started afresh knows the account.
+	again, err := keylinecore.NewPhone(config("phone"), store, key, nil, phoneClock{server: s.kit.Clock})
+	require.NoError(t, err)
+	require.NoError(t, again.Unlock(pin))
+	_, err = again.Account(id)
+	require.NoError(t, err)
+}
