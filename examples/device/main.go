@@ -287,15 +287,23 @@ func (a *app) deviceClient() (*deviceclient.Client, error) {
 	if a.client != nil {
 		return a.client, nil
 	}
-	u, err := url.Parse(a.portal)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
-		return nil, &usageError{"-portal must be an absolute http or https URL, without user, query or fragment"}
+	base, err := a.deviceURL()
+	if err != nil {
+		return nil, err
 	}
-	base := strings.TrimRight(a.portal, "/") + deviceMount
 	a.client = deviceclient.New(base, &http.Client{Timeout: httpTimeout})
 	a.client.Now = a.now
 	return a.client, nil
+}
+
+// deviceURL checks -portal and returns the URL of its device API.
+func (a *app) deviceURL() (string, error) {
+	u, err := url.Parse(a.portal)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
+		return "", &usageError{"-portal must be an absolute http or https URL, without user, query or fragment"}
+	}
+	return strings.TrimRight(a.portal, "/") + deviceMount, nil
 }
 
 // sleep waits for d, or until the run is interrupted.

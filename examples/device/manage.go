@@ -15,12 +15,15 @@ import (
 // device ID. None of these is a secret; the credentials' keys never leave
 // the vault.
 func (a *app) users() error {
-	v, _, err := a.openVault()
+	p, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	list := v.List()
+	defer p.Lock()
+	list, err := phoneAccounts(p)
+	if err != nil {
+		return err
+	}
 	if len(list) == 0 {
 		fmt.Fprintln(a.out, "The vault holds no account.")
 		return nil
@@ -49,21 +52,20 @@ func (a *app) respond(args []string, sel selection) error {
 		}
 		return r
 	}, strings.Join(args, ""))
-	v, _, err := a.openVault()
+	p, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	e, err := a.choose(v, sel)
+	defer p.Lock()
+	all, err := phoneAccounts(p)
 	if err != nil {
 		return err
 	}
-	c, err := credential(v, e)
+	e, err := a.chooseEntry(all, sel)
 	if err != nil {
 		return err
 	}
-	defer c.Zero()
-	r, err := c.Respond(question, a.now())
+	r, err := p.Respond(e.DeviceID, question)
 	if errors.Is(err, challenge.ErrInvalidInput) {
 		return fmt.Errorf("%w: %w", errNotAQuestion, err)
 	}

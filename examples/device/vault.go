@@ -84,7 +84,11 @@ func (a *app) seal(v *vault.Vault, f *vaultFile) error {
 // choose picks one account of the vault: the one sel names, the only one,
 // or the one the user picks from a list.
 func (a *app) choose(v *vault.Vault, sel selection) (vault.Entry, error) {
-	all := v.List()
+	return a.chooseEntry(v.List(), sel)
+}
+
+// chooseEntry picks one of the accounts all as choose does.
+func (a *app) chooseEntry(all []vault.Entry, sel selection) (vault.Entry, error) {
 	if len(all) == 0 {
 		return vault.Entry{}, errors.New("the vault holds no account: activate one first")
 	}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/keyline/keyline/enroll/vault"
+	"github.com/keyline/keyline/mobile/keylinecore"
+)
+
+// This program is an app of the phone core, mobile/keylinecore, as a
+// Kotlin or Swift app is: it gives the core the platform's services
+// (below) and calls it for what it does with the vault and the portal.
+
+// profileSuffix names the core's profile record beside the vault file:
+// the vault "…/vault" has its profile in "…/vault.profile". The profile
+// holds no secret (the install ID, the push token, each account's
+// server, the portal's clock offset).
+const profileSuffix = ".profile"
+
+// fileStorage is the core's SecureStorage as files: the vault record is
+// the -vault file itself, in the format this program has always kept (a
+// sealed vault blob, so a vault file of an older version of it opens as
+// it is), and the profile record the file beside it. Both are written
+// atomically with mode 0600. Like vaultFile.save, storing a record that
+// another command rewrote since this one loaded it is refused
+// (errVaultChanged): two commands run against one vault would otherwise
+// lose the first one's change.
+type fileStorage struct {
+	vault string
+	read  map[string]*vaultFile // what Load saw, by record name
+}
+
+func newFileStorage(vaultPath string) *fileStorage {
+	return &fileStorage{vault: vaultPath, read: map[string]*vaultFile{}}
+}
+
+func (s *fileStorage) path(name string) (string, error) {
+	switch name {
+	case keylinecore.VaultRecord:
+		return s.vault, nil
+	case keylinecore.ProfileRecord:
+		return s.vault + profileSuffix, nil
+	}
+	return "", errors.New("the core asked for a record this program does not keep: " + name)
+}
+
+// Load implements keylinecore.SecureStorage.
+func (s *fileStorage) Load(name string) ([]byte, error) {
+	p, err := s.path(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := readVaultFile(p)
+	if err != nil {
+		return nil, err
+	}
+	s.read[name] = f
+	return bytes.Clone(f.blob), nil
+}
+
+// Store implements keylinecore.SecureStorage.
+func (s *fileStorage) Store(name string, data []byte) error {
+	p, err := s.path(name)
+	if err != nil {
+		return err
+	}
+	f := s.read[name]
+	if f == nil {
+		if f, err = readVaultFile(p); err != nil {
+			return err
+		}
+		s.read[name] = f
+	}
+	return f.save(data)
+}
+
+// Delete implements keylinecore.SecureStorage.
+func (s *fileStorage) Delete(name string) error {
+	p, err := s.path(name)
+	if err != nil {
+		return err
+	}
+	delete(s.read, name)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// appClock is the core's Clock: the run's clock (time.Now but in tests).
+type appClock struct{ now func() time.Time }
+
+// NowUnixMilli implements keylinecore.Clock.
+func (c appClock) NowUnixMilli() int64 { return c.now().UnixMilli() }
+
+// terminalGate is the core's BiometricGate on a computer, which has no
+// sensor to prove presence with: the person at the terminal proved it
+// by typing the vault's PIN for this run and by the answer they type at
+// the prompt the command shows before each approval, signature or
+// export, so the gate itself lets every call through.
+type terminalGate struct{}
+
+// Authenticate implements keylinecore.BiometricGate.
+func (terminalGate) Authenticate(string) error { return nil }
+
+// The core's KeyStore is none: a computer has no key store this program
+// can bind the vault to, so a copied vault file is protected by the
+// PIN's Argon2id alone, as it always was (package vault's threat model,
+// "with the blob").
+
+// coreConfig describes this program to the core: the device name for a
+// new activation, platform "cli", the Argon2id of vaultOptions (the
+// library's default but in the tests).
+func (a *app) coreConfig(name string) *keylinecore.Config {
+	p := vaultOptions.Argon2
+	return &keylinecore.Config{DeviceName: name, Platform: "cli", TimeoutSeconds: int(httpTimeout / time.Second),
+		Argon2Time: int(p.Time), Argon2MemoryKiB: int(p.MemoryKiB), Argon2Threads: int(p.Threads)}
+}
+
+// newPhone makes the core over the vault file, for a new activation's
+// device name (or "").
+func (a *app) newPhone(name string) (*keylinecore.Phone, error) {
+	return keylinecore.NewPhone(a.coreConfig(name), newFileStorage(a.vault), nil, terminalGate{}, appClock{a.now})
+}
+
+// openPhone opens the vault file through the core with the PIN the user
+// types. A missing file is errNoVault (and nothing is written). The
+// vault's accounts the profile does not know yet (a vault file of an
+// older version of this program, which kept no profile) are given the
+// portal's device API as their server: that is the step that moves such
+// a vault onto the core, once.
+func (a *app) openPhone() (*keylinecore.Phone, error) {
+	f, err := readVaultFile(a.vault)
+	if err != nil {
+		return nil, err
+	}
+	if !f.exists {
+		return nil, errNoVault
+	}
+	server, err := a.deviceURL()
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.newPhone("")
+	if err != nil {
+		return nil, err
+	}
+	pin, err := a.con.secret(a.ctx, "PIN: ")
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Unlock(pin); err != nil {
+		return nil, err
+	}
+	if _, err := p.AdoptAccounts(server); err != nil {
+		p.Lock()
+		return nil, err
+	}
+	return p, nil
+}
+
+// phoneAccounts lists the core's accounts as the vault's entries, which
+// the account choice (chooseEntry) and the lists work on.
+func phoneAccounts(p *keylinecore.Phone) ([]vault.Entry, error) {
+	l, err := p.Accounts()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]vault.Entry, 0, l.Len())
+	for i := range l.Len() {
+		acc := l.At(i)
+		out = append(out, vault.Entry{Issuer: acc.Issuer, User: acc.User, AccountName: acc.AccountName,
+			DeviceID: acc.ID, DeviceName: acc.DeviceName, CreatedAt: time.Unix(acc.CreatedUnix, 0)})
+	}
+	return out, nil
+}
