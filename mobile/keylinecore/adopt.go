@@ -38,3 +38,35 @@ func (p *Phone) AdoptAccounts(serverURL string) (int, error) {
 	}
 	return n, nil
 }
+
+// ImportBackupTo is ImportBackup for an app whose accounts all have one
+// server, the app's configuration (the device command line's -portal):
+// it merges a backup blob into the unlocked vault, giving every account
+// it adds serverURL, without the backup's Servers. Its refusals are
+// ImportBackup's, and CodeInvalidInput for a server URL that is not
+// absolute http(s); then nothing is added.
+func (p *Phone) ImportBackupTo(blob []byte, passphrase, serverURL string) (int, error) {
+	server := normServer(serverURL)
+	if err := checkServerURL(server); err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.v == nil {
+		return 0, errLocked
+	}
+	added, err := p.v.Import(blob, passphrase)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	if err := p.sealLocked(p.v); err != nil {
+		for _, e := range added {
+			_ = p.v.Remove(e.Issuer, e.User)
+		}
+		return 0, err
+	}
+	for _, e := range added {
+		p.prof.Accounts[e.DeviceID] = &accountMeta{Server: server, Paired: true}
+	}
+	return len(added), p.saveProfile()
+}

@@ -58,3 +58,39 @@ func TestAdoptAccounts(t *testing.T) {
 	_, err = again.Account(id)
 	require.NoError(t, err)
 }
+
+// ImportBackupTo restores a backup's accounts with the server given: a
+// locked phone or a bad URL changes nothing, and the restored account
+// reaches the server.
+func TestImportBackupTo(t *testing.T) {
+	s := newServer(t, time.Now(), "Import Bank")
+	old := newPhone(t, s)
+	id := activate(t, old, s, "alice")
+	b, err := old.ExportBackup()
+	require.NoError(t, err)
+
+	p, err := keylinecore.NewPhone(config("new phone"), newStorage(), newHWKey(), nil, phoneClock{server: s.kit.Clock})
+	require.NoError(t, err)
+	_, err = p.ImportBackupTo(b.Blob, b.Passphrase, s.url)
+	require.Equal(t, keylinecore.CodeVaultLocked, code(err))
+	require.NoError(t, p.CreateVault(pin))
+	_, err = p.ImportBackupTo(b.Blob, b.Passphrase, "mailto:x@example.com")
+	require.Equal(t, keylinecore.CodeInvalidInput, code(err))
+	_, err = p.ImportBackupTo(b.Blob, "wrong-passphrase", s.url)
+	require.Equal(t, keylinecore.CodeWrongPassphrase, code(err))
+	l, err := p.Accounts()
+	require.NoError(t, err)
+	require.Equal(t, 0, l.Len())
+
+	n, err := p.ImportBackupTo(b.Blob, b.Passphrase, s.url)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	a, err := p.Account(id)
+	require.NoError(t, err)
+	require.Equal(t, s.url, a.Server)
+	st, err := p.AccountStatus(id, nil)
+	require.NoError(t, err)
+	require.False(t, st.Removed)
+	_, err = p.ImportBackupTo(b.Blob, b.Passphrase, s.url)
+	require.Equal(t, keylinecore.CodeAlreadyEnrolled, code(err))
+}
