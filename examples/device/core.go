@@ -134,33 +134,57 @@ func (a *app) newPhone(name string) (*keylinecore.Phone, error) {
 // portal's device API as their server: that is the step that moves such
 // a vault onto the core, once.
 func (a *app) openPhone() (*keylinecore.Phone, error) {
+	p, _, err := a.unlockPhone("PIN: ")
+	return p, err
+}
+
+// unlockPhone is openPhone asking for the PIN at prompt; it returns the
+// PIN too, for a command that needs it again (change-pin).
+func (a *app) unlockPhone(prompt string) (*keylinecore.Phone, string, error) {
 	f, err := readVaultFile(a.vault)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !f.exists {
-		return nil, errNoVault
+		return nil, "", errNoVault
 	}
 	server, err := a.deviceURL()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	p, err := a.newPhone("")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	pin, err := a.con.secret(a.ctx, "PIN: ")
+	pin, err := a.con.secret(a.ctx, prompt)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := p.Unlock(pin); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := p.AdoptAccounts(server); err != nil {
 		p.Lock()
-		return nil, err
+		return nil, "", err
 	}
-	return p, nil
+	return p, pin, nil
+}
+
+// memStorage is SecureStorage in memory: where a new vault is made
+// before anything of it is written (import), so that a refusal leaves no
+// file behind.
+type memStorage map[string][]byte
+
+func (m memStorage) Load(name string) ([]byte, error) { return bytes.Clone(m[name]), nil }
+
+func (m memStorage) Store(name string, data []byte) error {
+	m[name] = bytes.Clone(data)
+	return nil
+}
+
+func (m memStorage) Delete(name string) error {
+	delete(m, name)
+	return nil
 }
 
 // phoneAccounts lists the core's accounts as the vault's entries, which
