@@ -202,3 +202,29 @@ func phoneAccounts(p *keylinecore.Phone) ([]vault.Entry, error) {
 	}
 	return out, nil
 }
+
+// writeStaged writes a vault the core made in memory to the vault file
+// and its profile beside it; a vault file that appeared meanwhile is
+// not overwritten (errVaultChanged).
+func (a *app) writeStaged(m memStorage) error {
+	files := newFileStorage(a.vault)
+	if err := files.Store(keylinecore.ProfileRecord, m[keylinecore.ProfileRecord]); err != nil {
+		return err
+	}
+	return during("saving the vault", files.Store(keylinecore.VaultRecord, m[keylinecore.VaultRecord]))
+}
+
+// cancel is a keylinecore.Cancel that the run's interruption cancels;
+// call stop when the command is done with it.
+func (a *app) cancel() (*keylinecore.Cancel, func()) {
+	c := keylinecore.NewCancel()
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-a.ctx.Done():
+			c.Cancel()
+		case <-done:
+		}
+	}()
+	return c, func() { close(done) }
+}

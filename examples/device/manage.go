@@ -287,12 +287,8 @@ func (a *app) importNewVault(blob []byte, pass, pin, server string) (*keylinecor
 			}
 		}
 	}
-	files := newFileStorage(a.vault)
-	if err := files.Store(keylinecore.ProfileRecord, mem[keylinecore.ProfileRecord]); err != nil {
+	if err := a.writeStaged(mem); err != nil {
 		return nil, err
-	}
-	if err := files.Store(keylinecore.VaultRecord, mem[keylinecore.VaultRecord]); err != nil {
-		return nil, during("saving the vault", err)
 	}
 	p, err := a.newPhone("")
 	if err != nil {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -172,39 +170,6 @@ func entryLabel(e vault.Entry) string {
 // credential returns a copy of the entry's credential; zero it when done.
 func credential(v *vault.Vault, e vault.Entry) (*enroll.Credential, error) {
 	return v.Get(e.Issuer, e.User)
-}
-
-// deviceInfo describes this program to the portal for a new activation.
-// The install ID is the vault's: every credential of a vault carries the
-// same one, so that the portal can tell that this vault already holds a
-// device of a user (already_enrolled). A new or empty vault gets a fresh
-// one. The name is -name, else the vault's, else "CLI on HOST".
-func deviceInfo(v *vault.Vault, name string) (enroll.DeviceInfo, error) {
-	info := enroll.DeviceInfo{Platform: "cli", Integrity: enroll.Unknown, PushToken: pollPushToken}
-	if list := v.List(); len(list) > 0 {
-		c, err := credential(v, list[0])
-		if err != nil {
-			return enroll.DeviceInfo{}, err
-		}
-		d := c.Device()
-		c.Zero()
-		info.InstallID, info.Name = d.InstallID, d.Name
-	} else {
-		info.InstallID = "cli-" + rand.Text()
-	}
-	if name != "" {
-		info.Name = name
-	}
-	if info.Name == "" {
-		info.Name = "keyline device CLI"
-		if h, err := os.Hostname(); err == nil && h != "" {
-			info.Name = truncate("CLI on "+h, maxDeviceName)
-		}
-	}
-	if len(info.Name) > maxDeviceName {
-		return enroll.DeviceInfo{}, &usageError{fmt.Sprintf("-name: at most %d bytes", maxDeviceName)}
-	}
-	return info, nil
 }
 
 // truncate cuts s to at most n bytes, at a character boundary.
