@@ -70,3 +70,33 @@ func (p *Phone) ImportBackupTo(blob []byte, passphrase, serverURL string) (int, 
 	}
 	return len(added), p.saveProfile()
 }
+
+// SetAccountServer moves an account to another server URL: the app's
+// configuration of where the account's service keeps its device API
+// changed (the device command line takes it from -portal at every run).
+// The account, its pairing state and its credential are unchanged; the
+// clock offset is the new server's. CodeNoAccount, CodeVaultLocked,
+// CodeInvalidInput for a URL that is not absolute http(s).
+func (p *Phone) SetAccountServer(accountID, serverURL string) error {
+	server := normServer(serverURL)
+	if err := checkServerURL(server); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cred, meta, err := p.credentialLocked(accountID)
+	if err != nil {
+		return err
+	}
+	cred.Zero()
+	if meta.Server == server {
+		return nil
+	}
+	old := meta.Server
+	meta.Server = server
+	if err := p.saveProfile(); err != nil {
+		meta.Server = old
+		return err
+	}
+	return nil
+}

@@ -94,3 +94,30 @@ func TestImportBackupTo(t *testing.T) {
 	_, err = p.ImportBackupTo(b.Blob, b.Passphrase, s.url)
 	require.Equal(t, keylinecore.CodeAlreadyEnrolled, code(err))
 }
+
+// SetAccountServer moves an account's calls to another server URL; bad
+// input changes nothing.
+func TestSetAccountServer(t *testing.T) {
+	s := newServer(t, time.Now(), "Move Bank")
+	p := newPhone(t, s)
+	id := activate(t, p, s, "alice")
+	require.Equal(t, keylinecore.CodeInvalidInput, code(p.SetAccountServer(id, "not a URL")))
+	require.Equal(t, keylinecore.CodeNoAccount, code(p.SetAccountServer("0123456789abcdef0123456789abcdef", s.url)))
+	a, err := p.Account(id)
+	require.NoError(t, err)
+	require.Equal(t, s.url, a.Server)
+
+	require.NoError(t, p.SetAccountServer(id, "http://127.0.0.1:1/device"))
+	a, err = p.Account(id)
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:1/device", a.Server)
+	_, err = p.AccountStatus(id, nil)
+	require.Equal(t, keylinecore.CodeUnreachable, code(err))
+
+	require.NoError(t, p.SetAccountServer(id, s.url+"/"))
+	st, err := p.AccountStatus(id, nil)
+	require.NoError(t, err)
+	require.False(t, st.Removed)
+	p.Lock()
+	require.Equal(t, keylinecore.CodeVaultLocked, code(p.SetAccountServer(id, s.url)))
+}
