@@ -128,11 +128,11 @@ func (a *app) newPhone(name string) (*keylinecore.Phone, error) {
 }
 
 // openPhone opens the vault file through the core with the PIN the user
-// types. A missing file is errNoVault (and nothing is written). The
-// vault's accounts the profile does not know yet (a vault file of an
-// older version of this program, which kept no profile) are given the
-// portal's device API as their server: that is the step that moves such
-// a vault onto the core, once.
+// types. A missing file is errNoVault (and nothing is written). Every
+// account is put on -portal's device API (adoptAll): the vault's
+// accounts the profile does not know yet (a vault file of an older
+// version of this program, which kept no profile) are adopted, which is
+// the step that moves such a vault onto the core, once.
 func (a *app) openPhone() (*keylinecore.Phone, error) {
 	p, _, err := a.unlockPhone("PIN: ")
 	return p, err
@@ -163,11 +163,34 @@ func (a *app) unlockPhone(prompt string) (*keylinecore.Phone, string, error) {
 	if err := p.Unlock(pin); err != nil {
 		return nil, "", err
 	}
-	if _, err := p.AdoptAccounts(server); err != nil {
+	if err := adoptAll(p, server); err != nil {
 		p.Lock()
 		return nil, "", err
 	}
 	return p, pin, nil
+}
+
+// adoptAll puts every account of the open vault on server, -portal's
+// device API, as the command has always had it: the vault's accounts
+// the profile does not know yet are adopted (Phone.AdoptAccounts), and
+// those the profile keeps on another server are moved there
+// (Phone.SetAccountServer).
+func adoptAll(p *keylinecore.Phone, server string) error {
+	if _, err := p.AdoptAccounts(server); err != nil {
+		return err
+	}
+	l, err := p.Accounts()
+	if err != nil {
+		return err
+	}
+	for i := range l.Len() {
+		if acc := l.At(i); acc.Server != server {
+			if err := p.SetAccountServer(acc.ID, server); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // memStorage is SecureStorage in memory: where a new vault is made
