@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -15,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/keyline/keyline/enroll/deviceclient"
 	"github.com/keyline/keyline/enroll/vault"
 )
 
@@ -55,7 +53,6 @@ type app struct {
 	vault  string    // -vault
 	portal string    // -portal
 	now    func() time.Time
-	client *deviceclient.Client // made on first use
 	// outTTY: out is a terminal, where results are sentences for a
 	// person; elsewhere (a pipe, a file) respond prints its digits alone.
 	outTTY bool
@@ -279,21 +276,6 @@ func commandUsage(w io.Writer, fs *flag.FlagSet, cmd command) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
-}
-
-// deviceClient returns the client of the portal's device API, checking
-// -portal once.
-func (a *app) deviceClient() (*deviceclient.Client, error) {
-	if a.client != nil {
-		return a.client, nil
-	}
-	base, err := a.deviceURL()
-	if err != nil {
-		return nil, err
-	}
-	a.client = deviceclient.New(base, &http.Client{Timeout: httpTimeout})
-	a.client.Now = a.now
-	return a.client, nil
 }
 
 // deviceURL checks -portal and returns the URL of its device API.

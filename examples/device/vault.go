@@ -7,8 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/vault"
+	"github.com/keyline/keyline/mobile/keylinecore"
 )
 
 // pollPushToken is the push token this program registers: it has no OS
@@ -21,32 +21,6 @@ const pollPushToken = "keyline-device-cli:poll"
 // maxDeviceName is the longest device name the protocol accepts, in bytes.
 const maxDeviceName = 128
 
-// openVault reads the vault file and opens it with the PIN the user types.
-// A missing file is errNoVault.
-func (a *app) openVault() (*vault.Vault, *vaultFile, error) {
-	f, err := readVaultFile(a.vault)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !f.exists {
-		return nil, nil, errNoVault
-	}
-	v, err := a.unlock(f, "PIN: ")
-	if err != nil {
-		return nil, nil, err
-	}
-	return v, f, nil
-}
-
-// unlock opens the vault file f with the PIN the user types at prompt.
-func (a *app) unlock(f *vaultFile, prompt string) (*vault.Vault, error) {
-	pin, err := a.con.secret(a.ctx, prompt)
-	if err != nil {
-		return nil, err
-	}
-	return vault.Open(f.blob, pin, vaultOptions)
-}
-
 // newPIN asks for a new PIN twice and applies enroll's policy to it, for
 // each name it will protect (the user IDs and account names known; the
 // vault checks those it holds again where it can).
@@ -56,7 +30,7 @@ func (a *app) newPIN(names ...string) (string, error) {
 		return "", err
 	}
 	for _, n := range append([]string{""}, names...) {
-		if err := vault.CheckPIN(pin, n); err != nil {
+		if err := keylinecore.CheckPIN(pin, n); err != nil {
 			return "", err
 		}
 	}
@@ -70,22 +44,8 @@ func (a *app) newPIN(names ...string) (string, error) {
 	return pin, nil
 }
 
-// seal seals v and saves it over f.
-func (a *app) seal(v *vault.Vault, f *vaultFile) error {
-	blob, err := v.Seal()
-	if err != nil {
-		return err
-	}
-	return during("saving the vault", f.save(blob))
-}
-
-// choose picks one account of the vault: the one sel names, the only one,
-// or the one the user picks from a list.
-func (a *app) choose(v *vault.Vault, sel selection) (vault.Entry, error) {
-	return a.chooseEntry(v.List(), sel)
-}
-
-// chooseEntry picks one of the accounts all as choose does.
+// chooseEntry picks one of the vault's accounts all: the one sel names,
+// the only one, or the one the user picks from a list.
 func (a *app) chooseEntry(all []vault.Entry, sel selection) (vault.Entry, error) {
 	if len(all) == 0 {
 		return vault.Entry{}, errors.New("the vault holds no account: activate one first")
@@ -165,11 +125,6 @@ func entryLabel(e vault.Entry) string {
 		return fmt.Sprintf("%s (%s)", e.AccountName, e.Issuer)
 	}
 	return fmt.Sprintf("%s (%s, user %s)", e.AccountName, e.Issuer, e.User)
-}
-
-// credential returns a copy of the entry's credential; zero it when done.
-func credential(v *vault.Vault, e vault.Entry) (*enroll.Credential, error) {
-	return v.Get(e.Issuer, e.User)
 }
 
 // truncate cuts s to at most n bytes, at a character boundary.
