@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/keyline/keyline/enroll/vault"
@@ -31,6 +32,7 @@ const profileSuffix = ".profile"
 // lose the first one's change.
 type fileStorage struct {
 	vault string
+	mu    sync.Mutex            // the core may call from several goroutines
 	read  map[string]*vaultFile // what Load saw, by record name
 }
 
@@ -54,6 +56,8 @@ func (s *fileStorage) Load(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	f, err := readVaultFile(p)
 	if err != nil {
 		return nil, err
@@ -68,6 +72,8 @@ func (s *fileStorage) Store(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	f := s.read[name]
 	if f == nil {
 		if f, err = readVaultFile(p); err != nil {
@@ -84,6 +90,8 @@ func (s *fileStorage) Delete(name string) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.read, name)
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err

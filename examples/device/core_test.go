@@ -1,13 +1,17 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyline/keyline/enroll/vault"
+	"github.com/keyline/keyline/mobile/keylinecore"
 )
 
 // TestOldVaultOpens: a vault file made by the command before it ran on
@@ -79,5 +83,59 @@ func TestOldVaultOpens(t *testing.T) {
 	}
 	if now, _ := os.ReadFile(path); string(now) != string(old) {
 		t.Error("opening an old vault rewrote the vault file")
+	}
+}
+
+// TestFileStorage: the core's records are files (the vault record the
+// -vault file, the profile beside it), mode 0600; a record another
+// command rewrote since it was loaded is not overwritten
+// (errVaultChanged); a missing record loads empty and deletes without
+// error.
+func TestFileStorage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "phone", "vault")
+	s := newFileStorage(path)
+	for _, name := range []string{keylinecore.VaultRecord, keylinecore.ProfileRecord} {
+		if b, err := s.Load(name); err != nil || len(b) != 0 {
+			t.Fatalf("Load(%s) of nothing: %q, %v", name, b, err)
+		}
+		if err := s.Store(name, []byte("first "+name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(path); string(b) != "first "+keylinecore.VaultRecord {
+		t.Errorf("the vault file holds %q", b)
+	}
+	st, err := os.Stat(path + profileSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" && st.Mode().Perm() != 0o600 {
+		t.Errorf("profile mode %v; want 0600", st.Mode().Perm())
+	}
+	if _, err := s.Load("other"); err == nil {
+		t.Error("Load of a record the program does not keep: no error")
+	}
+
+	// Another command rewrites the vault file.
+	if err := os.WriteFile(path, []byte("theirs"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store(keylinecore.VaultRecord, []byte("mine")); !errors.Is(err, errVaultChanged) {
+		t.Fatalf("Store over a changed vault file: %v; want errVaultChanged", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "theirs" {
+		t.Errorf("the changed vault file was overwritten: %q", b)
+	}
+
+	if err := s.Delete(keylinecore.ProfileRecord); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(keylinecore.ProfileRecord); err != nil {
+		t.Fatalf("deleting a missing record: %v", err)
+	}
+	if _, err := os.Stat(path + profileSuffix); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the profile is still there: %v", err)
 	}
 }
