@@ -52,18 +52,20 @@ func TestActivateBySessionID(t *testing.T) {
 		t.Errorf("device %q on %q; want the -name and platform cli", dev.Name, dev.Platform)
 	}
 
-	// The vault file: mode 0600, opens with the PIN, nothing else left in
-	// its directory.
-	st, err := os.Stat(h.vault)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if runtime.GOOS != "windows" && st.Mode().Perm() != 0o600 {
-		t.Errorf("vault mode %v; want 0600", st.Mode().Perm())
+	// The vault file and the core's profile beside it: mode 0600, the
+	// vault opens with the PIN, nothing else left in its directory.
+	for _, name := range []string{h.vault, h.vault + profileSuffix} {
+		st, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runtime.GOOS != "windows" && st.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v; want 0600", name, st.Mode().Perm())
+		}
 	}
 	entries, _ := os.ReadDir(filepath.Dir(h.vault))
-	if len(entries) != 1 {
-		t.Errorf("the vault's directory holds %d files; want the vault alone", len(entries))
+	if len(entries) != 2 {
+		t.Errorf("the vault's directory holds %d files; want the vault and its profile alone", len(entries))
 	}
 	blob, _ := os.ReadFile(h.vault)
 	v, err := vault.Open(blob, pin, vaultOptions)
@@ -107,7 +109,7 @@ func TestActivateByURIAddsUser(t *testing.T) {
 	b, _ := v.Get(authntestIssuer, "bob")
 	defer a.Zero()
 	defer b.Zero()
-	if a.Device().InstallID != b.Device().InstallID || !strings.HasPrefix(a.Device().InstallID, "cli-") {
+	if a.Device().InstallID != b.Device().InstallID || a.Device().InstallID == "" {
 		t.Errorf("install IDs %q and %q; want one per vault", a.Device().InstallID, b.Device().InstallID)
 	}
 

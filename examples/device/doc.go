@@ -1,7 +1,11 @@
-// Device is a keyline phone as a command-line program: it keeps its
-// accounts in a PIN-sealed vault (vault.Vault) and talks to a login
-// service's device API (PROTOCOL.md §10) through enroll/deviceclient, as
-// an app would. Run it against examples/portal:
+// Device is a keyline phone as a command-line program, built on the
+// phone core that Kotlin and Swift apps bind (mobile/keylinecore): the
+// first app of the core. It gives the core its platform services (the
+// vault and profile records as files, the system clock, no hardware key,
+// and a presence gate that the PIN and the answers typed at its prompts
+// stand for) and calls the core for every command: the vault, the
+// accounts, and the login service's device API (PROTOCOL.md §10). Run it
+// against examples/portal:
 //
 //	go -C examples/portal run . -insecure-demo          # in one terminal
 //	go -C examples/device run . activate ABCD-EFGH-...  # in another
@@ -108,23 +112,35 @@
 // command line that cannot run exits with status 2. No message carries a
 // PIN, a passphrase, a key or a session ID.
 //
-// # The vault file
+// # The vault file and its profile
 //
-// The file is exactly the blob vault.Vault.Seal returns: the accounts
-// sealed under Argon2id of the PIN at the library's default parameters.
-// It is replaced atomically (a temporary file in the same directory,
-// synced, renamed over it) with mode 0600, and a command refuses to save
-// if another one rewrote the file while it ran. This program has no
-// platform key (vault.KeyWrapper), so a copied vault file is exposed to
-// offline PIN guessing: keep it private. A wrong PIN ends the command;
-// there is no retry counter, since whoever copies the file can guess
-// offline anyway.
+// The file is the core's vault record, exactly the blob vault.Vault.Seal
+// returns: the accounts sealed under Argon2id of the PIN at the
+// library's default parameters. Beside it, FILE.profile is the core's
+// profile record (keylinecore.ProfileRecord): JSON with no secret, the
+// install ID, the push token, each account's server and pairing state,
+// and the portal's clock offset. Both are replaced atomically (a
+// temporary file in the same directory, synced, renamed over it) with
+// mode 0600, and a command refuses to save if another one rewrote the
+// file while it ran. This program has no platform key (the core's
+// KeyStore), so a copied vault file is exposed to offline PIN guessing:
+// keep it private. A wrong PIN ends the command; there is no retry
+// counter, since whoever copies the file can guess offline anyway.
+//
+// A vault file of a version of this program before the core (no
+// profile beside it) opens as it is: the first command gives its
+// accounts -portal's device API as their server and writes the profile.
+// Every command puts the accounts on -portal's device API, so -portal
+// decides the server as it always has.
 //
 // The device describes itself to the portal with the platform "cli", the
-// integrity verdict "unknown", and an install ID kept in its credentials,
-// so every account of one vault shares it (the portal refuses a second
-// device of the same user from the same install). Having no OS push
-// service, it registers the push token "keyline-device-cli:poll" and
-// asks the portal for pending requests (watch, sign), which is how the
-// portal delivers pushes anyway.
+// integrity verdict "unknown", and the core's install ID, kept in the
+// profile, so every account of one vault shares it (the portal refuses a
+// second device of the same user from the same install; a vault made
+// before the core carries another install ID in its older accounts).
+// Having no OS push service, it registers the push token
+// "keyline-device-cli:poll" and asks the portal for pending requests
+// (watch, sign), which is how the portal delivers pushes anyway. A push
+// whose transaction does not read is not shown (the core leaves it out);
+// the portal lets it expire.
 package main

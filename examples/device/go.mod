@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/keyline/keyline v0.0.0-00010101000000-000000000000
+	github.com/keyline/keyline/mobile v0.0.0-00010101000000-000000000000
 	golang.org/x/term v0.48.0
 )
 
@@ -14,3 +15,5 @@ require (
 )
 
 replace github.com/keyline/keyline => ../..
+
+replace github.com/keyline/keyline/mobile => ../../mobile

@@ -27,7 +27,7 @@ import (
 // under the race detector. It is set before any test runs and only read
 // afterwards.
 func TestMain(m *testing.M) {
-	small := vault.Argon2Params{Time: 1, MemoryKiB: 1024, Threads: 1}
+	small := vault.Argon2Params{Time: 2, MemoryKiB: 19456, Threads: 1} // the floor the core opens vaults at
 	vaultOptions = vault.Options{Argon2: small, MinArgon2: small}
 	os.Exit(m.Run())
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -15,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/keyline/keyline/enroll/deviceclient"
 	"github.com/keyline/keyline/enroll/vault"
 )
 
@@ -55,7 +53,6 @@ type app struct {
 	vault  string    // -vault
 	portal string    // -portal
 	now    func() time.Time
-	client *deviceclient.Client // made on first use
 	// outTTY: out is a terminal, where results are sentences for a
 	// person; elsewhere (a pipe, a file) respond prints its digits alone.
 	outTTY bool
@@ -281,21 +278,14 @@ func commandUsage(w io.Writer, fs *flag.FlagSet, cmd command) {
 	fs.SetOutput(io.Discard)
 }
 
-// deviceClient returns the client of the portal's device API, checking
-// -portal once.
-func (a *app) deviceClient() (*deviceclient.Client, error) {
-	if a.client != nil {
-		return a.client, nil
-	}
+// deviceURL checks -portal and returns the URL of its device API.
+func (a *app) deviceURL() (string, error) {
 	u, err := url.Parse(a.portal)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
-		return nil, &usageError{"-portal must be an absolute http or https URL, without user, query or fragment"}
+		return "", &usageError{"-portal must be an absolute http or https URL, without user, query or fragment"}
 	}
-	base := strings.TrimRight(a.portal, "/") + deviceMount
-	a.client = deviceclient.New(base, &http.Client{Timeout: httpTimeout})
-	a.client.Now = a.now
-	return a.client, nil
+	return strings.TrimRight(a.portal, "/") + deviceMount, nil
 }
 
 // sleep waits for d, or until the run is interrupted.

@@ -9,18 +9,22 @@ import (
 	"github.com/keyline/keyline/challenge"
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/vault"
+	"github.com/keyline/keyline/mobile/keylinecore"
 )
 
 // users lists the vault's accounts: account name, issuer, user ID and
 // device ID. None of these is a secret; the credentials' keys never leave
 // the vault.
 func (a *app) users() error {
-	v, _, err := a.openVault()
+	p, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	list := v.List()
+	defer p.Lock()
+	list, err := phoneAccounts(p)
+	if err != nil {
+		return err
+	}
 	if len(list) == 0 {
 		fmt.Fprintln(a.out, "The vault holds no account.")
 		return nil
@@ -49,21 +53,20 @@ func (a *app) respond(args []string, sel selection) error {
 		}
 		return r
 	}, strings.Join(args, ""))
-	v, _, err := a.openVault()
+	p, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	e, err := a.choose(v, sel)
+	defer p.Lock()
+	all, err := phoneAccounts(p)
 	if err != nil {
 		return err
 	}
-	c, err := credential(v, e)
+	e, err := a.chooseEntry(all, sel)
 	if err != nil {
 		return err
 	}
-	defer c.Zero()
-	r, err := c.Respond(question, a.now())
+	r, err := p.Respond(e.DeviceID, question)
 	if errors.Is(err, challenge.ErrInvalidInput) {
 		return fmt.Errorf("%w: %w", errNotAQuestion, err)
 	}
@@ -98,19 +101,20 @@ func (a *app) removeUser(args []string, issuer string) error {
 		return usagef("give the account to remove (see the users command)")
 	}
 	sel := selection{user: strings.Join(args, " "), issuer: issuer}
-	v, f, err := a.openVault()
+	p, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	e, err := a.choose(v, sel)
+	defer p.Lock()
+	all, err := phoneAccounts(p)
 	if err != nil {
 		return err
 	}
-	if err := v.Remove(e.Issuer, e.User); err != nil {
+	e, err := a.chooseEntry(all, sel)
+	if err != nil {
 		return err
 	}
-	if err := a.seal(v, f); err != nil {
+	if err := p.RemoveAccount(e.DeviceID); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.out, "Removed %s at %s from the vault.\n", accountLabel(e.AccountName, e.User), e.Issuer)
@@ -119,38 +123,28 @@ func (a *app) removeUser(args []string, issuer string) error {
 }
 
 // changePIN replaces the vault's PIN, applying the PIN policy for every
-// account it holds.
+// account it holds (Phone.ChangePIN).
 func (a *app) changePIN() error {
-	f, err := readVaultFile(a.vault)
-	if err != nil {
-		return err
-	}
-	if !f.exists {
-		return errNoVault
-	}
 	// The old PIN is asked once, to open the vault and again for
 	// ChangePIN, which checks it itself.
-	old, err := a.con.secret(a.ctx, "Current PIN: ")
+	p, old, err := a.unlockPhone("Current PIN: ")
 	if err != nil {
 		return err
 	}
-	v, err := vault.Open(f.blob, old, vaultOptions)
+	defer p.Lock()
+	all, err := phoneAccounts(p)
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
 	var names []string
-	for _, e := range v.List() {
+	for _, e := range all {
 		names = append(names, e.User, e.AccountName)
 	}
 	pin, err := a.newPIN(names...)
 	if err != nil {
 		return err
 	}
-	if err := v.ChangePIN(old, pin); err != nil {
-		return err
-	}
-	if err := a.seal(v, f); err != nil {
+	if err := p.ChangePIN(old, pin); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.out, "The PIN is changed.")
@@ -159,32 +153,41 @@ func (a *app) changePIN() error {
 }
 
 // export writes a backup of the vault to a new file and shows its
-// passphrase, once.
+// passphrase, once (Phone.ExportBackup). The file is the backup's blob
+// alone, as before: the accounts' server is -portal's device API, which
+// import gives them again, so the backup's Servers are not kept.
 func (a *app) export(args []string) error {
 	if len(args) != 1 {
 		return usagef("give the backup file to write")
 	}
-	v, _, err := a.openVault()
+	p, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	blob, pass, err := v.Export()
+	defer p.Lock()
+	all, err := phoneAccounts(p)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(args[0], blob, false); err != nil {
+	b, err := p.ExportBackup()
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(args[0], b.Blob, false); err != nil {
 		return during("writing the backup", err)
 	}
-	fmt.Fprintf(a.out, "Backup of %d account(s) written to %s.\n", v.Len(), args[0])
-	fmt.Fprintf(a.out, "Passphrase: %s\n", pass)
+	fmt.Fprintf(a.out, "Backup of %d account(s) written to %s.\n", len(all), args[0])
+	fmt.Fprintf(a.out, "Passphrase: %s\n", b.Passphrase)
 	fmt.Fprintln(a.out, "It is shown this once. Keep it apart from the file: whoever has both has every account.")
 	fmt.Fprintln(a.out, "A restored backup is a clone of these devices, not a move: to move to a new phone, use migrate.")
 	return nil
 }
 
 // importBackup restores a backup: merged into the vault when there is
-// one (its PIN opens it), or as a new vault under a new PIN.
+// one (its PIN opens it), or as a new vault under a new PIN
+// (Phone.ImportBackupTo, with -portal's device API as the accounts'
+// server). A new vault is made in memory and written only once the
+// import and the PIN policy for its accounts passed.
 func (a *app) importBackup(args []string) error {
 	if len(args) != 1 {
 		return usagef("give the backup file to read")
@@ -193,22 +196,34 @@ func (a *app) importBackup(args []string) error {
 	if err != nil {
 		return during("reading the backup", err)
 	}
+	server, err := a.deviceURL()
+	if err != nil {
+		return err
+	}
 	f, err := readVaultFile(a.vault)
 	if err != nil {
 		return err
 	}
-	var v *vault.Vault
-	var added []vault.Entry
+	var p *keylinecore.Phone
+	var before map[string]bool
 	if f.exists {
-		if v, err = a.unlock(f, "PIN: "); err != nil {
+		if p, err = a.openPhone(); err != nil {
 			return err
 		}
-		defer v.Zero()
+		defer p.Lock()
+		all, err := phoneAccounts(p)
+		if err != nil {
+			return err
+		}
+		before = map[string]bool{}
+		for _, e := range all {
+			before[e.DeviceID] = true
+		}
 		pass, err := a.con.secret(a.ctx, "Backup passphrase: ")
 		if err != nil {
 			return err
 		}
-		if added, err = v.Import(blob, pass); err != nil {
+		if _, err := p.ImportBackupTo(blob, pass, server); err != nil {
 			return err
 		}
 	} else {
@@ -217,18 +232,24 @@ func (a *app) importBackup(args []string) error {
 			return err
 		}
 		a.con.say("The backup becomes the vault %s: choose its PIN.", a.vault)
-		pin, err := a.newPIN() // vault.Import checks it against the backup's names
+		pin, err := a.newPIN() // checked against the backup's names below
 		if err != nil {
 			return err
 		}
-		if v, err = vault.Import(blob, pass, pin, vaultOptions); err != nil {
+		if p, err = a.importNewVault(blob, pass, pin, server); err != nil {
 			return err
 		}
-		defer v.Zero()
-		added = v.List()
+		defer p.Lock()
 	}
-	if err := a.seal(v, f); err != nil {
+	all, err := phoneAccounts(p)
+	if err != nil {
 		return err
+	}
+	var added []vault.Entry
+	for _, e := range all {
+		if !before[e.DeviceID] {
+			added = append(added, e)
+		}
 	}
 	fmt.Fprintf(a.out, "Imported %d account(s) into %s:\n", len(added), a.vault)
 	for _, e := range added {
@@ -236,6 +257,47 @@ func (a *app) importBackup(args []string) error {
 	}
 	fmt.Fprintln(a.out, "They answer as the devices they were backed up from: do not keep both copies in use.")
 	return nil
+}
+
+// importNewVault makes a vault from a backup, in memory: under pin,
+// which must pass the PIN policy for every account of the backup; then
+// writes its records to the vault file (refused if one appeared
+// meanwhile) and returns the core over the file, unlocked.
+func (a *app) importNewVault(blob []byte, pass, pin, server string) (*keylinecore.Phone, error) {
+	mem := memStorage{}
+	staged, err := keylinecore.NewPhone(a.coreConfig(""), mem, nil, terminalGate{}, appClock{a.now})
+	if err != nil {
+		return nil, err
+	}
+	defer staged.Lock()
+	if err := staged.CreateVault(pin); err != nil {
+		return nil, err
+	}
+	if _, err := staged.ImportBackupTo(blob, pass, server); err != nil {
+		return nil, err
+	}
+	all, err := phoneAccounts(staged)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range all {
+		for _, n := range []string{e.User, e.AccountName} {
+			if err := keylinecore.CheckPIN(pin, n); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := a.writeStaged(mem); err != nil {
+		return nil, err
+	}
+	p, err := a.newPhone("")
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Unlock(pin); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // qr draws an activation offer URI as a QR code in the terminal, for a

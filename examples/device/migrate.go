@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
+	"github.com/keyline/keyline/mobile/keylinecore"
 )
 
 // migrate moves an account to a new phone, run on the old one: the portal
@@ -15,57 +16,60 @@ import (
 // stands for the step-up proof), the new phone scans or types it and
 // activates, and the user types the pairing code the new phone shows here.
 // The portal then pairs the new device and revokes this one in one step,
-// and the account leaves this vault.
+// and the account leaves this vault (Phone.StartMigration,
+// MigrationStatus, ConfirmMigration).
 func (a *app) migrate(sel selection, interval time.Duration) error {
 	if interval < minInterval {
 		return usagef("-interval must be at least %s", minInterval)
 	}
-	client, err := a.deviceClient()
+	if _, err := a.deviceURL(); err != nil {
+		return err
+	}
+	p, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	v, f, err := a.openVault()
+	defer p.Lock()
+	all, err := phoneAccounts(p)
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	e, err := a.choose(v, sel)
+	e, err := a.chooseEntry(all, sel)
 	if err != nil {
 		return err
 	}
-	c, err := credential(v, e)
-	if err != nil {
-		return err
-	}
-	defer c.Zero()
+	cancel, stop := a.cancel()
+	defer stop()
+	m := &migration{a: a, p: p, cancel: cancel, id: e.DeviceID}
 
-	offer, err := client.StartMigration(a.ctx, c)
+	offer, err := p.StartMigration(e.DeviceID, cancel)
 	if err != nil {
 		return during("starting the migration", err)
 	}
+	drawn, err := enroll.ParseOffer(offer.URI)
+	if err != nil {
+		return during("starting the migration", err)
+	}
+	expires := time.Unix(offer.ExpiresUnix, 0)
 	fmt.Fprintf(a.out, "Moving %s at %s to a new phone.\n", accountLabel(e.AccountName, e.User), e.Issuer)
 	fmt.Fprintln(a.out, "On the new phone, scan this QR code:")
-	fmt.Fprint(a.out, offer.TerminalQR())
-	fmt.Fprintf(a.out, "or activate with the offer URI\n  %s\n", offer.URI())
-	fmt.Fprintf(a.out, "or the session ID %s. The offer expires at %s.\n", offer.SessionID, offer.ExpiresAt.Local().Format("15:04:05"))
+	fmt.Fprint(a.out, drawn.TerminalQR())
+	fmt.Fprintf(a.out, "or activate with the offer URI\n  %s\n", offer.URI)
+	fmt.Fprintf(a.out, "or the session ID %s. The offer expires at %s.\n", offer.SessionID, expires.Local().Format("15:04:05"))
 	fmt.Fprintln(a.out, "Waiting for the new phone to activate...")
 
-	paired, err := a.awaitNewPhone(client, c, offer, interval)
+	paired, err := m.awaitNewPhone(offer.SessionID, expires, interval)
 	if err != nil {
 		return err
 	}
 	newID := ""
-	if !paired {
-		if newID, err = a.confirmNewPhone(client, c, offer.SessionID); err != nil {
-			return err
+	if paired {
+		// This device is revoked now: its credential is of no use any more.
+		if err := p.RemoveAccount(e.DeviceID); err != nil {
+			return fmt.Errorf("the account moved, but removing it from this vault failed: %w", err)
 		}
-	}
-	// This device is revoked now: its credential is of no use any more.
-	if err := v.Remove(e.Issuer, e.User); err != nil {
+	} else if newID, err = m.confirmNewPhone(offer.SessionID); err != nil {
 		return err
-	}
-	if err := a.seal(v, f); err != nil {
-		return fmt.Errorf("the account moved, but removing it from this vault failed: %w", err)
 	}
 	if newID != "" {
 		fmt.Fprintf(a.out, "Moved: the new phone's device %s is active.\n", newID)
@@ -76,11 +80,20 @@ func (a *app) migrate(sel selection, interval time.Duration) error {
 	return nil
 }
 
+// migration is one account's move, on the old phone.
+type migration struct {
+	a      *app
+	p      *keylinecore.Phone
+	cancel *keylinecore.Cancel
+	id     string // the account
+}
+
 // awaitNewPhone polls the migration until a new phone has completed its
 // activation. It reports paired when the portal has paired it already.
-func (a *app) awaitNewPhone(client *deviceclient.Client, c *enroll.Credential, offer enroll.Offer, interval time.Duration) (paired bool, err error) {
+func (m *migration) awaitNewPhone(sessionID string, expires time.Time, interval time.Duration) (paired bool, err error) {
+	a := m.a
 	for {
-		status, err := client.MigrationStatus(a.ctx, c, offer.SessionID)
+		mp, err := m.p.MigrationStatus(m.id, sessionID, m.cancel)
 		switch {
 		case err == nil:
 		case a.ctx.Err() != nil:
@@ -93,7 +106,7 @@ func (a *app) awaitNewPhone(client *deviceclient.Client, c *enroll.Credential, o
 		default:
 			return false, during("waiting for the new phone", err)
 		}
-		switch status {
+		switch mp.Status {
 		case "completed":
 			fmt.Fprintln(a.out, "The new phone has activated; it shows a pairing code.")
 			return false, nil
@@ -104,7 +117,7 @@ func (a *app) awaitNewPhone(client *deviceclient.Client, c *enroll.Credential, o
 		case "cancelled":
 			return false, errors.New("the migration was cancelled (a newer activation replaced it, or pairing failed); nothing changed")
 		}
-		if !a.now().Before(offer.ExpiresAt) {
+		if !a.now().Before(expires) {
 			return false, errors.New("the offer expired before a new phone activated; nothing changed")
 		}
 		if err := a.sleep(interval); err != nil {
@@ -116,8 +129,10 @@ func (a *app) awaitNewPhone(client *deviceclient.Client, c *enroll.Credential, o
 // confirmNewPhone asks for the new phone's pairing code and sends it,
 // giving the user the portal's tries, as many as the server says are left
 // (the migration status's tries_left). A code that is not 6 digits is
-// asked again without spending one.
-func (a *app) confirmNewPhone(client *deviceclient.Client, c *enroll.Credential, sessionID string) (string, error) {
+// asked again without spending one. On success the core has removed the
+// account from the vault.
+func (m *migration) confirmNewPhone(sessionID string) (string, error) {
+	a := m.a
 	malformed := 0
 	for {
 		ans, err := a.con.ask(a.ctx, "Pairing code shown on the new phone: ")
@@ -132,9 +147,12 @@ func (a *app) confirmNewPhone(client *deviceclient.Client, c *enroll.Credential,
 			a.con.say("The pairing code has 6 digits.")
 			continue
 		}
-		id, err := client.ConfirmMigration(a.ctx, c, sessionID, code)
+		id, err := m.p.ConfirmMigration(m.id, sessionID, code, m.cancel)
 		if err == nil {
 			return id, nil
+		}
+		if id != "" {
+			return "", fmt.Errorf("the account moved, but removing it from this vault failed: %w", err)
 		}
 		if errors.Is(err, deviceclient.ErrPairingDiscarded) {
 			return "", errors.New("wrong pairing code, the last try: the portal discarded the new phone's device; this device stays active, run migrate again")
@@ -142,12 +160,12 @@ func (a *app) confirmNewPhone(client *deviceclient.Client, c *enroll.Credential,
 		if !errors.Is(err, deviceclient.ErrWrongPairingCode) {
 			return "", during("confirming the new phone", err)
 		}
-		p, err := client.MigrationProgress(a.ctx, c, sessionID)
+		mp, err := m.p.MigrationStatus(m.id, sessionID, m.cancel)
 		if err != nil {
 			// The count is the server's; without it, say no number.
 			a.con.say("Wrong pairing code.")
 			continue
 		}
-		a.con.say("Wrong pairing code: %d tries left.", p.TriesLeft)
+		a.con.say("Wrong pairing code: %d tries left.", mp.TriesLeft)
 	}
 }

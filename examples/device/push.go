@@ -8,49 +8,32 @@ import (
 
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/deviceclient"
-	"github.com/keyline/keyline/enroll/txn"
 	"github.com/keyline/keyline/enroll/vault"
+	"github.com/keyline/keyline/mobile/keylinecore"
 )
 
-// watched is an account whose pushes watch asks for.
-type watched struct {
-	entry vault.Entry
-	cred  *enroll.Credential
-}
-
-// openAccounts opens the vault and returns copies of the credentials of the
-// accounts sel names (every account when it names none). Zero them, and
-// the vault, when done.
-func (a *app) openAccounts(sel selection) (*vault.Vault, []watched, error) {
-	v, _, err := a.openVault()
+// openAccounts opens the vault through the core and returns the
+// accounts sel names (every account when it names none). Lock the phone
+// when done.
+func (a *app) openAccounts(sel selection) (*keylinecore.Phone, []vault.Entry, error) {
+	p, err := a.openPhone()
 	if err != nil {
 		return nil, nil, err
 	}
-	entries := filterEntries(v.List(), sel)
+	all, err := phoneAccounts(p)
+	if err != nil {
+		p.Lock()
+		return nil, nil, err
+	}
+	entries := filterEntries(all, sel)
 	if len(entries) == 0 {
-		v.Zero()
-		if v.Len() == 0 {
+		p.Lock()
+		if len(all) == 0 {
 			return nil, nil, errors.New("the vault holds no account: activate one first")
 		}
 		return nil, nil, fmt.Errorf("the vault holds no account %s (see the users command)", describeSelection(sel))
 	}
-	var out []watched
-	for _, e := range entries {
-		c, err := credential(v, e)
-		if err != nil {
-			zeroAll(out)
-			v.Zero()
-			return nil, nil, err
-		}
-		out = append(out, watched{e, c})
-	}
-	return v, out, nil
-}
-
-func zeroAll(ws []watched) {
-	for _, w := range ws {
-		w.cred.Zero()
-	}
+	return p, entries, nil
 }
 
 // watch asks the portal for push requests of every chosen account, every
@@ -63,31 +46,30 @@ func (a *app) watch(sel selection, once bool, interval time.Duration) error {
 	if interval < minInterval {
 		return usagef("-interval must be at least %s", minInterval)
 	}
-	client, err := a.deviceClient()
+	if _, err := a.deviceURL(); err != nil {
+		return err
+	}
+	phone, accounts, err := a.openAccounts(sel)
 	if err != nil {
 		return err
 	}
-	v, accounts, err := a.openAccounts(sel)
-	if err != nil {
-		return err
-	}
-	defer v.Zero()
-	defer zeroAll(accounts)
+	defer phone.Lock()
+	cancel, stop := a.cancel()
+	defer stop()
 
 	fmt.Fprintf(a.out, "Watching %d account(s) for push requests from %s; Ctrl-C stops.\n", len(accounts), a.portal)
 	seen := map[string]bool{} // request IDs handled: each is shown once
 	for {
 		for i := 0; i < len(accounts); {
 			w := accounts[i]
-			prompts, err := client.Pushes(a.ctx, w.cred)
+			prompts, err := phone.FetchPushes(w.DeviceID, cancel)
 			switch {
 			case err == nil:
 			case a.ctx.Err() != nil:
 				return a.stopped(once)
 			case errors.Is(err, enroll.ErrDeviceAuth):
-				a.con.say("%s at %s: %s; no longer watched.", w.entry.AccountName, w.entry.Issuer, a.describe(err))
+				a.con.say("%s at %s: %s; no longer watched.", w.AccountName, w.Issuer, a.describe(err))
 				accounts = append(accounts[:i], accounts[i+1:]...)
-				w.cred.Zero()
 				continue
 			case errors.Is(err, deviceclient.ErrRateLimited):
 				if err := a.sleep(retryAfter(err, interval)); err != nil {
@@ -97,12 +79,13 @@ func (a *app) watch(sel selection, once bool, interval time.Duration) error {
 			default:
 				return during("asking for push requests", err)
 			}
-			for _, p := range prompts {
+			for k := range prompts.Len() {
+				p := prompts.At(k)
 				if seen[p.RequestID] {
 					continue
 				}
 				seen[p.RequestID] = true
-				err := a.answerPrompt(client, w, p)
+				err := a.answerPrompt(phone, cancel, w, p)
 				if once {
 					return err
 				}
@@ -148,36 +131,32 @@ func retryAfter(err error, def time.Duration) time.Duration {
 
 // answerPrompt shows a push request — the account, what is to be
 // approved, where from, the transaction if it carries one — and asks for
-// the number the login page shows, or d to deny, then sends the answer.
-// A transaction that cannot be shown can only be denied.
-func (a *app) answerPrompt(client *deviceclient.Client, w watched, p enroll.PushPrompt) error {
+// the number the login page shows, or d to deny, then sends the answer
+// (Phone.AnswerPush). The core shows no request whose transaction does
+// not read: it leaves it out of FetchPushes, and the portal lets it
+// expire.
+func (a *app) answerPrompt(phone *keylinecore.Phone, cancel *keylinecore.Cancel, w vault.Entry, p *keylinecore.Prompt) error {
 	fmt.Fprintln(a.out)
-	fmt.Fprintf(a.out, "Push request for %s at %s\n", accountLabel(w.entry.AccountName, w.entry.User), w.entry.Issuer)
-	fmt.Fprintf(a.out, "  Action:  %s\n", p.Context.Action)
-	fmt.Fprintf(a.out, "  From:    %s\n", orUnknown(p.Context.IP))
-	fmt.Fprintf(a.out, "  Place:   %s\n", orUnknown(p.Context.Place))
-	fmt.Fprintf(a.out, "  Browser: %s\n", orUnknown(p.Context.Browser))
-	showable := true
-	if len(p.Transaction) > 0 {
-		lines, err := transactionLines(p.Transaction)
-		if err != nil {
-			showable = false
-			fmt.Fprintf(a.out, "  Transaction: cannot be shown (%s); it can only be denied.\n", a.describe(err))
-		} else {
-			fmt.Fprintln(a.out, "  Transaction (approving signs it):")
-			for _, l := range lines {
-				fmt.Fprintf(a.out, "    %s\n", l)
-			}
+	fmt.Fprintf(a.out, "Push request for %s at %s\n", accountLabel(w.AccountName, w.User), w.Issuer)
+	fmt.Fprintf(a.out, "  Action:  %s\n", p.Action)
+	fmt.Fprintf(a.out, "  From:    %s\n", orUnknown(p.IP))
+	fmt.Fprintf(a.out, "  Place:   %s\n", orUnknown(p.Place))
+	fmt.Fprintf(a.out, "  Browser: %s\n", orUnknown(p.Browser))
+	if p.TransactionLines != "" {
+		fmt.Fprintln(a.out, "  Transaction (approving signs it):")
+		for _, l := range strings.Split(p.TransactionLines, "\n") {
+			fmt.Fprintf(a.out, "    %s\n", l)
 		}
 	}
-	fmt.Fprintf(a.out, "  Expires: %s (in %s)\n", p.ExpiresAt.Local().Format("15:04:05"),
-		max(0, p.ExpiresAt.Sub(a.now())).Round(time.Second))
+	expires := time.Unix(p.ExpiresUnix, 0)
+	fmt.Fprintf(a.out, "  Expires: %s (in %s)\n", expires.Local().Format("15:04:05"),
+		max(0, expires.Sub(a.now())).Round(time.Second))
 
-	approve, number, err := a.askDecision(showable)
+	approve, number, err := a.askDecision()
 	if err != nil {
 		return err
 	}
-	if err := client.AnswerPush(a.ctx, w.cred, p, approve, number); err != nil {
+	if err := phone.AnswerPush(p, approve, number, cancel); err != nil {
 		return during("answering the push request", err)
 	}
 	if approve {
@@ -193,11 +172,8 @@ func (a *app) answerPrompt(client *deviceclient.Client, w watched, p enroll.Push
 const maxTries = 3
 
 // askDecision reads the number the user types (approve) or d (deny).
-func (a *app) askDecision(canApprove bool) (approve bool, number string, err error) {
-	question := "Type the 2-digit number the login page shows to approve, or d to deny: "
-	if !canApprove {
-		question = "Type d to deny: "
-	}
+func (a *app) askDecision() (approve bool, number string, err error) {
+	const question = "Type the 2-digit number the login page shows to approve, or d to deny: "
 	for range maxTries {
 		ans, err := a.con.ask(a.ctx, question)
 		if err != nil {
@@ -207,12 +183,10 @@ func (a *app) askDecision(canApprove bool) (approve bool, number string, err err
 		case "d", "deny", "n", "no":
 			return false, "", nil
 		}
-		if canApprove && len(ans) == 2 && isDigits(ans) {
+		if len(ans) == 2 && isDigits(ans) {
 			return true, ans, nil
 		}
-		if canApprove {
-			a.con.say("The number has 2 digits, as the login page shows it; d denies.")
-		}
+		a.con.say("The number has 2 digits, as the login page shows it; d denies.")
 	}
 	return false, "", errors.New("no valid answer: the request was left unanswered")
 }
@@ -233,16 +207,6 @@ func orUnknown(s string) string {
 	return s
 }
 
-// transactionLines parses canonical transaction bytes and returns the
-// lines to show: computed from the bytes that are signed.
-func transactionLines(b []byte) ([]string, error) {
-	t, err := txn.Parse(b)
-	if err != nil {
-		return nil, err
-	}
-	return t.Display()
-}
-
 // sign signs a transaction: without arguments, the oldest transaction
 // push waiting for the chosen accounts; with a QR payload, the
 // transaction it carries, printing the response to type into the page.
@@ -250,27 +214,27 @@ func (a *app) sign(args []string, sel selection) error {
 	if len(args) > 0 {
 		return a.signQR(strings.Join(args, ""), sel)
 	}
-	client, err := a.deviceClient()
+	if _, err := a.deviceURL(); err != nil {
+		return err
+	}
+	phone, accounts, err := a.openAccounts(sel)
 	if err != nil {
 		return err
 	}
-	v, accounts, err := a.openAccounts(sel)
-	if err != nil {
-		return err
-	}
-	defer v.Zero()
-	defer zeroAll(accounts)
+	defer phone.Lock()
+	cancel, stop := a.cancel()
+	defer stop()
 	for _, w := range accounts {
-		prompts, err := client.Pushes(a.ctx, w.cred)
+		prompts, err := phone.FetchPushes(w.DeviceID, cancel)
 		if err != nil {
 			if len(accounts) > 1 && errors.Is(err, enroll.ErrDeviceAuth) {
 				continue // another portal's account, or one not paired yet
 			}
 			return during("asking for push requests", err)
 		}
-		for _, p := range prompts {
-			if len(p.Transaction) > 0 {
-				return a.answerPrompt(client, w, p)
+		for k := range prompts.Len() {
+			if p := prompts.At(k); p.TransactionLines != "" {
+				return a.answerPrompt(phone, cancel, w, p)
 			}
 		}
 	}
@@ -280,25 +244,26 @@ func (a *app) sign(args []string, sel selection) error {
 // signQR signs the transaction of a QR payload with the chosen account
 // after the user saw it and agreed.
 func (a *app) signQR(payload string, sel selection) error {
-	nonce, tx, err := txn.ParseQR(strings.TrimSpace(payload))
+	payload = strings.TrimSpace(payload)
+	tx, err := keylinecore.ParseTransactionQR(payload)
 	if err != nil {
 		return err
 	}
-	lines, err := tx.Display()
+	phone, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	v, _, err := a.openVault()
+	defer phone.Lock()
+	all, err := phoneAccounts(phone)
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	e, err := a.choose(v, sel)
+	e, err := a.chooseEntry(all, sel)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.out, "Transaction for %s at %s:\n", accountLabel(e.AccountName, e.User), e.Issuer)
-	for _, l := range lines {
+	for _, l := range strings.Split(tx.Lines, "\n") {
 		fmt.Fprintf(a.out, "  %s\n", l)
 	}
 	ans, err := a.con.ask(a.ctx, "Sign this transaction? Type y to sign: ")
@@ -309,12 +274,7 @@ func (a *app) signQR(payload string, sel selection) error {
 		fmt.Fprintln(a.out, "Not signed.")
 		return nil
 	}
-	c, err := credential(v, e)
-	if err != nil {
-		return err
-	}
-	defer c.Zero()
-	r, err := c.RespondTransaction(nonce, tx, a.now())
+	r, err := phone.SignTransactionQR(e.DeviceID, payload)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/vault"
@@ -14,32 +15,31 @@ import (
 // migration), in which case the account leaves the vault, since its
 // device can never be used again; or unknown to the portal, which may
 // mean it was removed long ago or its user erased, and is left for the
-// user to judge (remove-user).
+// user to judge (remove-user). The core asks (Phone.AccountStatus) and
+// removes (Phone.RemoveAccount).
 func (a *app) status(sel selection) error {
-	client, err := a.deviceClient()
+	if _, err := a.deviceURL(); err != nil {
+		return err
+	}
+	p, err := a.openPhone()
 	if err != nil {
 		return err
 	}
-	v, f, err := a.openVault()
+	defer p.Lock()
+	all, err := phoneAccounts(p)
 	if err != nil {
 		return err
 	}
-	defer v.Zero()
-	entries := filterEntries(v.List(), sel)
+	entries := filterEntries(all, sel)
 	if len(entries) == 0 {
-		if v.Len() == 0 {
+		if len(all) == 0 {
 			return errors.New("the vault holds no account: activate one first")
 		}
 		return fmt.Errorf("the vault holds no account %s (see the users command)", describeSelection(sel))
 	}
 	var removed []vault.Entry
 	for _, e := range entries {
-		c, err := credential(v, e)
-		if err != nil {
-			return err
-		}
-		st, err := client.Status(a.ctx, c)
-		c.Zero()
+		st, err := p.AccountStatus(e.DeviceID, nil)
 		label := accountLabel(e.AccountName, e.User)
 		switch {
 		case errors.Is(err, enroll.ErrDeviceAuth):
@@ -47,19 +47,17 @@ func (a *app) status(sel selection) error {
 		case err != nil:
 			return during("asking for the device's status", err)
 		case st.Removed:
-			fmt.Fprintf(a.out, "%s at %s: removed from the account on %s; deleting it from the vault\n", label, e.Issuer, st.RemovedAt.Format("2006-01-02 15:04 UTC"))
+			fmt.Fprintf(a.out, "%s at %s: removed from the account on %s; deleting it from the vault\n", label, e.Issuer,
+				time.Unix(st.RemovedUnix, 0).UTC().Format("2006-01-02 15:04 UTC"))
 			removed = append(removed, e)
 		default:
 			fmt.Fprintf(a.out, "%s at %s: active\n", label, e.Issuer)
 		}
 	}
-	if len(removed) == 0 {
-		return nil
-	}
 	for _, e := range removed {
-		if err := v.Remove(e.Issuer, e.User); err != nil {
+		if err := p.RemoveAccount(e.DeviceID); err != nil {
 			return err
 		}
 	}
-	return a.seal(v, f)
+	return nil
 }

@@ -1,16 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/keyline/keyline/enroll"
 	"github.com/keyline/keyline/enroll/vault"
+	"github.com/keyline/keyline/mobile/keylinecore"
 )
 
 // pollPushToken is the push token this program registers: it has no OS
@@ -23,32 +21,6 @@ const pollPushToken = "keyline-device-cli:poll"
 // maxDeviceName is the longest device name the protocol accepts, in bytes.
 const maxDeviceName = 128
 
-// openVault reads the vault file and opens it with the PIN the user types.
-// A missing file is errNoVault.
-func (a *app) openVault() (*vault.Vault, *vaultFile, error) {
-	f, err := readVaultFile(a.vault)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !f.exists {
-		return nil, nil, errNoVault
-	}
-	v, err := a.unlock(f, "PIN: ")
-	if err != nil {
-		return nil, nil, err
-	}
-	return v, f, nil
-}
-
-// unlock opens the vault file f with the PIN the user types at prompt.
-func (a *app) unlock(f *vaultFile, prompt string) (*vault.Vault, error) {
-	pin, err := a.con.secret(a.ctx, prompt)
-	if err != nil {
-		return nil, err
-	}
-	return vault.Open(f.blob, pin, vaultOptions)
-}
-
 // newPIN asks for a new PIN twice and applies enroll's policy to it, for
 // each name it will protect (the user IDs and account names known; the
 // vault checks those it holds again where it can).
@@ -58,7 +30,7 @@ func (a *app) newPIN(names ...string) (string, error) {
 		return "", err
 	}
 	for _, n := range append([]string{""}, names...) {
-		if err := vault.CheckPIN(pin, n); err != nil {
+		if err := keylinecore.CheckPIN(pin, n); err != nil {
 			return "", err
 		}
 	}
@@ -72,19 +44,9 @@ func (a *app) newPIN(names ...string) (string, error) {
 	return pin, nil
 }
 
-// seal seals v and saves it over f.
-func (a *app) seal(v *vault.Vault, f *vaultFile) error {
-	blob, err := v.Seal()
-	if err != nil {
-		return err
-	}
-	return during("saving the vault", f.save(blob))
-}
-
-// choose picks one account of the vault: the one sel names, the only one,
-// or the one the user picks from a list.
-func (a *app) choose(v *vault.Vault, sel selection) (vault.Entry, error) {
-	all := v.List()
+// chooseEntry picks one of the vault's accounts all: the one sel names,
+// the only one, or the one the user picks from a list.
+func (a *app) chooseEntry(all []vault.Entry, sel selection) (vault.Entry, error) {
 	if len(all) == 0 {
 		return vault.Entry{}, errors.New("the vault holds no account: activate one first")
 	}
@@ -163,44 +125,6 @@ func entryLabel(e vault.Entry) string {
 		return fmt.Sprintf("%s (%s)", e.AccountName, e.Issuer)
 	}
 	return fmt.Sprintf("%s (%s, user %s)", e.AccountName, e.Issuer, e.User)
-}
-
-// credential returns a copy of the entry's credential; zero it when done.
-func credential(v *vault.Vault, e vault.Entry) (*enroll.Credential, error) {
-	return v.Get(e.Issuer, e.User)
-}
-
-// deviceInfo describes this program to the portal for a new activation.
-// The install ID is the vault's: every credential of a vault carries the
-// same one, so that the portal can tell that this vault already holds a
-// device of a user (already_enrolled). A new or empty vault gets a fresh
-// one. The name is -name, else the vault's, else "CLI on HOST".
-func deviceInfo(v *vault.Vault, name string) (enroll.DeviceInfo, error) {
-	info := enroll.DeviceInfo{Platform: "cli", Integrity: enroll.Unknown, PushToken: pollPushToken}
-	if list := v.List(); len(list) > 0 {
-		c, err := credential(v, list[0])
-		if err != nil {
-			return enroll.DeviceInfo{}, err
-		}
-		d := c.Device()
-		c.Zero()
-		info.InstallID, info.Name = d.InstallID, d.Name
-	} else {
-		info.InstallID = "cli-" + rand.Text()
-	}
-	if name != "" {
-		info.Name = name
-	}
-	if info.Name == "" {
-		info.Name = "keyline device CLI"
-		if h, err := os.Hostname(); err == nil && h != "" {
-			info.Name = truncate("CLI on "+h, maxDeviceName)
-		}
-	}
-	if len(info.Name) > maxDeviceName {
-		return enroll.DeviceInfo{}, &usageError{fmt.Sprintf("-name: at most %d bytes", maxDeviceName)}
-	}
-	return info, nil
 }
 
 // truncate cuts s to at most n bytes, at a character boundary.
