@@ -83,22 +83,11 @@ func (s *Store) issueOne(ctx context.Context, ch authn.ChallengeRecord, tags []b
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var r, epoch int64
-			var id, user, name, platform, account, suite, install, state, session, replacing, token sql.NullString
-			var secret []byte
-			var last, drift, tries, created sql.NullInt64
-			if err := rows.Scan(&r, &epoch, &id, &user, &name, &platform, &account, &suite, &install, &state, &secret,
-				&last, &drift, &tries, &session, &replacing, &token, &created); err != nil {
+			var r int64
+			if err := scanUserDevice(rows, &fresh, &r); err != nil {
 				return err
 			}
-			result, fresh.Epoch = r, uint64(epoch)
-			if id.Valid {
-				fresh.Devices = append(fresh.Devices, authn.DeviceRecord{ID: id.String, User: user.String, Name: name.String,
-					Platform: platform.String, AccountName: account.String, Suite: suite.String, InstallID: install.String,
-					State: authn.DeviceState(state.String), Secret: secret, LastStep: uint64(last.Int64),
-					Drift: int(drift.Int64), PairTries: int(tries.Int64), SessionID: session.String,
-					Replacing: replacing.String, PushToken: token.String, CreatedAt: at(created.Int64)})
-			}
+			result = r
 		}
 		return rows.Err()
 	})
@@ -132,21 +121,8 @@ func (s *Store) UserDevices(ctx context.Context, user string, now time.Time) (au
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var epoch int64
-			var id, duser, name, platform, account, suite, install, state, session, replacing, token sql.NullString
-			var secret []byte
-			var last, drift, tries, created sql.NullInt64
-			if err := rows.Scan(&epoch, &id, &duser, &name, &platform, &account, &suite, &install, &state, &secret,
-				&last, &drift, &tries, &session, &replacing, &token, &created); err != nil {
+			if err := scanUserDevice(rows, &out); err != nil {
 				return err
-			}
-			out.Epoch = uint64(epoch)
-			if id.Valid {
-				out.Devices = append(out.Devices, authn.DeviceRecord{ID: id.String, User: duser.String, Name: name.String,
-					Platform: platform.String, AccountName: account.String, Suite: suite.String, InstallID: install.String,
-					State: authn.DeviceState(state.String), Secret: secret, LastStep: uint64(last.Int64),
-					Drift: int(drift.Int64), PairTries: int(tries.Int64), SessionID: session.String,
-					Replacing: replacing.String, PushToken: token.String, CreatedAt: at(created.Int64)})
 			}
 		}
 		return rows.Err()
@@ -155,4 +131,29 @@ func (s *Store) UserDevices(ctx context.Context, user string, now time.Time) (au
 		return authn.UserDevices{}, err
 	}
 	return out, nil
+}
+
+// scanUserDevice reads one row of a user's epoch and devices, as the
+// userDevices query and authn_issue give them after their own leading
+// columns (lead), into out: the epoch, and the device unless the row is
+// the one of a user with none (a NULL device ID).
+func scanUserDevice(rows *sql.Rows, out *authn.UserDevices, lead ...any) error {
+	var epoch int64
+	var id, user, name, platform, account, suite, install, state, session, replacing, token sql.NullString
+	var secret []byte
+	var last, drift, tries, created sql.NullInt64
+	dest := append(lead, &epoch, &id, &user, &name, &platform, &account, &suite, &install, &state, &secret,
+		&last, &drift, &tries, &session, &replacing, &token, &created)
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	out.Epoch = uint64(epoch)
+	if id.Valid {
+		out.Devices = append(out.Devices, authn.DeviceRecord{ID: id.String, User: user.String, Name: name.String,
+			Platform: platform.String, AccountName: account.String, Suite: suite.String, InstallID: install.String,
+			State: authn.DeviceState(state.String), Secret: secret, LastStep: uint64(last.Int64),
+			Drift: int(drift.Int64), PairTries: int(tries.Int64), SessionID: session.String,
+			Replacing: replacing.String, PushToken: token.String, CreatedAt: at(created.Int64)})
+	}
+	return nil
 }
