@@ -67,19 +67,7 @@ func (p *Phone) UnlockWithBiometrics(key KeyStore) error {
 	if key == nil {
 		return newError(CodeInvalidInput, "a biometric key is required")
 	}
-	raw, err := p.storage.Load(VaultRecord)
-	if err != nil {
-		return wrapf(err, "loading the vault")
-	}
-	if len(raw) == 0 {
-		return newError(CodeNoVault, "no vault is stored")
-	}
-	v, err := vault.OpenBiometric(raw, key, p.vaultOptions())
-	if err != nil {
-		return wrap(err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.replaceVaultLocked(v)
-	return nil
+	return p.openStored(func(raw []byte) (*vault.Vault, error) {
+		return vault.OpenBiometric(raw, key, p.vaultOptions())
+	})
 }

@@ -175,6 +175,11 @@ func (p *Phone) CreateVault(pin string) error {
 // a hardware key that fails or is not the vault's, CodeNoVault when
 // there is none.
 func (p *Phone) Unlock(pin string) error {
+	return p.openStored(func(raw []byte) (*vault.Vault, error) { return vault.Open(raw, pin, p.vaultOptions()) })
+}
+
+// openStored opens the stored vault with open and makes it the phone's.
+func (p *Phone) openStored(open func(raw []byte) (*vault.Vault, error)) error {
 	raw, err := p.storage.Load(VaultRecord)
 	if err != nil {
 		return wrapf(err, "loading the vault")
@@ -182,7 +187,7 @@ func (p *Phone) Unlock(pin string) error {
 	if len(raw) == 0 {
 		return newError(CodeNoVault, "no vault is stored")
 	}
-	v, err := vault.Open(raw, pin, p.vaultOptions())
+	v, err := open(raw)
 	if err != nil {
 		return wrap(err)
 	}
