@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,8 +15,10 @@ import (
 // condition on token A, applied when the phone has set B meanwhile,
 // leaves B and is ErrStoreConflict; one on the token held applies; an
 // unknown device is ErrStoreNotFound; a condition without a token to set
-// is ErrInvalidChange.
+// is ErrInvalidChange. Raced against a plain set of B, a clear
+// conditioned on A leaves B whichever runs first.
 func testPushTokenWas(t *testing.T, newStore func(t *testing.T) authn.Store) {
+	t.Run("Race", func(t *testing.T) { testPushTokenWasRace(t, newStore(t)) })
 	s := newStore(t)
 	ctx := t.Context()
 	activeDevice(t, s, "alice", "dev-1", t0)
@@ -61,4 +65,31 @@ func testPushTokenWas(t *testing.T, newStore func(t *testing.T) authn.Store) {
 	d, err := getDevice(ctx, s, "alice", "dev-1")
 	require.NoError(t, err)
 	require.Equal(t, "phone dev-1", d.Name)
+}
+
+// testPushTokenWasRace: the phone sets token B while a clear conditioned
+// on A runs, 50 times: B stays every time (the clear either comes first
+// or finds B and changes nothing).
+func testPushTokenWasRace(t *testing.T, s authn.Store) {
+	ctx := t.Context()
+	activeDevice(t, s, "alice", "dev-1", t0)
+	none := ""
+	for i := range 50 {
+		a, b := "token A"+strconv.Itoa(i), "token B"+strconv.Itoa(i)
+		require.NoError(t, setToken(ctx, s, "alice", "dev-1", a))
+		var wg sync.WaitGroup
+		var setErr, clearErr error
+		wg.Go(func() { setErr = setToken(ctx, s, "alice", "dev-1", b) })
+		wg.Go(func() {
+			_, clearErr = s.ChangeDevice(ctx, "alice", "dev-1", authn.DeviceChange{PushToken: &none, PushTokenWas: &a}, t0)
+		})
+		wg.Wait()
+		require.NoError(t, setErr)
+		if clearErr != nil {
+			require.ErrorIs(t, clearErr, authn.ErrStoreConflict)
+		}
+		d, err := getDevice(ctx, s, "alice", "dev-1")
+		require.NoError(t, err)
+		require.Equal(t, b, d.PushToken, "round %d: the token set meanwhile stays", i)
+	}
 }
