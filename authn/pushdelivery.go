@@ -54,7 +54,8 @@ func (s *Service) deliver(ctx context.Context, ds []Delivery) []error {
 // is sent to it; the device stays active and answers challenges, and the
 // phone sets a new token when it has one (SetPushToken). token is the
 // token that failed: a device that holds another one by now (the phone
-// rotated it meanwhile) is left alone and removed is false. An unknown
+// rotated it meanwhile, even while this call runs: the store compares
+// and clears in one step) is left alone and removed is false. An unknown
 // device is ErrNotFound. A removal is audited (EventPushTokenRemoved).
 // Notifiers call it (package github.com/keyline/keyline/notify); it is
 // not for the device API.
@@ -67,21 +68,17 @@ func (s *Service) RemovePushToken(ctx context.Context, user, deviceID, token str
 	if token == "" {
 		return false, fmt.Errorf("authn: %w: no push token to remove", ErrInvalidInput)
 	}
-	d, err := s.device(ctx, user, deviceID)
-	if errors.Is(err, ErrStoreNotFound) {
-		return false, ErrNotFound
-	}
-	if err != nil {
-		return false, storeErr(err)
-	}
-	// A compare and set across two store calls: a phone that sets its
-	// token between the read and the write loses it. The window is one
-	// store round trip, and an app sets its token again at every launch.
-	if d.PushToken != token {
+	// One compare-and-set in the store: a token the phone sets
+	// meanwhile is never overwritten.
+	none := ""
+	_, err = s.records.ChangeDevice(ctx, user, deviceID, DeviceChange{PushToken: &none, PushTokenWas: &token}, s.now())
+	switch {
+	case errors.Is(err, ErrStoreConflict):
 		return false, nil
-	}
-	if err := s.updatePushToken(ctx, user, deviceID, ""); err != nil {
-		return false, err
+	case errors.Is(err, ErrStoreNotFound):
+		return false, ErrNotFound
+	case err != nil:
+		return false, storeErr(err)
 	}
 	s.event(ctx, EventPushTokenRemoved, MethodPush, user, deviceID, ReasonTokenGone)
 	return true, nil

@@ -295,6 +295,13 @@ type DeviceChange struct {
 	Name *string
 	// PushToken sets the device's OS push token ("" : no push).
 	PushToken *string
+	// PushTokenWas is not a change of its own but a condition on
+	// PushToken: when set, the token is set only if the device holds
+	// *PushTokenWas at that moment, compared and set in one atomic step
+	// (so that a token the phone set meanwhile is never overwritten):
+	// ErrStoreConflict, nothing changed, if it holds another. Set without
+	// PushToken, the change is [ErrInvalidChange].
+	PushTokenWas *string
 	// Secret replaces the sealed secret if it still equals Secret.Old
 	// (key rotation): ErrStoreConflict if it changed meanwhile.
 	Secret *SecretSwap
@@ -340,8 +347,12 @@ type UserChange struct {
 // than one. A Service never makes one; a store reports it as a bug.
 var ErrInvalidChange = errors.New("authn: store: a change must set exactly one field")
 
-// Valid reports whether exactly one field is set.
+// Valid reports whether exactly one field is set (PushTokenWas, a
+// condition, only with PushToken).
 func (c DeviceChange) Valid() bool {
+	if c.PushTokenWas != nil && c.PushToken == nil {
+		return false
+	}
 	return exactlyOne(c.PairingTry != 0, c.Discard, c.Activate, c.Name != nil, c.PushToken != nil, c.Secret != nil, c.Revoke)
 }
 

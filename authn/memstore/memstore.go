@@ -635,13 +635,17 @@ func (s *Store) renameDevice(_ context.Context, user, deviceID, name string) err
 	return nil
 }
 
-// setPushToken is ChangeDevice with PushToken set (authn.DeviceChange).
-func (s *Store) setPushToken(_ context.Context, user, deviceID, token string) error {
+// setPushToken is ChangeDevice with PushToken set (authn.DeviceChange),
+// and PushTokenWas as was.
+func (s *Store) setPushToken(_ context.Context, user, deviceID, token string, was *string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.device(user, deviceID)
 	if d == nil {
 		return authn.ErrStoreNotFound
+	}
+	if was != nil && d.PushToken != *was {
+		return authn.ErrStoreConflict
 	}
 	d.PushToken = token
 	return nil

@@ -192,9 +192,31 @@ func (s *Store) renameDevice(ctx context.Context, user, deviceID, name string) e
 	return s.updateDevice(ctx, "ChangeDevice Name", s.d.q.devRename, user, deviceID, name)
 }
 
-// setPushToken is ChangeDevice with PushToken set (authn.DeviceChange).
-func (s *Store) setPushToken(ctx context.Context, user, deviceID, token string) error {
-	return s.updateDevice(ctx, "ChangeDevice PushToken", s.d.q.devPushToken, user, deviceID, token)
+// setPushToken is ChangeDevice with PushToken set (authn.DeviceChange),
+// and PushTokenWas as was.
+func (s *Store) setPushToken(ctx context.Context, user, deviceID, token string, was *string) error {
+	if was == nil {
+		return s.updateDevice(ctx, "ChangeDevice PushToken", s.d.q.devPushToken, user, deviceID, token)
+	}
+	// The condition is in the UPDATE itself, so that a token set by
+	// another statement between a read and the write cannot be
+	// overwritten (a plain setPushToken takes no lock but the row's);
+	// when it matches no row, a read in the same transaction tells an
+	// unknown device from another token.
+	return s.write(ctx, "ChangeDevice PushTokenWas", func(c *conn) error {
+		n, err := c.exec(s.d.q.devPushTokenIf, user, deviceID, token, *was)
+		if err != nil || n > 0 {
+			return err
+		}
+		_, ok, err := s.device(c, user, deviceID)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return authn.ErrStoreNotFound
+		}
+		return authn.ErrStoreConflict
+	})
 }
 
 // revokeDevice is ChangeDevice with Revoke set (authn.DeviceChange).

@@ -70,6 +70,7 @@ func portableQueries() queries {
 		devPairTries:     `UPDATE authn_devices SET pair_tries = $3 WHERE user_id = $1 AND id = $2`,
 		devRename:        `UPDATE authn_devices SET name = $3 WHERE user_id = $1 AND id = $2`,
 		devPushToken:     `UPDATE authn_devices SET push_token = $3 WHERE user_id = $1 AND id = $2`,
+		devPushTokenIf:   `UPDATE authn_devices SET push_token = $3 WHERE user_id = $1 AND id = $2 AND push_token = $4`,
 		devSecret:        `UPDATE authn_devices SET secret = $3 WHERE user_id = $1 AND id = $2`,
 		devDeleteUser:    `DELETE FROM authn_devices WHERE user_id = $1`,
 		userDevices: `SELECT u.epoch, d.id, d.user_id, d.name, d.platform, d.account_name, d.suite, d.install_id, d.state,

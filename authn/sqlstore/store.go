@@ -235,6 +235,7 @@ type queries struct {
 
 	devInsert, devGet, devList, devPage, devCount, devDelete, devDeletePending string
 	devActivate, devPairTries, devRename, devPushToken, devSecret              string
+	devPushTokenIf                                                             string
 	devCommitStep, devStepState, devDeleteUser                                 string
 
 	chExists, chInsert, chGet, chLive, chDelete, chAttempts, chDeleteUser, chSweep string

@@ -104,8 +104,9 @@ func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
 
 // RunRecords runs the tests of a record store alone (no hot store
 // beside it): pairing tries, devices and their changes, epochs, the
-// compare-and-set of CommitStep, activations that end, and removed
-// devices kept for their phones (RemovedDevice). Like RunHot,
+// compare-and-set of CommitStep, activations that end, removed
+// devices kept for their phones (RemovedDevice), and the
+// compare-and-set of a push token (DeviceChange.PushTokenWas). Like RunHot,
 // with newRecords.
 func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore) {
 	fresh := func(t *testing.T) authn.Store { return pair{RecordStore: newRecords(t)} }
@@ -114,6 +115,7 @@ func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore)
 	run(tb, "CommitStep", func(t *testing.T) { testCommitStep(t, fresh) })
 	run(tb, "ActivationEnds", func(t *testing.T) { testActivationEnds(t, fresh) })
 	run(tb, "Removed", func(t *testing.T) { testRemoved(t, fresh) })
+	run(tb, "PushTokenWas", func(t *testing.T) { testPushTokenWas(t, fresh) })
 }
 
 // RunPair runs the tests whose steps span the two halves, on a fresh

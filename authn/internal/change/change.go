@@ -15,12 +15,15 @@ import (
 )
 
 // DeviceSteps are an engine's steps for each kind of authn.DeviceChange.
+// PushToken is handed the change's PushTokenWas as was: when it is not
+// nil, the step sets the token only if the device holds *was, in the
+// same atomic step (authn.ErrStoreConflict otherwise).
 type DeviceSteps struct {
 	PairingTry func(ctx context.Context, user, deviceID string, max int, now time.Time) (int, error)
 	Discard    func(ctx context.Context, user, deviceID string, now time.Time) error
 	Activate   func(ctx context.Context, user, deviceID string, removedUntil, now time.Time) (authn.DeviceRecord, error)
 	Rename     func(ctx context.Context, user, deviceID, name string) error
-	PushToken  func(ctx context.Context, user, deviceID, token string) error
+	PushToken  func(ctx context.Context, user, deviceID, token string, was *string) error
 	Secret     func(ctx context.Context, user, deviceID string, old, sealed []byte) error
 	Revoke     func(ctx context.Context, user, deviceID string, removedUntil, now time.Time) error
 }
@@ -44,7 +47,7 @@ func (st DeviceSteps) Device(ctx context.Context, user, deviceID string, c authn
 	case c.Name != nil:
 		err = st.Rename(ctx, user, deviceID, *c.Name)
 	case c.PushToken != nil:
-		err = st.PushToken(ctx, user, deviceID, *c.PushToken)
+		err = st.PushToken(ctx, user, deviceID, *c.PushToken, c.PushTokenWas)
 	case c.Secret != nil:
 		err = st.Secret(ctx, user, deviceID, c.Secret.Old, c.Secret.New)
 	case c.Revoke:
