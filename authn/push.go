@@ -353,6 +353,13 @@ func (s *Service) pendingPushes(ctx context.Context, user, deviceID string) ([][
 	}
 	out := make([][]byte, 0, len(recs))
 	for _, rec := range recs {
+		if isQRLoginID(rec.ID) {
+			// Fetched only by the ID its code carries: listed, a sign-in
+			// begun with the password would show a prompt to a user who
+			// turned push off, or whose push a denial suspended, without
+			// any code scanned.
+			continue
+		}
 		p, err := s.sealPrompt(rec, d)
 		if err != nil {
 			return nil, err

@@ -35,9 +35,10 @@ import (
 //
 //   - every active device of the user may answer (a push token is not
 //     needed: the code reaches the phone through its camera), and the
-//     request is also among each device's pending prompts
-//     ([AuthenticatedDevice.PendingPushes]), as a push that found no
-//     notification channel would be;
+//     request is not among a device's pending prompts
+//     ([AuthenticatedDevice.PendingPushes]): it is fetched by the ID its
+//     code carries only, so that a sign-in begun with a stolen password
+//     shows no prompt unless its code is scanned;
 //   - it needs no Notifier, and neither push being off nor suspended
 //     refuses it: those are about notifications the user did not ask for,
 //     and a QR login comes only from a code the user chose to scan;

@@ -47,6 +47,23 @@ func (c *cluster) lockUser(t *testing.T, user string, p *phone) {
 }
 
 func testServiceQRLogin(t *testing.T, newStore func(t *testing.T) authn.Store) {
+	t.Run("NotAmongPendingPrompts", func(t *testing.T) {
+		// A QR login is fetched by the ID its code carries, never listed:
+		// listed, a sign-in someone began with the password would put a
+		// prompt before a user who turned push off or whose push is
+		// suspended, without any code scanned.
+		c := newCluster(t, newStore(t), nil)
+		ctx := t.Context()
+		p, _ := c.enroll(t, "alice", nil)
+		q, err := c.svc[0].BeginQRLogin(ctx, "alice", loginContext)
+		require.NoError(t, err)
+		for i := range 2 {
+			listed, err := c.device(t, i, p).PendingPushes(ctx)
+			require.NoError(t, err)
+			require.Empty(t, listed, "instance %d lists the QR login", i)
+		}
+		require.Equal(t, q.RequestID, c.scan(t, 1, p, q.Text).RequestID, "still fetched by its ID")
+	})
 	t.Run("ApprovedAcrossInstances", func(t *testing.T) {
 		c := newCluster(t, newStore(t), nil)
 		ctx := t.Context()
