@@ -375,3 +375,50 @@ func TestQRLoginLocked(t *testing.T) {
 		t.Fatal("the Service began a QR login for a locked user")
 	}
 }
+
+// TestQRLoginStepUp: "Confirm it's you" offers a QR code too; the phone
+// sees what it confirms, and the approval unlocks the changes.
+func TestQRLoginStepUp(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	ph := h.enrollFirstPhone(b, "alice", alicePW, "Alice's phone")
+	pg := b.post("/security/stepup", nil)
+	pg.mustContain("title", "Confirm it's you")
+	pg.mustContain("use-qr", "Confirm with a QR code")
+	if pg = b.post("/2fa/method", url.Values{"method": {methodQR}}); !pg.has("login-qr") {
+		t.Fatalf("no QR code for the step-up:\n%s", pg.body)
+	}
+	q := h.qrOf(b)
+	pr, err := ph.scanLogin(q.text, true, q.number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Context.Action != "Confirm a security change" {
+		t.Fatalf("the phone showed %q", pr.Context.Action)
+	}
+	if pg = b.post("/2fa/qr/finish", nil); pg.path() != "/security" || !pg.has("unlocked") {
+		t.Fatalf("after the step-up on %s; want /security unlocked:\n%s", pg.path(), pg.body)
+	}
+}
+
+// TestQRLoginBudget: a QR code is counted like a push (3 in 15 minutes
+// per user): a fourth code shown at once falls back to a challenge,
+// saying why.
+func TestQRLoginBudget(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	h.enrollFirstPhone(b, "alice", alicePW, "Alice's phone")
+	b.post("/logout", nil)
+	for i := range 3 {
+		bi := h.browser()
+		if pg := qrLoginPage(t, bi); !pg.has("login-qr") {
+			t.Fatalf("code %d not shown", i+1)
+		}
+	}
+	b.login("alice", alicePW) // the push this starts finds no budget either
+	pg := b.post("/2fa/method", url.Values{"method": {methodQR}})
+	if pg.has("login-qr") || !pg.has("challenge") {
+		t.Fatalf("a fourth code in 15 minutes, or no challenge:\n%s", pg.body)
+	}
+	pg.mustContain("notice", "A QR code cannot be shown right now (too many pushes")
+}
