@@ -264,9 +264,10 @@ func TestQRLoginExpired(t *testing.T) {
 	}
 }
 
-// TestQRLoginLeaveCancels: switching to another way withdraws the code
-// (its budget unit comes back): more switches than the budget holds
-// still show a QR code, and the withdrawn code cannot finish.
+// TestQRLoginLeaveCancels: switching to another way, or signing out,
+// withdraws the code (its budget unit comes back): more switches than
+// the budget holds still show a QR code, and the withdrawn code cannot
+// finish.
 func TestQRLoginLeaveCancels(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
@@ -296,6 +297,15 @@ func TestQRLoginLeaveCancels(t *testing.T) {
 	}
 	if st := b.status("/2fa/qr/status"); st.State != "none" {
 		t.Fatalf("status of the challenge page: %+v", st)
+	}
+	// Signing out ("Start over") withdraws a code shown too.
+	b.post("/2fa/method", url.Values{"method": {methodQR}})
+	q = h.qrOf(b)
+	if pg := b.post("/logout", nil); pg.path() != "/login" {
+		t.Fatalf("after signing out on %s", pg.path())
+	}
+	if st, err := h.p.svc.QRLoginStatus(context.Background(), h.p.users["alice"].ID, q.handle, 0); err != nil || st != authn.PushCancelled {
+		t.Fatalf("the code after signing out: %v, %v; want cancelled", st, err)
 	}
 }
 
