@@ -450,7 +450,7 @@ func (c *chromeTab) shot(name string) {
 		if len(wide) > 0 {
 			c.t.Fatalf("state %s at %d px: wider than the viewport: %q\n%s", name, vp.width, wide, c.describe())
 		}
-		c.mustNotBreak("code, .recovery-code, #session-id, #challenge, #push-number")
+		c.mustNotBreak("code, .recovery-code, #session-id, #challenge, #push-number, #qr-number")
 		if save {
 			c.waitUntil("the page's images", `Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)`, browserStep)
 			ctx, cancel := context.WithTimeout(c.ctx, browserStep)

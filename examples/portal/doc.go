@@ -24,6 +24,10 @@
 //     and polls its status; "Use challenge/response instead" is offered at
 //     once, and taken by itself when the push is denied, expires or cannot
 //     be delivered (the push is then cancelled).
+//   - Log in with a QR code, as IB Key offers when no notification
+//     arrives (qrlogin.go): the page shows the code and the number to
+//     type on the phone, keeps the login's handle in the server-side
+//     session only, and moves on by itself once the phone approves.
 //   - Challenge/response with every outcome the library distinguishes:
 //     wrong, malformed, expired, too many tries, locked (with the time it
 //     lifts), and a drifted phone clock ("once more, with the new

@@ -103,6 +103,7 @@ func (p *portal) endCeremonies(ctx context.Context, s *session) {
 	if f := s.factor; f != nil && f.pushID != "" {
 		_ = p.svc.CancelPush(ctx, s.user.ID, f.pushID)
 	}
+	p.leaveQR(ctx, s)
 	if a := s.activation; a != nil {
 		_ = p.svc.CancelActivation(ctx, s.user.ID, a.sessionID)
 	}
@@ -138,6 +139,7 @@ type factorView struct {
 	Locked             bool
 
 	CanPush, CanChallenge, CanTOTP, CanRecovery bool
+	CanQR                                       bool // log in with a QR code (qrlogin.go)
 }
 
 // factorPage shows the current second-factor method, starting its
@@ -171,7 +173,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		return
 	}
 	v := factorView{StepUp: f.stepUp, Username: s.user.Username, CanPush: len(facts.Devices) > 0,
-		CanChallenge: len(facts.Devices) > 0, CanTOTP: facts.TOTP, CanRecovery: facts.RecoveryCodes > 0}
+		CanChallenge: len(facts.Devices) > 0, CanTOTP: facts.TOTP, CanRecovery: facts.RecoveryCodes > 0, CanQR: len(facts.Devices) > 0}
 	if v.CanPush {
 		// Push off, or suspended after a denial: not offered (deny.go).
 		if v.CanPush, err = p.pushOffered(r, s); err != nil {
@@ -203,6 +205,10 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		s.popError()
 		s.popNotice()
 		p.showLocked(w, s, status, title, v, facts.LockedFor)
+		return
+	}
+	if f.method == methodQR {
+		p.showQR(w, r, s, status, title, errMsg, v)
 		return
 	}
 	if f.method == methodPush && f.pushID == "" {
@@ -264,6 +270,8 @@ func methodAvailable(v factorView, m string) bool {
 		return v.CanTOTP
 	case methodRecovery:
 		return v.CanRecovery
+	case methodQR:
+		return v.CanQR
 	}
 	return false
 }
@@ -290,9 +298,13 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 	f := s.factor
 	m := r.PostFormValue("method")
 	switch m {
-	case methodPush, methodChallenge, methodTOTP, methodRecovery:
+	case methodPush, methodChallenge, methodTOTP, methodRecovery, methodQR:
 	default:
 		p.fail(w, s, http.StatusBadRequest, "There is no such second factor.")
+		return
+	}
+	if p.leaveQR(ctx, s) == authn.PushDenied {
+		p.declined(w, r, s)
 		return
 	}
 	if f.pushID != "" {

@@ -482,6 +482,9 @@ func (p *portal) routes() error {
 	p.route("GET /2fa/push/status", inFactor, p.factorPushStatus)
 	p.route("GET /2fa/lock/status", inFactor, p.factorLockStatus)
 	p.route("POST /2fa/push/finish", inFactor, p.factorPushFinish)
+	p.route("GET /2fa/qr.png", inFactor, p.qrImage)
+	p.route("GET /2fa/qr/status", inFactor, p.qrStatus)
+	p.route("POST /2fa/qr/finish", inFactor, p.qrFinish)
 
 	p.route("GET /account", signedIn, p.account)
 

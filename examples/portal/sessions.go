@@ -64,7 +64,7 @@ type session struct {
 type factorState struct {
 	stepUp bool
 	next   string // where to go on success (a local path)
-	method string // "push", "challenge", "totp" or "recovery"
+	method string // "push", "challenge", "totp", "recovery" or "qr"
 
 	pushTried  bool
 	pushID     string
@@ -76,6 +76,8 @@ type factorState struct {
 	challengeExpiry time.Time
 
 	pending *pendingChange // the change a step-up was started for, made once it succeeds
+
+	qr *qrLoginState // a QR login shown (qrlogin.go)
 }
 
 // activationState is a phone activation started from this session.
