@@ -15,7 +15,7 @@ func TestNoTypePrintsSecrets(t *testing.T) {
 		&authn.Activation{}, &authn.Event{}, &authn.Budget{}, &authn.DeviceLimit{},
 		&authn.AuthenticatedDevice{}, &authn.LockedError{}, &authn.ResyncError{}, &authn.Keyring{},
 		&authn.RotationReport{}, &authn.Factors{}, &authn.Operator{}, &authn.LockState{}, &authn.Proof{},
-		&authn.Delivery{}, &authn.PushRequest{}, &authn.Service{}, &authn.Result{}, &authn.Device{},
+		&authn.Delivery{}, &authn.PushRequest{}, &authn.PushBudgetState{}, &authn.Service{}, &authn.Result{}, &authn.Device{},
 		&authn.Challenge{}, &authn.DeviceRecord{}, &authn.ActivationRecord{}, &authn.Tag{},
 		&authn.ChallengeRecord{}, &authn.TOTPRecord{}, &authn.PushRecord{}, &authn.ChallengeLimits{},
 		&authn.LockPolicy{}, &authn.ChallengeAnswer{}, &authn.AttemptResult{}, &authn.UserState{},

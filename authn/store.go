@@ -523,6 +523,14 @@ type HotStore interface {
 	// withdrawal, an expiry and a retry racing, one gives the unit back.
 	Refund(ctx context.Context, key, mark string, window time.Duration, spentAt, now time.Time) (bool, error)
 
+	// BudgetLeft reads the budget key as Spend keeps it, changing
+	// nothing: the units left of limit at now, and when the running
+	// window ends (the window's first spend plus its length; all its
+	// units come back then). With no window running at now (none spent,
+	// or the last window over) it returns limit and the zero time. For
+	// showing when a rate limit frees up (the Service's PushBudget).
+	BudgetLeft(ctx context.Context, key string, limit int, now time.Time) (int, time.Time, error)
+
 	// DeleteUser erases the user's hot state: challenges, questions,
 	// budgets of the user's challenges, push requests and lockout state.
 	DeleteUser(ctx context.Context, user string, now time.Time) error

@@ -3,7 +3,7 @@
 // entry point per half and one for the pair:
 //
 //   - [RunHot] tests a hot store alone: the lockout arithmetic of Attempt
-//     and RecordFailure, ResetUser, TakeOnce, Spend and Refund;
+//     and RecordFailure, ResetUser, TakeOnce, Spend, Refund and BudgetLeft;
 //   - [RunRecords] tests a record store alone: pairing tries, devices and
 //     their changes, epochs, the compare-and-set of CommitStep, and
 //     activations that end (unpaired by the pairing deadline, voided by
@@ -90,7 +90,7 @@ func RunShared(tb testing.TB, newPair func(tb testing.TB) [2]Stores) {
 
 // RunHot runs the tests of a hot store alone (no record store beside
 // it): the lockout arithmetic of Attempt and RecordFailure, ResetUser,
-// and TakeOnce, Spend and Refund, alone and under concurrency. newHot is called
+// and TakeOnce, Spend, Refund and BudgetLeft, alone and under concurrency. newHot is called
 // for a fresh, empty store in each subtest and may register cleanups on
 // the tb it is given. The suite is made of subtests: tb must be able to
 // run them, as a *testing.T can (RunHot fails tb otherwise).
@@ -100,6 +100,7 @@ func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
 	run(tb, "Buckets", func(t *testing.T) { testBuckets(t, fresh) })
 	run(tb, "Generic", func(t *testing.T) { testGeneric(t, fresh) })
 	run(tb, "Refund", func(t *testing.T) { testRefund(t, fresh) })
+	run(tb, "BudgetLeft", func(t *testing.T) { testBudgetLeft(t, fresh) })
 }
 
 // RunRecords runs the tests of a record store alone (no hot store
@@ -172,6 +173,7 @@ func RunService(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "ServiceRemoved", func(t *testing.T) { testServiceRemoved(t, fresh) })
 	run(tb, "ServiceBegin", func(t *testing.T) { testServiceBegin(t, fresh) })
 	run(tb, "ServicePushToken", func(t *testing.T) { testServicePushToken(t, fresh) })
+	run(tb, "ServicePushBudget", func(t *testing.T) { testServicePushBudget(t, fresh) })
 }
 
 // subtests is what runs subtests: a *testing.T.

@@ -304,6 +304,13 @@ func (h *hotStore) Refund(ctx context.Context, key, mark string, window time.Dur
 	return r, err
 }
 
+func (h *hotStore) BudgetLeft(ctx context.Context, key string, limit int, now time.Time) (int, time.Time, error) {
+	ctx, sp := h.t.store(ctx, "HotStore.BudgetLeft")
+	left, ends, err := h.HotStore.BudgetLeft(ctx, key, limit, now)
+	sp.end(err)
+	return left, ends, err
+}
+
 func (h *hotStore) DeleteUser(ctx context.Context, user string, now time.Time) error {
 	ctx, sp := h.t.store(ctx, "HotStore.DeleteUser")
 	err := h.HotStore.DeleteUser(ctx, user, now)
