@@ -139,7 +139,8 @@ type factorView struct {
 	Locked             bool
 
 	CanPush, CanChallenge, CanTOTP, CanRecovery bool
-	CanQR                                       bool // log in with a QR code (qrlogin.go)
+	CanQR                                       bool       // log in with a QR code (qrlogin.go)
+	PushSpent                                   *pushSpent // the push budget is spent (pushspent.go)
 }
 
 // factorPage shows the current second-factor method, starting its
@@ -180,6 +181,14 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			p.internal(w, s, "user state", err)
 			return
 		}
+	}
+	if v.CanPush && f.pushID == "" {
+		// The budget spent: not offered, and the page says until when.
+		if v.PushSpent, err = p.pushBudgetSpent(ctx, s.user.ID); err != nil {
+			p.internal(w, s, "push budget", err)
+			return
+		}
+		v.CanPush = v.PushSpent == nil
 	}
 	if f.method == "" || !methodAvailable(v, f.method) {
 		switch {

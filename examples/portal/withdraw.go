@@ -72,7 +72,8 @@ type withdrawView struct {
 	From                       string
 	Currencies                 []string
 	HasDevice                  bool
-	Waiting                    bool // a withdrawal awaits its signature
+	Waiting                    bool       // a withdrawal awaits its signature
+	PushSpent                  *pushSpent // the push budget is spent (pushspent.go)
 }
 
 func (p *portal) withdrawPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -95,6 +96,12 @@ func (p *portal) showWithdraw(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	v.From, v.Currencies, v.HasDevice, v.Waiting = s.user.Account, currencies, len(facts.Devices) > 0, s.withdrawal != nil
+	if v.HasDevice {
+		if v.PushSpent, err = p.pushBudgetSpent(r.Context(), s.user.ID); err != nil {
+			p.internal(w, s, "push budget", err)
+			return
+		}
+	}
 	p.render(w, s, status, "withdraw", view{Title: "Withdraw money", Error: errMsg, D: v})
 }
 
@@ -240,6 +247,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	p.dropWithdrawal(ctx, s)
+	note := ""
 	req, err := p.svc.BeginTransactionPush(ctx, s.user.ID, tx, p.pushContext(r, "Withdrawal"), p.from(r), p.knownClient(r))
 	switch {
 	case err == nil:
@@ -247,7 +255,8 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 		redirect(w, r, "/withdraw/confirm")
 		return
 	case errors.Is(err, authn.ErrPushUnavailable):
-		// Signed from a QR code instead.
+		// Signed from a QR code instead, saying why.
+		note = p.pushUnavailableNote(ctx, s.user.ID, err)
 	case errors.Is(err, authn.ErrTooManyChallenges):
 		p.showWithdraw(w, r, s, http.StatusTooManyRequests, "Too many requests to sign; wait a minute and try again.", v)
 		return
@@ -255,7 +264,7 @@ func (p *portal) withdrawStart(w http.ResponseWriter, r *http.Request, s *sessio
 		p.internal(w, s, "begin transaction push", err)
 		return
 	}
-	if !p.beginQR(w, r, s, tx, "") {
+	if !p.beginQR(w, r, s, tx, note) {
 		return
 	}
 	s.withdrawal.typed = v.Amount

@@ -78,6 +78,14 @@
 		}
 	});
 
+	// "at HH:MM" in the person's own time zone: data-local-clock="RFC 3339".
+	document.querySelectorAll("[data-local-clock]").forEach(function (el) {
+		var t = new Date(el.getAttribute("data-local-clock"));
+		if (!isNaN(t)) {
+			el.textContent = "at " + t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+		}
+	});
+
 	document.querySelectorAll("[data-local-datetime]").forEach(function (el) {
 		var t = new Date(el.getAttribute("data-local-datetime"));
 		if (!isNaN(t)) {
