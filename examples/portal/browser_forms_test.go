@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/keyline/keyline/authn"
+	"github.com/keyline/keyline/enroll"
 )
 
 var recoveryCodeRE = regexp.MustCompile(`^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$`)
@@ -306,6 +307,29 @@ func TestBrowserForms(t *testing.T) {
 	}
 	c.typeInto("password", alicePW)
 	c.click("login-submit", "/2fa")
+
+	step("the push budget spent: \"Push works again at HH:MM\" in local time, and push is not offered")
+	c.timezone("Asia/Tokyo") // the person's own time, not the server's nor UTC
+	if c.has("push-number") {
+		c.click("use-challenge", "/2fa") // withdrawn: its unit comes back
+	}
+	for range 3 { // three pushes started elsewhere
+		if _, err := bp.p.svc.BeginPush(ctx, alice.ID, enroll.PushContext{Action: "Login"}); err != nil {
+			t.Fatalf("spending the push budget: %v", err)
+		}
+	}
+	budget, err := bp.p.svc.PushBudget(ctx, alice.ID)
+	if err != nil || budget.Left != 0 {
+		t.Fatalf("push budget %+v, %v; want it spent", budget, err)
+	}
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.reload("/2fa")
+	c.mustContain("push-spent", "Push works again at "+budget.FreesAt.Add(time.Second-1).In(tokyo).Format("15:04"))
+	c.mustLack("use-push")
+	c.shot("push-spent")
 
 	if p := c.problems(); len(p) > 0 {
 		t.Fatalf("the browser reported script errors or CSP violations:\n%s", strings.Join(p, "\n"))
