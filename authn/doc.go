@@ -55,7 +55,7 @@
 //     ends ([ActivationProgress]).
 //   - The rest manage a user's factors, with plain verbs: Devices,
 //     RenameDevice, RevokeDevice, SetPush, ResumePush, ImportTOTP,
-//     RemoveTOTP, NewRecoveryCodes, Factors.
+//     RemoveTOTP, NewRecoveryCodes, Factors, PushBudget.
 //
 // The Service has only the calls an integrator makes. The device API's
 // calls hang off the device a request authenticated:
@@ -297,7 +297,8 @@
 // and a flood of prompts stops after the first no. At most 3 pushes in 15
 // minutes, of which a request withdrawn (CancelPush), undelivered or
 // expired unanswered gives its unit back, once; a client whose bucket is
-// locked gets none, and FinishPush checks the lock too.
+// locked gets none, and FinishPush checks the lock too. PushBudget reads
+// what is left, and when a spent budget frees up, without spending.
 // Log in with a QR code. [Service.BeginQRLogin] makes a push request that
 // notifies nobody, to be shown as a QR code: any active device of the
 // user scans it, fetches and answers its prompt as a push's, and the
