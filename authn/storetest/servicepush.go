@@ -90,28 +90,10 @@ func testServicePush(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.NoError(t, err)
 		require.Equal(t, authn.PushApproved, st, "the approval seen on the other instance")
 
-		succeeded := c.obs.count("login_succeeded")
-		const n = 20
-		results := make([]authn.Result, n)
-		errs := concurrently(n, func(i int) error {
-			var err error
-			results[i], err = c.svc[i%2].FinishPush(context.Background(), "alice", req.ID)
-			return err
+		won := c.requireOneFinish(t, 20, "FinishPush", dev, func(ctx context.Context, svc *authn.Service) (authn.Result, error) {
+			return svc.FinishPush(ctx, "alice", req.ID)
 		})
-		wins := 0
-		for i, err := range errs {
-			if err != nil {
-				require.ErrorIs(t, err, authn.ErrAlreadyUsed, "finish %d", i)
-				continue
-			}
-			wins++
-			require.Equal(t, dev.ID, results[i].DeviceID)
-			require.Equal(t, dev.Name, results[i].DeviceName)
-			require.Equal(t, authn.MethodPush, results[i].Method)
-			require.NotNil(t, results[i].Proof)
-		}
-		require.Equal(t, 1, wins, "successes of %d concurrent FinishPush of one approval", n)
-		require.Equal(t, succeeded+1, c.obs.count("login_succeeded"))
+		require.Equal(t, dev.Name, won.DeviceName)
 		st, err = c.svc[1].PushStatus(ctx, "alice", req.ID, 0)
 		require.NoError(t, err)
 		require.Equal(t, authn.PushFinished, st)
@@ -182,4 +164,36 @@ func setPushMode(t *testing.T, s authn.Store, user string, off bool, until, now 
 		return err
 	}
 	return suspend(t.Context(), s, user, until, now)
+}
+
+// requireOneFinish runs finish n times at once, alternating between the
+// cluster's two instances, and requires exactly one success, made by dev
+// as a push (the others ErrAlreadyUsed), and one login_succeeded more.
+// It returns the winning result for the caller's own checks.
+func (c *cluster) requireOneFinish(t *testing.T, n int, what string, dev authn.Device,
+	finish func(ctx context.Context, svc *authn.Service) (authn.Result, error)) authn.Result {
+	t.Helper()
+	succeeded := c.obs.count("login_succeeded")
+	results := make([]authn.Result, n)
+	errs := concurrently(n, func(i int) error {
+		var err error
+		results[i], err = finish(context.Background(), c.svc[i%2])
+		return err
+	})
+	var won authn.Result
+	wins := 0
+	for i, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, authn.ErrAlreadyUsed, "finish %d", i)
+			continue
+		}
+		wins++
+		won = results[i]
+		require.Equal(t, dev.ID, results[i].DeviceID)
+		require.Equal(t, authn.MethodPush, results[i].Method)
+		require.NotNil(t, results[i].Proof)
+	}
+	require.Equal(t, 1, wins, "successes of %d concurrent %s of one approval", n, what)
+	require.Equal(t, succeeded+1, c.obs.count("login_succeeded"))
+	return won
 }

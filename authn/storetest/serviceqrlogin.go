@@ -104,27 +104,9 @@ func testServiceQRLogin(t *testing.T, newStore func(t *testing.T) authn.Store) {
 		require.ErrorIs(t, err, authn.ErrNotFound, "another user's login")
 		require.Positive(t, c.obs.count("qr_login_refused"))
 
-		succeeded := c.obs.count("login_succeeded")
-		const n = 10
-		results := make([]authn.Result, n)
-		errs := concurrently(n, func(i int) error {
-			var err error
-			results[i], err = c.svc[i%2].FinishQRLogin(context.Background(), "alice", q.Handle)
-			return err
+		c.requireOneFinish(t, 10, "FinishQRLogin", dev, func(ctx context.Context, svc *authn.Service) (authn.Result, error) {
+			return svc.FinishQRLogin(ctx, "alice", q.Handle)
 		})
-		wins := 0
-		for i, err := range errs {
-			if err != nil {
-				require.ErrorIs(t, err, authn.ErrAlreadyUsed, "finish %d", i)
-				continue
-			}
-			wins++
-			require.Equal(t, dev.ID, results[i].DeviceID)
-			require.Equal(t, authn.MethodPush, results[i].Method)
-			require.NotNil(t, results[i].Proof)
-		}
-		require.Equal(t, 1, wins, "successes of %d concurrent FinishQRLogin of one approval", n)
-		require.Equal(t, succeeded+1, c.obs.count("login_succeeded"))
 	})
 
 	t.Run("AnotherSessionFinishesOnlyItsOwn", func(t *testing.T) {
