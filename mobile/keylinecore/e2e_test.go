@@ -133,7 +133,11 @@ func endToEnd(t *testing.T, off time.Duration) {
 	offer, err = bank.kit.Service.StartActivation(ctx, "bob", nil)
 	require.NoError(t, err)
 	typed := strings.ToLower(strings.ReplaceAll(offer.SessionID, "-", " "))
-	_, err = phone.FetchOffer(bank.url, typed[:len(typed)-1]+"x", nil)
+	typo := "x" // the last character mistyped: another than it is
+	if typed[len(typed)-1] == 'x' {
+		typo = "y"
+	}
+	_, err = phone.FetchOffer(bank.url, typed[:len(typed)-1]+typo, nil)
 	require.Contains(t, []string{keylinecore.CodeSessionIDTypo, keylinecore.CodeInvalidInput}, code(err))
 	fetched, err := phone.FetchOffer(bank.url, typed, nil)
 	require.NoError(t, err)
