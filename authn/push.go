@@ -600,7 +600,11 @@ func (s *Service) finishPush(ctx context.Context, user, id string, opts []LoginO
 		return Result{}, storeErr(err)
 	}
 	device := answeredDevice(rec.Answered)
-	s.event(ctx, EventLoginSucceeded, MethodPush, user, device, "")
+	if len(rec.Transaction) > 0 {
+		s.event(ctx, EventTransactionSigned, MethodPush, user, device, "")
+	} else {
+		s.event(ctx, EventLoginSucceeded, MethodPush, user, device, "")
+	}
 	r := Result{User: user, DeviceID: device, Method: MethodPush, At: now}
 	if d, err := s.device(ctx, user, device); err == nil {
 		r.DeviceName = d.Name
