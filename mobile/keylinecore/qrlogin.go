@@ -31,13 +31,9 @@ import (
 // does not have for this device, CodeDeviceRemoved, CodeUnreachable,
 // and so on.
 func (p *Phone) ScanLogin(scannedText string, cancel *Cancel) (*Prompt, error) {
-	q, err := enroll.ParseQRLogin(scannedText)
+	q, err := ParseLoginQR(scannedText)
 	if err != nil {
-		if qrLoginVersion(scannedText) {
-			return nil, &coreError{code: CodeUnsupported, err: err,
-				detail: "the login QR code is of a version this app does not read: the app needs an update"}
-		}
-		return nil, wrap(err)
+		return nil, err
 	}
 	l, err := p.Accounts()
 	if err != nil {
@@ -66,6 +62,33 @@ func (p *Phone) ScanLogin(scannedText string, cancel *Cancel) (*Prompt, error) {
 		return err
 	})
 	return out, err
+}
+
+// LoginQR is what a login page's QR code names: the account whose login
+// waits. It is public (the page shows it to anyone who looks).
+type LoginQR struct {
+	Issuer string // the service
+	User   string // the user ID at the service
+}
+
+// ParseLoginQR reads a scanned login QR code strictly
+// (enroll.ParseQRLogin), without the vault and without sending
+// anything: for an app whose scanner tells the kinds of code apart
+// (ParseOffer, ParseTransactionQR, this), or that says which account a
+// code is for before asking to unlock. CodeInvalidInput for text that
+// is no login QR code, CodeUnsupported for one of a version this core
+// does not read (the app needs an update). Phone.ScanLogin reads the
+// code the same way first.
+func ParseLoginQR(scannedText string) (*LoginQR, error) {
+	q, err := enroll.ParseQRLogin(scannedText)
+	if err != nil {
+		if qrLoginVersion(scannedText) {
+			return nil, &coreError{code: CodeUnsupported, err: err,
+				detail: "the login QR code is of a version this app does not read: the app needs an update"}
+		}
+		return nil, wrap(err)
+	}
+	return &LoginQR{Issuer: q.Issuer, User: q.User}, nil
 }
 
 // qrLoginVersionParam begins the text of a login QR code of any

@@ -187,7 +187,8 @@ func TestScanLoginRefusals(t *testing.T) {
 	}
 }
 
-// FuzzScanLogin: text that enroll.ParseQRLogin refuses is refused before
+// FuzzScanLogin: ParseLoginQR reads what enroll.ParseQRLogin reads.
+// Text that enroll.ParseQRLogin refuses is refused before
 // anything is sent, as CodeInvalidInput, or as CodeUnsupported only for
 // a code that names a version other than 1; a code it accepts for an
 // account this phone does not hold is CodeNoAccount, also unsent (the
@@ -205,6 +206,14 @@ func FuzzScanLogin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		_, err := p.ScanLogin(text, nil)
 		q, perr := enroll.ParseQRLogin(text)
+		lq, lerr := keylinecore.ParseLoginQR(text)
+		if perr == nil {
+			require.NoError(t, lerr)
+			require.Equal(t, &keylinecore.LoginQR{Issuer: q.Issuer, User: q.User}, lq)
+		} else {
+			require.Nil(t, lq)
+			require.Equal(t, code(lerr), code(err), "ParseLoginQR refuses as ScanLogin does")
+		}
 		switch {
 		case perr != nil:
 			want := keylinecore.CodeInvalidInput
@@ -221,4 +230,18 @@ func FuzzScanLogin(f *testing.F) {
 			require.Equal(t, keylinecore.CodeNoAccount, code(err), "%q", text)
 		}
 	})
+}
+
+// ParseLoginQR names the account of a code without the vault: it works
+// on a locked phone's app, and refuses as ScanLogin does.
+func TestParseLoginQR(t *testing.T) {
+	q := enroll.QRLogin{Issuer: "Example Bank", User: "alice smith", RequestID: "qr-MXnilCprvRiyzW3n-v9PUg"}
+	got, err := keylinecore.ParseLoginQR(q.Text())
+	require.NoError(t, err)
+	require.Equal(t, &keylinecore.LoginQR{Issuer: "Example Bank", User: "alice smith"}, got)
+	_, err = keylinecore.ParseLoginQR(q.Text() + "&x=1")
+	require.Equal(t, keylinecore.CodeInvalidInput, code(err))
+	_, err = keylinecore.ParseLoginQR("keyline://login?v=2&iss=Example+Bank")
+	require.Equal(t, keylinecore.CodeUnsupported, code(err))
+	require.Contains(t, err.Error(), "needs an update")
 }
