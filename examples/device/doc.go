@@ -68,6 +68,7 @@
 //	    page shows beside the code to approve, or d to deny. -number NN
 //	    approves with NN and -deny denies, without asking (for scripts).
 //	    The page moves on by itself once the portal took the answer.
+//	sign [-user NAME] [-issuer NAME] [QR payload]
 //	    Without a payload: show the oldest transaction waiting as a push
 //	    and answer it as watch does (approving signs it). With the
 //	    keyline://tx payload of a transaction QR code: show the
