@@ -108,8 +108,9 @@ func TestScanLogin(t *testing.T) {
 }
 
 // A code that is not for an account of this phone, text that is no
-// login QR code, a newer version's code, an expired code, and a locked
-// vault are refused, each with its code; none sends an answer.
+// login QR code, a newer version's code, an expired code, a locked
+// vault, a cancelled call and a revoked device are refused, each with
+// its code; none sends an answer.
 func TestScanLoginRefusals(t *testing.T) {
 	ctx := context.Background()
 	bank := newServer(t, authntest.Start(), "Example Bank")
@@ -185,6 +186,17 @@ func TestScanLoginRefusals(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled scan is %v", err)
 	}
+
+	// The device revoked after the code was shown: the scan learns it
+	// (and records it), as any call does.
+	proof, err := bank.kit.Service.Operator("helpdesk").Proof(ctx, "alice", "lost phone")
+	require.NoError(t, err)
+	require.NoError(t, bank.kit.Service.RevokeDevice(ctx, "alice", alice, proof))
+	_, err = p.ScanLogin(q.Text, nil)
+	require.Equal(t, keylinecore.CodeDeviceRemoved, code(err), "%v", err)
+	a, err := p.Account(alice)
+	require.NoError(t, err)
+	require.NotZero(t, a.RemovedUnix)
 }
 
 // FuzzScanLogin: ParseLoginQR reads what enroll.ParseQRLogin reads.
