@@ -58,6 +58,7 @@ var qrEndedText = map[string]string{
 type qrView struct {
 	factorView
 	Number    string
+	Text      string // the code's text, for a phone without a camera ("Can't scan?")
 	Remaining int    // seconds
 	Ended     string // what the page says of a code that ended; "" while it is live
 }
@@ -97,7 +98,7 @@ func (p *portal) showQR(w http.ResponseWriter, r *http.Request, s *session, stat
 	v.Method = methodQR
 	qv := qrView{factorView: v, Ended: qrEndedText[f.qr.ended]}
 	if f.qr.ended == "" {
-		qv.Number, qv.Remaining = f.qr.number, remaining(now, f.qr.expires)
+		qv.Number, qv.Text, qv.Remaining = f.qr.number, f.qr.text, remaining(now, f.qr.expires)
 	}
 	p.render(w, s, status, "factor-qr", view{Title: title, Error: errMsg, D: qv})
 }

@@ -86,6 +86,9 @@ func TestQRLoginApprove(t *testing.T) {
 	if pg.text("qr-number") != q.number || len(q.number) != 2 {
 		t.Fatalf("the page shows %q; the login's number is %q", pg.text("qr-number"), q.number)
 	}
+	if pg.text("qr-text") != q.text {
+		t.Fatalf("the page's \"Can't scan?\" shows %q; the code's text is %q", pg.text("qr-text"), q.text)
+	}
 	if strings.Contains(pg.body, q.handle) || strings.Contains(pg.body, "/2fa/push/status") || pg.has("push-number") {
 		t.Fatal("the page carries the handle, or still the push")
 	}
