@@ -590,13 +590,18 @@ func (p *portal) completeFactor(w http.ResponseWriter, r *http.Request, s *sessi
 // completeLogin signs the session in: with a second factor (res), or
 // without one for a user who has none yet.
 func (p *portal) completeLogin(w http.ResponseWriter, r *http.Request, s *session, res *authn.Result, note string) {
-	next := s.factor.next
+	next, chosen := s.factor.next, s.factor.method
 	p.sessions.renew(w, s) // a privilege change
 	s.factor, s.signedIn = nil, true
 	factor := "none"
 	if res != nil {
 		s.method, s.proof = res.Method, res.Proof
 		factor = string(res.Method)
+		if chosen == methodQR && res.Method == authn.MethodPush {
+			// keyline finishes a QR login as a push; the portal counts
+			// the way the user chose.
+			factor = methodQR
+		}
 	}
 	if res == nil || (res.Method == authn.MethodRecovery && next == "/account") {
 		next = "/security"
