@@ -182,13 +182,21 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			return
 		}
 	}
-	if v.CanPush && f.pushID == "" {
-		// The budget spent: not offered, and the page says until when.
+	if (v.CanPush || v.CanQR) && f.pushID == "" {
+		// The budget spent: push is not offered, nor a new QR code
+		// (which spends from the same budget), and the page says until
+		// when. A QR code already shown stays on its page.
 		if v.PushSpent, err = p.pushBudgetSpent(ctx, s.user.ID); err != nil {
 			p.internal(w, s, "push budget", err)
 			return
 		}
-		v.CanPush = v.PushSpent == nil
+		if sp := v.PushSpent; sp != nil {
+			sp.Push, sp.QR = v.CanPush, v.CanQR && f.qr == nil
+			v.CanPush, v.CanQR = false, !sp.QR && v.CanQR
+			if !sp.Push && !sp.QR {
+				v.PushSpent = nil // nothing was held back
+			}
+		}
 	}
 	if f.method == "" || !methodAvailable(v, f.method) {
 		switch {
