@@ -55,6 +55,13 @@ func (p *portal) triesLeft(r *http.Request, s *session, err error) string {
 	if errors.As(err, &locked) || (!errors.Is(err, authn.ErrInvalidCode) && !errors.Is(err, authn.ErrTooManyAttempts)) {
 		return ""
 	}
+	return p.triesLeftNow(r, s)
+}
+
+// triesLeftNow is triesLeft after a failure the Service counted without
+// an error to show for it (a wrong number typed on the phone, which ends
+// a push or a QR code): " 3 tries left before a lock.", or "" once locked.
+func (p *portal) triesLeftNow(r *http.Request, s *session) string {
 	facts, ferr := p.svc.Factors(r.Context(), s.user.ID, p.knownClient(r))
 	if ferr != nil || facts.Locked {
 		return ""

@@ -336,6 +336,9 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 		s.warn(pushOutcomeNote(st))
+		if st == authn.PushFailed {
+			s.notice += p.triesLeftNow(r, s)
+		}
 		f.pushID = ""
 	}
 	if m == methodPush {
@@ -345,6 +348,10 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 	redirect(w, r, "/2fa")
 }
 
+// wrongNumberNote is what a page says of a push or a QR code answered
+// with the wrong number (the tries left follow it: lockout.go).
+const wrongNumberNote = "The number typed on the phone was not the one shown here; that counted as a failed attempt."
+
 // pushOutcomeNote says why the page left a push.
 func pushOutcomeNote(st authn.PushState) string {
 	switch st {
@@ -353,7 +360,7 @@ func pushOutcomeNote(st authn.PushState) string {
 	case authn.PushExpired:
 		return "The request on your phone expired. Answer a challenge instead."
 	case authn.PushFailed:
-		return "The number typed on the phone was not the one shown here; that counted as a failed attempt."
+		return wrongNumberNote
 	case authn.PushUndelivered:
 		return "Your phone could not be reached. Answer a challenge instead."
 	}
@@ -424,6 +431,9 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		}
 		f.pushID, f.method = "", methodChallenge
 		s.warn(pushOutcomeNote(st))
+		if st == authn.PushFailed {
+			s.notice += p.triesLeftNow(r, s)
+		}
 		if s.notice == "" {
 			s.warn("The push did not sign you in. Answer a challenge instead.")
 		}
