@@ -2,7 +2,8 @@
 // second factor from a keyline phone — a push approval with the number
 // typed on the phone, or the phone's answer to a 6-digit challenge —
 // or from an authenticator app (TOTP) or a recovery code; a security page
-// to activate, rename, replace and revoke phones, turn push on and off,
+// that says when each phone was last used (lastused.go) and lets the user
+// activate, rename, replace and revoke phones, turn push on and off,
 // enroll TOTP and make recovery codes, each change behind a fresh
 // second-factor confirmation (step-up); and a withdrawal page whose
 // transaction is signed on the phone and executed from what was signed.

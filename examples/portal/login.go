@@ -582,6 +582,7 @@ func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 // is complete, or the step-up proof is fresh.
 func (p *portal) completeFactor(w http.ResponseWriter, r *http.Request, s *session, res authn.Result) {
 	p.setKnownClient(w, res)
+	p.usage.record(res)
 	f := s.factor
 	if f.stepUp {
 		p.sessions.renew(w, s) // a privilege change

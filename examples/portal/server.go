@@ -110,6 +110,7 @@ type portal struct {
 	metrics     *metrics
 	pages       *template.Template
 	ledger      *ledger
+	usage       *usage // when each factor was last used (lastused.go)
 
 	// mux routes every page and the device API (authn/deviceapi, at
 	// /device/). handler is mux behind the security
@@ -159,7 +160,7 @@ func newPortal(cfg config) (_ *portal, err error) {
 	if cfg.Issuer == "" {
 		cfg.Issuer = "Keyline Portal"
 	}
-	p := &portal{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{}), ledger: newLedger(),
+	p := &portal{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{}), ledger: newLedger(), usage: newUsage(),
 		hashSem: make(chan struct{}, max(1, runtime.NumCPU()))}
 
 	keys, err := loadKeyring(cfg, p.log)
