@@ -4,9 +4,10 @@
 // or from an authenticator app (TOTP) or a recovery code; a security page
 // that says when each phone was last used (lastused.go) and lets the user
 // activate, rename, replace and revoke phones, turn push on and off,
-// enroll TOTP and make recovery codes, each change behind a fresh
-// second-factor confirmation (step-up); and a withdrawal page whose
-// transaction is signed on the phone and executed from what was signed.
+// enroll TOTP, make recovery codes and change the password (password.go),
+// each change behind a fresh second-factor confirmation (step-up); and a
+// withdrawal page whose transaction is signed on the phone and executed
+// from what was signed.
 //
 //	go -C examples/portal run . -insecure-demo
 //
@@ -49,8 +50,10 @@
 //     are disabled once a form is sent, a form whose session expired or
 //     was renewed under it (a double-click) does nothing and is shown
 //     again with a note and its fields, a user who signs in again returns
-//     to it, and a change whose step-up had lapsed is made once the user
-//     confirms it's them.
+//     to it, as one who follows a link to a page while signed out does
+//     (the change-password link after a denial), and a change whose
+//     step-up had lapsed is made once the user confirms it's them (a
+//     password change excepted: it is typed again, never kept).
 //   - Recovery codes shown once: kept in the session from the post that
 //     made them until the user says they saved them (a reload shows the
 //     same set), with copy, print and download, offered right after the

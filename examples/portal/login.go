@@ -47,7 +47,7 @@ func (p *portal) loginPost(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	ip := p.clientIP(r).String()
 	username := strings.ToLower(strings.TrimSpace(r.PostFormValue("username")))
-	u := p.checkPassword(r.Context(), username, r.PostFormValue("password"))
+	u, gen := p.checkPassword(r.Context(), username, r.PostFormValue("password"))
 	if u == nil {
 		p.metrics.passwords.WithLabelValues("failed").Inc()
 		attrs := []any{"event", "portal_password_failed", "ip", ip}
@@ -67,31 +67,32 @@ func (p *portal) loginPost(w http.ResponseWriter, r *http.Request, s *session) {
 	// A privilege change: the token from before the password is worth
 	// nothing after it.
 	p.sessions.renew(w, s)
-	s.user, s.signedIn, s.method, s.proof = u, false, "", nil
+	s.user, s.pwGen, s.signedIn, s.method, s.proof = u, gen, false, "", nil
 	s.factor = &factorState{next: s.popResume("/account")}
 	p.log.Info("portal: password accepted", "event", "portal_password_ok", "user", u.ID, "ip", ip)
 	redirect(w, r, "/2fa")
 }
 
-// checkPassword returns the user whose password this is, or nil. Unknown
+// checkPassword returns the user whose password this is, or nil, and
+// the generation of the password it matched (password.go). Unknown
 // users hash against a dummy, so that both answers take as long.
-func (p *portal) checkPassword(ctx context.Context, username, password string) *user {
+func (p *portal) checkPassword(ctx context.Context, username, password string) (*user, uint64) {
 	select {
 	case p.hashSem <- struct{}{}:
 	case <-ctx.Done():
-		return nil
+		return nil, 0
 	}
 	defer func() { <-p.hashSem }()
 	u := p.users[username]
-	h := p.dummy
+	h, gen := p.dummy, uint64(0)
 	if u != nil {
-		h = u.hash
+		h, gen = u.password()
 	}
 	ok := h.matches(password)
 	if u == nil || !ok {
-		return nil
+		return nil, 0
 	}
-	return u
+	return u, gen
 }
 
 // endCeremonies withdraws what the session had started: a pending push,

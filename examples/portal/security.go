@@ -70,9 +70,15 @@ func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session
 	p.render(w, s, status, "security", view{Title: "Security settings", Error: errMsg, D: v})
 }
 
-// stepUp starts a second-factor ceremony that ends with a fresh proof.
+// stepUp starts a second-factor ceremony that ends with a fresh proof,
+// back on the security page, or on the change-password page when its
+// form asks (field "next").
 func (p *portal) stepUp(w http.ResponseWriter, r *http.Request, s *session) {
-	s.factor = &factorState{stepUp: true, next: "/security"}
+	next := "/security"
+	if r.PostFormValue("next") == "/security/password" {
+		next = "/security/password"
+	}
+	s.factor = &factorState{stepUp: true, next: next}
 	redirect(w, r, "/2fa")
 }
 

@@ -346,6 +346,9 @@ const maxForm = 64 << 10
 func (p *portal) route(pattern string, need access, h sessionHandler) {
 	post := strings.HasPrefix(pattern, "POST ")
 	jsonAPI := strings.HasSuffix(pattern, "/status")
+	// A page a signed-out user asks for (a link followed, a bookmark) is
+	// where they go once signed in; not an image, a file or a status.
+	resumable := need == signedIn && !post && !jsonAPI && !strings.Contains(pattern, ".")
 	if path, ok := strings.CutPrefix(pattern, "POST "); ok && strings.HasPrefix(path, "/security/") {
 		p.changes[path] = h
 	}
@@ -358,7 +361,14 @@ func (p *portal) route(pattern string, need access, h sessionHandler) {
 			}
 		}
 		s := p.sessions.load(r)
-		if s == nil && need == anyone && !post {
+		if s != nil && s.user != nil && s.pwGen != s.user.passwordGen() {
+			// The user's password changed in another session: this one
+			// ends (password.go).
+			p.sessions.dropLocked(s)
+			s.mu.Unlock()
+			s = nil
+		}
+		if s == nil && (need == anyone || resumable) && !post {
 			var err error
 			if s, err = p.sessions.create(w); err != nil {
 				p.fail(w, nil, http.StatusServiceUnavailable, "The service is busy; try again in a moment.")
@@ -392,6 +402,9 @@ func (p *portal) route(pattern string, need access, h sessionHandler) {
 			}
 		case signedIn:
 			if !s.signedIn {
+				if resumable && s.factor == nil {
+					s.flash.resume = r.URL.Path
+				}
 				p.notThere(w, r, s, jsonAPI)
 				return
 			}
@@ -513,6 +526,8 @@ func (p *portal) routes() error {
 	p.route("GET /security/recovery", signedIn, p.recoveryPage)
 	p.route("GET /security/recovery/codes.txt", signedIn, p.recoveryFile)
 	p.route("POST /security/recovery/saved", signedIn, p.recoverySaved)
+	p.route("GET /security/password", signedIn, p.passwordPage)
+	p.route("POST /security/password", signedIn, p.passwordChange)
 
 	p.route("GET /withdraw", signedIn, p.withdrawPage)
 	p.route("POST /withdraw", signedIn, p.withdrawStart)
@@ -561,6 +576,8 @@ type view struct {
 	Warn     bool // Notice is a warning or a failure (amber), not a success (green)
 	Error    string
 	D        any // the page's own data
+
+	NoticeLink *linkNote // a link after Notice (deny.go)
 }
 
 // render executes the page template name with v, filling in what comes
@@ -569,8 +586,8 @@ func (p *portal) render(w http.ResponseWriter, s *session, status int, name stri
 	v.Issuer = p.cfg.Issuer
 	if s != nil && !s.dead {
 		v.CSRF, v.User, v.SignedIn = s.csrf, s.user, s.signedIn
-		if n, warn := s.popNotice(); n != "" && v.Notice == "" {
-			v.Notice, v.Warn = n, warn
+		if n, warn, link := s.popNotice(); n != "" && v.Notice == "" {
+			v.Notice, v.Warn, v.NoticeLink = n, warn, link
 		}
 		if e := s.popError(); e != "" && v.Error == "" {
 			v.Error = e
