@@ -29,9 +29,11 @@ func TestLastUsed(t *testing.T) {
 	}
 
 	// A step-up answered by phone one; then phone two is added.
-	pg := stepUpWithPhone(t, b, b.post("/security/stepup", nil), one)
+	if pg := stepUpWithPhone(t, b, b.post("/security/stepup", nil), one); !pg.has("unlocked") {
+		t.Fatalf("the step-up did not unlock the changes:\n%s", pg.body)
+	}
 	stepUpAt := h.clock.Now()
-	pg = b.post("/security/activate", nil)
+	pg := b.post("/security/activate", nil)
 	two := h.pairFromPage(b, pg, alice, "Phone two")
 	pg = b.get("/security")
 	if used(pg, one) != "just now" || used(pg, two) != "never" {

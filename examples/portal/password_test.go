@@ -145,11 +145,13 @@ func TestDeclinedLinksToPasswordChange(t *testing.T) {
 	// A withdrawal declined on bob's phone.
 	bb := h.browser()
 	bobs := h.enrollFirstPhone(bb, "bob", bobPW, "Bob's phone")
-	pg := bb.post("/withdraw", url.Values{"amount": {"10"}, "currency": {"EUR"}, "to": {"Savings 1"}})
+	if pg := bb.post("/withdraw", url.Values{"amount": {"10"}, "currency": {"EUR"}, "to": {"Savings 1"}}); !pg.has("push-number") {
+		t.Fatalf("the withdrawal is not signed by push:\n%s", pg.body)
+	}
 	if _, err := bobs.answer(false, ""); err != nil {
 		t.Fatal(err)
 	}
-	pg = bb.post("/withdraw/push/finish", nil)
+	pg := bb.post("/withdraw/push/finish", nil)
 	pg.mustContain("notice", "You declined this withdrawal on your phone")
 	if !strings.Contains(pg.body, `id="notice-link" href="/security/password"`) {
 		t.Fatalf("the declined withdrawal does not link to the change-password page:\n%s", pg.body)
@@ -159,7 +161,9 @@ func TestDeclinedLinksToPasswordChange(t *testing.T) {
 	b := h.browser()
 	ph := h.enrollFirstPhone(b, "alice", alicePW, "Alice's phone")
 	b.post("/logout", nil)
-	pg = b.login("alice", alicePW)
+	if pg := b.login("alice", alicePW); !pg.has("push-number") {
+		t.Fatalf("no push at the sign-in:\n%s", pg.body)
+	}
 	if _, err := ph.answer(false, ""); err != nil {
 		t.Fatal(err)
 	}

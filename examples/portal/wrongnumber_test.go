@@ -43,7 +43,9 @@ func TestWrongNumberTriesLeft(t *testing.T) {
 	pg.mustContain("notice", fmt.Sprintf("%d tries left before a lock.", authn.DefaultMaxFailures-2))
 
 	// A QR code answered with the wrong number: the same words.
-	pg = b.post("/2fa/method", url.Values{"method": {methodQR}})
+	if pg = b.post("/2fa/method", url.Values{"method": {methodQR}}); !pg.has("login-qr") {
+		t.Fatalf("no QR code:\n%s", pg.body)
+	}
 	q := h.qrOf(b)
 	if _, err := ph.scanLogin(q.text, true, wrongFor(q.number)); !errors.Is(err, authn.ErrWrongNumber) {
 		t.Fatalf("a wrong number gave %v", err)
