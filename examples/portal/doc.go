@@ -68,9 +68,10 @@
 // # Flags
 //
 //	-addr ADDR           listen address (default 127.0.0.1:8080)
-//	-data DIR            data directory: the SQLite database (keyline.db)
-//	                     and, with -insecure-demo, the demo keys
-//	                     (default ./portal-data)
+//	-data DIR            data directory: the SQLite database (keyline.db),
+//	                     the passwords users changed (passwords, see
+//	                     password.go) and, with -insecure-demo, the demo
+//	                     keys (default ./portal-data)
 //	-postgres DSN        keep the store in PostgreSQL instead of SQLite, so
 //	                     that several portal processes share it
 //	-redis ADDR          with -postgres: keep the hot state (challenges,

@@ -1,7 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -21,10 +29,13 @@ import (
 // bytes long and differ from the current one. A change signs out every
 // other session of the user and renews this one's ID.
 //
-// The portal keeps a changed password in memory, beside the users it
-// loads at start: a restart returns to the hash of the users file (or
-// the demo password), and portals sharing a store each know their own.
-// A service keeps its accounts in its own database.
+// A changed password's hash is kept in the data directory, in the file
+// "passwords" (mode 0600; the users file's format, username:hash lines),
+// which the portal reads at start: its hashes replace those of the users
+// file and of the demo users. Removing a user's line there returns to
+// the users file's hash. Portals sharing a store do not share the file:
+// a password changed at one is changed at the others after a restart
+// with a copy of it. A service keeps its accounts in its own database.
 
 // The bounds of a new password, in bytes.
 const (
@@ -126,14 +137,19 @@ func (p *portal) passwordChange(w http.ResponseWriter, r *http.Request, s *sessi
 		p.showPassword(w, r, s, http.StatusOK, "Your current password is wrong: nothing was changed.")
 		return
 	}
-	h, ok := p.hashNew(r, next)
+	encoded, h, ok := p.hashNew(r, next)
 	if !ok {
 		p.fail(w, s, http.StatusServiceUnavailable, "The service is busy; try again in a moment.")
 		return
 	}
-	newGen, ok := u.setPassword(h, gen)
-	if !ok {
+	newGen, err := p.savePassword(u, gen, encoded, h)
+	switch {
+	case errors.Is(err, errPasswordChanged):
 		p.showPassword(w, r, s, http.StatusConflict, "Your password was changed elsewhere meanwhile: nothing was changed here.")
+		return
+	case err != nil:
+		p.log.Error("portal: password not saved", "event", "portal_error", "during", "save password", "user", u.ID, "error", err.Error())
+		p.showPassword(w, r, s, http.StatusInternalServerError, "Your new password could not be saved: nothing was changed. Try again later.")
 		return
 	}
 	// A privilege change: the other sessions end (route checks the
@@ -146,16 +162,121 @@ func (p *portal) passwordChange(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 // hashNew hashes a new password, bounded as the checks are (each hash
-// takes 64 MiB).
-func (p *portal) hashNew(r *http.Request, password string) (phc, bool) {
+// takes 64 MiB): the PHC string, and the hash parsed.
+func (p *portal) hashNew(r *http.Request, password string) (string, phc, bool) {
 	select {
 	case p.hashSem <- struct{}{}:
 	case <-r.Context().Done():
-		return phc{}, false
+		return "", phc{}, false
 	}
 	defer func() { <-p.hashSem }()
-	h, err := parsePHC(hashPassword(password, p.cfg.Argon))
-	return h, err == nil
+	encoded := hashPassword(password, p.cfg.Argon)
+	h, err := parsePHC(encoded)
+	return encoded, h, err == nil
+}
+
+// errPasswordChanged reports a password changed by another session
+// between the check of the current one and the change.
+var errPasswordChanged = errors.New("portal: the password changed meanwhile")
+
+// passwordsFileName is the file of changed passwords, in the data
+// directory.
+const passwordsFileName = "passwords"
+
+// savePassword makes encoded (h parsed) u's password, if it is still of
+// generation was: in the passwords file first, then in memory. It
+// returns the new generation.
+func (p *portal) savePassword(u *user, was uint64, encoded string, h phc) (uint64, error) {
+	p.passwordsMu.Lock()
+	defer p.passwordsMu.Unlock()
+	if u.passwordGen() != was {
+		return 0, errPasswordChanged
+	}
+	if p.cfg.DataDir != "" {
+		if err := writePasswordLine(filepath.Join(p.cfg.DataDir, passwordsFileName), u.Username, encoded); err != nil {
+			return 0, err
+		}
+	}
+	gen, ok := u.setPassword(h, was)
+	if !ok {
+		return 0, errPasswordChanged
+	}
+	return gen, nil
+}
+
+// writePasswordLine sets username's line of the passwords file at path
+// to username:encoded, keeping the other lines: the new file is written
+// beside it (mode 0600) and renamed over it.
+func writePasswordLine(path, username, encoded string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		line := sc.Text()
+		if name, _, _ := strings.Cut(strings.TrimSpace(line), ":"); name == username {
+			continue
+		}
+		out.WriteString(line + "\n")
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	fmt.Fprintf(&out, "%s:%s\n", username, encoded)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, passwordsFileName+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // once renamed, there is nothing to remove
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(out.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// loadPasswords gives the users the hashes of the passwords file in
+// dir, if there is one. A line for a user the portal does not have (one
+// removed from the users file) is ignored.
+func loadPasswords(dir string, users map[string]*user) error {
+	if dir == "" {
+		return nil
+	}
+	path := filepath.Join(dir, passwordsFileName)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	changed := map[string]*user{}
+	if err := parseUsers(raw, changed); err != nil {
+		return fmt.Errorf("passwords file %s: %w", path, err)
+	}
+	for name, c := range changed {
+		if u := users[name]; u != nil {
+			u.cred.h = c.cred.h
+		}
+	}
+	return nil
 }
 
 // passwordGen is the generation of the user's password.

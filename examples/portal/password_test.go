@@ -1,9 +1,14 @@
 package main
 
 import (
+	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keyline/keyline/authn/memstore"
 )
 
 // changePassword posts the change-password form.
@@ -202,4 +207,70 @@ func (h *harness) challengeLoginTo(b *browser, username, password string, ph *ph
 		h.t.Fatalf("after signing in on %s; want %s:\n%s", pg.path(), want, pg.body)
 	}
 	return pg
+}
+
+// TestChangedPasswordKept: a changed password is kept in the data
+// directory's passwords file (mode 0600, the other users' lines kept): a
+// portal started again on it signs in with the new password and not the
+// old one. A line of a user the portal no longer has is ignored; a
+// broken file stops the start.
+func TestChangedPasswordKept(t *testing.T) {
+	dir := t.TempDir()
+	inDir := func(c *config) { c.DataDir = dir }
+	h := newHarness(t, inDir)
+	const alicePW2, bobPW2 = "alice's second password", "bob's second password"
+	for _, u := range []struct{ name, old, next string }{{"alice", alicePW, alicePW2}, {"bob", bobPW, bobPW2}} {
+		b := h.browser()
+		b.login(u.name, u.old)
+		b.get("/security/password")
+		if pg := changePassword(b, u.old, u.next, u.next); pg.path() != "/security" {
+			t.Fatalf("%s: the change ended on %s", u.name, pg.path())
+		}
+	}
+	b := h.browser()
+	b.login("alice", alicePW2)
+	b.get("/security/password")
+	changePassword(b, alicePW2, alicePW2+"!", alicePW2+"!") // a second change replaces alice's line
+	path := filepath.Join(dir, passwordsFileName)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the passwords file has mode %v; want 0600", fi.Mode().Perm())
+	}
+	raw, _ := os.ReadFile(path)
+	if n := strings.Count(string(raw), "\n"); n != 2 || strings.Count(string(raw), "alice:") != 1 || strings.Count(string(raw), "bob:") != 1 {
+		t.Fatalf("the passwords file holds %d lines; want one for alice and one for bob:\n%s", n, raw)
+	}
+	if strings.Contains(string(raw), alicePW2) {
+		t.Fatal("the passwords file holds a password")
+	}
+
+	// Another portal on the same data directory (a restart), with a line
+	// for a user it does not have.
+	if err := os.WriteFile(path, append(raw, []byte("carol:"+hashPassword("x", testArgon)+"\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h2 := newHarness(t, inDir)
+	for _, tc := range []struct {
+		user, pw string
+		in       bool
+	}{{"alice", alicePW, false}, {"alice", alicePW2, false}, {"alice", alicePW2 + "!", true}, {"bob", bobPW, false}, {"bob", bobPW2, true}} {
+		pg := h2.browser().login(tc.user, tc.pw)
+		if in := pg.path() != "/login"; in != tc.in {
+			t.Errorf("after a restart, %s with %q: signed in %v; want %v", tc.user, tc.pw, in, tc.in)
+		}
+	}
+
+	if err := os.WriteFile(path, []byte("alice:not a hash\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{DataDir: dir, InsecureDemo: true, DemoUsers: true, Store: memstore.New(), Logger: quiet, Stderr: io.Discard, Argon: testArgon}
+	if p, err := newPortal(cfg); err == nil {
+		p.Close()
+		t.Fatal("a broken passwords file did not stop the start")
+	} else if !strings.Contains(err.Error(), "passwords file") {
+		t.Fatalf("a broken passwords file: %v; want it named", err)
+	}
 }

@@ -104,6 +104,8 @@ type portal struct {
 	dummy   phc           // hashed for unknown users, so they cost what real ones do
 	hashSem chan struct{} // bounds concurrent Argon2id hashes (each takes 64 MiB)
 
+	passwordsMu sync.Mutex // orders password changes and the passwords file (password.go)
+
 	sessions    *sessions
 	loginLimit  *limiter
 	factorLimit *limiter
@@ -169,6 +171,9 @@ func newPortal(cfg config) (_ *portal, err error) {
 	}
 	p.users, err = loadUsers(cfg, cfg.Argon)
 	if err != nil {
+		return nil, err
+	}
+	if err := loadPasswords(cfg.DataDir, p.users); err != nil {
 		return nil, err
 	}
 	if p.dummy, err = parsePHC(hashPassword("no user has this password", cfg.Argon)); err != nil {
