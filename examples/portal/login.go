@@ -338,7 +338,7 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 		}
 		s.warn(pushOutcomeNote(st))
 		if st == authn.PushFailed {
-			s.notice += p.triesLeftNow(r, s)
+			s.notice += p.wrongNumberTriesLeft(r, s)
 		}
 		f.pushID = ""
 	}
@@ -433,7 +433,7 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		f.pushID, f.method = "", methodChallenge
 		s.warn(pushOutcomeNote(st))
 		if st == authn.PushFailed {
-			s.notice += p.triesLeftNow(r, s)
+			s.notice += p.wrongNumberTriesLeft(r, s)
 		}
 		if s.notice == "" {
 			s.warn("The push did not sign you in. Answer a challenge instead.")

@@ -98,7 +98,7 @@ func (p *portal) showQR(w http.ResponseWriter, r *http.Request, s *session, stat
 	qv := qrView{factorView: v, Ended: qrEndedText[f.qr.ended]}
 	if f.qr.ended == qrFailed {
 		// The same words as for a push: the failure, then the tries left.
-		qv.Ended = wrongNumberNote + p.triesLeftNow(r, s) + " Get a new code to try again."
+		qv.Ended = wrongNumberNote + p.wrongNumberTriesLeft(r, s) + " Get a new code to try again."
 	}
 	if f.qr.ended == "" {
 		qv.Number, qv.Remaining = f.qr.number, remaining(now, f.qr.expires)

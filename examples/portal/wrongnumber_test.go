@@ -55,3 +55,34 @@ func TestWrongNumberTriesLeft(t *testing.T) {
 	pg.mustContain("qr-ended", fmt.Sprintf("%d tries left before a lock.", authn.DefaultMaxFailures-3))
 	pg.mustContain("qr-ended", "Get a new code to try again.")
 }
+
+// TestWrongNumberTriesLeftKnownBrowser: in a browser keyline knows (it
+// passed a second factor before), the wrong number counts where keyline
+// counts it, in the bucket of the browsers it does not know (the phone's
+// answer carries no browser's token), and the tries left are that
+// bucket's.
+func TestWrongNumberTriesLeftKnownBrowser(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	ph := h.enrollFirstPhone(b, "alice", alicePW, "Alice's phone")
+	b.post("/logout", nil)
+	pg := b.login("alice", alicePW)
+	if _, err := ph.answer(true, pg.text("push-number")); err != nil {
+		t.Fatal(err)
+	}
+	if pg = b.post("/2fa/push/finish", nil); pg.path() != "/account" {
+		t.Fatalf("the push sign-in: on %s", pg.path())
+	}
+	b.post("/logout", nil)
+
+	pg = b.login("alice", alicePW)
+	wrong := "00"
+	if pg.text("push-number") == wrong {
+		wrong = "01"
+	}
+	if _, err := ph.answer(true, wrong); !errors.Is(err, authn.ErrWrongNumber) {
+		t.Fatalf("a wrong number gave %v", err)
+	}
+	pg = b.post("/2fa/method", url.Values{"method": {methodChallenge}})
+	pg.mustContain("notice", fmt.Sprintf("%d tries left before a lock.", authn.DefaultMaxFailures-1))
+}
