@@ -499,6 +499,7 @@ func (p *portal) execute(w http.ResponseWriter, r *http.Request, s *session, res
 		p.internal(w, s, "execute", errors.New("a transaction result without its transaction"))
 		return
 	}
+	p.usage.record(res)
 	tx := *res.Transaction
 	lines, err := tx.Display()
 	if err != nil {
