@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/keyline/keyline/authn"
 )
 
 // TestBrowserLastUsedAndPassword walks, in headless Chromium, the
@@ -14,7 +19,9 @@ import (
 // reload and Back send nothing again), the old password refused and the
 // new one taken; and the link of a declined sign-in's text, which a
 // signed-out user follows through the sign-in back to the
-// change-password page.
+// change-password page. Then a QR code answered with the wrong number
+// (the tries left), and the push budget spent: no new QR code offered,
+// and when it works again in local time.
 func TestBrowserLastUsedAndPassword(t *testing.T) {
 	began := time.Now()
 	bin := findChromium(t)
@@ -96,6 +103,39 @@ func TestBrowserLastUsedAndPassword(t *testing.T) {
 	c.typeInto("response", ph.respond(question))
 	c.click("challenge-submit", "/security/password")
 	c.mustContain("title", "Change your password")
+	c.logout()
+
+	step("a QR code answered with the wrong number says the tries left; with the push budget spent, no new QR code is offered, and the page says when it works again")
+	c.login("alice", newPW, "/2fa") // push is paused: a challenge, and the QR code offered
+	c.click("use-qr", "/2fa")
+	q := c.qrLoginOf(bp)
+	wrong := "00"
+	if q.number == wrong {
+		wrong = "01"
+	}
+	c.markPage()
+	ctx, cancel := ph.ctx()
+	pr, err := ph.api.ScanLogin(ctx, ph.cred, q.text)
+	if err == nil {
+		err = ph.api.AnswerPush(ctx, ph.cred, pr, true, wrong)
+	}
+	cancel()
+	if !errors.Is(err, authn.ErrWrongNumber) {
+		t.Fatalf("phone: a wrong number gave %v", err)
+	}
+	c.waitPage("/2fa", browserWait)
+	c.mustContain("qr-ended", "that counted as a failed attempt", fmt.Sprintf("%d tries left before a lock", authn.DefaultMaxFailures-1))
+	// Three pushes in 15 minutes: the sign-in approved, the one declined,
+	// and this QR code.
+	budget, err := bp.p.svc.PushBudget(context.Background(), bp.p.users["alice"].ID)
+	if err != nil || budget.Left != 0 {
+		t.Fatalf("the push budget: %+v, %v; want it spent", budget, err)
+	}
+	c.click("qr-new", "/2fa")
+	c.mustLack("login-qr")
+	c.mustLack("use-qr")
+	c.mustContain("push-spent", "Logging in with a QR code works again at "+budget.FreesAt.Add(time.Second-1).In(tokyo).Format("15:04"))
+	c.shot("qr-spent")
 	if p := c.problems(); len(p) > 0 {
 		t.Fatalf("the browser reported: %q", p)
 	}

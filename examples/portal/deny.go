@@ -9,9 +9,10 @@ import (
 
 // Deny as a signal. A push the user declined on the phone ends what it
 // was for: a sign-in ends, saying so and asking whether it was them (if
-// not, someone knows their password); a step-up ends with nothing
-// changed; a withdrawal ends, and is not offered again for signing by QR
-// code. While push is suspended after a denial, or off, it is not
+// not, someone knows their password, and a link leads to the
+// change-password page, password.go); a step-up ends with nothing
+// changed; a withdrawal ends, with the same question and link, and is
+// not offered again for signing by QR code. While push is suspended after a denial, or off, it is not
 // offered among the ways to sign in; the security page lifts a
 // suspension after a step-up (authn.Service.ResumePush).
 

@@ -278,6 +278,17 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 	}
 }
 
+// HasOthers reports whether the page offers a way other than its own
+// (the "Other ways" section has something in it).
+func (v factorView) HasOthers() bool {
+	for _, m := range []string{methodPush, methodChallenge, methodTOTP, methodRecovery, methodQR} {
+		if m != v.Method && methodAvailable(v, m) {
+			return true
+		}
+	}
+	return false
+}
+
 func methodAvailable(v factorView, m string) bool {
 	switch m {
 	case methodPush:

@@ -129,6 +129,9 @@ func TestQRHiddenWithPushBudgetSpent(t *testing.T) {
 	if strings.Contains(pg.text("push-spent"), "Push works again") {
 		t.Fatalf("push is off, yet the note says when it works again: %q", pg.text("push-spent"))
 	}
+	if strings.Contains(pg.body, "Other ways") {
+		t.Fatalf("an empty \"Other ways\" is shown when the challenge is the only way:\n%s", pg.body)
+	}
 
 	h.clock.Advance(15 * time.Minute)
 	b.post("/logout", nil)
