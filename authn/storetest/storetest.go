@@ -106,8 +106,9 @@ func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
 // RunRecords runs the tests of a record store alone (no hot store
 // beside it): pairing tries, devices and their changes, epochs, the
 // compare-and-set of CommitStep, activations that end, removed
-// devices kept for their phones (RemovedDevice), and the
-// compare-and-set of a push token (DeviceChange.PushTokenWas). Like RunHot,
+// devices kept for their phones (RemovedDevice), the
+// compare-and-set of a push token (DeviceChange.PushTokenWas), and the
+// devices version of authn.LoginRecords. Like RunHot,
 // with newRecords.
 func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore) {
 	fresh := func(t *testing.T) authn.Store { return pair{RecordStore: newRecords(t)} }
@@ -117,6 +118,7 @@ func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore)
 	run(tb, "ActivationEnds", func(t *testing.T) { testActivationEnds(t, fresh) })
 	run(tb, "Removed", func(t *testing.T) { testRemoved(t, fresh) })
 	run(tb, "PushTokenWas", func(t *testing.T) { testPushTokenWas(t, fresh) })
+	run(tb, "DevicesVersion", func(t *testing.T) { testDevicesVersion(t, fresh) })
 }
 
 // RunPair runs the tests whose steps span the two halves, on a fresh
@@ -134,6 +136,7 @@ func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "Attempt", func(t *testing.T) { testAttempt(t, fresh) })
 	run(tb, "AttemptCommit", func(t *testing.T) { testAttemptCommit(t, newStores) })
 	run(tb, "IssueChallenge", func(t *testing.T) { testIssueChallenge(t, newStores) })
+	run(tb, "DevicesVersionFinish", func(t *testing.T) { testDevicesVersionFinish(t, newStores) })
 	run(tb, "Sweep", func(t *testing.T) { testSweep(t, fresh) })
 	run(tb, "TOTP", func(t *testing.T) { testTOTP(t, fresh) })
 	run(tb, "RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, fresh) })
