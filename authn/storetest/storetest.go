@@ -128,7 +128,8 @@ func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore)
 // (and a replacement voiding challenges), challenge issuance and its
 // epoch, attempts, Sweep, TOTP keys and recovery codes under the counted
 // attempt, the operator's DeleteUser, push requests, and what holds when
-// the hot store misses a revocation. Like RunHot, with newStores.
+// the hot store misses a revocation; and a hot store's mirror of the
+// devices version (authn.MirroredIssuer). Like RunHot, with newStores.
 func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
 	run(tb, "Activation", func(t *testing.T) { testActivation(t, fresh) })
@@ -137,6 +138,7 @@ func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "AttemptCommit", func(t *testing.T) { testAttemptCommit(t, newStores) })
 	run(tb, "IssueChallenge", func(t *testing.T) { testIssueChallenge(t, newStores) })
 	run(tb, "DevicesVersionFinish", func(t *testing.T) { testDevicesVersionFinish(t, newStores) })
+	run(tb, "MirroredIssue", func(t *testing.T) { testMirroredIssue(t, newStores) })
 	run(tb, "Sweep", func(t *testing.T) { testSweep(t, fresh) })
 	run(tb, "TOTP", func(t *testing.T) { testTOTP(t, fresh) })
 	run(tb, "RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, fresh) })
