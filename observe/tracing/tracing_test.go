@@ -315,6 +315,7 @@ func TestEveryStoreCallTraced(t *testing.T) {
 	one := memstore.New()
 	bothHot, bothRec := tr.WrapStores(one, one)
 	hot, records := tr.WrapStores(hotOnly{memstore.New()}, memstore.New())
+	mirrorHot, _ := tr.WrapStores(&mirrorOnly{HotStore: memstore.New()}, memstore.New())
 	for _, c := range []struct {
 		v      any
 		iface  reflect.Type
@@ -326,6 +327,8 @@ func TestEveryStoreCallTraced(t *testing.T) {
 		{bothRec, reflect.TypeFor[authn.RecordStore](), "RecordStore."},
 		{bothHot, reflect.TypeFor[authn.IssueStore](), "Store."},
 		{bothHot, reflect.TypeFor[authn.FinishStore](), "Store."},
+		{records, reflect.TypeFor[authn.LoginRecords](), "RecordStore."},
+		{mirrorHot, reflect.TypeFor[authn.MirroredIssuer](), "HotStore."},
 	} {
 		v := reflect.ValueOf(c.v)
 		for i := range c.iface.NumMethod() {
