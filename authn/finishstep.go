@@ -31,7 +31,7 @@ func (s *Service) attemptAndCommit(ctx context.Context, user, client string, a C
 	if res.Commit != nil && !outcomeErr(res.Commit) {
 		return AttemptResult{}, res.Commit
 	}
-	if (res.Commit == nil && drift != t.Drift) || res.Commit != nil {
+	if res.Commit != nil || drift != t.Drift {
 		// The device's drift moved, and with it the devices version: the
 		// hot store's mirror follows (a login at the same drift, nearly
 		// every one, stays one script and one statement). A refused

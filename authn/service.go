@@ -244,7 +244,7 @@ func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...Login
 			s.rememberDevices(user, ud)
 			continue
 		}
-		if _, reread, _ := movedDevices(err); reread || errors.Is(err, errEpochMoved) || (!fresh && errors.Is(err, errRootNotOpen)) {
+		if _, reread, _ := movedDevices(err); reread || errors.Is(err, errEpochMoved) {
 			s.devices.drop(user)
 			if ud, fresh, err = s.loginDevices(ctx, user, now); err != nil {
 				return Challenge{}, err
@@ -261,10 +261,6 @@ func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...Login
 
 // errEpochMoved: the user's devices changed while a challenge was made.
 var errEpochMoved = errors.New("authn: the user's epoch moved")
-
-// errRootNotOpen: a device's sealed secret does not open (with cached
-// devices, one sealed under a key retired since: read the records).
-var errRootNotOpen = errors.New("authn: device secret does not open")
 
 // issueOptions are the parts of a challenge beyond its kind and user.
 type issueOptions struct {
@@ -321,7 +317,7 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 	defer sc.release()
 	n, err := s.challengeKeys(kind, user, can, sc.keys, resync == "")
 	if err != nil {
-		return Challenge{}, fmt.Errorf("%w: %w", errRootNotOpen, err)
+		return Challenge{}, fmt.Errorf("authn: device secret does not open: %w", err)
 	}
 	reals := len(names)
 	for range 8 { // a question reused within the horizon is drawn again

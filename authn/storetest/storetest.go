@@ -8,7 +8,9 @@
 //     their changes, epochs, the compare-and-set of CommitStep, and
 //     activations that end (unpaired by the pairing deadline, voided by
 //     a newer offer, discarded by the last pairing try), taking their
-//     pending devices with them;
+//     pending devices with them, and the devices version
+//     (authn.LoginRecords) that every change a challenge depends on
+//     raises;
 //   - [RunPair] tests the steps that span the halves on a pair, called as
 //     the Service calls them (a revocation in the records, then
 //     RaiseEpoch in the hot store): take-once activation, challenge
@@ -19,7 +21,8 @@
 //     and DeleteUser; and push requests (the compare-and-set of
 //     SetPushState, a pending request voided by its expiry or a
 //     revocation, the pending prompts of a device, the push mode and push
-//     tokens, erasure and Sweep);
+//     tokens, erasure and Sweep); and a hot store's mirror of the
+//     devices version (authn.MirroredIssuer);
 //   - [RunService] checks what the Service promises when it runs on a
 //     pair, with two Services sharing the stores, keyring and clock, as a
 //     load-balanced pair of instances would: a challenge is answered
