@@ -8,8 +8,8 @@ import (
 )
 
 // The split stores' optional interfaces (authn.MirroredIssuer on the hot
-// half, authn.LoginRecords on the records) are kept by their wrappers
-// too: the Service asserts them, and a wrapper hiding them would cost a
+// half, authn.LoginRecords on the records, and on one engine kept as
+// both) are kept by their wrappers too: the Service asserts them, and a wrapper hiding them would cost a
 // traced Service a read of the records on every BeginChallenge (two, for
 // LoginRecords) that an untraced one does not make.
 
@@ -55,9 +55,22 @@ type loginRecords struct {
 	userDevicesStep
 }
 
+// issueFinishLoginStores is one engine's wrapper (wrapBoth) with its
+// one-step issue and finish and its one-step read of a user's devices,
+// which the Service reads on a cache miss.
+type issueFinishLoginStores struct {
+	*bothStores
+	issueStep
+	finishStep
+	userDevicesStep
+}
+
 var (
 	_ authn.MirroredIssuer = (*mirroredHot)(nil)
 	_ authn.LoginRecords   = (*loginRecords)(nil)
+	_ authn.IssueStore     = (*issueFinishLoginStores)(nil)
+	_ authn.FinishStore    = (*issueFinishLoginStores)(nil)
+	_ authn.LoginRecords   = (*issueFinishLoginStores)(nil)
 )
 
 func (s mirrorStep) IssueMirrored(ctx context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, version uint64, fresh bool, now time.Time) (bool, error) {

@@ -59,7 +59,10 @@ func (t *Tracer) wrapBoth(st authn.Store) authn.Store {
 	b := &bothStores{&hotStore{st, t}, &recordStore{st, t}}
 	is, issue := st.(authn.IssueStore)
 	fs, finish := st.(authn.FinishStore)
+	lr, login := st.(authn.LoginRecords)
 	switch {
+	case issue && finish && login:
+		return &issueFinishLoginStores{b, issueStep{is, t}, finishStep{fs, t}, userDevicesStep{lr, t}}
 	case issue && finish:
 		return &issueFinishStores{b, issueStep{is, t}, finishStep{fs, t}}
 	case issue:
