@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -138,4 +140,44 @@ func testDevicesVersionFinish(t *testing.T, newStores func(tb testing.TB) Stores
 	v = version()
 	finish("ch-3", 3, step0+1)
 	require.Equal(t, v, version(), "the same step and drift again")
+}
+
+// testDevicesVersionConcurrent: changes of one user's devices racing
+// (commits that move drifts, renames) each succeed, none waiting on
+// another forever (a store raising the version under a lock must not
+// make two commits deadlock), and the version ends above where it
+// began.
+func testDevicesVersionConcurrent(t *testing.T, newStore func(t *testing.T) authn.Store) {
+	s := newStore(t)
+	lr, ok := s.(pair).RecordStore.(authn.LoginRecords)
+	if !ok {
+		t.Skip("the record store does not read a user's devices in one step (authn.LoginRecords)")
+	}
+	ctx := t.Context()
+	activeDevice(t, s, "alice", "dev-1", t0)
+	activeDevice(t, s, "alice", "dev-2", t0)
+	e := userState(t, s, "alice", t0).Epoch
+	before, err := lr.UserDevices(ctx, "alice", t0)
+	require.NoError(t, err)
+	const n = 8
+	errs := make(chan error, 2*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			dev := []string{"dev-1", "dev-2"}[i%2]
+			// Steps apart per goroutine, so that none is refused as a replay.
+			errs <- s.CommitStep(ctx, "alice", dev, e, uint64(1000+i), i%3-1, t0)
+		})
+		wg.Go(func() { errs <- renameDev(ctx, s, "alice", []string{"dev-1", "dev-2"}[i%2], "name "+strconv.Itoa(i)) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, authn.ErrStoreConflict, "only a step older than the last is refused")
+		}
+	}
+	after, err := lr.UserDevices(ctx, "alice", t0)
+	require.NoError(t, err)
+	require.Greater(t, after.Version, before.Version)
 }

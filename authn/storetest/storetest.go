@@ -122,6 +122,7 @@ func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore)
 	run(tb, "Removed", func(t *testing.T) { testRemoved(t, fresh) })
 	run(tb, "PushTokenWas", func(t *testing.T) { testPushTokenWas(t, fresh) })
 	run(tb, "DevicesVersion", func(t *testing.T) { testDevicesVersion(t, fresh) })
+	run(tb, "DevicesVersionConcurrent", func(t *testing.T) { testDevicesVersionConcurrent(t, fresh) })
 }
 
 // RunPair runs the tests whose steps span the two halves, on a fresh
