@@ -442,6 +442,7 @@ func (s *Service) RenameDevice(ctx context.Context, user, deviceID, name string)
 		}
 		return storeErr(err)
 	}
+	s.devicesChangedQuietly(ctx, user, s.now()) // the name enters the challenge (Result.DeviceName)
 	return nil
 }
 

@@ -12,12 +12,14 @@ import (
 // in the clear).
 const deviceCacheSize = 8192
 
-// deviceCache keeps, per user, the epoch and active devices a Service
-// last read or was told of by IssueChallenge. It is only a guess: every
-// challenge issued from it is checked against the records in the step
-// that stores it (IssueStore), so a stale entry costs one more round
-// trip, never a wrong challenge. Bounded: when full, an arbitrary entry
-// is dropped.
+// deviceCache keeps, per user, the epoch, active devices and devices
+// version a Service last read or was told of by IssueChallenge. It is
+// only a guess: every challenge issued from it is checked in the step
+// that stores it, against the records (IssueStore) or against the hot
+// store's mirror of the devices version (MirroredIssuer), so a stale
+// entry costs one more round trip, never a wrong challenge (with a
+// mirror, within the mirror's bounds: see MirroredIssuer). Bounded: when
+// full, an arbitrary entry is dropped.
 type deviceCache struct {
 	mu sync.Mutex
 	m  map[string]UserDevices
@@ -62,75 +64,92 @@ func (s *Service) issueStore() (IssueStore, bool) {
 }
 
 // devicesMovedError: the devices a challenge's tags were made from are
-// no longer the user's; nothing was stored. now is what the store found.
-type devicesMovedError struct{ now UserDevices }
+// no longer the user's; nothing was stored. now is what the store found,
+// unless reread is set: the store (a MirroredIssuer) only knows they
+// moved, and the caller reads the records.
+type devicesMovedError struct {
+	now    UserDevices
+	reread bool
+}
 
 func (e *devicesMovedError) Error() string { return "authn: the user's devices moved" }
 
-// putChallenge stores a challenge made from expect at c.Epoch: with
-// IssueChallenge, checking expect in the same step (a *devicesMovedError
-// when they moved), when the store offers it and expect is set;
-// otherwise with PutChallenge.
-func (s *Service) putChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, expect []DeviceRecord, now time.Time) error {
-	is, ok := s.issueStore()
-	if !ok || expect == nil {
-		return s.hot.PutChallenge(ctx, c, lim, now)
+// putChallenge stores a challenge made from o.expect at c.Epoch, when
+// o.expect is set: with IssueChallenge, checking o.expect in the same
+// step (a *devicesMovedError when they moved), when the store offers it;
+// with IssueMirrored, checking their version o.version (o.fresh: just
+// read from the records) against the hot store's mirror, when the split
+// stores offer it. Otherwise with PutChallenge.
+func (s *Service) putChallenge(ctx context.Context, c ChallengeRecord, lim ChallengeLimits, o issueOptions, now time.Time) error {
+	if o.expect != nil {
+		if is, ok := s.issueStore(); ok {
+			fresh, stale, err := is.IssueChallenge(ctx, c, lim, o.expect, now)
+			if err == nil && stale {
+				return &devicesMovedError{now: fresh}
+			}
+			return err
+		}
+		if mi, _, ok := s.mirror(); ok {
+			stale, err := mi.IssueMirrored(ctx, c, lim, o.version, o.fresh, now)
+			if err == nil && stale {
+				return &devicesMovedError{reread: true}
+			}
+			return err
+		}
 	}
-	fresh, stale, err := is.IssueChallenge(ctx, c, lim, expect, now)
-	if err == nil && stale {
-		return &devicesMovedError{now: fresh}
-	}
-	return err
+	return s.hot.PutChallenge(ctx, c, lim, now)
 }
 
-// loginDevices returns the user's epoch and active devices for a
-// challenge: the cache's guess when the store checks it (IssueStore),
-// else a read of the records (one round trip with LoginRecords, two
-// without).
-func (s *Service) loginDevices(ctx context.Context, user string, now time.Time) (UserDevices, error) {
-	if _, ok := s.issueStore(); ok {
+// loginDevices returns the user's epoch, active devices and devices
+// version for a challenge, and whether they were just read from the
+// records (fresh): the cache's guess when the store checks it
+// (IssueStore, MirroredIssuer), else a read of the records (one round
+// trip with LoginRecords, two without).
+func (s *Service) loginDevices(ctx context.Context, user string, now time.Time) (_ UserDevices, fresh bool, _ error) {
+	if s.cachesDevices() {
 		if d, ok := s.devices.get(user); ok {
-			return d, nil
+			return d, false, nil
 		}
 	}
 	if lr, ok := s.records.(LoginRecords); ok {
 		d, err := lr.UserDevices(ctx, user, now)
 		if err != nil {
-			return UserDevices{}, storeErr(err)
+			return UserDevices{}, false, storeErr(err)
 		}
 		if d.Devices == nil {
 			d.Devices = []DeviceRecord{}
 		}
-		return d, nil
+		return d, true, nil
 	}
 	st, err := s.records.User(ctx, user, now)
 	if err != nil {
-		return UserDevices{}, storeErr(err)
+		return UserDevices{}, false, storeErr(err)
 	}
 	devs, err := s.activeDevices(ctx, user)
 	if err != nil {
-		return UserDevices{}, err
+		return UserDevices{}, false, err
 	}
 	if devs == nil {
 		devs = []DeviceRecord{} // none: still a list to check
 	}
-	return UserDevices{Epoch: st.Epoch, Devices: devs}, nil
+	return UserDevices{Epoch: st.Epoch, Devices: devs}, true, nil
 }
 
 // rememberDevices keeps a user's devices for the next BeginChallenge,
-// where the store checks them (IssueStore); elsewhere it keeps nothing.
+// where the store checks them (IssueStore, MirroredIssuer); elsewhere it
+// keeps nothing.
 func (s *Service) rememberDevices(user string, d UserDevices) {
-	if _, ok := s.issueStore(); ok {
+	if s.cachesDevices() {
 		s.devices.put(user, d)
 	}
 }
 
 // movedDevices reports whether err says the devices moved, and what
-// they are now.
-func movedDevices(err error) (UserDevices, bool) {
+// they are now, or that the records must be read to know (reread).
+func movedDevices(err error) (now UserDevices, reread, moved bool) {
 	var m *devicesMovedError
 	if errors.As(err, &m) {
-		return m.now, true
+		return m.now, m.reread, true
 	}
-	return UserDevices{}, false
+	return UserDevices{}, false, false
 }

@@ -103,7 +103,14 @@
 // (a bounded cache, never trusted): on a store that checks them in the
 // step that stores the challenge ([IssueStore]), a BeginChallenge with no
 // device changed since is one round trip, and one with a change two (the
-// store answers with the devices as they stand). Every store here, but
+// store answers with the devices as they stand). On split stores whose
+// hot half mirrors the records' devices version ([MirroredIssuer], Redis
+// beside an SQL store's [LoginRecords]), the hot store checks the
+// remembered devices' version in the step that stores the challenge: one
+// round trip to it and none to the records when nothing changed; after a
+// change (made by any instance, which raises the mirror), a first
+// BeginChallenge of the user by an instance, or once the mirror's life
+// ran out, one read of the records and two scripts. Every store here, but
 // Redis with SQL, makes a login one durable write to issue its challenge
 // and one to finish it.
 //

@@ -26,9 +26,20 @@ func (s *Service) attemptAndCommit(ctx context.Context, user, client string, a C
 		return res, err
 	}
 	t := res.Match
-	res.Commit = s.records.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, CommitDrift(t, a.ServerStep, s.cfg.ResyncWindow), now)
+	drift := CommitDrift(t, a.ServerStep, s.cfg.ResyncWindow)
+	res.Commit = s.records.CommitStep(ctx, user, t.Device, res.Challenge.Epoch, t.Step, drift, now)
 	if res.Commit != nil && !outcomeErr(res.Commit) {
 		return AttemptResult{}, res.Commit
+	}
+	if res.Commit != nil || drift != t.Drift {
+		// The device's drift moved, and with it the devices version: the
+		// hot store's mirror follows (a login at the same drift, nearly
+		// every one, stays one script and one statement). A refused
+		// commit (the epoch moved, the device gone) may say that the
+		// mirrors missed a change (a lost raise), and a cache issued this
+		// challenge: they are raised again from the records, so that the
+		// user's next challenge is made from the devices as they stand.
+		s.devicesChangedQuietly(ctx, user, now)
 	}
 	return res, nil
 }

@@ -38,9 +38,15 @@ type IssueStore interface {
 }
 
 // UserDevices is a user's epoch and active devices, oldest first, read
-// in one step.
+// in one step, with the devices' version.
 type UserDevices struct {
-	Epoch   uint64
+	Epoch uint64
+	// Version is the records' devices version of the user as of the
+	// same instant (see [LoginRecords]): it differs from the one of an
+	// earlier read whenever anything [SameDevices] compares changed in
+	// between. 0 where a store does not report it (IssueChallenge's
+	// answer), and for a user whose devices never changed.
+	Version uint64
 	Devices []DeviceRecord
 }
 
@@ -81,8 +87,23 @@ func (u UserDevices) LogValue() slog.Value { return redact.LogValue(u) }
 type LoginRecords interface {
 	RecordStore
 
-	// UserDevices returns the user's epoch, as User does, and active
-	// devices, oldest first, as of one instant. A user never seen has
-	// epoch 0 and no device.
+	// UserDevices returns the user's epoch, as User does, active
+	// devices, oldest first, and devices version, as of one instant. A
+	// user never seen has epoch 0, version 0 and no device.
+	//
+	// The devices version is a counter the store raises, in the same
+	// atomic step, with every change to anything SameDevices compares
+	// in the user's active devices: a device made active (its pairing,
+	// which also removes the one it replaces), revoked or removed while
+	// active, renamed, given another sealed secret, and every CommitStep
+	// (or one-step finish) that changes an active device's drift. A
+	// commit that only moves the last accepted step, a push token, a
+	// pairing try, and a pending device's insertion or removal (a
+	// pending device is in no challenge) may leave it. It never takes a
+	// value it had before for that user ID, not even after DeleteUser
+	// and the user's return: a store draws it from one counter for all
+	// users, which only rises. The Service hands it to a hot store that
+	// mirrors it ([MirroredIssuer]), so that a BeginChallenge with
+	// nothing changed needs no read of the records.
 	UserDevices(ctx context.Context, user string, now time.Time) (UserDevices, error)
 }

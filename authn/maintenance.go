@@ -68,6 +68,9 @@ func (s *Service) reseal(ctx context.Context, d DeviceRecord) error {
 	}
 	_, err = s.records.ChangeDevice(ctx, d.User, d.ID, DeviceChange{Secret: &SecretSwap{Old: d.Secret, New: sealed}}, s.now())
 	s.forgetKeys(d.User)
+	if err == nil {
+		s.devicesChangedQuietly(ctx, d.User, s.now())
+	}
 	return err
 }
 

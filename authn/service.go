@@ -231,20 +231,22 @@ func (s *Service) BeginChallenge(ctx context.Context, user string, opts ...Login
 		return Challenge{}, err
 	}
 	now := s.now()
-	ud, err := s.loginDevices(ctx, user, now) // see IssueStore: one round trip when nothing moved
+	// See IssueStore and MirroredIssuer: one round trip when nothing moved.
+	ud, fresh, err := s.loginDevices(ctx, user, now)
 	if err != nil {
 		return Challenge{}, err
 	}
 	for range 3 { // a revocation between reading the devices and storing: read again
-		ch, err := s.issue(ctx, s.login(), user, ud.Epoch, ud.Devices, issueOptions{life: s.cfg.ChallengeTTL, expect: ud.Devices}, now)
-		if fresh, ok := movedDevices(err); ok {
-			ud = fresh // what the store found, in the same round trip
+		ch, err := s.issue(ctx, s.login(), user, ud.Epoch, ud.Devices,
+			issueOptions{life: s.cfg.ChallengeTTL, expect: ud.Devices, version: ud.Version, fresh: fresh}, now)
+		if found, reread, ok := movedDevices(err); ok && !reread {
+			ud = found // what the store found, in the same round trip
 			s.rememberDevices(user, ud)
 			continue
 		}
-		if errors.Is(err, errEpochMoved) {
+		if _, reread, _ := movedDevices(err); reread || errors.Is(err, errEpochMoved) {
 			s.devices.drop(user)
-			if ud, err = s.loginDevices(ctx, user, now); err != nil {
+			if ud, fresh, err = s.loginDevices(ctx, user, now); err != nil {
 				return Challenge{}, err
 			}
 			continue
@@ -268,6 +270,8 @@ type issueOptions struct {
 	resync      string // only this device, at drift resyncDrift, matching exactly
 	resyncDrift int
 	expect      []DeviceRecord // the user's active devices, as devs: checked as the challenge is stored (IssueStore)
+	version     uint64         // their devices version: checked as the challenge is stored (MirroredIssuer)
+	fresh       bool           // expect was read from the records in this call, not the cache's
 }
 
 // issue draws a question (or takes o.question) and stores the challenge,
@@ -354,8 +358,8 @@ func (s *Service) issue(ctx context.Context, kind challengeKind, user string, ep
 			clear(resp)
 		}
 		tg.release()
-		err := s.putChallenge(ctx, c, lim, o.expect, now)
-		if _, moved := movedDevices(err); moved {
+		err := s.putChallenge(ctx, c, lim, o, now)
+		if _, _, moved := movedDevices(err); moved {
 			return Challenge{}, err // nothing stored: the caller makes it again
 		}
 		switch {

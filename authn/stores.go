@@ -24,8 +24,14 @@ func (s *Service) device(ctx context.Context, user, deviceID string) (DeviceReco
 // records that may have bumped it (a revocation, a replacement). If it
 // fails the error is returned; the step stands, CommitStep refuses any
 // challenge of the old epoch, and the next BeginChallenge hands the hot
-// store the new epoch with its challenge.
+// store the new epoch with its challenge. Such a step changed the user's
+// devices too: with a devices mirror, one read of the records gives the
+// epoch and the devices version, and both mirrors are raised
+// (devicesChanged).
 func (s *Service) raiseEpoch(ctx context.Context, user string, now time.Time) error {
+	if ok, err := s.devicesChanged(ctx, user, now); ok {
+		return err
+	}
 	st, err := s.records.User(ctx, user, now)
 	if err != nil {
 		return err

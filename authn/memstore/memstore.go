@@ -37,6 +37,8 @@ type Store struct {
 	recovery    map[string][][32]byte           // by user
 	pushes      map[string]*authn.PushRecord    // by ID
 	removed     map[string]*authn.RemovedRecord // by user and device ID (removedKey)
+	devVersion  map[string]uint64               // by user: the devices version (devversion.go)
+	devSeq      uint64                          // the last devices version given to any user
 }
 
 type budget struct {
@@ -335,6 +337,7 @@ func (s *Store) DeleteUser(_ context.Context, user string, now time.Time) error 
 		}
 	}
 	delete(s.devices, user)
+	delete(s.devVersion, user) // the counter goes on: a returning user never sees an old version
 	delete(s.users, user)
 	delete(s.buckets, user)
 	delete(s.questions, user)
@@ -598,6 +601,7 @@ func (s *Store) activateDevice(_ context.Context, user, deviceID string, removed
 		return authn.DeviceRecord{}, authn.ErrStoreNotFound
 	}
 	d.State = authn.DeviceActive
+	s.raiseDevices(user)
 	if a, ok := s.activations[d.SessionID]; ok && a.State == authn.ActivationCompleted {
 		a.State = authn.ActivationActive
 	}
@@ -632,6 +636,7 @@ func (s *Store) renameDevice(_ context.Context, user, deviceID, name string) err
 		return authn.ErrStoreNotFound
 	}
 	d.Name = name
+	s.raiseDevices(user)
 	return nil
 }
 
@@ -665,6 +670,7 @@ func (s *Store) revokeDevice(_ context.Context, user, deviceID string, removedUn
 	s.keepRemoved(d, removedUntil, now)
 	s.devices[user] = slices.DeleteFunc(s.devices[user], func(x *authn.DeviceRecord) bool { return x.ID == deviceID })
 	s.user(user).Epoch++
+	s.raiseDevices(user)
 	return nil
 }
 
@@ -705,6 +711,7 @@ func (s *Store) updateSecret(_ context.Context, user, deviceID string, old, seal
 		return authn.ErrStoreConflict
 	}
 	d.Secret = bytes.Clone(sealed)
+	s.raiseDevices(user)
 	return nil
 }
 
@@ -857,6 +864,9 @@ func (s *Store) commitStep(user, deviceID string, epoch, step uint64, drift int)
 	}
 	if s.user(user).Epoch != epoch || step < d.LastStep {
 		return authn.ErrStoreConflict
+	}
+	if d.Drift != drift {
+		s.raiseDevices(user)
 	}
 	d.LastStep, d.Drift = step, drift
 	return nil

@@ -251,6 +251,7 @@ type rig struct {
 	clock   *clock
 	cred    *enroll.Credential
 	client  *redis.Client
+	keys    *authn.Keyring
 }
 
 func newRig(t testing.TB, redisAddr string, opts ...postgres.Option) *rig {
@@ -265,13 +266,22 @@ func newRig(t testing.TB, redisAddr string, opts ...postgres.Option) *rig {
 	r.records = durable
 	key := make([]byte, authn.MasterKeySize)
 	rand.Read(key)
-	keys, err := authn.NewKeyring("k1", map[string][]byte{"k1": key})
+	var err error
+	r.keys, err = authn.NewKeyring("k1", map[string][]byte{"k1": key})
 	require.NoError(t, err)
-	r.svc, err = authn.New(authn.Config{Hot: r.store, Records: r.records, Keys: keys, Issuer: "Example Bank", Clock: r.clock.Now,
-		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
-	require.NoError(t, err)
+	r.svc = r.service(t, r.store)
 	r.cred = enrollPhone(t, r.svc, r.clock, "alice")
 	return r
+}
+
+// service is another Service instance on the rig's stores, keyring and
+// clock, with hot as its hot store (the rig's, or a wrapper of it).
+func (r *rig) service(t testing.TB, hot authn.HotStore) *authn.Service {
+	t.Helper()
+	svc, err := authn.New(authn.Config{Hot: hot, Records: r.records, Keys: r.keys, Issuer: "Example Bank", Clock: r.clock.Now,
+		Logger: slog.New(slog.DiscardHandler), ChallengeBudget: authn.Budget{Outstanding: 20, PerMinute: 100}})
+	require.NoError(t, err)
+	return svc
 }
 
 func (r *rig) trips() (int64, int64) { return r.redis.n.Load(), r.pg.n.Load() }
@@ -303,12 +313,19 @@ func (r *rig) finishWhenBack(id, resp string) error {
 // enrollPhone activates and pairs a phone for user.
 func enrollPhone(t testing.TB, svc *authn.Service, clk *clock, user string) *enroll.Credential {
 	t.Helper()
+	return enrollPhoneAs(t, svc, clk, user, "install-"+user, nil)
+}
+
+// enrollPhoneAs is enrollPhone for the phone of install ID install,
+// with a step-up proof of the user's (one who has a device needs one).
+func enrollPhoneAs(t testing.TB, svc *authn.Service, clk *clock, user, install string, proof *authn.Proof) *enroll.Credential {
+	t.Helper()
 	ctx := context.Background()
-	offer, err := svc.StartActivation(ctx, user, nil)
+	offer, err := svc.StartActivation(ctx, user, proof)
 	require.NoError(t, err)
 	o, err := enroll.ParseOffer(offer.URI())
 	require.NoError(t, err)
-	cred, req, err := enroll.Activate(o, enroll.DeviceInfo{InstallID: "install-" + user, Name: "phone", Platform: "ios", Integrity: enroll.Intact}, clk.Now())
+	cred, req, err := enroll.Activate(o, enroll.DeviceInfo{InstallID: install, Name: "phone", Platform: "ios", Integrity: enroll.Intact}, clk.Now())
 	require.NoError(t, err)
 	act, err := svc.CompleteActivation(ctx, req)
 	require.NoError(t, err)

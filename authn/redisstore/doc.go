@@ -9,8 +9,8 @@
 // In Redis: outstanding challenges with their tags, the recent questions
 // and issue counts that limit them, the user's failure counter, lock
 // level and lock expiry, push requests and their states, take-once marks
-// (nonces, replay marks) and budgets (rate limits), and a mirror of the
-// user's epoch.
+// (nonces, replay marks) and budgets (rate limits), and mirrors of the
+// user's epoch and devices version.
 //
 // In the RecordStore: devices with their sealed secrets, last accepted
 // step and drift, activations, TOTP keys, recovery codes, the user's
@@ -29,11 +29,42 @@
 // FinishChallenge costs one script (Attempt: the lock check, the count,
 // the constant-time tag comparison, the consumption of the challenge and
 // the reset, atomically) and, on a match, one durable statement
-// (CommitStep): 2 round trips, 1 for a wrong response. BeginChallenge
-// reads the records' epoch and devices and runs one script; the Service
-// reads the records' epoch before each push step and runs one script, so
-// that a revocation voids pending approvals even if the epoch mirror
-// missed it.
+// (CommitStep): 2 round trips, 1 for a wrong response. A match that
+// moves the phone's drift costs one read of the records and two scripts
+// more (the mirrors raised, below). The Service reads the records' epoch
+// before each push step and runs one script, so that a revocation voids
+// pending approvals even if the epoch mirror missed it.
+//
+// BeginChallenge costs one script and nothing in the records when the
+// Service holds the user's devices and nothing changed since: the Store
+// is an authn.MirroredIssuer. The records keep a devices version per
+// user (authn.LoginRecords), raised in the same statement as every
+// change a challenge depends on (a pairing, a revocation, a rename, a
+// new sealed secret, a new drift; sqlstore does it with triggers); the
+// Service keeps each user's devices with their version, and the user
+// hash mirrors the highest version a Service handed it (dv) and when
+// (dt, the Service's clock). IssueMirrored checks, in the script that
+// stores the challenge, that the version the Service's devices were read
+// at is the mirror's and the mirror is live; if not, it stores nothing,
+// and the Service reads the records (one statement) and runs the script
+// again with the version it read, which raises the mirror: one
+// statement and two scripts. A Service that changes the devices reads
+// them again and raises the mirror at once (RaiseDevices), so the next
+// BeginChallenge on any instance is made from the devices as they
+// stand: a phone paired on one instance answers the next challenge
+// issued by another.
+//
+// The mirror lives WithDevicesMirror (five minutes by default) after the
+// last time it was raised or confirmed by a read of the records; a
+// BeginChallenge from a remembered device list never extends it. So a
+// lost RaiseDevices (Redis unreachable right after the change) costs, for
+// at most that long, challenges made from the devices as they were: a
+// phone just paired not offered, an old name or drift. It never lets a
+// removed phone in: a revocation or a replacement bumps the user's epoch
+// in the records, every challenge carries the epoch its devices were
+// read at, and CommitStep refuses a match of an older epoch; a refused
+// commit makes the Service read the records and raise both mirrors, so
+// the next challenge is made from the devices as they stand.
 //
 // # Keys and Redis Cluster
 //
@@ -63,7 +94,7 @@
 // instead of at the next restart.
 // Keys expire only to collect garbage, an hour after their logical
 // expiry; the logic reads the Service's clock, never Redis's. The user hash
-// (the epoch mirror) and the user's locks hash (one field per lockout
+// (the epoch and devices mirrors) and the user's locks hash (one field per lockout
 // bucket: failures, level, lock, last failure and long-horizon count) are
 // kept until the user is deleted.
 //
@@ -89,10 +120,11 @@
 // Redis, but CommitStep refuses them, and the next PutChallenge raises
 // the mirror.
 //
-// The epoch mirror only rises. After restoring the durable store from a
-// backup (which can take epochs back), delete the store's Redis keys
-// (everything under its prefix) too, or users whose epoch went back
-// cannot be given challenges until it rises past the mirror again.
+// The epoch and devices mirrors only rise. After restoring the durable
+// store from a backup (which can take epochs and devices versions back),
+// delete the store's Redis keys (everything under its prefix) too, or
+// users whose epoch or devices version went back cannot be given
+// challenges until it rises past the mirror again.
 //
 // # Atomicity across the two stores
 //

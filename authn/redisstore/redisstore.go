@@ -24,38 +24,44 @@ import (
 //go:embed scripts/*.lua
 var scriptFS embed.FS
 
-// script is one Lua script with the shared library prepended. go-redis
-// runs it with EVALSHA, and sends its source once per server (EVAL on
-// NOSCRIPT).
-func script(name string) *redis.Script {
-	lib, err := scriptFS.ReadFile("scripts/lib.lua")
+// script is one Lua script, the files names in order with the shared
+// library prepended. go-redis runs it with EVALSHA, and sends its source
+// once per server (EVAL on NOSCRIPT).
+func script(names ...string) *redis.Script {
+	src, err := scriptFS.ReadFile("scripts/lib.lua")
 	if err != nil {
 		panic(err) // embedded at build time: cannot fail
 	}
-	body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
-	if err != nil {
-		panic(err)
+	for _, name := range names {
+		body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
+		if err != nil {
+			panic(err)
+		}
+		src = append(append(src, '\n'), body...)
 	}
-	return redis.NewScript(string(lib) + "\n" + string(body))
+	return redis.NewScript(string(src))
 }
 
 var (
 	scriptAttempt      = script("attempt")
 	scriptPutChallenge = script("put_challenge")
-	scriptFail         = script("fail")
-	scriptCount        = script("count")
-	scriptReset        = script("reset")
-	scriptEpoch        = script("epoch")
-	scriptPushPut      = script("push_put")
-	scriptPushGet      = script("push_get")
-	scriptPushSet      = script("push_set")
-	scriptPushPending  = script("push_pending")
-	scriptSweepUser    = script("sweep_user")
-	scriptSweepKey     = script("sweep_key")
-	scriptDeleteUser   = script("delete_user")
-	scriptOnce         = script("once")
-	scriptSpend        = script("spend")
-	scriptRefund       = script("refund")
+	// issue_mirrored.lua is a prefix of put_challenge.lua: see mirror.go.
+	scriptIssueMirrored = script("issue_mirrored", "put_challenge")
+	scriptRaiseDevices  = script("raise_devices")
+	scriptFail          = script("fail")
+	scriptCount         = script("count")
+	scriptReset         = script("reset")
+	scriptEpoch         = script("epoch")
+	scriptPushPut       = script("push_put")
+	scriptPushGet       = script("push_get")
+	scriptPushSet       = script("push_set")
+	scriptPushPending   = script("push_pending")
+	scriptSweepUser     = script("sweep_user")
+	scriptSweepKey      = script("sweep_key")
+	scriptDeleteUser    = script("delete_user")
+	scriptOnce          = script("once")
+	scriptSpend         = script("spend")
+	scriptRefund        = script("refund")
 )
 
 // MinVersion is the oldest Redis server Open accepts. The scripts need
@@ -91,6 +97,7 @@ type options struct {
 	prefix        string
 	assumeNoEvict bool
 	policyCheck   time.Duration
+	mirrorLife    time.Duration
 }
 
 // WithPrefix sets the prefix of every key (default "keyline"), so that
@@ -109,9 +116,10 @@ func AssumeNoEviction() Option { return func(o *options) { o.assumeNoEvict = tru
 // for the split. It is safe for concurrent use. It does not own the
 // Redis client: the caller closes it.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
-	tables sync.Map // authn.LockPolicy -> []any: its lock lengths as script arguments (one entry per policy a Service uses)
+	rdb        redis.UniversalClient
+	prefix     string
+	mirrorLife time.Duration // of a user's devices-version mirror: see WithDevicesMirror
+	tables     sync.Map      // authn.LockPolicy -> []any: its lock lengths as script arguments (one entry per policy a Service uses)
 }
 
 var _ authn.HotStore = (*Store)(nil)
@@ -128,7 +136,7 @@ func (s *Store) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 // Store checks the policy again every minute (WithPolicyCheck) and
 // refuses to go on while it is not noeviction.
 func Open(ctx context.Context, rdb redis.UniversalClient, opts ...Option) (*Store, error) {
-	o := options{prefix: "keyline", policyCheck: DefaultPolicyCheck}
+	o := options{prefix: "keyline", policyCheck: DefaultPolicyCheck, mirrorLife: DefaultDevicesMirror}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -144,7 +152,7 @@ func Open(ctx context.Context, rdb redis.UniversalClient, opts ...Option) (*Stor
 		return nil, err
 	}
 	g := &policyGuard{raw: rdb, every: o.policyCheck, next: time.Now().Add(o.policyCheck)}
-	return &Store{rdb: guarded{UniversalClient: rdb, g: g}, prefix: o.prefix}, nil
+	return &Store{rdb: guarded{UniversalClient: rdb, g: g}, prefix: o.prefix, mirrorLife: o.mirrorLife}, nil
 }
 
 // forEachPrimary runs fn on every primary of a Cluster, or on the one
@@ -363,8 +371,32 @@ const maxLuaInt = 1 << 53
 // epoch mirror to c.Epoch (the records' epoch, as the Service read it)
 // and refuses a challenge older than the mirror.
 func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) error {
+	keys, args, err := s.challengeArgs(c, lim, now)
+	if err != nil {
+		return err
+	}
+	r, err := scriptPutChallenge.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		return wrap("put challenge", err)
+	}
+	return putOutcome(r)
+}
+
+// putOutcome is the error of put_challenge.lua's reply.
+func putOutcome(r int) error {
+	switch r {
+	case 1:
+		return authn.ErrStoreConflict
+	case 2:
+		return authn.ErrStoreLimit
+	}
+	return nil
+}
+
+// challengeArgs are put_challenge.lua's keys and arguments for c.
+func (s *Store) challengeArgs(c authn.ChallengeRecord, lim authn.ChallengeLimits, now time.Time) ([]string, []any, error) {
 	if c.Epoch >= maxLuaInt {
-		return fmt.Errorf("redisstore: epoch %d out of range", c.Epoch)
+		return nil, nil, fmt.Errorf("redisstore: epoch %d out of range", c.Epoch)
 	}
 	blob := challengeBlob{ID: c.ID, User: c.User, Question: c.Question, Epoch: c.Epoch, Window: c.Window,
 		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Payload: c.Payload, Names: c.Names,
@@ -374,7 +406,7 @@ func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim a
 	tags.WriteByte('[')
 	for i, t := range c.Tags {
 		if t.Step >= maxLuaInt || t.Drift > math.MaxInt32 || t.Drift < math.MinInt32 {
-			return fmt.Errorf("redisstore: tag %d: step or drift out of range", i)
+			return nil, nil, fmt.Errorf("redisstore: tag %d: step or drift out of range", i)
 		}
 		if i > 0 {
 			tags.WriteByte(',')
@@ -385,22 +417,12 @@ func (s *Store) PutChallenge(ctx context.Context, c authn.ChallengeRecord, lim a
 	tags.WriteByte(']')
 	rec, err := json.Marshal(blob)
 	if err != nil {
-		return fmt.Errorf("redisstore: encoding a challenge: %w", err)
+		return nil, nil, fmt.Errorf("redisstore: encoding a challenge: %w", err)
 	}
 	k := s.keys(c.User)
-	r, err := scriptPutChallenge.Run(ctx, s.rdb, []string{k.user, k.ch, k.chIdx, k.questions, k.issued},
-		micros(now), c.ID, c.Epoch, c.Epoch, c.Question, durMicros(lim.Horizon), lim.PerMinute, lim.Outstanding,
-		micros(c.ExpiresAt), c.Window, tags.String(), rec, slack.Milliseconds()).Int()
-	if err != nil {
-		return wrap("put challenge", err)
-	}
-	switch r {
-	case 1:
-		return authn.ErrStoreConflict
-	case 2:
-		return authn.ErrStoreLimit
-	}
-	return nil
+	return []string{k.user, k.ch, k.chIdx, k.questions, k.issued},
+		[]any{micros(now), c.ID, c.Epoch, c.Epoch, c.Question, durMicros(lim.Horizon), lim.PerMinute, lim.Outstanding,
+			micros(c.ExpiresAt), c.Window, tags.String(), rec, slack.Milliseconds()}, nil
 }
 
 // Attempt implements authn.HotStore: one script.

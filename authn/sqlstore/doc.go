@@ -49,6 +49,14 @@
 // transaction. [Store.Stats] counts the statements, round trips and
 // write transactions a Store has sent.
 //
+// A Store is an [authn.LoginRecords]: one statement reads a user's epoch,
+// active devices and devices version. The version is raised by triggers
+// on the devices table (SQLite migration 0004, PostgreSQL 0007) in the
+// statement of every change a challenge depends on, and drawn from one
+// counter for all users, so that a hot store kept apart (redisstore) can
+// mirror it and let a BeginChallenge skip the records when nothing
+// changed.
+//
 // Users, device IDs and every other value are bound parameters, never
 // part of the SQL text. Records are copied in and out (nothing the caller
 // holds aliases the store).

@@ -110,7 +110,9 @@ func (s *Store) issueOne(ctx context.Context, ch authn.ChallengeRecord, tags []b
 var _ authn.LoginRecords = (*Store)(nil)
 
 // UserDevices implements authn.LoginRecords: one statement reads the
-// epoch and the active devices.
+// devices version, the epoch and the active devices. The version is
+// raised by triggers on the devices table (migration 0004 on SQLite,
+// 0007 on PostgreSQL), in the statement of every change it counts.
 func (s *Store) UserDevices(ctx context.Context, user string, now time.Time) (authn.UserDevices, error) {
 	out := authn.UserDevices{Devices: []authn.DeviceRecord{}}
 	err := s.read(ctx, "UserDevices", func(c *conn) error {
@@ -121,9 +123,11 @@ func (s *Store) UserDevices(ctx context.Context, user string, now time.Time) (au
 		}
 		defer rows.Close()
 		for rows.Next() {
-			if err := scanUserDevice(rows, &out); err != nil {
+			var version int64
+			if err := scanUserDevice(rows, &out, &version); err != nil {
 				return err
 			}
+			out.Version = uint64(version)
 		}
 		return rows.Err()
 	})

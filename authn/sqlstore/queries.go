@@ -73,7 +73,12 @@ func portableQueries() queries {
 		devPushTokenIf:   `UPDATE authn_devices SET push_token = $3 WHERE user_id = $1 AND id = $2 AND push_token = $4`,
 		devSecret:        `UPDATE authn_devices SET secret = $3 WHERE user_id = $1 AND id = $2`,
 		devDeleteUser:    `DELETE FROM authn_devices WHERE user_id = $1`,
-		userDevices: `SELECT u.epoch, d.id, d.user_id, d.name, d.platform, d.account_name, d.suite, d.install_id, d.state,
+		// After devDeleteUser, whose triggers raise the version once more.
+		devVersionDeleteUser: `DELETE FROM authn_device_versions WHERE user_id = $1`,
+		// The devices version first (migration 0004 on SQLite, 0007 on
+		// PostgreSQL), then the epoch and devices as scanUserDevice reads them.
+		userDevices: `SELECT COALESCE((SELECT version FROM authn_device_versions WHERE user_id = $1), 0),
+				u.epoch, d.id, d.user_id, d.name, d.platform, d.account_name, d.suite, d.install_id, d.state,
 				d.secret, d.last_step, d.drift, d.pair_tries, d.session_id, d.replacing, d.push_token, d.created_at
 			FROM (SELECT COALESCE((SELECT epoch FROM authn_users WHERE user_id = $1), 0) AS epoch) AS u
 			LEFT JOIN authn_devices AS d ON d.user_id = $1 AND d.state = 'active'

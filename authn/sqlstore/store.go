@@ -257,7 +257,11 @@ type queries struct {
 	// issueFn, where set (PostgreSQL), makes IssueChallenge one
 	// statement: see issueOne.
 	issueFn string
-	// userDevices reads a user's epoch and active devices in one
-	// statement (UserDevices): a row per device, or one with no device.
+	// userDevices reads a user's devices version, epoch and active
+	// devices in one statement (UserDevices): a row per device, or one
+	// with no device.
 	userDevices string
+	// devVersionDeleteUser deletes the user's devices version
+	// (DeleteUser): the counter it was drawn from goes on.
+	devVersionDeleteUser string
 }

@@ -130,7 +130,7 @@ func (s *Store) DeleteUser(ctx context.Context, user string, now time.Time) erro
 		if err := s.lockRow(c, user); err != nil {
 			return err
 		}
-		for _, st := range []string{q.actDeleteUser, q.devDeleteUser, q.chDeleteUser, q.qDeleteUser, q.isDeleteUser,
+		for _, st := range []string{q.actDeleteUser, q.devDeleteUser, q.devVersionDeleteUser, q.chDeleteUser, q.qDeleteUser, q.isDeleteUser,
 			q.totpDelete, q.rcDeleteUser, q.pushDeleteUsr, rmDeleteUser, q.userDelete, qBucketDelUser} {
 			if _, err := c.exec(st, user); err != nil {
 				return err

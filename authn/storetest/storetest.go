@@ -8,7 +8,9 @@
 //     their changes, epochs, the compare-and-set of CommitStep, and
 //     activations that end (unpaired by the pairing deadline, voided by
 //     a newer offer, discarded by the last pairing try), taking their
-//     pending devices with them;
+//     pending devices with them, and the devices version
+//     (authn.LoginRecords) that every change a challenge depends on
+//     raises;
 //   - [RunPair] tests the steps that span the halves on a pair, called as
 //     the Service calls them (a revocation in the records, then
 //     RaiseEpoch in the hot store): take-once activation, challenge
@@ -19,7 +21,8 @@
 //     and DeleteUser; and push requests (the compare-and-set of
 //     SetPushState, a pending request voided by its expiry or a
 //     revocation, the pending prompts of a device, the push mode and push
-//     tokens, erasure and Sweep);
+//     tokens, erasure and Sweep); and a hot store's mirror of the
+//     devices version (authn.MirroredIssuer);
 //   - [RunService] checks what the Service promises when it runs on a
 //     pair, with two Services sharing the stores, keyring and clock, as a
 //     load-balanced pair of instances would: a challenge is answered
@@ -106,8 +109,9 @@ func RunHot(tb testing.TB, newHot func(tb testing.TB) authn.HotStore) {
 // RunRecords runs the tests of a record store alone (no hot store
 // beside it): pairing tries, devices and their changes, epochs, the
 // compare-and-set of CommitStep, activations that end, removed
-// devices kept for their phones (RemovedDevice), and the
-// compare-and-set of a push token (DeviceChange.PushTokenWas). Like RunHot,
+// devices kept for their phones (RemovedDevice), the
+// compare-and-set of a push token (DeviceChange.PushTokenWas), and the
+// devices version of authn.LoginRecords. Like RunHot,
 // with newRecords.
 func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore) {
 	fresh := func(t *testing.T) authn.Store { return pair{RecordStore: newRecords(t)} }
@@ -117,6 +121,8 @@ func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore)
 	run(tb, "ActivationEnds", func(t *testing.T) { testActivationEnds(t, fresh) })
 	run(tb, "Removed", func(t *testing.T) { testRemoved(t, fresh) })
 	run(tb, "PushTokenWas", func(t *testing.T) { testPushTokenWas(t, fresh) })
+	run(tb, "DevicesVersion", func(t *testing.T) { testDevicesVersion(t, fresh) })
+	run(tb, "DevicesVersionConcurrent", func(t *testing.T) { testDevicesVersionConcurrent(t, fresh) })
 }
 
 // RunPair runs the tests whose steps span the two halves, on a fresh
@@ -126,7 +132,8 @@ func RunRecords(tb testing.TB, newRecords func(tb testing.TB) authn.RecordStore)
 // (and a replacement voiding challenges), challenge issuance and its
 // epoch, attempts, Sweep, TOTP keys and recovery codes under the counted
 // attempt, the operator's DeleteUser, push requests, and what holds when
-// the hot store misses a revocation. Like RunHot, with newStores.
+// the hot store misses a revocation; and a hot store's mirror of the
+// devices version (authn.MirroredIssuer). Like RunHot, with newStores.
 func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	fresh := func(t *testing.T) authn.Store { return newStores(t).pair() }
 	run(tb, "Activation", func(t *testing.T) { testActivation(t, fresh) })
@@ -134,6 +141,8 @@ func RunPair(tb testing.TB, newStores func(tb testing.TB) Stores) {
 	run(tb, "Attempt", func(t *testing.T) { testAttempt(t, fresh) })
 	run(tb, "AttemptCommit", func(t *testing.T) { testAttemptCommit(t, newStores) })
 	run(tb, "IssueChallenge", func(t *testing.T) { testIssueChallenge(t, newStores) })
+	run(tb, "DevicesVersionFinish", func(t *testing.T) { testDevicesVersionFinish(t, newStores) })
+	run(tb, "MirroredIssue", func(t *testing.T) { testMirroredIssue(t, newStores) })
 	run(tb, "Sweep", func(t *testing.T) { testSweep(t, fresh) })
 	run(tb, "TOTP", func(t *testing.T) { testTOTP(t, fresh) })
 	run(tb, "RecoveryCodes", func(t *testing.T) { testRecoveryCodes(t, fresh) })

@@ -17,7 +17,8 @@ import (
 // them. The Service asserts two optional interfaces on one engine kept
 // as both halves (authn.IssueStore, authn.FinishStore: a login step in
 // one round trip), and Config checks that an engine keeping both halves
-// is passed as both; WrapStores preserves all three.
+// is passed as both; WrapStores preserves all three, and the split
+// stores' own (authn.MirroredIssuer, authn.LoginRecords: mirror.go).
 //
 // Each wrapper embeds the interface it wraps, so that a method added to
 // it later still compiles and is forwarded, untraced until it gets a
@@ -41,11 +42,11 @@ func (t *Tracer) WrapStores(hot authn.HotStore, records authn.RecordStore) (auth
 	case authn.Store:
 		h = t.wrapBoth(st)
 	default:
-		h = &hotStore{st, t}
+		h = t.wrapHot(st)
 	}
 	var r authn.RecordStore
 	if records != nil {
-		r = &recordStore{records, t}
+		r = t.wrapRecords(records)
 	}
 	return h, r
 }
@@ -58,7 +59,10 @@ func (t *Tracer) wrapBoth(st authn.Store) authn.Store {
 	b := &bothStores{&hotStore{st, t}, &recordStore{st, t}}
 	is, issue := st.(authn.IssueStore)
 	fs, finish := st.(authn.FinishStore)
+	lr, login := st.(authn.LoginRecords)
 	switch {
+	case issue && finish && login:
+		return &issueFinishLoginStores{b, issueStep{is, t}, finishStep{fs, t}, userDevicesStep{lr, t}}
 	case issue && finish:
 		return &issueFinishStores{b, issueStep{is, t}, finishStep{fs, t}}
 	case issue:

@@ -256,6 +256,9 @@ func TestInstallKeepsTheStoresShape(t *testing.T) {
 	if _, ok := cfg.Hot.(authn.IssueStore); !ok {
 		t.Error("a memstore wrapped is no longer an authn.IssueStore")
 	}
+	if _, ok := cfg.Records.(authn.LoginRecords); !ok {
+		t.Error("a memstore wrapped is no longer an authn.LoginRecords")
+	}
 	plain := plainStore{memstore.New()}
 	cfg = authn.Config{Hot: plain, Records: plain}
 	if err := tracing.Install(&cfg, tracing.Options{}); err != nil {
@@ -315,6 +318,7 @@ func TestEveryStoreCallTraced(t *testing.T) {
 	one := memstore.New()
 	bothHot, bothRec := tr.WrapStores(one, one)
 	hot, records := tr.WrapStores(hotOnly{memstore.New()}, memstore.New())
+	mirrorHot, _ := tr.WrapStores(&mirrorOnly{HotStore: memstore.New()}, memstore.New())
 	for _, c := range []struct {
 		v      any
 		iface  reflect.Type
@@ -326,6 +330,9 @@ func TestEveryStoreCallTraced(t *testing.T) {
 		{bothRec, reflect.TypeFor[authn.RecordStore](), "RecordStore."},
 		{bothHot, reflect.TypeFor[authn.IssueStore](), "Store."},
 		{bothHot, reflect.TypeFor[authn.FinishStore](), "Store."},
+		{records, reflect.TypeFor[authn.LoginRecords](), "RecordStore."},
+		{bothRec, reflect.TypeFor[authn.LoginRecords](), "RecordStore."},
+		{mirrorHot, reflect.TypeFor[authn.MirroredIssuer](), "HotStore."},
 	} {
 		v := reflect.ValueOf(c.v)
 		for i := range c.iface.NumMethod() {

@@ -96,7 +96,7 @@ func TestReopen(t *testing.T) {
 	defer s.Close()
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 3, v)
+	require.Equal(t, 4, v)
 
 	a, err := s.GetActivation(ctx, "sid-1", sqltest.T0)
 	require.NoError(t, err)
@@ -108,6 +108,9 @@ func TestReopen(t *testing.T) {
 	d := ds[0]
 	require.Equal(t, "dev-1", d.ID)
 	require.Equal(t, authn.DeviceActive, d.State)
+	ud, err := s.UserDevices(ctx, "alice", sqltest.T0)
+	require.NoError(t, err)
+	require.NotZero(t, ud.Version, "the devices version, raised by the pairing, kept")
 	require.Equal(t, uint64(1234), d.LastStep)
 	require.Equal(t, -1, d.Drift)
 	require.Equal(t, []byte("sealed"), d.Secret)
