@@ -98,6 +98,7 @@ func (p *portal) showQR(w http.ResponseWriter, r *http.Request, s *session, stat
 	qv := qrView{factorView: v, Ended: qrEndedText[f.qr.ended]}
 	if f.qr.ended == "" {
 		qv.Number, qv.Remaining = f.qr.number, remaining(now, f.qr.expires)
+		qv.LeavePage = newLeavePage(f)
 	}
 	p.render(w, s, status, "factor-qr", view{Title: title, Error: errMsg, D: qv})
 }
