@@ -105,6 +105,7 @@ func startBrowserPortal(t *testing.T) *browserPortal {
 	if err != nil {
 		t.Fatalf("newPortal: %v", err)
 	}
+	p.handler = collectPages(t.Name(), p.handler) // every HTML page kept for the validator (htmlcheck_test.go)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.Close()
