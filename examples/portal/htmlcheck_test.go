@@ -124,7 +124,8 @@ func vnuCommand() ([]string, error) {
 		jar = filepath.Join(cache, "keyline", "vnu", "node_modules", "vnu-jar", "build", "dist", "vnu.jar")
 	}
 	if _, err := os.Stat(jar); err != nil {
-		return nil, fmt.Errorf("vnu.jar not found (%v): run scripts/test, or npm install vnu-jar and set KEYLINE_VNU_JAR", err)
+		return nil, fmt.Errorf("vnu.jar not found (%v): run scripts/test, or npm install --prefix DIR vnu-jar "+
+			"with DIR outside the repository and set KEYLINE_VNU_JAR=DIR/node_modules/vnu-jar/build/dist/vnu.jar", err)
 	}
 	java, err := exec.LookPath("java")
 	if err != nil {
