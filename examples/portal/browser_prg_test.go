@@ -82,11 +82,12 @@ func (c *chromeTab) prg(sel, want, back string) {
 // so that a reload and Back send nothing again and show a page of the
 // portal: sign in, the second-factor pages (push, QR code, challenge,
 // authenticator app, recovery code, and the choices between them), the
-// security page (step-up, rename, replace, push off and on, activate,
-// authenticator app, recovery codes), the activation page (pair,
-// cancel), the authenticator app's page, the confirmation page, the
-// recovery codes page, the withdrawal form and its confirmation (push,
-// QR code, cancel), and signing out.
+// security page (step-up, rename, replace, push off and on, push resumed,
+// activate, authenticator app, recovery codes), the activation page
+// (pair, cancel), the authenticator app's page, the confirmation page
+// (the app removed, the phone revoked), the recovery codes page, the
+// withdrawal form and its confirmation (push, QR code, a wrong response,
+// cancel), and signing out.
 func TestBrowserPRG(t *testing.T) {
 	began := time.Now()
 	bin := findChromium(t)
@@ -177,6 +178,8 @@ func TestBrowserPRG(t *testing.T) {
 	c.login("alice", alicePW, "/2fa")
 	c.prg("#push-continue", "/2fa", "/2fa") // not approved yet: said on the page
 	c.prg("#use-totp", "/2fa", "/2fa")
+	c.prg("#use-push", "/2fa", "/2fa")
+	c.click("use-totp", "/2fa")
 	code, err = challenge.TOTP{}.Code(key, bp.clock.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -250,6 +253,14 @@ func TestBrowserPRG(t *testing.T) {
 	c.typeInto("response", ph.respond(c.text("challenge")))
 	c.click("challenge-submit", "/security")
 	c.mustLack("push-suspended")
+
+	step("the confirmation page: revoke the phone")
+	c.markPage()
+	c.do("click Revoke", chromedp.Click(chromedp.CSS("#devices .revoke")))
+	c.waitPage("/security/devices/revoke", browserStep)
+	c.prg("#confirm-submit", "/security", "/security") // Back: the confirmation of a phone gone leads to the security page
+	c.mustContain("notice", "That phone is no longer there")
+	c.mustLack("devices")
 
 	if p := c.problems(); len(p) > 0 {
 		t.Fatalf("the browser reported script errors or CSP violations:\n%s", strings.Join(p, "\n"))
