@@ -108,8 +108,9 @@ type Config struct {
 	// PushSuspend is how long push stays suspended for a user who denied
 	// a request: default 1 h.
 	PushSuspend time.Duration
-	// NotifyTimeout bounds each Notify call, or the one NotifyAll call
-	// of a MultiNotifier for all the devices of a request: default 5 s.
+	// NotifyTimeout bounds the delivery of a request to all its devices
+	// (the Notify calls, made at once, or the one NotifyAll call of a
+	// MultiNotifier): default 5 s.
 	NotifyTimeout time.Duration
 	// PushPoll is how often PushStatus, while it waits, reads the store: default 250 ms.
 	PushPoll time.Duration

@@ -44,8 +44,10 @@ const (
 	// EventTransactionStarted: BeginTransaction bound a challenge to a
 	// transaction. Method challenge.
 	EventTransactionStarted EventName = "transaction_started"
-	// EventTransactionSigned: FinishTransaction accepted the signature.
-	// Method challenge.
+	// EventTransactionSigned: FinishTransaction accepted the signature
+	// (method challenge), or FinishPush finished a transaction push the
+	// phone approved and signed (method push; such a push raises no
+	// EventLoginSucceeded).
 	EventTransactionSigned EventName = "transaction_signed"
 )
 

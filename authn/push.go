@@ -44,8 +44,10 @@ const (
 )
 
 // Notifier delivers push notifications to phones. Notify is called once
-// per device, with its own timeout (a [MultiNotifier] gets all the
-// devices of a request in one call instead). The OS notification itself should
+// per device, for all the devices of a request at once (from as many
+// goroutines, under one Config.NotifyTimeout), and from concurrent
+// requests: it must be safe for concurrent use. A [MultiNotifier] gets
+// all the devices of a request in one call instead. The OS notification itself should
 // carry no content: the phone fetches its pending prompts
 // ([AuthenticatedDevice.PendingPushes], through the device API) and shows
 // what they say. Delivery.Prompt is
@@ -600,7 +602,11 @@ func (s *Service) finishPush(ctx context.Context, user, id string, opts []LoginO
 		return Result{}, storeErr(err)
 	}
 	device := answeredDevice(rec.Answered)
-	s.event(ctx, EventLoginSucceeded, MethodPush, user, device, "")
+	if len(rec.Transaction) > 0 {
+		s.event(ctx, EventTransactionSigned, MethodPush, user, device, "")
+	} else {
+		s.event(ctx, EventLoginSucceeded, MethodPush, user, device, "")
+	}
 	r := Result{User: user, DeviceID: device, Method: MethodPush, At: now}
 	if d, err := s.device(ctx, user, device); err == nil {
 		r.DeviceName = d.Name

@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // MultiNotifier is a Notifier that delivers the notifications of one push
-// request to all its devices in one call (in parallel, say), reporting
-// per device. The Service prefers NotifyAll when the Notifier has it: the
-// whole request then waits at most one Config.NotifyTimeout, however many
-// devices the user has, where Notify is called device after device, each
-// with its own timeout. NotifyAll returns one error per delivery, in the
+// request to all its devices in one call (one batch to a push service,
+// say), reporting per device. The Service prefers NotifyAll when the
+// Notifier has it; otherwise it calls Notify for every device of the
+// request at once, from as many goroutines. Either way the whole request
+// waits at most one Config.NotifyTimeout, however many devices the user
+// has. NotifyAll returns one error per delivery, in the
 // order given (nil: delivered); a slice of another length counts every
 // delivery as failed. It must return when ctx ends.
 type MultiNotifier interface {
@@ -23,9 +25,9 @@ type MultiNotifier interface {
 // a slice of the wrong length.
 var errNotifierBatch = errors.New("authn: NotifyAll returned a report of another length than its deliveries")
 
-// deliver hands ds to the Notifier: to NotifyAll under one timeout if it
-// has it, otherwise to Notify one by one, each under its own. It returns
-// one error per delivery.
+// deliver hands ds to the Notifier under one timeout: to NotifyAll if it
+// has it, otherwise to Notify for every delivery at once. It returns one
+// error per delivery.
 func (s *Service) deliver(ctx context.Context, ds []Delivery) []error {
 	errs := make([]error, len(ds))
 	if m, ok := s.cfg.Notifier.(MultiNotifier); ok {
@@ -40,11 +42,20 @@ func (s *Service) deliver(ctx context.Context, ds []Delivery) []error {
 		}
 		return got
 	}
-	for i, d := range ds {
-		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
-		errs[i] = s.cfg.Notifier.Notify(nctx, d)
-		cancel()
+	// A plain Notifier: every device at once, under one deadline, so that
+	// a slow push service holds up neither the others nor the request for
+	// longer than NotifyTimeout.
+	nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
+	defer cancel()
+	if len(ds) == 1 {
+		errs[0] = s.cfg.Notifier.Notify(nctx, ds[0])
+		return errs
 	}
+	var wg sync.WaitGroup
+	for i := range ds {
+		wg.Go(func() { errs[i] = s.cfg.Notifier.Notify(nctx, ds[i]) })
+	}
+	wg.Wait()
 	return errs
 }
 

@@ -55,6 +55,19 @@
 //	    approve, or d to deny. -once handles one request and exits, with
 //	    status 0 when the portal took the answer. Without -once, a failed
 //	    answer is reported and watching goes on until Ctrl-C.
+//	login-qr [-number NN | -deny] <QR code text | ->
+//	    Log in with a QR code: answer the login that the QR code of the
+//	    portal's "Log in with QR code" page names, given the code's text
+//	    (keyline://login?v=1&iss=...&user=...&id=..., as a QR decoder
+//	    prints it), or - to read it from the first line of standard
+//	    input. The code names the account (its issuer and user); one this
+//	    vault does not hold is refused, and text that is no login QR code
+//	    is refused before the PIN is asked for. The login request is
+//	    fetched from -portal (never from an address in the code) and
+//	    shown as watch shows a push; then type the 2-digit number the
+//	    page shows beside the code to approve, or d to deny. -number NN
+//	    approves with NN and -deny denies, without asking (for scripts).
+//	    The page moves on by itself once the portal took the answer.
 //	sign [-user NAME] [-issuer NAME] [QR payload]
 //	    Without a payload: show the oldest transaction waiting as a push
 //	    and answer it as watch does (approving signs it). With the

@@ -147,7 +147,13 @@ func (a *app) explain(err error) string {
 	case errors.Is(err, deviceclient.ErrBadRequest):
 		return "the portal refused the request as malformed: this program and the portal may speak different versions"
 
-	// Push and transactions.
+	// Push, log in with a QR code, and transactions.
+	case errors.Is(err, errNewerLoginQR):
+		return "the login QR code is of a newer version than this program reads: update it"
+	case errors.Is(err, enroll.ErrInvalidQRLogin):
+		return "not a keyline login QR code: give the keyline://login?... text of the QR code on the login page, whole"
+	case errors.Is(err, deviceclient.ErrOtherAccount):
+		return "the QR code is not for an account of this vault (see the users command): it is another phone's, or another vault's (-vault)"
 	case errors.Is(err, enroll.ErrBadPrompt), errors.Is(err, enroll.ErrPromptNotForDevice):
 		return "the push request does not verify for this device: it was not shown"
 	case errors.As(err, &te):

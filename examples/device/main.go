@@ -67,7 +67,7 @@ type command struct {
 }
 
 // commands lists the subcommands; usage prints them in this order.
-var commandOrder = []string{"activate", "add-user", "users", "status", "respond", "watch", "sign", "migrate",
+var commandOrder = []string{"activate", "add-user", "users", "status", "respond", "watch", "login-qr", "sign", "migrate",
 	"remove-user", "change-pin", "export", "import", "qr"}
 
 func commands() map[string]command {
@@ -109,6 +109,13 @@ func commands() map[string]command {
 				return func(a *app, args []string) error {
 					return noArgs(args, func() error { return a.watch(*sel, *once, *every) })
 				}
+			}},
+		"login-qr": {"login-qr [-number NN | -deny] <QR code text | ->",
+			"log in with a QR code: approve (with the number the page shows) or deny the login the page's QR code names",
+			func(fs *flag.FlagSet) func(*app, []string) error {
+				number := fs.String("number", "", "the 2-digit `number` the login page shows: approve with it, without asking")
+				deny := fs.Bool("deny", false, "deny the login, without asking")
+				return func(a *app, args []string) error { return a.loginQR(args, *number, *deny) }
 			}},
 		"sign": {"sign [-user NAME] [-issuer NAME] [transaction QR payload]",
 			"sign a transaction: the one waiting as a push, or one from a QR code",

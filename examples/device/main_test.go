@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,4 +103,19 @@ func TestInterrupted(t *testing.T) {
 	code := run(ctx, []string{"-vault", h.vault, "users"}, strings.NewReader(pin+"\n"), &out, &errb)
 	r := result{code, out.String(), errb.String()}
 	wantFailure(t, r, "users", "interrupted")
+}
+
+// TestDocListsEveryCommand: the package doc (go doc) describes every
+// command the usage lists.
+func TestDocListsEveryCommand(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range commandOrder {
+		if !strings.Contains(string(doc), "\n//\t"+name+" ") && !strings.Contains(string(doc), "\n//\t"+name+"\n") {
+			t.Errorf("doc.go does not describe the %s command", name)
+		}
+	}
 }

@@ -136,22 +136,7 @@ func retryAfter(err error, def time.Duration) time.Duration {
 // not read: it leaves it out of FetchPushes, and the portal lets it
 // expire.
 func (a *app) answerPrompt(phone *keylinecore.Phone, cancel *keylinecore.Cancel, w vault.Entry, p *keylinecore.Prompt) error {
-	fmt.Fprintln(a.out)
-	fmt.Fprintf(a.out, "Push request for %s at %s\n", accountLabel(w.AccountName, w.User), w.Issuer)
-	fmt.Fprintf(a.out, "  Action:  %s\n", p.Action)
-	fmt.Fprintf(a.out, "  From:    %s\n", orUnknown(p.IP))
-	fmt.Fprintf(a.out, "  Place:   %s\n", orUnknown(p.Place))
-	fmt.Fprintf(a.out, "  Browser: %s\n", orUnknown(p.Browser))
-	if p.TransactionLines != "" {
-		fmt.Fprintln(a.out, "  Transaction (approving signs it):")
-		for _, l := range strings.Split(p.TransactionLines, "\n") {
-			fmt.Fprintf(a.out, "    %s\n", l)
-		}
-	}
-	expires := time.Unix(p.ExpiresUnix, 0)
-	fmt.Fprintf(a.out, "  Expires: %s (in %s)\n", expires.Local().Format("15:04:05"),
-		max(0, expires.Sub(a.now())).Round(time.Second))
-
+	a.showPrompt("Push request", accountLabel(w.AccountName, w.User), p)
 	approve, number, err := a.askDecision()
 	if err != nil {
 		return err
@@ -165,6 +150,27 @@ func (a *app) answerPrompt(phone *keylinecore.Phone, cancel *keylinecore.Cancel,
 		fmt.Fprintln(a.out, "Denied. The portal suspends push for this account for a while and warns the user.")
 	}
 	return nil
+}
+
+// showPrompt shows a request (a push, or a login from a QR code) of the
+// account label: what is to be approved, where from, the transaction if
+// it carries one, and when it expires.
+func (a *app) showPrompt(kind, label string, p *keylinecore.Prompt) {
+	fmt.Fprintln(a.out)
+	fmt.Fprintf(a.out, "%s for %s at %s\n", kind, label, p.Issuer)
+	fmt.Fprintf(a.out, "  Action:  %s\n", p.Action)
+	fmt.Fprintf(a.out, "  From:    %s\n", orUnknown(p.IP))
+	fmt.Fprintf(a.out, "  Place:   %s\n", orUnknown(p.Place))
+	fmt.Fprintf(a.out, "  Browser: %s\n", orUnknown(p.Browser))
+	if p.TransactionLines != "" {
+		fmt.Fprintln(a.out, "  Transaction (approving signs it):")
+		for _, l := range strings.Split(p.TransactionLines, "\n") {
+			fmt.Fprintf(a.out, "    %s\n", l)
+		}
+	}
+	expires := time.Unix(p.ExpiresUnix, 0)
+	fmt.Fprintf(a.out, "  Expires: %s (in %s)\n", expires.Local().Format("15:04:05"),
+		max(0, expires.Sub(a.now())).Round(time.Second))
 }
 
 // maxTries bounds how often a question is asked again after an answer

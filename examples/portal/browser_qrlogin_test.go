@@ -139,6 +139,13 @@ func TestBrowserQRLogin(t *testing.T) {
 		t.Fatal("the page's QR image is not the QR code of its login")
 	}
 	c.shot("qr-login")
+	// "Can't scan?" open: the code's text, for a phone without a camera,
+	// wraps within the page at either size.
+	js[bool](c, `document.getElementById("qr-cant-scan").open = true`)
+	if got := js[string](c, `document.getElementById("qr-text").innerText`); got != q.text {
+		t.Fatalf("\"Can't scan?\" shows %q; the code's text is %q", got, q.text)
+	}
+	c.shot("qr-login-cant-scan")
 
 	step("the phone scans the code and approves with the number: the page moves on by itself")
 	c.markPage()

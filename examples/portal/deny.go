@@ -9,14 +9,20 @@ import (
 
 // Deny as a signal. A push the user declined on the phone ends what it
 // was for: a sign-in ends, saying so and asking whether it was them (if
-// not, someone knows their password); a step-up ends with nothing
-// changed; a withdrawal ends, and is not offered again for signing by QR
-// code. While push is suspended after a denial, or off, it is not
+// not, someone knows their password, and a link leads to the
+// change-password page, password.go); a step-up ends with nothing
+// changed; a withdrawal ends, with the same question and link, and is
+// not offered again for signing by QR code. While push is suspended after a denial, or off, it is not
 // offered among the ways to sign in; the security page lifts a
 // suspension after a step-up (authn.Service.ResumePush).
 
-// declinedLogin is what the sign-in page says after a denial.
-const declinedLogin = "You declined this sign-in on your phone. If it wasn't you, someone knows your password: change it."
+// declinedLogin is what the sign-in page says after a denial, before
+// the link to the change-password page (password.go).
+const declinedLogin = "You declined this sign-in on your phone. If it wasn't you, someone knows your password:"
+
+// changePasswordLink follows the texts of a denial: a user signed out
+// by it signs in first and comes back to the page.
+var changePasswordLink = &linkNote{Text: "change it", Href: "/security/password"}
 
 // declined ends the second-factor ceremony whose push was denied.
 func (p *portal) declined(w http.ResponseWriter, r *http.Request, s *session) {
@@ -31,12 +37,14 @@ func (p *portal) declined(w http.ResponseWriter, r *http.Request, s *session) {
 	p.endCeremonies(r.Context(), s)
 	s.user, s.factor = nil, nil
 	s.warn(declinedLogin)
+	s.noticeLink = changePasswordLink
 	redirect(w, r, "/login")
 }
 
 // withdrawalDeclined ends a withdrawal the phone declined.
 func (p *portal) withdrawalDeclined(w http.ResponseWriter, r *http.Request, s *session) {
-	s.warn("You declined this withdrawal on your phone: nothing was sent. If it wasn't you, someone can sign in as you: change your password.")
+	s.warn("You declined this withdrawal on your phone: nothing was sent. If it wasn't you, someone can sign in as you:")
+	s.noticeLink = &linkNote{Text: "change your password", Href: changePasswordLink.Href}
 	redirect(w, r, "/withdraw")
 }
 

@@ -2,10 +2,12 @@
 // second factor from a keyline phone — a push approval with the number
 // typed on the phone, or the phone's answer to a 6-digit challenge —
 // or from an authenticator app (TOTP) or a recovery code; a security page
-// to activate, rename, replace and revoke phones, turn push on and off,
-// enroll TOTP and make recovery codes, each change behind a fresh
-// second-factor confirmation (step-up); and a withdrawal page whose
-// transaction is signed on the phone and executed from what was signed.
+// that says when each phone was last used (lastused.go) and lets the user
+// activate, rename, replace and revoke phones, turn push on and off,
+// enroll TOTP, make recovery codes and change the password (password.go),
+// each change behind a fresh second-factor confirmation (step-up); and a
+// withdrawal page whose transaction is signed on the phone and executed
+// from what was signed.
 //
 //	go -C examples/portal run . -insecure-demo
 //
@@ -51,8 +53,10 @@
 //     are disabled once a form is sent, a form whose session expired or
 //     was renewed under it (a double-click) does nothing and is shown
 //     again with a note and its fields, a user who signs in again returns
-//     to it, and a change whose step-up had lapsed is made once the user
-//     confirms it's them.
+//     to it, as one who follows a link to a page while signed out does
+//     (the change-password link after a denial), and a change whose
+//     step-up had lapsed is made once the user confirms it's them (a
+//     password change excepted: it is typed again, never kept).
 //   - Recovery codes shown once: kept in the session from the post that
 //     made them until the user says they saved them (a reload shows the
 //     same set), with copy, print and download, offered right after the
@@ -67,9 +71,10 @@
 // # Flags
 //
 //	-addr ADDR           listen address (default 127.0.0.1:8080)
-//	-data DIR            data directory: the SQLite database (keyline.db)
-//	                     and, with -insecure-demo, the demo keys
-//	                     (default ./portal-data)
+//	-data DIR            data directory: the SQLite database (keyline.db),
+//	                     the passwords users changed (passwords, see
+//	                     password.go) and, with -insecure-demo, the demo
+//	                     keys (default ./portal-data)
 //	-postgres DSN        keep the store in PostgreSQL instead of SQLite, so
 //	                     that several portal processes share it
 //	-redis ADDR          with -postgres: keep the hot state (challenges,

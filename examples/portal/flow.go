@@ -54,6 +54,8 @@ func formPage(path string) string {
 		return "/security/activate"
 	case path == "/security/totp/complete":
 		return "/security/totp"
+	case path == "/security/password":
+		return "/security/password"
 	case strings.HasPrefix(path, "/security"):
 		return "/security"
 	case path == "/withdraw":

@@ -55,7 +55,22 @@ func (p *portal) triesLeft(r *http.Request, s *session, err error) string {
 	if errors.As(err, &locked) || (!errors.Is(err, authn.ErrInvalidCode) && !errors.Is(err, authn.ErrTooManyAttempts)) {
 		return ""
 	}
-	facts, ferr := p.svc.Factors(r.Context(), s.user.ID, p.knownClient(r))
+	return p.triesLeftIn(r, s, p.knownClient(r))
+}
+
+// wrongNumberTriesLeft is triesLeft after the wrong number was typed on
+// the phone, which ends a push or a QR code: keyline counts it in the
+// bucket of the browsers it does not know (the phone's answer carries no
+// browser's token), so the tries left are that bucket's, even in a
+// browser it knows.
+func (p *portal) wrongNumberTriesLeft(r *http.Request, s *session) string {
+	return p.triesLeftIn(r, s, authn.KnownClient(""))
+}
+
+// triesLeftIn says how many failures the lock of client's bucket allows
+// now: " 3 tries left before a lock.", or "" once locked.
+func (p *portal) triesLeftIn(r *http.Request, s *session, client authn.LoginOption) string {
+	facts, ferr := p.svc.Factors(r.Context(), s.user.ID, client)
 	if ferr != nil || facts.Locked {
 		return ""
 	}

@@ -47,7 +47,7 @@ func (p *portal) loginPost(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	ip := p.clientIP(r).String()
 	username := strings.ToLower(strings.TrimSpace(r.PostFormValue("username")))
-	u := p.checkPassword(r.Context(), username, r.PostFormValue("password"))
+	u, gen := p.checkPassword(r.Context(), username, r.PostFormValue("password"))
 	if u == nil {
 		p.metrics.passwords.WithLabelValues("failed").Inc()
 		attrs := []any{"event", "portal_password_failed", "ip", ip}
@@ -67,31 +67,32 @@ func (p *portal) loginPost(w http.ResponseWriter, r *http.Request, s *session) {
 	// A privilege change: the token from before the password is worth
 	// nothing after it.
 	p.sessions.renew(w, s)
-	s.user, s.signedIn, s.method, s.proof = u, false, "", nil
+	s.user, s.pwGen, s.signedIn, s.method, s.proof = u, gen, false, "", nil
 	s.factor = &factorState{next: s.popResume("/account")}
 	p.log.Info("portal: password accepted", "event", "portal_password_ok", "user", u.ID, "ip", ip)
 	redirect(w, r, "/2fa")
 }
 
-// checkPassword returns the user whose password this is, or nil. Unknown
+// checkPassword returns the user whose password this is, or nil, and
+// the generation of the password it matched (password.go). Unknown
 // users hash against a dummy, so that both answers take as long.
-func (p *portal) checkPassword(ctx context.Context, username, password string) *user {
+func (p *portal) checkPassword(ctx context.Context, username, password string) (*user, uint64) {
 	select {
 	case p.hashSem <- struct{}{}:
 	case <-ctx.Done():
-		return nil
+		return nil, 0
 	}
 	defer func() { <-p.hashSem }()
 	u := p.users[username]
-	h := p.dummy
+	h, gen := p.dummy, uint64(0)
 	if u != nil {
-		h = u.hash
+		h, gen = u.password()
 	}
 	ok := h.matches(password)
 	if u == nil || !ok {
-		return nil
+		return nil, 0
 	}
-	return u
+	return u, gen
 }
 
 // endCeremonies withdraws what the session had started: a pending push,
@@ -183,13 +184,21 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 			return
 		}
 	}
-	if v.CanPush && f.pushID == "" {
-		// The budget spent: not offered, and the page says until when.
+	if (v.CanPush || v.CanQR) && f.pushID == "" {
+		// The budget spent: push is not offered, nor a new QR code
+		// (which spends from the same budget), and the page says until
+		// when. A QR code already shown stays on its page.
 		if v.PushSpent, err = p.pushBudgetSpent(ctx, s.user.ID); err != nil {
 			p.internal(w, s, "push budget", err)
 			return
 		}
-		v.CanPush = v.PushSpent == nil
+		if sp := v.PushSpent; sp != nil {
+			sp.Push, sp.QR = v.CanPush, v.CanQR && f.qr == nil
+			v.CanPush, v.CanQR = false, !sp.QR && v.CanQR
+			if !sp.Push && !sp.QR {
+				v.PushSpent = nil // nothing was held back
+			}
+		}
 	}
 	if f.method == "" || !methodAvailable(v, f.method) {
 		switch {
@@ -272,6 +281,17 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 	}
 }
 
+// HasOthers reports whether the page offers a way other than its own
+// (the "Other ways" section has something in it).
+func (v factorView) HasOthers() bool {
+	for _, m := range []string{methodPush, methodChallenge, methodTOTP, methodRecovery, methodQR} {
+		if m != v.Method && methodAvailable(v, m) {
+			return true
+		}
+	}
+	return false
+}
+
 func methodAvailable(v factorView, m string) bool {
 	switch m {
 	case methodPush:
@@ -331,6 +351,9 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 		s.warn(pushOutcomeNote(st))
+		if st == authn.PushFailed {
+			s.notice += p.wrongNumberTriesLeft(r, s)
+		}
 		f.pushID = ""
 	}
 	if m == methodPush {
@@ -340,6 +363,10 @@ func (p *portal) factorMethod(w http.ResponseWriter, r *http.Request, s *session
 	redirect(w, r, "/2fa")
 }
 
+// wrongNumberNote is what a page says of a push or a QR code answered
+// with the wrong number (the tries left follow it: lockout.go).
+const wrongNumberNote = "The number typed on the phone was not the one shown here; that counted as a failed attempt."
+
 // pushOutcomeNote says why the page left a push.
 func pushOutcomeNote(st authn.PushState) string {
 	switch st {
@@ -348,7 +375,7 @@ func pushOutcomeNote(st authn.PushState) string {
 	case authn.PushExpired:
 		return "The request on your phone expired. Answer a challenge instead."
 	case authn.PushFailed:
-		return "The number typed on the phone was not the one shown here; that counted as a failed attempt."
+		return wrongNumberNote
 	case authn.PushUndelivered:
 		return "Your phone could not be reached. Answer a challenge instead."
 	}
@@ -419,6 +446,9 @@ func (p *portal) factorPushFinish(w http.ResponseWriter, r *http.Request, s *ses
 		}
 		f.pushID, f.method = "", methodChallenge
 		s.warn(pushOutcomeNote(st))
+		if st == authn.PushFailed {
+			s.notice += p.wrongNumberTriesLeft(r, s)
+		}
 		if s.notice == "" {
 			s.warn("The push did not sign you in. Answer a challenge instead.")
 		}
@@ -567,6 +597,7 @@ func (p *portal) factorRecovery(w http.ResponseWriter, r *http.Request, s *sessi
 // is complete, or the step-up proof is fresh.
 func (p *portal) completeFactor(w http.ResponseWriter, r *http.Request, s *session, res authn.Result) {
 	p.setKnownClient(w, res)
+	p.usage.record(res)
 	f := s.factor
 	if f.stepUp {
 		p.sessions.renew(w, s) // a privilege change
@@ -593,13 +624,18 @@ func (p *portal) completeFactor(w http.ResponseWriter, r *http.Request, s *sessi
 // completeLogin signs the session in: with a second factor (res), or
 // without one for a user who has none yet.
 func (p *portal) completeLogin(w http.ResponseWriter, r *http.Request, s *session, res *authn.Result, note string) {
-	next := s.factor.next
+	next, chosen := s.factor.next, s.factor.method
 	p.sessions.renew(w, s) // a privilege change
 	s.factor, s.signedIn = nil, true
 	factor := "none"
 	if res != nil {
 		s.method, s.proof = res.Method, res.Proof
 		factor = string(res.Method)
+		if chosen == methodQR && res.Method == authn.MethodPush {
+			// keyline finishes a QR login as a push; the portal counts
+			// the way the user chose.
+			factor = methodQR
+		}
 	}
 	if res == nil || (res.Method == authn.MethodRecovery && next == "/account") {
 		next = "/security"

@@ -83,7 +83,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen `address`")
-	fs.StringVar(&cfg.DataDir, "data", "portal-data", "data `directory` (SQLite database; demo keys with -insecure-demo)")
+	fs.StringVar(&cfg.DataDir, "data", "portal-data", "data `directory` (SQLite database; changed passwords; demo keys with -insecure-demo)")
 	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `DSN`: a store shared by several portals, instead of SQLite")
 	fs.StringVar(&cfg.Redis, "redis", "", "Redis `host:port` for the hot state (challenges, attempts, pushes); needs -postgres for the durable records")
 	fs.StringVar(&cfg.KeysFile, "keys", "", "sealing keys `file` (\"ID BASE64\" lines; mode 0600; outside the data directory)")

@@ -34,7 +34,7 @@ func newMetrics(sessionCount func() int) *metrics {
 	m.passwords = f.counterVec("portal_password_checks_total", "Password checks, by outcome (ok, failed).", "outcome")
 	m.rateLimited = f.counterVec("portal_rate_limited_total", "Requests refused by a per-IP rate limit, by limiter.", "limiter")
 	m.csrfRefused = f.counter("portal_csrf_refused_total", "Form posts refused for a missing or wrong CSRF token.")
-	m.portalLogins = f.counterVec("portal_logins_total", "Completed logins, by second factor ('none' for a user who has none yet).", "factor")
+	m.portalLogins = f.counterVec("portal_logins_total", "Completed logins, by second factor: push, qr (a QR code the phone scanned), challenge, totp, recovery, or none (a user who has none yet).", "factor")
 	m.sessionsGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "portal_sessions", Help: "Browser sessions in memory."},
 		func() float64 { return float64(sessionCount()) })
 	m.reg.MustRegister(m.sessionsGauge, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -14,12 +14,19 @@ import (
 // spends nothing); when it is spent, the page says when push works
 // again — "at HH:MM" in the person's local time (portal.js, from
 // data-local-clock), "in 12 min 00 s" without the script, never in UTC
-// — and offers the other ways instead of push, saying so.
+// — and offers the other ways instead of push, saying so. A QR code
+// (qrlogin.go) spends from the same budget: the second-factor page
+// offers none while it is spent, and its note says so.
 
 // pushSpent is the note of a spent push budget.
 type pushSpent struct {
 	In string // relative, "12 min 00 s": the words without the script
 	At string // RFC 3339, which portal.js writes as the local HH:MM
+
+	// On the second-factor page, what the spent budget holds back: push
+	// (it is on, and would be offered), a new QR code (which spends from
+	// the same budget), or both.
+	Push, QR bool
 }
 
 // pushBudgetSpent reads user's push budget: nil while a push is left.

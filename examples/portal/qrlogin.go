@@ -47,10 +47,10 @@ const (
 	qrWithdrawn = "withdrawn"
 )
 
-// qrEndedText is what the page says of a QR code that ended.
+// qrEndedText is what the page says of a QR code that ended (of one
+// answered with the wrong number, showQR says it, with the tries left).
 var qrEndedText = map[string]string{
 	qrExpired:   "Expired — get a new one.",
-	qrFailed:    "The number typed on the phone was not the one shown here; that counted as a failed attempt. Get a new code to try again.",
 	qrWithdrawn: "This QR code can no longer sign you in. Get a new one.",
 }
 
@@ -58,6 +58,7 @@ var qrEndedText = map[string]string{
 type qrView struct {
 	factorView
 	Number    string
+	Text      string // the code's text, for a phone without a camera ("Can't scan?")
 	Remaining int    // seconds
 	Ended     string // what the page says of a code that ended; "" while it is live
 }
@@ -96,8 +97,12 @@ func (p *portal) showQR(w http.ResponseWriter, r *http.Request, s *session, stat
 	}
 	v.Method = methodQR
 	qv := qrView{factorView: v, Ended: qrEndedText[f.qr.ended]}
+	if f.qr.ended == qrFailed {
+		// The same words as for a push: the failure, then the tries left.
+		qv.Ended = wrongNumberNote + p.wrongNumberTriesLeft(r, s) + " Get a new code to try again."
+	}
 	if f.qr.ended == "" {
-		qv.Number, qv.Remaining = f.qr.number, remaining(now, f.qr.expires)
+		qv.Number, qv.Text, qv.Remaining = f.qr.number, f.qr.text, remaining(now, f.qr.expires)
 		qv.LeavePage = newLeavePage(f)
 	}
 	p.render(w, s, status, "factor-qr", view{Title: title, Error: errMsg, D: qv})

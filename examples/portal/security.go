@@ -32,6 +32,7 @@ type securityView struct {
 	TOTPEnrolling  bool
 	RecoveryLeft   int
 	Activating     bool
+	Used           lastUses // when each factor was last used (lastused.go)
 }
 
 func (p *portal) security(w http.ResponseWriter, r *http.Request, s *session) {
@@ -56,7 +57,7 @@ func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session
 	}
 	v := securityView{HasFactor: facts.HasFactor(), Devices: facts.Devices, Pending: facts.Pending,
 		PushOn: !st.PushOff, TOTP: facts.TOTP, TOTPEnrolling: s.totp != nil, RecoveryLeft: facts.RecoveryCodes,
-		Activating: s.activation != nil}
+		Activating: s.activation != nil, Used: p.lastUsesOf(s.user.ID, facts.Devices)}
 	if now.Before(st.PushSuspended) {
 		v.PushSuspended = humanDuration(st.PushSuspended.Sub(now))
 	}
@@ -69,9 +70,15 @@ func (p *portal) showSecurity(w http.ResponseWriter, r *http.Request, s *session
 	p.render(w, s, status, "security", view{Title: "Security settings", Error: errMsg, D: v})
 }
 
-// stepUp starts a second-factor ceremony that ends with a fresh proof.
+// stepUp starts a second-factor ceremony that ends with a fresh proof,
+// back on the security page, or on the change-password page when its
+// form asks (field "next").
 func (p *portal) stepUp(w http.ResponseWriter, r *http.Request, s *session) {
-	s.factor = &factorState{stepUp: true, next: "/security"}
+	next := "/security"
+	if r.PostFormValue("next") == "/security/password" {
+		next = "/security/password"
+	}
+	s.factor = &factorState{stepUp: true, next: next}
 	redirect(w, r, "/2fa")
 }
 
@@ -506,6 +513,7 @@ func (p *portal) totpRemove(w http.ResponseWriter, r *http.Request, s *session) 
 		p.internal(w, s, "remove TOTP", err)
 		return
 	}
+	p.usage.forget(s.user.ID, usedTOTP) // a new app starts unused
 	s.tell("Your authenticator app was removed.")
 	redirect(w, r, "/security")
 }

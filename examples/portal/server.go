@@ -104,12 +104,15 @@ type portal struct {
 	dummy   phc           // hashed for unknown users, so they cost what real ones do
 	hashSem chan struct{} // bounds concurrent Argon2id hashes (each takes 64 MiB)
 
+	passwordsMu sync.Mutex // orders password changes and the passwords file (password.go)
+
 	sessions    *sessions
 	loginLimit  *limiter
 	factorLimit *limiter
 	metrics     *metrics
 	pages       *template.Template
 	ledger      *ledger
+	usage       *usage // when each factor was last used (lastused.go)
 
 	// mux routes every page and the device API (authn/deviceapi, at
 	// /device/). handler is mux behind the security
@@ -159,7 +162,7 @@ func newPortal(cfg config) (_ *portal, err error) {
 	if cfg.Issuer == "" {
 		cfg.Issuer = "Keyline Portal"
 	}
-	p := &portal{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{}), ledger: newLedger(),
+	p := &portal{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, stop: make(chan struct{}), ledger: newLedger(), usage: newUsage(),
 		hashSem: make(chan struct{}, max(1, runtime.NumCPU()))}
 
 	keys, err := loadKeyring(cfg, p.log)
@@ -168,6 +171,9 @@ func newPortal(cfg config) (_ *portal, err error) {
 	}
 	p.users, err = loadUsers(cfg, cfg.Argon)
 	if err != nil {
+		return nil, err
+	}
+	if err := loadPasswords(cfg.DataDir, p.users); err != nil {
 		return nil, err
 	}
 	if p.dummy, err = parsePHC(hashPassword("no user has this password", cfg.Argon)); err != nil {
@@ -345,6 +351,9 @@ const maxForm = 64 << 10
 func (p *portal) route(pattern string, need access, h sessionHandler) {
 	post := strings.HasPrefix(pattern, "POST ")
 	jsonAPI := strings.HasSuffix(pattern, "/status")
+	// A page a signed-out user asks for (a link followed, a bookmark) is
+	// where they go once signed in; not an image, a file or a status.
+	resumable := need == signedIn && !post && !jsonAPI && !strings.Contains(pattern, ".")
 	if path, ok := strings.CutPrefix(pattern, "POST "); ok && strings.HasPrefix(path, "/security/") {
 		p.changes[path] = h
 	}
@@ -357,7 +366,14 @@ func (p *portal) route(pattern string, need access, h sessionHandler) {
 			}
 		}
 		s := p.sessions.load(r)
-		if s == nil && need == anyone && !post {
+		if s != nil && s.user != nil && s.pwGen != s.user.passwordGen() {
+			// The user's password changed in another session: this one
+			// ends (password.go).
+			p.sessions.dropLocked(s)
+			s.mu.Unlock()
+			s = nil
+		}
+		if s == nil && (need == anyone || resumable) && !post {
 			var err error
 			if s, err = p.sessions.create(w); err != nil {
 				p.fail(w, nil, http.StatusServiceUnavailable, "The service is busy; try again in a moment.")
@@ -391,6 +407,9 @@ func (p *portal) route(pattern string, need access, h sessionHandler) {
 			}
 		case signedIn:
 			if !s.signedIn {
+				if resumable && s.factor == nil {
+					s.flash.resume = r.URL.Path
+				}
 				p.notThere(w, r, s, jsonAPI)
 				return
 			}
@@ -513,6 +532,8 @@ func (p *portal) routes() error {
 	p.route("GET /security/recovery", signedIn, p.recoveryPage)
 	p.route("GET /security/recovery/codes.txt", signedIn, p.recoveryFile)
 	p.route("POST /security/recovery/saved", signedIn, p.recoverySaved)
+	p.route("GET /security/password", signedIn, p.passwordPage)
+	p.route("POST /security/password", signedIn, p.passwordChange)
 
 	p.route("GET /withdraw", signedIn, p.withdrawPage)
 	p.route("POST /withdraw", signedIn, p.withdrawStart)
@@ -561,6 +582,8 @@ type view struct {
 	Warn     bool // Notice is a warning or a failure (amber), not a success (green)
 	Error    string
 	D        any // the page's own data
+
+	NoticeLink *linkNote // a link after Notice (deny.go)
 }
 
 // render executes the page template name with v, filling in what comes
@@ -569,8 +592,8 @@ func (p *portal) render(w http.ResponseWriter, s *session, status int, name stri
 	v.Issuer = p.cfg.Issuer
 	if s != nil && !s.dead {
 		v.CSRF, v.User, v.SignedIn = s.csrf, s.user, s.signedIn
-		if n, warn := s.popNotice(); n != "" && v.Notice == "" {
-			v.Notice, v.Warn = n, warn
+		if n, warn, link := s.popNotice(); n != "" && v.Notice == "" {
+			v.Notice, v.Warn, v.NoticeLink = n, warn, link
 		}
 		if e := s.popError(); e != "" && v.Error == "" {
 			v.Error = e

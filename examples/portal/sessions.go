@@ -42,6 +42,7 @@ type session struct {
 	seen    time.Time
 
 	user     *user        // set once the password was right
+	pwGen    uint64       // the generation of the user's password it was (password.go)
 	signedIn bool         // the login is complete
 	method   authn.Method // the second factor of the login; "" for a user who had none
 	proof    *authn.Proof // the latest step-up proof
@@ -53,8 +54,9 @@ type session struct {
 	done       *withdrawal      // the withdrawal just executed, for its receipt
 	recovery   []string         // recovery codes just made, shown until the user saved them
 
-	notice     string // shown once on the next page
-	noticeWarn bool   // the notice is a warning or a failure (amber), not a success
+	notice     string    // shown once on the next page
+	noticeWarn bool      // the notice is a warning or a failure (amber), not a success
+	noticeLink *linkNote // a link after the notice, where it says what to do (deny.go)
 
 	flash flash // what a form's answer leaves for the page it redirects to (flow.go)
 }
@@ -234,7 +236,7 @@ func (s *session) wipe() {
 		s.totp.Zero()
 	}
 	s.csrf, s.user, s.signedIn, s.method, s.proof = "", nil, false, "", nil
-	s.factor, s.activation, s.totp, s.withdrawal, s.done, s.notice, s.noticeWarn = nil, nil, nil, nil, nil, "", false
+	s.factor, s.activation, s.totp, s.withdrawal, s.done, s.notice, s.noticeWarn, s.noticeLink = nil, nil, nil, nil, nil, "", false, nil
 	s.flash, s.recovery = flash{}, nil
 }
 
@@ -311,11 +313,11 @@ func (s *session) freshProof(now time.Time, ttl, margin time.Duration) *authn.Pr
 
 // tell sets the notice the next page shows: something that went as the
 // user asked (shown green).
-func (s *session) tell(msg string) { s.notice, s.noticeWarn = msg, false }
+func (s *session) tell(msg string) { s.notice, s.noticeWarn, s.noticeLink = msg, false, nil }
 
 // warn sets the notice the next page shows: a failure, or something the
 // user must act on (shown amber, never green).
-func (s *session) warn(msg string) { s.notice, s.noticeWarn = msg, msg != "" }
+func (s *session) warn(msg string) { s.notice, s.noticeWarn, s.noticeLink = msg, msg != "", nil }
 
 // addWarning adds msg to the notice the next page shows, which becomes a
 // warning.
@@ -327,10 +329,16 @@ func (s *session) addWarning(msg string) {
 	s.noticeWarn = true
 }
 
-// popNotice returns the session's notice, and whether it is a warning,
-// and clears it.
-func (s *session) popNotice() (string, bool) {
-	n, w := s.notice, s.noticeWarn
-	s.notice, s.noticeWarn = "", false
-	return n, w
+// popNotice returns the session's notice, whether it is a warning, and
+// the link after it, and clears them.
+func (s *session) popNotice() (string, bool, *linkNote) {
+	n, w, l := s.notice, s.noticeWarn, s.noticeLink
+	s.notice, s.noticeWarn, s.noticeLink = "", false, nil
+	return n, w, l
+}
+
+// linkNote is a link shown after a notice.
+type linkNote struct {
+	Text string
+	Href string // a local path
 }

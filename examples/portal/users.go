@@ -42,8 +42,8 @@ type user struct {
 	ID       string
 	Username string
 	Display  string
-	Account  string // the account a withdrawal debits
-	hash     phc
+	Account  string      // the account a withdrawal debits
+	cred     credentials // the password (password.go)
 }
 
 // phc is a parsed Argon2id PHC string.
@@ -150,7 +150,7 @@ func newUser(username, display, account string, h phc) *user {
 		account = "DEMO-" + strings.ToUpper(username)
 	}
 	// keyline's user ID is opaque and stable; the username is shown.
-	return &user{ID: "portal:" + username, Username: username, Display: display, Account: account, hash: h}
+	return &user{ID: "portal:" + username, Username: username, Display: display, Account: account, cred: credentials{h: h}}
 }
 
 // loadUsers returns the demo users (when on) and those of the users file

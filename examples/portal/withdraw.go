@@ -396,21 +396,25 @@ func (p *portal) withdrawUseQR(w http.ResponseWriter, r *http.Request, s *sessio
 		p.withdrawalDeclined(w, r, s)
 		return
 	}
-	if p.beginQR(w, r, s, wd.tx, txPushNote(st)) {
+	if p.beginQR(w, r, s, wd.tx, p.txPushNote(r, s, st)) {
 		s.withdrawal.typed = wd.typed
 		redirect(w, r, "/withdraw/confirm")
 	}
 }
 
-// txPushNote says why the page left a transaction push for a QR code.
-func txPushNote(st authn.PushState) string {
+// txPushNote says why the page left a transaction push for a QR code;
+// after a failed approval (counted as a failed attempt, in the bucket of
+// the browsers keyline does not know, as a wrong number at sign-in), with
+// the tries left before the lock.
+func (p *portal) txPushNote(r *http.Request, s *session, st authn.PushState) string {
 	switch st {
 	case authn.PushDenied:
 		return "The withdrawal was denied on your phone. If you do want it, scan the code below instead."
 	case authn.PushExpired:
 		return "The request on your phone expired. Scan the code below instead."
 	case authn.PushFailed:
-		return "The phone's approval did not check out (a wrong number, or a signature that did not verify). Scan the code below instead."
+		return "The phone's approval did not check out (a wrong number, or a signature that did not verify); that counted as a failed attempt." +
+			p.wrongNumberTriesLeft(r, s) + " Scan the code below instead."
 	}
 	return ""
 }
@@ -428,7 +432,7 @@ func (p *portal) withdrawPushStatus(w http.ResponseWriter, r *http.Request, s *s
 	}
 	reply := pushReply(st)
 	if reply.Action == "fallback" {
-		reply.Message = txPushNote(st)
+		reply.Message = p.txPushNote(r, s, st)
 	}
 	writeJSON(w, http.StatusOK, reply)
 }
@@ -471,7 +475,7 @@ func (p *portal) withdrawPushFinish(w http.ResponseWriter, r *http.Request, s *s
 		p.withdrawalDeclined(w, r, s)
 		return
 	}
-	note := txPushNote(st)
+	note := p.txPushNote(r, s, st)
 	if note == "" {
 		note = "The push did not confirm the withdrawal. Scan the code below instead."
 	}
@@ -499,6 +503,7 @@ func (p *portal) execute(w http.ResponseWriter, r *http.Request, s *session, res
 		p.internal(w, s, "execute", errors.New("a transaction result without its transaction"))
 		return
 	}
+	p.usage.record(res)
 	tx := *res.Transaction
 	lines, err := tx.Display()
 	if err != nil {

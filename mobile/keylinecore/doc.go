@@ -21,7 +21,10 @@
 //  2. log in by code: Phone.Respond to the challenge question;
 //  3. push: on a notification, Phone.FetchPushForServer (or
 //     Phone.FetchPushes when polling), show the Prompt, and
-//     Phone.AnswerPush with the number the user typed;
+//     Phone.AnswerPush with the number the user typed; a login page's
+//     QR code ("Log in with QR code", when no notification came):
+//     Phone.ScanLogin of the scanned text, then the same Prompt and
+//     Phone.AnswerPush;
 //  4. a transaction QR code: ParseTransactionQR, show its lines, and
 //     Phone.SignTransactionQR;
 //  5. a new phone: Phone.StartMigration on the old one, Activate on the

@@ -266,6 +266,23 @@ func endToEnd(t *testing.T, off time.Duration) {
 	require.NoError(t, err)
 	require.Equal(t, "fcm:second", broker.note(t, carol).PushToken)
 
+	// Log in with a QR code, at the bank's time: the scanned text picks
+	// alice's account, the prompt is a push's, and the approval with the
+	// number the page shows (behind the presence check) logs the page's
+	// session in.
+	qr, err := bank.kit.Service.BeginQRLogin(ctx, "alice", pc)
+	require.NoError(t, err)
+	prompt, err = phone.ScanLogin(qr.Text, nil)
+	require.NoError(t, err)
+	require.Equal(t, alice, prompt.AccountID)
+	require.Equal(t, "Firefox on macOS", prompt.Browser)
+	asked = g.asked.Load()
+	require.NoError(t, phone.AnswerPush(prompt, true, qr.Number, nil))
+	require.Equal(t, asked+1, g.asked.Load())
+	res, err := bank.kit.Service.FinishQRLogin(ctx, "alice", qr.Handle)
+	require.NoError(t, err)
+	require.Equal(t, alice, res.DeviceID)
+
 	// Cancelled: nothing is sent.
 	cancel := keylinecore.NewCancel()
 	cancel.Cancel()

@@ -28,7 +28,7 @@ const (
 	CodeCorrupt           = "corrupt"             // a stored record or backup is damaged
 	CodeWrongPassphrase   = "wrong_passphrase"    // the backup passphrase is mistyped or wrong
 	CodePresence          = "presence"            // the BiometricGate refused: nothing was done
-	CodeNoAccount         = "no_account"          // no account with this ID
+	CodeNoAccount         = "no_account"          // no account with this ID, or none a scanned login QR code is for
 	CodeAlreadyEnrolled   = "already_enrolled"    // this install holds an account of that issuer and user already
 	CodeInvalidInput      = "invalid_input"       // a QR code, session ID, number or argument that is not valid
 	CodeSessionIDTypo     = "session_id_typo"     // the typed session ID has a typo
@@ -142,6 +142,8 @@ var codeTable = []struct {
 	{deviceclient.ErrUnsupportedVersion, CodeUnsupported},
 	{deviceclient.ErrServer, CodeServer},
 	{enroll.ErrInvalidOffer, CodeInvalidInput},
+	{enroll.ErrInvalidQRLogin, CodeInvalidInput},
+	{deviceclient.ErrOtherAccount, CodeNoAccount},
 	{enroll.ErrBadPrompt, CodeInvalidInput},
 	{txn.ErrInvalid, CodeInvalidInput},
 	{enroll.ErrInvalidInput, CodeInvalidInput},
