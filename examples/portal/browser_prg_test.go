@@ -83,8 +83,9 @@ func (c *chromeTab) prg(sel, want, back string) {
 // portal: sign in, the second-factor pages (push, QR code, challenge,
 // authenticator app, recovery code, and the choices between them), the
 // security page (step-up, rename, replace, push off and on, push resumed,
-// activate, authenticator app, recovery codes), the activation page
-// (pair, cancel), the authenticator app's page, the confirmation page
+// activate, authenticator app, recovery codes), the change-password page
+// (new passwords that differ, the change), the activation page (pair,
+// cancel), the authenticator app's page, the confirmation page
 // (the app removed, the phone revoked), the recovery codes page, the
 // withdrawal form and its confirmation (push, QR code, a wrong response,
 // cancel), and signing out.
@@ -253,6 +254,19 @@ func TestBrowserPRG(t *testing.T) {
 	c.typeInto("response", ph.respond(c.text("challenge")))
 	c.click("challenge-submit", "/security")
 	c.mustLack("push-suspended")
+
+	step("the change-password page: two new passwords that differ, then the change")
+	c.click("password-link", "/security/password")
+	c.typeInto("current-password", alicePW)
+	c.typeInto("new-password", "a new password for alice")
+	c.typeInto("again-password", "another new password")
+	c.prg("#password-submit", "/security/password", "/security/password")
+	c.mustLack("error") // Back shows the form afresh
+	c.typeInto("current-password", alicePW)
+	c.typeInto("new-password", "a new password for alice")
+	c.typeInto("again-password", "a new password for alice")
+	c.prg("#password-submit", "/security", "/security/password")
+	c.open("/security")
 
 	step("the confirmation page: revoke the phone")
 	c.markPage()
