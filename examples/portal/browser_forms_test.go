@@ -64,7 +64,9 @@ func (c *chromeTab) reload(wantPath string) {
 func (c *chromeTab) back(wantPath string) {
 	c.t.Helper()
 	c.markPage()
-	js[chromedp.Void](c, `history.back()`)
+	// Later, not in the evaluation: a page that goes at once would fail
+	// it ("Inspected target navigated or closed").
+	js[chromedp.Void](c, `setTimeout(() => history.back(), 0)`)
 	c.waitPage(wantPath, browserStep)
 	if !c.has("title") {
 		c.t.Fatalf("Back shows no page of the portal\n%s", c.describe())

@@ -105,6 +105,9 @@ func startBrowserPortal(t *testing.T) *browserPortal {
 	if err != nil {
 		t.Fatalf("newPortal: %v", err)
 	}
+	// Every HTML page kept for the validator (htmlcheck_test.go), every
+	// form post counted (browser_prg_test.go).
+	p.handler = collectPages(t.Name(), countPosts(t.Name(), p.handler))
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.Close()

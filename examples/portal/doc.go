@@ -25,7 +25,10 @@
 //   - Push with fallback: the page shows the number to type on the phone
 //     and polls its status; "Use challenge/response instead" is offered at
 //     once, and taken by itself when the push is denied, expires or cannot
-//     be delivered (the push is then cancelled).
+//     be delivered (the push is then cancelled). A push or QR code whose
+//     page is left (the tab closed, another address typed) is withdrawn
+//     by the page's beacon, its unit of the push budget given back
+//     (leave.go).
 //   - Log in with a QR code, as IB Key offers when no notification
 //     arrives (qrlogin.go): the page shows the code and the number to
 //     type on the phone, keeps the login's handle in the server-side

@@ -142,6 +142,7 @@ type factorView struct {
 	CanPush, CanChallenge, CanTOTP, CanRecovery bool
 	CanQR                                       bool       // log in with a QR code (qrlogin.go)
 	PushSpent                                   *pushSpent // the push budget is spent (pushspent.go)
+	LeavePage                                   string     // the page token its leave beacon carries (leave.go)
 }
 
 // factorPage shows the current second-factor method, starting its
@@ -216,6 +217,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 		title = "Confirm it's you"
 	}
 	now := p.clock()
+	f.leavePage = "" // set again by the push and QR pages (leave.go)
 	if facts.Locked && (f.challengeID == "" || !now.Before(f.challengeExpiry)) {
 		// Every way is locked (the lockout counts them all): the page
 		// says so once, offers none, and moves on when the lock ends.
@@ -253,6 +255,7 @@ func (p *portal) showFactor(w http.ResponseWriter, r *http.Request, s *session, 
 	switch f.method {
 	case methodPush:
 		v.PushNumber, v.PushRemaining = f.pushNumber, remaining(now, f.pushExpiry)
+		v.LeavePage = newLeavePage(f)
 		p.render(w, s, status, "factor-push", view{Title: title, Error: errMsg, D: v})
 	case methodChallenge:
 		if f.challengeID == "" || !now.Before(f.challengeExpiry) {

@@ -103,6 +103,7 @@ func (p *portal) showQR(w http.ResponseWriter, r *http.Request, s *session, stat
 	}
 	if f.qr.ended == "" {
 		qv.Number, qv.Text, qv.Remaining = f.qr.number, f.qr.text, remaining(now, f.qr.expires)
+		qv.LeavePage = newLeavePage(f)
 	}
 	p.render(w, s, status, "factor-qr", view{Title: title, Error: errMsg, D: qv})
 }

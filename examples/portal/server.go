@@ -504,6 +504,7 @@ func (p *portal) routes() error {
 	p.route("GET /2fa/qr.png", inFactor, p.qrImage)
 	p.route("GET /2fa/qr/status", inFactor, p.qrStatus)
 	p.route("POST /2fa/qr/finish", inFactor, p.qrFinish)
+	p.mux.HandleFunc("POST /2fa/leave", p.leaveBeacon) // not a page route: see leave.go
 
 	p.route("GET /account", signedIn, p.account)
 

@@ -80,6 +80,8 @@ type factorState struct {
 	pending *pendingChange // the change a step-up was started for, made once it succeeds
 
 	qr *qrLoginState // a QR login shown (qrlogin.go)
+
+	leavePage string // the page token of the push or QR page shown last (leave.go)
 }
 
 // activationState is a phone activation started from this session.

@@ -14,6 +14,13 @@
 // data-fallback, and "reload" fetches the page again with GET (never
 // by reload(), which would send again the form a page answered).
 //
+// Leaving: when the polling element has data-leave="URL", a page that
+// goes away (the tab closed, another address typed) posts a beacon to
+// the URL with the CSRF token of the finish form and data-leave-page, so
+// that the push or QR code it shows is withdrawn and spends nothing. The
+// server ignores the beacon of a page that is not the one shown last (a
+// reload) or whose push is over (the page moved on by itself).
+//
 // Forms: a form sends once. Its buttons are disabled once it is sent, so
 // that a double-click sends it once. Back, when the browser shows the
 // page from its memory, fetches the page again.
@@ -133,6 +140,17 @@
 	}
 	var url = poller.getAttribute("data-poll");
 	var statusEl = document.getElementById(poller.getAttribute("data-status-el") || "");
+
+	var leave = poller.getAttribute("data-leave");
+	if (leave && navigator.sendBeacon) {
+		window.addEventListener("pagehide", function () {
+			var form = document.getElementById(poller.getAttribute("data-finish") || "");
+			var csrf = form && form.elements.namedItem("csrf");
+			if (csrf) {
+				navigator.sendBeacon(leave, new URLSearchParams({ csrf: csrf.value, page: poller.getAttribute("data-leave-page") || "" }));
+			}
+		});
+	}
 
 	function submit(attr) {
 		var form = document.getElementById(poller.getAttribute(attr) || "");
