@@ -19,6 +19,14 @@ import (
 // code typed back), skips the recovery codes offered, and signs out.
 func (c *chromeTab) activateFirstPhone(ph *appPhone) {
 	c.t.Helper()
+	c.activateFromSecurity(ph)
+	c.logout()
+}
+
+// activateFromSecurity is activateFirstPhone up to the security page it
+// ends on, still signed in.
+func (c *chromeTab) activateFromSecurity(ph *appPhone) {
+	c.t.Helper()
 	c.login("alice", alicePW, "/security")
 	c.click("activate", "/security/activate")
 	c.do("open \"Can't scan?\"", chromedp.Click(chromedp.CSS("#cant-scan > summary")))
@@ -29,7 +37,6 @@ func (c *chromeTab) activateFirstPhone(ph *appPhone) {
 	c.typeInto("code", pairing)
 	c.click("pair-submit", "/security/recovery")
 	c.click("recovery-later", "/security")
-	c.logout()
 }
 
 // newTab opens another tab in the same browser (sharing its cookies),

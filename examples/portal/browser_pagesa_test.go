@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 
 	"github.com/keyline/keyline/authn"
 )
@@ -36,16 +33,7 @@ func TestBrowserLastUsedAndPassword(t *testing.T) {
 
 	step("activate a phone: never used yet")
 	c.timezone("Asia/Tokyo") // the person's own time, not the server's nor UTC
-	c.login("alice", alicePW, "/security")
-	c.click("activate", "/security/activate")
-	c.do("open \"Can't scan?\"", chromedp.Click(chromedp.CSS("#cant-scan > summary")))
-	c.waitUntil("the session ID to show", `document.getElementById("session-id").checkVisibility()`, browserStep)
-	c.markPage()
-	pairing := ph.activate(c.text("session-id"), "Alice's phone")
-	c.waitPage("/security/activate", browserWait)
-	c.typeInto("code", pairing)
-	c.click("pair-submit", "/security/recovery")
-	c.click("recovery-later", "/security")
+	c.activateFromSecurity(ph)
 	used := "used-" + ph.cred.DeviceID()
 	c.mustContain(used, "never")
 	c.logout()
@@ -109,20 +97,8 @@ func TestBrowserLastUsedAndPassword(t *testing.T) {
 	c.login("alice", newPW, "/2fa") // push is paused: a challenge, and the QR code offered
 	c.click("use-qr", "/2fa")
 	q := c.qrLoginOf(bp)
-	wrong := "00"
-	if q.number == wrong {
-		wrong = "01"
-	}
 	c.markPage()
-	ctx, cancel := ph.ctx()
-	pr, err := ph.api.ScanLogin(ctx, ph.cred, q.text)
-	if err == nil {
-		err = ph.api.AnswerPush(ctx, ph.cred, pr, true, wrong)
-	}
-	cancel()
-	if !errors.Is(err, authn.ErrWrongNumber) {
-		t.Fatalf("phone: a wrong number gave %v", err)
-	}
+	ph.scanWrongNumber(q)
 	c.waitPage("/2fa", browserWait)
 	c.mustContain("qr-ended", "that counted as a failed attempt", fmt.Sprintf("%d tries left before a lock", authn.DefaultMaxFailures-1))
 	// Three pushes in 15 minutes: the sign-in approved, the one declined,

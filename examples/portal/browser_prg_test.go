@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/base32"
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -203,20 +202,8 @@ func TestBrowserPRG(t *testing.T) {
 	c.prg("#use-qr", "/2fa", "/2fa")
 	c.prg("#qr-continue", "/2fa", "/2fa") // not approved yet: said on the page
 	q := c.qrLoginOf(bp)
-	wrong := "00"
-	if q.number == wrong {
-		wrong = "01"
-	}
 	c.markPage()
-	ctx, cancel := ph.ctx()
-	pr, err := ph.api.ScanLogin(ctx, ph.cred, q.text)
-	if err == nil {
-		err = ph.api.AnswerPush(ctx, ph.cred, pr, true, wrong)
-	}
-	cancel()
-	if !errors.Is(err, authn.ErrWrongNumber) {
-		t.Fatalf("phone: a wrong number gave %v", err)
-	}
+	ph.scanWrongNumber(q)
 	c.waitPage("/2fa", browserWait) // the code ended: a new one is offered
 	c.prg("#qr-new", "/2fa", "/2fa")
 	c.prg("#use-recovery", "/2fa", "/2fa")

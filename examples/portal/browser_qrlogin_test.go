@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -97,17 +96,7 @@ func TestBrowserQRLogin(t *testing.T) {
 	step := func(name string) { t.Logf("%6.2fs  %s", time.Since(began).Seconds(), name) }
 
 	step("activate a phone")
-	c.login("alice", alicePW, "/security")
-	c.click("activate", "/security/activate")
-	c.do("open \"Can't scan?\"", chromedp.Click(chromedp.CSS("#cant-scan > summary")))
-	c.waitUntil("the session ID to show", `document.getElementById("session-id").checkVisibility()`, browserStep)
-	c.markPage()
-	pairing := ph.activate(c.text("session-id"), "Alice's phone")
-	c.waitPage("/security/activate", browserWait)
-	c.typeInto("code", pairing)
-	c.click("pair-submit", "/security/recovery")
-	c.click("recovery-later", "/security")
-	c.logout()
+	c.activateFirstPhone(ph)
 
 	step("no notification arrived: \"Log in with QR code\" shows the code and the number")
 	c.login("alice", alicePW, "/2fa")
@@ -167,20 +156,8 @@ func TestBrowserQRLogin(t *testing.T) {
 	c.login("alice", alicePW, "/2fa")
 	c.click("use-qr", "/2fa")
 	q = c.qrLoginOf(bp)
-	wrong := "00"
-	if q.number == wrong {
-		wrong = "01"
-	}
 	c.markPage()
-	ctx, cancel = ph.ctx()
-	pr, err = ph.api.ScanLogin(ctx, ph.cred, q.text)
-	if err == nil {
-		err = ph.api.AnswerPush(ctx, ph.cred, pr, true, wrong)
-	}
-	cancel()
-	if !errors.Is(err, authn.ErrWrongNumber) {
-		t.Fatalf("phone: a wrong number gave %v", err)
-	}
+	ph.scanWrongNumber(q)
 	c.waitPage("/2fa", browserWait)
 	c.mustContain("qr-ended", "was not the one shown here")
 	if !js[bool](c, `document.getElementById("qr-ended").classList.contains("warning")`) || c.has("login-qr") {

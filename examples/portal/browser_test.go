@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"image/png"
@@ -595,6 +596,25 @@ func (ph *appPhone) answer(pr enroll.PushPrompt, approve bool, typed string) {
 	defer cancel()
 	if err := ph.api.AnswerPush(ctx, ph.cred, pr, approve, typed); err != nil {
 		ph.t.Fatalf("phone: answering the push (approve %v, %q): %v", approve, typed, err)
+	}
+}
+
+// scanWrongNumber scans the QR login q and approves it with a number
+// other than its own, which the server must refuse as the wrong number.
+func (ph *appPhone) scanWrongNumber(q qrLoginState) {
+	ph.t.Helper()
+	wrong := "00"
+	if q.number == wrong {
+		wrong = "01"
+	}
+	ctx, cancel := ph.ctx()
+	defer cancel()
+	pr, err := ph.api.ScanLogin(ctx, ph.cred, q.text)
+	if err == nil {
+		err = ph.api.AnswerPush(ctx, ph.cred, pr, true, wrong)
+	}
+	if !errors.Is(err, authn.ErrWrongNumber) {
+		ph.t.Fatalf("phone: a wrong number gave %v", err)
 	}
 }
 
