@@ -16,10 +16,11 @@ type macKey struct {
 	id   string
 	key  enroll.Secret
 	pool sync.Pool // of hash.Hash (HMAC-SHA256 under key)
+	pads padStates // for one-block messages (the tags): see padmac.go
 }
 
 func newMACKey(id string, key enroll.Secret) *macKey {
-	m := &macKey{id: id, key: key}
+	m := &macKey{id: id, key: key, pads: newPadStates(key)}
 	m.pool.New = func() any { return hmac.New(sha256.New, m.key) }
 	return m
 }
