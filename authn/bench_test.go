@@ -105,6 +105,35 @@ func BenchmarkBeginChallenge(b *testing.B) {
 	}
 }
 
+// BeginChallenge while 10,000 other users each hold a live challenge:
+// the store's work per issue must not grow with the others' (compare
+// with BenchmarkBeginChallenge).
+func BenchmarkBeginChallengeOthersLive(b *testing.B) {
+	e, _ := benchEnv(b, slog.DiscardHandler)
+	ctx := context.Background()
+	for i := range 10000 {
+		if _, err := e.svc.BeginChallenge(ctx, fmt.Sprintf("other-%05d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%90 == 89 {
+			e.clock.Advance(time.Second) // the others' challenges stay live
+		}
+		// 64 users in turn, each within its per-minute budget.
+		user := "alice"
+		if n := i % 64; n > 0 {
+			user = fmt.Sprintf("user-%02d", n)
+		}
+		i++
+		if _, err := e.svc.BeginChallenge(ctx, user); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // Throughput: 64 goroutines logging in 64 users (begin + finish) on one
 // store, in rounds that stay inside each user's per-minute budget, the
 // clock moving a minute between rounds. Reports logins per second.

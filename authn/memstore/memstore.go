@@ -29,6 +29,7 @@ type Store struct {
 	users       map[string]*authn.UserState            // epoch and push settings
 	buckets     map[string]map[string]*authn.UserState // user → client → lockout bucket ("": unknown clients)
 	challenges  map[string]*authn.ChallengeRecord
+	byUser      map[string][]string             // user → the IDs of challenges issued live, oldest first (some may be gone: see putChallenge)
 	questions   map[string]map[string]time.Time // user → question → reusable from
 	issued      map[string][]time.Time          // user → issue times within the last minute
 	taken       map[string]time.Time            // TakeOnce key → expiry
@@ -68,6 +69,7 @@ func New() *Store {
 		users:       map[string]*authn.UserState{},
 		buckets:     map[string]map[string]*authn.UserState{},
 		challenges:  map[string]*authn.ChallengeRecord{},
+		byUser:      map[string][]string{},
 		questions:   map[string]map[string]time.Time{},
 		issued:      map[string][]time.Time{},
 		taken:       map[string]time.Time{},
@@ -336,6 +338,7 @@ func (s *Store) DeleteUser(_ context.Context, user string, now time.Time) error 
 			delete(s.challenges, id)
 		}
 	}
+	delete(s.byUser, user)
 	delete(s.devices, user)
 	delete(s.devVersion, user) // the counter goes on: a returning user never sees an old version
 	delete(s.users, user)
@@ -763,10 +766,13 @@ func (s *Store) putChallenge(c authn.ChallengeRecord, lim authn.ChallengeLimits,
 		s.issued[c.User] = recent
 		return authn.ErrStoreLimit
 	}
-	// Void the oldest live challenges beyond the outstanding budget.
+	// Void the oldest live challenges beyond the outstanding budget. The
+	// user's live ones are found through byUser, not by a scan of every
+	// user's: an ID there whose challenge was consumed, voided, swept or
+	// has expired is dropped from the list here.
 	var live []*authn.ChallengeRecord
-	for _, ch := range s.challenges {
-		if ch.User == c.User && now.Before(ch.ExpiresAt) {
+	for _, id := range s.byUser[c.User] {
+		if ch, ok := s.challenges[id]; ok && now.Before(ch.ExpiresAt) {
 			live = append(live, ch)
 		}
 	}
@@ -775,6 +781,11 @@ func (s *Store) putChallenge(c authn.ChallengeRecord, lim authn.ChallengeLimits,
 		delete(s.challenges, live[0].ID)
 		live = live[1:]
 	}
+	ids := s.byUser[c.User][:0]
+	for _, ch := range live {
+		ids = append(ids, ch.ID)
+	}
+	s.byUser[c.User] = append(ids, c.ID)
 	if qs == nil {
 		qs = map[string]time.Time{}
 		s.questions[c.User] = qs
@@ -890,6 +901,14 @@ func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
 		if !now.Before(ch.ExpiresAt) {
 			delete(s.challenges, id)
 			n++
+		}
+	}
+	for user, ids := range s.byUser {
+		ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := s.challenges[id]; return !ok })
+		if len(ids) == 0 {
+			delete(s.byUser, user)
+		} else {
+			s.byUser[user] = ids
 		}
 	}
 	for id, a := range s.activations {
