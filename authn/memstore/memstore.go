@@ -37,6 +37,7 @@ type Store struct {
 	totp        map[string]*authn.TOTPRecord    // by user
 	recovery    map[string][][32]byte           // by user
 	pushes      map[string]*authn.PushRecord    // by ID
+	userPushes  map[string][]string             // user → the IDs of their push requests, oldest first (pruned by Sweep and DeleteUser)
 	removed     map[string]*authn.RemovedRecord // by user and device ID (removedKey)
 	devVersion  map[string]uint64               // by user: the devices version (devversion.go)
 	devSeq      uint64                          // the last devices version given to any user
@@ -70,6 +71,7 @@ func New() *Store {
 		buckets:     map[string]map[string]*authn.UserState{},
 		challenges:  map[string]*authn.ChallengeRecord{},
 		byUser:      map[string][]string{},
+		userPushes:  map[string][]string{},
 		questions:   map[string]map[string]time.Time{},
 		issued:      map[string][]time.Time{},
 		taken:       map[string]time.Time{},
@@ -106,6 +108,7 @@ func (s *Store) PutPush(_ context.Context, p authn.PushRecord, now time.Time) er
 	}
 	c := clonePush(&p)
 	s.pushes[p.ID] = &c
+	s.userPushes[p.User] = append(s.userPushes[p.User], p.ID)
 	return nil
 }
 
@@ -128,7 +131,11 @@ func (s *Store) PendingPushes(_ context.Context, user, deviceID string, _ uint64
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []authn.PushRecord
-	for _, p := range s.pushes {
+	for _, id := range s.userPushes[user] {
+		p, ok := s.pushes[id]
+		if !ok {
+			continue
+		}
 		s.expirePush(p, now)
 		if p.User == user && p.State == authn.PushPending && slices.Contains(p.Devices, deviceID) {
 			out = append(out, clonePush(p))
@@ -348,11 +355,10 @@ func (s *Store) DeleteUser(_ context.Context, user string, now time.Time) error 
 	delete(s.totp, user)
 	delete(s.recovery, user)
 	s.dropRemoved(user)
-	for id, p := range s.pushes {
-		if p.User == user {
-			delete(s.pushes, id)
-		}
+	for _, id := range s.userPushes[user] {
+		delete(s.pushes, id)
 	}
+	delete(s.userPushes, user)
 	return nil
 }
 
@@ -937,6 +943,14 @@ func (s *Store) Sweep(_ context.Context, now time.Time) (int, error) {
 		if now.Sub(p.ExpiresAt) > time.Hour {
 			delete(s.pushes, id)
 			n++
+		}
+	}
+	for user, ids := range s.userPushes {
+		ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := s.pushes[id]; return !ok })
+		if len(ids) == 0 {
+			delete(s.userPushes, user)
+		} else {
+			s.userPushes[user] = ids
 		}
 	}
 	for k, until := range s.taken {
