@@ -414,10 +414,32 @@ func (ph *phone) prompt() enroll.PushPrompt {
 	return pr
 }
 
+// promptByID fetches the prompt of one request, named by its ID (as a
+// notification or a login QR code names it), over the device API, and
+// opens it.
+func (ph *phone) promptByID(id string) enroll.PushPrompt {
+	ph.t.Helper()
+	sealed, err := ph.device(http.MethodGet, "/v1/push", nil).PushPrompt(context.Background(), id)
+	if err != nil {
+		ph.t.Fatalf("phone: PushPrompt: %v", err)
+	}
+	pr, err := ph.cred.OpenPrompt(sealed, ph.now())
+	if err != nil {
+		ph.t.Fatalf("phone: OpenPrompt: %v", err)
+	}
+	return pr
+}
+
 // answer answers the newest prompt and returns the Service's verdict.
 func (ph *phone) answer(approve bool, typed string) (enroll.PushPrompt, error) {
 	ph.t.Helper()
-	pr := ph.prompt()
+	return ph.answerPrompt(ph.prompt(), approve, typed)
+}
+
+// answerPrompt answers an opened prompt over the device API and returns
+// the Service's verdict.
+func (ph *phone) answerPrompt(pr enroll.PushPrompt, approve bool, typed string) (enroll.PushPrompt, error) {
+	ph.t.Helper()
 	a, err := ph.cred.AnswerPush(pr, approve, typed, ph.now())
 	if err != nil {
 		ph.t.Fatalf("phone: AnswerPush: %v", err)

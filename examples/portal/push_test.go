@@ -75,20 +75,7 @@ func TestPushThroughAPNs(t *testing.T) {
 	if err := json.Unmarshal(got[0].Body, &payload); err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := ph.device(http.MethodGet, "/v1/push", nil).PushPrompt(context.Background(), payload.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := ph.cred.OpenPrompt(sealed, ph.now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := ph.cred.AnswerPush(pr, true, number, ph.now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = json.Marshal(a)
-	if err := ph.device(http.MethodPost, "/v1/push/answer", body).AnswerPush(context.Background(), a); err != nil {
+	if _, err := ph.answerPrompt(ph.promptByID(payload.ID), true, number); err != nil {
 		t.Fatal(err)
 	}
 	if pg = b.post("/2fa/push/finish", nil); pg.path() != "/account" {
@@ -159,20 +146,7 @@ func TestPushThroughFCM(t *testing.T) {
 	if g := srv.Grants(); len(g) != 1 || g[0].Refused != "" {
 		t.Fatalf("grants %+v", g)
 	}
-	sealed, err := ph.device(http.MethodGet, "/v1/push", nil).PushPrompt(context.Background(), sends[0].Message.Data["id"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := ph.cred.OpenPrompt(sealed, ph.now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := ph.cred.AnswerPush(pr, true, number, ph.now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = json.Marshal(a)
-	if err := ph.device(http.MethodPost, "/v1/push/answer", body).AnswerPush(context.Background(), a); err != nil {
+	if _, err := ph.answerPrompt(ph.promptByID(sends[0].Message.Data["id"]), true, number); err != nil {
 		t.Fatal(err)
 	}
 	if pg = b.post("/2fa/push/finish", nil); pg.path() != "/account" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -53,20 +52,7 @@ func (ph *phone) scanLogin(text string, approve bool, typed string) (enroll.Push
 	if q.Issuer != ph.cred.Issuer() || q.User != ph.cred.User() {
 		ph.t.Fatalf("phone: the code is for %s/%s", q.Issuer, q.User)
 	}
-	sealed, err := ph.device(http.MethodGet, "/v1/push", nil).PushPrompt(context.Background(), q.RequestID)
-	if err != nil {
-		ph.t.Fatalf("phone: PushPrompt: %v", err)
-	}
-	pr, err := ph.cred.OpenPrompt(sealed, ph.now())
-	if err != nil {
-		ph.t.Fatalf("phone: OpenPrompt: %v", err)
-	}
-	a, err := ph.cred.AnswerPush(pr, approve, typed, ph.now())
-	if err != nil {
-		ph.t.Fatalf("phone: AnswerPush: %v", err)
-	}
-	body, _ := json.Marshal(a)
-	return pr, ph.device(http.MethodPost, "/v1/push/answer", body).AnswerPush(context.Background(), a)
+	return ph.answerPrompt(ph.promptByID(q.RequestID), approve, typed)
 }
 
 // TestQRLoginApprove: the page shows the QR code of its own login and
