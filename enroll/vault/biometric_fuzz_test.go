@@ -35,7 +35,7 @@ func FuzzOpenBiometric(f *testing.F) {
 		v, err := New(testPIN, fuzzOpts(wrapped))
 		require.NoError(f, err)
 		require.NoError(f, v.Add(c))
-		require.NoError(f, v.EnableBiometricUnlock(testPIN, fixedWrapper{}))
+		require.NoError(f, v.EnableBiometricUnlock(testPIN, fixedWrapper))
 		blob, err := v.Seal()
 		require.NoError(f, err)
 		f.Add(blob, false, wrapped)
@@ -55,12 +55,12 @@ func FuzzOpenBiometric(f *testing.F) {
 			require.False(t, HasBiometricUnlock(blob))
 		}
 		opts := fuzzOpts(wrapped)
-		v, err := OpenBiometric(blob, fixedWrapper{}, opts)
+		v, err := OpenBiometric(blob, fixedWrapper, opts)
 		require.Equal(t, keep, blob, "opening must not alter the blob")
 		if err != nil {
 			require.Nil(t, v)
 			requireKnownError(t, err)
-			c, err := OpenCredential(blob, fixedWrapper{}, "Example Bank", "user-42", opts)
+			c, err := OpenCredential(blob, fixedWrapper, "Example Bank", "user-42", opts)
 			require.Nil(t, c)
 			requireKnownError(t, err)
 			return
@@ -68,7 +68,7 @@ func FuzzOpenBiometric(f *testing.F) {
 		require.NotNil(t, v)
 		require.True(t, v.BiometricUnlock())
 		for _, e := range v.List() {
-			c, err := OpenCredential(blob, fixedWrapper{}, e.Issuer, e.User, opts)
+			c, err := OpenCredential(blob, fixedWrapper, e.Issuer, e.User, opts)
 			require.NoError(t, err)
 			require.Equal(t, e.DeviceID, c.DeviceID())
 		}

@@ -1,43 +1,11 @@
 package vault
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
-
-// fixedBiometric is the biometric key of testdata/v2: AES-256-GCM under
-// a fixed key, as fixedWrapper.
-type fixedBiometric struct{}
-
-func (fixedBiometric) aead() cipher.AEAD {
-	block, _ := aes.NewCipher([]byte("keyline test biometric key 32 by"))
-	aead, _ := cipher.NewGCM(block)
-	return aead
-}
-
-func (w fixedBiometric) Wrap(secret []byte) ([]byte, error) {
-	a := w.aead()
-	nonce := make([]byte, a.NonceSize())
-	rand.Read(nonce)
-	return a.Seal(nonce, nonce, secret, nil), nil
-}
-
-func (w fixedBiometric) Unwrap(wrapped []byte) ([]byte, error) {
-	a := w.aead()
-	if len(wrapped) < a.NonceSize() {
-		return nil, errFakeUnwrap
-	}
-	out, err := a.Open(nil, wrapped[:a.NonceSize()], wrapped[a.NonceSize():], nil)
-	if err != nil {
-		return nil, errFakeUnwrap
-	}
-	return out, nil
-}
 
 // The blobs of testdata/v2 were sealed by the commit that introduced
 // format version 2 (testdata/v2/gen.go): they pin the format, its labels
@@ -58,7 +26,7 @@ func TestVaultOpensFormat2(t *testing.T) {
 		require.Equal(t, vaultMagicV2, string(blob[:4]), name)
 		opts := Options{Argon2: m.Argon2, MinArgon2: m.Argon2}
 		if b.Wrapped {
-			opts.KeyWrapper = fixedWrapper{}
+			opts.KeyWrapper = fixedWrapper
 		}
 		require.Equal(t, b.Biometric, HasBiometricUnlock(blob), name)
 		v, err := Open(blob, m.PIN, opts)
@@ -66,7 +34,7 @@ func TestVaultOpensFormat2(t *testing.T) {
 		require.Equal(t, b.Biometric, v.BiometricUnlock(), name)
 		requireAccounts(t, m.Account, v)
 		require.ErrorIs(t, openFails(t, blob, otherPIN, opts), ErrWrongPIN, name)
-		w, err := OpenBiometric(blob, fixedBiometric{}, opts)
+		w, err := OpenBiometric(blob, fixedBiometric, opts)
 		if !b.Biometric {
 			require.ErrorIs(t, err, ErrKeyWrapper, name)
 			continue
@@ -74,13 +42,13 @@ func TestVaultOpensFormat2(t *testing.T) {
 		require.NoError(t, err, name)
 		requireAccounts(t, m.Account, w)
 		for _, a := range m.Account {
-			c, err := OpenCredential(blob, fixedBiometric{}, a.Issuer, a.User, opts)
+			c, err := OpenCredential(blob, fixedBiometric, a.Issuer, a.User, opts)
 			require.NoError(t, err, name)
 			r, err := c.Respond(a.Question, a.At)
 			require.NoError(t, err)
 			require.Equal(t, a.Response, r)
 		}
-		_, err = OpenBiometric(blob, fixedWrapper{}, opts)
+		_, err = OpenBiometric(blob, fixedWrapper, opts)
 		require.ErrorIs(t, err, ErrKeyWrapper, name)
 	}
 }

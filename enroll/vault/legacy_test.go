@@ -41,7 +41,7 @@ func readV1(t *testing.T) v1Manifest {
 func v1Opts(m v1Manifest, wrapped bool) Options {
 	o := Options{Argon2: m.Argon2, MinArgon2: m.Argon2}
 	if wrapped {
-		o.KeyWrapper = fixedWrapper{}
+		o.KeyWrapper = fixedWrapper
 	}
 	return o
 }

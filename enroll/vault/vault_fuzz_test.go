@@ -15,24 +15,32 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fixedWrapper is a KeyWrapper under a fixed key, so that wrapped blobs
-// in the seed corpus open in every run.
-type fixedWrapper struct{}
+// fixedKey is a KeyWrapper (or a biometric key) under a fixed
+// AES-256-GCM key, so that the wrapped blobs of testdata and the seed
+// corpus open in every run.
+type fixedKey struct{ key string }
 
-func (fixedWrapper) aead() cipher.AEAD {
-	block, _ := aes.NewCipher([]byte("keyline test wrapper key 32 byte"))
+// fixedWrapper is the KeyWrapper of testdata/v1, testdata/v2 and the seed
+// corpus; fixedBiometric the biometric key of testdata/v2.
+var (
+	fixedWrapper   = fixedKey{"keyline test wrapper key 32 byte"}
+	fixedBiometric = fixedKey{"keyline test biometric key 32 by"}
+)
+
+func (w fixedKey) aead() cipher.AEAD {
+	block, _ := aes.NewCipher([]byte(w.key))
 	aead, _ := cipher.NewGCM(block)
 	return aead
 }
 
-func (w fixedWrapper) Wrap(secret []byte) ([]byte, error) {
+func (w fixedKey) Wrap(secret []byte) ([]byte, error) {
 	a := w.aead()
 	nonce := make([]byte, a.NonceSize())
 	rand.Read(nonce)
 	return a.Seal(nonce, nonce, secret, nil), nil
 }
 
-func (w fixedWrapper) Unwrap(wrapped []byte) ([]byte, error) {
+func (w fixedKey) Unwrap(wrapped []byte) ([]byte, error) {
 	a := w.aead()
 	if len(wrapped) < a.NonceSize() {
 		return nil, errFakeUnwrap
@@ -53,7 +61,7 @@ func fuzzOpts(wrapped bool) Options {
 		MaxArgon2: Argon2Params{Time: 2, MemoryKiB: 256, Threads: 2},
 	}
 	if wrapped {
-		o.KeyWrapper = fixedWrapper{}
+		o.KeyWrapper = fixedWrapper
 	}
 	return o
 }
@@ -196,7 +204,7 @@ func TestVaultFuzzCorpusValidSeeds(t *testing.T) {
 		wrapped bool
 	}{{"valid", false}, {"valid-wrapped", true}} {
 		a := corpusArgs(t, "FuzzOpenBiometric", tc.name)
-		v, err := OpenBiometric([]byte(a[0]), fixedWrapper{}, fuzzOpts(tc.wrapped))
+		v, err := OpenBiometric([]byte(a[0]), fixedWrapper, fuzzOpts(tc.wrapped))
 		require.NoError(t, err, tc.name)
 		require.Equal(t, 1, v.Len())
 	}

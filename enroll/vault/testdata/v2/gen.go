@@ -24,7 +24,7 @@ import (
 // fixedWrapper is fixedWrapper of vault_fuzz_test.go: AES-256-GCM under a
 // fixed key, so that the wrapped blobs open in every test run. The
 // biometric key is the same construction under another fixed key
-// (fixedBiometric in format2_test.go).
+// (fixedBiometric in vault_fuzz_test.go).
 type fixedWrapper struct{ key string }
 
 func (w fixedWrapper) aead() cipher.AEAD {
