@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/keyline/keyline/authn"
 	"github.com/keyline/keyline/authn/sqlstore/internal/sqltest"
 )
 
@@ -46,15 +45,5 @@ func TestDevicesVersionUpgrade(t *testing.T) {
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, len(files), v)
-	read := func(user string) uint64 {
-		d, err := s.UserDevices(ctx, user, sqltest.T0)
-		require.NoError(t, err)
-		return d.Version
-	}
-	require.Equal(t, uint64(1), read("alice"), "a user with devices before the migration")
-	require.Equal(t, uint64(0), read("bob"), "a user without")
-	name := "renamed"
-	_, err = s.ChangeDevice(ctx, "alice", "dev-1", authn.DeviceChange{Name: &name}, sqltest.T0)
-	require.NoError(t, err)
-	require.Greater(t, read("alice"), uint64(1))
+	sqltest.DevicesVersionUpgraded(t, s)
 }

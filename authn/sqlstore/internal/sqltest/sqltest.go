@@ -1,6 +1,7 @@
 // Package sqltest holds what the tests of the SQL engines (sqlstore/sqlite,
 // sqlstore/postgres) share: a clock, an enrolled phone, the lock-overflow
-// check and the durability test's two halves.
+// check, the durability test's two halves and the check of a store
+// upgraded to the devices version.
 package sqltest
 
 import (
@@ -234,4 +235,24 @@ func FailFromEvery(t testing.TB, ctx context.Context, stores []*sqlstore.Store) 
 	u, err := stores[0].User(ctx, "alice", T0)
 	require.NoError(t, err)
 	require.Equal(t, 25*len(stores), u.Failures)
+}
+
+// DevicesVersionUpgraded checks a store just migrated past the devices
+// version from a schema where alice had the active device dev-1 and bob
+// nothing: alice starts at version 1, bob at 0, and a rename of dev-1
+// raises alice's.
+func DevicesVersionUpgraded(t *testing.T, s *sqlstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	read := func(user string) uint64 {
+		d, err := s.UserDevices(ctx, user, T0)
+		require.NoError(t, err)
+		return d.Version
+	}
+	require.Equal(t, uint64(1), read("alice"), "a user with devices before the migration")
+	require.Equal(t, uint64(0), read("bob"), "a user without")
+	name := "renamed"
+	_, err := s.ChangeDevice(ctx, "alice", "dev-1", authn.DeviceChange{Name: &name}, T0)
+	require.NoError(t, err)
+	require.Greater(t, read("alice"), uint64(1))
 }
